@@ -1,0 +1,31 @@
+# Shared by scripts/demo and scripts/test: a project virtual environment with fieldlab installed.
+# Usage: source scripts/bootstrap.sh [pip extras]   (e.g. "test")
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+    # Only what is missing, so a prepared machine starts in seconds.
+    local missing=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+python="${PYTHON:-python3}"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "fieldlab needs Python 3.11 or newer" >&2; exit 1; }
+if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt_install python3-venv python3-pip
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+extras="${1:-}"
+target="."
+[ -n "$extras" ] && target=".[$extras]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --editable "$target"

@@ -1,0 +1,3 @@
+from fieldlab.cli import app
+
+app(prog_name="fieldlab")

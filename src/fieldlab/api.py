@@ -1,0 +1,75 @@
+"""The public library API: what the CLI, the tests and later features call.
+
+    import fieldlab
+    fieldlab.import_hashset("caid.json", name="caid", profile="uk")
+    result = fieldlab.scan("/mnt/exhibit1", case_dir="case-42", exhibit_ref="EX1")
+    for ex in fieldlab.summary("case-42"): print(ex.ref, ex.hits_by_category)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from fieldlab.case.audit import AuditVerification
+from fieldlab.case.queries import ExhibitCounts, HitRow, exhibit_counts, iter_hits
+from fieldlab.case.store import CaseStore
+from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
+from fieldlab.triage.scan import ScanObserver, ScanResult, scan_folder
+
+
+def import_hashset(
+    path: str | Path,
+    name: str | None = None,
+    fmt: str = "auto",
+    profile: str = "uk",
+    mapping_file: str | Path | None = None,
+    replace: bool = False,
+    home: str | Path | None = None,
+) -> ImportReport:
+    library = HashSetLibrary(Path(home) if home else None)
+    return library.import_file(Path(path), name, fmt, profile, Path(mapping_file) if mapping_file else None, replace)
+
+
+def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
+    return HashSetLibrary(Path(home) if home else None).list()
+
+
+def scan(
+    source: str | Path,
+    case_dir: str | Path,
+    exhibit_ref: str | None = None,
+    hash_sets: Sequence[str] | None = None,
+    home: str | Path | None = None,
+    sha256: bool = False,
+    workers: int | None = None,
+    observer: ScanObserver | None = None,
+) -> ScanResult:
+    return scan_folder(
+        Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
+        sha256, workers, observer,
+    )
+
+
+def summary(case_dir: str | Path) -> list[ExhibitCounts]:
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        return exhibit_counts(store)
+    finally:
+        store.close()
+
+
+def hits(case_dir: str | Path) -> Iterator[HitRow]:
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        yield from iter_hits(store)
+    finally:
+        store.close()
+
+
+def verify_audit(case_dir: str | Path) -> AuditVerification:
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        return store.audit.verify()
+    finally:
+        store.close()

@@ -1,0 +1,127 @@
+"""Append-only, hash-chained audit trail of everything done to a case.
+
+Each entry carries the SHA-256 of the previous one, so editing or removing an
+entry breaks the chain.  Removing entries from the end leaves a valid but
+shorter chain, so the newest entry's number and hash are also kept outside the
+database (``audit.head`` in the case folder, and in every report): a log
+shorter or different from its head is reported as tampered.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from fieldlab import __version__
+from fieldlab.case.schema import audit_log
+
+GENESIS = "0" * 64
+HEAD_FILE = "audit.head"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    detail: dict
+    tool_version: str
+    prev_hash: str
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    entries: int
+    problem: str | None = None  # what is wrong and where, for the examiner
+
+
+def current_actor() -> str:
+    """Who is acting: the examiner named in FIELDLAB_EXAMINER, else the operating-system user."""
+    name = os.environ.get("FIELDLAB_EXAMINER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def _entry_hash(seq: int, at: str, actor: str, action: str, detail_json: str, tool_version: str, prev: str) -> str:
+    payload = json.dumps([seq, at, actor, action, detail_json, tool_version, prev], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, engine: Engine, case_dir: Path) -> None:
+        self._engine = engine
+        self._head_path = case_dir / HEAD_FILE
+
+    def append(self, action: str, detail: dict, actor: str | None = None) -> AuditEntry:
+        actor = actor or current_actor()
+        detail_json = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
+        at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        with self._engine.begin() as conn:
+            last = conn.execute(select(audit_log.c.seq, audit_log.c.entry_hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+            seq, prev = (last.seq + 1, last.entry_hash) if last else (1, GENESIS)
+            digest = _entry_hash(seq, at, actor, action, detail_json, __version__, prev)
+            conn.execute(
+                insert(audit_log).values(
+                    seq=seq, at=at, actor=actor, action=action, detail=detail_json,
+                    tool_version=__version__, prev_hash=prev, entry_hash=digest,
+                )
+            )
+        self._write_head(seq, digest)
+        return AuditEntry(seq, at, actor, action, detail, __version__, prev, digest)
+
+    def entries(self) -> list[AuditEntry]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(audit_log).order_by(audit_log.c.seq)).all()
+        return [
+            AuditEntry(r.seq, r.at, r.actor, r.action, json.loads(r.detail), r.tool_version, r.prev_hash, r.entry_hash)
+            for r in rows
+        ]
+
+    def head(self) -> tuple[int, str] | None:
+        try:
+            seq, digest = self._head_path.read_text(encoding="ascii").split()
+            return int(seq), digest
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def verify(self) -> AuditVerification:
+        prev, expected_seq, count = GENESIS, 1, 0
+        with self._engine.connect() as conn:
+            for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
+                count += 1
+                if r.seq != expected_seq:
+                    return AuditVerification(False, count, f"entry {expected_seq} is missing (next is {r.seq})")
+                if r.prev_hash != prev:
+                    return AuditVerification(False, count, f"entry {r.seq} does not follow entry {r.seq - 1}")
+                if _entry_hash(r.seq, r.at, r.actor, r.action, r.detail, r.tool_version, r.prev_hash) != r.entry_hash:
+                    return AuditVerification(False, count, f"entry {r.seq} was altered after it was written")
+                prev, expected_seq = r.entry_hash, expected_seq + 1
+        head = self.head()
+        last = (expected_seq - 1, prev)
+        if head is None and count:
+            return AuditVerification(False, count, f"{HEAD_FILE} is missing: the end of the log cannot be checked")
+        if head is not None and head != last:
+            return AuditVerification(
+                False, count, f"the log ends at entry {last[0]} but {HEAD_FILE} records entry {head[0]}: entries were removed or replaced"
+            )
+        return AuditVerification(True, count)
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        tmp = self._head_path.with_suffix(".tmp")
+        tmp.write_text(f"{seq} {digest}\n", encoding="ascii")
+        os.replace(tmp, self._head_path)
+

@@ -1,0 +1,123 @@
+"""Read-only questions asked of a case: per-exhibit counts and the list of hits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sqlalchemy import and_, case, func, select
+
+from fieldlab.case.schema import errors, exhibits, hits, items
+from fieldlab.case.store import CaseStore
+from fieldlab.hashsets.profiles import PROFILES
+
+MEDIA_FAMILIES = ("image", "video")
+
+
+@dataclass
+class ExhibitCounts:
+    ref: str
+    source: str
+    files: int = 0  # regular files listed
+    bytes: int = 0
+    files_read: int = 0  # read and hashed, or failed with an error
+    bytes_read: int = 0
+    media: int = 0
+    links: int = 0
+    special: int = 0
+    extension_mismatches: int = 0
+    errors: int = 0
+    hit_items: int = 0
+    hits_by_category: Counter[str] = field(default_factory=Counter)  # each item once, under its most serious category
+    walk_complete: bool = False
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class HitRow:
+    exhibit: str
+    locator: str
+    path: str
+    size: int
+    file_type: str | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    category: str
+    profile: str
+    hash_set: str
+    hash_set_sha256: str
+    method: str
+    mtime: float | None
+
+
+def most_serious(labels: list[tuple[str, str]]) -> str:
+    """The most serious of (profile, category) pairs, by each profile's own order."""
+    return min(labels, key=lambda pc: PROFILES[pc[0]].severity(pc[1]) if pc[0] in PROFILES else 99)[1]
+
+
+def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[ExhibitCounts]:
+    where = [] if exhibit_id is None else [exhibits.c.id == exhibit_id]
+    is_file = items.c.kind == "file"
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
+                func.count(case((is_file, 1))).label("files"),
+                func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
+                func.count(case((and_(is_file, items.c.state != "pending"), 1))).label("files_read"),
+                func.coalesce(func.sum(case((and_(is_file, items.c.state != "pending"), items.c.size))), 0).label("bytes_read"),
+                func.count(case((items.c.family.in_(MEDIA_FAMILIES), 1))).label("media"),
+                func.count(case((items.c.kind == "symlink", 1))).label("links"),
+                func.count(case((items.c.kind == "special", 1))).label("special"),
+                func.count(case((items.c.extension_mismatch.is_(True), 1))).label("mismatches"),
+            )
+            .select_from(exhibits.outerjoin(items, items.c.exhibit_id == exhibits.c.id))
+            .where(*where)
+            .group_by(exhibits.c.id)
+            .order_by(exhibits.c.id)
+        ).all()
+        error_counts = dict(
+            conn.execute(select(errors.c.exhibit_id, func.count()).group_by(errors.c.exhibit_id)).all()
+        )
+        per_item: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        hit_rows = conn.execute(
+            select(items.c.exhibit_id, hits.c.item_id, hits.c.profile, hits.c.category)
+            .select_from(hits.join(items, items.c.id == hits.c.item_id))
+            .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
+        )
+        for r in hit_rows:
+            per_item.setdefault((r.exhibit_id, r.item_id), []).append((r.profile, r.category))
+    result = []
+    for r in rows:
+        counts = ExhibitCounts(
+            ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
+            media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
+            errors=error_counts.get(r.id, 0), walk_complete=bool(r.walk_complete), finished=r.scan_finished_at is not None,
+        )
+        for (ex_id, _item), labels in per_item.items():
+            if ex_id == r.id:
+                counts.hit_items += 1
+                counts.hits_by_category[most_serious(labels)] += 1
+        result.append(counts)
+    return result
+
+
+def iter_hits(store: CaseStore) -> Iterator[HitRow]:
+    query = (
+        select(
+            exhibits.c.ref, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5, items.c.sha1,
+            items.c.sha256, items.c.mtime, hits.c.category, hits.c.profile, hits.c.hash_set, hits.c.hash_set_sha256,
+            hits.c.method,
+        )
+        .select_from(hits.join(items, items.c.id == hits.c.item_id).join(exhibits, exhibits.c.id == items.c.exhibit_id))
+        .order_by(exhibits.c.id, items.c.id, hits.c.hash_set, hits.c.method)
+    )
+    with store.engine.connect() as conn:
+        for r in conn.execute(query):
+            yield HitRow(
+                exhibit=r.ref, locator=r.locator, path=r.path, size=r.size, file_type=r.file_type, md5=r.md5, sha1=r.sha1,
+                sha256=r.sha256, category=r.category, profile=r.profile, hash_set=r.hash_set,
+                hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime,
+            )

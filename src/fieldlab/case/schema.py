@@ -1,0 +1,110 @@
+"""The case database's tables (SQLAlchemy Core, so SQLite and PostgreSQL share one definition)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    BigInteger,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Table
+
+metadata = MetaData()
+
+case_info = Table(
+    "case_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+exhibits = Table(
+    "exhibits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref", String(200), nullable=False, unique=True),
+    Column("source", Text, nullable=False),  # absolute path of the folder, device or image as given
+    Column("source_kind", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("walk_complete", Boolean, nullable=False, default=False),
+    Column("scan_started_at", Float),
+    Column("scan_finished_at", Float),
+    Column("hash_sets", Text),  # JSON list of "name@source_sha256" used by the last scan
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("path", Text, nullable=False),  # display form, escaped
+    Column("kind", String(16), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", Float),
+    Column("atime", Float),
+    Column("ctime", Float),
+    Column("btime", Float),
+    Column("link_target", Text),
+    Column("flags", String(200), nullable=False, default=""),
+    Column("state", String(16), nullable=False),  # pending | done | error
+    Column("file_type", String(32)),
+    Column("mime", String(100)),
+    Column("family", String(32)),
+    Column("extension_mismatch", Boolean),
+    Column("md5", String(32)),
+    Column("sha1", String(40)),
+    Column("sha256", String(64)),
+    UniqueConstraint("exhibit_id", "locator", name="uq_item_locator"),
+)
+Index("ix_items_pending", items.c.exhibit_id, items.c.state, items.c.id)
+Index("ix_items_md5", items.c.md5)
+
+hits = Table(
+    "hits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("hash_set", String(200), nullable=False),
+    Column("hash_set_sha256", String(64), nullable=False),  # the exact version of the set that matched
+    Column("profile", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("method", String(16), nullable=False),  # md5 | sha1 | sha256 (pdq etc. later)
+    Column("distance", Integer),
+    UniqueConstraint("item_id", "hash_set", "method", name="uq_hit"),
+)
+Index("ix_hits_item", hits.c.item_id)
+
+errors = Table(
+    "errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id")),
+    Column("stage", String(32), nullable=False),  # walk | read | changed
+    Column("path", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    UniqueConstraint("exhibit_id", "stage", "path", "message", name="uq_error"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 UTC
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # canonical JSON
+    Column("tool_version", String(40), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)

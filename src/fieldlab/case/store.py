@@ -1,0 +1,257 @@
+"""The case folder and its database: exhibits, items, hits, errors and the audit trail.
+
+The store is the scan's only memory: an item is written as *pending* when the
+walk finds it and becomes *done* in the same transaction that records its
+digests and hits, so a scan killed at any moment resumes from the database
+without losing or duplicating anything.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fieldlab import __version__
+from fieldlab.case.audit import AuditLog
+from fieldlab.case.schema import case_info, errors, exhibits, hits, items, metadata
+from fieldlab.evidence.item import Item, ItemKind
+
+DATABASE_FILE = "case.sqlite"
+
+
+class CaseError(Exception):
+    """The case folder or database cannot be used as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    id: int
+    ref: str
+    source: str
+    source_kind: str
+    walk_complete: bool
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    id: int
+    locator: str
+    path: str
+    size: int
+    mtime: float | None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What reading one item produced; digests are lowercase hex."""
+
+    item_id: int
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    file_type: str | None = None
+    mime: str | None = None
+    family: str | None = None
+    extension_mismatch: bool | None = None
+    error: str | None = None  # the item could not be read at all
+    warning: str | None = None  # read, but something is off (changed while read)
+
+
+@dataclass(frozen=True)
+class HitRecord:
+    item_id: int
+    hash_set: str
+    hash_set_sha256: str
+    profile: str
+    category: str
+    method: str
+    distance: int | None = None
+
+
+class CaseStore:
+    def __init__(self, case_dir: Path, engine: Engine) -> None:
+        self.case_dir = case_dir
+        self.engine = engine
+        self.audit = AuditLog(engine, case_dir)
+
+    @classmethod
+    def open(cls, case_dir: Path, create: bool = True) -> CaseStore:
+        case_dir = Path(case_dir)
+        db_path = case_dir / DATABASE_FILE
+        if not db_path.exists():
+            if not create:
+                raise CaseError(f"{case_dir} is not a fieldlab case (no {DATABASE_FILE})")
+            case_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{db_path}")
+        event.listen(engine, "connect", _tune_sqlite)
+        metadata.create_all(engine)
+        store = cls(case_dir, engine)
+        store._protect_audit_log()
+        with engine.begin() as conn:
+            if conn.execute(select(case_info.c.value).where(case_info.c.key == "created_at")).first() is None:
+                conn.execute(
+                    insert(case_info),
+                    [{"key": "created_at", "value": str(time.time())}, {"key": "tool_version", "value": __version__}],
+                )
+                created = True
+            else:
+                created = False
+        if created:
+            store.audit.append("case_created", {"case_dir": str(case_dir.resolve())})
+        return store
+
+    def _protect_audit_log(self) -> None:
+        """Refuse UPDATE and DELETE on the audit log in the database itself; the chain still catches bypasses."""
+        with self.engine.begin() as conn:
+            for verb in ("UPDATE", "DELETE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+                )
+
+    # exhibits
+
+    def exhibits(self) -> list[Exhibit]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(exhibits).order_by(exhibits.c.id)).all()
+        return [Exhibit(r.id, r.ref, r.source, r.source_kind, bool(r.walk_complete)) for r in rows]
+
+    def ensure_exhibit(self, ref: str, source: str, source_kind: str) -> tuple[Exhibit, bool]:
+        """The exhibit ``ref``, created if new; a ref already used for another source is refused."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(exhibits).where(exhibits.c.ref == ref)).first()
+            if row is not None:
+                if row.source != source:
+                    raise CaseError(
+                        f"exhibit {ref!r} was scanned from {row.source}, not {source}: "
+                        "give this source its own --exhibit reference"
+                    )
+                return Exhibit(row.id, row.ref, row.source, row.source_kind, bool(row.walk_complete)), False
+            new_id = conn.execute(
+                insert(exhibits).values(ref=ref, source=source, source_kind=source_kind, created_at=time.time(), walk_complete=False)
+            ).inserted_primary_key[0]
+        return Exhibit(new_id, ref, source, source_kind, False), True
+
+    def update_exhibit(self, exhibit_id: int, **values: object) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(exhibits).where(exhibits.c.id == exhibit_id).values(**values))
+
+    # items
+
+    def add_items(self, exhibit_id: int, found: Sequence[Item]) -> None:
+        """Record walked items; ones already recorded by an earlier run are left as they are."""
+        if not found:
+            return
+        rows = [
+            {
+                "exhibit_id": exhibit_id,
+                "locator": item.locator.to_text(),
+                "path": item.path,
+                "kind": item.kind.value,
+                "size": item.size,
+                "mtime": item.mtime,
+                "atime": item.atime,
+                "ctime": item.ctime,
+                "btime": item.btime,
+                "link_target": item.link_target,
+                "flags": ",".join(sorted(f.value for f in item.flags)),
+                "state": "pending" if item.kind is ItemKind.FILE else "done",
+            }
+            for item in found
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(items), rows)
+
+    def pending_items(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingItem]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.mtime)
+                .where(items.c.exhibit_id == exhibit_id, items.c.state == "pending", items.c.id > after_id)
+                .order_by(items.c.id)
+                .limit(limit)
+            ).all()
+        return [PendingItem(r.id, r.locator, r.path, r.size, r.mtime) for r in rows]
+
+    def record_results(
+        self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str]
+    ) -> None:
+        """Digests, hits and errors of a batch in one transaction: all of it lands, or none (and it is re-read)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            if results:
+                columns = ("state", "md5", "sha1", "sha256", "file_type", "mime", "family", "extension_mismatch")
+                conn.execute(
+                    update(items)
+                    .where(items.c.id == bindparam("v_id"))
+                    .values({c: bindparam(f"v_{c}") for c in columns}),
+                    [
+                        {
+                            "v_id": r.item_id,
+                            "v_state": "error" if r.error else "done",
+                            "v_md5": r.md5,
+                            "v_sha1": r.sha1,
+                            "v_sha256": r.sha256,
+                            "v_file_type": r.file_type,
+                            "v_mime": r.mime,
+                            "v_family": r.family,
+                            "v_extension_mismatch": r.extension_mismatch,
+                        }
+                        for r in results
+                    ],
+                )
+            if found_hits:
+                conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
+            problems = [
+                {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "read" if r.error else "changed",
+                 "path": paths.get(r.item_id, ""), "message": r.error or r.warning, "at": now}
+                for r in results
+                if r.error or r.warning
+            ]
+            if problems:
+                conn.execute(self._insert_ignore(errors), problems)
+
+    def add_hits(self, found_hits: Iterable[HitRecord]) -> None:
+        rows = [h.__dict__ for h in found_hits]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self._insert_ignore(hits), rows)
+
+    def add_error(self, exhibit_id: int, stage: str, path: str, message: str, item_id: int | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignore(errors),
+                [{"exhibit_id": exhibit_id, "item_id": item_id, "stage": stage, "path": path, "message": message, "at": time.time()}],
+            )
+
+    def done_digests(self, exhibit_id: int, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
+        """(id, md5, sha1, sha256) of items already read, to match them again against the chosen hash sets."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.id, items.c.md5, items.c.sha1, items.c.sha256)
+                .where(items.c.exhibit_id == exhibit_id, items.c.state == "done", items.c.md5.is_not(None), items.c.id > after_id)
+                .order_by(items.c.id)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.md5, r.sha1, r.sha256) for r in rows]
+
+    def _insert_ignore(self, table):  # noqa: ANN001 - SQLAlchemy's Table
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001
+    """WAL keeps readers (summary, review app) working while a scan writes; NORMAL sync is crash-safe under WAL."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

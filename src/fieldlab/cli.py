@@ -1,0 +1,237 @@
+"""The ``fieldlab`` command: a thin layer over the library, worded for an examiner at 6 a.m. on a doorstep."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fieldlab import api
+from fieldlab.case.store import CaseError
+from fieldlab.evidence.folder import SourceError
+from fieldlab.hashsets.formats import FORMATS
+from fieldlab.hashsets.library import HashSetError, HashSetLibrary
+from fieldlab.hashsets.profiles import PROFILES
+from fieldlab.report.hits import write_hits_csv, write_hits_json
+from fieldlab.report.verdict import verdict_table
+from fieldlab.triage.live import LiveDisplay
+
+app = typer.Typer(
+    help="Read-only triage of seized devices for known indecent images of children.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+hashset_app = typer.Typer(help="Import and list the hash sets scans match against.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check a case's tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(hashset_app, name="hashset")
+app.add_typer(audit_app, name="audit")
+
+console = Console(width=None if Console().is_terminal else 160)
+errors = Console(stderr=True, soft_wrap=True)
+
+HomeOption = Annotated[
+    Optional[Path],
+    typer.Option("--home", envvar="FIELDLAB_HOME", help="Hash-set library folder (default: per-user data folder)."),
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+@hashset_app.command("import")
+def hashset_import(
+    path: Annotated[Path, typer.Argument(help="The hash-set file (VICS JSON, CSV, md5sum/sha1sum or a bare list).")],
+    name: Annotated[Optional[str], typer.Option(help="Name in the library (default: from the file name).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"auto or one of: {', '.join(FORMATS)}.")] = "auto",
+    profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
+    mapping: Annotated[Optional[Path], typer.Option(help="JSON file mapping raw categories to profile labels.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace a set of the same name.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Import a hash set into the library.
+
+    Example: [bold]fieldlab hashset import caid_export.json --name caid --profile uk --mapping caid_codes.json[/]
+    """
+    if fmt != "auto" and fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
+    try:
+        report = api.import_hashset(path, name, fmt, profile, mapping, replace, home)
+    except (HashSetError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    info = report.info
+    console.print(
+        f"Imported [bold]{escape(info.name)}[/] ({info.format}, profile {info.profile}): {info.entries:,} entries, "
+        + ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items())
+    )
+    if info.per_category:
+        console.print("  by category: " + ", ".join(f"{escape(k)}: {v:,}" for k, v in sorted(info.per_category.items())))
+    if info.unmapped_categories:
+        console.print(
+            "[yellow]  categories the profile does not know (imported as uncategorised; supply --mapping):[/] "
+            + ", ".join(f"{escape(repr(k))} x{v:,}" for k, v in info.unmapped_categories.items())
+        )
+    if info.conflicts:
+        console.print(f"[yellow]  {info.conflicts:,} digests listed under different categories: the most serious kept[/]")
+    if info.problems:
+        console.print(f"[yellow]  {info.problems:,} invalid lines skipped[/] (all listed in {escape(str(report.problems_file))}):")
+        for problem in report.problems[:10]:
+            console.print(f"    line {problem.line}: {escape(problem.reason)}")
+
+
+@hashset_app.command("list")
+def hashset_list(home: HomeOption = None) -> None:
+    """List the hash sets in the library.
+
+    Example: [bold]fieldlab hashset list[/]
+    """
+    sets = api.list_hashsets(home)
+    if not sets:
+        console.print(f"No hash sets in {escape(str(HashSetLibrary(home).folder))}. Import one: fieldlab hashset import FILE")
+        return
+    table = Table(title="Hash-set library")
+    for column in ("Name", "Profile", "Entries", "MD5", "SHA-1", "Problems", "Source", "Source SHA-256", "Imported (UTC)"):
+        table.add_column(column, justify="right" if column in ("Entries", "MD5", "SHA-1", "Problems") else "left")
+    for info in sets:
+        table.add_row(
+            escape(info.name), info.profile, f"{info.entries:,}", f"{info.counts.get('md5', 0):,}",
+            f"{info.counts.get('sha1', 0):,}", f"{info.problems:,}", escape(info.source_name), info.source_sha256,
+            datetime.fromtimestamp(info.imported_at, timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@hashset_app.command("remove")
+def hashset_remove(name: str, home: HomeOption = None) -> None:
+    """Remove a hash set from the library.
+
+    Example: [bold]fieldlab hashset remove old_caid[/]
+    """
+    try:
+        HashSetLibrary(home).remove(name)
+    except HashSetError as exc:
+        _fail(str(exc))
+    console.print(f"Removed {escape(name)}")
+
+
+@app.command()
+def scan(
+    source: Annotated[Path, typer.Argument(help="Folder or mounted device to scan (opened read-only).")],
+    case: Annotated[Path, typer.Option("--case", help="Case folder (created if new).")],
+    exhibit: Annotated[Optional[str], typer.Option(help="Exhibit reference (default: the source folder's name).")] = None,
+    hashset: Annotated[Optional[list[str]], typer.Option(help="Hash set to match (repeatable; default: all).")] = None,
+    sha256: Annotated[bool, typer.Option(help="Also compute SHA-256.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Reader processes (default: one per core).")] = None,
+    live: Annotated[bool, typer.Option(help="Show the live progress display.")] = True,
+    home: HomeOption = None,
+) -> None:
+    """Scan a folder or mounted device and show a live verdict. Re-run the same command to resume.
+
+    Example: [bold]fieldlab scan /media/usb0 --case ~/cases/op-ash --exhibit JD/1[/]
+    """
+    try:
+        if live and console.is_terminal:
+            with LiveDisplay(console) as display:
+                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display)
+        else:
+            result = api.scan(source, case, exhibit, hashset, home, sha256, workers)
+    except (SourceError, CaseError, HashSetError) as exc:
+        _fail(str(exc))
+    if result.interrupted:
+        errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
+    console.print(verdict_table(api.summary(case), title=f"Verdict: {case}"))
+    raise typer.Exit(130 if result.interrupted else 0)
+
+
+@app.command()
+def summary(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> None:
+    """Print the verdict table of a case again.
+
+    Example: [bold]fieldlab summary ~/cases/op-ash[/]
+    """
+    try:
+        counts = api.summary(case)
+    except CaseError as exc:
+        _fail(str(exc))
+    console.print(verdict_table(counts, title=f"Verdict: {case}"))
+
+
+@app.command()
+def hits(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: standard output).")] = None,
+) -> None:
+    """Write every hit (exhibit, locator, path, digests, category, hash set, method) as CSV or JSON.
+
+    Example: [bold]fieldlab hits ~/cases/op-ash --format csv -o hits.csv[/]
+    """
+    writers = {"csv": write_hits_csv, "json": write_hits_json}
+    if fmt not in writers:
+        _fail("--format must be csv or json")
+    try:
+        rows = api.hits(case)
+        if output is None:
+            count = writers[fmt](rows, sys.stdout)
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                count = writers[fmt](rows, out)
+    except CaseError as exc:
+        _fail(str(exc))
+    errors.print(f"{count:,} hits written")
+
+
+@audit_app.command("verify")
+def audit_verify(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> None:
+    """Check that no audit entry was altered, removed or inserted.
+
+    Example: [bold]fieldlab audit verify ~/cases/op-ash[/]
+    """
+    try:
+        result = api.verify_audit(case)
+    except CaseError as exc:
+        _fail(str(exc))
+    if result.ok:
+        console.print(f"[green]Audit trail intact:[/] {result.entries} entries, chain and head verified.")
+    else:
+        _fail(f"audit trail TAMPERED: {result.problem}", code=1)
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Argument(help="Empty or new folder for the demo evidence, library and case.")] = Path(
+        "fieldlab-demo"
+    ),
+) -> None:
+    """Build synthetic demo evidence and a hash set, import, scan, and print the verdict and hits.
+
+    Example: [bold]fieldlab demo /tmp/fieldlab-demo[/]
+    """
+    from fieldlab.demo import build_demo_case
+
+    try:
+        built = build_demo_case(folder)
+    except (ValueError, FileExistsError) as exc:
+        _fail(str(exc))
+    home = folder / "library"
+    console.print(f"Demo evidence: {escape(str(built.evidence_dir))} ({len(built.planted)} known files planted)")
+    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, home)
+    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, home)
+    case_dir = folder / "case"
+    result = api.scan(built.evidence_dir, case_dir, "DEMO-1", None, home, False, None, None)
+    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))
+    hits_file = folder / "hits.csv"
+    with open(hits_file, "w", encoding="utf-8", newline="") as out:
+        write_hits_csv(api.hits(case_dir), out)
+    console.print(
+        f"{result.progress.hit_items} known items found of {len(built.planted)} planted. "
+        f"Hits: {escape(str(hits_file))}. Case: {escape(str(case_dir))}"
+    )

@@ -1,0 +1,39 @@
+"""Every digest of a file from one read of its bytes, plus the leading bytes that identify its type."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+CHUNK_SIZE = 1 << 20  # large enough that hashlib releases the GIL and syscalls are amortised
+
+
+@dataclass(frozen=True)
+class Digests:
+    md5: str
+    sha1: str
+    sha256: str | None
+    size: int  # bytes actually read
+
+
+def digest_file(handle, head_size: int, want_sha256: bool = False) -> tuple[Digests, bytes]:  # noqa: ANN001
+    """Hash everything ``handle`` (a raw binary file object) yields to EOF; return the digests and the head."""
+    hashers = [hashlib.md5(), hashlib.sha1()]
+    if want_sha256:
+        hashers.append(hashlib.sha256())
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    head = b""
+    total = 0
+    while True:
+        count = handle.readinto(buffer)
+        if not count:
+            break
+        chunk = view[:count]
+        if total < head_size:
+            head += bytes(chunk[: head_size - total])
+        for hasher in hashers:
+            hasher.update(chunk)
+        total += count
+    sha256 = hashers[2].hexdigest() if want_sha256 else None
+    return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), sha256, total), head

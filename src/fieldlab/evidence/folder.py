@@ -1,0 +1,181 @@
+"""A folder or mounted device as an evidence source: walked and opened read-only, never followed out.
+
+Every directory and file is opened relative to its parent's descriptor with
+O_NOFOLLOW, one component at a time, so a symbolic link planted in the source
+(or swapped in while we scan) can never lead us outside it, paths longer than
+PATH_MAX still open, and nothing is resolved through the suspect's links.
+Directories on another file system are not entered (like ``find -xdev``): a
+mounted device is one exhibit, and /proc or a network share is not evidence.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import os
+import stat
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import Iterator
+
+from fieldlab.evidence.item import Item, ItemKind, WalkError
+from fieldlab.locator import Locator, display_bytes
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
+
+# Names of folders where pictures usually are: walked first so the first hits land within seconds.
+_LIKELY = {
+    b"users", b"home", b"pictures", b"photos", b"dcim", b"camera", b"downloads", b"desktop", b"documents",
+    b"videos", b"movies", b"screenshots", b"whatsapp", b"telegram", b"media", b"sdcard", b"thumbnails",
+    b"$recycle.bin", b"recycler", b".trash", b"trash", b"onedrive", b"dropbox", b"google drive", b"icloud drive",
+}
+# System folders rarely hold user media: walked last.
+_UNLIKELY = {
+    b"windows", b"program files", b"program files (x86)", b"programdata", b"system32", b"usr", b"lib", b"lib64",
+    b"bin", b"sbin", b"proc", b"sys", b"dev", b"etc", b"boot", b"node_modules", b"site-packages", b"$windows.~bt",
+    b"winsxs", b"system volume information",
+}
+
+
+class SourceError(Exception):
+    """The source cannot be scanned at all (missing, not a folder)."""
+
+
+def open_noatime(path_or_name: bytes | str, flags: int, dir_fd: int | None = None) -> int:
+    """Open without updating the access time where the kernel lets us (O_NOATIME needs ownership or CAP_FOWNER)."""
+    if _NOATIME:
+        try:
+            return os.open(path_or_name, flags | _NOATIME, dir_fd=dir_fd)
+        except PermissionError:
+            pass
+    return os.open(path_or_name, flags, dir_fd=dir_fd)
+
+
+def open_root(root: Path) -> int:
+    try:
+        fd = open_noatime(os.fsencode(root), _DIR_FLAGS & ~getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise SourceError(f"{root} does not exist") from None
+    except NotADirectoryError:
+        raise SourceError(f"{root} is not a folder") from None
+    except OSError as exc:
+        raise SourceError(f"{root} cannot be opened: {exc.strerror}") from None
+    return fd
+
+
+def open_beneath(root_fd: int, relative: bytes, directory: bool = False) -> int:
+    """Open ``relative`` under ``root_fd`` without following any symbolic link on the way."""
+    parts = [p for p in relative.split(b"/") if p]
+    if any(p in (b".", b"..") for p in parts):
+        raise PermissionError(errno.EACCES, "path leaves the source", display_bytes(relative))
+    fd = root_fd
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            flags = _READ_FLAGS if (last and not directory) else _DIR_FLAGS
+            next_fd = open_noatime(part, flags, dir_fd=fd)
+            if fd != root_fd:
+                os.close(fd)
+            fd = next_fd
+    except BaseException:
+        if fd != root_fd:
+            os.close(fd)
+        raise
+    if fd == root_fd:
+        return os.dup(root_fd)
+    return fd
+
+
+@dataclass(order=True)
+class _PendingDirectory:
+    rank: int  # 0 likely to hold user media, 1 neutral, 2 system folder; inherited by subfolders
+    order: int
+    relative: bytes
+    depth: int
+
+
+def _rank(name: bytes, inherited: int) -> int:
+    lowered = name.lower()
+    if lowered in _LIKELY:
+        return 0
+    if lowered in _UNLIKELY:
+        return 2
+    return inherited
+
+
+def walk_folder(root: Path) -> Iterator[Item | WalkError]:
+    """Every entry below ``root``: regular files, links (not followed) and special files (not opened)."""
+    root_fd = open_root(root)
+    try:
+        root_dev = os.fstat(root_fd).st_dev
+        counter = count()
+        queue = [_PendingDirectory(1, next(counter), b"", 0)]
+        while queue:
+            directory = heapq.heappop(queue)
+            yield from _list_directory(root_fd, root_dev, directory, queue, counter)
+    finally:
+        os.close(root_fd)
+
+
+def _list_directory(
+    root_fd: int, root_dev: int, directory: _PendingDirectory, queue: list[_PendingDirectory], counter: count
+) -> Iterator[Item | WalkError]:
+    shown = display_bytes(directory.relative) or "/"
+    try:
+        dir_fd = open_beneath(root_fd, directory.relative, directory=True)
+    except OSError as exc:
+        yield WalkError(shown, f"folder cannot be opened: {exc.strerror or exc}")
+        return
+    try:
+        with os.scandir(dir_fd) as entries:
+            for entry in entries:
+                name = os.fsencode(entry.name)
+                relative = directory.relative + b"/" + name if directory.relative else name
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    yield WalkError(display_bytes(relative), f"cannot be examined: {exc.strerror or exc}")
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if st.st_dev != root_dev:
+                        yield WalkError(display_bytes(relative), "another file system is mounted here; not entered")
+                    elif directory.depth + 1 > MAX_DEPTH:
+                        yield WalkError(display_bytes(relative), f"deeper than {MAX_DEPTH} folders; not entered")
+                    else:
+                        rank = _rank(name, directory.rank)
+                        heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))
+                    continue
+                yield _item_for(dir_fd, name, relative, st)
+    except OSError as exc:
+        yield WalkError(shown, f"folder cannot be listed completely: {exc.strerror or exc}")
+    finally:
+        os.close(dir_fd)
+
+
+def _item_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> Item:
+    if stat.S_ISREG(st.st_mode):
+        kind, target = ItemKind.FILE, None
+    elif stat.S_ISLNK(st.st_mode):
+        kind = ItemKind.SYMLINK
+        try:
+            target = display_bytes(os.readlink(name, dir_fd=dir_fd))
+        except OSError as exc:
+            target = f"(unreadable: {exc.strerror})"
+    else:
+        kind, target = ItemKind.SPECIAL, None
+    return Item(
+        locator=Locator.for_file(relative),
+        path=display_bytes(relative),
+        kind=kind,
+        size=st.st_size if kind is ItemKind.FILE else 0,
+        mtime=st.st_mtime,
+        atime=st.st_atime,
+        ctime=st.st_ctime,
+        btime=getattr(st, "st_birthtime", None),
+        link_target=target,
+    )

@@ -1,0 +1,48 @@
+"""What the evidence layer hands to the rest of the pipeline: one record per thing found."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from fieldlab.locator import Locator
+
+
+class ItemKind(str, enum.Enum):
+    FILE = "file"  # regular file: its bytes are read, hashed and matched
+    SYMLINK = "symlink"  # recorded with its target, never followed
+    SPECIAL = "special"  # FIFO, socket, device node: recorded, never opened
+
+
+class ItemFlag(str, enum.Enum):
+    DELETED = "deleted"
+    CARVED = "carved"
+    IN_ARCHIVE = "in_archive"
+    THUMBNAIL = "thumbnail"
+    UNALLOCATED = "unallocated"
+
+
+@dataclass(frozen=True)
+class Item:
+    locator: Locator
+    path: str  # display form, already escaped for printing
+    kind: ItemKind
+    size: int
+    mtime: float | None = None  # seconds since the epoch, UTC
+    atime: float | None = None
+    ctime: float | None = None  # inode change time on Unix file systems
+    btime: float | None = None  # creation (birth) time where the file system records it
+    link_target: str | None = None  # escaped display form of a symlink's target
+    flags: frozenset[ItemFlag] = field(default_factory=frozenset)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class WalkError:
+    """Something in the source could not be listed or read; the walk went on without it."""
+
+    path: str
+    message: str

@@ -1,0 +1,91 @@
+"""A hash set compiled for look-up: sorted fixed-width digests with a parallel category array.
+
+Sorted arrays in ``.npy`` files open memory-mapped in milliseconds whatever
+their size, cost no RAM until touched, and answer a whole batch of look-ups
+with one vectorised binary search (numpy ``searchsorted``).  Numpy's ``S``
+dtype compares bytes lexicographically; for fixed-width digests the trailing
+NUL stripping it does is harmless (it is injective on equal-length values).
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE
+
+KINDS = tuple(DIGEST_SIZES) + ("pdq",)
+WIDTHS = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
+
+
+class DigestColumnBuilder:
+    """Collects one kind of digest with its category code while a set is parsed; memory is ~width+1 bytes each."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._digests = bytearray()
+        self._codes = array("B")
+
+    def add(self, digest: bytes, code: int) -> None:
+        self._digests += digest
+        self._codes.append(code)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def build(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Sorted unique digests, their codes, and how many digests carried conflicting codes.
+
+        Where one set lists a digest twice with different categories, the most
+        serious category wins (codes are ordered most serious first).
+        """
+        width = WIDTHS[self.kind]
+        digests = np.frombuffer(bytes(self._digests), dtype=f"S{width}")
+        codes = np.frombuffer(self._codes.tobytes(), dtype=np.uint8)
+        if len(digests) == 0:
+            return digests.copy(), codes.copy(), 0
+        order = np.lexsort((codes, digests))
+        digests, codes = digests[order], codes[order]
+        first = np.ones(len(digests), dtype=bool)
+        first[1:] = digests[1:] != digests[:-1]
+        starts = np.flatnonzero(first)
+        worst = codes[starts]  # codes sort ascending within a digest, so each run starts with its lowest
+        mildest = np.maximum.reduceat(codes, starts)
+        return digests[starts], worst, int(np.count_nonzero(mildest != worst))
+
+
+@dataclass(frozen=True)
+class DigestColumn:
+    kind: str
+    digests: np.ndarray  # sorted, dtype S<width>
+    codes: np.ndarray  # uint8, index into the set's labels
+
+    def lookup(self, queries: np.ndarray) -> np.ndarray:
+        """Category code for each query digest, -1 where the set does not hold it."""
+        result = np.full(len(queries), -1, dtype=np.int16)
+        if len(self.digests) == 0 or len(queries) == 0:
+            return result
+        positions = np.searchsorted(self.digests, queries)
+        positions[positions == len(self.digests)] = 0
+        found = self.digests[positions] == queries
+        result[found] = self.codes[positions[found]]
+        return result
+
+
+def save_column(folder: Path, kind: str, digests: np.ndarray, codes: np.ndarray) -> None:
+    np.save(folder / f"{kind}.npy", digests, allow_pickle=False)
+    np.save(folder / f"{kind}.codes.npy", codes, allow_pickle=False)
+
+
+def load_column(folder: Path, kind: str) -> DigestColumn | None:
+    path = folder / f"{kind}.npy"
+    if not path.exists():
+        return None
+    digests = np.load(path, mmap_mode="r", allow_pickle=False)
+    codes = np.load(folder / f"{kind}.codes.npy", mmap_mode="r", allow_pickle=False)
+    if digests.dtype != np.dtype(f"S{WIDTHS[kind]}") or len(codes) != len(digests):
+        raise ValueError(f"{path} is damaged: wrong digest width or category count")
+    return DigestColumn(kind, digests, codes)

@@ -1,0 +1,155 @@
+"""CSV hash sets: a header line names the columns, one known item per row.
+
+Exporters disagree on column names and order, so the header is matched
+loosely: names are compared case-insensitively with everything but letters
+and digits removed and one trailing ``hash``, ``digest``, ``value`` or
+``sum`` dropped.  "MD5", "md5 hash", "MD5Sum", "SHA-1", "sha1_hash",
+"SHA-256", "PDQ Hash" and "Category" are all understood; other columns
+(file names, sizes) are ignored.  The delimiter is whichever of ``,`` ``;``
+or tab the header uses most.
+
+The helpers here (reading bounded lines, quoting hostile text, turning named
+values into a record) are shared with the other parsers.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
+
+BOM = b"\xef\xbb\xbf"
+BLOCK = 1 << 20
+MAX_LINE = 1 << 16  # far beyond any real hash-set line
+ECHO = 80  # characters of a bad value quoted back in a problem report
+
+DELIMITERS = (",", ";", "\t")
+COLUMNS = ("md5", "sha1", "sha256", "pdq", "category")
+_SIZES = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
+_LABELS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ"}
+_NAME_NOISE = re.compile(r"[^a-z0-9]")
+_NAME_SUFFIXES = ("hash", "digest", "value", "sum")
+
+
+def read_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of a binary stream, without their ``\\n``, reading a block at a time.
+
+    Splitting big blocks is several times faster than reading line by line,
+    which matters at tens of millions of lines.  A line with no end in sight
+    (hostile input) is cut after MAX_LINE bytes instead of being held whole,
+    so memory stays bounded whatever the file holds.  A leading UTF-8 BOM is
+    dropped.
+    """
+    pending = b""
+    skipping = False
+    first = True
+    while block := stream.read(BLOCK):
+        if first:
+            block = block.removeprefix(BOM)
+            first = False
+        if skipping:
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            block = block[end + 1 :]
+            skipping = False
+        lines = (pending + block).split(b"\n")
+        pending = lines.pop()
+        if len(pending) > MAX_LINE:
+            lines.append(pending[:MAX_LINE])
+            pending = b""
+            skipping = True
+        yield from lines
+    if pending:
+        yield pending
+
+
+def quoted(text: str | bytes) -> str:
+    """``text`` as a short printable quote: problem reports must not carry unbounded hostile input."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return repr(text[:ECHO]) + ("..." if len(text) > ECHO else "")
+
+
+def record_from_fields(line: int, fields: Mapping[str, str | None]) -> Iterator[HashRecord | ParseProblem]:
+    """The record for one row of named values (keys from COLUMNS), and at most one problem.
+
+    A bad digest next to a good one costs only the bad one: the record is kept
+    and the problem says so.  Without any good MD5, SHA1 or SHA256 there is
+    no record, only the problem.
+    """
+    digests: dict[str, bytes] = {}
+    reasons = []
+    for name, size in _SIZES.items():
+        text = fields.get(name)
+        if text is None or not text.strip():
+            continue
+        digest = parse_hex_digest(text, size)
+        if digest is None or len(digest) != size:  # len(): bytes.fromhex skips inner spaces
+            reasons.append(f"{_LABELS[name]} {quoted(text.strip())} is not {size * 2} hex digits")
+        else:
+            digests[name] = digest
+    if digests.keys() - {"pdq"}:
+        category = (fields.get("category") or "").strip() or None
+        yield HashRecord(line=line, category=category, **digests)
+        if reasons:
+            yield ParseProblem(line, "; ".join(reasons) + "; imported with its valid digests only")
+    else:
+        yield ParseProblem(line, "; ".join(reasons) or "no MD5, SHA1 or SHA256 value")
+
+
+def sniff_delimiter(header: str) -> str:
+    return max(DELIMITERS, key=header.count)
+
+
+def find_columns(names: Iterable[str]) -> dict[str, int]:
+    """Index of each column we use (keys from COLUMNS), first occurrence winning."""
+    found: dict[str, int] = {}
+    for index, name in enumerate(names):
+        key = _NAME_NOISE.sub("", name.lower())
+        for suffix in _NAME_SUFFIXES:
+            if key != suffix and key.endswith(suffix):
+                key = key.removesuffix(suffix)
+                break
+        if key in COLUMNS:
+            found.setdefault(key, index)
+    return found
+
+
+def split_header(header: str) -> list[str]:
+    return next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
+
+
+def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
+    """Records from a CSV hash set, numbered by physical line.
+
+    Raises ValueError when the first non-blank line names no MD5, SHA1 or
+    SHA256 column: nothing in such a file can be imported.
+    """
+    with path.open("rb") as stream:
+        lines = (line.decode("utf-8", "replace") for line in read_lines(stream))
+        header_line, header = next(((number, text) for number, text in enumerate(lines, 1) if text.strip()), (0, ""))
+        if not header:
+            return
+        names = split_header(header)
+        columns = find_columns(names)
+        if not columns.keys() & DIGEST_SIZES.keys():
+            shown = ", ".join(quoted(name) for name in names[:10])
+            raise ValueError(f"{path}: line {header_line} names no MD5, SHA1 or SHA256 column (found {shown})")
+        rows = csv.reader(lines, delimiter=sniff_delimiter(header))
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield ParseProblem(header_line + rows.line_num, f"unreadable CSV: {error}")
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            fields = {name: row[index] if index < len(row) else None for name, index in columns.items()}
+            yield from record_from_fields(header_line + rows.line_num, fields)

@@ -1,0 +1,233 @@
+"""The hash-set library: imported sets, compiled, with their provenance, in one folder per examiner or team.
+
+The folder is ``$FIELDLAB_HOME/hashsets`` (default: the per-user data folder).
+Each set is compiled once at import into its own sub-folder and replaced
+atomically, so a scan never sees a half-written set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fieldlab.hashsets.compiled import KINDS, DigestColumn, DigestColumnBuilder, load_column, save_column
+from fieldlab.hashsets.formats import detect_format, parse_hash_file
+from fieldlab.hashsets.profiles import UNCATEGORISED, Profile, load_profile
+from fieldlab.hashsets.records import HashRecord, ParseProblem
+
+META_FILE = "meta.json"
+PROBLEMS_FILE = "problems.txt"
+PROBLEMS_KEPT = 1000  # in memory and in the import report; all are written to problems.txt up to the cap below
+PROBLEMS_WRITTEN = 1_000_000
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class HashSetError(Exception):
+    """A hash set cannot be imported or used as asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class HashSetInfo:
+    name: str
+    profile: str
+    labels: tuple[str, ...]
+    format: str
+    source_name: str
+    source_sha256: str
+    imported_at: float
+    entries: int  # records imported (one known file each)
+    counts: dict[str, int]  # unique digests per kind
+    per_category: dict[str, int]
+    problems: int
+    conflicts: int  # digests the source itself lists under different categories
+    unmapped_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return f"{self.name}@{self.source_sha256[:12]}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    info: HashSetInfo
+    problems: tuple[ParseProblem, ...]  # the first PROBLEMS_KEPT, with line numbers
+    problems_file: Path
+
+
+@dataclass(frozen=True)
+class LoadedSet:
+    info: HashSetInfo
+    columns: dict[str, DigestColumn]
+
+
+def default_home() -> Path:
+    configured = os.environ.get("FIELDLAB_HOME")
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "fieldlab"
+
+
+class HashSetLibrary:
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = Path(home) if home else default_home()
+        self.folder = self.home / "hashsets"
+
+    def import_file(
+        self,
+        source: Path,
+        name: str | None = None,
+        fmt: str = "auto",
+        profile: str = "uk",
+        mapping_file: Path | None = None,
+        replace: bool = False,
+    ) -> ImportReport:
+        source = Path(source)
+        if not source.is_file():
+            raise HashSetError(f"{source} is not a file")
+        name = name or _name_from_file(source)
+        if not _NAME.match(name):
+            raise HashSetError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+        target = self.folder / name
+        if target.exists() and not replace:
+            raise HashSetError(f"a hash set named {name!r} exists: choose another --name or pass --replace")
+        chosen = load_profile(profile, mapping_file)
+        resolved_format = detect_format(source) if fmt == "auto" else fmt
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = self.folder / f".importing-{name}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        try:
+            info, problems = _compile(source, name, resolved_format, chosen, staging)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return ImportReport(info, problems, target / PROBLEMS_FILE)
+
+    def list(self) -> list[HashSetInfo]:
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for child in sorted(self.folder.iterdir()):
+            meta = child / META_FILE
+            if child.name.startswith(".") or not meta.is_file():
+                continue
+            found.append(_read_info(meta))
+        return found
+
+    def remove(self, name: str) -> None:
+        target = self.folder / name
+        if not _NAME.match(name) or not (target / META_FILE).is_file():
+            raise HashSetError(f"no hash set named {name!r}")
+        shutil.rmtree(target)
+
+    def load(self, names: list[str] | None = None) -> list[LoadedSet]:
+        """The named sets (all when ``names`` is empty), opened memory-mapped."""
+        available = {info.name: info for info in self.list()}
+        wanted = names or sorted(available)
+        missing = [n for n in wanted if n not in available]
+        if missing:
+            raise HashSetError(
+                f"no hash set named {', '.join(missing)} in {self.folder}; "
+                f"known sets: {', '.join(sorted(available)) or 'none (import one with: fieldlab hashset import FILE)'}"
+            )
+        loaded = []
+        for n in wanted:
+            columns = {kind: col for kind in KINDS if (col := load_column(self.folder / n, kind)) is not None}
+            loaded.append(LoadedSet(available[n], columns))
+        return loaded
+
+
+def _name_from_file(source: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", source.stem).strip("._-")
+    return (stem or "hashset")[:100]
+
+
+def _compile(source: Path, name: str, fmt: str, profile: Profile, folder: Path) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
+    builders = {kind: DigestColumnBuilder(kind) for kind in KINDS}
+    per_category: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
+    kept: list[ParseProblem] = []
+    problem_count = 0
+    entries = 0
+    with open(folder / PROBLEMS_FILE, "w", encoding="utf-8") as problems_out:
+        for record in parse_hash_file(source, fmt):
+            if isinstance(record, ParseProblem):
+                problem_count += 1
+                if len(kept) < PROBLEMS_KEPT:
+                    kept.append(record)
+                if problem_count <= PROBLEMS_WRITTEN:
+                    problems_out.write(f"line {record.line}: {record.reason}\n")
+                continue
+            label = _label_for(record, profile, unmapped)
+            code = profile.labels.index(label)
+            added = False
+            for kind in KINDS:
+                digest = getattr(record, kind)
+                if digest is not None:
+                    builders[kind].add(digest, code)
+                    added = True
+            if added:
+                entries += 1
+                per_category[label] += 1
+        if problem_count > PROBLEMS_WRITTEN:
+            problems_out.write(f"... and {problem_count - PROBLEMS_WRITTEN} more problems\n")
+
+    counts, conflicts = {}, 0
+    for kind, builder in builders.items():
+        if len(builder):
+            digests, codes, conflicted = builder.build()
+            save_column(folder, kind, digests, codes)
+            counts[kind] = len(digests)
+            conflicts += conflicted
+    info = HashSetInfo(
+        name=name,
+        profile=profile.name,
+        labels=profile.labels,
+        format=fmt,
+        source_name=source.name,
+        source_sha256=_sha256_of(source),
+        imported_at=time.time(),
+        entries=entries,
+        counts=counts,
+        per_category=dict(per_category),
+        problems=problem_count,
+        conflicts=conflicts,
+        unmapped_categories=dict(unmapped.most_common(50)),
+    )
+    (folder / META_FILE).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+    return info, tuple(kept)
+
+
+def _label_for(record: HashRecord, profile: Profile, unmapped: Counter[str]) -> str:
+    label = profile.map(record.category)
+    if label is None:
+        raw = (record.category or "")[:40]
+        if raw in unmapped or len(unmapped) < 1000:  # a hostile set could hold millions of distinct values
+            unmapped[raw] += 1
+        return UNCATEGORISED
+    return label
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_info(meta: Path) -> HashSetInfo:
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    data["labels"] = tuple(data["labels"])
+    return HashSetInfo(**data)

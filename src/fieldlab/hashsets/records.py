@@ -1,0 +1,39 @@
+"""What every hash-set format parser yields, whatever the format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32}
+PDQ_SIZE = 32
+
+
+@dataclass(frozen=True)
+class HashRecord:
+    """One known item: its digests (raw bytes) and its category exactly as the source wrote it."""
+
+    line: int  # line number (text formats) or record number (JSON) in the source, for error reports
+    md5: bytes | None = None
+    sha1: bytes | None = None
+    sha256: bytes | None = None
+    pdq: bytes | None = None
+    category: str | None = None  # raw value, mapped to a label later through a profile
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    """An input record that was not usable; imports count and report these, never drop them silently."""
+
+    line: int
+    reason: str
+
+
+def parse_hex_digest(text: str, size: int) -> bytes | None:
+    """Raw bytes of a hex digest of ``size`` bytes, or None when ``text`` is not one."""
+    text = text.strip()
+    if len(text) != size * 2:
+        return None
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None

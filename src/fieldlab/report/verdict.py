@@ -1,0 +1,49 @@
+"""The verdict table an examiner reads on the doorstep: per exhibit, files, media, hits per category, errors."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from fieldlab.case.queries import ExhibitCounts
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
+
+
+def category_columns(counts: Sequence[ExhibitCounts]) -> list[str]:
+    """Categories in the order of their profile (most serious first), UK before US, only those present."""
+    present = {c for ex in counts for c in ex.hits_by_category}
+    ordered = [label for profile in PROFILES.values() for label in profile.labels]
+    columns = [label for label in dict.fromkeys(ordered) if label in present and label != UNCATEGORISED]
+    if UNCATEGORISED in present:
+        columns.append(UNCATEGORISED)
+    return columns + sorted(present - set(columns))
+
+
+def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Table:
+    columns = category_columns(counts)
+    table = Table(title=title, title_justify="left")
+    table.add_column("Exhibit")
+    table.add_column("Status")
+    table.add_column("Files", justify="right")
+    table.add_column("Media", justify="right")
+    table.add_column("Known items", justify="right")
+    for label in columns:
+        table.add_column(f"Cat {label}" if len(label) <= 2 else label, justify="right")
+    table.add_column("Ext. lies", justify="right")
+    table.add_column("Errors", justify="right")
+    for ex in counts:
+        status = "complete" if ex.finished else ("reading" if ex.walk_complete else "incomplete")
+        known = Text(str(ex.hit_items), style="bold red" if ex.hit_items else "green")
+        table.add_row(
+            Text(ex.ref),
+            status,
+            f"{ex.files_read:,}/{ex.files:,}",
+            f"{ex.media:,}",
+            known,
+            *(f"{ex.hits_by_category.get(label, 0):,}" for label in columns),
+            f"{ex.extension_mismatches:,}",
+            Text(f"{ex.errors:,}", style="yellow" if ex.errors else ""),
+        )
+    return table

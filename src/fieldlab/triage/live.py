@@ -1,0 +1,67 @@
+"""The live verdict: what the examiner watches while a scan runs."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from fieldlab.triage.scan import ScanProgress
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} TB"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def render_progress(p: ScanProgress) -> Group:
+    rate = p.bytes_read_this_run / p.elapsed if p.elapsed > 0 else 0.0
+    remaining = max(p.bytes_listed - p.bytes_read, 0)
+    if p.walk_complete and rate > 0:
+        eta = _duration(remaining / rate)
+    else:
+        eta = "listing…"
+    total = max(p.bytes_listed, 1)
+    stats = Table.grid(padding=(0, 2))
+    stats.add_row(
+        Text(f"exhibit {p.exhibit}", style="bold"),
+        f"files {p.files_read:,}/{p.files_listed:,}{'' if p.walk_complete else '+'}",
+        f"{_size(p.bytes_read)} of {_size(p.bytes_listed)}",
+        f"{_size(rate)}/s",
+        f"ETA {eta}",
+    )
+    verdict = Text()
+    if p.hit_items:
+        verdict.append(f"KNOWN MATERIAL: {p.hit_items:,} item(s)  ", style="bold red")
+        verdict.append("  ".join(f"{label}: {n:,}" for label, n in sorted(p.hits_by_category.items())), style="red")
+    else:
+        verdict.append("no known material so far", style="green")
+    verdict.append(f"   media {p.media:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
+    return Group(ProgressBar(total=total, completed=min(p.bytes_read, total), width=60), stats, verdict)
+
+
+class LiveDisplay:
+    """A ScanObserver that redraws the terminal a few times a second."""
+
+    def __init__(self, console: Console) -> None:
+        self._live = Live(console=console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveDisplay:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.__exit__(*exc)
+
+    def update(self, progress: ScanProgress) -> None:
+        self._live.update(render_progress(progress))

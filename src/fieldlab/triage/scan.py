@@ -1,0 +1,250 @@
+"""The scan orchestrator: walk a source, read every file once on every core, match, and record.
+
+One thread does the walking and all database writes, interleaved with waiting
+for workers, so SQLite sees a single writer and nothing needs locks.  The walk
+runs ahead of the reading (it is much faster), recording items as *pending*;
+workers are fed pending items in the order the walk found them, which puts
+users' picture folders first.  Memory stays bounded whatever the source size:
+the walk keeps only a queue of folders, and at most a few batches are in flight.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence
+
+from fieldlab.case.queries import exhibit_counts, most_serious
+from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
+from fieldlab.evidence.folder import open_root, walk_folder
+from fieldlab.evidence.item import Item, ItemKind, WalkError
+from fieldlab.hashsets.library import HashSetLibrary
+from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
+from fieldlab.triage.reader import ReadTask, ignore_interrupts, read_batch
+
+WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
+BATCH_FILES = 256
+BATCH_BYTES = 64 << 20
+REMATCH_CHUNK = 20_000
+
+
+@dataclass
+class ScanProgress:
+    exhibit: str
+    files_listed: int = 0
+    bytes_listed: int = 0
+    walk_complete: bool = False
+    files_read: int = 0
+    bytes_read: int = 0
+    media: int = 0
+    errors: int = 0
+    hits_by_category: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    bytes_read_this_run: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def hit_items(self) -> int:
+        return sum(self.hits_by_category.values())
+
+
+class ScanObserver(Protocol):
+    def update(self, progress: ScanProgress) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    exhibit: Exhibit
+    progress: ScanProgress
+    interrupted: bool
+    resumed: bool
+
+
+def scan_folder(
+    source: Path,
+    case_dir: Path,
+    exhibit_ref: str | None = None,
+    hash_sets: Sequence[str] | None = None,
+    library: HashSetLibrary | None = None,
+    sha256: bool = False,
+    workers: int | None = None,
+    observer: ScanObserver | None = None,
+) -> ScanResult:
+    """Scan a folder or mounted device into the case; re-running the same call resumes an interrupted scan."""
+    source = Path(source).absolute()
+    os.close(open_root(source))  # fail early, with the examiner's words, on a missing or unreadable source
+    library = library or HashSetLibrary()
+    matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
+    store = CaseStore.open(case_dir)
+    try:
+        exhibit, created = store.ensure_exhibit(exhibit_ref or _default_ref(source), str(source), "folder")
+        store.audit.append(
+            "scan_started" if created else "scan_resumed",
+            {"exhibit": exhibit.ref, "source": str(source), "hash_sets": matcher.versions, "sha256": sha256},
+        )
+        store.update_exhibit(exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions))
+        run = _ScanRun(store, exhibit, source, matcher, sha256, observer)
+        run.load_previous_state()
+        interrupted = False
+        try:
+            run.execute(workers or os.cpu_count() or 1)
+        except KeyboardInterrupt:
+            interrupted = True
+        if not interrupted:
+            store.update_exhibit(exhibit.id, scan_finished_at=time.time())
+        store.audit.append(
+            "scan_interrupted" if interrupted else "scan_finished",
+            {"exhibit": exhibit.ref, "files_read": run.progress.files_read, "hit_items": run.progress.hit_items,
+             "errors": run.progress.errors},
+        )
+        return ScanResult(exhibit, run.progress, interrupted, resumed=not created)
+    finally:
+        store.close()
+
+
+def _default_ref(source: Path) -> str:
+    return source.name or str(source)
+
+
+class _ScanRun:
+    def __init__(
+        self, store: CaseStore, exhibit: Exhibit, source: Path, matcher: HashMatcher, sha256: bool,
+        observer: ScanObserver | None,
+    ) -> None:
+        self.store, self.exhibit, self.source, self.matcher = store, exhibit, source, matcher
+        self.sha256, self.observer = sha256, observer
+        self.progress = ScanProgress(exhibit.ref)
+        self._last_dispatched = 0
+        self._last_report = 0.0
+        self._walked_files = 0
+        self._walked_bytes = 0
+
+    def load_previous_state(self) -> None:
+        """Counts from an earlier, interrupted run, and its items matched again against today's sets."""
+        self._rematch_done_items()
+        (counts,) = exhibit_counts(self.store, self.exhibit.id)
+        p = self.progress
+        p.files_listed, p.bytes_listed, p.files_read, p.bytes_read = counts.files, counts.bytes, counts.files_read, counts.bytes_read
+        p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
+
+    def execute(self, worker_count: int) -> None:
+        walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else walk_folder(self.source)
+        self.progress.walk_complete = walker is None
+        in_flight: dict[cf.Future, list[PendingItem]] = {}
+        with cf.ProcessPoolExecutor(max_workers=worker_count, initializer=ignore_interrupts) as pool:
+            try:
+                while True:
+                    self._collect(in_flight, block=False)
+                    self._dispatch(pool, in_flight, limit=2 * worker_count)
+                    if walker is not None:
+                        if not self._walk_step(walker):
+                            walker = None
+                            self.store.update_exhibit(self.exhibit.id, walk_complete=True)
+                            self.progress.walk_complete = True
+                        continue
+                    if not in_flight:
+                        self._dispatch(pool, in_flight, limit=2 * worker_count)
+                        if not in_flight:
+                            break
+                    self._collect(in_flight, block=True)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        self._report(force=True)
+
+    def _walk_step(self, walker: Iterator[Item | WalkError]) -> bool:
+        found: list[Item] = []
+        for entry in walker:
+            if isinstance(entry, WalkError):
+                self.store.add_error(self.exhibit.id, "walk", entry.path, entry.message)
+                self.progress.errors += 1
+                continue
+            found.append(entry)
+            if len(found) >= WALK_CHUNK:
+                break
+        else:
+            self._record_walked(found)
+            return False
+        self._record_walked(found)
+        return True
+
+    def _record_walked(self, found: list[Item]) -> None:
+        self.store.add_items(self.exhibit.id, found)
+        files = [i for i in found if i.kind is ItemKind.FILE]
+        self._walked_files += len(files)
+        self._walked_bytes += sum(i.size for i in files)
+        # A resumed run re-lists what the interrupted one already recorded: count each file once.
+        self.progress.files_listed = max(self.progress.files_listed, self._walked_files)
+        self.progress.bytes_listed = max(self.progress.bytes_listed, self._walked_bytes)
+        self._report()
+
+    def _dispatch(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
+        while len(in_flight) < limit:
+            pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, BATCH_FILES)
+            if not pending:
+                return
+            batch, total = [], 0
+            for item in pending:
+                if batch and total + item.size > BATCH_BYTES:
+                    break
+                batch.append(item)
+                total += item.size
+            self._last_dispatched = batch[-1].id
+            tasks = [ReadTask(i.id, i.locator, i.path.rsplit("/", 1)[-1], i.size, i.mtime) for i in batch]
+            in_flight[pool.submit(read_batch, str(self.source), tasks, self.sha256)] = batch
+
+    def _collect(self, in_flight: dict[cf.Future, list[PendingItem]], block: bool) -> None:
+        if not in_flight:
+            return
+        done, _ = cf.wait(in_flight, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            batch = in_flight.pop(future)
+            self._record_batch(batch, future.result())
+
+    def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
+        matches = self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])
+        found_hits = [_hit_record(results[m.query_index].item_id, m) for m in matches]
+        paths = {i.id: i.path for i in batch}
+        self.store.record_results(self.exhibit.id, results, found_hits, paths)
+        p = self.progress
+        sizes = {i.id: i.size for i in batch}
+        for r in results:
+            p.files_read += 1
+            p.bytes_read += sizes[r.item_id]
+            p.bytes_read_this_run += sizes[r.item_id]
+            p.media += r.family in ("image", "video")
+            p.errors += bool(r.error or r.warning)
+        for labels in _labels_per_item(found_hits).values():
+            p.hits_by_category[most_serious(labels)] += 1
+        self._report()
+
+    def _rematch_done_items(self) -> None:
+        after = 0
+        while rows := self.store.done_digests(self.exhibit.id, after, REMATCH_CHUNK):
+            matches = self.matcher.match([DigestQuery(md5, sha1, sha256) for _, md5, sha1, sha256 in rows])
+            self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches)
+            after = rows[-1][0]
+
+    def _report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.observer is not None and (force or now - self._last_report >= 0.1):
+            self._last_report = now
+            self.observer.update(self.progress)
+
+
+def _hit_record(item_id: int, match: Match) -> HitRecord:
+    return HitRecord(item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method)
+
+
+def _labels_per_item(found_hits: list[HitRecord]) -> dict[int, list[tuple[str, str]]]:
+    per_item: dict[int, list[tuple[str, str]]] = {}
+    for h in found_hits:
+        per_item.setdefault(h.item_id, []).append((h.profile, h.category))
+    return per_item

@@ -1,0 +1,24 @@
+"""Shared fixtures: a private hash-set library per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REALDATA = Path(os.environ.get("FIELDLAB_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata"))
+
+
+@pytest.fixture(autouse=True)
+def private_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test ever touches the examiner's real hash-set library."""
+    home = tmp_path / "fieldlab-home"
+    monkeypatch.setenv("FIELDLAB_HOME", str(home))
+    return home
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Real forensic samples are part of the suite: their absence is a failure, never a silent skip."""
+    if not REALDATA.is_dir():
+        raise pytest.UsageError(f"real test data not found at {REALDATA}: set FIELDLAB_REALDATA")
