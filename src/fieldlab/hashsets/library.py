@@ -92,7 +92,7 @@ class HashSetLibrary:
         source = Path(source)
         if not source.is_file():
             raise HashSetError(f"{source} is not a file")
-        name = name or _name_from_file(source)
+        name = _name_from_file(source) if name is None else name
         if not _NAME.match(name):
             raise HashSetError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
         target = self.folder / name

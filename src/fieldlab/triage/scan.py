@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import exhibit_counts, most_serious
-from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
+from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
 from fieldlab.evidence.folder import open_root, walk_folder
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
@@ -80,6 +80,8 @@ def scan_folder(
     """Scan a folder or mounted device into the case; re-running the same call resumes an interrupted scan."""
     source = Path(source).absolute()
     os.close(open_root(source))  # fail early, with the examiner's words, on a missing or unreadable source
+    if Path(case_dir).resolve().is_relative_to(source.resolve()):
+        raise CaseError(f"the case folder {case_dir} is inside the evidence {source}: nothing may be written there")
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
     store = CaseStore.open(case_dir)
