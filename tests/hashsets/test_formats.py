@@ -42,23 +42,23 @@ def test_detect_format_recognises_each_kind_by_content_not_name(tmp_path: Path, 
     assert detect_format(path) == fmt
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"",
-        b"\n\n# only a comment\n",
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        b"hello world\n",
-        b"name,size\na.jpg,10\n",
-        hashlib.sha256(b"a").hexdigest().encode() + b"  a.jpg\n",
-        b'{"data": []}',
-        b"x" * 20000,
-    ],
-    ids=["empty", "comments", "png", "text", "csv-without-digests", "sha256sum", "other-json", "one-long-line"],
-)
-def test_detect_format_refuses_what_it_cannot_read_with_a_clear_error(tmp_path: Path, content: bytes) -> None:
+UNREADABLE = {
+    "empty": b"",
+    "comments": b"\n\n# only a comment\n",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    "text": b"hello world\n",
+    "csv-without-digests": b"name,size\na.jpg,10\n",
+    "sha256sum": hashlib.sha256(b"a").hexdigest().encode() + b"  a.jpg\n",
+    "other-json": b'{"data": []}',
+    "one-long-line": b"x" * 20000,
+    "lone-cr": b"md5\rsha1\n",
+}
+
+
+@pytest.mark.parametrize("name", UNREADABLE)
+def test_detect_format_refuses_what_it_cannot_read_with_a_clear_error(tmp_path: Path, name: str) -> None:
     path = tmp_path / "mystery.bin"
-    path.write_bytes(content)
+    path.write_bytes(UNREADABLE[name])
     with pytest.raises(ValueError, match=r"mystery\.bin"):
         detect_format(path)
 

@@ -127,3 +127,10 @@ def test_csv_empty_file_yields_nothing(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_bytes(b"\n\n")
     assert list(parse_csv(path)) == []
+
+
+def test_csv_row_that_csv_cannot_read_is_reported_and_reading_goes_on(tmp_path: Path) -> None:
+    path = write(tmp_path / "set.csv", "md5", "a\rb", md5("a"))
+    found = list(parse_csv(path))
+    assert isinstance(found[0], ParseProblem) and found[0].line == 2 and "unreadable CSV" in found[0].reason
+    assert found[1:] == [HashRecord(3, md5=bytes.fromhex(md5("a")))]

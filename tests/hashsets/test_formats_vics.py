@@ -230,3 +230,24 @@ def test_vics_case_file_with_its_context_after_the_data_is_read(tmp_path: Path) 
     case = {"CaseID": "5f1c0c4e-0000-0000-0000-000000000000", "Media": [media("a"), media("b")]}
     path.write_text(json.dumps({"value": [case], "@odata.context": CONTEXT_2 + "Cases"}))
     assert [record.md5 for record in records(path)] == [bytes.fromhex(md5("a")), bytes.fromhex(md5("b"))]
+
+
+def test_vics_deeply_nested_json_is_refused_quickly_instead_of_exhausting_memory(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'{"value":[{"MD5":"' + md5("a").encode() + b'","X":' + b"[" * 500_000 + b"]" * 500_000 + b"}]}")
+    (problem,) = parse_vics(path)
+    assert isinstance(problem, ParseProblem) and "nested deeper than" in problem.reason
+
+
+def test_vics_brackets_quotes_and_backslashes_inside_long_strings_are_not_taken_for_nesting(tmp_path: Path) -> None:
+    awkward = '[[{{\\"\\\\' * 30_000  # spans many of ijson's 64 KB reads
+    path = media_file(tmp_path / "awkward.json", media("a", Comments=awkward), media("b", Tags=awkward + "\\"))
+    assert [record.md5 for record in records(path)] == [bytes.fromhex(md5("a")), bytes.fromhex(md5("b"))]
+
+
+def test_vics_non_utf8_bytes_stop_reading_with_a_readable_problem(tmp_path: Path) -> None:
+    path = media_file(tmp_path / "latin1.json", media("a"), media("b", Comments="MARK"))
+    path.write_bytes(path.read_bytes().replace(b"MARK", b"caf\xe9"))
+    record, problem = parse_vics(path)
+    assert isinstance(record, HashRecord)
+    assert isinstance(problem, ParseProblem) and "UTF8" in problem.reason and "b'" not in problem.reason

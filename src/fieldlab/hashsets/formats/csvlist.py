@@ -75,34 +75,35 @@ def quoted(text: str | bytes) -> str:
     return repr(text[:ECHO]) + ("..." if len(text) > ECHO else "")
 
 
-def record_from_fields(line: int, fields: Mapping[str, str | None]) -> Iterator[HashRecord | ParseProblem]:
+def record_from_fields(line: int, fields: Mapping[str, str | None]) -> list[HashRecord | ParseProblem]:
     """The record for one row of named values (keys from COLUMNS), and at most one problem.
 
     A bad digest next to a good one costs only the bad one: the record is kept
-    and the problem says so.  Without any good MD5, SHA1 or SHA256 there is
-    no record, only the problem.
+    and the problem says so.  Without a good MD5, SHA1 or SHA256 (a PDQ alone
+    is not enough) there is no record, only the problem.
     """
     digests: dict[str, bytes] = {}
     reasons = []
-    for name, size in _SIZES.items():
-        text = fields.get(name)
-        if text is None or not text.strip():
+    for name, text in fields.items():
+        size = _SIZES.get(name)
+        if size is None or text is None:
             continue
         digest = parse_hex_digest(text, size)
-        if digest is None or len(digest) != size:  # len(): bytes.fromhex skips inner spaces
-            reasons.append(f"{_LABELS[name]} {quoted(text.strip())} is not {size * 2} hex digits")
-        else:
+        if digest is not None and len(digest) == size:  # len(): bytes.fromhex skips inner spaces
             digests[name] = digest
-    if digests.keys() - {"pdq"}:
-        category = (fields.get("category") or "").strip() or None
-        yield HashRecord(line=line, category=category, **digests)
-        if reasons:
-            yield ParseProblem(line, "; ".join(reasons) + "; imported with its valid digests only")
-    else:
-        yield ParseProblem(line, "; ".join(reasons) or "no MD5, SHA1 or SHA256 value")
+        elif text.strip():
+            reasons.append(f"{_LABELS[name]} {quoted(text.strip())} is not {size * 2} hex digits")
+    if not digests.keys() - {"pdq"}:
+        return [ParseProblem(line, "; ".join(reasons) or "no MD5, SHA1 or SHA256 value")]
+    category = (fields.get("category") or "").strip() or None
+    record = HashRecord(line=line, category=category, **digests)
+    if reasons:
+        return [record, ParseProblem(line, "; ".join(reasons) + "; imported with its valid digests only")]
+    return [record]
 
 
 def sniff_delimiter(header: str) -> str:
+    """The delimiter the header uses most, a comma when it has none (a single column)."""
     return max(DELIMITERS, key=header.count)
 
 
@@ -121,7 +122,11 @@ def find_columns(names: Iterable[str]) -> dict[str, int]:
 
 
 def split_header(header: str) -> list[str]:
-    return next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
+    """The column names on a header line; none when it is not CSV at all (a stray carriage return)."""
+    try:
+        return next(csv.reader([header], delimiter=sniff_delimiter(header)), [])
+    except csv.Error:
+        return []
 
 
 def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from fieldlab.hashsets.formats.csvlist import quoted, read_lines
 from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem, parse_hex_digest
@@ -28,14 +29,14 @@ def hash_token(line: bytes) -> bytes:
     return words[0].removeprefix(b"\\")
 
 
-def parse_hash_list(path: Path, algorithm: str) -> Iterator[HashRecord | ParseProblem]:
-    """Records from a list of ``algorithm`` ("md5" or "sha1") hashes, numbered by line.
+def parse_hash_list(path: Path, algorithm: Literal["md5", "sha1"]) -> Iterator[HashRecord | ParseProblem]:
+    """Records from a list of ``algorithm`` hashes, numbered by line.
 
     A hash of the other algorithm is a problem, not a guess: a list declared
     MD5 that holds SHA-1 lines is most likely the wrong file.
     """
     size = DIGEST_SIZES[algorithm]
-    is_md5 = algorithm == "md5"
+    is_md5 = algorithm == "md5"  # two plain calls: building records is most of the time here
     with path.open("rb") as stream:
         for number, line in enumerate(read_lines(stream), 1):
             token = hash_token(line)

@@ -11,6 +11,7 @@ without it are told apart by their first keys.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,11 +20,16 @@ import ijson
 from fieldlab.hashsets.formats.csvlist import BOM, ECHO, quoted, record_from_fields
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
+MAX_DEPTH = 64  # real VICS files nest about seven levels
 CASE_MEDIA = "value.item.Media.item"
 MEDIA = "value.item"
 _LAYOUTS = {"Cases": CASE_MEDIA, "Media": MEDIA}
 _CONTEXT_KEYS = ("@odata.context", "odata.metadata")
 _MEDIA_KEYS = frozenset({"MD5", "SHA1", "MediaID", "Category", "MediaFiles", "AlternativeHashes"})  # not in a Case
+_NOT_MARKS = bytes(range(256)).translate(None, b'"[]{}')  # translate() deletes these: all but quotes and brackets
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
 _FIELDS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "category": "Category"}
 _ALTERNATIVES = {"PDQ": "pdq", "SHA1": "sha1", "SHA256": "sha256"}  # HashName, upper-cased, without "-"
 
@@ -41,7 +47,8 @@ def parse_vics(path: Path) -> Iterator[HashRecord | ParseProblem]:
             if prefix is None:
                 yield ParseProblem(1, "no media found: expected value[].Media[] (cases) or value[] of media")
                 return
-            # use_float: without it ijson's C backend crashes on integers of more than 4300 digits
+            # use_float: without it ijson's C backend segfaults on an integer of over 4300 digits;
+            # with it, one beyond 64 bits is a parse error (none of VICS's numbers is)
             for media in ijson.items(_from_start(stream), prefix, use_float=True):
                 ordinal += 1
                 yield from record_from_fields(ordinal, _fields(media if isinstance(media, dict) else {}))
@@ -49,20 +56,59 @@ def parse_vics(path: Path) -> Iterator[HashRecord | ParseProblem]:
             yield ParseProblem(ordinal + 1, f"JSON broken after media {ordinal}, reading stopped: {_describe(error)}")
 
 
-def _from_start(stream: BinaryIO) -> BinaryIO:
+def _from_start(stream: BinaryIO) -> _NestingLimit:
     """``stream`` at its first JSON byte: some exporters write a UTF-8 BOM, which ijson rejects."""
     stream.seek(0)
     if stream.read(len(BOM)) != BOM:
         stream.seek(0)
-    return stream
+    return _NestingLimit(stream)
 
 
-def _media_prefix(stream: BinaryIO) -> str | None:
+class _NestingLimit:
+    """A binary reader that stops JSON nested deeper than MAX_DEPTH before ijson sees it.
+
+    ijson builds a path string per level, so its time and memory grow with the
+    square of the depth: 100 KB of "[" took it 6 GB.  Counting the brackets
+    outside strings here costs a few C-speed passes over each block.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False  # the block ended inside a string with a lone backslash
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._stream.read(size)
+        if block:
+            self._count(block)
+        return block
+
+    def _count(self, block: bytes) -> None:
+        if self._escaped:
+            block = block[1:]
+        # without escaped backslashes and escaped quotes, the quotes left open and close strings
+        block = block.replace(b"\\\\", b"").replace(b'\\"', b"")
+        self._escaped = block.endswith(b"\\")
+        # a bracket is inside a string when an odd number of quotes precede it, so
+        # two adjacent quotes (most strings, once reduced to marks) change nothing
+        marks = block.translate(None, _NOT_MARKS).replace(b'""', b"")
+        pieces = (b'"' * self._in_string + marks).split(b'"')
+        self._in_string = len(pieces) % 2 == 0
+        levels = list(accumulate(map(_STEP.__getitem__, b"".join(pieces[::2])), initial=self._depth))
+        if max(levels) > MAX_DEPTH:
+            raise ijson.JSONError(f"nested deeper than {MAX_DEPTH} levels")
+        self._depth = levels[-1]
+
+
+def _media_prefix(stream: _NestingLimit) -> str | None:
     """Where the media objects are: from the context, or else the first key that tells a case from a media."""
     for prefix, event, value in ijson.parse(stream, use_float=True):
-        if event == "string" and prefix in _CONTEXT_KEYS and value.rpartition("#")[2] in _LAYOUTS:
-            return _LAYOUTS[value.rpartition("#")[2]]
-        if event == "map_key" and prefix == MEDIA:
+        if event == "string" and prefix in _CONTEXT_KEYS:
+            layout = _LAYOUTS.get(value.rpartition("#")[2])
+            if layout:
+                return layout
+        elif event == "map_key" and prefix == MEDIA:
             if value == "Media":
                 return CASE_MEDIA
             if value in _MEDIA_KEYS:
@@ -106,7 +152,10 @@ def _json_text(value: object) -> str | None:
 
 def _describe(error: ijson.JSONError) -> str:
     """ijson's message, keeping the text it quotes from the file short."""
-    lines = str(error).splitlines() or [type(error).__name__]
+    message = error.args[0] if error.args else ""
+    if isinstance(message, bytes):  # the C backend's message for invalid UTF-8 quotes the raw bytes
+        message = message.decode("utf-8", "replace")
+    lines = str(message).splitlines() or [type(error).__name__]
     description = lines[0][:ECHO]
     if len(lines) > 1 and lines[1].strip():
         description += f" near {quoted(lines[1].strip())}"
