@@ -40,13 +40,20 @@ def _evidence(tmp_path: Path) -> tuple[Path, list[KnownFile]]:
     return source, known
 
 
-def _snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
+def _snapshot(root: Path) -> dict[str, tuple[int, int, int, str]]:
+    """Size, modification and access times, and content of everything: reading must change none of them."""
     state = {}
-    for dirpath, _dirs, names in os.walk(root):
+    for dirpath, dirs, names in os.walk(root):
+        for name in dirs:
+            st = (Path(dirpath) / name).lstat()
+            state[str((Path(dirpath) / name).relative_to(root))] = (st.st_size, st.st_mtime_ns, st.st_atime_ns, "")
         for name in names:
             path = Path(dirpath) / name
             st = path.lstat()
-            state[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+            fd = os.open(path, os.O_RDONLY | os.O_NOATIME)  # our own look must not disturb atime either
+            with os.fdopen(fd, "rb") as f:
+                content = hashlib.sha256(f.read()).hexdigest()
+            state[str(path.relative_to(root))] = (st.st_size, st.st_mtime_ns, st.st_atime_ns, content)
     return state
 
 
@@ -89,6 +96,7 @@ def test_digests_and_types_are_recorded_for_every_file_including_empty_ones(tmp_
 def test_the_source_is_not_modified_and_nothing_is_written_into_it(tmp_path: Path) -> None:
     source, known = _evidence(tmp_path)
     fieldlab.import_hashset(write_csv_hashset(tmp_path / "set.csv", known))
+    _snapshot(source)  # listing folders here sets their atimes once (relatime); file atimes stay untouched
     before = _snapshot(source)
     fieldlab.scan(source, tmp_path / "case")
     assert _snapshot(source) == before

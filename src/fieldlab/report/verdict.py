@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -12,8 +12,12 @@ from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 
 
 def category_columns(counts: Sequence[ExhibitCounts]) -> list[str]:
+    return ordered_categories({c for ex in counts for c in ex.hits_by_category})
+
+
+def ordered_categories(present: Iterable[str]) -> list[str]:
     """Categories in the order of their profile (most serious first), UK before US, only those present."""
-    present = {c for ex in counts for c in ex.hits_by_category}
+    present = set(present)
     ordered = [label for profile in PROFILES.values() for label in profile.labels]
     columns = [label for label in dict.fromkeys(ordered) if label in present and label != UNCATEGORISED]
     if UNCATEGORISED in present:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from fieldlab.report.verdict import ordered_categories
 from fieldlab.triage.scan import ScanProgress
 
 
@@ -24,7 +25,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def render_progress(p: ScanProgress) -> Group:
+def render_progress(p: ScanProgress) -> Table:
     rate = p.bytes_read_this_run / p.elapsed if p.elapsed > 0 else 0.0
     remaining = max(p.bytes_listed - p.bytes_read, 0)
     if p.walk_complete and rate > 0:
@@ -43,11 +44,16 @@ def render_progress(p: ScanProgress) -> Group:
     verdict = Text()
     if p.hit_items:
         verdict.append(f"KNOWN MATERIAL: {p.hit_items:,} item(s)  ", style="bold red")
-        verdict.append("  ".join(f"{label}: {n:,}" for label, n in sorted(p.hits_by_category.items())), style="red")
+        counts = "  ".join(f"{label}: {p.hits_by_category[label]:,}" for label in ordered_categories(p.hits_by_category))
+        verdict.append(counts, style="red")
     else:
         verdict.append("no known material so far", style="green")
     verdict.append(f"   media {p.media:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
-    return Group(ProgressBar(total=total, completed=min(p.bytes_read, total), width=60), stats, verdict)
+    layout = Table.grid()
+    layout.add_row(ProgressBar(total=total, completed=min(p.bytes_read, total), width=60))
+    layout.add_row(stats)
+    layout.add_row(verdict)
+    return layout
 
 
 class LiveDisplay:
