@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -42,6 +43,7 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
     DOCS,
     MB,
     REPO,
+    _busy_seconds,
     fieldlab_executable,
     import_hashset,
     load_average,
@@ -186,9 +188,20 @@ def _files_done(database: Path) -> int | None:
         return None
 
 
-def watch_scan(command: list[str], env: dict[str, str], database: Path) -> tuple[float, float, list[Sample]]:
-    """Run the scan in its own process group and sample it until it exits: (wall s, sampler CPU s, samples)."""
-    sampler_before = time.process_time()
+@dataclass(frozen=True)
+class ScanRun:
+    wall: float
+    cpu: float  # user + system seconds of the scan's processes
+    sampler_cpu: float  # what watching it cost
+    others_cpu: float  # what the rest of the machine used meanwhile
+    samples: list[Sample]
+
+
+def watch_scan(command: list[str], env: dict[str, str], database: Path) -> ScanRun:
+    """Run the scan in its own process group and sample it every SAMPLE_EVERY seconds until it exits."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_before = before.ru_utime + before.ru_stime
+    sampler_before, busy_before = time.process_time(), _busy_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
@@ -206,7 +219,11 @@ def watch_scan(command: list[str], env: dict[str, str], database: Path) -> tuple
     wall = time.perf_counter() - started
     if process.returncode != 0:
         sys.exit(f"BENCH FAILED: fieldlab scan exited {process.returncode}:\n{process.stderr.read().decode()[-3000:]}")
-    return wall, time.process_time() - sampler_before, samples
+    sampler = time.process_time() - sampler_before
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the scan's tree, now reaped, plus earlier children
+    scan_cpu = usage.ru_utime + usage.ru_stime - children_before
+    others = max(0.0, _busy_seconds() - busy_before - sampler - scan_cpu)
+    return ScanRun(wall, scan_cpu, sampler, others, samples)
 
 
 def milestone_rows(samples: list[Sample], count: int) -> list[list[str]]:
@@ -243,21 +260,22 @@ def main() -> None:
     write_hashset(hashset_csv, [], 100_000)  # random digests only: every file is matched, none is known
     import_hashset(fieldlab, hashset_csv, env)
 
-    hashdeep_wall = None
+    hashdeep_run = None
     if not args.no_peer:
         print("hashdeep, untimed (warms the page cache) ...", flush=True)
         hashdeep = ["hashdeep", "-c", "md5,sha1", "-r", str(root)]
         subprocess.run(hashdeep, stdout=subprocess.DEVNULL, check=True)
         print("hashdeep, timed ...", flush=True)
-        hashdeep_wall = timed(lambda: subprocess.run(hashdeep, stdout=subprocess.DEVNULL, check=True)).wall
-        print(f"  {hashdeep_wall:.1f} s, {args.count / hashdeep_wall:,.0f} files/s", flush=True)
+        hashdeep_run = timed(lambda: subprocess.run(hashdeep, stdout=subprocess.DEVNULL, check=True))
+        print(f"  {hashdeep_run.wall:.1f} s, {args.count / hashdeep_run.wall:,.0f} files/s", flush=True)
 
     case_dir = workdir / f"many-files-case-{args.count}"
     shutil.rmtree(case_dir, ignore_errors=True)
     load_before = load_average()
     command = [fieldlab, "scan", str(root), "--case", str(case_dir), "--exhibit", "MANY", "--no-live"]
     print(f"fieldlab scan of {args.count:,} files, sampling memory every {SAMPLE_EVERY} s ...", flush=True)
-    wall, sampler_cpu, samples = watch_scan(command, env, case_dir / "case.sqlite")
+    run = watch_scan(command, env, case_dir / "case.sqlite")
+    wall, samples = run.wall, run.samples
     load_after = load_average()
     with sqlite3.connect(f"file:{case_dir / 'case.sqlite'}?mode=ro", uri=True) as db:
         states = dict(db.execute("SELECT state, count(*) FROM items GROUP BY state").fetchall())
@@ -272,47 +290,52 @@ def main() -> None:
     peak_single = max(s.rss_max for s in samples)
     processes = max(s.processes for s in samples)
     rows = [["fieldlab scan", f"{wall:.1f}", f"{args.count / wall:,.0f}", f"{tree.bytes / MB / wall:.1f}",
+             f"{run.cpu:.1f}", f"{run.others_cpu:.1f}",
              f"{peak_rss / 2**20:,.0f}", f"{peak_pss / 2**20:,.0f}", f"{peak_single / 2**20:,.0f}"]]
-    if hashdeep_wall is not None:
-        rows.append(["hashdeep -c md5,sha1 -r", f"{hashdeep_wall:.1f}", f"{args.count / hashdeep_wall:,.0f}",
-                     f"{tree.bytes / MB / hashdeep_wall:.1f}", "", "", ""])
-    table = markdown_table(("Tool", "Wall (s)", "Files/s", "MB/s", "Peak tree RSS (MiB)", "Peak tree PSS (MiB)",
-                            "Peak single RSS (MiB)"), rows)
+    if hashdeep_run is not None:
+        rows.append(["hashdeep -c md5,sha1 -r", f"{hashdeep_run.wall:.1f}", f"{args.count / hashdeep_run.wall:,.0f}",
+                     f"{tree.bytes / MB / hashdeep_run.wall:.1f}", f"{hashdeep_run.cpu:.1f}",
+                     f"{hashdeep_run.others:.1f}", "", "", ""])
+    table = markdown_table(("Tool", "Wall (s)", "Files/s", "MB/s", "CPU s", "Others' CPU s", "Peak tree RSS (MiB)",
+                            "Peak tree PSS (MiB)", "Peak single RSS (MiB)"), rows)
     milestones = markdown_table(("Files read", "At (s)", "Tree RSS (MiB)", "Tree PSS (MiB)", "Largest process RSS (MiB)",
                                  "Peak tree RSS so far (MiB)"), milestone_rows(samples, args.count))
     print()
     print(table)
     print()
     print(milestones)
-    print(f"\n{len(samples)} samples (the sampler used {sampler_cpu:.1f} CPU s), up to {processes} processes; "
+    print(f"\n{len(samples)} samples (the sampler used {run.sampler_cpu:.1f} CPU s), up to {processes} processes; "
           f"case database {database_mb:,.0f} MB")
     if args.no_docs:
         return
     machine = machine_facts()
     command_text = ".venv/bin/python bench/many_files.py" + (f" --count {args.count}" if args.count != 1_000_000 else "")
+    peer = ("hashdeep ran twice over the tree just before: the first run, untimed, warmed the page cache; the second "
+            "is the figure below." if hashdeep_run is not None else "hashdeep was not run (--no-peer).")
     section = f"""## Many small files: memory and files per second
 
 Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `{command_text}`.
 
 {machine.as_markdown()}- Load average (1/5/15 min) before the scan {load_before}, after {load_after}
 
-**Tree** (generated, seed {tree.seed}): {tree.count:,} files of 0-2 KB ({tree.bytes / MB:,.0f} MB; about 3% empty, the
-rest distinct) in {tree.folders:,} folders of {FILES_PER_FOLDER}, 5-9 levels deep, under cache, thumbnail, mail,
+**Tree** (generated, seed {tree.seed}): {tree.count:,} files of 0-2 KB ({tree.bytes / MB:,.0f} MB; about 3% empty,
+the rest distinct) in {tree.folders:,} folders of {FILES_PER_FOLDER}, 5-9 levels deep, under cache, thumbnail, mail,
 node_modules and WinSxS paths. The library holds one 100,000-row CSV hash set of random digests, so every file is
 matched and none is known.
 
 **Method.** `fieldlab scan TREE --case <fresh empty folder> --exhibit MANY --no-live` runs in its own process group
-({processes} processes at most: the main process and its reader processes). Every {SAMPLE_EVERY} s the bench sums the
-RSS and the PSS of every process in the group from `/proc` and notes the largest single RSS ({len(samples)} samples);
-RSS counts pages the forked workers share with the main process once per process, so the tree RSS overstates and the
-tree PSS is the real footprint. At each sample it also reads how many files are read from the case database
-(read-only, WAL: every item below the lowest pending id). The sampling itself used {sampler_cpu:.1f} CPU s of the
-{wall:.0f} s run, on the same {machine.nproc} cores. {"hashdeep ran twice over the tree just before: the first run, untimed, warmed the page cache; the second is the figure below." if hashdeep_wall is not None else "hashdeep was not run (--no-peer)."}
-The case database ended at {database_mb:,.0f} MB.
+({processes} processes at most: the main process and its reader processes). Every {SAMPLE_EVERY} s the bench sums
+the RSS and the PSS of every process in the group from `/proc` and notes the largest single RSS ({len(samples)}
+samples); RSS counts the pages forked workers share with the main process once per process, so the tree RSS
+overstates and the tree PSS is the real footprint. At each sample it also reads from the case database (read-only,
+WAL) how many files are read: every item below the lowest pending id. The sampling used {run.sampler_cpu:.1f} CPU s
+of the {wall:.0f} s run, on the same {machine.nproc} cores; "others' CPU s" is what the rest of the machine used
+meanwhile (from `/proc/stat`). {peer} The case database ended at {database_mb:,.0f} MB.
 
 {table}
 
-Memory as the scan went on (first sample at or past each share of files read):
+Memory as the scan went on (first sample at or past each share of files read; the reader processes have exited
+by the 100% sample when it comes after the last batch):
 
 {milestones}
 """

@@ -110,11 +110,24 @@ def machine_facts() -> MachineFacts:
         total_kib = int(meminfo.readline().split()[1])
     nproc = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout)
     hashdeep = subprocess.run(["hashdeep", "-V"], capture_output=True, text=True).stdout.strip() or "not installed"
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True)
-    fieldlab_commit = commit.stdout.strip() + (" + uncommitted changes in src/" if dirty.stdout.strip() else "")
     return MachineFacts(nproc, cpu_model, total_kib / 2**20, platform.release(), platform.python_version(), hashdeep,
-                        fieldlab_commit)
+                        source_version())
+
+
+def source_version() -> str:
+    """The commit measured, and a fingerprint of any uncommitted change to src/, so a figure names its exact code."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True).stdout
+
+    head = git("rev-parse", "--short", "HEAD").decode().strip() or "unknown"
+    diff = git("diff", "HEAD", "--", "src")
+    untracked = sorted(git("ls-files", "--others", "--exclude-standard", "--", "src").decode().split())
+    if not diff and not untracked:
+        return head
+    fingerprint = hashlib.sha256(diff)
+    for path in untracked:
+        fingerprint.update(path.encode() + b"\0" + (REPO / path).read_bytes())
+    return f"{head} + uncommitted changes in src/ (fingerprint {fingerprint.hexdigest()[:12]})"
 
 
 def load_average() -> str:

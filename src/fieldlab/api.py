@@ -15,7 +15,8 @@ from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, exhibit_counts, iter_hits
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
-from fieldlab.triage.scan import ScanObserver, ScanResult, scan_folder
+from fieldlab.evidence.image import UnlockOptions
+from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
 
 
 def import_hashset(
@@ -44,10 +45,13 @@ def scan(
     sha256: bool = False,
     workers: int | None = None,
     observer: ScanObserver | None = None,
+    unlock: UnlockOptions | None = None,
+    verify: bool = True,
 ) -> ScanResult:
-    return scan_folder(
+    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case."""
+    return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
-        sha256, workers, observer,
+        sha256, workers, observer, unlock, verify,
     )
 
 

@@ -10,11 +10,14 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from fieldlab import api
 from fieldlab.case.store import CaseError
+from fieldlab.evidence.containers import ContainerError
 from fieldlab.evidence.folder import SourceError
+from fieldlab.evidence.image import UnlockOptions
 from fieldlab.hashsets.formats import FORMATS
 from fieldlab.hashsets.library import HashSetError, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
@@ -131,19 +134,30 @@ def scan(
     sha256: Annotated[bool, typer.Option(help="Also compute SHA-256.")] = False,
     workers: Annotated[Optional[int], typer.Option(help="Reader processes (default: one per core).")] = None,
     live: Annotated[bool, typer.Option(help="Show the live progress display.")] = True,
+    verify: Annotated[bool, typer.Option(help="After the verdict, check a disk image against its acquisition hash.")] = True,
+    shadow_copies: Annotated[bool, typer.Option(help="Also scan every volume shadow copy.")] = False,
+    bitlocker_password: Annotated[
+        Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_PASSWORD", help="Password of a BitLocker volume.")
+    ] = None,
+    bitlocker_recovery_key: Annotated[
+        Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_RECOVERY_KEY", help="48-digit BitLocker recovery key.")
+    ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Scan a folder or mounted device and show a live verdict. Re-run the same command to resume.
+    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) and show a live verdict.
+
+    Deleted and orphan files and NTFS alternate data streams are included. Re-run the same command to resume.
 
     Example: [bold]fieldlab scan /media/usb0 --case ~/cases/op-ash --exhibit JD/1[/]
     """
+    unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies)
     try:
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
-                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display)
+                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify)
         else:
-            result = api.scan(source, case, exhibit, hashset, home, sha256, workers)
-    except (SourceError, CaseError, HashSetError) as exc:
+            result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify)
+    except (SourceError, ContainerError, CaseError, HashSetError) as exc:
         _fail(str(exc))
     if result.interrupted:
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
@@ -187,6 +201,34 @@ def hits(
     except CaseError as exc:
         _fail(str(exc))
     errors.print(f"{count:,} hits written")
+
+
+@app.command("verify")
+def verify_image(
+    image: Annotated[Path, typer.Argument(help="Disk image (first segment) to check.")],
+) -> None:
+    """Recompute a disk image's hash and compare it with the hash stored at acquisition (E01).
+
+    Example: [bold]fieldlab verify /evidence/JD-1.E01[/]
+    """
+    from fieldlab.evidence.containers import open_container
+    from fieldlab.evidence.verify import verify_media
+
+    try:
+        media = open_container(image)
+    except ContainerError as exc:
+        _fail(str(exc))
+    try:
+        with Progress(console=errors, transient=True) as bar:
+            task = bar.add_task("verifying", total=media.size)
+            result = verify_media(media, lambda done, _total: bar.update(task, completed=done))
+    finally:
+        media.close()
+    for name, value in result.computed.items():
+        console.print(f"{name.upper():5} computed {value}   stored {result.stored.get(name, '(none)')}")
+    style = {"verified": "green", "no stored hash": "yellow"}.get(result.state, "bold red")
+    console.print(f"[{style}]{result.state}[/]: {escape(result.message)}")
+    raise typer.Exit(0 if result.state in ("verified", "no stored hash") else 1)
 
 
 @audit_app.command("verify")

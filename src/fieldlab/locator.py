@@ -17,15 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 LAYER_KINDS = frozenset(
     {
-        "file",  # a path inside the enclosing folder or file system (bytes, '/'-separated)
-        "partition",  # a volume in a volume system
+        "file",  # a path inside the enclosing folder (bytes, '/'-separated)
+        "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
+        "bde",  # the decrypted view of a BitLocker volume
+        "vss",  # a volume shadow copy, by store index
+        "fsfile",  # a file-system entry: "<metadata address>:<path>" (the address re-opens deleted entries)
         "stream",  # a named data stream of a file (NTFS ADS)
         "member",  # an entry inside an archive or container file
         "carved",  # a byte run "OFFSET+LENGTH" inside the enclosing data
     }
 )
 
-_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~+,()[]!$&'*;=@ ")
+_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~+,()[]!$&'*;=@: ")
 _SEPARATOR = "|"
 
 
@@ -51,6 +54,10 @@ class Locator:
     def for_file(cls, relative_path: bytes) -> Locator:
         """The locator of a file at ``relative_path`` (bytes, '/'-separated) in the exhibit's source."""
         return cls((Layer("file", relative_path),))
+
+    @classmethod
+    def of(cls, kind: str, value: bytes | str) -> Locator:
+        return cls(()).child(kind, value)
 
     def child(self, kind: str, value: bytes | str) -> Locator:
         """The locator of something found inside this item (archive member, stream, carved run)."""

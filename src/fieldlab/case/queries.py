@@ -30,8 +30,10 @@ class ExhibitCounts:
     errors: int = 0
     hit_items: int = 0
     hits_by_category: Counter[str] = field(default_factory=Counter)  # each item once, under its most serious category
+    deleted: int = 0  # deleted or orphan files (names without content included)
     walk_complete: bool = False
     finished: bool = False
+    hash_state: str | None = None  # of the evidence media, for disk images
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         rows = conn.execute(
             select(
                 exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
+                exhibits.c.hash_state,
+                func.count(case((items.c.flags.like("%deleted%"), 1))).label("deleted"),
                 func.count(case((is_file, 1))).label("files"),
                 func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
                 func.count(case((and_(is_file, items.c.state != "pending"), 1))).label("files_read"),
@@ -95,6 +99,7 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
             ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
             media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
             errors=error_counts.get(r.id, 0), walk_complete=bool(r.walk_complete), finished=r.scan_finished_at is not None,
+            deleted=r.deleted, hash_state=r.hash_state,
         )
         for (ex_id, _item), labels in per_item.items():
             if ex_id == r.id:

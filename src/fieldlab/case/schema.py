@@ -37,7 +37,21 @@ exhibits = Table(
     Column("walk_complete", Boolean, nullable=False, default=False),
     Column("scan_started_at", Float),
     Column("scan_finished_at", Float),
-    Column("hash_sets", Text),  # JSON list of "name@source_sha256" used by the last scan
+    Column("hash_sets", Text),  # "name@source_sha256" of the sets used by the last scan
+    Column("facts", Text),  # JSON: container metadata, partition table, file systems, shadow copies, problems
+    Column("hash_state", String(32)),  # verified | mismatch | no stored hash | unreadable | (null: not checked)
+    Column("hash_detail", Text),  # JSON: stored and computed media hashes
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # gap (outside every partition) | volume (no file system found)
+    Column("offset", BigInteger, nullable=False),  # bytes from the start of the media
+    Column("length", BigInteger, nullable=False),
+    UniqueConstraint("exhibit_id", "offset", "kind", name="uq_region"),
 )
 
 items = Table(

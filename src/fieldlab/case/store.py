@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
-from fieldlab.case.schema import case_info, errors, exhibits, hits, items, metadata
+from fieldlab.case.schema import case_info, errors, exhibits, hits, items, metadata, regions
 from fieldlab.evidence.item import Item, ItemKind
 
 DATABASE_FILE = "case.sqlite"
@@ -136,6 +136,15 @@ class CaseStore:
                 insert(exhibits).values(ref=ref, source=source, source_kind=source_kind, created_at=time.time(), walk_complete=False)
             ).inserted_primary_key[0]
         return Exhibit(new_id, ref, source, source_kind, False), True
+
+    def add_regions(self, exhibit_id: int, found: Sequence[tuple[str, int, int]]) -> None:
+        """Disk space outside any file system: (kind, offset, length); carving reads these later."""
+        if found:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    self._insert_ignore(regions),
+                    [{"exhibit_id": exhibit_id, "kind": k, "offset": o, "length": n} for k, o, n in found],
+                )
 
     def update_exhibit(self, exhibit_id: int, **values: object) -> None:
         with self.engine.begin() as conn:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fieldlab.evidence.item import Item, ItemKind, WalkError
+from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -27,20 +28,6 @@ _DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
-
-# Names of folders where pictures usually are: walked first so the first hits land within seconds.
-_LIKELY = {
-    b"users", b"home", b"pictures", b"photos", b"dcim", b"camera", b"downloads", b"desktop", b"documents",
-    b"videos", b"movies", b"screenshots", b"whatsapp", b"telegram", b"media", b"sdcard", b"thumbnails",
-    b"$recycle.bin", b"recycler", b".trash", b"trash", b"onedrive", b"dropbox", b"google drive", b"icloud drive",
-}
-# System folders rarely hold user media: walked last.
-_UNLIKELY = {
-    b"windows", b"program files", b"program files (x86)", b"programdata", b"system32", b"usr", b"lib", b"lib64",
-    b"bin", b"sbin", b"proc", b"sys", b"dev", b"etc", b"boot", b"node_modules", b"site-packages", b"$windows.~bt",
-    b"winsxs", b"system volume information",
-}
-
 
 class SourceError(Exception):
     """The source cannot be scanned at all (missing, not a folder)."""
@@ -99,22 +86,13 @@ class _PendingDirectory:
     depth: int
 
 
-def _rank(name: bytes, inherited: int) -> int:
-    lowered = name.lower()
-    if lowered in _LIKELY:
-        return 0
-    if lowered in _UNLIKELY:
-        return 2
-    return inherited
-
-
 def walk_folder(root: Path) -> Iterator[Item | WalkError]:
     """Every entry below ``root``: regular files, links (not followed) and special files (not opened)."""
     root_fd = open_root(root)
     try:
         root_dev = os.fstat(root_fd).st_dev
         counter = count()
-        queue = [_PendingDirectory(1, next(counter), b"", 0)]
+        queue = [_PendingDirectory(NEUTRAL, next(counter), b"", 0)]
         while queue:
             directory = heapq.heappop(queue)
             yield from _list_directory(root_fd, root_dev, directory, queue, counter)
@@ -147,7 +125,7 @@ def _list_directory(
                     elif directory.depth + 1 > MAX_DEPTH:
                         yield WalkError(display_bytes(relative), f"deeper than {MAX_DEPTH} folders; not entered")
                     else:
-                        rank = _rank(name, directory.rank)
+                        rank = folder_rank(name, directory.rank)
                         heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))
                     continue
                 yield _item_for(dir_fd, name, relative, st)

@@ -12,10 +12,13 @@ class ItemKind(str, enum.Enum):
     FILE = "file"  # regular file: its bytes are read, hashed and matched
     SYMLINK = "symlink"  # recorded with its target, never followed
     SPECIAL = "special"  # FIFO, socket, device node: recorded, never opened
+    NAME_ONLY = "name_only"  # a deleted name whose metadata is gone: shown to the examiner, nothing to read
 
 
 class ItemFlag(str, enum.Enum):
     DELETED = "deleted"
+    REALLOCATED = "reallocated"  # deleted name whose metadata entry now belongs to another file
+    ORPHAN = "orphan"  # deleted file whose parent folder is gone (TSK's $OrphanFiles)
     CARVED = "carved"
     IN_ARCHIVE = "in_archive"
     THUMBNAIL = "thumbnail"

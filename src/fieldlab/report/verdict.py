@@ -25,6 +25,9 @@ def ordered_categories(present: Iterable[str]) -> list[str]:
     return columns + sorted(present - set(columns))
 
 
+_HASH_STYLES = {"verified": "green", "mismatch": "bold red", "unreadable": "bold red"}
+
+
 def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Table:
     columns = category_columns(counts)
     table = Table(title=title, title_justify="left")
@@ -35,8 +38,12 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
     table.add_column("Known items", justify="right")
     for label in columns:
         table.add_column(f"Cat {label}" if len(label) <= 2 else label, justify="right")
+    table.add_column("Deleted", justify="right")
     table.add_column("Ext. lies", justify="right")
     table.add_column("Errors", justify="right")
+    show_hash = any(ex.hash_state for ex in counts)
+    if show_hash:
+        table.add_column("Image hash")
     for ex in counts:
         status = "complete" if ex.finished else ("reading" if ex.walk_complete else "incomplete")
         known = Text(str(ex.hit_items), style="bold red" if ex.hit_items else "green")
@@ -47,7 +54,9 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
             f"{ex.media:,}",
             known,
             *(f"{ex.hits_by_category.get(label, 0):,}" for label in columns),
+            f"{ex.deleted:,}",
             f"{ex.extension_mismatches:,}",
             Text(f"{ex.errors:,}", style="yellow" if ex.errors else ""),
+            *([Text(ex.hash_state or "-", style=_HASH_STYLES.get(ex.hash_state or "", "yellow"))] if show_hash else []),
         )
     return table

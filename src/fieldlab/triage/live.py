@@ -49,6 +49,10 @@ def render_progress(p: ScanProgress) -> Table:
     else:
         verdict.append("no known material so far", style="green")
     verdict.append(f"   media {p.media:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
+    if p.hash_state == "checking":
+        verdict.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
+    elif p.hash_state:
+        verdict.append(f"   image hash: {p.hash_state}", style="green" if p.hash_state == "verified" else "yellow")
     layout = Table.grid()
     layout.add_row(ProgressBar(total=total, completed=min(p.bytes_read, total), width=60))
     layout.add_row(stats)

@@ -11,6 +11,7 @@ the walk keeps only a queue of folders, and at most a few batches are in flight.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 import time
 from collections import Counter
@@ -20,7 +21,9 @@ from typing import Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import exhibit_counts, most_serious
 from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
-from fieldlab.evidence.folder import open_root, walk_folder
+from fieldlab.evidence.image import ImageSource, UnlockOptions
+from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
+from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
@@ -45,6 +48,9 @@ class ScanProgress:
     hits_by_category: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     bytes_read_this_run: int = 0
+    hash_state: str | None = None  # of the evidence media: checking | verified | mismatch | no stored hash | unreadable
+    verify_done: int = 0
+    verify_total: int = 0
 
     @property
     def elapsed(self) -> float:
@@ -67,7 +73,7 @@ class ScanResult:
     resumed: bool
 
 
-def scan_folder(
+def scan_source(
     source: Path,
     case_dir: Path,
     exhibit_ref: str | None = None,
@@ -76,27 +82,35 @@ def scan_folder(
     sha256: bool = False,
     workers: int | None = None,
     observer: ScanObserver | None = None,
+    unlock: UnlockOptions | None = None,
+    verify: bool = True,
 ) -> ScanResult:
-    """Scan a folder or mounted device into the case; re-running the same call resumes an interrupted scan."""
-    source = Path(source).absolute()
-    os.close(open_root(source))  # fail early, with the examiner's words, on a missing or unreadable source
-    if Path(case_dir).resolve().is_relative_to(source.resolve()):
-        raise CaseError(f"the case folder {case_dir} is inside the evidence {source}: nothing may be written there")
+    """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan."""
+    spec = describe_source(Path(source), unlock)
+    _refuse_case_near_evidence(Path(case_dir), spec)
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
+    evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
     store = CaseStore.open(case_dir)
     try:
-        exhibit, created = store.ensure_exhibit(exhibit_ref or _default_ref(source), str(source), "folder")
+        exhibit, created = store.ensure_exhibit(exhibit_ref or _default_ref(Path(spec.path)), spec.path, spec.kind)
         store.audit.append(
             "scan_started" if created else "scan_resumed",
-            {"exhibit": exhibit.ref, "source": str(source), "hash_sets": matcher.versions, "sha256": sha256},
+            {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
+             "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies},
         )
-        store.update_exhibit(exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions))
-        run = _ScanRun(store, exhibit, source, matcher, sha256, observer)
+        store.update_exhibit(
+            exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
+        )
+        if isinstance(evidence, ImageSource):
+            _record_image_facts(store, exhibit, evidence)
+        run = _ScanRun(store, exhibit, spec, evidence, matcher, sha256, observer)
         run.load_previous_state()
         interrupted = False
         try:
             run.execute(workers or os.cpu_count() or 1)
+            if verify and isinstance(evidence, ImageSource):
+                run.verify(evidence)
         except KeyboardInterrupt:
             interrupted = True
         if not interrupted:
@@ -104,11 +118,29 @@ def scan_folder(
         store.audit.append(
             "scan_interrupted" if interrupted else "scan_finished",
             {"exhibit": exhibit.ref, "files_read": run.progress.files_read, "hit_items": run.progress.hit_items,
-             "errors": run.progress.errors},
+             "errors": run.progress.errors, "evidence_hash": run.progress.hash_state},
         )
         return ScanResult(exhibit, run.progress, interrupted, resumed=not created)
     finally:
         store.close()
+        evidence.close()
+
+
+def _refuse_case_near_evidence(case_dir: Path, spec: SourceSpec) -> None:
+    """Nothing is ever written into, or beside, the evidence."""
+    evidence = Path(spec.path).resolve()
+    protected = evidence if spec.kind == "folder" else evidence.parent
+    if case_dir.resolve().is_relative_to(protected) and not str(protected).startswith("/dev"):
+        where = "inside" if spec.kind == "folder" else "beside"
+        raise CaseError(f"the case folder {case_dir} is {where} the evidence {spec.path}: nothing may be written there")
+
+
+def _record_image_facts(store: CaseStore, exhibit: Exhibit, image: ImageSource) -> None:
+    facts = image.facts
+    store.update_exhibit(exhibit.id, facts=json.dumps(facts.to_json_dict(), default=str))
+    regions = [("gap", offset, length) for offset, length in facts.gaps]
+    regions += [("volume", v.offset, v.length) for v in facts.volumes if v.file_system is None]
+    store.add_regions(exhibit.id, regions)
 
 
 def _default_ref(source: Path) -> str:
@@ -117,10 +149,10 @@ def _default_ref(source: Path) -> str:
 
 class _ScanRun:
     def __init__(
-        self, store: CaseStore, exhibit: Exhibit, source: Path, matcher: HashMatcher, sha256: bool,
-        observer: ScanObserver | None,
+        self, store: CaseStore, exhibit: Exhibit, spec: SourceSpec, evidence: EvidenceSource, matcher: HashMatcher,
+        sha256: bool, observer: ScanObserver | None,
     ) -> None:
-        self.store, self.exhibit, self.source, self.matcher = store, exhibit, source, matcher
+        self.store, self.exhibit, self.spec, self.evidence, self.matcher = store, exhibit, spec, evidence, matcher
         self.sha256, self.observer = sha256, observer
         self.progress = ScanProgress(exhibit.ref)
         self._last_dispatched = 0
@@ -137,7 +169,7 @@ class _ScanRun:
         p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
 
     def execute(self, worker_count: int) -> None:
-        walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else walk_folder(self.source)
+        walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         with cf.ProcessPoolExecutor(max_workers=worker_count, initializer=ignore_interrupts) as pool:
@@ -200,7 +232,7 @@ class _ScanRun:
                 total += item.size
             self._last_dispatched = batch[-1].id
             tasks = [ReadTask(i.id, i.locator, i.path.rsplit("/", 1)[-1], i.size, i.mtime) for i in batch]
-            in_flight[pool.submit(read_batch, str(self.source), tasks, self.sha256)] = batch
+            in_flight[pool.submit(read_batch, self.spec, tasks, self.sha256)] = batch
 
     def _collect(self, in_flight: dict[cf.Future, list[PendingItem]], block: bool) -> None:
         if not in_flight:
@@ -233,6 +265,21 @@ class _ScanRun:
             matches = self.matcher.match([DigestQuery(md5, sha1, sha256) for _, md5, sha1, sha256 in rows])
             self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches)
             after = rows[-1][0]
+
+    def verify(self, image: ImageSource) -> None:
+        """The media hash against the acquisition hash, after the verdict so it never delays it."""
+
+        def progress(done: int, total: int) -> None:
+            self.progress.verify_done, self.progress.verify_total = done, total
+            self._report()
+
+        self.progress.hash_state = "checking"
+        result = verify_media(image.media, progress)
+        self.progress.hash_state = result.state
+        detail = {"stored": result.stored, "computed": result.computed, "message": result.message}
+        self.store.update_exhibit(self.exhibit.id, hash_state=result.state, hash_detail=json.dumps(detail))
+        self.store.audit.append("evidence_verified", {"exhibit": self.exhibit.ref, "state": result.state, **detail})
+        self._report(force=True)
 
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()

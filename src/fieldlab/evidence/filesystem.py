@@ -1,0 +1,238 @@
+"""Walking one file system with The Sleuth Kit: allocated, deleted and orphan files, NTFS streams.
+
+Each file is addressed by its metadata address *and* its path
+(``fsfile:<inode>:<path>``): the address re-opens exactly this entry later
+(two deleted files may share a name), the path is what the examiner reads.
+Directories are visited through a priority queue (user folders first) and a
+set of visited addresses, so a corrupt, looping directory tree ends.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from itertools import count
+from typing import Iterator
+
+import pytsk3
+
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
+from fieldlab.evidence.priority import NEUTRAL, folder_rank
+from fieldlab.locator import Locator, display_bytes
+
+MAX_ENTRIES_PER_DIRECTORY = 1_000_000  # a corrupt index can claim billions
+MAX_DIRECTORIES = 10_000_000
+
+_REG = int(pytsk3.TSK_FS_META_TYPE_REG)
+_DIR = int(pytsk3.TSK_FS_META_TYPE_DIR)
+_VIRT_DIR = int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+_VIRT = int(pytsk3.TSK_FS_META_TYPE_VIRT)
+_LNK = int(pytsk3.TSK_FS_META_TYPE_LNK)
+_NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
+_META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
+_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+_ORPHANS = b"$OrphanFiles"
+
+
+@dataclass(order=True)
+class _Directory:
+    rank: int
+    order: int
+    address: int
+    path: bytes  # '/'-separated, no leading slash
+    deleted: bool  # reached through a deleted name: everything below is deleted too
+    orphan: bool
+
+
+_FS_TYPE_NAMES = {
+    int(getattr(pytsk3, n)): n.removeprefix("TSK_FS_TYPE_").lower()
+    for n in dir(pytsk3)
+    if n.startswith("TSK_FS_TYPE_") and not n.endswith(("DETECT", "ENUM", "UNSUPP"))
+}
+
+
+def fs_type_name(fs: pytsk3.FS_Info) -> str:
+    return _FS_TYPE_NAMES.get(int(fs.info.ftype), f"type-{int(fs.info.ftype)}")
+
+
+def fsfile_value(address: int, path: bytes) -> bytes:
+    return str(address).encode() + b":" + path
+
+
+def parse_fsfile_value(value: bytes) -> tuple[int, bytes]:
+    address, _, path = value.partition(b":")
+    return int(address), path
+
+
+def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: str) -> Iterator[Item | WalkError]:
+    """Every entry of ``fs``; ``base`` is the locator of the volume holding it."""
+    counter = count()
+    visited: set[int] = set()
+    root = fs.info.root_inum
+    queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
+    visited.add(root)
+    while queue:
+        directory = heapq.heappop(queue)
+        shown = display_prefix + (display_bytes(directory.path) or "/")
+        try:
+            opened = fs.open_dir(inode=directory.address)
+        except (OSError, RuntimeError) as exc:
+            yield WalkError(shown, f"folder cannot be read: {exc}")
+            continue
+        listed = 0
+        try:
+            for entry in opened:
+                listed += 1
+                if listed > MAX_ENTRIES_PER_DIRECTORY:
+                    yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped")
+                    break
+                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter)
+        except (OSError, RuntimeError) as exc:
+            yield WalkError(shown, f"folder could not be listed completely: {exc}")
+
+
+def _entry_items(
+    fs: pytsk3.FS_Info, entry: pytsk3.File, directory: _Directory, base: Locator | None, display_prefix: str,
+    queue: list[_Directory], visited: set[int], counter: count,
+) -> Iterator[Item | WalkError]:
+    name_info = entry.info.name
+    name = name_info.name
+    if name in (b".", b"..") or not name:
+        return
+    path = directory.path + b"/" + name if directory.path else name
+    meta = entry.info.meta
+    if meta is None and name_info.meta_addr:
+        meta = _load_meta(fs, name_info.meta_addr)  # TSK leaves orphans' metadata unloaded in listings
+    deleted = directory.deleted or bool(int(name_info.flags) & _NAME_UNALLOC)
+    orphan = directory.orphan or (not directory.path and name == _ORPHANS)
+    flags = set()
+    if deleted:
+        flags.add(ItemFlag.DELETED)
+    if orphan and directory.path:
+        flags.update((ItemFlag.ORPHAN, ItemFlag.DELETED))
+    if meta is None:
+        if deleted:  # the name survives, its metadata is gone: nothing to read, but the examiner should see it
+            yield _item(base, 0, path, display_prefix, ItemKind.NAME_ONLY, 0, None, flags)
+        return
+    meta_type = int(meta.type)
+    if deleted and int(meta.flags) & _META_ALLOC:
+        flags.add(ItemFlag.REALLOCATED)  # the entry now belongs to another file: its content is not this name's
+    if meta_type in (_DIR, _VIRT_DIR):
+        if len(visited) >= MAX_DIRECTORIES:
+            yield WalkError(display_prefix + display_bytes(path), "too many folders: not entered")
+        elif meta.addr not in visited and ItemFlag.REALLOCATED not in flags:
+            visited.add(meta.addr)
+            rank = folder_rank(name, directory.rank)
+            heapq.heappush(queue, _Directory(rank, next(counter), meta.addr, path, deleted, orphan))
+        return
+    if meta_type == _VIRT:
+        return  # TSK's own pseudo-files ($MBR, $FAT1…): file-system structures, not files
+    if meta_type == _LNK:
+        yield _item(base, meta.addr, path, display_prefix, ItemKind.SYMLINK, 0, meta, flags, _link_target(meta))
+        return
+    if meta_type != _REG:
+        yield _item(base, meta.addr, path, display_prefix, ItemKind.SPECIAL, 0, meta, flags)
+        return
+    yield _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
+    yield from _named_streams(entry, base, meta, path, display_prefix, flags)
+
+
+def _load_meta(fs: pytsk3.FS_Info, address: int):  # noqa: ANN202
+    try:
+        return fs.open_meta(inode=address).info.meta
+    except (OSError, RuntimeError):
+        return None
+
+
+def _named_streams(entry: pytsk3.File, base: Locator | None, meta, path: bytes, display_prefix: str, flags: set) -> Iterator[Item]:  # noqa: ANN001
+    """NTFS alternate data streams: each its own item, since material is hidden there."""
+    try:
+        attributes = list(entry)
+    except (OSError, RuntimeError):
+        return
+    for attribute in attributes:
+        info = attribute.info
+        if int(info.type) != _NTFS_DATA or not info.name or info.name == b"$Data":
+            continue
+        if path == b"$BadClus" and info.name == b"$Bad":
+            continue  # a sparse stream as large as the volume: file-system bookkeeping, never content
+        locator = _locator(base, meta.addr, path).child("stream", info.name)
+        shown = display_prefix + display_bytes(path) + ":" + display_bytes(info.name)
+        yield Item(locator, shown, ItemKind.FILE, max(int(info.size), 0), *_times(meta), flags=frozenset(flags))
+
+
+def _item(
+    base: Locator | None, address: int, path: bytes, display_prefix: str, kind: ItemKind, size: int, meta,  # noqa: ANN001
+    flags: set, link_target: str | None = None,
+) -> Item:
+    times = _times(meta) if meta is not None else (None, None, None, None)
+    return Item(
+        _locator(base, address, path), display_prefix + display_bytes(path), kind, size, *times,
+        link_target=link_target, flags=frozenset(flags),
+    )
+
+
+def _locator(base: Locator | None, address: int, path: bytes) -> Locator:
+    value = fsfile_value(address, path)
+    return base.child("fsfile", value) if base is not None else Locator.of("fsfile", value)
+
+
+def _times(meta) -> tuple[float | None, float | None, float | None, float | None]:  # noqa: ANN001
+    def stamp(seconds: int, nanos: int) -> float | None:
+        return seconds + nanos / 1e9 if seconds else None
+
+    return (
+        stamp(meta.mtime, meta.mtime_nano),
+        stamp(meta.atime, meta.atime_nano),
+        stamp(meta.ctime, meta.ctime_nano),
+        stamp(meta.crtime, meta.crtime_nano),
+    )
+
+
+def _link_target(meta) -> str | None:  # noqa: ANN001
+    target = getattr(meta, "link", None)
+    if not target:
+        return None
+    return display_bytes(target if isinstance(target, bytes) else str(target).encode("utf-8", "surrogateescape"))
+
+
+class TskFileReader:
+    """A raw, sequential file object over one TSK file's data stream, for ``digest_file``."""
+
+    def __init__(self, fs: pytsk3.FS_Info, address: int, stream: bytes | None) -> None:
+        self._file = fs.open_meta(inode=address)
+        self._attribute = None
+        self.size = int(self._file.info.meta.size) if self._file.info.meta is not None else 0
+        if stream is not None:
+            for attribute in self._file:
+                if attribute.info.name == stream and int(attribute.info.type) == _NTFS_DATA:
+                    self._attribute = (attribute.info.type, attribute.info.id)
+                    self.size = int(attribute.info.size)
+                    break
+            else:
+                raise FileNotFoundError(f"stream {display_bytes(stream)} not found")
+        self._offset = 0
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        remaining = self.size - self._offset
+        if remaining <= 0:
+            return 0
+        wanted = min(len(buffer), remaining)
+        if self._attribute is None:
+            data = self._file.read_random(self._offset, wanted)
+        else:
+            data = self._file.read_random(self._offset, wanted, *self._attribute)
+        if not data:
+            raise OSError(f"no data at offset {self._offset} of {self.size}")
+        buffer[: len(data)] = data
+        self._offset += len(data)
+        return len(data)
+
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+        """An image cannot change under us; a short read means the file system's own records disagree."""
+        if bytes_read != listed_size:
+            return f"read {bytes_read} bytes of the {listed_size} the file system lists"
+        return None
+
+    def close(self) -> None:
+        self._file = None

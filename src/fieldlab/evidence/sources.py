@@ -1,0 +1,110 @@
+"""Any evidence source behind one face: walk it into items, re-open any item from its locator.
+
+A source is described by a small picklable ``SourceSpec`` so that worker
+processes can open it themselves; the credentials it may carry stay in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from fieldlab.evidence.folder import SourceError, open_beneath, open_root, walk_folder
+from fieldlab.evidence.image import ImageSource, UnlockOptions
+from fieldlab.evidence.item import Item, WalkError
+from fieldlab.locator import Locator, LocatorError
+
+
+class ItemHandle(Protocol):
+    """What the reader needs of an opened item: sequential raw reads, and a check that it did not change."""
+
+    def readinto(self, buffer: bytearray | memoryview) -> int: ...
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None: ...
+    def close(self) -> None: ...
+
+
+class EvidenceSource(Protocol):
+    kind: str
+    facts: object
+
+    def walk(self) -> Iterator[Item | WalkError]: ...
+    def open_item(self, locator: Locator) -> ItemHandle: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    path: str
+    kind: str  # folder | image
+    unlock: UnlockOptions = UnlockOptions()
+
+    def __repr__(self) -> str:  # never print credentials into logs or tracebacks
+        return f"SourceSpec({self.path!r}, {self.kind!r})"
+
+
+def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSpec:
+    """Folder or image, decided from what the path is: a directory is a folder; a file or block device an image."""
+    path = Path(path).absolute()
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SourceError(f"{path} does not exist") from None
+    kind = "folder" if stat.S_ISDIR(mode) else "image"
+    return SourceSpec(str(path), kind, unlock or UnlockOptions())
+
+
+def open_source(spec: SourceSpec) -> EvidenceSource:
+    if spec.kind == "folder":
+        return FolderSource(Path(spec.path))
+    return ImageSource(Path(spec.path), spec.unlock)
+
+
+class _FolderItem:
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._before = os.fstat(fd)
+        if not stat.S_ISREG(self._before.st_mode):
+            os.close(fd)
+            raise OSError("is no longer a regular file")
+        self._raw = io.FileIO(fd, "rb", closefd=False)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        return self._raw.readinto(buffer)
+
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+        """The digests are of what was read; say so when that differs from what the walk listed."""
+        before, after = self._before, os.fstat(self._fd)
+        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or bytes_read != after.st_size:
+            return f"changed while being read (listed {listed_size} bytes, read {bytes_read})"
+        if before.st_size != listed_size or (listed_mtime is not None and abs(before.st_mtime - listed_mtime) > 1e-6):
+            return f"changed since it was listed (listed {listed_size} bytes, now {before.st_size})"
+        return None
+
+    def close(self) -> None:
+        self._raw.close()
+        os.close(self._fd)
+
+
+class FolderSource:
+    kind = "folder"
+    facts = None
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._root_fd = open_root(root)
+
+    def walk(self) -> Iterator[Item | WalkError]:
+        return walk_folder(self.root)
+
+    def open_item(self, locator: Locator) -> ItemHandle:
+        layers = locator.layers
+        if len(layers) != 1 or layers[0].kind != "file":
+            raise LocatorError(f"not a file of a folder source: {locator}")
+        return _FolderItem(open_beneath(self._root_fd, layers[0].value))
+
+    def close(self) -> None:
+        os.close(self._root_fd)
