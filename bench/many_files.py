@@ -50,6 +50,7 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
     machine_facts,
     markdown_table,
     replace_doc_section,
+    run_checked,
     timed,
     write_hashset,
 )
@@ -182,7 +183,9 @@ def _files_done(database: Path) -> int | None:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.1) as db:
             (listed,) = db.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()
-            (first_pending,) = db.execute("SELECT min(id) FROM items WHERE exhibit_id = 1 AND state = 'pending'").fetchone()
+            (first_pending,) = db.execute(
+                "SELECT min(id) FROM items WHERE exhibit_id = 1 AND state = 'pending'"
+            ).fetchone()
         return listed if first_pending is None else first_pending - 1
     except sqlite3.Error:
         return None
@@ -197,31 +200,34 @@ class ScanRun:
     samples: list[Sample]
 
 
-def watch_scan(command: list[str], env: dict[str, str], database: Path) -> ScanRun:
+def _children_cpu_seconds() -> float:
+    """CPU time of reaped children, grandchildren included once their own parent reaped them (the scan's workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def watch_scan(command: list[str], env: dict[str, str], database: Path, log: Path) -> ScanRun:
     """Run the scan in its own process group and sample it every SAMPLE_EVERY seconds until it exits."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    children_before = before.ru_utime + before.ru_stime
-    sampler_before, busy_before = time.process_time(), _busy_seconds()
+    children_before, sampler_before, busy_before = _children_cpu_seconds(), time.process_time(), _busy_seconds()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    samples: list[Sample] = []
-    done = 0
-    while process.poll() is None:
-        now = time.perf_counter() - started
-        done = _files_done(database) or done
-        usage = [_memory(pid) for pid in _group_members(process.pid)]
-        usage = [u for u in usage if u[0]]
-        if usage:
-            samples.append(Sample(now, done, len(usage), sum(u[0] for u in usage), sum(u[1] for u in usage),
-                                  max(u[0] for u in usage)))
-        time.sleep(SAMPLE_EVERY)
+    with open(log, "wb") as output:  # a file, not a pipe: a chatty scan must never block on a full pipe
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        samples: list[Sample] = []
+        done = 0
+        while process.poll() is None:
+            now = time.perf_counter() - started
+            done = _files_done(database) or done
+            usage = [m for m in (_memory(pid) for pid in _group_members(process.pid)) if m[0]]
+            if usage:
+                samples.append(Sample(now, done, len(usage), sum(u[0] for u in usage), sum(u[1] for u in usage),
+                                      max(u[0] for u in usage)))
+            time.sleep(SAMPLE_EVERY)
     wall = time.perf_counter() - started
     if process.returncode != 0:
-        sys.exit(f"BENCH FAILED: fieldlab scan exited {process.returncode}:\n{process.stderr.read().decode()[-3000:]}")
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        sys.exit(f"BENCH FAILED: fieldlab scan exited {process.returncode}:\n{tail}")
     sampler = time.process_time() - sampler_before
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the scan's tree, now reaped, plus earlier children
-    scan_cpu = usage.ru_utime + usage.ru_stime - children_before
+    scan_cpu = _children_cpu_seconds() - children_before
     others = max(0.0, _busy_seconds() - busy_before - sampler - scan_cpu)
     return ScanRun(wall, scan_cpu, sampler, others, samples)
 
@@ -233,8 +239,9 @@ def milestone_rows(samples: list[Sample], count: int) -> list[list[str]]:
         reached = [s for s in samples if s.files_done >= share * count]
         at = reached[0] if reached else samples[-1]  # the scan can finish between two samples
         before = [s for s in samples if s.at <= at.at]
+        label = f"{share:.0%}" if reached else f"{share:.0%} (last sample: {at.files_done / count:.0%})"
         rows.append([
-            f"{share:.0%}" if reached else f"{share:.0%} (last sample: {at.files_done / count:.0%})", f"{at.at:.0f}", f"{at.rss_sum / 2**20:,.0f}", f"{at.pss_sum / 2**20:,.0f}",
+            label, f"{at.at:.0f}", f"{at.rss_sum / 2**20:,.0f}", f"{at.pss_sum / 2**20:,.0f}",
             f"{at.rss_max / 2**20:,.0f}", f"{max(s.rss_sum for s in before) / 2**20:,.0f}",
         ])
     return rows
@@ -264,9 +271,9 @@ def main() -> None:
     if not args.no_peer:
         print("hashdeep, untimed (warms the page cache) ...", flush=True)
         hashdeep = ["hashdeep", "-c", "md5,sha1", "-r", str(root)]
-        subprocess.run(hashdeep, stdout=subprocess.DEVNULL, check=True)
+        run_checked(hashdeep)
         print("hashdeep, timed ...", flush=True)
-        hashdeep_run = timed(lambda: subprocess.run(hashdeep, stdout=subprocess.DEVNULL, check=True))
+        hashdeep_run = timed(lambda: run_checked(hashdeep))
         print(f"  {hashdeep_run.wall:.1f} s, {args.count / hashdeep_run.wall:,.0f} files/s", flush=True)
 
     case_dir = workdir / f"many-files-case-{args.count}"
@@ -274,7 +281,7 @@ def main() -> None:
     load_before = load_average()
     command = [fieldlab, "scan", str(root), "--case", str(case_dir), "--exhibit", "MANY", "--no-live"]
     print(f"fieldlab scan of {args.count:,} files, sampling memory every {SAMPLE_EVERY} s ...", flush=True)
-    run = watch_scan(command, env, case_dir / "case.sqlite")
+    run = watch_scan(command, env, case_dir / "case.sqlite", workdir / f"many-files-scan-{args.count}.log")
     wall, samples = run.wall, run.samples
     load_after = load_average()
     with sqlite3.connect(f"file:{case_dir / 'case.sqlite'}?mode=ro", uri=True) as db:

@@ -102,7 +102,8 @@ def _entry_items(
     path = directory.path + b"/" + name if directory.path else name
     meta = entry.info.meta
     if meta is None and name_info.meta_addr:
-        meta = _load_meta(fs, name_info.meta_addr)  # TSK leaves orphans' metadata unloaded in listings
+        entry = _open_meta(fs, name_info.meta_addr) or entry  # TSK leaves some deleted entries' metadata unloaded
+        meta = entry.info.meta
     deleted = directory.deleted or bool(int(name_info.flags) & _NAME_UNALLOC)
     orphan = directory.orphan or (not directory.path and name == _ORPHANS)
     flags = set()
@@ -137,9 +138,9 @@ def _entry_items(
     yield from _named_streams(entry, base, meta, path, display_prefix, flags)
 
 
-def _load_meta(fs: pytsk3.FS_Info, address: int):  # noqa: ANN202
+def _open_meta(fs: pytsk3.FS_Info, address: int) -> pytsk3.File | None:
     try:
-        return fs.open_meta(inode=address).info.meta
+        return fs.open_meta(inode=address)
     except (OSError, RuntimeError):
         return None
 
