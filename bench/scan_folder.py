@@ -58,9 +58,8 @@ DOCS = REPO / "docs" / "benchmarks.md"
 GENERATOR_VERSION = 1  # bump when the corpus layout changes, so old corpora are rebuilt
 SEED = 20240611
 HASHSET_ENTRIES = 100_000
-PLANTED = 20  # corpus files whose digests go into the hash set: the hits every fieldlab run must report
 CHUNK = 1 << 20
-MB = 1_000_000  # throughputs are decimal MB/s, like disk vendors and hashdeep's own docs
+MB = 1_000_000  # throughputs are decimal MB/s
 
 DOC_INTRO = """# Benchmarks
 
@@ -394,7 +393,7 @@ def _write_small_files(writer: _CorpusWriter, rng: np.random.Generator, budget: 
         used += writer.write("small", name, data)
         names.append(name)
         serial += 1
-    return names[1:37:5]  # seven, of every kind
+    return names[1:37:5]  # eight, of all four kinds
 
 
 # --------------------------------------------------------------------------- the hash set
@@ -499,7 +498,23 @@ def _own_cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def wait_for_quiet(limit: float = 60.0) -> float:
+    """Wait (up to ``limit`` s) until the machine is nearly idle, so a run does not start in another job's burst.
+
+    Other work on a small shared machine (test suites, builds) takes whole cores for
+    seconds at a time; on two cores that halves a contender's speed.  Returns the wait.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = _busy_seconds()
+        time.sleep(0.5)
+        if _busy_seconds() - before < 0.1:  # under a fifth of one core busy over the last half second
+            break
+    return time.monotonic() - started
+
+
 def timed(action: Callable[[], None]) -> Timing:
+    wait_for_quiet()
     cpu_before, busy_before = _own_cpu_seconds(), _busy_seconds()
     started = time.perf_counter()
     action()
@@ -569,6 +584,10 @@ class Contender:
     @property
     def wall(self) -> float:
         return statistics.median(t.wall for t in self.timings)
+
+    @property
+    def best(self) -> float:
+        return min(t.wall for t in self.timings)
 
     @property
     def cpu(self) -> float:
@@ -642,23 +661,21 @@ def main() -> None:
     load_after = load_average()
 
     contenders = (hashdeep, scanner, ceiling)
-    throughput = {c.name: corpus.bytes / MB / c.wall for c in contenders}
     rows = []
     for c in contenders:
         rows.append([
-            c.name, f"{c.wall:.2f}", " / ".join(f"{t.wall:.2f}" for t in c.timings), f"{throughput[c.name]:,.0f}",
+            c.name, f"{c.wall:.2f}", " / ".join(f"{t.wall:.2f}" for t in c.timings), f"{corpus.bytes / MB / c.wall:,.0f}",
             f"{c.cpu:.2f}", " / ".join(f"{t.others:.1f}" for t in c.timings),
-            f"{throughput[c.name] / throughput[hashdeep.name]:.2f}x",
-            f"{throughput[c.name] / throughput[ceiling.name]:.0%}",
+            f"{hashdeep.wall / c.wall:.2f}x", f"{ceiling.wall / c.wall:.0%}",
+            f"{corpus.bytes / MB / c.best:,.0f}", f"{hashdeep.best / c.best:.2f}x", f"{ceiling.best / c.best:.0%}",
         ])
-    header = ("Tool", "Median wall (s)", "Runs (s)", "MB/s", "CPU s (user+sys)", "Others' CPU s per run",
-              "vs hashdeep", "of ceiling")
+    header = ("Tool", "Median wall (s)", "Runs (s)", "MB/s (median)", "CPU s (user+sys)", "Others' CPU s per run",
+              "vs hashdeep", "of ceiling", "MB/s (best run)", "vs hashdeep (best)", "of ceiling (best)")
     table = markdown_table(header, rows)
     print()
     print(table)
-    vs_hashdeep = throughput[scanner.name] / throughput[hashdeep.name]
-    of_ceiling = throughput[scanner.name] / throughput[ceiling.name]
-    print(f"\nfieldlab/hashdeep = {vs_hashdeep:.2f}x (target >= 2x); fieldlab/ceiling = {of_ceiling:.0%} (target >= 75%)")
+    print(f"\nfieldlab/hashdeep = {hashdeep.wall / scanner.wall:.2f}x (target >= 2x); "
+          f"fieldlab/ceiling = {ceiling.wall / scanner.wall:.0%} (target >= 75%), medians")
     if args.no_docs:
         return
     section = _doc_section(args, corpus, table, (hashdeep, scanner, ceiling), (cached_before, cached_after),
@@ -673,6 +690,7 @@ def _doc_section(
 ) -> str:
     hashdeep, scanner, ceiling = contenders
     vs_hashdeep, of_ceiling = hashdeep.wall / scanner.wall, ceiling.wall / scanner.wall  # throughput ratios
+    best_vs_hashdeep, best_of_ceiling = hashdeep.best / scanner.best, ceiling.best / scanner.best
     ceiling_vs_hashdeep = hashdeep.wall / ceiling.wall
     facts = machine_facts()
     labels = {"photos": "camera JPEGs, 2-6 MB", "videos": "MP4 header + pseudo-random data, 50-200 MB",
@@ -710,9 +728,11 @@ and the untimed hashdeep run's listing is checked to hold MD5 and SHA-1 of every
 **Method.** The page cache was warmed by one untimed `hashdeep -c md5,sha1 -r` over the corpus (its output is the
 check above); `fincore` then found {cached[0]:.0f}% of the corpus bytes resident, and {cached[1]:.0f}% after the
 timed runs. So these figures measure CPU and software, not the disk. The three contenders then ran interleaved
-(hashdeep, fieldlab, ceiling; {args.runs} rounds), median wall time reported; MB/s is corpus bytes (10^6) per wall
-second. CPU s is the median user+system time of all processes of the run (fieldlab's workers included); "others'
-CPU s" is what the rest of the machine used during each run (from `/proc/stat`), to show which runs were disturbed.
+(hashdeep, fieldlab, ceiling; {args.runs} rounds), each started once the machine was nearly idle (under a fifth
+of a core busy for half a second, waiting at most a minute); MB/s is corpus bytes (10^6) per wall second, for the
+median run and for the best run (the least disturbed). CPU s is the median user+system time of all processes of
+the run (fieldlab's workers included); "others' CPU s" is what the rest of the machine used during each run (from
+`/proc/stat`: other users' jobs, and kernel threads such as writeback), to show which runs were disturbed.
 
 - hashdeep: `hashdeep -c md5,sha1 -r CORPUS > /dev/null` (hashdeep's default thread count, one per core)
 - fieldlab: `fieldlab scan CORPUS --case <fresh empty folder> --exhibit BENCH --no-live` with `FIELDLAB_HOME` set
@@ -724,9 +744,10 @@ CPU s" is what the rest of the machine used during each run (from `/proc/stat`),
 {table}
 
 **Against the targets.**
-- fieldlab's throughput is {vs_hashdeep:.2f}x hashdeep's (target at least 2x): {_met(vs_hashdeep >= 2)}.
+- fieldlab's throughput is {vs_hashdeep:.2f}x hashdeep's (target at least 2x): {_met(vs_hashdeep >= 2)}
+  (best runs: {best_vs_hashdeep:.2f}x).
 - fieldlab reaches {of_ceiling:.0%} of the hashlib ceiling (target: within 25%, i.e. at least 75%):
-  {_met(of_ceiling >= 0.75)}.
+  {_met(of_ceiling >= 0.75)} (best runs: {best_of_ceiling:.0%}).
 - fieldlab used {cpu_ratio:.2f}x the CPU time of the ceiling for the same bytes (everything it does beyond hashing,
   plus its process start-up); hashdeep used {hashdeep_cpu_ratio:.2f}x. All three are CPU-bound here (page cache
   warm, {workers} cores), so CPU seconds are the steadiest comparison when other work disturbs the wall times.

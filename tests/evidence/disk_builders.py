@@ -38,10 +38,11 @@ import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -60,7 +61,7 @@ _GPT_TYPE = {"ntfs": _GPT_BASIC_DATA, "exfat": _GPT_BASIC_DATA, "fat32": _GPT_BA
              "fat16": _GPT_BASIC_DATA, "ext4": _GPT_LINUX_FS}
 _GPT_ENTRIES, _GPT_ENTRY_SIZE = 128, 128
 _GPT_TABLE_SECTORS = _GPT_ENTRIES * _GPT_ENTRY_SIZE // SECTOR
-_FAT_FORBIDDEN = set('"*:<>?\\|') | {chr(c) for c in range(32)}
+_WINDOWS_FORBIDDEN = set('"*:<>?\\|') | {chr(c) for c in range(32)}
 _SHORT_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()-@^_`{}~")
 
 
@@ -73,7 +74,7 @@ class PlantedFile:
     """A file put into a generated file system, with the bytes a scanner should find."""
 
     path: str  # '/'-separated, no leading slash, e.g. "Users/alex/Pictures/a.jpg"
-    data: bytes
+    data: bytes = field(repr=False)
     deleted: bool = False  # planted, then deleted with the file system's own logic
     stream: str | None = None  # NTFS alternate data stream: data lives in path:stream
 
@@ -99,6 +100,8 @@ class PlantedFile:
 
 @dataclass(frozen=True)
 class BuiltPartition:
+    """One file system of a built disk: where it lies and what was planted in it."""
+
     index: int  # 0-based order in the partition table
     start_offset: int  # bytes from the start of the disk
     size: int  # bytes
@@ -131,6 +134,8 @@ class BuiltPartition:
 
 @dataclass(frozen=True)
 class BuiltDisk:
+    """A built raw image and everything a test may assert about it."""
+
     path: Path  # the raw image
     scheme: str  # "mbr", "gpt" or "none" (a bare file system, no partition table)
     size: int
@@ -224,7 +229,7 @@ def _check_partition(fs_type: str, size_mib: int, files: Sequence[PlantedFile]) 
         raise ValueError(f"file system must be one of {FS_TYPES}, not {fs_type!r}")
     if size_mib < MIN_SIZE_MIB[fs_type]:
         raise ValueError(f"{fs_type} needs at least {MIN_SIZE_MIB[fs_type]} MiB, not {size_mib}")
-    seen: dict[tuple[str, str | None], PlantedFile] = {}
+    seen: set[tuple[str, str | None]] = set()
     deleted_by_path: dict[str, bool] = {}
     for file in files:
         if file.stream is not None and fs_type != "ntfs":
@@ -233,18 +238,21 @@ def _check_partition(fs_type: str, size_mib: int, files: Sequence[PlantedFile]) 
             raise ValueError(f"planted twice: {file.path}" + (f":{file.stream}" if file.stream else ""))
         if deleted_by_path.setdefault(file.path, file.deleted) != file.deleted:
             raise ValueError(f"a file and its streams are deleted together: {file.path}")
-        seen[(file.path, file.stream)] = file
+        seen.add((file.path, file.stream))
     directories = {str(parent) for path in deleted_by_path for parent in PurePosixPath(path).parents}
     if clash := directories & deleted_by_path.keys():
         raise ValueError(f"planted both as a file and as a folder: {sorted(clash)}")
-    if fs_type in ("fat16", "fat32", "exfat"):
-        for path in deleted_by_path:
-            if bad := _FAT_FORBIDDEN & set(path):
-                raise ValueError(f"FAT names cannot hold {''.join(sorted(bad))!r}: {path}")
-    if fs_type == "ext4":
-        for path in deleted_by_path:
-            if '"' in path:
-                raise ValueError(f"ext4 paths here cannot hold '\"' (debugfs quoting): {path}")
+    forbidden = {'"', "\0"} if fs_type == "ext4" else _WINDOWS_FORBIDDEN  # '"': debugfs quotes paths
+    spellings: dict[str, str] = {}
+    for path in deleted_by_path:
+        if bad := forbidden & set(path):
+            raise ValueError(f"{fs_type} names here cannot hold {''.join(sorted(bad))!r}: {path}")
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            key = prefix if fs_type == "ext4" else prefix.casefold()
+            if spellings.setdefault(key, prefix) != prefix:
+                raise ValueError(f"{fs_type} ignores case: {prefix!r} and {spellings[key]!r} are one name")
 
 
 def _make_file_system(image: Path, fs_type: str, size: int, start_sector: int,
@@ -273,12 +281,19 @@ def _place(image: Path, disk: Path, offset: int) -> None:
             position += len(block)
 
 
+_PACKAGE_OF = {"mkfs.fat": "dosfstools", "mcopy": "mtools", "mdel": "mtools", "mke2fs": "e2fsprogs",
+               "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "mkfs.exfat": "exfatprogs", "ewfacquire": "ewf-tools"}
+
+
 def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     if shutil.which(args[0]) is None:
-        raise DiskBuildError(f"{args[0]} not found: install the package that provides it (see tests/evidence/disk_builders.py)")
-    result = subprocess.run(args, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+        raise DiskBuildError(f"{args[0]} not found: install the {_PACKAGE_OF.get(args[0], args[0])} package")
+    # stdin closed: mtools and friends ask questions on a clash, and a test must fail rather than hang.
+    result = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
+                            **kwargs)
     if result.returncode != 0:
-        raise DiskBuildError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
+        said = result.stderr.strip() or result.stdout.strip()
+        raise DiskBuildError(f"{' '.join(args)} failed ({result.returncode}): {said}")
     return result
 
 
@@ -310,12 +325,12 @@ def _mbr(entries: list[tuple[int, int, int]]) -> bytearray:
     return mbr
 
 
-def _write_mbr(disk, partitions: list[tuple[int, int, int]]) -> None:  # type: ignore[no-untyped-def]
+def _write_mbr(disk: BinaryIO, partitions: list[tuple[int, int, int]]) -> None:
     disk.seek(0)
     disk.write(_mbr([(start // SECTOR, size // SECTOR, type_byte) for start, size, type_byte in partitions]))
 
 
-def _write_gpt(disk, disk_size: int, partitions: list[tuple[int, int, str]]) -> None:  # type: ignore[no-untyped-def]
+def _write_gpt(disk: BinaryIO, disk_size: int, partitions: list[tuple[int, int, str]]) -> None:
     sectors = disk_size // SECTOR
     protective = _mbr([(1, min(sectors - 1, 0xFFFFFFFF), 0xEE)])
     table = bytearray(_GPT_ENTRIES * _GPT_ENTRY_SIZE)
@@ -392,6 +407,8 @@ def _make_ext4(image: Path, files: list[PlantedFile], staging: Path) -> None:
     inodes = []
     for path in deleted:
         out = _run(["debugfs", "-R", f'stat "/{path}"', str(image)], env=env).stdout
+        if "Inode:" not in out:
+            raise DiskBuildError(f"debugfs cannot find /{path} in the new ext4 image")
         inodes.append(int(out.split("Inode:", 1)[1].split()[0]))
     # debugfs only frees the blocks; the kernel also sets the size to 0 and empties the
     # extent tree, which is why deleted ext4 content cannot be followed from its inode.
@@ -450,24 +467,25 @@ class _NtfsVolume:
         self._unnamed = ctypes.addressof(ctypes.c_uint16.in_dll(lib, "AT_UNNAMED"))
         self._folders = {""}
 
-    def _check(self, ok: object, what: str) -> None:
+    def _check(self, ok: object, what: str, opened: tuple[int, ...] = ()) -> None:
+        """Raise with libntfs-3g's errno when ``ok`` is false, after closing the inodes still ``opened``."""
         if not ok:
             code = ctypes.get_errno()
+            for inode in opened:
+                self._lib.ntfs_inode_close(inode)
             raise DiskBuildError(f"libntfs-3g: {what}: {os.strerror(code)}")
 
-    def _open(self, path: str) -> int:
+    def _open(self, path: str, opened: tuple[int, ...] = ()) -> int:
         inode = self._lib.ntfs_pathname_to_inode(self._vol, None, f"/{path}".encode())
-        self._check(inode, f"cannot find /{path}")
+        self._check(inode, f"cannot find /{path}", opened)
         return inode
 
     def _create(self, folder: str, name: str, mode: int) -> tuple[int, int]:
         """Create ``name`` in ``folder``; returns (inode, folder inode), both still open."""
         parent = self._open(folder)
-        encoded = ctypes.create_string_buffer(name.encode("utf-16-le"))
-        inode = self._lib.ntfs_create(parent, 0, ctypes.addressof(encoded), len(name.encode("utf-16-le")) // 2, mode)
-        if not inode:
-            self._lib.ntfs_inode_close(parent)
-            self._check(False, f"cannot create /{folder}/{name}")
+        encoded, length = _utf16(name)
+        inode = self._lib.ntfs_create(parent, 0, ctypes.addressof(encoded), length, mode)
+        self._check(inode, f"cannot create /{folder}/{name}", (parent,))
         return inode, parent
 
     def make_folders(self, path: str) -> None:
@@ -487,8 +505,7 @@ class _NtfsVolume:
         try:
             self._write_attribute(inode, None, data, path)
             for stream, stream_data in streams.items():
-                encoded = ctypes.create_string_buffer(stream.encode("utf-16-le"))
-                length = len(stream.encode("utf-16-le")) // 2
+                encoded, length = _utf16(stream)
                 # An empty stream first, filled like the main one: the stream then sits in the
                 # file's own MFT record, as Windows puts it, not in an extension record.
                 self._check(self._lib.ntfs_attr_add(inode, _AT_DATA, ctypes.addressof(encoded), length, None, 0) == 0,
@@ -516,15 +533,19 @@ class _NtfsVolume:
     def delete(self, path: str) -> None:
         head, _, name = path.rpartition("/")
         parent = self._open(head)
-        inode = self._lib.ntfs_pathname_to_inode(self._vol, None, f"/{path}".encode())
-        if not inode:
-            self._lib.ntfs_inode_close(parent)
-            self._check(False, f"cannot find /{path} to delete it")
-        encoded = ctypes.create_string_buffer(name.encode("utf-16-le"))
+        inode = self._open(path, (parent,))
+        encoded, length = _utf16(name)
         # ntfs_delete closes both inodes, whatever it returns.
-        status = self._lib.ntfs_delete(self._vol, f"/{path}".encode(), inode, parent,
-                                       ctypes.addressof(encoded), len(name.encode("utf-16-le")) // 2)
+        status = self._lib.ntfs_delete(self._vol, f"/{path}".encode(), inode, parent, ctypes.addressof(encoded), length)
         self._check(status == 0, f"cannot delete /{path}")
+
+
+def _utf16(name: str) -> tuple[ctypes.Array[ctypes.c_char], int]:
+    """A name as libntfs-3g takes it: UTF-16LE units in a buffer that lives as long as the caller holds it."""
+    encoded = name.encode("utf-16-le")
+    if len(encoded) // 2 > 255:
+        raise ValueError(f"NTFS names hold at most 255 UTF-16 units: {name}")
+    return ctypes.create_string_buffer(encoded), len(encoded) // 2
 
 
 @contextmanager
@@ -536,8 +557,9 @@ def _ntfs_volume(image: Path) -> Iterator[_NtfsVolume]:
     try:
         yield _NtfsVolume(lib, handle)
     finally:
-        if lib.ntfs_umount(handle, 0) != 0:
-            raise DiskBuildError(f"libntfs-3g could not close {image} cleanly: {os.strerror(ctypes.get_errno())}")
+        closed = lib.ntfs_umount(handle, 0) == 0
+    if not closed:  # reached only when the work itself succeeded
+        raise DiskBuildError(f"libntfs-3g could not close {image} cleanly: {os.strerror(ctypes.get_errno())}")
 
 
 def _cover_text(path: str) -> bytes:
@@ -546,7 +568,9 @@ def _cover_text(path: str) -> bytes:
 
 
 def _make_ntfs(image: Path, start_sector: int, files: list[PlantedFile]) -> None:
-    _run(["mkntfs", "-F", "-f", "-Q", "-q", "-L", "FIELDLAB", "-p", str(start_sector), "-H", "255", "-S", "63", str(image)])
+    # -p/-H/-S: the boot sector records where the partition starts, as Windows expects.
+    _run(["mkntfs", "-F", "-f", "-Q", "-q", "-L", "FIELDLAB", "-p", str(start_sector), "-H", "255", "-S", "63",
+          str(image)])
     if not files:
         return
     by_path: dict[str, list[PlantedFile]] = {}
@@ -569,13 +593,7 @@ def _make_exfat(image: Path, files: list[PlantedFile]) -> None:
     _run(["mkfs.exfat", "-L", "FIELDLAB", str(image)])
     if files:
         with open(image, "r+b") as device:
-            volume = _ExfatVolume(device)
-            for file in files:
-                volume.write_file(file.path, file.data)
-            for file in files:
-                if file.deleted:
-                    volume.delete(file.path)
-            volume.flush()
+            _ExfatVolume(device).populate(files)
 
 
 _EXFAT_FILE, _EXFAT_STREAM, _EXFAT_NAME = 0x85, 0xC0, 0xC1
@@ -587,11 +605,11 @@ class _ExfatVolume:
     """Just enough of exFAT to add folders and files to a fresh volume and delete files.
 
     Every new folder and file is one contiguous run of clusters marked NoFatChain (no FAT
-    entries), as Windows writes files on an unfragmented volume.  Folders get one cluster
-    (enough for the few entries a test plants).  The root folder keeps its FAT chain.
+    entries), as Windows writes files on an unfragmented volume.  Folders are sized up
+    front for the entries they will hold; the root folder grows along its FAT chain.
     """
 
-    def __init__(self, device) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, device: BinaryIO) -> None:
         self._device = device
         boot = self._read(0, SECTOR)
         self._fat_offset = struct.unpack_from("<I", boot, 80)[0] * SECTOR
@@ -603,7 +621,8 @@ class _ExfatVolume:
             raise DiskBuildError("exFAT with sectors other than 512 bytes is not supported here")
         # folder path -> (first cluster, byte length, contiguous?)
         self._folders: dict[str, tuple[int, int, bool]] = {"": (root_cluster, self._chain_length(root_cluster), False)}
-        self._upcase = {}
+        self._upcase: dict[int, int] = {}
+        self._search_from = 0  # clusters are only freed at the end, so allocation never looks back
         root = self._read_folder("")
         for slot in range(0, len(root), 32):
             kind = root[slot]
@@ -656,7 +675,7 @@ class _ExfatVolume:
 
     def _allocate(self, count: int) -> int:
         run = 0
-        for cluster_index in range(self._cluster_count):
+        for cluster_index in range(self._search_from, self._cluster_count):
             if self._bitmap[cluster_index // 8] >> (cluster_index % 8) & 1:
                 run = 0
                 continue
@@ -665,6 +684,7 @@ class _ExfatVolume:
                 first = cluster_index - count + 1
                 for index in range(first, first + count):
                     self._bitmap[index // 8] |= 1 << (index % 8)
+                self._search_from = first + count
                 return first + 2
         raise DiskBuildError(f"exFAT volume too small for {count} more clusters")
 
@@ -718,21 +738,49 @@ class _ExfatVolume:
                     return position
             else:
                 run = 0
-        raise DiskBuildError(f"exFAT folder /{folder} is full: plant fewer files in it")
+        raise DiskBuildError(f"exFAT folder /{folder} is full (a bug: folders are sized before writing)")
 
-    def _make_folder(self, folder: str) -> None:
-        if folder in self._folders:
-            return
+    def populate(self, files: list[PlantedFile]) -> None:
+        children: dict[str, set[str]] = {}
+        for file in files:
+            parts = file.path.split("/")
+            for depth in range(len(parts)):
+                children.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+        needed = {folder: sum(32 * (2 + -(-len(name.encode("utf-16-le")) // 30)) for name in names)
+                  for folder, names in children.items()}
+        self._grow_root(needed.get("", 0))
+        for folder in sorted(children):  # parents sort before their children
+            if folder:
+                self._make_folder(folder, needed[folder])
+        for file in files:
+            self._write_file(file.path, file.data)
+        for file in files:
+            if file.deleted:
+                self._delete(file.path)
+        self._write(self._bitmap_offset, bytes(self._bitmap))
+
+    def _grow_root(self, more: int) -> None:
+        content = self._read_folder("")
+        used = next((slot for slot in range(0, len(content), 32) if content[slot] == 0x00), len(content))
+        chain = self._chain(self._folders[""][0])
+        while used + more > len(chain) * self._cluster_size:
+            cluster = self._allocate(1)
+            self._write(self._cluster_offset(cluster), bytes(self._cluster_size))
+            self._write(self._fat_offset + 4 * chain[-1], struct.pack("<I", cluster))
+            self._write(self._fat_offset + 4 * cluster, struct.pack("<I", 0xFFFFFFFF))
+            chain.append(cluster)
+
+    def _make_folder(self, folder: str, size: int) -> None:
         parent, _, name = folder.rpartition("/")
-        self._make_folder(parent)
-        first = self._allocate(1)
-        self._write(self._cluster_offset(first), bytes(self._cluster_size))
-        self._insert(parent, self._entry_set(name, _ATTR_DIRECTORY, first, self._cluster_size, 0x03))
-        self._folders[folder] = (first, self._cluster_size, True)
+        count = max(1, -(-size // self._cluster_size))
+        first = self._allocate(count)
+        self._write(self._cluster_offset(first), bytes(count * self._cluster_size))
+        length = count * self._cluster_size
+        self._insert(parent, self._entry_set(name, _ATTR_DIRECTORY, first, length, 0x03))
+        self._folders[folder] = (first, length, True)
 
-    def write_file(self, path: str, data: bytes) -> None:
+    def _write_file(self, path: str, data: bytes) -> None:
         folder, _, name = path.rpartition("/")
-        self._make_folder(folder)
         count = -(-len(data) // self._cluster_size)
         first = self._allocate(count) if count else 0
         if count:
@@ -742,7 +790,7 @@ class _ExfatVolume:
         self._entries[path] = (folder, position)
         self._runs[path] = (first, count)
 
-    def delete(self, path: str) -> None:
+    def _delete(self, path: str) -> None:
         """Clear the in-use bit of every entry in the set and free the clusters, as Windows does."""
         folder, position = self._entries[path]
         head = self._folder_byte_offset(folder, position)
@@ -753,9 +801,6 @@ class _ExfatVolume:
         first, count = self._runs[path]
         if count:
             self._free(first, count)
-
-    def flush(self) -> None:
-        self._write(self._bitmap_offset, bytes(self._bitmap))
 
 
 def _expand_upcase(table: bytes) -> dict[int, int]:
@@ -793,14 +838,15 @@ def to_e01(
     examiner: str = "Test Examiner",
     description: str = "fieldlab generated test disk",
     notes: str = "generated content only",
-    compression: str = "deflate:fast",
+    compression: str = "none",
 ) -> list[Path]:
     """Acquire ``raw`` into EnCase 6 segments ``<target_stem>.E01, .E02 ...`` with ewfacquire, as an examiner would.
 
     The case metadata, MD5 and SHA-1 are stored in the image.  A small
     ``segment_size_mib`` (ewfacquire's minimum is 1) forces several segments, so readers are
-    tested on split E01 sets; images of mostly zeros compress well, so pass
-    ``compression="none"`` when the split itself is what a test needs.
+    tested on split E01 sets.  Compression is off by default because generated disks are
+    mostly zeros and would otherwise fit in one segment; pass "deflate:fast" or
+    "deflate:best" (ewfacquire -c) for compressed chunks.
     """
     raw, target_stem = Path(raw), Path(target_stem)
     existing = sorted(target_stem.parent.glob(target_stem.name + ".[Ee]??"))
@@ -820,7 +866,7 @@ def to_e01(
 
 
 def to_split_raw(raw: Path, target_stem: Path, segment_size_mib: int, style: str = "numeric") -> list[Path]:
-    """Cut ``raw`` into ``<target_stem>.001, .002 ...`` ("numeric") or ``.aa, .ab ...`` ("alpha"), as dd/split/FTK do."""
+    """Cut ``raw`` into ``<stem>.001, .002 ...`` ("numeric") or ``<stem>.aa, .ab ...`` ("alpha"), as dd/split/FTK do."""
     if style not in ("numeric", "alpha"):
         raise ValueError(f"style must be 'numeric' or 'alpha', not {style!r}")
     if segment_size_mib < 1:

@@ -211,3 +211,20 @@ def test_ewf_verification_compares_the_stored_md5() -> None:
 
 def test_images_without_a_stored_hash_say_so() -> None:
     assert verify_media(open_container(DFVFS / "ext2.qcow2")).state == "no stored hash"
+
+
+def test_a_missing_ewf_segment_is_reported_and_what_is_readable_still_walked(tmp_path: Path) -> None:
+    first = tmp_path / "ext2.split.E01"
+    first.write_bytes((DFVFS / "ext2.split.E01").read_bytes())  # without its .E02
+    source = ImageSource(first)
+    assert any("segment is missing or truncated" in p for p in source.facts.problems)
+    errors = [e for e in source.walk() if isinstance(e, WalkError)]
+    assert errors and str(first) in errors[0].path
+
+
+def test_a_truncated_raw_image_is_reported(tmp_path: Path) -> None:
+    truncated = tmp_path / "image.raw"
+    truncated.write_bytes((REALDATA / "py4n6__pytsk" / "test_data" / "image.raw").read_bytes()[:20000])
+    source = ImageSource(truncated)
+    problems = [e.message for e in source.walk() if isinstance(e, WalkError)]
+    assert problems  # the file system cannot be read whole, and the examiner is told

@@ -156,6 +156,12 @@ class ImageSource:
 
     def _survey(self) -> ImageFacts:
         problems: list[str] = []
+        try:
+            self.media.read(max(self.media.size - 512, 0), 512)
+        except OSError as exc:
+            problems.append(
+                f"the image is incomplete: its end cannot be read (a segment is missing or truncated): {str(exc)[:300]}"
+            )
         image = _TskImage(self.media)
         try:
             layout = pytsk3.Volume_Info(image)
