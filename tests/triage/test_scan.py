@@ -158,8 +158,12 @@ def test_an_interrupted_scan_resumes_without_losing_or_duplicating_items(tmp_pat
                "--workers", "1", "--no-live"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     done_at_stop = _wait_for_items_read(case_dir, minimum=200)
-    os.killpg(process.pid, stop_signal)  # the whole group, as Ctrl-C or a power cut would
+    if stop_signal == signal.SIGINT:
+        os.killpg(process.pid, stop_signal)  # Ctrl-C reaches the whole foreground group
+    else:
+        process.kill()  # only the main process, as the out-of-memory killer would: its workers must not linger
     _, stderr = process.communicate(timeout=60)
+    _wait_for_group_to_end(process.pid)
     if stop_signal == signal.SIGINT:
         assert process.returncode == 130, stderr.decode()[-3000:]
         assert b"run the same command again to resume" in stderr
@@ -174,6 +178,18 @@ def test_an_interrupted_scan_resumes_without_losing_or_duplicating_items(tmp_pat
     for path, md5 in bad[:: 97]:
         assert md5 == hashlib.md5((source / path).read_bytes()).hexdigest()
     assert fieldlab.verify_audit(case_dir).ok
+
+
+def _wait_for_group_to_end(group: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.killpg(group, signal.SIGKILL)
+    raise AssertionError("reader processes outlived the scan")
 
 
 def _wait_for_items_read(case_dir: Path, minimum: int, timeout: float = 60) -> int:

@@ -7,6 +7,7 @@ and reads the bytes where they are hashed.
 
 from __future__ import annotations
 
+import ctypes
 import signal
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from fieldlab.evidence.sources import EvidenceSource, SourceSpec, open_source
 from fieldlab.locator import Locator
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,15 @@ class ReadTask:
     mtime: float | None
 
 
-def ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the scan, which stops them cleanly and keeps what is already recorded."""
+def prepare_worker() -> None:
+    """Workers leave Ctrl-C to the scan, which stops them cleanly and keeps what is already recorded,
+    and die with the scan if it is killed outright, rather than linger holding the evidence open."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def read_batch(spec: SourceSpec, tasks: list[ReadTask], want_sha256: bool) -> list[ItemResult]:

@@ -27,7 +27,7 @@ from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
-from fieldlab.triage.reader import ReadTask, ignore_interrupts, read_batch
+from fieldlab.triage.reader import ReadTask, prepare_worker, read_batch
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 BATCH_FILES = 256
@@ -172,7 +172,7 @@ class _ScanRun:
         walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
-        with cf.ProcessPoolExecutor(max_workers=worker_count, initializer=ignore_interrupts) as pool:
+        with cf.ProcessPoolExecutor(max_workers=worker_count, initializer=prepare_worker) as pool:
             try:
                 while True:
                     self._collect(in_flight, block=False)
