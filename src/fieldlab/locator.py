@@ -14,7 +14,9 @@ percent-encoded except for a small safe set of characters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 LAYER_KINDS = frozenset(
     {
         "file",  # a path inside the enclosing folder (bytes, '/'-separated)
@@ -91,37 +93,28 @@ class Locator:
         return self.to_text()
 
 
+_UNSAFE_BYTES = re.compile(b"[^" + re.escape(bytes(sorted(_SAFE))) + b"]")
+_BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
+_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def _encode(value: bytes) -> str:
-    return "".join(chr(b) if b in _SAFE else f"%{b:02X}" for b in value)
+    return _UNSAFE_BYTES.sub(lambda m: b"%%%02X" % m[0][0], value).decode("ascii")
 
 
 def _decode(text: str) -> bytes:
-    out = bytearray()
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "%":
-            try:
-                out.append(int(text[i + 1 : i + 3], 16))
-            except ValueError:
-                raise LocatorError(f"bad escape in locator at {i}: {text[i:i + 3]!r}") from None
-            if len(text[i + 1 : i + 3]) != 2:
-                raise LocatorError(f"truncated escape in locator at {i}")
-            i += 3
-        else:
-            out.extend(ch.encode("utf-8"))
-            i += 1
-    return bytes(out)
+    bad = _BAD_ESCAPE.search(text)
+    if bad:
+        raise LocatorError(f"bad escape in locator at {bad.start()}: {text[bad.start():bad.start() + 3]!r}")
+    return unquote_to_bytes(text)
 
 
 def display_bytes(value: bytes) -> str:
     """Decode a suspect-controlled name for display: invalid UTF-8 and control characters become escapes."""
     text = value.decode("utf-8", "backslashreplace")
-    return "".join(_display_char(c) for c in text)
+    return _UNSAFE_CHARS.sub(_escape_char, text)
 
 
-def _display_char(c: str) -> str:
-    code = ord(c)
-    if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or c in "\u2028\u2029\u202e\u202d\u200e\u200f":
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return c
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
