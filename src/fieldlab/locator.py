@@ -23,6 +23,7 @@ LAYER_KINDS = frozenset(
         "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
         "bde",  # the decrypted view of a BitLocker volume
         "vss",  # a volume shadow copy, by store index
+        "apfsvol",  # a volume of an APFS container, by index
         "fsfile",  # a file-system entry: "<metadata address>:<path>" (the address re-opens deleted entries)
         "stream",  # a named data stream of a file (NTFS ADS)
         "member",  # an entry inside an archive or container file

@@ -228,3 +228,20 @@ def test_a_truncated_raw_image_is_reported(tmp_path: Path) -> None:
     source = ImageSource(truncated)
     problems = [e.message for e in source.walk() if isinstance(e, WalkError)]
     assert problems  # the file system cannot be read whole, and the examiner is told
+
+
+def test_apfs_container_volumes_are_walked_through_libfsapfs() -> None:
+    source = ImageSource(DFVFS / "apfs.raw")
+    (volume,) = source.facts.volumes
+    assert volume.file_system == "apfs" and volume.apfs_volumes == ["apfs_test"]
+    items = _items(source)
+    assert {p: _content(source, items[f"apfs0/{p}"], "sha256") for p in EXT2_SHA256} == EXT2_SHA256
+    assert items["apfs0/a_link"].kind is ItemKind.SYMLINK
+    assert items["apfs0/passwords.txt"].locator.to_text().startswith("partition:0|apfsvol:0|fsfile:")
+
+
+def test_hfsplus_and_iso9660_volumes_are_walked() -> None:
+    for name in ("hfsplus.raw", "iso9660.raw"):
+        source = ImageSource(DFVFS / name)
+        items = {p.lower(): i for p, i in _items(source).items()}
+        assert _content(source, items["passwords.txt"], "sha256") == EXT2_SHA256["passwords.txt"], name

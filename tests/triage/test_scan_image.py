@@ -84,3 +84,13 @@ def test_a_case_folder_beside_an_image_is_refused(dftt8: Path) -> None:
     with pytest.raises(CaseError, match="beside the evidence"):
         fieldlab.scan(dftt8, dftt8.parent / "case")
     assert sorted(p.name for p in dftt8.parent.iterdir()) == ["8-jpeg-search.dd"]
+
+
+def test_workers_reopen_apfs_items_from_their_locators(tmp_path: Path) -> None:
+    fieldlab.scan(REALDATA / "log2timeline__dfvfs" / "test_data" / "apfs.raw", tmp_path / "case", exhibit_ref="MAC")
+    db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
+    rows = dict(db.execute("SELECT path, sha256 FROM items WHERE state = 'done' AND kind = 'file'").fetchall())
+    assert rows["apfs0/passwords.txt"] is None  # SHA-256 only on request
+    md5 = dict(db.execute("SELECT path, md5 FROM items").fetchall())
+    assert md5["apfs0/a_directory/another_file"] == "d54ff73404ed6041a3bd66850b061bff"
+    assert db.execute("SELECT COUNT(*) FROM items WHERE state = 'error'").fetchone()[0] == 0

@@ -18,6 +18,7 @@ import pybde
 import pytsk3
 import pyvshadow
 
+from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_container, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
 from fieldlab.evidence.filesystem import TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
@@ -50,6 +51,7 @@ class VolumeFacts:
     encryption: str | None = None  # "bitlocker" when detected
     unlocked: bool | None = None
     shadow_copies: list[dict] = field(default_factory=list)  # {"index", "created", "size"}
+    apfs_volumes: list[str] = field(default_factory=list)  # names, in container order
     problem: str | None = None
 
 
@@ -142,6 +144,7 @@ class ImageSource:
         self.media: MediaReader = open_container(self.path)
         self._file_systems: dict[tuple[int, bool, int | None], pytsk3.FS_Info] = {}
         self._unlocked: dict[int, _LibyalRange] = {}
+        self._apfs: dict[tuple[int, bool], tuple[object, _FileObject]] = {}
         self.facts = self._survey()
 
     @property
@@ -207,7 +210,14 @@ class ImageSource:
         try:
             fs = pytsk3.FS_Info(_TskImage(region))
         except (OSError, RuntimeError):
-            volume.problem = volume.problem or "no file system recognised (its space is kept for carving)"
+            file_object = _FileObject(region)
+            container = open_apfs_container(file_object)
+            if container is None:
+                volume.problem = volume.problem or "no file system recognised (its space is kept for carving)"
+                return
+            volume.file_system = "apfs"
+            volume.apfs_volumes = apfs_volume_names(container)
+            self._apfs[(volume.offset, volume.encryption is not None)] = (container, file_object)
             return
         volume.file_system = fs_type_name(fs)
         self._file_systems[(volume.offset, volume.encryption is not None, None)] = fs
@@ -247,6 +257,13 @@ class ImageSource:
             base = Locator.of("partition", str(volume.offset))
             if volume.encryption:
                 base = base.child("bde", b"")
+            if volume.file_system == "apfs":
+                container, _ = self._apfs[(volume.offset, volume.encryption is not None)]
+                for index in range(len(volume.apfs_volumes)):
+                    yield from walk_apfs_volume(
+                        container.get_volume(index), base.child("apfsvol", str(index)), f"{prefix}apfs{index}/"
+                    )
+                continue
             fs = self._file_systems[(volume.offset, volume.encryption is not None, None)]
             yield from walk_file_system(fs, base, prefix)
             if self.options.shadow_copies:
@@ -256,8 +273,8 @@ class ImageSource:
 
     # reading
 
-    def open_item(self, locator: Locator) -> TskFileReader:
-        offset, encrypted, store, address, stream = None, False, None, None, None
+    def open_item(self, locator: Locator) -> TskFileReader | ApfsFileReader:
+        offset, encrypted, store, address, stream, apfs_volume = None, False, None, None, None, None
         for layer in locator.layers:
             if layer.kind == "partition":
                 offset = int(layer.value)
@@ -269,10 +286,15 @@ class ImageSource:
                 address = parse_fsfile_value(layer.value)[0]
             elif layer.kind == "stream":
                 stream = layer.value
+            elif layer.kind == "apfsvol":
+                apfs_volume = int(layer.value)
             else:
                 raise LocatorError(f"a disk image has no {layer.kind!r} layer: {locator}")
         if offset is None or address is None:
             raise LocatorError(f"not a file of a disk image: {locator}")
+        if apfs_volume is not None:
+            container, _ = self._apfs[(offset, encrypted)]
+            return ApfsFileReader(container.get_volume(apfs_volume), address)
         return TskFileReader(self._file_system(offset, encrypted, store), address, stream)
 
     def _file_system(self, offset: int, encrypted: bool, store: int | None) -> pytsk3.FS_Info:
