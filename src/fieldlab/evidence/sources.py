@@ -6,9 +6,11 @@ processes can open it themselves; the credentials it may carry stay in memory.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -92,10 +94,14 @@ class _FolderItem:
 class FolderSource:
     kind = "folder"
     facts = None
+    FOLDERS_KEPT_OPEN = 32
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._root_fd = open_root(root)
+        # Readers get files in walk order, folder by folder: keeping the last few folders open turns a
+        # component-by-component open of every path (7 opens for a file 7 folders deep) into one.
+        self._folders: OrderedDict[bytes, int] = OrderedDict()
 
     def walk(self) -> Iterator[Item | WalkError]:
         return walk_folder(self.root)
@@ -104,7 +110,25 @@ class FolderSource:
         layers = locator.layers
         if len(layers) != 1 or layers[0].kind != "file":
             raise LocatorError(f"not a file of a folder source: {locator}")
-        return _FolderItem(open_beneath(self._root_fd, layers[0].value))
+        folder, _, name = layers[0].value.rpartition(b"/")
+        if name in (b"", b".", b".."):
+            raise PermissionError(errno.EACCES, "path leaves the source")
+        return _FolderItem(open_beneath(self._folder_fd(folder), name))
+
+    def _folder_fd(self, folder: bytes) -> int:
+        if not folder:
+            return self._root_fd
+        fd = self._folders.get(folder)
+        if fd is not None:
+            self._folders.move_to_end(folder)
+            return fd
+        fd = self._folders[folder] = open_beneath(self._root_fd, folder, directory=True)
+        if len(self._folders) > self.FOLDERS_KEPT_OPEN:
+            os.close(self._folders.popitem(last=False)[1])
+        return fd
 
     def close(self) -> None:
+        for fd in self._folders.values():
+            os.close(fd)
+        self._folders.clear()
         os.close(self._root_fd)

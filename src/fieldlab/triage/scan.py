@@ -30,7 +30,7 @@ from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.reader import ReadTask, prepare_worker, read_batch
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
-BATCH_FILES = 256
+BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
 BATCH_BYTES = 64 << 20
 REMATCH_CHUNK = 20_000
 
