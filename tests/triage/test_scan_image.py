@@ -94,3 +94,30 @@ def test_workers_reopen_apfs_items_from_their_locators(tmp_path: Path) -> None:
     md5 = dict(db.execute("SELECT path, md5 FROM items").fetchall())
     assert md5["apfs0/a_directory/another_file"] == "d54ff73404ed6041a3bd66850b061bff"
     assert db.execute("SELECT COUNT(*) FROM items WHERE state = 'error'").fetchone()[0] == 0
+
+
+def test_a_block_device_is_scanned_read_only(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.evidence.disk_builders import PlantedFile, build_disk, random_bytes
+
+    known = PlantedFile("DCIM/100CAM/IMG_0001.JPG", random_bytes(9, 4096))
+    disk = build_disk(tmp_path / "stick.img", "mbr", [("fat16", 8, [known])])
+    before = hashlib.sha256(disk.path.read_bytes()).hexdigest()
+    device = subprocess.run(["losetup", "--find", "--show", "--read-only", str(disk.path)],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        fieldlab.import_hashset(_write(tmp_path / "k.csv", f"md5,category\n{known.md5},A\n"), name="k")
+        result = fieldlab.scan(device, tmp_path / "case", exhibit_ref="USB-STICK")
+        facts = json.loads(sqlite3.connect(tmp_path / "case" / DATABASE_FILE).execute("SELECT facts FROM exhibits").fetchone()[0])
+    finally:
+        subprocess.run(["losetup", "--detach", device], check=True)
+    assert facts["container"]["kind"] == "device"
+    assert [h.path.split("/", 1)[1] for h in fieldlab.hits(tmp_path / "case")] == ["DCIM/100CAM/IMG_0001.JPG"]
+    assert result.progress.hash_state == "no stored hash"
+    assert hashlib.sha256(disk.path.read_bytes()).hexdigest() == before
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
