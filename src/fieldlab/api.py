@@ -27,9 +27,11 @@ def import_hashset(
     mapping_file: str | Path | None = None,
     replace: bool = False,
     home: str | Path | None = None,
+    known_good: bool | None = None,
 ) -> ImportReport:
     library = HashSetLibrary(Path(home) if home else None)
-    return library.import_file(Path(path), name, fmt, profile, Path(mapping_file) if mapping_file else None, replace)
+    mapping = Path(mapping_file) if mapping_file else None
+    return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good)
 
 
 def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:

@@ -58,6 +58,10 @@ def hashset_import(
     profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
     mapping: Annotated[Optional[Path], typer.Option(help="JSON file mapping raw categories to profile labels.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace a set of the same name.")] = False,
+    known_good: Annotated[
+        Optional[bool],
+        typer.Option("--known-good/--known-bad", help="Known-good files (NSRL: the default for NSRL formats) or known material."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Import a hash set into the library.
@@ -67,12 +71,13 @@ def hashset_import(
     if fmt != "auto" and fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
     try:
-        report = api.import_hashset(path, name, fmt, profile, mapping, replace, home)
+        report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good)
     except (HashSetError, ValueError, OSError) as exc:
         _fail(str(exc))
     info = report.info
     console.print(
-        f"Imported [bold]{escape(info.name)}[/] ({info.format}, profile {info.profile}): {info.entries:,} entries, "
+        f"Imported [bold]{escape(info.name)}[/] ({info.format}, {'known-good' if info.known_good else 'profile ' + info.profile}): "
+        f"{info.entries:,} entries, "
         + ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items())
     )
     if info.per_category:
@@ -110,6 +115,109 @@ def hashset_list(home: HomeOption = None) -> None:
             datetime.fromtimestamp(info.imported_at, timezone.utc).strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
+
+
+@hashset_app.command("info")
+def hashset_info(name: str, home: HomeOption = None) -> None:
+    """Everything the library knows about one set: provenance, counts, categories, problems.
+
+    Example: [bold]fieldlab hashset info caid[/]
+    """
+    sets = {info.name: info for info in api.list_hashsets(home)}
+    if name not in sets:
+        _fail(f"no hash set named {name!r}; known sets: {', '.join(sorted(sets)) or 'none'}")
+    info = sets[name]
+    table = Table(show_header=False, title=f"Hash set {escape(name)}")
+    rows = [
+        ("Purpose", "known-good (never a hit)" if info.known_good else f"known material, profile {info.profile}"),
+        ("Source file", escape(info.source_name)), ("Source SHA-256", info.source_sha256),
+        ("Version", info.version), ("Format", info.format),
+        ("Imported (UTC)", datetime.fromtimestamp(info.imported_at, timezone.utc).isoformat(timespec="seconds")),
+        ("Entries", f"{info.entries:,}"),
+        ("Digests", ", ".join(f"{kind} {n:,}" for kind, n in info.counts.items())),
+        ("By category", ", ".join(f"{escape(k)} {v:,}" for k, v in sorted(info.per_category.items()))),
+        ("Invalid lines", f"{info.problems:,}"), ("Listed twice, differently", f"{info.conflicts:,}"),
+        ("Trust rank", str(HashSetLibrary(home).trust_order().index(name) + 1)),
+    ]
+    if info.unmapped_categories:
+        rows.append(("Unmapped categories", ", ".join(f"{escape(repr(k))} x{v:,}" for k, v in info.unmapped_categories.items())))
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+
+
+@hashset_app.command("lookup")
+def hashset_lookup(
+    digests: Annotated[list[str], typer.Argument(help="MD5, SHA-1 or SHA-256 values (hex).")],
+    home: HomeOption = None,
+) -> None:
+    """Which sets hold these digests, and under which category.
+
+    Example: [bold]fieldlab hashset lookup 75b8d00568815a36c3809b46fc84ba6d[/]
+    """
+    from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
+
+    kinds = {32: "md5", 40: "sha1", 64: "sha256"}
+    queries = []
+    for value in digests:
+        text = value.strip().lower()
+        kind = kinds.get(len(text))
+        if kind is None or any(c not in "0123456789abcdef" for c in text):
+            _fail(f"{value!r} is not an MD5, SHA-1 or SHA-256 in hex")
+        queries.append(DigestQuery(**{kind: text}))
+    matches = HashMatcher(HashSetLibrary(home).load()).match(queries)
+    table = Table(title="Look-up")
+    for column in ("Digest", "Set", "Category", "Trust rank"):
+        table.add_column(column)
+    for index, value in enumerate(digests):
+        found = [m for m in matches if m.query_index == index]
+        for m in found:
+            category = "known-good" if m.known_good else f"{m.category} ({m.profile})"
+            table.add_row(value.lower(), escape(m.hash_set), category, str(m.trust_rank + 1))
+        if not found:
+            table.add_row(value.lower(), "-", "not in any set", "")
+    console.print(table)
+
+
+@hashset_app.command("trust")
+def hashset_trust(
+    names: Annotated[list[str], typer.Argument(help="Set names, most trusted first.")],
+    home: HomeOption = None,
+) -> None:
+    """Set the order in which sets are trusted: the first set's category decides when sets disagree.
+
+    Example: [bold]fieldlab hashset trust caid-verified projectvic[/]
+    """
+    library = HashSetLibrary(home)
+    try:
+        library.set_trust_order(names)
+    except HashSetError as exc:
+        _fail(str(exc))
+    console.print("Trust order: " + " > ".join(escape(n) for n in library.trust_order()))
+
+
+@hashset_app.command("conflicts")
+def hashset_conflicts(
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 1000,
+    home: HomeOption = None,
+) -> None:
+    """List digests that two known-material sets place in different categories, and which category wins.
+
+    Example: [bold]fieldlab hashset conflicts --limit 50[/]
+    """
+    from fieldlab.hashsets.conflicts import find_conflicts
+
+    table = Table(title="Disagreements between sets (the more trusted set decides)")
+    for column in ("Digest", "Kind", "Decides", "Category", "Disagrees", "Its category"):
+        table.add_column(column)
+    count = 0
+    for conflict in find_conflicts(HashSetLibrary(home).load()):
+        count += 1
+        if count <= limit:
+            table.add_row(conflict.digest, conflict.kind, escape(conflict.trusted_set), conflict.trusted_category,
+                          escape(conflict.other_set), conflict.other_category)
+    console.print(table)
+    console.print(f"{count:,} disagreement(s)" + (f"; first {limit:,} shown" if count > limit else ""))
 
 
 @hashset_app.command("remove")
@@ -265,8 +373,8 @@ def demo(
         _fail(str(exc))
     home = folder / "library"
     console.print(f"Demo evidence: {escape(str(built.evidence_dir))} ({len(built.planted)} known files planted)")
-    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, home)
-    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, home)
+    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, False, home)
+    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, False, home)
     case_dir = folder / "case"
     result = api.scan(built.evidence_dir, case_dir, "DEMO-1", None, home, False, None, None)
     console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))

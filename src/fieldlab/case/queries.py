@@ -31,6 +31,7 @@ class ExhibitCounts:
     hit_items: int = 0
     hits_by_category: Counter[str] = field(default_factory=Counter)  # each item once, under its most serious category
     deleted: int = 0  # deleted or orphan files (names without content included)
+    known_good: int = 0  # matched a known-good set: left out of review and of the counts
     walk_complete: bool = False
     finished: bool = False
     hash_state: str | None = None  # of the evidence media, for disk images
@@ -54,9 +55,16 @@ class HitRow:
     mtime: float | None
 
 
-def most_serious(labels: list[tuple[str, str]]) -> str:
-    """The most serious of (profile, category) pairs, by each profile's own order."""
-    return min(labels, key=lambda pc: PROFILES[pc[0]].severity(pc[1]) if pc[0] in PROFILES else 99)[1]
+def deciding_category(labels: list[tuple[int, str, str]]) -> str:
+    """An item's category when sets disagree: the most trusted set's (``hashset trust``), then the most serious.
+
+    Every set's own category stays recorded on its hit, for the report's provenance.
+    """
+    def rank(entry: tuple[int, str, str]) -> tuple[int, int]:
+        trust, profile, category = entry
+        return trust, PROFILES[profile].severity(category) if profile in PROFILES else 99
+
+    return min(labels, key=rank)[2]
 
 
 def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[ExhibitCounts]:
@@ -68,6 +76,7 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
                 exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
                 exhibits.c.hash_state,
                 func.count(case((items.c.flags.like("%deleted%"), 1))).label("deleted"),
+                func.count(case((items.c.known_good.is_(True), 1))).label("known_good"),
                 func.count(case((is_file, 1))).label("files"),
                 func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
                 func.count(case((and_(is_file, items.c.state != "pending"), 1))).label("files_read"),
@@ -85,26 +94,26 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         error_counts = dict(
             conn.execute(select(errors.c.exhibit_id, func.count()).group_by(errors.c.exhibit_id)).all()
         )
-        per_item: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        per_item: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
         hit_rows = conn.execute(
-            select(items.c.exhibit_id, hits.c.item_id, hits.c.profile, hits.c.category)
+            select(items.c.exhibit_id, hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category)
             .select_from(hits.join(items, items.c.id == hits.c.item_id))
             .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
         )
         for r in hit_rows:
-            per_item.setdefault((r.exhibit_id, r.item_id), []).append((r.profile, r.category))
+            per_item.setdefault((r.exhibit_id, r.item_id), []).append((r.trust_rank, r.profile, r.category))
     result = []
     for r in rows:
         counts = ExhibitCounts(
             ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
             media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
             errors=error_counts.get(r.id, 0), walk_complete=bool(r.walk_complete), finished=r.scan_finished_at is not None,
-            deleted=r.deleted, hash_state=r.hash_state,
+            deleted=r.deleted, known_good=r.known_good, hash_state=r.hash_state,
         )
         for (ex_id, _item), labels in per_item.items():
             if ex_id == r.id:
                 counts.hit_items += 1
-                counts.hits_by_category[most_serious(labels)] += 1
+                counts.hits_by_category[deciding_category(labels)] += 1
         result.append(counts)
     return result
 

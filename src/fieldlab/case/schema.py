@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 
 metadata = MetaData()
 
@@ -74,6 +74,7 @@ items = Table(
     Column("mime", String(100)),
     Column("family", String(32)),
     Column("extension_mismatch", Boolean),
+    Column("known_good", Boolean, nullable=False, server_default=text("0")),  # matched a known-good set (NSRL): not reviewed
     Column("md5", String(32)),
     Column("sha1", String(40)),
     Column("sha256", String(64)),
@@ -93,6 +94,7 @@ hits = Table(
     Column("category", String(32), nullable=False),
     Column("method", String(16), nullable=False),  # md5 | sha1 | sha256 (pdq etc. later)
     Column("distance", Integer),
+    Column("trust_rank", Integer, nullable=False, server_default=text("0")),  # of the set when matched: 0 decides disagreements
     UniqueConstraint("item_id", "hash_set", "method", name="uq_hit"),
 )
 Index("ix_hits_item", hits.c.item_id)

@@ -80,6 +80,7 @@ class HitRecord:
     profile: str
     category: str
     method: str
+    trust_rank: int = 0
     distance: int | None = None
 
 
@@ -188,7 +189,8 @@ class CaseStore:
         return [PendingItem(r.id, r.locator, r.path, r.size, r.mtime) for r in rows]
 
     def record_results(
-        self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str]
+        self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str],
+        known_good: Sequence[int] = (),
     ) -> None:
         """Digests, hits and errors of a batch in one transaction: all of it lands, or none (and it is re-read)."""
         now = time.time()
@@ -204,6 +206,8 @@ class CaseStore:
                 )
             if found_hits:
                 conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
+            if known_good:
+                self.mark_known_good(known_good, conn)
             problems = [
                 {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "read" if r.error else "changed",
                  "path": paths.get(r.item_id, ""), "message": r.error or r.warning, "at": now}
@@ -212,6 +216,12 @@ class CaseStore:
             ]
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
+
+    def mark_known_good(self, item_ids: Sequence[int], conn=None) -> None:  # noqa: ANN001
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.mark_known_good(item_ids, own)
+        conn.execute(update(items).where(items.c.id.in_(list(item_ids))).values(known_good=True))
 
     def add_hits(self, found_hits: Iterable[HitRecord]) -> None:
         rows = [h.__dict__ for h in found_hits]

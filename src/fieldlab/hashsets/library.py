@@ -22,7 +22,9 @@ from fieldlab.hashsets.formats import detect_format, parse_hash_file
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile, load_profile
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
+KNOWN_GOOD_FORMATS = frozenset({"nsrl-rds", "nsrl-txt"})
 META_FILE = "meta.json"
+TRUST_FILE = "trust.json"
 PROBLEMS_FILE = "problems.txt"
 PROBLEMS_KEPT = 1000  # in memory and in the import report; all are written to problems.txt up to the cap below
 PROBLEMS_WRITTEN = 1_000_000
@@ -48,6 +50,7 @@ class HashSetInfo:
     problems: int
     conflicts: int  # digests the source itself lists under different categories
     unmapped_categories: dict[str, int] = field(default_factory=dict)
+    known_good: bool = False  # NSRL and the like: a match means "ordinary file", never a hit
 
     @property
     def version(self) -> str:
@@ -65,6 +68,7 @@ class ImportReport:
 class LoadedSet:
     info: HashSetInfo
     columns: dict[str, DigestColumn]
+    trust_rank: int = 0  # 0 is the most trusted set: its category decides when sets disagree
 
 
 def default_home() -> Path:
@@ -88,7 +92,9 @@ class HashSetLibrary:
         profile: str = "uk",
         mapping_file: Path | None = None,
         replace: bool = False,
+        known_good: bool | None = None,
     ) -> ImportReport:
+        """Compile ``source`` into the library; NSRL formats are known-good unless ``known_good`` says otherwise."""
         source = Path(source)
         if not source.is_file():
             raise HashSetError(f"{source} is not a file")
@@ -106,7 +112,9 @@ class HashSetLibrary:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         try:
-            info, problems = _compile(source, name, resolved_format, chosen, staging)
+            if known_good is None:
+                known_good = resolved_format in KNOWN_GOOD_FORMATS
+            info, problems = _compile(source, name, resolved_format, chosen, staging, known_good)
             if target.exists():
                 shutil.rmtree(target)
             os.replace(staging, target)
@@ -125,6 +133,24 @@ class HashSetLibrary:
             found.append(_read_info(meta))
         return found
 
+    def trust_order(self) -> list[str]:
+        """Set names, most trusted first: the examiner's order (``hashset trust``), then the rest by import date."""
+        try:
+            chosen = json.loads((self.folder / TRUST_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            chosen = []
+        known = sorted(self.list(), key=lambda info: info.imported_at)
+        names = [info.name for info in known]
+        return [n for n in chosen if n in names] + [n for n in names if n not in chosen]
+
+    def set_trust_order(self, names: list[str]) -> None:
+        known = {info.name for info in self.list()}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise HashSetError(f"no hash set named {', '.join(unknown)}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / TRUST_FILE).write_text(json.dumps(names), encoding="utf-8")
+
     def remove(self, name: str) -> None:
         target = self.folder / name
         if not _NAME.match(name) or not (target / META_FILE).is_file():
@@ -142,9 +168,9 @@ class HashSetLibrary:
                 f"known sets: {', '.join(sorted(available)) or 'none (import one with: fieldlab hashset import FILE)'}"
             )
         loaded = []
-        for n in wanted:
+        for rank, n in enumerate(n for n in self.trust_order() if n in wanted):
             columns = {kind: col for kind in KINDS if (col := load_column(self.folder / n, kind)) is not None}
-            loaded.append(LoadedSet(available[n], columns))
+            loaded.append(LoadedSet(available[n], columns, rank))
         return loaded
 
 
@@ -153,7 +179,9 @@ def _name_from_file(source: Path) -> str:
     return (stem or "hashset")[:100]
 
 
-def _compile(source: Path, name: str, fmt: str, profile: Profile, folder: Path) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
+def _compile(
+    source: Path, name: str, fmt: str, profile: Profile, folder: Path, known_good: bool
+) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
     builders = {kind: DigestColumnBuilder(kind) for kind in KINDS}
     per_category: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
@@ -204,6 +232,7 @@ def _compile(source: Path, name: str, fmt: str, profile: Profile, folder: Path) 
         problems=problem_count,
         conflicts=conflicts,
         unmapped_categories=dict(unmapped.most_common(50)),
+        known_good=known_good,
     )
     (folder / META_FILE).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
     return info, tuple(kept)

@@ -30,6 +30,8 @@ class Match:
     profile: str
     category: str
     method: str
+    trust_rank: int
+    known_good: bool
 
 
 class HashMatcher:
@@ -60,6 +62,8 @@ class HashMatcher:
                             profile=loaded.info.profile,
                             category=loaded.info.labels[codes[hit]],
                             method=method,
+                            trust_rank=loaded.trust_rank,
+                            known_good=loaded.info.known_good,
                         )
                     )
         return matches

@@ -38,6 +38,7 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
     table.add_column("Known items", justify="right")
     for label in columns:
         table.add_column(f"Cat {label}" if len(label) <= 2 else label, justify="right")
+    table.add_column("Known good", justify="right")
     table.add_column("Deleted", justify="right")
     table.add_column("Ext. lies", justify="right")
     table.add_column("Errors", justify="right")
@@ -54,6 +55,7 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
             f"{ex.media:,}",
             known,
             *(f"{ex.hits_by_category.get(label, 0):,}" for label in columns),
+            f"{ex.known_good:,}",
             f"{ex.deleted:,}",
             f"{ex.extension_mismatches:,}",
             Text(f"{ex.errors:,}", style="yellow" if ex.errors else ""),

@@ -48,7 +48,7 @@ def render_progress(p: ScanProgress) -> Table:
         verdict.append(counts, style="red")
     else:
         verdict.append("no known material so far", style="green")
-    verdict.append(f"   media {p.media:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
+    verdict.append(f"   media {p.media:,}   known good {p.known_good:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
     if p.hash_state == "checking":
         verdict.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
     elif p.hash_state:

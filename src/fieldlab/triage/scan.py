@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
-from fieldlab.case.queries import exhibit_counts, most_serious
+from fieldlab.case.queries import deciding_category, exhibit_counts
 from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
@@ -46,6 +46,7 @@ class ScanProgress:
     media: int = 0
     errors: int = 0
     hits_by_category: Counter[str] = field(default_factory=Counter)
+    known_good: int = 0
     started: float = field(default_factory=time.monotonic)
     bytes_read_this_run: int = 0
     hash_state: str | None = None  # of the evidence media: checking | verified | mismatch | no stored hash | unreadable
@@ -167,6 +168,7 @@ class _ScanRun:
         p = self.progress
         p.files_listed, p.bytes_listed, p.files_read, p.bytes_read = counts.files, counts.bytes, counts.files_read, counts.bytes_read
         p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
+        p.known_good = counts.known_good
 
     def execute(self, worker_count: int) -> None:
         walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
@@ -244,9 +246,10 @@ class _ScanRun:
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
         matches = self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])
-        found_hits = [_hit_record(results[m.query_index].item_id, m) for m in matches]
+        found_hits = [_hit_record(results[m.query_index].item_id, m) for m in matches if not m.known_good]
+        known_good = sorted({results[m.query_index].item_id for m in matches if m.known_good})
         paths = {i.id: i.path for i in batch}
-        self.store.record_results(self.exhibit.id, results, found_hits, paths)
+        self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good)
         p = self.progress
         sizes = {i.id: i.size for i in batch}
         for r in results:
@@ -255,15 +258,17 @@ class _ScanRun:
             p.bytes_read_this_run += sizes[r.item_id]
             p.media += r.family in ("image", "video")
             p.errors += bool(r.error or r.warning)
+        p.known_good += len(known_good)
         for labels in _labels_per_item(found_hits).values():
-            p.hits_by_category[most_serious(labels)] += 1
+            p.hits_by_category[deciding_category(labels)] += 1
         self._report()
 
     def _rematch_done_items(self) -> None:
         after = 0
         while rows := self.store.done_digests(self.exhibit.id, after, REMATCH_CHUNK):
             matches = self.matcher.match([DigestQuery(md5, sha1, sha256) for _, md5, sha1, sha256 in rows])
-            self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches)
+            self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches if not m.known_good)
+            self.store.mark_known_good(sorted({rows[m.query_index][0] for m in matches if m.known_good}))
             after = rows[-1][0]
 
     def verify(self, image: ImageSource) -> None:
@@ -289,11 +294,13 @@ class _ScanRun:
 
 
 def _hit_record(item_id: int, match: Match) -> HitRecord:
-    return HitRecord(item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method)
+    return HitRecord(
+        item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method, match.trust_rank
+    )
 
 
-def _labels_per_item(found_hits: list[HitRecord]) -> dict[int, list[tuple[str, str]]]:
-    per_item: dict[int, list[tuple[str, str]]] = {}
+def _labels_per_item(found_hits: list[HitRecord]) -> dict[int, list[tuple[int, str, str]]]:
+    per_item: dict[int, list[tuple[int, str, str]]] = {}
     for h in found_hits:
-        per_item.setdefault(h.item_id, []).append((h.profile, h.category))
+        per_item.setdefault(h.item_id, []).append((h.trust_rank, h.profile, h.category))
     return per_item
