@@ -220,6 +220,28 @@ def hashset_conflicts(
     console.print(f"{count:,} disagreement(s)" + (f"; first {limit:,} shown" if count > limit else ""))
 
 
+@hashset_app.command("export")
+def hashset_export(
+    name: str,
+    fmt: Annotated[str, typer.Option("--format", help="csv or vics (VICS 2.0 media file).")] = "csv",
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("hashset-export.csv"),
+    home: HomeOption = None,
+) -> None:
+    """Write a set back out, one row per record it was imported from.
+
+    Example: [bold]fieldlab hashset export caid --format vics -o caid.json[/]
+    """
+    from fieldlab.hashsets.export import export_set
+
+    if fmt not in ("csv", "vics"):
+        _fail("--format must be csv or vics")
+    try:
+        count = export_set(HashSetLibrary(home), name, fmt, output)
+    except HashSetError as exc:
+        _fail(str(exc))
+    console.print(f"{count:,} records written to {escape(str(output))}")
+
+
 @hashset_app.command("remove")
 def hashset_remove(name: str, home: HomeOption = None) -> None:
     """Remove a hash set from the library.

@@ -13,11 +13,14 @@ import os
 import re
 import shutil
 import time
+from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fieldlab.hashsets.compiled import KINDS, DigestColumn, DigestColumnBuilder, load_column, save_column
+import numpy as np
+
+from fieldlab.hashsets.compiled import KINDS, DigestColumn, DigestColumnBuilder, load_column, save_column, save_records
 from fieldlab.hashsets.formats import detect_format, parse_hash_file
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile, load_profile
 from fieldlab.hashsets.records import HashRecord, ParseProblem
@@ -183,6 +186,7 @@ def _compile(
     source: Path, name: str, fmt: str, profile: Profile, folder: Path, known_good: bool
 ) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
     builders = {kind: DigestColumnBuilder(kind) for kind in KINDS}
+    record_codes = array("B")
     per_category: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
     kept: list[ParseProblem] = []
@@ -203,21 +207,21 @@ def _compile(
             for kind in KINDS:
                 digest = getattr(record, kind)
                 if digest is not None:
-                    builders[kind].add(digest, code)
+                    builders[kind].add(digest, code, entries)
                     added = True
             if added:
                 entries += 1
+                record_codes.append(code)
                 per_category[label] += 1
         if problem_count > PROBLEMS_WRITTEN:
             problems_out.write(f"... and {problem_count - PROBLEMS_WRITTEN} more problems\n")
 
-    counts, conflicts = {}, 0
-    for kind, builder in builders.items():
-        if len(builder):
-            digests, codes, conflicted = builder.build()
-            save_column(folder, kind, digests, codes)
-            counts[kind] = len(digests)
-            conflicts += conflicted
+    built = {kind: builder.build() for kind, builder in builders.items() if len(builder)}
+    for kind, column in built.items():
+        save_column(folder, kind, column.digests, column.codes)
+    save_records(folder, entries, np.frombuffer(record_codes.tobytes(), dtype=np.uint8), built)
+    counts = {kind: len(column.digests) for kind, column in built.items()}
+    conflicts = sum(column.conflicts for column in built.values())
     info = HashSetInfo(
         name=name,
         profile=profile.name,

@@ -7,15 +7,23 @@ the whole file: law-enforcement sets reach tens of millions of entries.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import BOM, find_columns, parse_csv, quoted, split_header
+from fieldlab.hashsets.formats.encase import SIGNATURE as ENCASE_SIGNATURE
+from fieldlab.hashsets.formats.encase import parse_encase
+from fieldlab.hashsets.formats.hashkeeper import is_hashkeeper_header, parse_hashkeeper
 from fieldlab.hashsets.formats.hashlist import hash_token, parse_hash_list
+from fieldlab.hashsets.formats.nsrl import is_nsrl_txt_header, parse_nsrl_rds, parse_nsrl_txt, rds_source
+from fieldlab.hashsets.formats.pdq import is_pdq_line, parse_pdq
+from fieldlab.hashsets.formats.sqlitedb import SQLITE_MAGIC, describe_schema, open_read_only, read_schema
+from fieldlab.hashsets.formats.tskdb import kdb_source, parse_tsk_kdb
 from fieldlab.hashsets.formats.vics import parse_vics
 from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem, parse_hex_digest
 
-FORMATS = ("vics", "csv", "md5sum", "sha1sum")
+FORMATS = ("vics", "csv", "md5sum", "sha1sum", "nsrl-rds", "nsrl-txt", "encase", "hashkeeper", "tsk-kdb", "pdq")
 SNIFF_SIZE = 8192
 _VICS_MARKERS = (b'"odata.metadata"', b'"@odata.context"', b'"value"')
 _HASH_LIST_BY_LENGTH = {2 * DIGEST_SIZES["md5"]: "md5sum", 2 * DIGEST_SIZES["sha1"]: "sha1sum"}
@@ -24,7 +32,15 @@ _PARSERS: dict[str, Callable[[Path], Iterator[HashRecord | ParseProblem]]] = {
     "csv": parse_csv,
     "md5sum": partial(parse_hash_list, algorithm="md5"),
     "sha1sum": partial(parse_hash_list, algorithm="sha1"),
+    "nsrl-rds": parse_nsrl_rds,
+    "nsrl-txt": parse_nsrl_txt,
+    "encase": parse_encase,
+    "hashkeeper": parse_hashkeeper,
+    "tsk-kdb": parse_tsk_kdb,
+    "pdq": parse_pdq,
 }
+_TEXT_HEADERS = (("nsrl-txt", is_nsrl_txt_header), ("hashkeeper", is_hashkeeper_header))
+_SQLITE_FORMATS = (("nsrl-rds", rds_source), ("tsk-kdb", kdb_source))
 
 
 def detect_format(path: Path) -> str:
@@ -33,7 +49,12 @@ def detect_format(path: Path) -> str:
     Raises ValueError naming what was found when the content fits none.
     """
     with path.open("rb") as stream:
-        head = stream.read(SNIFF_SIZE).removeprefix(BOM)
+        head = stream.read(SNIFF_SIZE)
+    if head.startswith(SQLITE_MAGIC):
+        return _detect_sqlite(path)
+    if head.startswith(ENCASE_SIGNATURE):
+        return "encase"
+    head = head.removeprefix(BOM)
     if head.lstrip().startswith(b"{"):
         if any(marker in head for marker in _VICS_MARKERS):
             return "vics"
@@ -45,16 +66,35 @@ def detect_format(path: Path) -> str:
         token = hash_token(line)
         if not token:
             continue
-        if find_columns(split_header(line.decode("utf-8", "replace"))).keys() & DIGEST_SIZES.keys():
+        text = line.decode("utf-8", "replace")
+        for fmt, is_header in _TEXT_HEADERS:
+            if is_header(text):
+                return fmt
+        if is_pdq_line(line):
+            return "pdq"
+        if find_columns(split_header(text)).keys() & DIGEST_SIZES.keys():
             return "csv"
         fmt = _HASH_LIST_BY_LENGTH.get(len(token))
         if fmt and parse_hex_digest(token.decode("ascii", "replace"), len(token) // 2):
             return fmt
         raise ValueError(
             f"{path}: unknown hash-set format: the first line {quoted(line)} is neither a CSV header naming an "
-            "MD5, SHA1 or SHA256 column nor an MD5 or SHA-1 hash; VICS JSON starts with '{'"
+            "MD5, SHA1 or SHA256 column nor an MD5 or SHA-1 hash (nor an NSRL, HashKeeper or 'pdq <hash>' line); "
+            "VICS JSON starts with '{'"
         )
     raise ValueError(f"{path}: no line to recognise in the first {SNIFF_SIZE} bytes; is it a hash set?")
+
+
+def _detect_sqlite(path: Path) -> str:
+    with closing(open_read_only(path)) as db:
+        objects = read_schema(db, path)
+    for fmt, source in _SQLITE_FORMATS:
+        if source(objects):
+            return fmt
+    raise ValueError(
+        f"{path}: an SQLite database, but neither NSRL RDSv3 (a DISTINCT_HASH or FILE with sha256, sha1 or md5) "
+        f"nor a TSK/Autopsy hash database (a hashes table with md5): {describe_schema(objects)}"
+    )
 
 
 def parse_hash_file(path: Path, fmt: str = "auto") -> Iterator[HashRecord | ParseProblem]:
