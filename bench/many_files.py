@@ -52,6 +52,7 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
     replace_doc_section,
     run_checked,
     timed,
+    wait_for_quiet,
     write_hashset,
 )
 
@@ -247,6 +248,18 @@ def milestone_rows(samples: list[Sample], count: int) -> list[list[str]]:
     return rows
 
 
+def _growth(samples: list[Sample], count: int) -> str:
+    """One sentence on whether memory grew with the files read, from the 25% and 75% samples (workers alive at both)."""
+    quarter = next((s for s in samples if s.files_done >= 0.25 * count), None)
+    three_quarters = next((s for s in samples if s.files_done >= 0.75 * count), None)
+    if quarter is None or three_quarters is None or quarter is three_quarters:
+        return "Too few samples between 25% and 75% of files read to judge memory growth."
+    change = three_quarters.pss_sum / quarter.pss_sum - 1
+    return (f"Between 25% and 75% of files read ({(0.5 * count):,.0f} files) the tree PSS went from "
+            f"{quarter.pss_sum / 2**20:,.0f} to {three_quarters.pss_sum / 2**20:,.0f} MiB ({change:+.1%}) and the tree RSS "
+            f"from {quarter.rss_sum / 2**20:,.0f} to {three_quarters.rss_sum / 2**20:,.0f} MiB.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1_000_000, help="number of small files (default 1,000,000)")
@@ -256,6 +269,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="print the results only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
+    machine = machine_facts()  # before anything runs: the code measured is the code as it is now
     workdir = args.workdir.resolve()
     root = workdir / f"many-files-{args.count}"
     tree = ensure_tree(root, args.count)
@@ -281,6 +295,7 @@ def main() -> None:
     load_before = load_average()
     command = [fieldlab, "scan", str(root), "--case", str(case_dir), "--exhibit", "MANY", "--no-live"]
     print(f"fieldlab scan of {args.count:,} files, sampling memory every {SAMPLE_EVERY} s ...", flush=True)
+    wait_for_quiet()
     run = watch_scan(command, env, case_dir / "case.sqlite", workdir / f"many-files-scan-{args.count}.log")
     wall, samples = run.wall, run.samples
     load_after = load_average()
@@ -313,9 +328,10 @@ def main() -> None:
     print(milestones)
     print(f"\n{len(samples)} samples (the sampler used {run.sampler_cpu:.1f} CPU s), up to {processes} processes; "
           f"case database {database_mb:,.0f} MB")
+    growth = _growth(samples, args.count)
+    print(growth)
     if args.no_docs:
         return
-    machine = machine_facts()
     command_text = ".venv/bin/python bench/many_files.py" + (f" --count {args.count}" if args.count != 1_000_000 else "")
     peer = ("hashdeep ran twice over the tree just before: the first run, untimed, warmed the page cache; the second "
             "is the figure below." if hashdeep_run is not None else "hashdeep was not run (--no-peer).")
@@ -337,7 +353,8 @@ samples); RSS counts the pages forked workers share with the main process once p
 overstates and the tree PSS is the real footprint. At each sample it also reads from the case database (read-only,
 WAL) how many files are read: every item below the lowest pending id. The sampling used {run.sampler_cpu:.1f} CPU s
 of the {wall:.0f} s run, on the same {machine.nproc} cores; "others' CPU s" is what the rest of the machine used
-meanwhile (from `/proc/stat`). {peer} The case database ended at {database_mb:,.0f} MB.
+meanwhile (from `/proc/stat`: other users' jobs and kernel threads); each tool started once the machine was nearly
+idle. {peer} The case database ended at {database_mb:,.0f} MB.
 
 {table}
 
@@ -345,6 +362,9 @@ Memory as the scan went on (first sample at or past each share of files read; th
 by the 100% sample when it comes after the last batch):
 
 {milestones}
+
+**Reading.** {growth} fieldlab read {args.count / wall:,.0f} files/s{
+    f", {hashdeep_run.wall / wall:.2f}x hashdeep's {args.count / hashdeep_run.wall:,.0f}" if hashdeep_run else ""}.
 """
     replace_doc_section("bench/many_files.py", section)
     print(f"Wrote the results to {DOCS.relative_to(REPO)}")

@@ -603,6 +603,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="print the results only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
+    facts = machine_facts()  # before anything runs: the code measured is the code as it is now
     workdir = args.workdir.resolve()
     corpus_root = workdir / "corpus"
     corpus = ensure_corpus(corpus_root, args.size_gb)
@@ -678,21 +679,20 @@ def main() -> None:
           f"fieldlab/ceiling = {ceiling.wall / scanner.wall:.0%} (target >= 75%), medians")
     if args.no_docs:
         return
-    section = _doc_section(args, corpus, table, (hashdeep, scanner, ceiling), (cached_before, cached_after),
+    section = _doc_section(args, facts, corpus, table, (hashdeep, scanner, ceiling), (cached_before, cached_after),
                            (load_before, load_after), workers)
     replace_doc_section("bench/scan_folder.py", section)
     print(f"Wrote the results to {DOCS.relative_to(REPO)}")
 
 
 def _doc_section(
-    args: argparse.Namespace, corpus: Corpus, table: str, contenders: tuple[Contender, Contender, Contender],
+    args: argparse.Namespace, facts: MachineFacts, corpus: Corpus, table: str, contenders: tuple[Contender, Contender, Contender],
     cached: tuple[float, float], load: tuple[str, str], workers: int,
 ) -> str:
     hashdeep, scanner, ceiling = contenders
     vs_hashdeep, of_ceiling = hashdeep.wall / scanner.wall, ceiling.wall / scanner.wall  # throughput ratios
     best_vs_hashdeep, best_of_ceiling = hashdeep.best / scanner.best, ceiling.best / scanner.best
     ceiling_vs_hashdeep = hashdeep.wall / ceiling.wall
-    facts = machine_facts()
     labels = {"photos": "camera JPEGs, 2-6 MB", "videos": "MP4 header + pseudo-random data, 50-200 MB",
               "documents": "PDF-shaped, docx zips, txt/csv", "programs": "MZ header + random bytes, 20 KB-8 MB",
               "small": "cache files, thumbnails, logs, .mui, 1-50 KB"}
@@ -744,10 +744,10 @@ the run (fieldlab's workers included); "others' CPU s" is what the rest of the m
 {table}
 
 **Against the targets.**
-- fieldlab's throughput is {vs_hashdeep:.2f}x hashdeep's (target at least 2x): {_met(vs_hashdeep >= 2)}
-  (best runs: {best_vs_hashdeep:.2f}x).
-- fieldlab reaches {of_ceiling:.0%} of the hashlib ceiling (target: within 25%, i.e. at least 75%):
-  {_met(of_ceiling >= 0.75)} (best runs: {best_of_ceiling:.0%}).
+- fieldlab's throughput is {vs_hashdeep:.2f}x hashdeep's in the median runs and {best_vs_hashdeep:.2f}x in the best
+  runs (target at least 2x): {_verdict(vs_hashdeep >= 2, best_vs_hashdeep >= 2)}.
+- fieldlab reaches {of_ceiling:.0%} of the hashlib ceiling in the median runs and {best_of_ceiling:.0%} in the best
+  runs (target: within 25%, i.e. at least 75%): {_verdict(of_ceiling >= 0.75, best_of_ceiling >= 0.75)}.
 - fieldlab used {cpu_ratio:.2f}x the CPU time of the ceiling for the same bytes (everything it does beyond hashing,
   plus its process start-up); hashdeep used {hashdeep_cpu_ratio:.2f}x. All three are CPU-bound here (page cache
   warm, {workers} cores), so CPU seconds are the steadiest comparison when other work disturbs the wall times.
@@ -756,8 +756,13 @@ the run (fieldlab's workers included); "others' CPU s" is what the rest of the m
 """
 
 
-def _met(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
+def _verdict(median_ok: bool, best_ok: bool) -> str:
+    """Met only if it holds for the median runs and the best runs alike: one noisy run must not decide it."""
+    if median_ok and best_ok:
+        return "**met**"
+    if not median_ok and not best_ok:
+        return "**not met**"
+    return "**borderline** (the median and the best runs disagree: within this machine's run-to-run noise)"
 
 
 if __name__ == "__main__":

@@ -34,6 +34,17 @@ def import_hashset(
     return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good)
 
 
+def update_hashset(
+    path: str | Path, name: str, fmt: str = "auto", mapping_file: str | Path | None = None,
+    home: str | Path | None = None,
+) -> ImportReport:
+    """Merge a periodic update into set ``name``: its categories win where both list a digest."""
+    from fieldlab.hashsets.update import update_set
+
+    library = HashSetLibrary(Path(home) if home else None)
+    return update_set(library, name, Path(path), fmt, Path(mapping_file) if mapping_file else None)
+
+
 def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
     return HashSetLibrary(Path(home) if home else None).list()
 

@@ -58,6 +58,7 @@ def hashset_import(
     profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
     mapping: Annotated[Optional[Path], typer.Option(help="JSON file mapping raw categories to profile labels.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace a set of the same name.")] = False,
+    update: Annotated[bool, typer.Option(help="Merge this file into the existing set --name (a periodic update).")] = False,
     known_good: Annotated[
         Optional[bool],
         typer.Option("--known-good/--known-bad", help="Known-good files (NSRL: the default for NSRL formats) or known material."),
@@ -71,7 +72,12 @@ def hashset_import(
     if fmt != "auto" and fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
     try:
-        report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good)
+        if update:
+            if not name:
+                _fail("--update needs the --name of the set to update")
+            report = api.update_hashset(path, name, fmt, mapping, home)
+        else:
+            report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good)
     except (HashSetError, ValueError, OSError) as exc:
         _fail(str(exc))
     info = report.info
@@ -395,8 +401,8 @@ def demo(
         _fail(str(exc))
     home = folder / "library"
     console.print(f"Demo evidence: {escape(str(built.evidence_dir))} ({len(built.planted)} known files planted)")
-    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, False, home)
-    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, False, home)
+    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, False, False, home)
+    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, False, False, home)
     case_dir = folder / "case"
     result = api.scan(built.evidence_dir, case_dir, "DEMO-1", None, home, False, None, None)
     console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))

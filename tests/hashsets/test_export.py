@@ -50,3 +50,33 @@ def test_us_categories_export_to_vics_as_numbers(tmp_path: Path) -> None:
     export_set(library, "us", "vics", tmp_path / "out.json")
     text = (tmp_path / "out.json").read_text()
     assert '"Category": 2' in text and "/US/$metadata#Media" in text
+
+
+def test_an_update_adds_entries_and_recategorises_without_reimporting(tmp_path: Path) -> None:
+    def md5(n: int) -> str:
+        return hashlib.md5(str(n).encode()).hexdigest()
+
+    library = HashSetLibrary(tmp_path / "home")
+    base = tmp_path / "base.csv"
+    base.write_text("md5,category\n" + "".join(f"{md5(n)},C\n" for n in range(100)))
+    library.import_file(base, name="caid")
+    update = tmp_path / "update.csv"
+    update.write_text("md5,category\n" + "".join(f"{md5(n)},A\n" for n in range(90, 120)))
+    report = library_update(library, update)
+    assert report.info.updates[0]["entries"] == 30 and report.info.version.startswith("caid@")
+    assert "+1:" in report.info.version
+    (loaded,) = library.load(["caid"])
+    assert loaded.columns["md5"].digests.shape == (120,)
+    from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
+
+    matches = {m.query_index: m.category for m in HashMatcher([loaded]).match([DigestQuery(md5=md5(n)) for n in range(125)])}
+    assert matches == {**{n: "C" for n in range(90)}, **{n: "A" for n in range(90, 120)}}
+    assert report.info.per_category == {"C": 90, "A": 40}  # the ten updated records now read A
+    records = list(iter_records(library, loaded))
+    assert len(records) == 130 and {r["md5"] for r in records} == {md5(n) for n in range(120)}
+
+
+def library_update(library: HashSetLibrary, source: Path):  # noqa: ANN201
+    from fieldlab.hashsets.update import update_set
+
+    return update_set(library, "caid", source)

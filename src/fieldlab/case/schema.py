@@ -81,7 +81,6 @@ items = Table(
     UniqueConstraint("exhibit_id", "locator", name="uq_item_locator"),
 )
 Index("ix_items_pending", items.c.exhibit_id, items.c.state, items.c.id)
-Index("ix_items_md5", items.c.md5)
 
 hits = Table(
     "hits",

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 CHUNK_SIZE = 1 << 20  # large enough that hashlib releases the GIL and syscalls are amortised
+_buffer = bytearray(CHUNK_SIZE)  # one per process, reused: zeroing a fresh MiB per small file cost 15% of a reader
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ def digest_file(handle, head_size: int, want_sha256: bool = False) -> tuple[Dige
     hashers = [hashlib.md5(), hashlib.sha1()]
     if want_sha256:
         hashers.append(hashlib.sha256())
-    buffer = bytearray(CHUNK_SIZE)
+    buffer = _buffer
     view = memoryview(buffer)
     head = b""
     total = 0

@@ -54,10 +54,13 @@ class HashSetInfo:
     conflicts: int  # digests the source itself lists under different categories
     unmapped_categories: dict[str, int] = field(default_factory=dict)
     known_good: bool = False  # NSRL and the like: a match means "ordinary file", never a hit
+    updates: list[dict] = field(default_factory=list)  # {"source_name", "source_sha256", "imported_at", "entries"}
 
     @property
     def version(self) -> str:
-        return f"{self.name}@{self.source_sha256[:12]}"
+        """Which set, from which source file, with how many updates applied: printed with every hit."""
+        suffix = f"+{len(self.updates)}:{self.updates[-1]['source_sha256'][:12]}" if self.updates else ""
+        return f"{self.name}@{self.source_sha256[:12]}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,18 @@ class HashSetLibrary:
             if known_good is None:
                 known_good = resolved_format in KNOWN_GOOD_FORMATS
             info, problems = _compile(source, name, resolved_format, chosen, staging, known_good)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
+            self._install(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return ImportReport(info, problems, target / PROBLEMS_FILE)
+
+    def _install(self, staging: Path, target: Path) -> None:
+        """Swap a compiled set into place so that, whatever happens, the old or the new set is complete."""
+        retired = self.folder / f".retired-{target.name}-{os.getpid()}"
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
 
     def list(self) -> list[HashSetInfo]:
         if not self.folder.is_dir():
