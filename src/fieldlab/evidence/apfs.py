@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pyfsapfs
 
-from fieldlab.evidence.filesystem import MAX_DIRECTORIES, MAX_ENTRIES_PER_DIRECTORY, fsfile_value
+from fieldlab.evidence.filesystem import MAX_DIRECTORIES, MAX_ENTRIES_PER_DIRECTORY, ImageFileReader, fsfile_value
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
@@ -106,25 +106,10 @@ def _stamp(nanoseconds: int | None) -> float | None:
     return nanoseconds / 1e9 if nanoseconds else None  # APFS keeps nanoseconds since 1970
 
 
-class ApfsFileReader:
+class ApfsFileReader(ImageFileReader):
     def __init__(self, volume: pyfsapfs.volume, identifier: int) -> None:
         self._entry = volume.get_file_entry_by_identifier(identifier)
         self.size = self._entry.get_size()
-        self._offset = 0
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        wanted = min(len(buffer), self.size - self._offset)
-        if wanted <= 0:
-            return 0
-        data = self._entry.read_buffer_at_offset(wanted, self._offset)
-        if not data:
-            raise OSError(f"no data at offset {self._offset} of {self.size}")
-        buffer[: len(data)] = data
-        self._offset += len(data)
-        return len(data)
-
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
-        return None if bytes_read == listed_size else f"read {bytes_read} bytes of the {listed_size} listed"
-
-    def close(self) -> None:
-        self._entry = None
+    def _read_at(self, offset: int, size: int) -> bytes:
+        return self._entry.read_buffer_at_offset(size, offset)

@@ -197,32 +197,23 @@ def _link_target(meta) -> str | None:  # noqa: ANN001
     return display_bytes(target if isinstance(target, bytes) else str(target).encode("utf-8", "surrogateescape"))
 
 
-class TskFileReader:
-    """A raw, sequential file object over one TSK file's data stream, for ``digest_file``."""
+class ImageFileReader:
+    """A raw, sequential file object over one file inside a disk image, for ``digest_file``.
 
-    def __init__(self, fs: pytsk3.FS_Info, address: int, stream: bytes | None) -> None:
-        self._file = fs.open_meta(inode=address)
-        self._attribute = None
-        self.size = int(self._file.info.meta.size) if self._file.info.meta is not None else 0
-        if stream is not None:
-            for attribute in self._file:
-                if attribute.info.name == stream and int(attribute.info.type) == _NTFS_DATA:
-                    self._attribute = (attribute.info.type, attribute.info.id)
-                    self.size = int(attribute.info.size)
-                    break
-            else:
-                raise FileNotFoundError(f"stream {display_bytes(stream)} not found")
-        self._offset = 0
+    Subclasses say how to read ``size`` bytes at an offset; the bookkeeping is shared.
+    """
+
+    size = 0
+    _offset = 0
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        raise NotImplementedError
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
-        remaining = self.size - self._offset
-        if remaining <= 0:
+        wanted = min(len(buffer), self.size - self._offset)
+        if wanted <= 0:
             return 0
-        wanted = min(len(buffer), remaining)
-        if self._attribute is None:
-            data = self._file.read_random(self._offset, wanted)
-        else:
-            data = self._file.read_random(self._offset, wanted, *self._attribute)
+        data = self._read_at(self._offset, wanted)
         if not data:
             raise OSError(f"no data at offset {self._offset} of {self.size}")
         buffer[: len(data)] = data
@@ -236,4 +227,22 @@ class TskFileReader:
         return None
 
     def close(self) -> None:
-        self._file = None
+        pass
+
+
+class TskFileReader(ImageFileReader):
+    def __init__(self, fs: pytsk3.FS_Info, address: int, stream: bytes | None) -> None:
+        self._file = fs.open_meta(inode=address)
+        self._attribute: tuple = ()
+        self.size = int(self._file.info.meta.size) if self._file.info.meta is not None else 0
+        if stream is not None:
+            for attribute in self._file:
+                if attribute.info.name == stream and int(attribute.info.type) == _NTFS_DATA:
+                    self._attribute = (attribute.info.type, attribute.info.id)
+                    self.size = int(attribute.info.size)
+                    break
+            else:
+                raise FileNotFoundError(f"stream {display_bytes(stream)} not found")
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        return self._file.read_random(offset, size, *self._attribute)

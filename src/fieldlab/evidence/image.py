@@ -20,7 +20,7 @@ import pyvshadow
 
 from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_container, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
-from fieldlab.evidence.filesystem import TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
+from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.locator import Locator, LocatorError
 
@@ -273,7 +273,7 @@ class ImageSource:
 
     # reading
 
-    def open_item(self, locator: Locator) -> TskFileReader | ApfsFileReader:
+    def open_item(self, locator: Locator) -> ImageFileReader:
         offset, encrypted, store, address, stream, apfs_volume = None, False, None, None, None, None
         for layer in locator.layers:
             if layer.kind == "partition":
