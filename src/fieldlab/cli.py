@@ -52,7 +52,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 @hashset_app.command("import")
 def hashset_import(
-    path: Annotated[Path, typer.Argument(help="The hash-set file (VICS JSON, CSV, md5sum/sha1sum or a bare list).")],
+    path: Annotated[Path, typer.Argument(help="The hash-set file: VICS JSON, CSV, md5sum/sha1sum/bare list, NSRL RDSv3 or NSRLFile.txt, EnCase .hash, HashKeeper, TSK .kdb, PDQ list.")],
     name: Annotated[Optional[str], typer.Option(help="Name in the library (default: from the file name).")] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"auto or one of: {', '.join(FORMATS)}.")] = "auto",
     profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",

@@ -76,3 +76,16 @@ def test_lookup_and_info_show_which_sets_hold_a_digest(tmp_path: Path) -> None:
     info = runner.invoke(app, ["hashset", "info", "one"])
     assert info.exit_code == 0 and "Source SHA-256" in info.output and "one@" in info.output
     assert runner.invoke(app, ["hashset", "lookup", "xyz"]).exit_code == 2
+
+
+def test_an_nsrl_rds_database_imports_as_known_good_by_itself(tmp_path: Path) -> None:
+    from tests.hashsets.hashset_builders import Digests, rds_row, write_nsrl_rds
+
+    write_tree(tmp_path / "evidence", FILES)
+    program = hashlib.sha1(FILES["notepad.exe"]).hexdigest().upper()
+    rds = write_nsrl_rds(tmp_path / "RDS_minimal.db", [rds_row(Digests("other")), ("0" * 64, program, "0" * 32)])
+    report = fieldlab.import_hashset(rds, name="nsrl")
+    assert report.info.format == "nsrl-rds" and report.info.known_good
+    fieldlab.scan(tmp_path / "evidence", tmp_path / "case")
+    (counts,) = fieldlab.summary(tmp_path / "case")
+    assert counts.known_good == 1 and counts.hit_items == 0

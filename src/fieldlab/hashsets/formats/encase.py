@@ -90,10 +90,12 @@ def parse_encase(path: Path) -> Iterator[HashRecord | ParseProblem]:
             pending = data[whole:]
     if pending:
         yield ParseProblem(number + 1, f"file cut short: the last record has {len(pending)} of {RECORD_SIZE} bytes")
-    if number < header.count:
-        yield ParseProblem(number + 1, f"the header announces {header.count:,} records, the file holds {number:,}")
-    elif number > header.count:
-        yield ParseProblem(0, f"the header announces {header.count:,} records, the file holds {number:,}; all were read")
+    if number != header.count:
+        announced = f"the header announces {header.count:,} records, the file holds {number:,}"
+        if number < header.count:
+            yield ParseProblem(number + 1, announced)
+        else:
+            yield ParseProblem(0, f"{announced}; all were read")
 
 
 def _utf16_field(raw: bytes) -> str:

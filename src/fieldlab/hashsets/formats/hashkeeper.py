@@ -7,8 +7,8 @@ The header, as The Sleuth Kit's reader checks it (``tsk/hashdb/hashkeeper.c``,
 "time_accessed"``; rows quote the names, directory and hash and leave the
 numbers bare.  Like TSK we recognise the file by its first five names (in
 any case here).  ``hashset_id`` numbers the HashKeeper set a row came from;
-what that set was (known or alert) is in a separate file, so records carry
-no category.
+what that set was (known or alert) is not in this file, so records carry no
+category.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def parse_hashkeeper(path: Path) -> Iterator[HashRecord | ParseProblem]:
             return
         if not is_hashkeeper_header(header):
             raise ValueError(
-                f"{path}: not a HashKeeper file: line {header_line} is {quoted(header)}, "
+                f"{path}: not a HashKeeper file: line {header_line} is {quoted(header.strip())}, "
                 f"not a header starting {','.join(f'{name!r}' for name in HEADER_START)}"
             )
         rows = csv.reader(lines)
@@ -61,6 +61,6 @@ def parse_hashkeeper(path: Path) -> Iterator[HashRecord | ParseProblem]:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) <= MD5_FIELD:
-                yield ParseProblem(number, f"{len(row)} fields: no hash in the 5th")
+                yield ParseProblem(number, f"no 5th field (the hash): the row has only {len(row)}")
                 continue
             yield from record_from_fields(number, {"md5": row[MD5_FIELD]})

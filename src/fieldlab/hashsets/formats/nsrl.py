@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import parse_csv, quoted, read_lines
-from fieldlab.hashsets.formats.sqlitedb import SchemaObject, read_sqlite_set
+from fieldlab.hashsets.formats.sqlitedb import Schema, read_sqlite_set
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
 RDS_SOURCES = ("distinct_hash", "file")  # in order of preference
@@ -31,11 +31,11 @@ NSRL_TXT_HEADERS = (
 )
 
 
-def rds_source(objects: dict[str, SchemaObject]) -> str | None:
+def rds_source(objects: Schema) -> str | None:
     """The view or table of an RDSv3 database to read, None when it has neither."""
     for name in RDS_SOURCES:
         found = objects.get(name)
-        if found is not None and found.columns & RDS_COLUMNS.keys():
+        if found is not None and found & RDS_COLUMNS.keys():
             return name
     return None
 
@@ -65,11 +65,13 @@ def is_nsrl_txt_header(line: str) -> bool:
 def parse_nsrl_txt(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from an NSRLFile.txt, numbered by physical line (the header is line 1).
 
-    Raises ValueError when the first line is not the NSRL header: a CSV of
-    some other origin belongs to the ``csv`` format.
+    Raises ValueError when the first non-blank line is not the NSRL header: a
+    CSV of some other origin belongs to the ``csv`` format.
     """
     with path.open("rb") as stream:
-        first = next((line for line in read_lines(stream) if line.strip()), b"").decode("utf-8", "replace")
+        first = next((line for line in read_lines(stream) if line.strip()), b"").decode("utf-8", "replace").strip()
+    if not first:
+        return
     if not is_nsrl_txt_header(first):
         expected = ",".join(f'"{name}"' for name in NSRL_TXT_HEADERS[0])
         raise ValueError(f"{path}: not an NSRL NSRLFile.txt: the first line is {quoted(first)}, not {expected}")

@@ -63,7 +63,7 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
                 yield HashRecord(number, pdq=digest)
             elif first:
                 raise ValueError(
-                    f"{path}: not a PDQ list: line {number} is {quoted(line)}, not a 64-hex-digit PDQ hash "
+                    f"{path}: not a PDQ list: line {number} is {quoted(line.strip())}, not a 64-hex-digit PDQ hash "
                     "(alone or after 'pdq ')"
                 )
             else:

@@ -7,8 +7,8 @@ media) keeps its bytes and its timestamps.  The price of ``immutable`` is
 that changes still sitting in a ``-wal`` file beside the database are not
 seen; a problem says so when such a file exists.
 
-Rows are fetched a batch at a time and numbered from 1 in read order; a
-problem about the file as a whole has number 0.
+Rows are read one at a time and numbered from 1 in read order; a problem
+about the file as a whole has number 0.
 """
 
 from __future__ import annotations
@@ -16,23 +16,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import quoted, record_from_fields
 from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-FETCH = 10_000
 _SHOWN_OBJECTS = 10
 
 
-@dataclass(frozen=True)
-class SchemaObject:
-    """A table or view and its column names, all in lower case (SQLite names are case-insensitive)."""
-
-    kind: str  # "table" or "view"
-    columns: frozenset[str]
+Schema = dict[str, frozenset[str]]  # each table's or view's lower-case name: its lower-case column names
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -52,24 +45,24 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA trusted_schema = OFF")
     except sqlite3.DatabaseError as error:
         db.close()
-        raise ValueError(f"{path}: SQLite header, but the database cannot be read: {error}") from None
+        raise _unreadable(path, error) from None
     return db
 
 
-def read_schema(db: sqlite3.Connection, path: Path) -> dict[str, SchemaObject]:
-    """Every table and view by lower-case name.
+def read_schema(db: sqlite3.Connection, path: Path) -> Schema:
+    """The columns of every table and view; SQLite compares names case-insensitively, so they are lower-cased.
 
     Raises ValueError when the schema cannot be read (a damaged or disguised file).
     """
     try:
-        names = db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+        names = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
     except sqlite3.DatabaseError as error:
-        raise ValueError(f"{path}: SQLite header, but the database cannot be read: {error}") from None
-    objects = {}
-    for kind, name in names:
-        if isinstance(name, str):
-            objects[name.lower()] = SchemaObject(kind, _columns(db, name))
-    return objects
+        raise _unreadable(path, error) from None
+    return {name.lower(): _columns(db, name) for (name,) in names if isinstance(name, str)}
+
+
+def _unreadable(path: Path, error: sqlite3.DatabaseError) -> ValueError:
+    return ValueError(f"{path}: SQLite header, but the database cannot be read ({error}): is it damaged or cut short?")
 
 
 def _columns(db: sqlite3.Connection, name: str) -> frozenset[str]:
@@ -81,7 +74,7 @@ def _columns(db: sqlite3.Connection, name: str) -> frozenset[str]:
     return frozenset(str(column).lower() for (column,) in rows)
 
 
-def describe_schema(objects: dict[str, SchemaObject]) -> str:
+def describe_schema(objects: Schema) -> str:
     """A short list of what a database holds, for error messages."""
     if not objects:
         return "it holds no tables"
@@ -108,7 +101,7 @@ def unseen_wal_problem(path: Path) -> ParseProblem | None:
 
 def read_sqlite_set(
     path: Path,
-    choose_source: Callable[[dict[str, SchemaObject]], str | None],
+    choose_source: Callable[[Schema], str | None],
     columns: Mapping[str, str],
     expected: str,
 ) -> Iterator[HashRecord | ParseProblem]:
@@ -126,13 +119,11 @@ def read_sqlite_set(
             raise ValueError(f"{path}: not {expected} ({describe_schema(objects)})")
         if problem := unseen_wal_problem(path):
             yield problem
-        present = {column: field for column, field in columns.items() if column in objects[source].columns}
-        yield from read_digest_rows(db, source, present)
+        present = {column: field for column, field in columns.items() if column in objects[source]}
+        yield from _read_rows(db, source, present)
 
 
-def read_digest_rows(
-    db: sqlite3.Connection, source: str, columns: dict[str, str]
-) -> Iterator[HashRecord | ParseProblem]:
+def _read_rows(db: sqlite3.Connection, source: str, columns: dict[str, str]) -> Iterator[HashRecord | ParseProblem]:
     """Records from table or view ``source``, reading ``columns`` (database column to record field).
 
     ``source`` and the column names come from the caller's constants, never
@@ -143,13 +134,43 @@ def read_digest_rows(
     fields = tuple(columns.values())
     number = 0
     try:
-        cursor = db.execute(select)
-        while rows := cursor.fetchmany(FETCH):
-            for row in rows:
-                number += 1
+        # the cursor steps one row at a time, so memory stays flat; fetchmany would gain nothing
+        # and would lose the rows of a batch that runs into a damaged page
+        for row in db.execute(select):
+            number += 1
+            record = _clean_record(number, fields, row)
+            if record is not None:
+                yield record
+            else:
                 yield from record_from_fields(number, dict(zip(fields, _texts(row, fields))))
     except sqlite3.DatabaseError as error:
         yield ParseProblem(number + 1, f"database unreadable after row {number}, reading stopped: {error}")
+
+
+def _clean_record(number: int, fields: tuple[str, ...], row: tuple[object, ...]) -> HashRecord | None:
+    """The record for a row of exact digests (hex text as NSRL writes them, raw bytes as TSK does), else None.
+
+    Several times faster than record_from_fields, which the other rows
+    (blanks, bad lengths, damage) still go through, for its checks and messages.
+    """
+    digests = {}
+    for field, value in zip(fields, row):
+        if value is None:
+            continue
+        size = DIGEST_SIZES[field]
+        if type(value) is bytes and len(value) == size:
+            digests[field] = value
+            continue
+        if type(value) is not str or len(value) != 2 * size:
+            return None
+        try:
+            digest = bytes.fromhex(value)
+        except ValueError:
+            return None
+        if len(digest) != size:  # fromhex skips white space
+            return None
+        digests[field] = digest
+    return HashRecord(number, **digests) if digests else None
 
 
 def _texts(values: Iterable[object], fields: tuple[str, ...]) -> Iterator[str | None]:

@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from fieldlab.hashsets.formats.sqlitedb import SchemaObject, read_sqlite_set
+from fieldlab.hashsets.formats.sqlitedb import Schema, read_sqlite_set
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
 KDB_TABLE = "hashes"
 KDB_COLUMNS = {"md5": "md5", "sha1": "sha1", "sha2_256": "sha256"}
 
 
-def kdb_source(objects: dict[str, SchemaObject]) -> str | None:
+def kdb_source(objects: Schema) -> str | None:
     """``hashes`` when the database has it with an md5 column, else None."""
     found = objects.get(KDB_TABLE)
-    return KDB_TABLE if found is not None and "md5" in found.columns else None
+    return KDB_TABLE if found is not None and "md5" in found else None
 
 
 def parse_tsk_kdb(path: Path) -> Iterator[HashRecord | ParseProblem]:

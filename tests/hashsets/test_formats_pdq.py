@@ -1,0 +1,80 @@
+"""PDQ lists: 'pdq <hash>' lines, bare hashes and Meta's hasher output, PDQ only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldlab.hashsets.formats.pdq import parse_pdq
+from fieldlab.hashsets.records import HashRecord, ParseProblem
+from tests.hashsets.hashset_builders import Digests, write_lines
+
+
+def pdq(label: str) -> str:
+    return Digests(label).pdq.hex()
+
+
+def pdq_record(line: int, label: str) -> HashRecord:
+    return HashRecord(line, pdq=Digests(label).pdq)
+
+
+def test_pdq_prefixed_lines_as_threatexchange_prints_them_are_read(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "photos.txt", f"pdq {pdq('a')}", f"PDQ\t{pdq('b').upper()}")
+    assert list(parse_pdq(path)) == [pdq_record(1, "a"), pdq_record(2, "b")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "{hash}",
+        "{hash},100,reg_test/input/dih/bridge-1-original.jpg",
+        "{hash},bridge-1-original.jpg",
+        "hash={hash}",
+        "pdq {hash} A some label",
+        "  {hash}   # trailing words",
+    ],
+)
+def test_pdq_hash_is_read_and_whatever_follows_it_is_ignored(tmp_path: Path, line: str) -> None:
+    path = write_lines(tmp_path / "photos.txt", line.format(hash=pdq("a")))
+    assert list(parse_pdq(path)) == [pdq_record(1, "a")]
+
+
+def test_pdq_records_carry_only_the_pdq_and_no_category(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "photos.txt", f"pdq {pdq('a')} category-looking-text")
+    (record,) = parse_pdq(path)
+    assert (record.md5, record.sha1, record.sha256, record.category) == (None, None, None, None)
+
+
+def test_pdq_blank_and_comment_lines_are_skipped_but_counted(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "photos.txt", "# from the hasher", "", "   ", pdq("a"))
+    assert list(parse_pdq(path)) == [pdq_record(4, "a")]
+
+
+def test_pdq_wrong_length_and_non_hex_lines_after_the_first_are_reported_and_skipped(tmp_path: Path) -> None:
+    lines = [pdq("a"), pdq("b")[:-1], "pdq " + "z" * 64, Digests("c").md5.hex(), "pdq", pdq("d")]
+    path = write_lines(tmp_path / "photos.txt", *lines)
+    assert list(parse_pdq(path)) == [
+        pdq_record(1, "a"),
+        ParseProblem(2, f"'{pdq('b')[:-1]}' is not a 64-hex-digit PDQ hash"),
+        ParseProblem(3, f"'{'z' * 64}' is not a 64-hex-digit PDQ hash"),
+        ParseProblem(4, f"'{Digests('c').md5.hex()}' is not a 64-hex-digit PDQ hash"),
+        ParseProblem(5, "'pdq' is not a 64-hex-digit PDQ hash"),
+        pdq_record(6, "d"),
+    ]
+
+
+def test_pdq_problem_quotes_an_endless_line_briefly(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "photos.txt", pdq("a"), "f" * 200_000)
+    record, problem = parse_pdq(path)
+    assert record == pdq_record(1, "a") and problem.line == 2 and len(problem.reason) < 150
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    ["0cc175b9c0f1b6a831c399e269772661  a.jpg", "md5 0cc175b9c0f1b6a831c399e269772661", "SHA1,MD5", "\x00\x01binary"],
+)
+def test_pdq_declared_for_another_list_fails_at_its_first_line(tmp_path: Path, first_line: str) -> None:
+    path = write_lines(tmp_path / "list.txt", "# comment", first_line, pdq("a"))
+    with pytest.raises(ValueError, match=r"list\.txt: not a PDQ list: line 2 is "):
+        next(parse_pdq(path))
