@@ -196,6 +196,7 @@ def _compile(
 ) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
     builders = {kind: DigestColumnBuilder(kind) for kind in KINDS}
     record_codes = array("B")
+    seen: dict[str | None, str | None] = {}
     per_category: Counter[str] = Counter()
     unmapped: Counter[str] = Counter()
     kept: list[ParseProblem] = []
@@ -210,7 +211,7 @@ def _compile(
                 if problem_count <= PROBLEMS_WRITTEN:
                     problems_out.write(f"line {record.line}: {record.reason}\n")
                 continue
-            label = _label_for(record, profile, unmapped)
+            label = _label_for(record, profile, unmapped, seen)
             code = profile.labels.index(label)
             added = False
             for kind in KINDS:
@@ -251,8 +252,15 @@ def _compile(
     return info, tuple(kept)
 
 
-def _label_for(record: HashRecord, profile: Profile, unmapped: Counter[str]) -> str:
-    label = profile.map(record.category)
+def _label_for(record: HashRecord, profile: Profile, unmapped: Counter[str], seen: dict[str | None, str | None]) -> str:
+    """The record's label; ``seen`` remembers each raw value, as sets hold millions of records but few values."""
+    raw = record.category
+    try:
+        label = seen[raw]
+    except KeyError:
+        label = profile.map(raw)
+        if len(seen) < 10_000:  # bounded: a hostile set could hold millions of distinct values
+            seen[raw] = label
     if label is None:
         raw = (record.category or "")[:40]
         if raw in unmapped or len(unmapped) < 1000:  # a hostile set could hold millions of distinct values
