@@ -142,6 +142,8 @@ class ImageSource:
         self.path = Path(path)
         self.options = options or UnlockOptions()
         self.media: MediaReader = open_container(self.path)
+        raw = self.media.info.kind in ("raw", "device")
+        self._native = pytsk3.Img_Info(str(self.path)) if raw else None  # TSK opens raw files read-only
         self._file_systems: dict[tuple[int, bool, int | None], pytsk3.FS_Info] = {}
         self._unlocked: dict[int, _LibyalRange] = {}
         self._apfs: dict[tuple[int, bool], tuple[object, _FileObject]] = {}
@@ -208,7 +210,7 @@ class ImageSource:
                 volume.problem = str(exc)
                 return
         try:
-            fs = pytsk3.FS_Info(_TskImage(region))
+            fs = self._open_tsk(volume.offset, region, plain=volume.encryption is None)
         except (OSError, RuntimeError):
             file_object = _FileObject(region)
             container = open_apfs_container(file_object)
@@ -309,8 +311,16 @@ class ImageSource:
                 region = self._unlock(offset, region)
             if store is not None:
                 region = _open_store(region, store)
-            fs = self._file_systems[key] = pytsk3.FS_Info(_TskImage(region))
+            fs = self._file_systems[key] = self._open_tsk(offset, region, plain=not encrypted and store is None)
         return fs
+
+    def _open_tsk(self, offset: int, region: RangeReader, plain: bool) -> pytsk3.FS_Info:
+        """A file system as TSK sees it: straight from a raw image or device when nothing sits in between, since
+        TSK then reads in C; through our Python layers otherwise (measured: 191,870 reads for a 100,000-file NTFS
+        walk cost 2.0 s of Python call-backs)."""
+        if plain and self._native is not None:
+            return pytsk3.FS_Info(self._native, offset=offset)
+        return pytsk3.FS_Info(_TskImage(region))
 
 
 class _Locked(Exception):
