@@ -145,16 +145,25 @@ def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
         if not columns.keys() & DIGEST_SIZES.keys():
             shown = ", ".join(quoted(name) for name in names[:10])
             raise ValueError(f"{path}: line {header_line} names no MD5, SHA1 or SHA256 column (found {shown})")
-        rows = csv.reader(lines, delimiter=sniff_delimiter(header))
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                yield ParseProblem(header_line + rows.line_num, f"unreadable CSV: {error}")
+        for entry in csv_rows(lines, header_line, sniff_delimiter(header)):
+            if isinstance(entry, ParseProblem):
+                yield entry
                 continue
-            if not any(cell.strip() for cell in row):
-                continue
+            number, row = entry
             fields = {name: row[index] if index < len(row) else None for name, index in columns.items()}
-            yield from record_from_fields(header_line + rows.line_num, fields)
+            yield from record_from_fields(number, fields)
+
+
+def csv_rows(lines: Iterator[str], header_line: int, delimiter: str = ",") -> Iterator[tuple[int, list[str]] | ParseProblem]:
+    """Non-blank CSV rows after a header with their physical line numbers; an unreadable row is a problem, not an end."""
+    rows = csv.reader(lines, delimiter=delimiter)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield ParseProblem(header_line + rows.line_num, f"unreadable CSV: {error}")
+            continue
+        if any(cell.strip() for cell in row):
+            yield header_line + rows.line_num, row

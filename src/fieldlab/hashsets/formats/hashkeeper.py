@@ -17,7 +17,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from fieldlab.hashsets.formats.csvlist import quoted, read_lines, record_from_fields
+from fieldlab.hashsets.formats.csvlist import csv_rows, quoted, read_lines, record_from_fields
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
 HEADER_START = ("file_id", "hashset_id", "file_name", "directory", "hash")
@@ -48,18 +48,11 @@ def parse_hashkeeper(path: Path) -> Iterator[HashRecord | ParseProblem]:
                 f"{path}: not a HashKeeper file: line {header_line} is {quoted(header.strip())}, "
                 f"not a header starting {','.join(f'{name!r}' for name in HEADER_START)}"
             )
-        rows = csv.reader(lines)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                yield ParseProblem(header_line + rows.line_num, f"unreadable CSV: {error}")
+        for entry in csv_rows(lines, header_line):
+            if isinstance(entry, ParseProblem):
+                yield entry
                 continue
-            number = header_line + rows.line_num
-            if not any(cell.strip() for cell in row):
-                continue
+            number, row = entry
             if len(row) <= MD5_FIELD:
                 yield ParseProblem(number, f"no 5th field (the hash): the row has only {len(row)}")
                 continue
