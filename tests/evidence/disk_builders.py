@@ -532,8 +532,10 @@ class _NtfsVolume:
 
     def delete(self, path: str) -> None:
         head, _, name = path.rpartition("/")
-        parent = self._open(head)
-        inode = self._open(path, (parent,))
+        # The file before its folder, as ntfs-3g's own unlink does: opened the other way round, a second delete
+        # in the same folder wrote the first file's name back into the folder index.
+        inode = self._open(path)
+        parent = self._open(head, (inode,))
         encoded, length = _utf16(name)
         # ntfs_delete closes both inodes, whatever it returns.
         status = self._lib.ntfs_delete(self._vol, f"/{path}".encode(), inode, parent, ctypes.addressof(encoded), length)

@@ -174,3 +174,10 @@ def test_damaged_file_table_records_are_reported_and_the_walk_goes_on(ntfs_disk:
     entries = list(source.walk())
     paths = {e.path.split("/", 1)[-1] for e in entries if isinstance(e, Item)}
     assert "$MFT" in paths  # system files are still there
+
+
+def test_several_deleted_files_in_one_ntfs_folder_are_all_deleted_items(tmp_path: Path) -> None:
+    files = [PlantedFile(f"Users/a/Pictures/{n}.bin", random_bytes(40 + n, 6000), deleted=n % 2 == 0) for n in range(6)]
+    files.append(PlantedFile("Users/a/Pictures/keep.bin", random_bytes(50, 6000)))
+    disk = build_disk(tmp_path / "ntfs.img", "mbr", [("ntfs", 8, files)])
+    _assert_all_planted_found(ImageSource(disk.path), disk)
