@@ -36,8 +36,8 @@ class RangeReader(Protocol):
 class UnlockOptions:
     """Credentials for encrypted volumes; kept in memory only, never written to the case."""
 
-    bitlocker_password: str | None = None
-    bitlocker_recovery_key: str | None = None
+    bitlocker_password: str | None = field(default=None, repr=False)
+    bitlocker_recovery_key: str | None = field(default=None, repr=False)
     shadow_copies: bool = False  # also walk every volume shadow copy
 
 
