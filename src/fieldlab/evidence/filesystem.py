@@ -68,6 +68,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
     """Every entry of ``fs``; ``base`` is the locator of the volume holding it."""
     counter = count()
     visited: set[int] = set()
+    streams = fs_type_name(fs) == "ntfs"  # only NTFS has named data streams; listing attributes costs ~10 us a file
     root = fs.info.root_inum
     queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
     visited.add(root)
@@ -86,14 +87,14 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
                 if listed > MAX_ENTRIES_PER_DIRECTORY:
                     yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped")
                     break
-                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter)
+                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter, streams)
         except (OSError, RuntimeError) as exc:
             yield WalkError(shown, f"folder could not be listed completely: {exc}")
 
 
 def _entry_items(
     fs: pytsk3.FS_Info, entry: pytsk3.File, directory: _Directory, base: Locator | None, display_prefix: str,
-    queue: list[_Directory], visited: set[int], counter: count,
+    queue: list[_Directory], visited: set[int], counter: count, streams: bool,
 ) -> Iterator[Item | WalkError]:
     name_info = entry.info.name
     name = name_info.name
@@ -135,7 +136,8 @@ def _entry_items(
         yield _item(base, meta.addr, path, display_prefix, ItemKind.SPECIAL, 0, meta, flags)
         return
     yield _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
-    yield from _named_streams(entry, base, meta, path, display_prefix, flags)
+    if streams:
+        yield from _named_streams(entry, base, meta, path, display_prefix, flags)
 
 
 def _open_meta(fs: pytsk3.FS_Info, address: int) -> pytsk3.File | None:
