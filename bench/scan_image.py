@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ctypes
 import hashlib
 import json
 import multiprocessing
@@ -85,7 +84,7 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
     wait_for_quiet,
     write_hashset,
 )
-from tests.evidence.disk_builders import _AT_DATA, _ntfs_volume, _NtfsVolume, _utf16  # noqa: E402 - NTFS, no mount
+from tests.evidence.disk_builders import _AT_DATA, _ntfs_volume, _NtfsVolume  # noqa: E402 - NTFS, no mount
 
 SEED = 20240613
 GENERATOR_VERSION = 2  # bump when the image layout changes, so old images are rebuilt
@@ -238,7 +237,7 @@ class _ImageWriter:
     def delete_chosen(self) -> None:
         """Deleted last, so nothing written afterwards reuses a deleted file's MFT record or clusters."""
         for path, size, tally in self._to_delete:
-            _delete_ntfs_file(self.volume, path)
+            self.volume.delete(path)  # file opened before its folder, so deletions in one folder all stick
             tally.deleted += 1
             tally.deleted_bytes += size
         self.image.folders = len(self._folders)
@@ -272,23 +271,6 @@ def _write_ntfs_file(volume: _NtfsVolume, path: str, data: bytes, streams: dict[
     finally:
         lib.ntfs_attr_close(attribute)
         lib.ntfs_inode_close(inode)
-
-
-def _delete_ntfs_file(volume: _NtfsVolume, path: str) -> None:
-    """Delete as ``_NtfsVolume.delete`` does, but open the file before its folder.
-
-    Opening the folder first, as the test builders do, leaves the index entry of the
-    previous file deleted in the same folder (same session) in place, pointing at its
-    freed MFT record: TSK then lists that file as allocated, and ntfsls reports
-    "Record N has wrong SeqNo".  Opened file first, every deletion sticks.
-    """
-    head, _, name = path.rpartition("/")
-    inode = volume._open(path)
-    parent = volume._open(head, (inode,))
-    encoded, length = _utf16(name)
-    # ntfs_delete closes both inodes, whatever it returns.
-    status = volume._lib.ntfs_delete(volume._vol, f"/{path}".encode(), inode, parent, ctypes.addressof(encoded), length)
-    volume._check(status == 0, f"cannot delete /{path}")
 
 
 def _parents(folder: str) -> Iterator[str]:
