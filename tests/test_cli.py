@@ -14,8 +14,8 @@ from fieldlab.cli import app
 from fieldlab.demo import build_demo_case
 
 runner = CliRunner()
-COMMANDS = [["hashset", "import"], ["hashset", "list"], ["hashset", "remove"], ["scan"], ["summary"], ["hits"],
-            ["audit", "verify"], ["demo"]]
+COMMANDS = [["hashset", "import"], ["hashset", "list"], ["hashset", "remove"], ["hashset", "from-case"], ["scan"],
+            ["summary"], ["hits"], ["group"], ["categorise"], ["audit", "verify"], ["demo"]]
 
 
 def test_top_level_help_lists_every_command_with_a_one_line_explanation() -> None:

@@ -28,10 +28,12 @@ def import_hashset(
     replace: bool = False,
     home: str | Path | None = None,
     known_good: bool | None = None,
+    category: str | None = None,
 ) -> ImportReport:
+    """Import a hash-set file (or a folder of vPDQ hash files) into the library."""
     library = HashSetLibrary(Path(home) if home else None)
     mapping = Path(mapping_file) if mapping_file else None
-    return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good)
+    return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good, category)
 
 
 def update_hashset(
@@ -60,11 +62,16 @@ def scan(
     observer: ScanObserver | None = None,
     unlock: UnlockOptions | None = None,
     verify: bool = True,
+    perceptual: bool = True,
+    pdq_radius: int = 31,
 ) -> ScanResult:
-    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case."""
+    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
+
+    With ``perceptual``, pictures and videos are also decoded for PDQ/vPDQ near matches within ``pdq_radius``.
+    """
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
-        sha256, workers, observer, unlock, verify,
+        sha256, workers, observer, unlock, verify, perceptual, pdq_radius,
     )
 
 

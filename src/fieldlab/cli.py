@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from fieldlab import api
-from fieldlab.case.store import CaseError
+from fieldlab.case.store import CaseError, CaseStore
 from fieldlab.evidence.containers import ContainerError
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import UnlockOptions
@@ -52,9 +52,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 @hashset_app.command("import")
 def hashset_import(
-    path: Annotated[Path, typer.Argument(help="The hash-set file: VICS JSON, CSV, md5sum/sha1sum/bare list, NSRL RDSv3 or NSRLFile.txt, EnCase .hash, HashKeeper, TSK .kdb, PDQ list.")],
+    path: Annotated[Path, typer.Argument(help="The hash-set file: VICS JSON, CSV, md5sum/sha1sum/bare list, NSRL RDSv3 or NSRLFile.txt, EnCase .hash, HashKeeper, TSK .kdb, PDQ list; or a folder of vPDQ hash files (known videos).")],
     name: Annotated[Optional[str], typer.Option(help="Name in the library (default: from the file name).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help=f"auto or one of: {', '.join(FORMATS)}.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=f"auto, vpdq (a folder) or one of: {', '.join(FORMATS)}.")] = "auto",
     profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
     mapping: Annotated[Optional[Path], typer.Option(help="JSON file mapping raw categories to profile labels.")] = None,
     replace: Annotated[bool, typer.Option(help="Replace a set of the same name.")] = False,
@@ -63,21 +63,22 @@ def hashset_import(
         Optional[bool],
         typer.Option("--known-good/--known-bad", help="Known-good files (NSRL: the default for NSRL formats) or known material."),
     ] = None,
+    category: Annotated[Optional[str], typer.Option(help="vPDQ folders: the category of videos its categories.csv does not list.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Import a hash set into the library.
 
     Example: [bold]fieldlab hashset import caid_export.json --name caid --profile uk --mapping caid_codes.json[/]
     """
-    if fmt != "auto" and fmt not in FORMATS:
-        _fail(f"unknown format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
+    if fmt != "auto" and fmt not in (*FORMATS, "vpdq"):
+        _fail(f"unknown format {fmt!r}: use auto, vpdq or one of {', '.join(FORMATS)}")
     try:
         if update:
             if not name:
                 _fail("--update needs the --name of the set to update")
             report = api.update_hashset(path, name, fmt, mapping, home)
         else:
-            report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good)
+            report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good, category)
     except (HashSetError, ValueError, OSError) as exc:
         _fail(str(exc))
     info = report.info
@@ -154,34 +155,50 @@ def hashset_info(name: str, home: HomeOption = None) -> None:
 
 @hashset_app.command("lookup")
 def hashset_lookup(
-    digests: Annotated[list[str], typer.Argument(help="MD5, SHA-1 or SHA-256 values (hex).")],
+    digests: Annotated[list[str], typer.Argument(help="MD5, SHA-1 or SHA-256 values (hex), or PDQ hashes with --pdq.")],
+    pdq: Annotated[bool, typer.Option("--pdq", help="The values are PDQ hashes: list known hashes within --radius.")] = False,
+    radius: Annotated[int, typer.Option(help="With --pdq: the largest Hamming distance that counts as a match.")] = 31,
     home: HomeOption = None,
 ) -> None:
-    """Which sets hold these digests, and under which category.
+    """Which sets hold these digests (or, with --pdq, PDQ hashes close to them), and under which category.
 
     Example: [bold]fieldlab hashset lookup 75b8d00568815a36c3809b46fc84ba6d[/]
     """
     from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
 
-    kinds = {32: "md5", 40: "sha1", 64: "sha256"}
+    kinds = {64: "pdq"} if pdq else {32: "md5", 40: "sha1", 64: "sha256"}
     queries = []
     for value in digests:
         text = value.strip().lower()
         kind = kinds.get(len(text))
         if kind is None or any(c not in "0123456789abcdef" for c in text):
-            _fail(f"{value!r} is not an MD5, SHA-1 or SHA-256 in hex")
-        queries.append(DigestQuery(**{kind: text}))
-    matches = HashMatcher(HashSetLibrary(home).load()).match(queries)
+            _fail(f"{value!r} is not {'a PDQ hash (64 hex digits)' if pdq else 'an MD5, SHA-1 or SHA-256 in hex'}")
+        queries.append(text if pdq else DigestQuery(**{kind: text}))
+    matcher = HashMatcher(HashSetLibrary(home).load())
+    if pdq:
+        import numpy as np
+
+        if not 0 <= radius <= 64:
+            _fail("--radius must be between 0 and 64")
+        rows = np.frombuffer(bytes.fromhex("".join(queries)), dtype=np.uint8).reshape(-1, 32)
+        matches = matcher.match_pdq(rows, radius)
+    else:
+        matches = matcher.match(queries)
     table = Table(title="Look-up")
-    for column in ("Digest", "Set", "Category", "Trust rank"):
-        table.add_column(column)
+    # PDQ rows name their query by number: two 64-digit hashes on one line do not fit a terminal
+    for column in ("Query" if pdq else "Digest", "Set", "Category", "Trust rank") + (("Distance", "Known PDQ") if pdq else ()):
+        table.add_column(column, no_wrap=column in ("Digest", "Known PDQ"))  # a hash must stay copyable
     for index, value in enumerate(digests):
+        label = str(index + 1) if pdq else value.lower()
+        if pdq:
+            console.print(f"Query {index + 1}: {value.lower()}")
         found = [m for m in matches if m.query_index == index]
         for m in found:
             category = "known-good" if m.known_good else f"{m.category} ({m.profile})"
-            table.add_row(value.lower(), escape(m.hash_set), category, str(m.trust_rank + 1))
+            near = (str(m.distance), m.matched_hash or "") if pdq else ()
+            table.add_row(label, escape(m.hash_set), category, str(m.trust_rank + 1), *near)
         if not found:
-            table.add_row(value.lower(), "-", "not in any set", "")
+            table.add_row(label, "-", "not in any set", "", *(("", "") if pdq else ()))
     console.print(table)
 
 
@@ -272,6 +289,10 @@ def scan(
     live: Annotated[bool, typer.Option(help="Show the live progress display.")] = True,
     verify: Annotated[bool, typer.Option(help="After the verdict, check a disk image against its acquisition hash.")] = True,
     shadow_copies: Annotated[bool, typer.Option(help="Also scan every volume shadow copy.")] = False,
+    perceptual: Annotated[
+        bool, typer.Option(help="Decode pictures and videos for PDQ/vPDQ near matches (after the exact hashing).")
+    ] = True,
+    pdq_radius: Annotated[int, typer.Option(min=0, max=64, help="Largest PDQ distance that counts as a near match.")] = 31,
     bitlocker_password: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_PASSWORD", help="Password of a BitLocker volume.")
     ] = None,
@@ -290,9 +311,11 @@ def scan(
     try:
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
-                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify)
+                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
+                                  perceptual, pdq_radius)
         else:
-            result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify)
+            result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
+                              perceptual, pdq_radius)
     except (SourceError, ContainerError, CaseError, HashSetError) as exc:
         _fail(str(exc))
     if result.interrupted:
@@ -337,6 +360,89 @@ def hits(
     except CaseError as exc:
         _fail(str(exc))
     errors.print(f"{count:,} hits written")
+
+
+@app.command("group")
+def group(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    radius: Annotated[int, typer.Option(min=0, max=64, help="Largest PDQ distance between two copies of a picture.")] = 31,
+) -> None:
+    """Group the case's pictures into near-duplicates (resized, recompressed, edited copies), to review a group at once.
+
+    Example: [bold]fieldlab group ~/cases/op-ash[/]
+    """
+    from fieldlab.case.groups import group_pictures, largest_groups
+
+    store = _open_case(case)
+    try:
+        found = group_pictures(store, radius)
+        console.print(f"{found.groups:,} groups of near-duplicate pictures, {found.grouped_items:,} pictures in them, "
+                      f"the largest of {found.largest:,}")
+        for group_id, members in largest_groups(store, 10):
+            console.print(f"  group {group_id}: {members:,} pictures")
+    finally:
+        store.close()
+
+
+@app.command("categorise")
+def categorise(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    item_ids: Annotated[list[int], typer.Argument(help="Item ids (as in the hits export or the review app).")],
+    category: Annotated[str, typer.Option(help="The examiner's category, e.g. A, B, C, non-indecent (uk) or 0-4 (us).")],
+    profile: Annotated[str, typer.Option(help="Category profile: uk or us.")] = "uk",
+    whole_group: Annotated[bool, typer.Option(help="Also every near-duplicate of each item (see: fieldlab group).")] = False,
+    note: Annotated[Optional[str], typer.Option(help="Why, for the record.")] = None,
+) -> None:
+    """Record an examiner's categorisation of items; it is audit-logged and kept apart from hash-set matches.
+
+    Example: [bold]fieldlab categorise ~/cases/op-ash 1042 1043 --category B --whole-group[/]
+    """
+    from fieldlab.case.decisions import categorise as record
+    from fieldlab.case.groups import group_of
+
+    store = _open_case(case)
+    try:
+        chosen = sorted({m for i in item_ids for m in (group_of(store, i) if whole_group else [i])})
+        count = record(store, chosen, category, profile, note=note)
+    except CaseError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"{count:,} item(s) categorised {escape(category)} ({profile})")
+
+
+@hashset_app.command("from-case")
+def hashset_from_case(
+    case: Annotated[Path, typer.Argument(help="Case folder whose categorised items become a set.")],
+    name: Annotated[str, typer.Option(help="Name of the new set (videos go to NAME-videos).")],
+    profile: Annotated[str, typer.Option(help="Take the decisions made under this profile.")] = "uk",
+    replace: Annotated[bool, typer.Option(help="Replace sets of the same name.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Build hash sets (MD5/SHA-1/PDQ, and known videos by vPDQ) from the items examiners categorised in a case.
+
+    Example: [bold]fieldlab hashset from-case ~/cases/op-ash --name force-own-2026-11[/]
+    """
+    from fieldlab.hashsets.from_case import build_from_case
+
+    store = _open_case(case)
+    try:
+        reports = build_from_case(store, HashSetLibrary(home), name, profile, replace)
+    except HashSetError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    for report in reports:
+        info = report.info
+        console.print(f"Imported [bold]{escape(info.name)}[/]: {info.entries:,} entries, "
+                      + ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items()))
+
+
+def _open_case(case: Path) -> CaseStore:
+    try:
+        return CaseStore.open(case, create=False)
+    except CaseError as exc:
+        _fail(str(exc))
 
 
 @app.command("verify")
@@ -401,10 +507,12 @@ def demo(
         _fail(str(exc))
     home = folder / "library"
     console.print(f"Demo evidence: {escape(str(built.evidence_dir))} ({len(built.planted)} known files planted)")
-    hashset_import(built.vics_path, "demo-vics", "auto", "uk", built.mapping_path, False, False, False, home)
-    hashset_import(built.csv_path, "demo-csv", "auto", "uk", None, False, False, False, home)
+    hashset_import(built.vics_path, name="demo-vics", fmt="auto", profile="uk", mapping=built.mapping_path,
+                   replace=False, update=False, known_good=False, category=None, home=home)
+    hashset_import(built.csv_path, name="demo-csv", fmt="auto", profile="uk", mapping=None,
+                   replace=False, update=False, known_good=False, category=None, home=home)
     case_dir = folder / "case"
-    result = api.scan(built.evidence_dir, case_dir, "DEMO-1", None, home, False, None, None)
+    result = api.scan(built.evidence_dir, case_dir, "DEMO-1", home=home)
     console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:

@@ -14,9 +14,9 @@ from fieldlab.report.hits import COLUMNS, neutralise_formula, write_hits_csv, wr
 
 def _row(path: str) -> HitRow:
     return HitRow(
-        exhibit="EX1", locator="file:" + path, path=path, size=10, file_type="jpeg", md5="a" * 32, sha1="b" * 40,
+        exhibit="EX1", item_id=7, locator="file:" + path, path=path, size=10, file_type="jpeg", md5="a" * 32, sha1="b" * 40,
         sha256=None, category="A", profile="uk", hash_set="caid", hash_set_sha256="c" * 64, method="md5",
-        mtime=0.0,
+        mtime=0.0, distance=None, transform=None, matched_hash=None,
     )
 
 
@@ -33,7 +33,7 @@ def test_csv_quotes_every_value_so_commas_quotes_and_newlines_survive() -> None:
     out = io.StringIO()
     assert write_hits_csv([_row(name)], out) == 1
     text = out.getvalue()
-    assert text.startswith('"exhibit","locator","path"')
+    assert text.startswith('"exhibit","item_id","locator","path"')
     (header, record) = list(csv.reader(io.StringIO(text)))
     assert header == COLUMNS
     assert record[COLUMNS.index("path")] == name

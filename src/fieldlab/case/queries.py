@@ -8,8 +8,8 @@ from typing import Iterator
 
 from sqlalchemy import and_, case, func, select
 
-from fieldlab.case.schema import errors, exhibits, hits, items
-from fieldlab.case.store import CaseStore
+from fieldlab.case.schema import errors, exhibits, hits, items, media
+from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.hashsets.profiles import PROFILES
 
 MEDIA_FAMILIES = ("image", "video")
@@ -29,7 +29,10 @@ class ExhibitCounts:
     extension_mismatches: int = 0
     errors: int = 0
     hit_items: int = 0
-    hits_by_category: Counter[str] = field(default_factory=Counter)  # each item once, under its most serious category
+    hits_by_category: Counter[str] = field(default_factory=Counter)  # exact matches: each item once, under its deciding category
+    media_decoded: int = 0  # pictures and videos perceptually hashed or found undecodable
+    near_items: int = 0  # items with a PDQ/vPDQ match and no exact one: indicative until confirmed
+    near_by_category: Counter[str] = field(default_factory=Counter)
     deleted: int = 0  # deleted or orphan files (names without content included)
     known_good: int = 0  # matched a known-good set: left out of review and of the counts
     walk_complete: bool = False
@@ -40,6 +43,7 @@ class ExhibitCounts:
 @dataclass(frozen=True)
 class HitRow:
     exhibit: str
+    item_id: int  # what ``fieldlab categorise`` and the review app take
     locator: str
     path: str
     size: int
@@ -53,6 +57,9 @@ class HitRow:
     hash_set_sha256: str
     method: str
     mtime: float | None
+    distance: int | None  # pdq: differing bits; vpdq: percent of the known video's seconds matched
+    transform: str | None  # pdq: the rotation or mirror of the item that matched
+    matched_hash: str | None  # pdq: the known hash; vpdq: the known video
 
 
 def deciding_category(labels: list[tuple[int, str, str]]) -> str:
@@ -94,26 +101,39 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         error_counts = dict(
             conn.execute(select(errors.c.exhibit_id, func.count()).group_by(errors.c.exhibit_id)).all()
         )
+        decoded = dict(
+            conn.execute(
+                select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
+                .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
+                .group_by(items.c.exhibit_id)
+            ).all()
+        )
         per_item: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+        near_per_item: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
         hit_rows = conn.execute(
-            select(items.c.exhibit_id, hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category)
+            select(items.c.exhibit_id, hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.method)
             .select_from(hits.join(items, items.c.id == hits.c.item_id))
             .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
         )
         for r in hit_rows:
-            per_item.setdefault((r.exhibit_id, r.item_id), []).append((r.trust_rank, r.profile, r.category))
+            chosen = per_item if r.method in EXACT_METHODS else near_per_item
+            chosen.setdefault((r.exhibit_id, r.item_id), []).append((r.trust_rank, r.profile, r.category))
     result = []
     for r in rows:
         counts = ExhibitCounts(
             ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
             media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
             errors=error_counts.get(r.id, 0), walk_complete=bool(r.walk_complete), finished=r.scan_finished_at is not None,
-            deleted=r.deleted, known_good=r.known_good, hash_state=r.hash_state,
+            deleted=r.deleted, known_good=r.known_good, hash_state=r.hash_state, media_decoded=decoded.get(r.id, 0),
         )
         for (ex_id, _item), labels in per_item.items():
             if ex_id == r.id:
                 counts.hit_items += 1
                 counts.hits_by_category[deciding_category(labels)] += 1
+        for key, labels in near_per_item.items():
+            if key[0] == r.id and key not in per_item:
+                counts.near_items += 1
+                counts.near_by_category[deciding_category(labels)] += 1
         result.append(counts)
     return result
 
@@ -121,9 +141,9 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
 def iter_hits(store: CaseStore) -> Iterator[HitRow]:
     query = (
         select(
-            exhibits.c.ref, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5, items.c.sha1,
+            exhibits.c.ref, items.c.id, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5, items.c.sha1,
             items.c.sha256, items.c.mtime, hits.c.category, hits.c.profile, hits.c.hash_set, hits.c.hash_set_sha256,
-            hits.c.method,
+            hits.c.method, hits.c.distance, hits.c.transform, hits.c.matched_hash,
         )
         .select_from(hits.join(items, items.c.id == hits.c.item_id).join(exhibits, exhibits.c.id == items.c.exhibit_id))
         .order_by(exhibits.c.id, items.c.id, hits.c.hash_set, hits.c.method)
@@ -131,7 +151,8 @@ def iter_hits(store: CaseStore) -> Iterator[HitRow]:
     with store.engine.connect() as conn:
         for r in conn.execute(query):
             yield HitRow(
-                exhibit=r.ref, locator=r.locator, path=r.path, size=r.size, file_type=r.file_type, md5=r.md5, sha1=r.sha1,
+                exhibit=r.ref, item_id=r.id, locator=r.locator, path=r.path, size=r.size, file_type=r.file_type, md5=r.md5, sha1=r.sha1,
                 sha256=r.sha256, category=r.category, profile=r.profile, hash_set=r.hash_set,
-                hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime,
+                hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime, distance=r.distance,
+                transform=r.transform, matched_hash=r.matched_hash,
             )

@@ -10,6 +10,8 @@ from sqlalchemy import (
     Index,
     Integer,
     BigInteger,
+    LargeBinary,
+    PrimaryKeyConstraint,
     MetaData,
     String,
     Text,
@@ -91,12 +93,66 @@ hits = Table(
     Column("hash_set_sha256", String(64), nullable=False),  # the exact version of the set that matched
     Column("profile", String(16), nullable=False),
     Column("category", String(32), nullable=False),
-    Column("method", String(16), nullable=False),  # md5 | sha1 | sha256 (pdq etc. later)
-    Column("distance", Integer),
+    Column("method", String(16), nullable=False),  # md5 | sha1 | sha256 | pdq | vpdq
+    Column("distance", Integer),  # pdq: differing bits; vpdq: percent of the known video's frames matched
+    Column("transform", String(16)),  # pdq: which rotation or mirror of the item matched (see detect.perceptual)
+    Column("matched_hash", String(64)),  # pdq: the known hash that was close; vpdq: the known video's name
     Column("trust_rank", Integer, nullable=False, server_default=text("0")),  # of the set when matched: 0 decides disagreements
     UniqueConstraint("item_id", "hash_set", "method", name="uq_hit"),
 )
 Index("ix_hits_item", hits.c.item_id)
+
+media = Table(
+    "media",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("kind", String(16), nullable=False),  # image | video
+    Column("format", String(32)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("duration", Float),  # videos, seconds
+    Column("frame_rate", Float),
+    Column("codec", String(64)),
+    Column("pdq", String(64)),  # images: canonical hex
+    Column("pdq_quality", Integer),
+    Column("dihedral", LargeBinary),  # images: the 8 transforms' PDQ hashes, 32 bytes each, to match again later
+    Column("error", Text),  # not decodable: why
+    Column("partial", Text),  # videos: why hashing stopped before the end
+)
+Index("ix_media_pdq", media.c.pdq)
+
+video_frames = Table(
+    "video_frames",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("quality", Integer, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    PrimaryKeyConstraint("item_id", "frame"),
+)
+
+media_groups = Table(
+    "media_groups",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("group_id", Integer, nullable=False),  # the smallest item id of the group: stable while the group is
+    Column("radius", Integer, nullable=False),
+)
+Index("ix_media_groups_group", media_groups.c.group_id)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("profile", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("examiner", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("note", Text),
+)
+Index("ix_decisions_item", decisions.c.item_id)
 
 errors = Table(
     "errors",

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, and_, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
-from fieldlab.case.schema import case_info, errors, exhibits, hits, items, metadata, regions
+from fieldlab.case.schema import case_info, errors, exhibits, hits, items, media, metadata, regions, video_frames
 from fieldlab.evidence.item import Item, ItemKind
 
 DATABASE_FILE = "case.sqlite"
+EXACT_METHODS = ("md5", "sha1", "sha256")
 
 
 _INSERT_ITEMS = (
@@ -82,6 +83,45 @@ class HitRecord:
     method: str
     trust_rank: int = 0
     distance: int | None = None
+    transform: str | None = None
+    matched_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingMedia:
+    id: int
+    locator: str
+    path: str
+    size: int
+    family: str  # image | video
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    frame: int
+    timestamp: float
+    quality: int
+    pdq: str  # hex
+
+
+@dataclass(frozen=True)
+class MediaResult:
+    """What decoding one picture or video produced: its perceptual hashes and a few facts, or why it failed."""
+
+    item_id: int
+    kind: str  # image | video
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    frame_rate: float | None = None
+    codec: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    dihedral: bytes | None = None
+    frames: tuple[FrameRecord, ...] = ()
+    error: str | None = None
+    partial: str | None = None
 
 
 class CaseStore:
@@ -235,6 +275,73 @@ class CaseStore:
                 self._insert_ignore(errors),
                 [{"exhibit_id": exhibit_id, "item_id": item_id, "stage": stage, "path": path, "message": message, "at": time.time()}],
             )
+
+    def pending_media(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingMedia]:
+        """Pictures and videos read but not yet decoded; known-good files are never decoded."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.family)
+                .outerjoin(media, media.c.item_id == items.c.id)
+                .where(
+                    items.c.exhibit_id == exhibit_id, items.c.state == "done", items.c.id > after_id,
+                    items.c.family.in_(("image", "video")), items.c.known_good.is_(False), items.c.size > 0,
+                    media.c.item_id.is_(None),
+                )
+                .order_by(items.c.id)
+                .limit(limit)
+            ).all()
+        return [PendingMedia(r.id, r.locator, r.path, r.size, r.family) for r in rows]
+
+    def record_media(
+        self, exhibit_id: int, results: Sequence[MediaResult], found_hits: Sequence[HitRecord], paths: dict[int, str]
+    ) -> None:
+        """Hashes, frames, hits and decoding errors of a batch in one transaction, as ``record_results``."""
+        rows = [{k: v for k, v in r.__dict__.items() if k != "frames"} for r in results]
+        frames = [{"item_id": r.item_id, **f.__dict__} for r in results for f in r.frames]
+        problems = [
+            {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "decode", "path": paths.get(r.item_id, ""),
+             "message": r.error or f"partly hashed: {r.partial}", "at": time.time()}
+            for r in results
+            if r.error or r.partial
+        ]
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(self._insert_ignore(media), rows)
+            if frames:
+                conn.execute(self._insert_ignore(video_frames), frames)
+            if found_hits:
+                conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
+            if problems:
+                conn.execute(self._insert_ignore(errors), problems)
+
+    def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[tuple[int, str, bytes | None]]:
+        """(item id, kind, dihedral hashes) of decoded media, to match them again against the chosen sets."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(media.c.item_id, media.c.kind, media.c.dihedral)
+                .join(items, and_(items.c.id == media.c.item_id, items.c.exhibit_id == exhibit_id))
+                .where(media.c.item_id > after_id, media.c.error.is_(None))
+                .order_by(media.c.item_id)
+                .limit(limit)
+            ).all()
+        return [(r.item_id, r.kind, r.dihedral) for r in rows]
+
+    def items_with_exact_hits(self, item_ids: Sequence[int]) -> set[int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(hits.c.item_id).where(hits.c.item_id.in_(list(item_ids)), hits.c.method.in_(EXACT_METHODS)).distinct()
+            ).all()
+        return {r.item_id for r in rows}
+
+    def video_frames(self, item_ids: Sequence[int]) -> dict[int, list[FrameRecord]]:
+        found: dict[int, list[FrameRecord]] = {i: [] for i in item_ids}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(video_frames).where(video_frames.c.item_id.in_(list(item_ids))).order_by(video_frames.c.item_id, video_frames.c.frame)
+            ).all()
+        for r in rows:
+            found[r.item_id].append(FrameRecord(r.frame, r.timestamp, r.quality, r.pdq))
+        return found
 
     def done_digests(self, exhibit_id: int, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
         """(id, md5, sha1, sha256) of items already read, to match them again against the chosen hash sets."""

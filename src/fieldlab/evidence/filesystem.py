@@ -222,6 +222,9 @@ class ImageFileReader:
         self._offset += len(data)
         return len(data)
 
+    def seek(self, offset: int) -> None:
+        self._offset = offset
+
     def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
         """An image cannot change under us; a short read means the file system's own records disagree."""
         if bytes_read != listed_size:

@@ -22,9 +22,10 @@ from fieldlab.locator import Locator, LocatorError
 
 
 class ItemHandle(Protocol):
-    """What the reader needs of an opened item: sequential raw reads, and a check that it did not change."""
+    """What the readers need of an opened item: raw reads, seeking (video decoders jump), a check that it did not change."""
 
     def readinto(self, buffer: bytearray | memoryview) -> int: ...
+    def seek(self, offset: int) -> None: ...
     def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None: ...
     def close(self) -> None: ...
 
@@ -59,6 +60,33 @@ def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSp
     return SourceSpec(str(path), kind, unlock or UnlockOptions())
 
 
+class ItemStream(io.RawIOBase):
+    """An opened item as a read-only, seekable file object, for decoders (Pillow, FFmpeg) that want one."""
+
+    def __init__(self, handle: ItemHandle, size: int) -> None:
+        self._handle, self._size, self._position = handle, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        count = self._handle.readinto(buffer)
+        self._position += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        self._handle.seek(self._position)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+
 def open_source(spec: SourceSpec) -> EvidenceSource:
     if spec.kind == "folder":
         return FolderSource(Path(spec.path))
@@ -76,6 +104,9 @@ class _FolderItem:
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
         return self._raw.readinto(buffer)
+
+    def seek(self, offset: int) -> None:
+        self._raw.seek(offset)
 
     def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
         """The digests are of what was read; say so when that differs from what the walk listed."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -119,6 +120,25 @@ def save_records(folder: Path, count: int, codes: np.ndarray, columns: dict[str,
 
 def load_records(folder: Path) -> np.ndarray:
     return np.load(folder / RECORDS_FILE, mmap_mode="r", allow_pickle=False)
+
+
+PHOTODNA_FILE = "photodna.tsv"
+
+
+def iter_photodna(folder: Path, offset: int = 0) -> Iterator[tuple[int, str]]:
+    """(record number, PhotoDNA value) in record order, from a set that carries them.
+
+    A text file beside the records, written as the set is parsed, is read back
+    in step with the records on export: PhotoDNA is only ever passed through,
+    so it needs no index, and a set of millions of them costs no memory.
+    """
+    path = folder / PHOTODNA_FILE
+    if not path.exists():
+        return
+    with path.open(encoding="ascii") as lines:
+        for line in lines:
+            record, _, value = line.rstrip("\n").partition("\t")
+            yield int(record) + offset, value
 
 
 def load_column(folder: Path, kind: str) -> DigestColumn | None:

@@ -14,16 +14,18 @@ from typing import Iterator, TextIO
 
 import numpy as np
 
-from fieldlab.hashsets.compiled import KINDS, NO_DIGEST, load_records
-from fieldlab.hashsets.library import HashSetLibrary, LoadedSet
+from fieldlab.hashsets.compiled import KINDS, NO_DIGEST, PHOTODNA_FILE, iter_photodna, load_records
+from fieldlab.hashsets.library import HashSetError, HashSetLibrary, LoadedSet
 
 CHUNK = 100_000
 VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#Media"
 
 
 def iter_records(library: HashSetLibrary, loaded: LoadedSet) -> Iterator[dict[str, str]]:
-    """Each source record: its category label and the hex of every digest it had."""
+    """Each source record: its category label, the hex of every digest it had, and its PhotoDNA if it had one."""
     table = load_records(library.folder / loaded.info.name)
+    photodna = iter_photodna(library.folder / loaded.info.name)
+    next_photodna = next(photodna, None)
     kinds = [k for k in KINDS if k in table.dtype.names]
     labels = loaded.info.labels
     for start in range(0, len(table), CHUNK):
@@ -38,11 +40,17 @@ def iter_records(library: HashSetLibrary, loaded: LoadedSet) -> Iterator[dict[st
         for row, code in enumerate(chunk["code"]):
             record = {kind: columns[kind][row] for kind in kinds}
             record["category"] = labels[code]
+            record["photodna"] = ""
+            if next_photodna is not None and next_photodna[0] == start + row:
+                record["photodna"] = next_photodna[1]
+                next_photodna = next(photodna, None)
             yield record
 
 
 def write_csv(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
     kinds = [k for k in KINDS if k in loaded.columns]
+    if (library.folder / loaded.info.name / PHOTODNA_FILE).exists():
+        kinds.append("photodna")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*kinds, "category"])
     count = 0
@@ -65,6 +73,8 @@ def write_vics(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
             media["SHA1"] = record["sha1"].upper()
         if record.get("sha256"):
             media["SHA256"] = record["sha256"].upper()
+        if record["photodna"]:
+            media["PhotoDNA"] = record["photodna"]
         if record.get("pdq"):
             media["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": record["pdq"]}]
         if record["category"] != "uncategorised":
@@ -77,6 +87,8 @@ def write_vics(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
 
 def export_set(library: HashSetLibrary, name: str, fmt: str, target: Path) -> int:
     (loaded,) = library.load([name])
+    if loaded.videos is not None:
+        raise HashSetError(f"{name} is a set of known videos (vPDQ): its hash files are the export")
     writer = {"csv": write_csv, "vics": write_vics}[fmt]
     with open(target, "w", encoding="utf-8", newline="") as out:
         return writer(library, loaded, out)

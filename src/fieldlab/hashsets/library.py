@@ -20,9 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from fieldlab.hashsets.compiled import KINDS, DigestColumn, DigestColumnBuilder, load_column, save_column, save_records
+from fieldlab.hashsets.compiled import (
+    KINDS,
+    PHOTODNA_FILE,
+    DigestColumn,
+    DigestColumnBuilder,
+    load_column,
+    save_column,
+    save_records,
+)
 from fieldlab.hashsets.formats import detect_format, parse_hash_file
+from fieldlab.hashsets.formats.vpdq import VideoProblem, parse_vpdq_folder
+from fieldlab.hashsets.near import PdqIndex, build_index, index_file
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile, load_profile
+from fieldlab.hashsets.videos import MIN_QUALITY, KnownVideos, VideoColumnBuilder
 from fieldlab.hashsets.records import HashRecord, ParseProblem
 
 KNOWN_GOOD_FORMATS = frozenset({"nsrl-rds", "nsrl-txt"})
@@ -75,6 +86,8 @@ class LoadedSet:
     info: HashSetInfo
     columns: dict[str, DigestColumn]
     trust_rank: int = 0  # 0 is the most trusted set: its category decides when sets disagree
+    pdq_index: PdqIndex | None = None  # near-match tables over ``columns["pdq"]``
+    videos: KnownVideos | None = None  # known videos, matched by vPDQ
 
 
 def default_home() -> Path:
@@ -99,11 +112,17 @@ class HashSetLibrary:
         mapping_file: Path | None = None,
         replace: bool = False,
         known_good: bool | None = None,
+        category: str | None = None,
     ) -> ImportReport:
-        """Compile ``source`` into the library; NSRL formats are known-good unless ``known_good`` says otherwise."""
+        """Compile ``source`` into the library; NSRL formats are known-good unless ``known_good`` says otherwise.
+
+        ``source`` is a file, or for ``vpdq`` a folder of vPDQ hash files; ``category`` is the raw category of
+        every video its ``categories.csv`` does not list.
+        """
         source = Path(source)
-        if not source.is_file():
-            raise HashSetError(f"{source} is not a file")
+        folder_format = fmt == "vpdq" or (fmt == "auto" and source.is_dir())
+        if not (source.is_dir() if folder_format else source.is_file()):
+            raise HashSetError(f"{source} is not a {'folder of vPDQ hash files' if folder_format else 'file'}")
         name = _name_from_file(source) if name is None else name
         if not _NAME.match(name):
             raise HashSetError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
@@ -111,7 +130,7 @@ class HashSetLibrary:
         if target.exists() and not replace:
             raise HashSetError(f"a hash set named {name!r} exists: choose another --name or pass --replace")
         chosen = load_profile(profile, mapping_file)
-        resolved_format = detect_format(source) if fmt == "auto" else fmt
+        resolved_format = "vpdq" if folder_format else detect_format(source) if fmt == "auto" else fmt
 
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = self.folder / f".importing-{name}-{os.getpid()}"
@@ -120,7 +139,10 @@ class HashSetLibrary:
         try:
             if known_good is None:
                 known_good = resolved_format in KNOWN_GOOD_FORMATS
-            info, problems = _compile(source, name, resolved_format, chosen, staging, known_good)
+            if resolved_format == "vpdq":
+                info, problems = _compile_videos(source, name, chosen, staging, known_good, category)
+            else:
+                info, problems = _compile(source, name, resolved_format, chosen, staging, known_good)
             self._install(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -182,8 +204,23 @@ class HashSetLibrary:
         loaded = []
         for rank, n in enumerate(n for n in self.trust_order() if n in wanted):
             columns = {kind: col for kind in KINDS if (col := load_column(self.folder / n, kind)) is not None}
-            loaded.append(LoadedSet(available[n], columns, rank))
+            try:
+                videos = KnownVideos.load(self.folder / n)
+            except ValueError as exc:
+                raise HashSetError(str(exc)) from None
+            loaded.append(LoadedSet(available[n], columns, rank, _load_pdq_index(self.folder / n, columns), videos))
         return loaded
+
+
+def _load_pdq_index(folder: Path, columns: dict[str, DigestColumn]) -> PdqIndex | None:
+    if "pdq" not in columns:
+        return None
+    if not index_file(folder, "pdq").is_file():
+        raise HashSetError(f"hash set {folder.name} has PDQ hashes but no near-match index: import it again")
+    try:
+        return PdqIndex.load(folder, columns["pdq"].digests)
+    except ValueError as exc:
+        raise HashSetError(str(exc)) from None
 
 
 def _name_from_file(source: Path) -> str:
@@ -202,7 +239,10 @@ def _compile(
     kept: list[ParseProblem] = []
     problem_count = 0
     entries = 0
-    with open(folder / PROBLEMS_FILE, "w", encoding="utf-8") as problems_out:
+    with (
+        open(folder / PROBLEMS_FILE, "w", encoding="utf-8") as problems_out,
+        open(folder / PHOTODNA_FILE, "w", encoding="ascii") as photodna_out,
+    ):
         for record in parse_hash_file(source, fmt):
             if isinstance(record, ParseProblem):
                 problem_count += 1
@@ -220,15 +260,21 @@ def _compile(
                     builders[kind].add(digest, code, entries)
                     added = True
             if added:
+                if record.photodna:
+                    photodna_out.write(f"{entries}\t{record.photodna}\n")
                 entries += 1
                 record_codes.append(code)
                 per_category[label] += 1
         if problem_count > PROBLEMS_WRITTEN:
             problems_out.write(f"... and {problem_count - PROBLEMS_WRITTEN} more problems\n")
 
+    if (folder / PHOTODNA_FILE).stat().st_size == 0:
+        (folder / PHOTODNA_FILE).unlink()
     built = {kind: builder.build() for kind, builder in builders.items() if len(builder)}
     for kind, column in built.items():
         save_column(folder, kind, column.digests, column.codes)
+    if "pdq" in built:
+        build_index(folder, built["pdq"].digests)
     save_records(folder, entries, np.frombuffer(record_codes.tobytes(), dtype=np.uint8), built)
     counts = {kind: len(column.digests) for kind, column in built.items()}
     conflicts = sum(column.conflicts for column in built.values())
@@ -250,6 +296,51 @@ def _compile(
     )
     (folder / META_FILE).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
     return info, tuple(kept)
+
+
+def _compile_videos(
+    source: Path, name: str, profile: Profile, folder: Path, known_good: bool, category: str | None
+) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
+    builder = VideoColumnBuilder()
+    per_category: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
+    seen: dict[str | None, str | None] = {}
+    problems: list[ParseProblem] = []
+    problem_count = 0
+    with open(folder / PROBLEMS_FILE, "w", encoding="utf-8") as problems_out:
+        for entry in parse_vpdq_folder(source, category):
+            if isinstance(entry, VideoProblem):
+                entry = entry.as_parse_problem()
+            else:
+                label = _label_for(HashRecord(0, category=entry.category), profile, unmapped, seen)
+                if builder.add(entry, profile.labels.index(label)):
+                    per_category[label] += 1
+                    continue
+                entry = ParseProblem(0, f"{entry.name!r}: no frame of quality {MIN_QUALITY} or more: cannot be matched")
+            problem_count += 1
+            if len(problems) < PROBLEMS_KEPT:
+                problems.append(entry)
+            if problem_count <= PROBLEMS_WRITTEN:
+                problems_out.write(f"line {entry.line}: {entry.reason}\n")
+    if not len(builder):
+        raise HashSetError(f"{source} holds no usable vPDQ hash file (*.txt with frame_number,quality,pdq_hex,timestamp)")
+    frames = builder.save(folder)
+    info = HashSetInfo(
+        name=name, profile=profile.name, labels=profile.labels, format="vpdq", source_name=source.name,
+        source_sha256=_sha256_of_folder(source), imported_at=time.time(), entries=len(builder),
+        counts={"videos": len(builder), "video_frames": frames}, per_category=dict(per_category),
+        problems=problem_count, conflicts=0, unmapped_categories=dict(unmapped.most_common(50)), known_good=known_good,
+    )
+    (folder / META_FILE).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+    return info, tuple(problems)
+
+
+def _sha256_of_folder(folder: Path) -> str:
+    """One digest for a folder set: each hash file's name and content digest, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink()):
+        digest.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + _sha256_of(path).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def _label_for(record: HashRecord, profile: Profile, unmapped: Counter[str], seen: dict[str | None, str | None]) -> str:

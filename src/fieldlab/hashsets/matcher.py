@@ -1,4 +1,4 @@
-"""Exact matching of item digests against the loaded hash sets, a batch at a time."""
+"""Matching item digests against the loaded hash sets, a batch at a time: exact digests, and PDQ within a radius."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class Match:
     method: str
     trust_rank: int
     known_good: bool
+    distance: int | None = None  # near matches only: differing bits
+    matched_hash: str | None = None  # near matches only: the known PDQ hash (hex) that was close
 
 
 class HashMatcher:
@@ -66,6 +68,59 @@ class HashMatcher:
                             known_good=loaded.info.known_good,
                         )
                     )
+        return matches
+
+
+    def match_pdq(self, hashes: np.ndarray, radius: int = 31) -> list[Match]:
+        """Per query row (32-byte PDQ) and set, the closest known hash within ``radius`` bits."""
+        matches: list[Match] = []
+        for loaded in self.sets:
+            if loaded.pdq_index is None or len(hashes) == 0:
+                continue
+            near = loaded.pdq_index.search(hashes, radius)
+            order = np.lexsort((near.distance, near.query))  # per query, closest first
+            closest = order[np.r_[True, near.query[order][1:] != near.query[order][:-1]]] if len(order) else order
+            digests, codes = loaded.columns["pdq"].digests, loaded.columns["pdq"].codes
+            for row in closest:
+                entry = int(near.entry[row])
+                matches.append(
+                    Match(
+                        query_index=int(near.query[row]),
+                        hash_set=loaded.info.name,
+                        hash_set_sha256=loaded.info.source_sha256,
+                        profile=loaded.info.profile,
+                        category=loaded.info.labels[codes[entry]],
+                        method="pdq",
+                        trust_rank=loaded.trust_rank,
+                        known_good=loaded.info.known_good,
+                        distance=int(near.distance[row]),
+                        matched_hash=bytes(digests[entry]).ljust(32, b"\0").hex(),
+                    )
+                )
+        return matches
+
+
+    def match_videos(self, query_frames: list[np.ndarray], radius: int = 31, threshold: float = 0.8) -> list[Match]:
+        """Known videos matched vPDQ-style by each query video's frames (quality >= 50, ``(n, 32)`` uint8)."""
+        matches: list[Match] = []
+        for loaded in self.sets:
+            if loaded.videos is None:
+                continue
+            for found in loaded.videos.match(query_frames, radius, threshold):
+                matches.append(
+                    Match(
+                        query_index=found.query,
+                        hash_set=loaded.info.name,
+                        hash_set_sha256=loaded.info.source_sha256,
+                        profile=loaded.info.profile,
+                        category=loaded.info.labels[loaded.videos.codes[found.video]],
+                        method="vpdq",
+                        trust_rank=loaded.trust_rank,
+                        known_good=loaded.info.known_good,
+                        distance=round(100 * found.fraction),
+                        matched_hash=loaded.videos.names[found.video][:64],
+                    )
+                )
         return matches
 
 

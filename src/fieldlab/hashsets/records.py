@@ -18,6 +18,7 @@ class HashRecord:
     sha256: bytes | None = None
     pdq: bytes | None = None
     category: str | None = None  # raw value, mapped to a label later through a profile
+    photodna: str | None = None  # kept verbatim and passed through to exports: PhotoDNA is proprietary, never computed
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,17 @@ class ParseProblem:
 
     line: int
     reason: str
+
+
+MAX_PHOTODNA = 1024  # characters: a PhotoDNA hash is 144 bytes, 192 in base64
+
+
+def parse_photodna(text: str) -> str | None:
+    """The value as the source wrote it, if it is short printable ASCII; PhotoDNA's encoding varies by exporter."""
+    text = text.strip()
+    if not text or len(text) > MAX_PHOTODNA or not (text.isascii() and text.isprintable()):
+        return None
+    return text
 
 
 def parse_hex_digest(text: str, size: int) -> bytes | None:

@@ -18,15 +18,27 @@ from pathlib import Path
 
 import numpy as np
 
-from fieldlab.hashsets.compiled import KINDS, NO_DIGEST, RECORDS_FILE, load_column, load_records, save_column
+from fieldlab.hashsets.compiled import (
+    KINDS,
+    NO_DIGEST,
+    PHOTODNA_FILE,
+    RECORDS_FILE,
+    iter_photodna,
+    load_column,
+    load_records,
+    save_column,
+)
 from fieldlab.hashsets.formats import detect_format
 from fieldlab.hashsets.library import META_FILE, HashSetError, HashSetLibrary, ImportReport, _compile, _sha256_of
+from fieldlab.hashsets.near import build_index
 from fieldlab.hashsets.profiles import load_profile
 
 
 def update_set(library: HashSetLibrary, name: str, source: Path, fmt: str = "auto", mapping_file: Path | None = None) -> ImportReport:
     (current,) = library.load([name])
     info = current.info
+    if info.format == "vpdq":
+        raise HashSetError(f"{name} is a set of known videos: import the new folder with --replace instead")
     profile = load_profile(info.profile, mapping_file)
     if profile.labels != info.labels:
         raise HashSetError(f"{name} was compiled with other category labels: re-import it instead")
@@ -75,6 +87,8 @@ def _merge(old_folder: Path, delta_folder: Path, target: Path) -> dict[str, int]
         first[1:] = digests[1:] != digests[:-1]
         unique, unique_codes = digests[first], codes[first]
         save_column(target, kind, unique, unique_codes)
+        if kind == "pdq":
+            build_index(target, unique)
         counts[kind] = len(unique)
         for offset, column, table in ((0, old, old_records), (len(old_records), delta, delta_records)):
             slots = np.full(len(table), NO_DIGEST, dtype=np.uint32)
@@ -88,4 +102,13 @@ def _merge(old_folder: Path, delta_folder: Path, target: Path) -> dict[str, int]
     decided = np.load(target / f"{primary}.codes.npy")
     merged_records["code"][present] = decided[merged_records[primary][present]]
     np.save(target / RECORDS_FILE, merged_records, allow_pickle=False)
+    _merge_photodna(old_folder, delta_folder, len(old_records), target)
     return counts
+
+
+def _merge_photodna(old_folder: Path, delta_folder: Path, delta_offset: int, target: Path) -> None:
+    """The delta's records follow the old ones, so its PhotoDNA values follow too, renumbered."""
+    values = [*iter_photodna(old_folder), *iter_photodna(delta_folder, delta_offset)]
+    if values:
+        with open(target / PHOTODNA_FILE, "w", encoding="ascii") as out:
+            out.writelines(f"{record}\t{value}\n" for record, value in values)

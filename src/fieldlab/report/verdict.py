@@ -34,10 +34,13 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
     table.add_column("Exhibit")
     table.add_column("Status")
     table.add_column("Files", justify="right")
-    table.add_column("Media", justify="right")
+    table.add_column("Media (decoded)", justify="right")
     table.add_column("Known items", justify="right")
     for label in columns:
         table.add_column(f"Cat {label}" if len(label) <= 2 else label, justify="right")
+    show_near = any(ex.near_items for ex in counts)
+    if show_near:  # kept apart: a near match is indicative until an examiner confirms it
+        table.add_column("Near matches", justify="right")
     table.add_column("Known good", justify="right")
     table.add_column("Deleted", justify="right")
     table.add_column("Ext. lies", justify="right")
@@ -52,9 +55,10 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
             Text(ex.ref),
             status,
             f"{ex.files_read:,}/{ex.files:,}",
-            f"{ex.media:,}",
+            f"{ex.media:,} ({ex.media_decoded:,})",
             known,
             *(f"{ex.hits_by_category.get(label, 0):,}" for label in columns),
+            *([Text(_near_summary(ex), style="yellow" if ex.near_items else "")] if show_near else []),
             f"{ex.known_good:,}",
             f"{ex.deleted:,}",
             f"{ex.extension_mismatches:,}",
@@ -62,3 +66,8 @@ def verdict_table(counts: Sequence[ExhibitCounts], title: str = "Verdict") -> Ta
             *([Text(ex.hash_state or "-", style=_HASH_STYLES.get(ex.hash_state or "", "yellow"))] if show_hash else []),
         )
     return table
+
+
+def _near_summary(ex: ExhibitCounts) -> str:
+    parts = ", ".join(f"{label} {ex.near_by_category[label]:,}" for label in ordered_categories(ex.near_by_category))
+    return f"{ex.near_items:,}" + (f" ({parts})" if parts else "")

@@ -48,7 +48,12 @@ def render_progress(p: ScanProgress) -> Table:
         verdict.append(counts, style="red")
     else:
         verdict.append("no known material so far", style="green")
-    verdict.append(f"   media {p.media:,}   known good {p.known_good:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
+    if p.near_by_category:
+        near = sum(p.near_by_category.values())
+        verdict.append(f"   near matches (indicative, to confirm): {near:,}  ", style="bold yellow")
+        verdict.append("  ".join(f"{label}: {p.near_by_category[label]:,}" for label in ordered_categories(p.near_by_category)),
+                       style="yellow")
+    verdict.append(f"   media {p.media:,} (decoded {p.media_decoded:,})   known good {p.known_good:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
     if p.hash_state == "checking":
         verdict.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
     elif p.hash_state:

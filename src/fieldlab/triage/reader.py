@@ -41,10 +41,16 @@ def prepare_worker() -> None:
         pass
 
 
-def read_batch(spec: SourceSpec, tasks: list[ReadTask], want_sha256: bool) -> list[ItemResult]:
+def opened_source(spec: SourceSpec) -> EvidenceSource:
+    """The evidence, opened once per worker process and kept open for the batches that follow."""
     source = _open_sources.get(spec)
     if source is None:
         source = _open_sources[spec] = open_source(spec)
+    return source
+
+
+def read_batch(spec: SourceSpec, tasks: list[ReadTask], want_sha256: bool) -> list[ItemResult]:
+    source = opened_source(spec)
     return [_read_guarded(source, task, want_sha256) for task in tasks]
 
 

@@ -6,13 +6,20 @@ runs ahead of the reading (it is much faster), recording items as *pending*;
 workers are fed pending items in the order the walk found them, which puts
 users' picture folders first.  Memory stays bounded whatever the source size:
 the walk keeps only a queue of folders, and at most a few batches are in flight.
+
+Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
+pool, fed only when no file is waiting to be read: exact hashing, which gives
+the first and surest hits, never waits for decoding.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,19 +27,23 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, exhibit_counts
-from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, PendingItem
+from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
+from fieldlab.triage.near import NearMatching
+from fieldlab.triage.perceive import MediaTask
+from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.reader import ReadTask, prepare_worker, read_batch
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
 BATCH_BYTES = 64 << 20
 REMATCH_CHUNK = 20_000
+MEDIA_BATCH = 8  # pictures or videos per decoding task: small, so a decoder crash costs little to retry
 
 
 @dataclass
@@ -46,6 +57,8 @@ class ScanProgress:
     media: int = 0
     errors: int = 0
     hits_by_category: Counter[str] = field(default_factory=Counter)
+    media_decoded: int = 0  # pictures and videos perceptually hashed (or found undecodable)
+    near_by_category: Counter[str] = field(default_factory=Counter)  # items with a PDQ/vPDQ match and no exact hit
     known_good: int = 0
     started: float = field(default_factory=time.monotonic)
     bytes_read_this_run: int = 0
@@ -85,6 +98,8 @@ def scan_source(
     observer: ScanObserver | None = None,
     unlock: UnlockOptions | None = None,
     verify: bool = True,
+    perceptual: bool = True,
+    pdq_radius: int = 31,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan."""
     spec = describe_source(Path(source), unlock)
@@ -98,20 +113,24 @@ def scan_source(
         store.audit.append(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
-             "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies},
+             "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
+             "pdq_radius": pdq_radius},
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
         )
         if isinstance(evidence, ImageSource):
             _record_image_facts(store, exhibit, evidence)
-        run = _ScanRun(store, exhibit, spec, evidence, matcher, sha256, observer)
+        near = NearMatching(matcher, pdq_radius) if perceptual else None
+        run = _ScanRun(store, exhibit, spec, evidence, matcher, sha256, observer, near)
         run.load_previous_state()
         interrupted = False
         try:
-            run.execute(workers or os.cpu_count() or 1)
-            if verify and isinstance(evidence, ImageSource):
-                run.verify(evidence)
+            with _deferred_interrupts() as stop:
+                run.stop = stop
+                run.execute(workers or os.cpu_count() or 1)
+                if verify and isinstance(evidence, ImageSource):
+                    run.verify(evidence)
         except KeyboardInterrupt:
             interrupted = True
         if not interrupted:
@@ -125,6 +144,37 @@ def scan_source(
     finally:
         store.close()
         evidence.close()
+
+
+class _StopRequest:
+    requested = False
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _deferred_interrupts() -> Iterator[_StopRequest]:
+    """Ctrl-C is noted and acted on between database writes, never inside one.
+
+    An interrupt raised in the middle of a write left a connection holding
+    SQLite's write lock, and the closing audit entry then failed with
+    "database is locked" (seen once the perceptual stage added writes).
+    """
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def note(_signum: int, _frame: object) -> None:
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _refuse_case_near_evidence(case_dir: Path, spec: SourceSpec) -> None:
@@ -151,12 +201,15 @@ def _default_ref(source: Path) -> str:
 class _ScanRun:
     def __init__(
         self, store: CaseStore, exhibit: Exhibit, spec: SourceSpec, evidence: EvidenceSource, matcher: HashMatcher,
-        sha256: bool, observer: ScanObserver | None,
+        sha256: bool, observer: ScanObserver | None, near: NearMatching | None,
     ) -> None:
         self.store, self.exhibit, self.spec, self.evidence, self.matcher = store, exhibit, spec, evidence, matcher
-        self.sha256, self.observer = sha256, observer
+        self.sha256, self.observer, self.near = sha256, observer, near
         self.progress = ScanProgress(exhibit.ref)
         self._last_dispatched = 0
+        self._last_media = 0
+        self._reads_waiting = True
+        self.stop = _StopRequest()
         self._last_report = 0.0
         self._walked_files = 0
         self._walked_bytes = 0
@@ -168,32 +221,48 @@ class _ScanRun:
         p = self.progress
         p.files_listed, p.bytes_listed, p.files_read, p.bytes_read = counts.files, counts.bytes, counts.files_read, counts.bytes_read
         p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
-        p.known_good = counts.known_good
+        p.known_good, p.media_decoded, p.near_by_category = counts.known_good, counts.media_decoded, Counter(counts.near_by_category)
 
     def execute(self, worker_count: int) -> None:
         walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
-        with cf.ProcessPoolExecutor(max_workers=worker_count, initializer=prepare_worker) as pool:
+        limit = 2 * worker_count
+        with (
+            cf.ProcessPoolExecutor(max_workers=worker_count, initializer=prepare_worker) as pool,
+            MediaPool(self.spec, worker_count) as media,
+        ):
             try:
                 while True:
+                    self.stop.check()
                     self._collect(in_flight, block=False)
-                    self._dispatch(pool, in_flight, limit=2 * worker_count)
+                    self._record_media(media.collect(block=False))
+                    self._dispatch(pool, in_flight, limit=limit)
+                    self._dispatch_media(media, limit - len(in_flight))
                     if walker is not None:
                         if not self._walk_step(walker):
                             walker = None
                             self.store.update_exhibit(self.exhibit.id, walk_complete=True)
                             self.progress.walk_complete = True
                         continue
-                    if not in_flight:
-                        self._dispatch(pool, in_flight, limit=2 * worker_count)
-                        if not in_flight:
+                    if not in_flight and not media.busy:
+                        self._dispatch(pool, in_flight, limit=limit)
+                        self._last_media = 0  # a last sweep: items read after the cursor passed them
+                        self._dispatch_media(media, limit - len(in_flight))
+                        if not in_flight and not media.busy:
                             break
-                    self._collect(in_flight, block=True)
+                    self._wait(in_flight, media)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
+                media.shutdown()
                 raise
         self._report(force=True)
+
+    def _wait(self, in_flight: dict[cf.Future, list[PendingItem]], media: MediaPool) -> None:
+        # woken twice a second even if nothing finishes, so a Ctrl-C is acted on promptly
+        cf.wait([*in_flight, *media.futures], timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        self._collect(in_flight, block=False)
+        self._record_media(media.collect(block=False))
 
     def _walk_step(self, walker: Iterator[Item | WalkError]) -> bool:
         found: list[Item] = []
@@ -222,9 +291,11 @@ class _ScanRun:
         self._report()
 
     def _dispatch(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
+        self._reads_waiting = True
         while len(in_flight) < limit:
             pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, BATCH_FILES)
             if not pending:
+                self._reads_waiting = False
                 return
             batch, total = [], 0
             for item in pending:
@@ -235,6 +306,33 @@ class _ScanRun:
             self._last_dispatched = batch[-1].id
             tasks = [ReadTask(i.id, i.locator, i.path.rsplit("/", 1)[-1], i.size, i.mtime) for i in batch]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.sha256)] = batch
+
+    def _dispatch_media(self, media: MediaPool, free_slots: int) -> None:
+        """Pictures and videos to decode, only while no file waits to be read: exact hits come first."""
+        if self.near is None or self._reads_waiting:
+            return
+        while media.accepting and media.in_flight < free_slots:
+            pending = [p for p in self.store.pending_media(self.exhibit.id, self._last_media, MEDIA_BATCH)
+                       if not media.holds(p.id)]
+            if not pending:
+                return
+            self._last_media = pending[-1].id
+            media.submit([MediaTask(p.id, p.locator, p.family, p.size) for p in pending], {p.id: p.path for p in pending})
+
+    def _record_media(self, finished: list[tuple[list[MediaResult], dict[int, str]]]) -> None:
+        for results, paths in finished:
+            found_hits = self.near.hits(results)
+            self.store.record_media(self.exhibit.id, results, found_hits, paths)
+            self.progress.media_decoded += len(results)
+            self.progress.errors += sum(1 for r in results if r.error or r.partial)
+            self._count_near(found_hits)
+            self._report()
+
+    def _count_near(self, found_hits: list[HitRecord]) -> None:
+        exact = self.store.items_with_exact_hits([h.item_id for h in found_hits])
+        for item_id, labels in _labels_per_item(found_hits).items():
+            if item_id not in exact:
+                self.progress.near_by_category[deciding_category(labels)] += 1
 
     def _collect(self, in_flight: dict[cf.Future, list[PendingItem]], block: bool) -> None:
         if not in_flight:
@@ -270,6 +368,8 @@ class _ScanRun:
             self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches if not m.known_good)
             self.store.mark_known_good(sorted({rows[m.query_index][0] for m in matches if m.known_good}))
             after = rows[-1][0]
+        if self.near is not None:
+            self.near.rematch(self.store, self.exhibit.id)
 
     def verify(self, image: ImageSource) -> None:
         """The media hash against the acquisition hash, after the verdict so it never delays it."""
@@ -287,6 +387,7 @@ class _ScanRun:
         self._report(force=True)
 
     def _report(self, force: bool = False) -> None:
+        self.stop.check()  # every caller has just finished a write: a safe point to stop
         now = time.monotonic()
         if self.observer is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
@@ -295,7 +396,8 @@ class _ScanRun:
 
 def _hit_record(item_id: int, match: Match) -> HitRecord:
     return HitRecord(
-        item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method, match.trust_rank
+        item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method, match.trust_rank,
+        match.distance, None, match.matched_hash,
     )
 
 

@@ -4,7 +4,7 @@ Exporters disagree on column names and order, so the header is matched
 loosely: names are compared case-insensitively with everything but letters
 and digits removed and one trailing ``hash``, ``digest``, ``value`` or
 ``sum`` dropped.  "MD5", "md5 hash", "MD5Sum", "SHA-1", "sha1_hash",
-"SHA-256", "PDQ Hash" and "Category" are all understood; other columns
+"SHA-256", "PDQ Hash", "PhotoDNA" and "Category" are all understood; other columns
 (file names, sizes) are ignored.  The delimiter is whichever of ``,`` ``;``
 or tab the header uses most.
 
@@ -20,7 +20,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
+from fieldlab.hashsets.records import (
+    DIGEST_SIZES,
+    MAX_PHOTODNA,
+    PDQ_SIZE,
+    HashRecord,
+    ParseProblem,
+    parse_hex_digest,
+    parse_photodna,
+)
 
 BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20
@@ -28,7 +36,7 @@ MAX_LINE = 1 << 16  # far beyond any real hash-set line
 ECHO = 80  # characters of a bad value quoted back in a problem report
 
 DELIMITERS = (",", ";", "\t")
-COLUMNS = ("md5", "sha1", "sha256", "pdq", "category")
+COLUMNS = ("md5", "sha1", "sha256", "pdq", "photodna", "category")
 _SIZES = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
 _LABELS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ"}
 _NAME_NOISE = re.compile(r"[^a-z0-9]")
@@ -96,7 +104,13 @@ def record_from_fields(line: int, fields: Mapping[str, str | None]) -> list[Hash
     if not digests.keys() - {"pdq"}:
         return [ParseProblem(line, "; ".join(reasons) or "no MD5, SHA1 or SHA256 value")]
     category = (fields.get("category") or "").strip() or None
-    record = HashRecord(line=line, category=category, **digests)
+    photodna = fields.get("photodna")
+    if photodna and photodna.strip():
+        kept = parse_photodna(photodna)
+        if kept is None:
+            reasons.append(f"PhotoDNA {quoted(photodna.strip())} is not printable ASCII of at most {MAX_PHOTODNA} characters")
+        photodna = kept
+    record = HashRecord(line=line, category=category, photodna=photodna or None, **digests)
     if reasons:
         return [record, ParseProblem(line, "; ".join(reasons) + "; imported with its valid digests only")]
     return [record]

@@ -30,8 +30,8 @@ _NOT_MARKS = bytes(range(256)).translate(None, b'"[]{}')  # translate() deletes 
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
-_FIELDS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "category": "Category"}
-_ALTERNATIVES = {"PDQ": "pdq", "SHA1": "sha1", "SHA256": "sha256"}  # HashName, upper-cased, without "-"
+_FIELDS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "photodna": "PhotoDNA", "category": "Category"}
+_ALTERNATIVES = {"PDQ": "pdq", "PHOTODNA": "photodna", "SHA1": "sha1", "SHA256": "sha256"}  # HashName, upper-cased, without "-"
 
 
 def parse_vics(path: Path) -> Iterator[HashRecord | ParseProblem]:

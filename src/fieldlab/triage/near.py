@@ -1,0 +1,73 @@
+"""Perceptual matching of decoded media: PDQ (with rotations and mirrors) for pictures, vPDQ for videos."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fieldlab.case.store import CaseStore, HitRecord, MediaResult
+from fieldlab.detect.perceptual import DIHEDRAL_NAMES
+from fieldlab.hashsets.matcher import HashMatcher, Match
+from fieldlab.hashsets.videos import MIN_QUALITY
+
+REMATCH_CHUNK = 5_000
+_TRANSFORMS = len(DIHEDRAL_NAMES)
+
+
+class NearMatching:
+    def __init__(self, matcher: HashMatcher, radius: int = 31) -> None:
+        self.matcher, self.radius = matcher, radius
+
+    def hits(self, results: list[MediaResult]) -> list[HitRecord]:
+        pictures = [(r.item_id, r.dihedral) for r in results if r.kind == "image" and _usable(r)]
+        videos = [(r.item_id, [bytes.fromhex(f.pdq) for f in r.frames if f.quality >= MIN_QUALITY]) for r in results
+                  if r.kind == "video" and not r.error]
+        return self._picture_hits(pictures) + self._video_hits(videos)
+
+    def _picture_hits(self, pictures: list[tuple[int, bytes]]) -> list[HitRecord]:
+        """Per picture and set, the closest known hash over the 8 transforms; the untransformed one wins ties."""
+        if not pictures:
+            return []
+        rows = np.frombuffer(b"".join(d for _, d in pictures), dtype=np.uint8).reshape(-1, 32)
+        best: dict[tuple[int, str], tuple[int, int, Match]] = {}
+        for match in self.matcher.match_pdq(rows, self.radius):
+            if match.known_good:
+                continue
+            picture, transform = divmod(match.query_index, _TRANSFORMS)
+            key = (pictures[picture][0], match.hash_set)
+            if key not in best or (match.distance, transform) < best[key][:2]:
+                best[key] = (match.distance, transform, match)
+        return [_record(item_id, m, DIHEDRAL_NAMES[t]) for (item_id, _), (_, t, m) in sorted(best.items(), key=lambda e: e[0])]
+
+    def _video_hits(self, videos: list[tuple[int, list[bytes]]]) -> list[HitRecord]:
+        if not videos:
+            return []
+        frames = [np.frombuffer(b"".join(f), dtype=np.uint8).reshape(-1, 32) for _, f in videos]
+        best: dict[tuple[int, str], Match] = {}
+        for match in self.matcher.match_videos(frames, self.radius):
+            key = (videos[match.query_index][0], match.hash_set)
+            if not match.known_good and (key not in best or match.distance > best[key].distance):
+                best[key] = match  # the known video this one covers best
+        return [_record(item_id, m, None) for (item_id, _), m in sorted(best.items(), key=lambda e: e[0])]
+
+    def rematch(self, store: CaseStore, exhibit_id: int) -> None:
+        """Media decoded by an earlier run, matched against today's sets (a set may have been added since)."""
+        after = 0
+        while rows := store.done_media(exhibit_id, after, REMATCH_CHUNK):
+            pictures = [(item_id, dihedral) for item_id, kind, dihedral in rows if kind == "image" and dihedral]
+            video_ids = [item_id for item_id, kind, _ in rows if kind == "video"]
+            frames = store.video_frames(video_ids) if video_ids else {}
+            videos = [(i, [bytes.fromhex(f.pdq) for f in frames[i] if f.quality >= MIN_QUALITY]) for i in video_ids]
+            store.add_hits(self._picture_hits(pictures) + self._video_hits(videos))
+            after = rows[-1][0]
+
+
+def _usable(result: MediaResult) -> bool:
+    """Meta's rule: a PDQ of quality under 50 (a near-blank picture) matches too much to mean anything."""
+    return not result.error and result.dihedral is not None and (result.pdq_quality or 0) >= MIN_QUALITY
+
+
+def _record(item_id: int, match: Match, transform: str | None) -> HitRecord:
+    return HitRecord(
+        item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method, match.trust_rank,
+        match.distance, transform, match.matched_hash,
+    )

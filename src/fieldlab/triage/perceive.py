@@ -1,0 +1,76 @@
+"""Worker side of the perceptual stage: decode pictures and videos already read, and hash what they show.
+
+Runs in its own pool of worker processes, apart from the readers: native
+decoders (libjpeg, libheif, FFmpeg) handle hostile bytes, and if one crashes
+it takes down only a decoding worker, never the scan or its exact hashing.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from fieldlab.case.store import FrameRecord, MediaResult
+from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
+from fieldlab.detect.video import VideoDecodeError, video_pdq
+from fieldlab.evidence.sources import ItemStream, SourceSpec
+from fieldlab.locator import Locator
+from fieldlab.triage.reader import opened_source
+
+STREAM_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class MediaTask:
+    item_id: int
+    locator: str
+    family: str  # image | video
+    size: int
+
+
+def perceive_batch(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult]:
+    source = opened_source(spec)
+    results = []
+    for task in tasks:
+        try:
+            results.append(_perceive(source, task))
+        except Exception as exc:  # noqa: BLE001 - one hostile file is that file's error, the scan goes on
+            results.append(MediaResult(task.item_id, task.family, error=f"internal error while decoding: {type(exc).__name__}: {exc}"[:500]))
+    return results
+
+
+def _perceive(source, task: MediaTask) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
+    try:
+        handle = source.open_item(Locator.parse(task.locator))
+    except OSError as exc:
+        return MediaResult(task.item_id, task.family, error=f"cannot be opened: {exc.strerror or exc}")
+    try:
+        stream = io.BufferedReader(ItemStream(handle, task.size), STREAM_BUFFER)
+        if task.family == "video":
+            return _video(task, stream)
+        return _image(task, stream)
+    finally:
+        handle.close()
+
+
+def _image(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
+    try:
+        found = image_pdq(stream)
+    except ImageDecodeError as exc:
+        return MediaResult(task.item_id, "image", error=str(exc)[:500])
+    return MediaResult(
+        task.item_id, "image", format=found.format, width=found.width, height=found.height,
+        pdq=pdq_hex(found.pdq), pdq_quality=found.quality, dihedral=b"".join(found.dihedral),
+    )
+
+
+def _video(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
+    try:
+        found = video_pdq(stream)
+    except VideoDecodeError as exc:
+        return MediaResult(task.item_id, "video", error=str(exc)[:500])
+    frames = tuple(FrameRecord(f.frame, f.timestamp, f.quality, pdq_hex(f.pdq)) for f in found.frames)
+    return MediaResult(
+        task.item_id, "video", format=None, width=found.width, height=found.height, duration=found.duration,
+        frame_rate=found.frame_rate, codec=found.codec, frames=frames, partial=found.partial,
+    )
