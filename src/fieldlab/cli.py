@@ -113,12 +113,14 @@ def hashset_list(home: HomeOption = None) -> None:
         console.print(f"No hash sets in {escape(str(HashSetLibrary(home).folder))}. Import one: fieldlab hashset import FILE")
         return
     table = Table(title="Hash-set library")
-    for column in ("Name", "Profile", "Entries", "MD5", "SHA-1", "Problems", "Source", "Source SHA-256", "Imported (UTC)"):
-        table.add_column(column, justify="right" if column in ("Entries", "MD5", "SHA-1", "Problems") else "left")
+    counted = ("MD5", "SHA-1", "PDQ", "Videos")
+    for column in ("Name", "Profile", "Entries", *counted, "Problems", "Source", "Source SHA-256", "Imported (UTC)"):
+        table.add_column(column, justify="right" if column in ("Entries", *counted, "Problems") else "left")
     for info in sets:
         table.add_row(
-            escape(info.name), info.profile, f"{info.entries:,}", f"{info.counts.get('md5', 0):,}",
-            f"{info.counts.get('sha1', 0):,}", f"{info.problems:,}", escape(info.source_name), info.source_sha256,
+            escape(info.name), "known-good" if info.known_good else info.profile, f"{info.entries:,}",
+            *(f"{info.counts.get(kind, 0):,}" for kind in ("md5", "sha1", "pdq", "videos")),
+            f"{info.problems:,}", escape(info.source_name), info.source_sha256,
             datetime.fromtimestamp(info.imported_at, timezone.utc).strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 import fieldlab
 from fieldlab.case.store import MediaResult
@@ -47,6 +47,7 @@ def altered_copies(tmp_path: Path) -> tuple[Path, Path]:
         "thumb.png": encoded(original.copy().reduce(4), "PNG"),
         "rotated.jpg": encoded(original.transpose(Image.Transpose.ROTATE_90), quality=90),
         "mirrored.webp": encoded(original.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "WEBP", quality=80),
+        "brighter.jpg": encoded(ImageEnhance.Brightness(original).enhance(1.3), quality=85),
         "unrelated.jpg": encoded(picture(22), quality=90),
         "broken.jpg": encoded(picture(23), quality=90),
     }
@@ -67,15 +68,15 @@ def test_altered_copies_of_a_known_picture_are_near_matches_and_unrelated_ones_a
     result = fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="EX1")
     found = _near_hits(tmp_path / "case")
     assert set(found) == {f"Pictures/{n}" for n in ("half.jpg", "recompressed.jpg", "cropped.jpg", "thumb.png",
-                                                    "rotated.jpg", "mirrored.webp")}
+                                                    "rotated.jpg", "mirrored.webp", "brighter.jpg")}
     assert all(method == "pdq" and distance <= 31 for method, _, distance, _ in found.values())
     assert found["Pictures/half.jpg"][3] == "original"
     assert found["Pictures/rotated.jpg"][3] not in (None, "original")
     assert found["Pictures/mirrored.webp"][3] not in (None, "original")
     assert result.progress.hit_items == 0  # a near match never counts as a confirmed known item
-    assert sum(result.progress.near_by_category.values()) == 6
+    assert sum(result.progress.near_by_category.values()) == 7
     (counts,) = fieldlab.summary(tmp_path / "case")
-    assert counts.near_items == 6 and counts.hit_items == 0 and counts.media_decoded == 8
+    assert counts.near_items == 7 and counts.hit_items == 0 and counts.media_decoded == 9
     errors = _db(tmp_path / "case").execute("SELECT stage, path FROM errors").fetchall()
     assert errors == [("decode", "Pictures/broken.jpg")]
 
@@ -107,7 +108,7 @@ def test_a_set_imported_after_the_scan_matches_decoded_pictures_when_the_scan_is
     assert _near_hits(tmp_path / "case") == {}
     fieldlab.import_hashset(hash_list, name="pdq-known")
     fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="EX1")
-    assert len(_near_hits(tmp_path / "case")) == 6
+    assert len(_near_hits(tmp_path / "case")) == 7
 
 
 def test_known_good_pictures_are_not_decoded(tmp_path: Path) -> None:
@@ -174,3 +175,22 @@ def test_a_decoder_crash_costs_only_the_file_that_caused_it(tmp_path: Path) -> N
     assert sorted(results) == [1, 2, 3, 4, 5]
     assert results[2].error == CRASHED
     assert all(results[n].error is None and results[n].pdq for n in (1, 3, 4, 5))
+
+
+def test_pictures_inside_a_disk_image_are_decoded_from_the_file_system_deleted_ones_too(tmp_path: Path) -> None:
+    from tests.evidence.disk_builders import PlantedFile, build_disk
+
+    original = picture(71)
+    files = [
+        PlantedFile("Users/sam/Pictures/copy.jpg", encoded(original.resize((800, 600)), quality=75).getvalue()),
+        PlantedFile("Users/sam/Pictures/gone.png", encoded(original.reduce(2), "PNG").getvalue(), deleted=True),
+        PlantedFile("Users/sam/Pictures/other.jpg", encoded(picture(72), quality=80).getvalue()),
+    ]
+    (tmp_path / "evidence").mkdir()
+    disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr", [("ntfs", 24, files)])
+    hash_list = tmp_path / "known.pdq"
+    hash_list.write_text(f"pdq {pdq_hex(image_pdq(encoded(original, quality=95)).pdq)}\n")
+    fieldlab.import_hashset(hash_list, name="pdq-known")
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD")
+    found = _near_hits(tmp_path / "case")
+    assert {p.rsplit("/", 1)[-1] for p in found} == {"copy.jpg", "gone.png"}

@@ -13,11 +13,11 @@ Each chunk's table is the entries' order sorted by that chunk (``perm``) and a
 directory of where each chunk value starts (``starts``), both ``.npy`` files
 opened memory-mapped.  Chunks are about ``log2(N)`` bits wide, so a bucket
 holds about one entry, capped at 22 bits so that a directory costs at most
-16 MiB.  Measured on 10 million clustered hashes and 2 cores
-(``bench/hashsets.py``): wider chunks (24 bits, 11 chunks) searched 1.5x
-faster but need 3.5x the directory memory; narrower ones (20 bits) 1.7x
-slower.  faiss's ``IndexBinaryMultiHash`` is built on the same idea but
-keeps its tables in hash maps in RAM and was slower than brute force here.
+16 MiB.  Measured on one core with 10 million clustered hashes like those of
+``bench/hashsets.py``: wider chunks (24 bits, 11 chunks) searched 1.5x faster
+but need 3.5x the directory memory (448 against 128 MB); narrower ones (20
+bits) 1.7x slower.  faiss's ``IndexBinaryMultiHash`` is built on the same idea
+but was slower than brute force there (``docs/benchmarks.md``).
 
 Which bits make up a chunk does not matter as long as build and search agree,
 so the digests are read as little-endian 64-bit words without copying.
