@@ -6,6 +6,7 @@ import ctypes
 import faulthandler
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from fieldlab.case.store import MediaResult
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.detect.video import video_pdq
 from fieldlab.evidence.sources import SourceSpec
-from fieldlab.triage.media_pool import CRASHED, MediaPool
+from fieldlab.triage.media_pool import CRASHED, HUNG, MediaPool
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from tests.builders import write_csv_hashset, KnownFile
 from tests.detect.media_builders import crop_each_side, encoded, picture, procedural_video, reencode_video
@@ -158,7 +159,16 @@ def _crash_on_second(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResu
     return perceive_batch(spec, tasks)
 
 
-def test_a_decoder_crash_costs_only_the_file_that_caused_it(tmp_path: Path) -> None:
+def _hang_on_second(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult]:
+    """A decoding worker stuck, as a native decoder looping on crafted input would be, on the item numbered 2."""
+    if any(t.item_id == 2 for t in tasks):
+        while True:
+            time.sleep(1)
+    return perceive_batch(spec, tasks)
+
+
+@pytest.mark.parametrize(("decode", "reason"), [(_crash_on_second, CRASHED), (_hang_on_second, HUNG.format(2))])
+def test_a_decoder_crash_or_hang_costs_only_the_file_that_caused_it(tmp_path: Path, decode, reason: str) -> None:  # noqa: ANN001
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     for n in range(1, 6):
@@ -166,14 +176,15 @@ def test_a_decoder_crash_costs_only_the_file_that_caused_it(tmp_path: Path) -> N
     spec = SourceSpec(str(evidence), "folder")
     tasks = [MediaTask(n, f"file:{n}.jpg", "image", os.path.getsize(evidence / f"{n}.jpg")) for n in range(1, 6)]
     results: dict[int, MediaResult] = {}
-    with MediaPool(spec, 2, decode=_crash_on_second) as pool:
+    with MediaPool(spec, 2, decode=decode, seconds_per_item=2) as pool:
         pool.submit(tasks[:3], {t.item_id: f"{t.item_id}.jpg" for t in tasks[:3]})
         pool.submit(tasks[3:], {t.item_id: f"{t.item_id}.jpg" for t in tasks[3:]})
         while pool.busy:
-            for batch, _paths in pool.collect(block=True):
+            for batch, _paths in pool.collect(block=False):
                 results.update({r.item_id: r for r in batch})
+            time.sleep(0.05)
     assert sorted(results) == [1, 2, 3, 4, 5]
-    assert results[2].error == CRASHED
+    assert results[2].error == reason
     assert all(results[n].error is None and results[n].pdq for n in (1, 3, 4, 5))
 
 

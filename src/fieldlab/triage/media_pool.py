@@ -1,15 +1,19 @@
-"""The decoding workers, kept apart from the readers and rebuilt when a native decoder crashes one.
+"""The decoding workers, kept apart from the readers and rebuilt when a native decoder crashes or hangs.
 
 A crash (a segfault in a decoder fed hostile bytes) breaks the whole process
-pool and fails every batch in flight, so the culprit is unknown.  The pool is
-rebuilt and the failed batches' items become *suspects*, each decoded alone
-with nothing else in flight: the innocent ones are hashed, and the one that
-crashes again is recorded as an error against that file alone.
+pool and fails every batch in flight, so the culprit is unknown.  A hang (a
+native decoder looping on crafted input, where no Python-level time limit can
+reach it) is treated the same way once a batch overruns its time: the pool's
+processes are killed.  The pool is then rebuilt and the failed batches' items
+become *suspects*, each decoded alone with nothing else in flight: the
+innocent ones are hashed, and the one that crashes or hangs again is recorded
+as an error against that file alone.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
@@ -19,6 +23,8 @@ from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import prepare_worker
 
 CRASHED = "the decoder crashed on this file (its worker process died); the scan went on"
+HUNG = "the decoder did not finish this file within {:.0f} s and was stopped; the scan went on"
+SECONDS_PER_ITEM = 180.0  # far beyond any honest file: a video is hashed within 60 s of wall time
 Finished = tuple[list[MediaResult], dict[int, str]]  # results, and the display path of each item
 
 
@@ -26,12 +32,15 @@ class MediaPool:
     def __init__(
         self, spec: SourceSpec, workers: int,
         decode: Callable[[SourceSpec, list[MediaTask]], list[MediaResult]] = perceive_batch,
+        seconds_per_item: float = SECONDS_PER_ITEM,
     ) -> None:
-        self.spec, self.workers, self.decode = spec, workers, decode
+        self.spec, self.workers, self.decode, self.seconds_per_item = spec, workers, decode, seconds_per_item
         self._pool: cf.ProcessPoolExecutor | None = None
-        self._in_flight: dict[cf.Future, tuple[list[MediaTask], dict[int, str], bool]] = {}  # ..., run alone
+        # future -> (tasks, paths, run alone, deadline)
+        self._in_flight: dict[cf.Future, tuple[list[MediaTask], dict[int, str], bool, float]] = {}
         self._suspects: list[tuple[MediaTask, str]] = []
         self._broken = False
+        self._killed_for_time = False
 
     def __enter__(self) -> MediaPool:
         return self
@@ -57,37 +66,52 @@ class MediaPool:
         return list(self._in_flight)
 
     def holds(self, item_id: int) -> bool:
-        return any(t.item_id == item_id for tasks, _, _ in self._in_flight.values() for t in tasks) or any(
+        return any(t.item_id == item_id for tasks, *_ in self._in_flight.values() for t in tasks) or any(
             t.item_id == item_id for t, _ in self._suspects
         )
 
     def submit(self, tasks: list[MediaTask], paths: dict[int, str], alone: bool = False) -> None:
         if self._pool is None:  # started on first use: a scan without pictures never pays for it
             self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=prepare_worker)
-        self._in_flight[self._pool.submit(self.decode, self.spec, tasks)] = (tasks, paths, alone)
+        deadline = time.monotonic() + self.seconds_per_item * len(tasks) * (1 + len(self._in_flight) // self.workers)
+        self._in_flight[self._pool.submit(self.decode, self.spec, tasks)] = (tasks, paths, alone, deadline)
 
     def collect(self, block: bool) -> list[Finished]:
         finished: list[Finished] = []
         if self._in_flight:
             done, _ = cf.wait(self._in_flight, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)
+            if not done and self._overran():
+                done, _ = cf.wait(self._in_flight, timeout=10)  # the kill fails every batch in flight
             for future in done:
-                tasks, paths, alone = self._in_flight.pop(future)
+                tasks, paths, alone, _ = self._in_flight.pop(future)
                 try:
                     finished.append((future.result(), paths))
                 except BrokenProcessPool:
                     self._broken = True
                     if alone:
                         (task,) = tasks
-                        finished.append(([MediaResult(task.item_id, task.family, error=CRASHED)], paths))
+                        reason = HUNG.format(self.seconds_per_item) if self._killed_for_time else CRASHED
+                        finished.append(([MediaResult(task.item_id, task.family, error=reason)], paths))
                     else:
                         self._suspects.extend((t, paths[t.item_id]) for t in tasks)
         if self._broken and not self._in_flight:
             self.shutdown()
-            self._broken = False
+            self._broken = self._killed_for_time = False
         if self._suspects and not self._in_flight and not self._broken:
             task, path = self._suspects.pop(0)
             self.submit([task], {task.item_id: path}, alone=True)
         return finished
+
+    def _overran(self) -> bool:
+        """Kill the workers when a batch is past its deadline; its future (and every other) then fails."""
+        now = time.monotonic()
+        if self._pool is None or not any(deadline < now for *_, deadline in self._in_flight.values()):
+            return False
+        self._killed_for_time = True
+        # ProcessPoolExecutor has no way to stop a running task before Python 3.14's terminate_workers()
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        return True
 
     def shutdown(self) -> None:
         if self._pool is not None:
