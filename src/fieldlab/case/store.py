@@ -31,7 +31,7 @@ _INSERT_ITEMS = (
 )
 _UPDATE_RESULTS = (
     "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = ?, file_type = ?, mime = ?, family = ?, "
-    "extension_mismatch = ? WHERE id = ?"
+    "extension_mismatch = ?, size = COALESCE(?, size) WHERE id = ?"
 )
 
 
@@ -55,6 +55,7 @@ class PendingItem:
     path: str
     size: int
     mtime: float | None
+    flags: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class ItemResult:
     family: str | None = None
     extension_mismatch: bool | None = None
     error: str | None = None  # the item could not be read at all
-    warning: str | None = None  # read, but something is off (changed while read)
+    warning: str | None = None  # read, but something is off (changed while read, a damaged archive)
+    size: int | None = None  # bytes read: an archive member's size is known only once expanded
+    children: tuple[Item, ...] = ()  # found inside it (archive members), recorded with it, read in their turn
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,12 @@ class CaseStore:
         """Record walked items; ones already recorded by an earlier run are left as they are."""
         if not found:
             return
-        rows = [
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, found))
+
+    @staticmethod
+    def _item_rows(exhibit_id: int, found: Sequence[Item]) -> list[tuple]:
+        return [
             (
                 exhibit_id, item.locator.to_text(), item.path, item.kind.value, item.size, item.mtime, item.atime,
                 item.ctime, item.btime, item.link_target, ",".join(sorted(f.value for f in item.flags)),
@@ -215,18 +223,16 @@ class CaseStore:
             )
             for item in found
         ]
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), rows)
 
     def pending_items(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingItem]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.mtime)
+                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.mtime, items.c.flags)
                 .where(items.c.exhibit_id == exhibit_id, items.c.state == "pending", items.c.id > after_id)
                 .order_by(items.c.id)
                 .limit(limit)
             ).all()
-        return [PendingItem(r.id, r.locator, r.path, r.size, r.mtime) for r in rows]
+        return [PendingItem(r.id, r.locator, r.path, r.size, r.mtime, r.flags) for r in rows]
 
     def record_results(
         self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str],
@@ -234,13 +240,16 @@ class CaseStore:
     ) -> None:
         """Digests, hits and errors of a batch in one transaction: all of it lands, or none (and it is re-read)."""
         now = time.time()
+        children = [child for r in results for child in r.children]
         with self.engine.begin() as conn:
+            if children:  # with their parent's result: a crash leaves both or neither
+                conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, children))
             if results:
                 conn.exec_driver_sql(
                     self._bulk_sql(_UPDATE_RESULTS),
                     [
                         ("error" if r.error else "done", r.md5, r.sha1, r.sha256, r.file_type, r.mime, r.family,
-                         r.extension_mismatch, r.item_id)
+                         r.extension_mismatch, r.size, r.item_id)
                         for r in results
                     ],
                 )

@@ -24,6 +24,8 @@ from fieldlab.locator import Locator, LocatorError
 class ItemHandle(Protocol):
     """What the readers need of an opened item: raw reads, seeking (video decoders jump), a check that it did not change."""
 
+    size: int  # bytes, as the item is now
+
     def readinto(self, buffer: bytearray | memoryview) -> int: ...
     def seek(self, offset: int) -> None: ...
     def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None: ...
@@ -101,6 +103,7 @@ class _FolderItem:
             os.close(fd)
             raise OSError("is no longer a regular file")
         self._raw = io.FileIO(fd, "rb", closefd=False)
+        self.size = self._before.st_size
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
         return self._raw.readinto(buffer)

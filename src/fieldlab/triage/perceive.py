@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fieldlab.case.store import FrameRecord, MediaResult
 from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
+from fieldlab.evidence.archives import ArchiveError
+from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.locator import Locator
 from fieldlab.triage.reader import opened_source
@@ -41,11 +43,13 @@ def perceive_batch(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult
 
 def _perceive(source, task: MediaTask) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
     try:
-        handle = source.open_item(Locator.parse(task.locator))
+        handle = open_nested(source, Locator.parse(task.locator))
     except OSError as exc:
         return MediaResult(task.item_id, task.family, error=f"cannot be opened: {exc.strerror or exc}")
+    except ArchiveError as exc:
+        return MediaResult(task.item_id, task.family, error=str(exc)[:500])
     try:
-        stream = io.BufferedReader(ItemStream(handle, task.size), STREAM_BUFFER)
+        stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), STREAM_BUFFER)
         if task.family == "video":
             return _video(task, stream)
         return _image(task, stream)

@@ -8,13 +8,17 @@ and reads the bytes where they are hashed.
 from __future__ import annotations
 
 import ctypes
+import io
 import signal
 from dataclasses import dataclass
 
 from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, extension_mismatch, identify
-from fieldlab.evidence.sources import EvidenceSource, SourceSpec, open_source
+from fieldlab.evidence.archives import CONTAINER_KINDS, ArchiveError
+from fieldlab.evidence.item import Item, ItemFlag
+from fieldlab.evidence.nested import member_items, open_nested
+from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
@@ -25,9 +29,14 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 class ReadTask:
     item_id: int
     locator: str
-    name: str  # display name, for the extension check
+    path: str  # display path: the extension check, and the paths of members found inside
     size: int  # as listed by the walk
     mtime: float | None
+    flags: str = ""  # as stored: members of a deleted archive are deleted too
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
 
 
 def prepare_worker() -> None:
@@ -63,20 +72,26 @@ def _read_guarded(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> 
 
 
 def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> ItemResult:
+    locator = Locator.parse(task.locator)
     try:
-        handle = source.open_item(Locator.parse(task.locator))
+        handle = open_nested(source, locator)
     except FileNotFoundError:
         return ItemResult(task.item_id, error="vanished since it was listed")
     except OSError as exc:
         return ItemResult(task.item_id, error=f"cannot be opened: {exc.strerror or exc}")
+    except ArchiveError as exc:
+        return ItemResult(task.item_id, error=str(exc)[:500])
     try:
         digests, head = digest_file(handle, HEAD_SIZE, want_sha256)
         warning = handle.changed(task.size, task.mtime, digests.size)
     except OSError as exc:
         return ItemResult(task.item_id, error=f"read failed: {exc.strerror or exc}")
+    except ArchiveError as exc:
+        return ItemResult(task.item_id, error=str(exc)[:500])
     finally:
         handle.close()
     file_type = identify(head)
+    children, archive_problem = _members(source, locator, task, file_type.label)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -86,5 +101,24 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
         mime=file_type.mime,
         family=file_type.family,
         extension_mismatch=extension_mismatch(task.name, file_type),
-        warning=warning,
+        warning=warning or archive_problem,
+        size=digests.size,
+        children=tuple(children),
     )
+
+
+def _members(source: EvidenceSource, locator: Locator, task: ReadTask, label: str) -> tuple[list[Item], str | None]:
+    """An archive's or container document's members, as child items to read in their turn."""
+    kind = CONTAINER_KINDS.get(label)
+    if kind is None:
+        return [], None
+    flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
+    try:
+        handle = open_nested(source, locator)
+    except (OSError, ArchiveError) as exc:
+        return [], f"archive not opened: {exc}"[:500]
+    try:
+        stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
+        return member_items(locator, task.path, flags, stream, kind)
+    finally:
+        handle.close()

@@ -304,7 +304,7 @@ class _ScanRun:
                 batch.append(item)
                 total += item.size
             self._last_dispatched = batch[-1].id
-            tasks = [ReadTask(i.id, i.locator, i.path.rsplit("/", 1)[-1], i.size, i.mtime) for i in batch]
+            tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags) for i in batch]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.sha256)] = batch
 
     def _dispatch_media(self, media: MediaPool, free_slots: int) -> None:
@@ -349,11 +349,13 @@ class _ScanRun:
         paths = {i.id: i.path for i in batch}
         self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good)
         p = self.progress
-        sizes = {i.id: i.size for i in batch}
+        sizes = {i.id: i.size if r.size is None else r.size for i, r in zip(batch, results)}
         for r in results:
             p.files_read += 1
             p.bytes_read += sizes[r.item_id]
             p.bytes_read_this_run += sizes[r.item_id]
+            p.files_listed += sum(1 for c in r.children if c.kind is ItemKind.FILE)
+            p.bytes_listed += sum(c.size for c in r.children)
             p.media += r.family in ("image", "video")
             p.errors += bool(r.error or r.warning)
         p.known_good += len(known_good)
