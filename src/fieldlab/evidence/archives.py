@@ -52,6 +52,7 @@ class Member:
     mtime: float | None
     encrypted: bool = False
     problem: str | None = None  # listed but not to be read: encrypted, a bomb, not a regular file
+    label: bytes | None = None  # what to show when it is not the name (a thumbnail's original file name)
 
     @property
     def key(self) -> bytes:

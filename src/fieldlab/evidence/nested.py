@@ -1,19 +1,22 @@
-"""Items inside items: open any locator whose tail is archive members, and list a container's members as items.
+"""Items inside items: open any locator whose tail is archive members or carved runs, and list members as items.
 
-Every source (folder, disk image) opens the outer item; the ``member`` layers
-after it are opened here, one container inside the next, so any evidence
-source gets archives, documents and nested archives for free.
+Every source (folder, disk image) opens the outer item; the ``member`` and
+``carved`` layers after it are opened here, one inside the next, so any
+evidence source gets archives, documents, nested archives and media embedded
+in other files for free.
 """
 
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from fieldlab.detect.filetype import HEAD_SIZE, identify
-from fieldlab.evidence.archives import CONTAINER_KINDS, MAX_DEPTH, ArchiveError, list_members, open_member, parse_key
+from fieldlab.evidence.archives import CONTAINER_KINDS, MAX_DEPTH, ArchiveError, Member, list_members, open_member, parse_key
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
+from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
+from fieldlab.evidence.thumbnail_members import list_thumbnail_members, open_thumbnail_member, thumbnail_container
 from fieldlab.locator import Locator, LocatorError, display_bytes
 
 SPOOL_LIMIT = 256 << 20  # a member that is itself a container is held in memory up to this, for cheap seeking
@@ -48,23 +51,30 @@ def depth(locator: Locator) -> int:
     return sum(1 for layer in locator.layers if layer.kind == "member")
 
 
+NESTED_KINDS = ("member", "carved")
+
+
 def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
     layers = locator.layers
-    first = next((i for i, layer in enumerate(layers) if layer.kind == "member"), None)
+    first = next((i for i, layer in enumerate(layers) if layer.kind in NESTED_KINDS), None)
     if first is None:
         return source.open_item(locator)
-    if first == 0 or any(layer.kind != "member" for layer in layers[first:]):
-        raise LocatorError(f"archive members must follow the item that holds them: {locator}")
+    if first == 0 or any(layer.kind not in NESTED_KINDS for layer in layers[first:]):
+        raise LocatorError(f"members and carved runs must follow the item that holds them: {locator}")
     outer = source.open_item(Locator(layers[:first]))
     try:
         stream: BinaryIO = io.BufferedReader(ItemStream(outer, outer.size), STREAM_BUFFER)
         for position, layer in enumerate(layers[first:]):
-            kind = container_kind(stream)
+            inner = position < len(layers) - first - 1
+            if layer.kind == "carved":
+                offset, length = parse_run(layer.value)
+                stream = _spooled(_Window(stream, offset, length))
+                continue
+            kind = container_kind(stream, _name_of(layers[first + position - 1].value))
             if kind is None:
                 raise ArchiveError("the item holding this member is not an archive (any more)")
             index, name = parse_key(layer.value)
-            member = open_member(stream, kind, index, name)
-            inner = position < len(layers) - first - 1
+            member = _open(stream, kind, index, name)
             stream = _seekable(member) if inner else _spooled(member)
         return MemberHandle(stream, outer)
     except BaseException:
@@ -72,11 +82,67 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
         raise
 
 
-def container_kind(stream: BinaryIO) -> str | None:
+def run_key(offset: int, length: int) -> bytes:
+    return b"%d+%d" % (offset, length)
+
+
+def parse_run(value: bytes) -> tuple[int, int]:
+    offset, plus, length = value.partition(b"+")
+    if not plus or not offset.isdigit() or not length.isdigit():
+        raise ArchiveError(f"not a carved run address (OFFSET+LENGTH): {value[:80]!r}")
+    return int(offset), int(length)
+
+
+class _Window(io.RawIOBase):
+    """``length`` bytes of a seekable stream from ``offset``: a carved run inside the data that holds it."""
+
+    def __init__(self, stream: BinaryIO, offset: int, length: int) -> None:
+        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._stream.seek(self._offset + self._position)
+        data = self._stream.read(wanted)
+        if not data:
+            raise ArchiveError(f"carved run {self._offset}+{self._length} lies past the end of the data holding it")
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:
+    """How to open the members of this item: an archive's kind by its content, a thumbnail cache's (name too)."""
     stream.seek(0)
     head = stream.read(HEAD_SIZE)
     stream.seek(0)
-    return CONTAINER_KINDS.get(identify(head).label)
+    return kind_from_head(head, name)
+
+
+def kind_from_head(head: bytes, name: str | None) -> str | None:
+    return CONTAINER_KINDS.get(identify(head).label) or thumbnail_container(head, name)
+
+
+def _list(stream: BinaryIO, kind: str) -> Iterator[Member | str]:
+    if kind in THUMBNAIL_KINDS:
+        return list_thumbnail_members(stream, kind)
+    return list_members(stream, kind)
+
+
+def _open(stream: BinaryIO, kind: str, index: int, name: bytes) -> BinaryIO:
+    if kind in THUMBNAIL_KINDS:
+        return open_thumbnail_member(stream, kind, index, name)
+    return open_member(stream, kind, index, name)
+
+
+def _name_of(layer_value: bytes) -> str:
+    """The file name a layer gives its content: the last path component, after a member's ``index:``."""
+    tail = layer_value.rsplit(b"/", 1)[-1]
+    return tail.decode("utf-8", "surrogateescape")
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -122,15 +188,18 @@ def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozen
     """The container's members as child items, and a problem (damaged, bombs, too deep) for the parent's errors."""
     if depth(parent_locator) >= MAX_DEPTH:
         return [], f"archive nested deeper than {MAX_DEPTH} levels: not opened"
-    flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.IN_ARCHIVE}
+    flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if kind in THUMBNAIL_KINDS else ItemFlag.IN_ARCHIVE}
     children, problems = [], []
     try:
-        for member in list_members(stream, kind):
-            if member.problem:
+        for member in _list(stream, kind):
+            if isinstance(member, str):
+                problems.append(member)
+                continue
+            if member.problem and kind not in THUMBNAIL_KINDS:  # an empty cache entry is normal, not a problem
                 problems.append(f"{display_bytes(member.name[:200])}: {member.problem}")
             children.append(Item(
                 locator=parent_locator.child("member", member.key),
-                path=f"{parent_path} › {display_bytes(member.name)}",
+                path=f"{parent_path} › {display_bytes(member.label or member.name)}",
                 kind=ItemKind.NAME_ONLY if member.problem else ItemKind.FILE,
                 size=member.size or 0,
                 mtime=member.mtime,

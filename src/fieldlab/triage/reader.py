@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, extension_mismatch, identify
-from fieldlab.evidence.archives import CONTAINER_KINDS, ArchiveError
+from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.item import Item, ItemFlag
-from fieldlab.evidence.nested import member_items, open_nested
+from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator
 
@@ -91,7 +91,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _members(source, locator, task, file_type.label)
+    children, archive_problem = _members(source, locator, task, kind_from_head(head, task.name))
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -107,11 +107,10 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     )
 
 
-def _members(source: EvidenceSource, locator: Locator, task: ReadTask, label: str) -> tuple[list[Item], str | None]:
-    """An archive's or container document's members, as child items to read in their turn."""
-    kind = CONTAINER_KINDS.get(label)
-    if kind is None:
-        return [], None
+def _members(source: EvidenceSource, locator: Locator, task: ReadTask, kind: str | None) -> tuple[list[Item], str | None]:
+    """An archive's, container document's or thumbnail cache's members, as child items to read in their turn."""
+    if kind is None or ItemFlag.THUMBNAIL.value in task.flags.split(","):
+        return [], None  # a picture from a cache: whatever it looks like, it holds nothing more
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
     try:
         handle = open_nested(source, locator)
