@@ -63,7 +63,7 @@ def hashset_import(
         Optional[bool],
         typer.Option("--known-good/--known-bad", help="Known-good files (NSRL: the default for NSRL formats) or known material."),
     ] = None,
-    category: Annotated[Optional[str], typer.Option(help="vPDQ folders: the category of videos its categories.csv does not list.")] = None,
+    category: Annotated[Optional[str], typer.Option(help="The category of every entry the file leaves uncategorised (plain hash and PDQ lists; videos a categories.csv does not list).")] = None,
     home: HomeOption = None,
 ) -> None:
     """Import a hash set into the library.

@@ -144,3 +144,14 @@ def test_loading_an_unknown_set_names_the_known_ones(tmp_path: Path) -> None:
     library.import_file(source, name="real")
     with pytest.raises(HashSetError, match="known sets: real"):
         library.load(["typo"])
+
+
+def test_a_plain_list_takes_the_category_the_examiner_gives(tmp_path: Path) -> None:
+    source = tmp_path / "list.md5"
+    source.write_text(f"{_md5(1)}  a.jpg\n{_md5(2)}  b.jpg\n")
+    report = HashSetLibrary(tmp_path / "home").import_file(source, fmt="md5sum", category="A")
+    assert report.info.per_category == {"A": 2}
+    csv_source = tmp_path / "set.csv"
+    csv_source.write_text(f"md5,category\n{_md5(3)},C\n{_md5(4)},\n")  # a category the source gives wins
+    report = HashSetLibrary(tmp_path / "home").import_file(csv_source, category="A")
+    assert report.info.per_category == {"C": 1, "A": 1}

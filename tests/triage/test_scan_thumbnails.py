@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -57,3 +58,22 @@ def test_a_thumbnail_of_a_known_picture_in_a_cache_is_a_near_match(tmp_path: Pat
     mtime = _db(tmp_path / "case").execute(
         "SELECT mtime FROM items WHERE path = 'Pictures/Thumbs.db › holiday-001.jpg'").fetchone()[0]
     assert mtime == 1_100_000_000.0  # the Catalog's time of the original picture
+
+
+def test_the_exif_thumbnail_of_an_edited_photo_still_shows_the_original(tmp_path: Path) -> None:
+    from tests.detect.test_exif_thumbnail import with_exif_thumbnail
+
+    original = picture(112)
+    preview = encoded(original.resize((160, 120)), quality=80).getvalue()
+    edited = encoded(picture(113), quality=90).getvalue()  # the picture itself replaced, its preview left alone
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "IMG_0001.jpg").write_bytes(with_exif_thumbnail(edited, preview))
+    known = tmp_path / "known.pdq"
+    known.write_text(f"pdq {pdq_hex(image_pdq(encoded(original, quality=95)).pdq)}\n")
+    fieldlab.import_hashset(known, name="pdq-known", category="B")
+    fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="CAM")
+    (hit,) = fieldlab.hits(tmp_path / "case")
+    assert (hit.path, hit.method, hit.category) == ("IMG_0001.jpg › EXIF thumbnail", "pdq", "B")
+    assert hit.locator.startswith("file:IMG_0001.jpg|carved:")
+    assert hit.md5 == hashlib.md5(preview).hexdigest()

@@ -117,7 +117,7 @@ class HashSetLibrary:
         """Compile ``source`` into the library; NSRL formats are known-good unless ``known_good`` says otherwise.
 
         ``source`` is a file, or for ``vpdq`` a folder of vPDQ hash files; ``category`` is the raw category of
-        every video its ``categories.csv`` does not list.
+        every record (or video) the source leaves uncategorised: plain hash lists carry none.
         """
         source = Path(source)
         folder_format = fmt == "vpdq" or (fmt == "auto" and source.is_dir())
@@ -142,7 +142,7 @@ class HashSetLibrary:
             if resolved_format == "vpdq":
                 info, problems = _compile_videos(source, name, chosen, staging, known_good, category)
             else:
-                info, problems = _compile(source, name, resolved_format, chosen, staging, known_good)
+                info, problems = _compile(source, name, resolved_format, chosen, staging, known_good, category)
             self._install(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -229,7 +229,7 @@ def _name_from_file(source: Path) -> str:
 
 
 def _compile(
-    source: Path, name: str, fmt: str, profile: Profile, folder: Path, known_good: bool
+    source: Path, name: str, fmt: str, profile: Profile, folder: Path, known_good: bool, category: str | None = None
 ) -> tuple[HashSetInfo, tuple[ParseProblem, ...]]:
     builders = {kind: DigestColumnBuilder(kind) for kind in KINDS}
     record_codes = array("B")
@@ -251,6 +251,8 @@ def _compile(
                 if problem_count <= PROBLEMS_WRITTEN:
                     problems_out.write(f"line {record.line}: {record.reason}\n")
                 continue
+            if record.category is None and category is not None:
+                record.category = category
             label = _label_for(record, profile, unmapped, seen)
             code = profile.labels.index(label)
             added = False

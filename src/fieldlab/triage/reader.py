@@ -16,8 +16,9 @@ from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, extension_mismatch, identify
 from fieldlab.evidence.archives import ArchiveError
-from fieldlab.evidence.item import Item, ItemFlag
-from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
+from fieldlab.evidence.nested import kind_from_head, member_items, open_nested, run_key
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator
 
@@ -91,7 +92,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _members(source, locator, task, kind_from_head(head, task.name))
+    children, archive_problem = _children(source, locator, task, head, file_type.label)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -107,17 +108,29 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     )
 
 
-def _members(source: EvidenceSource, locator: Locator, task: ReadTask, kind: str | None) -> tuple[list[Item], str | None]:
-    """An archive's, container document's or thumbnail cache's members, as child items to read in their turn."""
-    if kind is None or ItemFlag.THUMBNAIL.value in task.flags.split(","):
-        return [], None  # a picture from a cache: whatever it looks like, it holds nothing more
+def _children(source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, label: str) -> tuple[list[Item], str | None]:
+    """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
+    cache's members, or a photo's EXIF thumbnail.  The item is opened again only when its first bytes say so."""
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
+    if ItemFlag.THUMBNAIL in flags:
+        return [], None  # a picture from a cache: whatever it looks like, it holds nothing more
+    kind = kind_from_head(head, task.name)
+    exif = label == "jpeg" and b"Exif\0\0" in head
+    if kind is None and not exif:
+        return [], None
     try:
         handle = open_nested(source, locator)
     except (OSError, ArchiveError) as exc:
         return [], f"archive not opened: {exc}"[:500]
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
-        return member_items(locator, task.path, flags, stream, kind)
+        if kind is not None:
+            return member_items(locator, task.path, flags, stream, kind)
+        run = exif_thumbnail_run(stream)
+        if run is None:
+            return [], None
+        thumbnail = Item(locator.child("carved", run_key(*run)), f"{task.path} › EXIF thumbnail", ItemKind.FILE,
+                         run[1], task.mtime, flags=flags | {ItemFlag.THUMBNAIL})
+        return [thumbnail], None
     finally:
         handle.close()
