@@ -165,3 +165,25 @@ def test_encrypted_and_damaged_archives_are_reported_with_what_is_visible(tmp_pa
     assert "encrypted" in messages["locked.zip"]
     assert "damaged" in messages["broken.zip"] or "zip" in messages["broken.zip"]
     assert db.execute("SELECT state FROM items WHERE path = 'broken.zip'").fetchone() == ("done",)
+
+
+EMBEDDED = {  # the answer key's pictures embedded in other files, by MD5 of the picture alone
+    "f407ab92da959c7ab03292cfe596a99d": "file11.dat",  # after 1572 random bytes (the whole file's MD5 in the key)
+    "61c0b55639e52d1ce82aba834ada2bab": "file12.doc",  # the Word document
+}
+
+
+def test_dftt8_pictures_embedded_after_junk_and_in_a_word_document_are_carved_out(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    with zipfile.ZipFile(DFTT8) as archive:
+        archive.extract("8-jpeg-search/8-jpeg-search.dd", evidence)
+    fieldlab.scan(evidence / "8-jpeg-search" / "8-jpeg-search.dd", tmp_path / "case", exhibit_ref="HDD")
+    db = _db(tmp_path / "case")
+    parents = {path.rsplit("/", 1)[-1]: md5 for path, md5 in db.execute("SELECT path, md5 FROM items")}
+    assert {name: parents[name] for name in EMBEDDED.values()} == {v: k for k, v in EMBEDDED.items()}
+    carved = db.execute("SELECT path, file_type, flags FROM items WHERE locator LIKE '%|carved:%'").fetchall()
+    holders = {path.split(" › ")[0].rsplit("/", 1)[-1] for path, kind, flags in carved if kind == "jpeg"}
+    assert set(EMBEDDED.values()) <= holders
+    assert all("carved" in flags for _, _, flags in carved)
+    invalid = {path.split(" › ")[0].rsplit("/", 1)[-1] for path, _, _ in carved}
+    assert not invalid & {"file3.jpg", "file4.jpg", "file5.rtf"}  # random bytes and bare 0xFFD8 are no pictures

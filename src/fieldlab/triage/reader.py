@@ -14,15 +14,19 @@ from dataclasses import dataclass
 
 from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
-from fieldlab.detect.filetype import HEAD_SIZE, extension_mismatch, identify
+from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
 from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.detect.carve import carve
+from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
 from fieldlab.evidence.nested import kind_from_head, member_items, open_nested, run_key
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
+EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media
+EMBED_MAX = 10_000
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -83,7 +87,8 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     except ArchiveError as exc:
         return ItemResult(task.item_id, error=str(exc)[:500])
     try:
-        digests, head = digest_file(handle, HEAD_SIZE, want_sha256)
+        hint = EmbeddedMediaHint(EMBED_LIMIT)
+        digests, head = digest_file(handle, HEAD_SIZE, want_sha256, hint)
         warning = handle.changed(task.size, task.mtime, digests.size)
     except OSError as exc:
         return ItemResult(task.item_id, error=f"read failed: {exc.strerror or exc}")
@@ -92,7 +97,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _children(source, locator, task, head, file_type.label)
+    children, archive_problem = _children(source, locator, task, head, file_type, hint.found)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -108,15 +113,19 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     )
 
 
-def _children(source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, label: str) -> tuple[list[Item], str | None]:
+def _children(
+    source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool
+) -> tuple[list[Item], str | None]:
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
-    cache's members, or a photo's EXIF thumbnail.  The item is opened again only when its first bytes say so."""
+    cache's members, a photo's EXIF thumbnail, or pictures embedded in a document or unknown file.  The item is
+    opened again only when its first bytes (or its type) say so."""
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
-    if ItemFlag.THUMBNAIL in flags:
-        return [], None  # a picture from a cache: whatever it looks like, it holds nothing more
+    if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
+        return [], None  # a picture from a cache or carved: whatever it looks like, it holds nothing more
     kind = kind_from_head(head, task.name)
-    exif = label == "jpeg" and b"Exif\0\0" in head
-    if kind is None and not exif:
+    exif = file_type.label == "jpeg" and b"Exif\0\0" in head
+    embedded = kind in (None, "ole") and media_inside and task.size <= EMBED_LIMIT
+    if kind is None and not exif and not embedded:
         return [], None
     try:
         handle = open_nested(source, locator)
@@ -125,7 +134,12 @@ def _children(source: EvidenceSource, locator: Locator, task: ReadTask, head: by
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
         if kind is not None:
-            return member_items(locator, task.path, flags, stream, kind)
+            children, problem = member_items(locator, task.path, flags, stream, kind)
+            if children or not embedded:  # an OLE file without thumbnails is an Office document: search it
+                return children, problem
+        if embedded:
+            stream.seek(0)
+            return _embedded(locator, task, flags, stream.read(EMBED_LIMIT)), None
         run = exif_thumbnail_run(stream)
         if run is None:
             return [], None
@@ -134,3 +148,23 @@ def _children(source: EvidenceSource, locator: Locator, task: ReadTask, head: by
         return [thumbnail], None
     finally:
         handle.close()
+
+
+def _embedded(locator: Locator, task: ReadTask, flags: frozenset[ItemFlag], data: bytes) -> list[Item]:
+    """Complete pictures and videos inside a document or an unknown file (a Word file's pictures, a JPEG after
+    junk), found byte by byte; the file itself, when it is nothing but one picture, is not a child of itself."""
+    runs = carve(_BytesReader(data), [(0, len(data))], alignment=1, validate=True)
+    return [
+        Item(locator.child("carved", run_key(run.offset, run.length)), f"{task.path} › embedded {run.kind} at {run.offset}",
+             ItemKind.FILE, run.length, task.mtime, flags=flags | {ItemFlag.CARVED})
+        for run in runs
+        if run.valid and not (run.offset == 0 and run.length == len(data))
+    ][:EMBED_MAX]
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self._data[offset:offset + size]
