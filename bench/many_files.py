@@ -293,7 +293,7 @@ def main() -> None:
     case_dir = workdir / f"many-files-case-{args.count}"
     shutil.rmtree(case_dir, ignore_errors=True)
     load_before = load_average()
-    command = [fieldlab, "scan", str(root), "--case", str(case_dir), "--exhibit", "MANY", "--no-live", "--no-perceptual"]
+    command = [fieldlab, "scan", str(root), "--case", str(case_dir), "--exhibit", "MANY", "--no-live", "--no-perceptual", "--no-embedded"]
     print(f"fieldlab scan of {args.count:,} files, sampling memory every {SAMPLE_EVERY} s ...", flush=True)
     wait_for_quiet()
     run = watch_scan(command, env, case_dir / "case.sqlite", workdir / f"many-files-scan-{args.count}.log")

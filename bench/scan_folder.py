@@ -547,9 +547,12 @@ def check_hashdeep_output(listing: Path, file_count: int, known: Sequence[KnownF
 def check_fieldlab_case(fieldlab: str, case_dir: Path, known: Sequence[KnownFile], file_count: int) -> None:
     """Every file read and the planted files (and only those) reported as hits: fail loudly otherwise."""
     with sqlite3.connect(f"file:{case_dir / 'case.sqlite'}?mode=ro", uri=True) as db:
+        # members of documents and archives are items too: every one read, and every file of the corpus among them
         states = dict(db.execute("SELECT state, count(*) FROM items WHERE kind = 'file' GROUP BY state").fetchall())
-    if states != {"done": file_count}:
-        sys.exit(f"BENCH FAILED: fieldlab item states {states}, expected all {file_count} files done")
+        top = db.execute("SELECT count(*) FROM items WHERE kind = 'file' AND state = 'done' AND locator NOT LIKE '%|%'")
+        top_done = top.fetchone()[0]
+    if set(states) != {"done"} or top_done != file_count:
+        sys.exit(f"BENCH FAILED: fieldlab item states {states}, {top_done} of the corpus's {file_count} files done")
     hits_file = case_dir / "hits.json"
     run_checked([fieldlab, "hits", str(case_dir), "--format", "json", "--output", str(hits_file)])
     hit_paths = {row["path"] for row in json.loads(hits_file.read_text(encoding="utf-8"))}
@@ -644,7 +647,7 @@ def main() -> None:
         cases.mkdir(parents=True, exist_ok=True)
         # exact hashing against exact hashing: the perceptual stage is measured by bench/pdq_speed.py
         scan = [fieldlab, "scan", str(corpus_root), "--case", str(case_dir), "--exhibit", "BENCH", "--no-live",
-                "--no-perceptual"]
+                "--no-perceptual", "--no-embedded"]
         scanner.timings.append(timed(partial(run_checked, scan, env=env)))
         check_fieldlab_case(fieldlab, case_dir, known, corpus.files)
         print(f" {scanner.timings[-1].wall:.2f} s, ceiling", end="", flush=True)

@@ -295,6 +295,9 @@ def scan(
         bool, typer.Option(help="Decode pictures and videos for PDQ/vPDQ near matches (after the exact hashing).")
     ] = True,
     pdq_radius: Annotated[int, typer.Option(min=0, max=64, help="Largest PDQ distance that counts as a near match.")] = 31,
+    embedded: Annotated[
+        bool, typer.Option(help="Search documents and unknown files (up to 64 MiB) for pictures and videos inside them.")
+    ] = True,
     bitlocker_password: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_PASSWORD", help="Password of a BitLocker volume.")
     ] = None,
@@ -314,10 +317,10 @@ def scan(
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
-                                  perceptual, pdq_radius)
+                                  perceptual, pdq_radius, embedded)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
-                              perceptual, pdq_radius)
+                              perceptual, pdq_radius, embedded)
     except (SourceError, ContainerError, CaseError, HashSetError) as exc:
         _fail(str(exc))
     if result.interrupted:

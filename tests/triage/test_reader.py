@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fieldlab.locator import Locator
 from fieldlab.evidence.sources import describe_source
-from fieldlab.triage.reader import ReadTask, read_batch
+from fieldlab.triage.reader import ReadTask, ReadOptions, read_batch
 
 
 def _task(root: Path, relative: str, item_id: int = 1) -> ReadTask:
@@ -18,7 +18,7 @@ def _task(root: Path, relative: str, item_id: int = 1) -> ReadTask:
 
 def test_a_file_read_normally_has_digests_type_and_no_warning(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
-    (result,) = read_batch(describe_source(tmp_path), [_task(tmp_path, "a.png")], want_sha256=True)
+    (result,) = read_batch(describe_source(tmp_path), [_task(tmp_path, "a.png")], ReadOptions(sha256=True))
     data = (tmp_path / "a.png").read_bytes()
     assert result.md5 == hashlib.md5(data).hexdigest() and result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.file_type == "png" and result.extension_mismatch is False
@@ -30,7 +30,7 @@ def test_a_file_that_vanished_since_listing_is_an_error_and_the_batch_goes_on(tm
     (tmp_path / "kept.txt").write_bytes(b"y")
     tasks = [_task(tmp_path, "gone.jpg", 1), _task(tmp_path, "kept.txt", 2)]
     (tmp_path / "gone.jpg").unlink()
-    gone, kept = read_batch(describe_source(tmp_path), tasks, want_sha256=False)
+    gone, kept = read_batch(describe_source(tmp_path), tasks, ReadOptions())
     assert gone.error == "vanished since it was listed" and gone.md5 is None
     assert kept.error is None and kept.md5 == hashlib.md5(b"y").hexdigest()
 
@@ -39,7 +39,7 @@ def test_a_file_changed_since_listing_is_hashed_as_it_is_now_with_a_warning(tmp_
     (tmp_path / "grows.log").write_bytes(b"short")
     task = _task(tmp_path, "grows.log")
     (tmp_path / "grows.log").write_bytes(b"much longer now")
-    (result,) = read_batch(describe_source(tmp_path), [task], want_sha256=False)
+    (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
     assert result.md5 == hashlib.md5(b"much longer now").hexdigest()
     assert "changed since it was listed" in result.warning
 
@@ -49,7 +49,7 @@ def test_a_file_replaced_by_a_symlink_is_not_followed(tmp_path: Path) -> None:
     task = _task(tmp_path, "x.jpg")
     (tmp_path / "x.jpg").unlink()
     os.symlink("/etc/passwd", tmp_path / "x.jpg")
-    (result,) = read_batch(describe_source(tmp_path), [task], want_sha256=False)
+    (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
     assert result.error is not None and result.md5 is None
 
 
@@ -58,5 +58,5 @@ def test_a_file_replaced_by_a_fifo_does_not_block(tmp_path: Path) -> None:
     task = _task(tmp_path, "p")
     (tmp_path / "p").unlink()
     os.mkfifo(tmp_path / "p")
-    (result,) = read_batch(describe_source(tmp_path), [task], want_sha256=False)
+    (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
     assert "is no longer a regular file" in result.error

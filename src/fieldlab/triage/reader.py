@@ -63,20 +63,26 @@ def opened_source(spec: SourceSpec) -> EvidenceSource:
     return source
 
 
-def read_batch(spec: SourceSpec, tasks: list[ReadTask], want_sha256: bool) -> list[ItemResult]:
+@dataclass(frozen=True)
+class ReadOptions:
+    sha256: bool = False
+    embedded: bool = True  # search documents and unknown files for pictures and videos inside them
+
+
+def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions) -> list[ItemResult]:
     source = opened_source(spec)
-    return [_read_guarded(source, task, want_sha256) for task in tasks]
+    return [_read_guarded(source, task, options) for task in tasks]
 
 
-def _read_guarded(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> ItemResult:
+def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> ItemResult:
     """One hostile file must never stop the scan: any failure becomes that item's error."""
     try:
-        return _read_one(source, task, want_sha256)
+        return _read_one(source, task, options)
     except Exception as exc:  # noqa: BLE001 - recorded against the item, the scan goes on
         return ItemResult(task.item_id, error=f"internal error while reading: {type(exc).__name__}: {exc}"[:500])
 
 
-def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> ItemResult:
+def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> ItemResult:
     locator = Locator.parse(task.locator)
     try:
         handle = open_nested(source, locator)
@@ -87,8 +93,8 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     except ArchiveError as exc:
         return ItemResult(task.item_id, error=str(exc)[:500])
     try:
-        hint = EmbeddedMediaHint(EMBED_LIMIT)
-        digests, head = digest_file(handle, HEAD_SIZE, want_sha256, hint)
+        hint = EmbeddedMediaHint(EMBED_LIMIT) if options.embedded else None
+        digests, head = digest_file(handle, HEAD_SIZE, options.sha256, hint)
         warning = handle.changed(task.size, task.mtime, digests.size)
     except OSError as exc:
         return ItemResult(task.item_id, error=f"read failed: {exc.strerror or exc}")
@@ -97,7 +103,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, want_sha256: bool) -> Item
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _children(source, locator, task, head, file_type, hint.found)
+    children, archive_problem = _children(source, locator, task, head, file_type, hint is not None and hint.found)
     return ItemResult(
         task.item_id,
         md5=digests.md5,

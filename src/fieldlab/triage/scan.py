@@ -37,7 +37,7 @@ from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.media_pool import MediaPool
-from fieldlab.triage.reader import ReadTask, prepare_worker, read_batch
+from fieldlab.triage.reader import ReadOptions, ReadTask, prepare_worker, read_batch
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
@@ -100,6 +100,7 @@ def scan_source(
     verify: bool = True,
     perceptual: bool = True,
     pdq_radius: int = 31,
+    embedded: bool = True,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan."""
     spec = describe_source(Path(source), unlock)
@@ -114,7 +115,7 @@ def scan_source(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
-             "pdq_radius": pdq_radius},
+             "pdq_radius": pdq_radius, "embedded": embedded},
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
@@ -122,7 +123,7 @@ def scan_source(
         if isinstance(evidence, ImageSource):
             _record_image_facts(store, exhibit, evidence)
         near = NearMatching(matcher, pdq_radius) if perceptual else None
-        run = _ScanRun(store, exhibit, spec, evidence, matcher, sha256, observer, near)
+        run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded), observer, near)
         run.load_previous_state()
         interrupted = False
         try:
@@ -201,10 +202,10 @@ def _default_ref(source: Path) -> str:
 class _ScanRun:
     def __init__(
         self, store: CaseStore, exhibit: Exhibit, spec: SourceSpec, evidence: EvidenceSource, matcher: HashMatcher,
-        sha256: bool, observer: ScanObserver | None, near: NearMatching | None,
+        read_options: ReadOptions, observer: ScanObserver | None, near: NearMatching | None,
     ) -> None:
         self.store, self.exhibit, self.spec, self.evidence, self.matcher = store, exhibit, spec, evidence, matcher
-        self.sha256, self.observer, self.near = sha256, observer, near
+        self.read_options, self.observer, self.near = read_options, observer, near
         self.progress = ScanProgress(exhibit.ref)
         self._last_dispatched = 0
         self._last_media = 0
@@ -305,7 +306,7 @@ class _ScanRun:
                 total += item.size
             self._last_dispatched = batch[-1].id
             tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags) for i in batch]
-            in_flight[pool.submit(read_batch, self.spec, tasks, self.sha256)] = batch
+            in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
     def _dispatch_media(self, media: MediaPool, free_slots: int) -> None:
         """Pictures and videos to decode, only while no file waits to be read: exact hits come first."""
