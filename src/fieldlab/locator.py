@@ -39,6 +39,18 @@ class LocatorError(ValueError):
     """A locator's text form could not be read back."""
 
 
+def run_key(offset: int, length: int) -> bytes:
+    """The value of a ``carved`` layer."""
+    return b"%d+%d" % (offset, length)
+
+
+def parse_run(value: bytes) -> tuple[int, int]:
+    offset, plus, length = value.partition(b"+")
+    if not plus or not offset.isdigit() or not length.isdigit():
+        raise LocatorError(f"not a carved run address (OFFSET+LENGTH): {value[:80]!r}")
+    return int(offset), int(length)
+
+
 @dataclass(frozen=True)
 class Layer:
     kind: str

@@ -53,6 +53,7 @@ regions = Table(
     Column("kind", String(32), nullable=False),  # gap (outside every partition) | volume (no file system found)
     Column("offset", BigInteger, nullable=False),  # bytes from the start of the media
     Column("length", BigInteger, nullable=False),
+    Column("carved_at", Float),  # when its carved files were recorded (null: not carved yet)
     UniqueConstraint("exhibit_id", "offset", "kind", name="uq_region"),
 )
 

@@ -200,6 +200,26 @@ class CaseStore:
                     [{"exhibit_id": exhibit_id, "kind": k, "offset": o, "length": n} for k, o, n in found],
                 )
 
+    def uncarved_regions(self, exhibit_id: int) -> list[tuple[int, str, int, int]]:
+        """(id, kind, offset, length) of regions not carved yet, in media order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(regions.c.id, regions.c.kind, regions.c.offset, regions.c.length)
+                .where(regions.c.exhibit_id == exhibit_id, regions.c.carved_at.is_(None))
+                .order_by(regions.c.offset)
+            ).all()
+        return [(r.id, r.kind, r.offset, r.length) for r in rows]
+
+    def record_carved(self, exhibit_id: int, region_id: int, found: Sequence[Item], problem: str | None, path: str) -> None:
+        """A region's carved files, as pending items, and the region marked done, in one transaction."""
+        with self.engine.begin() as conn:
+            if found:
+                conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, found))
+            conn.execute(update(regions).where(regions.c.id == region_id).values(carved_at=time.time()))
+            if problem:
+                conn.execute(self._insert_ignore(errors), [{"exhibit_id": exhibit_id, "item_id": None, "stage": "carve",
+                                                          "path": path, "message": problem, "at": time.time()}])
+
     def update_exhibit(self, exhibit_id: int, **values: object) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(exhibits).where(exhibits.c.id == exhibit_id).values(**values))

@@ -22,7 +22,7 @@ from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
-from fieldlab.locator import Locator, LocatorError
+from fieldlab.locator import Locator, LocatorError, parse_run
 
 
 
@@ -276,6 +276,8 @@ class ImageSource:
     # reading
 
     def open_item(self, locator: Locator) -> ImageFileReader:
+        if len(locator.layers) == 1 and locator.layers[0].kind == "carved":
+            return MediaRunReader(self.media, *parse_run(locator.layers[0].value))
         offset, encrypted, store, address, stream, apfs_volume = None, False, None, None, None, None
         for layer in locator.layers:
             if layer.kind == "partition":
@@ -366,3 +368,15 @@ def _open_store(region: RangeReader, index: int) -> _LibyalRange:
     volume = pyvshadow.volume()
     volume.open_file_object(_FileObject(region))
     return _LibyalRange(volume.get_store(index), owner=volume)
+
+
+class MediaRunReader(ImageFileReader):
+    """A byte run of the media itself: a file carved from space no file system accounts for."""
+
+    def __init__(self, media: MediaReader, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > media.size:
+            raise LocatorError(f"carved run {offset}+{length} lies outside the media ({media.size} bytes)")
+        self._media, self._start, self.size = media, offset, length
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        return self._media.read(self._start + offset, size)

@@ -17,7 +17,7 @@ from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
 from fieldlab.evidence.thumbnail_members import list_thumbnail_members, open_thumbnail_member, thumbnail_container
-from fieldlab.locator import Locator, LocatorError, display_bytes
+from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
 
 SPOOL_LIMIT = 256 << 20  # a member that is itself a container is held in memory up to this, for cheap seeking
 STREAM_BUFFER = 1 << 20
@@ -56,10 +56,11 @@ NESTED_KINDS = ("member", "carved")
 
 def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
     layers = locator.layers
-    first = next((i for i, layer in enumerate(layers) if layer.kind in NESTED_KINDS), None)
+    # a leading carved run is the source's own (a run of a disk image's media); later ones are runs of an item
+    first = next((i for i, layer in enumerate(layers) if i > 0 and layer.kind in NESTED_KINDS), None)
     if first is None:
         return source.open_item(locator)
-    if first == 0 or any(layer.kind not in NESTED_KINDS for layer in layers[first:]):
+    if any(layer.kind not in NESTED_KINDS for layer in layers[first:]):
         raise LocatorError(f"members and carved runs must follow the item that holds them: {locator}")
     outer = source.open_item(Locator(layers[:first]))
     try:
@@ -80,17 +81,6 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
     except BaseException:
         outer.close()
         raise
-
-
-def run_key(offset: int, length: int) -> bytes:
-    return b"%d+%d" % (offset, length)
-
-
-def parse_run(value: bytes) -> tuple[int, int]:
-    offset, plus, length = value.partition(b"+")
-    if not plus or not offset.isdigit() or not length.isdigit():
-        raise ArchiveError(f"not a carved run address (OFFSET+LENGTH): {value[:80]!r}")
-    return int(offset), int(length)
 
 
 class _Window(io.RawIOBase):

@@ -20,9 +20,9 @@ from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.detect.carve import carve
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
-from fieldlab.evidence.nested import kind_from_head, member_items, open_nested, run_key
+from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
-from fieldlab.locator import Locator
+from fieldlab.locator import Locator, run_key
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media

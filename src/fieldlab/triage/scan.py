@@ -38,6 +38,7 @@ from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.reader import ReadOptions, ReadTask, prepare_worker, read_batch
+from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
@@ -210,6 +211,8 @@ class _ScanRun:
         self._last_dispatched = 0
         self._last_media = 0
         self._reads_waiting = True
+        self._regions: list[RegionTask] | None = None
+        self.carve = isinstance(evidence, ImageSource)
         self.stop = _StopRequest()
         self._last_report = 0.0
         self._walked_files = 0
@@ -239,6 +242,7 @@ class _ScanRun:
                     self._collect(in_flight, block=False)
                     self._record_media(media.collect(block=False))
                     self._dispatch(pool, in_flight, limit=limit)
+                    self._dispatch_carving(pool, in_flight, limit)
                     self._dispatch_media(media, limit - len(in_flight))
                     if walker is not None:
                         if not self._walk_step(walker):
@@ -248,6 +252,7 @@ class _ScanRun:
                         continue
                     if not in_flight and not media.busy:
                         self._dispatch(pool, in_flight, limit=limit)
+                        self._dispatch_carving(pool, in_flight, limit)
                         self._last_media = 0  # a last sweep: items read after the cursor passed them
                         self._dispatch_media(media, limit - len(in_flight))
                         if not in_flight and not media.busy:
@@ -308,6 +313,16 @@ class _ScanRun:
             tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags) for i in batch]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
+    def _dispatch_carving(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
+        """Space outside every file system, carved once the walk is done and no file waits to be read."""
+        if not self.carve or not self.progress.walk_complete or self._reads_waiting:
+            return
+        if self._regions is None:
+            self._regions = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
+        while self._regions and len(in_flight) < limit:
+            task = self._regions.pop(0)
+            in_flight[pool.submit(carve_region, self.spec, task)] = task
+
     def _dispatch_media(self, media: MediaPool, free_slots: int) -> None:
         """Pictures and videos to decode, only while no file waits to be read: exact hits come first."""
         if self.near is None or self._reads_waiting:
@@ -341,7 +356,18 @@ class _ScanRun:
         done, _ = cf.wait(in_flight, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)
         for future in done:
             batch = in_flight.pop(future)
-            self._record_batch(batch, future.result())
+            if isinstance(batch, RegionTask):
+                self._record_carved(future.result())
+            else:
+                self._record_batch(batch, future.result())
+
+    def _record_carved(self, carved: CarvedRegion) -> None:
+        self.store.record_carved(self.exhibit.id, carved.task.region_id, carved.items, carved.problem, carved.task.path)
+        self.progress.files_listed += len(carved.items)
+        self.progress.bytes_listed += sum(i.size for i in carved.items)
+        self.progress.errors += bool(carved.problem)
+        self._reads_waiting = bool(carved.items)  # the carved files are read next
+        self._report()
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
         matches = self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])

@@ -1,0 +1,61 @@
+"""Worker side of carving: pictures and videos from the parts of a disk no file system accounts for.
+
+Each region (space between or after partitions, a volume without a file
+system) is carved at sector alignment by ``fieldlab.detect.carve``; every
+complete, decodable run becomes an item addressed by its exact byte offset in
+the media (``carved:<offset>+<length>``) and is then read, hashed and matched
+like any file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fieldlab.detect.carve import carve
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.evidence.sources import SourceSpec
+from fieldlab.locator import Locator, run_key
+from fieldlab.triage.reader import opened_source
+
+MAX_RUNS = 1_000_000
+
+
+@dataclass(frozen=True)
+class RegionTask:
+    region_id: int
+    kind: str  # gap | volume
+    offset: int
+    length: int
+
+    @property
+    def path(self) -> str:
+        return f"$Unallocated/{self.kind} at {self.offset}"
+
+
+@dataclass(frozen=True)
+class CarvedRegion:
+    task: RegionTask
+    items: tuple[Item, ...]
+    problem: str | None
+
+
+def carve_region(spec: SourceSpec, task: RegionTask) -> CarvedRegion:
+    source = opened_source(spec)
+    media = getattr(source, "media", None)
+    if media is None:
+        return CarvedRegion(task, (), "only disk images have unallocated space to carve")
+    found, invalid = [], 0
+    try:
+        for run in carve(media, [(task.offset, task.length)], alignment=512, validate=True):
+            if not run.valid:
+                invalid += 1
+                continue
+            found.append(Item(Locator.of("carved", run_key(run.offset, run.length)),
+                              f"{task.path}/carved {run.kind} at {run.offset}", ItemKind.FILE, run.length,
+                              flags=frozenset({ItemFlag.CARVED, ItemFlag.UNALLOCATED})))
+            if len(found) >= MAX_RUNS:
+                return CarvedRegion(task, tuple(found), f"more than {MAX_RUNS:,} files carved: the rest skipped")
+    except OSError as exc:
+        return CarvedRegion(task, tuple(found), f"carving stopped, the media could not be read: {exc}")
+    note = f"{invalid:,} incomplete or undecodable runs not counted" if invalid else None
+    return CarvedRegion(task, tuple(found), note)
