@@ -98,3 +98,13 @@ def test_sets_built_from_decisions_match_the_same_material_in_the_next_case(scan
 def test_building_a_set_from_a_case_without_decisions_is_refused(scanned: Path) -> None:
     result = runner.invoke(app, ["hashset", "from-case", str(scanned), "--name", "own"])
     assert result.exit_code == 2 and "categorised" in result.output
+
+
+def test_a_case_from_an_earlier_layout_is_refused_with_advice(tmp_path: Path) -> None:
+    CaseStore.open(tmp_path / "case").close()
+    db = sqlite3.connect(tmp_path / "case" / "case.sqlite")
+    db.execute("ALTER TABLE hits DROP COLUMN transform")
+    db.commit()
+    db.close()
+    with pytest.raises(CaseError, match="earlier fieldlab.*hits.transform"):
+        CaseStore.open(tmp_path / "case")

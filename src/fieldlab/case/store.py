@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import Engine, and_, create_engine, event, insert, select, update
+from sqlalchemy import Engine, and_, create_engine, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
@@ -144,6 +144,7 @@ class CaseStore:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
+        _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
         store._protect_audit_log()
         with engine.begin() as conn:
@@ -396,6 +397,17 @@ class CaseStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:
+    """A case made by an earlier fieldlab lacks columns this one writes: say so, rather than fail mid-scan."""
+    found = inspect(engine)
+    missing = [f"{table.name}.{column.name}" for table in metadata.sorted_tables
+               for column in table.columns if column.name not in {c["name"] for c in found.get_columns(table.name)}]
+    if missing:
+        engine.dispose()
+        raise CaseError(f"{case_dir} was made by an earlier fieldlab (it lacks {', '.join(missing[:5])}): "
+                        "scan into a new case folder; the old one stays readable with the version that made it")
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001
