@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_media_after_junk_in_an_unknown_file_is_noticed(media: bytes) -> None:
 
 
 def test_noise_text_and_media_files_themselves_are_not_flagged() -> None:
-    assert not watched(b"plain text " + os.urandom(8 << 20))
+    assert not watched(b"plain text " + random.Random(7).randbytes(8 << 20))  # seeded: noise can hold a signature
     assert not watched(b"a log line\n" * 100_000)
     assert not watched(procedural_jpeg(3))  # a picture is not "a file with a picture inside"
 

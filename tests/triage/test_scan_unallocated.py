@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 import fieldlab
 from fieldlab.demo import procedural_jpeg, procedural_png
 from tests.builders import KnownFile, write_csv_hashset
@@ -34,3 +36,41 @@ def test_pictures_in_unpartitioned_space_are_carved_read_and_matched(tmp_path: P
     assert db.execute("SELECT COUNT(*) FROM regions WHERE carved_at IS NULL").fetchone() == (0,)
     fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD")  # run again: nothing carved twice
     assert db.execute("SELECT COUNT(*) FROM items WHERE locator LIKE 'carved:%'").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("fs_type", ["ntfs", "fat32", "fat16"])
+def test_pictures_in_free_clusters_are_carved_and_a_deleted_file_is_not_counted_twice(tmp_path: Path, fs_type: str) -> None:
+    import pytsk3
+
+    from fieldlab.evidence.unallocated import unallocated_runs
+
+    deleted_jpeg, wiped_png = procedural_jpeg(130, 640, 480), procedural_png(131, 320, 240)
+    (tmp_path / "evidence").mkdir()
+    disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr",
+                      [(fs_type, 64, [PlantedFile("Users/x/keep.txt", b"hello" * 100),
+                                      PlantedFile("Users/x/gone.jpg", deleted_jpeg, deleted=True)])], gap_mib=1)
+    part = disk.partitions[0]
+    image = pytsk3.Img_Info(str(disk.path))
+    fs = pytsk3.FS_Info(image, offset=part.start_offset)
+    runs = list(unallocated_runs(fs, fs_type, part.start_offset, part.size, lambda o, n: image.read(o, n)))
+    # the PNG is written at the end of the last free run, where no file system entry points (a name wiped), and
+    # away from the deleted JPEG's clusters, which are free space too
+    start, length = runs[-1]
+    assert length > 2 * len(wiped_png)
+    offset = start + (length - len(wiped_png)) // 4096 * 4096
+    with open(disk.path, "r+b") as raw:
+        raw.seek(offset)
+        raw.write(wiped_png)
+    known = [KnownFile("gone.jpg", deleted_jpeg, "A"), KnownFile("wiped.png", wiped_png, "C")]
+    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", known), name="known")
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="USB")
+    hits = {(h.locator, h.category) for h in fieldlab.hits(tmp_path / "case")}  # one row per matching digest
+    assert sorted((category, locator.startswith("carved:")) for locator, category in hits) == [("A", False), ("C", True)]
+    assert [locator for locator, category in hits if category == "C"] == [f"carved:{offset}+{len(wiped_png)}"]
+    db = sqlite3.connect(tmp_path / "case" / "case.sqlite")
+    carved = dict(db.execute("SELECT md5, flags FROM items WHERE locator LIKE 'carved:%'"))
+    if part.deleted_content_recoverable:  # the deleted JPEG was carved too: a copy, with no hit or decoding of its own
+        assert "duplicate" in carved[known[0].md5].split(",")
+        assert db.execute("SELECT COUNT(*) FROM media m JOIN items i ON i.id = m.item_id WHERE i.flags LIKE '%duplicate%'"
+                          ).fetchone() == (0,)
+    assert "duplicate" not in carved[known[1].md5]

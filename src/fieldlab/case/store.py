@@ -257,7 +257,7 @@ class CaseStore:
 
     def record_results(
         self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str],
-        known_good: Sequence[int] = (),
+        known_good: Sequence[int] = (), duplicates: Sequence[int] = (),
     ) -> None:
         """Digests, hits and errors of a batch in one transaction: all of it lands, or none (and it is re-read)."""
         now = time.time()
@@ -278,6 +278,9 @@ class CaseStore:
                 conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
             if known_good:
                 self.mark_known_good(known_good, conn)
+            if duplicates:
+                conn.execute(update(items).where(items.c.id.in_(list(duplicates)))
+                             .values(flags=items.c.flags + ",duplicate"))
             problems = [
                 {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "read" if r.error else "changed",
                  "path": paths.get(r.item_id, ""), "message": r.error or r.warning, "at": now}
@@ -315,7 +318,7 @@ class CaseStore:
                 .where(
                     items.c.exhibit_id == exhibit_id, items.c.state == "done", items.c.id > after_id,
                     items.c.family.in_(("image", "video")), items.c.known_good.is_(False), items.c.size > 0,
-                    media.c.item_id.is_(None),
+                    items.c.flags.not_like("%duplicate%"), media.c.item_id.is_(None),
                 )
                 .order_by(items.c.id)
                 .limit(limit)
@@ -355,6 +358,18 @@ class CaseStore:
                 .limit(limit)
             ).all()
         return [(r.item_id, r.kind, r.dihedral) for r in rows]
+
+    def listed_md5s(self, exhibit_id: int, md5s: Sequence[str | None]) -> set[str]:
+        """Which of ``md5s`` belong to an item the file systems list (not carved from free space)."""
+        wanted = sorted({m for m in md5s if m})
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.md5).where(items.c.exhibit_id == exhibit_id, items.c.md5.in_(wanted),
+                                          items.c.flags.not_like("%unallocated%")).distinct()
+            ).all()
+        return {r.md5 for r in rows}
 
     def items_with_exact_hits(self, item_ids: Sequence[int]) -> set[int]:
         with self.engine.connect() as conn:

@@ -22,6 +22,7 @@ from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
+from fieldlab.evidence.unallocated import unallocated_runs
 from fieldlab.locator import Locator, LocatorError, parse_run
 
 
@@ -300,6 +301,16 @@ class ImageSource:
             container, _ = self._apfs[(offset, encrypted)]
             return ApfsFileReader(container.get_volume(apfs_volume), address)
         return TskFileReader(self._file_system(offset, encrypted, store), address, stream)
+
+    def unallocated_regions(self) -> Iterator[tuple[int, int]]:
+        """Free clusters of the plain NTFS and FAT volumes, as (offset, length) of the media, for carving."""
+        for volume in self.facts.volumes:
+            if volume.encryption is None and volume.file_system in ("ntfs", "fat12", "fat16", "fat32"):
+                try:
+                    fs = self._file_system(volume.offset, False, None)
+                    yield from unallocated_runs(fs, volume.file_system, volume.offset, volume.length, self.media.read)
+                except (OSError, LocatorError) as exc:
+                    self.facts.problems.append(f"free space of the volume at {volume.offset} not listed: {exc}")
 
     def _file_system(self, offset: int, encrypted: bool, store: int | None) -> pytsk3.FS_Info:
         key = (offset, encrypted, store)

@@ -23,6 +23,7 @@ class ItemFlag(str, enum.Enum):
     IN_ARCHIVE = "in_archive"
     THUMBNAIL = "thumbnail"
     UNALLOCATED = "unallocated"
+    DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
 
 
 @dataclass(frozen=True)

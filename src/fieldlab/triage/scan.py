@@ -31,7 +31,7 @@ from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemRe
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
-from fieldlab.evidence.item import Item, ItemKind, WalkError
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.near import NearMatching
@@ -190,9 +190,10 @@ def _refuse_case_near_evidence(case_dir: Path, spec: SourceSpec) -> None:
 
 def _record_image_facts(store: CaseStore, exhibit: Exhibit, image: ImageSource) -> None:
     facts = image.facts
-    store.update_exhibit(exhibit.id, facts=json.dumps(facts.to_json_dict(), default=str))
     regions = [("gap", offset, length) for offset, length in facts.gaps]
     regions += [("volume", v.offset, v.length) for v in facts.volumes if v.file_system is None]
+    regions += [("unallocated", offset, length) for offset, length in image.unallocated_regions()]
+    store.update_exhibit(exhibit.id, facts=json.dumps(facts.to_json_dict(), default=str))
     store.add_regions(exhibit.id, regions)
 
 
@@ -314,8 +315,11 @@ class _ScanRun:
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
     def _dispatch_carving(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
-        """Space outside every file system, carved once the walk is done and no file waits to be read."""
+        """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
+        is then recognised as the file the file system still lists (``_without_recarved``)."""
         if not self.carve or not self.progress.walk_complete or self._reads_waiting:
+            return
+        if any(not isinstance(work, RegionTask) for work in in_flight.values()):
             return
         if self._regions is None:
             self._regions = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
@@ -370,11 +374,14 @@ class _ScanRun:
         self._report()
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
-        matches = self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])
+        copies = self._recarved(batch, results)
+        matches = [m for m in self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])
+                   if m.query_index not in copies]
         found_hits = [_hit_record(results[m.query_index].item_id, m) for m in matches if not m.known_good]
         known_good = sorted({results[m.query_index].item_id for m in matches if m.known_good})
         paths = {i.id: i.path for i in batch}
-        self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good)
+        self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good,
+                                  duplicates=[results[i].item_id for i in sorted(copies)])
         p = self.progress
         sizes = {i.id: i.size if r.size is None else r.size for i, r in zip(batch, results)}
         for r in results:
@@ -389,6 +396,16 @@ class _ScanRun:
         for labels in _labels_per_item(found_hits).values():
             p.hits_by_category[deciding_category(labels)] += 1
         self._report()
+
+    def _recarved(self, batch: list[PendingItem], results: list[ItemResult]) -> set[int]:
+        """Positions of files carved from free space that the file system still lists (a deleted file TSK
+        recovered): the same copy found twice.  They keep their items, flagged ``duplicate``, but no hits and no
+        decoding: those stay with the listed file, so nothing is counted twice."""
+        carved = [i for i, item in enumerate(batch) if ItemFlag.UNALLOCATED.value in item.flags.split(",")]
+        if not carved:
+            return set()
+        listed = self.store.listed_md5s(self.exhibit.id, [results[i].md5 for i in carved])
+        return {i for i in carved if results[i].md5 in listed}
 
     def _rematch_done_items(self) -> None:
         after = 0
