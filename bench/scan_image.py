@@ -774,6 +774,7 @@ def check_fieldlab(fieldlab: str, case_dir: Path, disk: DiskImage, env: dict[str
 
 def scan_command(fieldlab: str, image: Path, case_dir: Path, verify: bool) -> list[str]:
     return [fieldlab, "scan", str(image), "--case", str(case_dir), "--exhibit", "IMG", "--no-live", "--no-perceptual", "--no-embedded",
+            "--no-carve",
             *([] if verify else ["--no-verify"])]
 
 

@@ -65,15 +65,17 @@ def scan(
     perceptual: bool = True,
     pdq_radius: int = 31,
     embedded: bool = True,
+    carve: bool = True,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
     With ``perceptual``, pictures and videos are also decoded for PDQ/vPDQ near matches within ``pdq_radius``;
-    with ``embedded``, documents and unknown files are searched for pictures and videos inside them.
+    with ``embedded``, documents and unknown files are searched for pictures and videos inside them; with
+    ``carve``, a disk image's free space is carved for pictures and videos.
     """
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
-        sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded,
+        sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve,
     )
 
 

@@ -298,6 +298,9 @@ def scan(
     embedded: Annotated[
         bool, typer.Option(help="Search documents and unknown files (up to 64 MiB) for pictures and videos inside them.")
     ] = True,
+    carve: Annotated[
+        bool, typer.Option(help="Disk images: carve free space (gaps, unformatted volumes, free NTFS/FAT clusters).")
+    ] = True,
     bitlocker_password: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_PASSWORD", help="Password of a BitLocker volume.")
     ] = None,
@@ -317,10 +320,10 @@ def scan(
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
-                                  perceptual, pdq_radius, embedded)
+                                  perceptual, pdq_radius, embedded, carve)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
-                              perceptual, pdq_radius, embedded)
+                              perceptual, pdq_radius, embedded, carve)
     except (SourceError, ContainerError, CaseError, HashSetError) as exc:
         _fail(str(exc))
     if result.interrupted:

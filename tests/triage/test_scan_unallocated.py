@@ -74,3 +74,14 @@ def test_pictures_in_free_clusters_are_carved_and_a_deleted_file_is_not_counted_
         assert db.execute("SELECT COUNT(*) FROM media m JOIN items i ON i.id = m.item_id WHERE i.flags LIKE '%duplicate%'"
                           ).fetchone() == (0,)
     assert "duplicate" not in carved[known[1].md5]
+
+
+def test_without_carving_free_space_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "evidence").mkdir()
+    disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr", [("fat32", 40, [])], gap_mib=2)
+    with open(disk.path, "r+b") as raw:
+        raw.seek(disk.gaps[0][0])
+        raw.write(procedural_jpeg(140))
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD", carve=False)
+    db = sqlite3.connect(tmp_path / "case" / "case.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM items WHERE locator LIKE 'carved:%'").fetchone() == (0,)

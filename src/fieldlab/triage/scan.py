@@ -102,6 +102,7 @@ def scan_source(
     perceptual: bool = True,
     pdq_radius: int = 31,
     embedded: bool = True,
+    carve: bool = True,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan."""
     spec = describe_source(Path(source), unlock)
@@ -116,7 +117,7 @@ def scan_source(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
-             "pdq_radius": pdq_radius, "embedded": embedded},
+             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve},
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
@@ -125,6 +126,7 @@ def scan_source(
             _record_image_facts(store, exhibit, evidence)
         near = NearMatching(matcher, pdq_radius) if perceptual else None
         run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded), observer, near)
+        run.carve = carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
         interrupted = False
         try:
@@ -213,7 +215,7 @@ class _ScanRun:
         self._last_media = 0
         self._reads_waiting = True
         self._regions: list[RegionTask] | None = None
-        self.carve = isinstance(evidence, ImageSource)
+        self.carve = False  # free space of disk images: set by scan_source
         self.stop = _StopRequest()
         self._last_report = 0.0
         self._walked_files = 0
