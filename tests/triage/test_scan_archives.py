@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import sqlite3
 import tarfile
@@ -198,3 +199,21 @@ def test_without_the_embedded_search_pictures_inside_unknown_files_are_left_alon
     count = "SELECT COUNT(*) FROM items WHERE locator LIKE '%|carved:%'"
     assert _db(tmp_path / "with").execute(count).fetchone() == (1,)
     assert _db(tmp_path / "without").execute(count).fetchone() == (0,)
+
+
+def test_members_of_many_archives_read_in_turn_are_each_read_from_their_own(tmp_path: Path) -> None:
+    """Workers keep the last few archives open; more archives than that, read in turn, must not mix up."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for n in range(12):
+        (evidence / f"a{n:02d}.zip").write_bytes(_zip({f"m{k}.txt": f"archive {n} member {k}".encode() for k in range(3)}))
+        (evidence / f"t{n:02d}.tar.gz").write_bytes(_tar_gz({"x.txt": f"tar {n}".encode()}))
+    fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="EX1", workers=1)
+    db = _db(tmp_path / "case")
+    rows = db.execute("SELECT path, md5, state FROM items WHERE path LIKE '%.txt'").fetchall()
+    assert len(rows) == 12 * 4 and {state for _, _, state in rows} == {"done"}
+    for path, md5, _ in rows:
+        archive, member = path.split(" › ")[0], path.split(" › ")[-1]
+        n = int(archive[1:3])
+        expected = f"tar {n}" if archive.startswith("t") else f"archive {n} member {member[1]}"
+        assert md5 == hashlib.md5(expected.encode()).hexdigest(), path

@@ -25,8 +25,9 @@ import lzma
 import tarfile
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, TypeVar
 
+_T = TypeVar("_T")
 MAX_MEMBERS = 100_000
 MAX_MEMBER_BYTES = 8 << 30
 MAX_RATIO = 1000  # deflate tops out near 1032:1; beyond that a declared size is a lie or a bomb
@@ -76,14 +77,27 @@ def list_members(stream: BinaryIO, kind: str) -> Iterator[Member]:
         raise ArchiveError(f"damaged {kind} archive: {exc}") from exc
 
 
-def open_member(stream: BinaryIO, kind: str, index: int, name: bytes) -> BinaryIO:
-    """A readable stream of one member's content, stopped at its declared size and at ``MAX_MEMBER_BYTES``."""
+MemberOpener = Callable[[int, bytes], BinaryIO]
+
+
+def member_opener(stream: BinaryIO, kind: str) -> MemberOpener:
+    """Reads the archive's directory once; the opener it returns gives one member's content as a readable stream,
+    stopped at its declared size and at ``MAX_MEMBER_BYTES``.
+
+    Parsing the directory per member made a zip of 20,000 members take over ten minutes (each member re-read the
+    whole central directory); callers keep the opener for the members that follow.
+    """
+    opener = _guarded(kind, "open", lambda: _OPENERS[kind](stream))
+    return lambda index, name: _guarded(kind, f"open member {index} of", lambda: opener(index, name))
+
+
+def _guarded(kind: str, what: str, call: Callable[[], _T]) -> _T:
     try:
-        return _OPENERS[kind](stream, index, name)
+        return call()
     except ArchiveError:
         raise
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError, KeyError, RuntimeError) as exc:
-        raise ArchiveError(f"cannot open member {index} of the {kind} archive: {exc}") from exc
+        raise ArchiveError(f"cannot {what} the {kind} archive: {exc}") from exc
 
 
 def _bomb(size: int | None, stored: int | None) -> str | None:
@@ -130,17 +144,21 @@ def _zip_time(info: zipfile.ZipInfo) -> float | None:
         return None
 
 
-def _zip_open(stream: BinaryIO, index: int, name: bytes) -> BinaryIO:
+def _zip_opener(stream: BinaryIO) -> MemberOpener:
     archive = zipfile.ZipFile(stream)
     infos = archive.infolist()
-    if index >= len(infos) or _zip_name(infos[index]) != name:
-        raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
-    info = infos[index]
-    if problem := ("encrypted: its content needs the password" if info.flag_bits & 0x1 else None) or _bomb(
-        info.file_size, info.compress_size
-    ):
-        raise ArchiveError(problem)
-    return _Bounded(archive.open(info), info.file_size)
+
+    def open_member(index: int, name: bytes) -> BinaryIO:
+        if index >= len(infos) or _zip_name(infos[index]) != name:
+            raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
+        info = infos[index]
+        if problem := ("encrypted: its content needs the password" if info.flag_bits & 0x1 else None) or _bomb(
+            info.file_size, info.compress_size
+        ):
+            raise ArchiveError(problem)
+        return _Bounded(archive.open(info), info.file_size)
+
+    return open_member
 
 
 # tar ---------------------------------------------------------------------------------
@@ -161,17 +179,18 @@ def _tar_entries(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         yield info
 
 
-def _tar_open(stream: BinaryIO, index: int, name: bytes) -> BinaryIO:
+def _tar_opener(stream: BinaryIO) -> MemberOpener:
     archive = tarfile.open(fileobj=stream, mode="r:")
-    for position, info in enumerate(_tar_entries(archive)):
-        if position == index:
-            if info.name.encode("utf-8", "surrogateescape") != name or not info.isreg():
-                break
-            member = archive.extractfile(info)
-            if member is None:
-                break
-            return _Bounded(member, info.size)
-    raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
+    entries = list(_tar_entries(archive))
+
+    def open_member(index: int, name: bytes) -> BinaryIO:
+        info = entries[index] if index < len(entries) else None
+        member = archive.extractfile(info) if info is not None and info.isreg() else None
+        if member is None or info.name.encode("utf-8", "surrogateescape") != name:
+            raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
+        return _Bounded(member, info.size)
+
+    return open_member
 
 
 # single-stream compressors -------------------------------------------------------------
@@ -187,12 +206,15 @@ def _single_list(opener: Callable[[BinaryIO], BinaryIO], default_name: bytes) ->
     return listing
 
 
-def _single_open(opener: Callable[[BinaryIO], BinaryIO]) -> Callable[[BinaryIO, int, bytes], BinaryIO]:
-    def opening(stream: BinaryIO, index: int, name: bytes) -> BinaryIO:
-        if index != 0:
-            raise ArchiveError("a compressed stream has one member")
-        stream.seek(0)
-        return _Bounded(opener(stream), None)
+def _single_opener(opener: Callable[[BinaryIO], BinaryIO]) -> Callable[[BinaryIO], MemberOpener]:
+    def opening(stream: BinaryIO) -> MemberOpener:
+        def open_member(index: int, name: bytes) -> BinaryIO:
+            if index != 0:
+                raise ArchiveError("a compressed stream has one member")
+            stream.seek(0)
+            return _Bounded(opener(stream), None)
+
+        return open_member
 
     return opening
 
@@ -233,7 +255,11 @@ def _7z_list(stream: BinaryIO) -> Iterator[Member]:
                          mtime, encrypted, problem)
 
 
-def _7z_open(stream: BinaryIO, index: int, name: bytes) -> BinaryIO:
+def _7z_opener(stream: BinaryIO) -> MemberOpener:
+    return lambda index, name: _7z_member(stream, index, name)  # py7zr extracts per call: nothing to keep
+
+
+def _7z_member(stream: BinaryIO, index: int, name: bytes) -> BinaryIO:
     import py7zr
     import py7zr.io
 
@@ -287,11 +313,11 @@ _LISTERS: dict[str, Callable[[BinaryIO], Iterator[Member]]] = {
     "xz": _single_list(lambda s: lzma.LZMAFile(s, mode="rb"), b"content"),
     "7z": _7z_list,
 }
-_OPENERS: dict[str, Callable[[BinaryIO, int, bytes], BinaryIO]] = {
-    "zip": _zip_open,
-    "tar": _tar_open,
-    "gzip": _single_open(lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
-    "bzip2": _single_open(lambda s: bz2.BZ2File(s, mode="rb")),
-    "xz": _single_open(lambda s: lzma.LZMAFile(s, mode="rb")),
-    "7z": _7z_open,
+_OPENERS: dict[str, Callable[[BinaryIO], MemberOpener]] = {
+    "zip": _zip_opener,
+    "tar": _tar_opener,
+    "gzip": _single_opener(lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
+    "bzip2": _single_opener(lambda s: bz2.BZ2File(s, mode="rb")),
+    "xz": _single_opener(lambda s: lzma.LZMAFile(s, mode="rb")),
+    "7z": _7z_opener,
 }

@@ -9,14 +9,24 @@ in other files for free.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from typing import BinaryIO, Iterator
 
 from fieldlab.detect.filetype import HEAD_SIZE, identify
-from fieldlab.evidence.archives import CONTAINER_KINDS, MAX_DEPTH, ArchiveError, Member, list_members, open_member, parse_key
+from fieldlab.evidence.archives import (
+    CONTAINER_KINDS,
+    MAX_DEPTH,
+    ArchiveError,
+    Member,
+    MemberOpener,
+    list_members,
+    member_opener,
+    parse_key,
+)
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
-from fieldlab.evidence.thumbnail_members import list_thumbnail_members, open_thumbnail_member, thumbnail_container
+from fieldlab.evidence.thumbnail_members import list_thumbnail_members, thumbnail_container, thumbnail_opener
 from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
 
 SPOOL_LIMIT = 256 << 20  # a member that is itself a container is held in memory up to this, for cheap seeking
@@ -26,7 +36,7 @@ STREAM_BUFFER = 1 << 20
 class MemberHandle:
     """An archive member opened for reading: the ``ItemHandle`` the readers expect."""
 
-    def __init__(self, stream: BinaryIO, outer: ItemHandle) -> None:
+    def __init__(self, stream: BinaryIO, outer: ItemHandle | None) -> None:
         self._stream, self._outer = stream, outer
         self.size = len(stream.getbuffer()) if isinstance(stream, io.BytesIO) else 0  # 0: not known until read
 
@@ -44,7 +54,8 @@ class MemberHandle:
 
     def close(self) -> None:
         self._stream.close()
-        self._outer.close()
+        if self._outer is not None:  # None: the outer item stays open with its container, for the next member
+            self._outer.close()
 
 
 def depth(locator: Locator) -> int:
@@ -62,25 +73,52 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
         return source.open_item(locator)
     if any(layer.kind not in NESTED_KINDS for layer in layers[first:]):
         raise LocatorError(f"members and carved runs must follow the item that holds them: {locator}")
-    outer = source.open_item(Locator(layers[:first]))
+    # the innermost container already open (members are read in order, many from one archive) is the start
+    start = next((p for p in range(len(layers) - 1, first - 1, -1)
+                  if layers[p].kind == "member" and (id(source), Locator(layers[:p]).to_text()) in _opened), None)
+    outer = None
+    if start is None:
+        outer = source.open_item(Locator(layers[:first]))
+        start = first
     try:
-        stream: BinaryIO = io.BufferedReader(ItemStream(outer, outer.size), STREAM_BUFFER)
-        for position, layer in enumerate(layers[first:]):
-            inner = position < len(layers) - first - 1
+        stream: BinaryIO = io.BufferedReader(ItemStream(outer, outer.size), STREAM_BUFFER) if outer else io.BytesIO()
+        for position in range(start, len(layers)):
+            layer, inner = layers[position], position < len(layers) - 1
             if layer.kind == "carved":
                 offset, length = parse_run(layer.value)
                 stream = _spooled(_Window(stream, offset, length))
                 continue
-            kind = container_kind(stream, _name_of(layers[first + position - 1].value))
-            if kind is None:
-                raise ArchiveError("the item holding this member is not an archive (any more)")
-            index, name = parse_key(layer.value)
-            member = _open(stream, kind, index, name)
+            key = (id(source), Locator(layers[:position]).to_text())
+            if key not in _opened:
+                kind = container_kind(stream, _name_of(layers[position - 1].value))
+                if kind is None:
+                    raise ArchiveError("the item holding this member is not an archive (any more)")
+                holds_outer = position == first  # the container's stream reads the outer item itself
+                _keep(key, _opener(stream, kind), outer if holds_outer else None)
+                if holds_outer:
+                    outer = None  # closed by the cache when the container is evicted
+            _opened.move_to_end(key)
+            member = _opened[key][0](*parse_key(layer.value))
             stream = _seekable(member) if inner else _spooled(member)
         return MemberHandle(stream, outer)
     except BaseException:
-        outer.close()
+        if outer is not None:
+            outer.close()
         raise
+
+
+# Per worker process: containers whose directory has been read, with the outer item they hold open (if any).
+# Workers read members in order, so the last few containers cover nearly every member.
+_opened: OrderedDict[tuple[int, str], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
+KEEP_OPEN = 8
+
+
+def _keep(key: tuple[int, str], opener: MemberOpener, outer: ItemHandle | None) -> None:
+    _opened[key] = (opener, outer)
+    while len(_opened) > KEEP_OPEN:
+        _, (_, evicted) = _opened.popitem(last=False)
+        if evicted is not None:
+            evicted.close()
 
 
 class _Window(io.RawIOBase):
@@ -123,10 +161,10 @@ def _list(stream: BinaryIO, kind: str) -> Iterator[Member | str]:
     return list_members(stream, kind)
 
 
-def _open(stream: BinaryIO, kind: str, index: int, name: bytes) -> BinaryIO:
+def _opener(stream: BinaryIO, kind: str) -> MemberOpener:
     if kind in THUMBNAIL_KINDS:
-        return open_thumbnail_member(stream, kind, index, name)
-    return open_member(stream, kind, index, name)
+        return thumbnail_opener(stream, kind)
+    return member_opener(stream, kind)
 
 
 def _name_of(layer_value: bytes) -> str:

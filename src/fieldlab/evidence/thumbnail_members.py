@@ -12,7 +12,7 @@ import io
 from typing import BinaryIO, Iterator
 
 from fieldlab.detect.thumbnails import ThumbnailCacheError, ThumbnailEntry, cache_kind, list_thumbnails, read_thumbnail
-from fieldlab.evidence.archives import ArchiveError, Member
+from fieldlab.evidence.archives import ArchiveError, Member, MemberOpener
 
 KINDS = ("thumbcache", "thumbs.db", "ole", "thumbdata")
 
@@ -42,17 +42,25 @@ def list_thumbnail_members(stream: BinaryIO, kind: str) -> Iterator[Member | str
         )
 
 
-def open_thumbnail_member(stream: BinaryIO, kind: str, index: int, key: bytes) -> BinaryIO:
+def thumbnail_opener(stream: BinaryIO, kind: str) -> MemberOpener:
+    """Lists the cache once; the opener then reads any of its pictures by position and key."""
     size = _size(stream)
     kind = "thumbs.db" if kind == "ole" else kind
     try:
-        entries = [e for e in list_thumbnails(stream, size, kind)]
+        entries = list(list_thumbnails(stream, size, kind))
+    except ThumbnailCacheError as exc:
+        raise ArchiveError(f"cannot read the {kind}: {exc}") from exc
+
+    def open_member(index: int, key: bytes) -> BinaryIO:
         entry = entries[index] if index < len(entries) else None
         if not isinstance(entry, ThumbnailEntry) or entry.key.encode("utf-8", "surrogateescape") != key:
             raise ArchiveError(f"thumbnail {index} is not {key[:80]!r} in this cache")
-        return io.BytesIO(read_thumbnail(stream, size, kind, entry))
-    except ThumbnailCacheError as exc:
-        raise ArchiveError(f"cannot read thumbnail {key[:80]!r}: {exc}") from exc
+        try:
+            return io.BytesIO(read_thumbnail(stream, size, kind, entry))
+        except ThumbnailCacheError as exc:
+            raise ArchiveError(f"cannot read thumbnail {key[:80]!r}: {exc}") from exc
+
+    return open_member
 
 
 def _label(entry: ThumbnailEntry) -> bytes:
