@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,15 @@ def test_a_case_from_an_earlier_layout_is_refused_with_advice(tmp_path: Path) ->
     db.close()
     with pytest.raises(CaseError, match="earlier fieldlab.*hits.transform"):
         CaseStore.open(tmp_path / "case")
+
+
+def test_a_set_name_that_is_a_path_is_refused_before_anything_is_written(scanned: Path, tmp_path: Path) -> None:
+    store = CaseStore.open(scanned, create=False)
+    categorise(store, [_item_ids(scanned)["a1.jpg"]], "A")
+    from fieldlab.hashsets.from_case import build_from_case
+    from fieldlab.hashsets.library import HashSetError
+
+    escaped = Path(tempfile.gettempdir()).parent / f"{tmp_path.name}-escaped.csv"  # where ../../ leads from the work folder
+    with pytest.raises(HashSetError, match="use letters"):
+        build_from_case(store, HashSetLibrary(), f"../../{tmp_path.name}-escaped")
+    assert not escaped.exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fieldlab.case.decisions import decided_items
 from fieldlab.case.store import CaseStore
-from fieldlab.hashsets.library import HashSetError, HashSetLibrary, ImportReport
+from fieldlab.hashsets.library import HashSetError, HashSetLibrary, ImportReport, check_name
 from fieldlab.hashsets.videos import MIN_QUALITY
 
 
@@ -24,6 +24,7 @@ def build_from_case(
     store: CaseStore, library: HashSetLibrary, name: str, profile: str = "uk", replace: bool = False
 ) -> list[ImportReport]:
     """Import ``name`` (files and pictures) and, if any video was categorised, ``name``-videos."""
+    check_name(name)  # before it names a file in the work folder
     chosen = [d for d in decided_items(store) if d.profile == profile]
     if not chosen:
         raise HashSetError(f"no item of this case has been categorised under profile {profile!r}")

@@ -90,6 +90,11 @@ class LoadedSet:
     videos: KnownVideos | None = None  # known videos, matched by vPDQ
 
 
+def check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise HashSetError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+
+
 def default_home() -> Path:
     configured = os.environ.get("FIELDLAB_HOME")
     if configured:
@@ -124,8 +129,7 @@ class HashSetLibrary:
         if not (source.is_dir() if folder_format else source.is_file()):
             raise HashSetError(f"{source} is not a {'folder of vPDQ hash files' if folder_format else 'file'}")
         name = _name_from_file(source) if name is None else name
-        if not _NAME.match(name):
-            raise HashSetError(f"hash set name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+        check_name(name)
         target = self.folder / name
         if target.exists() and not replace:
             raise HashSetError(f"a hash set named {name!r} exists: choose another --name or pass --replace")
