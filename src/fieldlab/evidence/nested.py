@@ -151,8 +151,9 @@ def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:
     return kind_from_head(head, name)
 
 
-def kind_from_head(head: bytes, name: str | None) -> str | None:
-    return CONTAINER_KINDS.get(identify(head).label) or thumbnail_container(head, name)
+def kind_from_head(head: bytes, name: str | None, label: str | None = None) -> str | None:
+    """``label``: the file type already identified from ``head``, when the caller has it."""
+    return CONTAINER_KINDS.get(label or identify(head).label) or thumbnail_container(head, name)
 
 
 def _list(stream: BinaryIO, kind: str) -> Iterator[Member | str]:

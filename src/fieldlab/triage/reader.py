@@ -128,7 +128,7 @@ def _children(
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], None  # a picture from a cache or carved: whatever it looks like, it holds nothing more
-    kind = kind_from_head(head, task.name)
+    kind = kind_from_head(head, task.name, file_type.label)
     exif = file_type.label == "jpeg" and b"Exif\0\0" in head
     embedded = kind in (None, "ole") and media_inside and task.size <= EMBED_LIMIT
     if kind is None and not exif and not embedded:
