@@ -22,6 +22,11 @@ python="${PYTHON:-python3}"
 if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_install python3-venv python3-pip
 fi
+# libarchive-c (RAR, WinZip AES zip) loads the system libarchive: libarchive13 on Debian 12, libarchive13t64 on 13
+if ! dpkg -s libarchive13 >/dev/null 2>&1 && ! dpkg -s libarchive13t64 >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    if apt-cache show libarchive13t64 >/dev/null 2>&1; then apt_install libarchive13t64; else apt_install libarchive13; fi
+fi
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -66,13 +67,18 @@ def scan(
     pdq_radius: int = 31,
     embedded: bool = True,
     carve: bool = True,
+    passwords: Sequence[str] = (),
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
     With ``perceptual``, pictures and videos are also decoded for PDQ/vPDQ near matches within ``pdq_radius``;
     with ``embedded``, documents and unknown files are searched for pictures and videos inside them; with
-    ``carve``, a disk image's free space is carved for pictures and videos.
+    ``carve``, a disk image's free space is carved for pictures and videos.  ``passwords`` are tried on encrypted
+    archive members (added to ``unlock.archive_passwords``); the case records only how many were supplied.
     """
+    if passwords:
+        unlock = unlock or UnlockOptions()
+        unlock = replace(unlock, archive_passwords=tuple(dict.fromkeys([*unlock.archive_passwords, *passwords])))
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve,

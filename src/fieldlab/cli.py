@@ -307,6 +307,13 @@ def scan(
     bitlocker_recovery_key: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_RECOVERY_KEY", help="48-digit BitLocker recovery key.")
     ] = None,
+    password: Annotated[
+        Optional[list[str]],
+        typer.Option("--password", help="A password to try on encrypted zip and 7z archives (repeatable); never written to the case."),
+    ] = None,
+    password_file: Annotated[
+        Optional[Path], typer.Option("--password-file", help="A UTF-8 text file of passwords to try, one per line.")
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) and show a live verdict.
@@ -315,7 +322,8 @@ def scan(
 
     Example: [bold]fieldlab scan /media/usb0 --case ~/cases/op-ash --exhibit JD/1[/]
     """
-    unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies)
+    passwords = tuple(dict.fromkeys([*(password or []), *(_password_lines(password_file) if password_file else [])]))
+    unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies, passwords)
     try:
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
@@ -332,6 +340,17 @@ def scan(
     raise typer.Exit(130 if result.interrupted else 0)
 
 
+def _password_lines(path: Path) -> list[str]:
+    """One password a line, exactly as typed: only the line ending is removed (spaces may be part of one)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read the password file {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"the password file {path} is not UTF-8 text: save it as UTF-8 and run the scan again")
+    return [line for line in text.splitlines() if line]
+
+
 @app.command()
 def summary(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> None:
     """Print the verdict table of a case again.
@@ -343,6 +362,44 @@ def summary(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> None:
     except CaseError as exc:
         _fail(str(exc))
     console.print(verdict_table(counts, title=f"Verdict: {case}"))
+
+
+@app.command("phones")
+def phones(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    records: Annotated[Optional[str], typer.Option(
+        help="Write gallery/manifest records as CSV: all, missing (referenced, not present), trashed or hidden.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for --records (default: standard output).")] = None,
+) -> None:
+    """Show the phones in a case: devices, what their galleries and backup manifests record, and pictures their
+    own cameras may have taken.
+
+    Example: [bold]fieldlab phones ~/cases/op-ash --records missing -o missing.csv[/]
+    """
+    from fieldlab.case.phone import RECORD_FILTERS, case_devices, first_generation_candidates, iter_records, record_counts
+    from fieldlab.report.phone import camera_table, devices_table, records_table, write_records_csv
+
+    if records is not None and records not in RECORD_FILTERS:
+        _fail(f"--records must be one of {', '.join(RECORD_FILTERS)}")
+    store = _open_case(case)
+    try:
+        if records is not None:
+            if output is None:
+                count = write_records_csv(iter_records(store, records), sys.stdout)
+            else:
+                with open(output, "w", encoding="utf-8", newline="") as out:
+                    count = write_records_csv(iter_records(store, records), out)
+            errors.print(f"{count:,} records written")
+            return
+        found = case_devices(store)
+        console.print(devices_table(found) if found else "No phone or tablet extraction found in this case.")
+        for exhibit in store.exhibits():
+            if counts := record_counts(store, exhibit.id):
+                console.print(records_table(exhibit.ref, counts))
+        if matches := first_generation_candidates(store):
+            console.print(camera_table(matches))
+    finally:
+        store.close()
 
 
 @app.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-from pathlib import Path
 
 import pytest
 from PIL import Image

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from fieldlab.case.queries import HitRow
-from fieldlab.report.hits import COLUMNS, neutralise_formula, write_hits_csv, write_hits_json
+from fieldlab.report.csv_safe import neutralise_formula
+from fieldlab.report.hits import COLUMNS, write_hits_csv, write_hits_json
 
 
 def _row(path: str) -> HitRow:

@@ -60,6 +60,9 @@ class HitRow:
     distance: int | None  # pdq: differing bits; vpdq: percent of the known video's seconds matched
     transform: str | None  # pdq: the rotation or mirror of the item that matched
     matched_hash: str | None  # pdq: the known hash; vpdq: the known video
+    origin: str | None = None  # the path on the phone, where a backup manifest or extraction report gives it
+    app: str | None = None  # whose folder holds it (WhatsApp, a vault app...)
+    place: str | None = None  # camera, trash, hidden, thumbnails, downloads...
 
 
 def deciding_category(labels: list[tuple[int, str, str]]) -> str:
@@ -143,7 +146,8 @@ def iter_hits(store: CaseStore) -> Iterator[HitRow]:
         select(
             exhibits.c.ref, items.c.id, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5, items.c.sha1,
             items.c.sha256, items.c.mtime, hits.c.category, hits.c.profile, hits.c.hash_set, hits.c.hash_set_sha256,
-            hits.c.method, hits.c.distance, hits.c.transform, hits.c.matched_hash,
+            hits.c.method, hits.c.distance, hits.c.transform, hits.c.matched_hash, items.c.origin, items.c.app,
+            items.c.place,
         )
         .select_from(hits.join(items, items.c.id == hits.c.item_id).join(exhibits, exhibits.c.id == items.c.exhibit_id))
         .order_by(exhibits.c.id, items.c.id, hits.c.hash_set, hits.c.method)
@@ -154,5 +158,5 @@ def iter_hits(store: CaseStore) -> Iterator[HitRow]:
                 exhibit=r.ref, item_id=r.id, locator=r.locator, path=r.path, size=r.size, file_type=r.file_type, md5=r.md5, sha1=r.sha1,
                 sha256=r.sha256, category=r.category, profile=r.profile, hash_set=r.hash_set,
                 hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime, distance=r.distance,
-                transform=r.transform, matched_hash=r.matched_hash,
+                transform=r.transform, matched_hash=r.matched_hash, origin=r.origin, app=r.app, place=r.place,
             )

@@ -81,6 +81,9 @@ items = Table(
     Column("md5", String(32)),
     Column("sha1", String(40)),
     Column("sha256", String(64)),
+    Column("origin", Text),  # the path on the device, where a backup manifest or extraction report says it (escaped)
+    Column("app", String(64)),  # the app whose folders hold it (WhatsApp, a vault app...): evidence.phone.apps
+    Column("place", String(32)),  # camera, screenshots, downloads, trash, hidden, thumbnails, cache, sent
     UniqueConstraint("exhibit_id", "locator", name="uq_item_locator"),
 )
 Index("ix_items_pending", items.c.exhibit_id, items.c.state, items.c.id)
@@ -119,6 +122,9 @@ media = Table(
     Column("dihedral", LargeBinary),  # images: the 8 transforms' PDQ hashes, 32 bytes each, to match again later
     Column("error", Text),  # not decodable: why
     Column("partial", Text),  # videos: why hashing stopped before the end
+    Column("exif", Text),  # images: JSON of detect.exif.PhotoFacts (camera, serial, capture time, GPS), escaped on display
+    Column("camera", String(200)),  # images: "make model" from EXIF, indexed to compare with seized devices
+    Column("camera_serial", String(200)),
 )
 Index("ix_media_pdq", media.c.pdq)
 
@@ -154,6 +160,40 @@ decisions = Table(
     Column("note", Text),
 )
 Index("ix_decisions_item", decisions.c.item_id)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("source_item_id", Integer, ForeignKey("items.id")),  # the Info.plist, build.prop or report.xml
+    Column("platform", String(16), nullable=False),
+    Column("facts", Text, nullable=False),  # JSON: evidence.phone.device.DeviceFacts
+    UniqueConstraint("exhibit_id", "source_item_id", name="uq_device_source"),
+)
+
+phone_records = Table(
+    "phone_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("source_item_id", Integer, ForeignKey("items.id"), nullable=False),  # the database or manifest
+    Column("record", String(64), nullable=False),  # its key in that source (row id, file id)
+    Column("database", String(16), nullable=False),  # manifest | mediastore | photos | ufdr
+    Column("device_path", Text, nullable=False),  # escaped
+    Column("item_id", Integer, ForeignKey("items.id")),  # the file in the exhibit; null: referenced, not present
+    Column("name", Text),  # original file name where recorded (escaped)
+    Column("kind", String(16)),
+    Column("size", BigInteger),
+    Column("created", Float),
+    Column("modified", Float),
+    Column("trashed", Boolean, nullable=False, server_default=text("0")),
+    Column("trashed_at", Float),
+    Column("hidden", Boolean, nullable=False, server_default=text("0")),
+    Column("detail", Text),  # JSON: anything else worth showing
+    UniqueConstraint("source_item_id", "record", name="uq_phone_record"),
+)
+Index("ix_phone_records_exhibit", phone_records.c.exhibit_id, phone_records.c.item_id)
 
 errors = Table(
     "errors",

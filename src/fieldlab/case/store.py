@@ -125,6 +125,9 @@ class MediaResult:
     frames: tuple[FrameRecord, ...] = ()
     error: str | None = None
     partial: str | None = None
+    exif: str | None = None  # JSON of detect.exif.PhotoFacts
+    camera: str | None = None
+    camera_serial: str | None = None
 
 
 class CaseStore:

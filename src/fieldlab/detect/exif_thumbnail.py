@@ -32,14 +32,16 @@ def exif_thumbnail_run(stream: BinaryIO) -> tuple[int, int] | None:
         marker = data[position + 1]
         length = int.from_bytes(data[position + 2:position + 4], "big")
         if marker == 0xE1 and data[position + 4:position + 10] == b"Exif\0\0":
-            return _thumbnail_in(data[position + 10:position + 2 + length], position + 10)
+            return thumbnail_run_in_tiff(data[position + 10:position + 2 + length], position + 10)
         if marker in (0xDA, 0xD9) or length < 2:  # start of scan or end: no EXIF before the picture
             return None
         position += 2 + length
     return None
 
 
-def _thumbnail_in(tiff: bytes, tiff_start: int) -> tuple[int, int] | None:
+def thumbnail_run_in_tiff(tiff: bytes, tiff_start: int) -> tuple[int, int] | None:
+    """The thumbnail's run in an EXIF block (a TIFF structure) lying at ``tiff_start`` of the file: a JPEG's APP1
+    segment, or a HEIF file's Exif item."""
     if tiff[:4] == b"II*\0":
         order = "<"
     elif tiff[:4] == b"MM\0*":

@@ -45,6 +45,8 @@ import pdqhash
 import pillow_heif
 from PIL import Image
 
+from fieldlab.detect.exif import PhotoFacts, photo_facts
+
 pillow_heif.register_heif_opener()
 Image.init()  # load every plugin now: Image.open(formats=...) does not, and the list below is checked against them
 
@@ -87,6 +89,7 @@ class ImagePdq:
     width: int  # of the stored image, before any reduction
     height: int
     format: str  # Pillow's format name
+    facts: PhotoFacts | None = None  # the EXIF an examiner needs (camera, capture time, GPS), read while it is open
 
 
 def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImagePdq:
@@ -108,6 +111,7 @@ def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImagePd
         width, height = image.size
         if width * height > max_pixels:
             raise ImageDecodeError(f"{width}x{height} image is over the {max_pixels:,} pixel limit")
+        facts = photo_facts(image)
         try:
             pixels = _hashing_pixels(image)
         except _DECODER_FAILURES as error:
@@ -115,7 +119,7 @@ def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImagePd
         format_name = image.format or "unknown"
     bits, quality = pdqhash.compute_dihedral(pixels)
     dihedral = tuple(np.packbits(np.asarray(b, dtype=np.uint8)).tobytes() for b in bits)
-    return ImagePdq(dihedral[0], int(quality), dihedral, width, height, format_name)
+    return ImagePdq(dihedral[0], int(quality), dihedral, width, height, format_name, facts)
 
 
 def _hashing_pixels(image: Image.Image) -> np.ndarray:

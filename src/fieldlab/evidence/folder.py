@@ -128,14 +128,14 @@ def _list_directory(
                         rank = folder_rank(name, directory.rank)
                         heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))
                     continue
-                yield _item_for(dir_fd, name, relative, st)
+                yield item_for(dir_fd, name, relative, st)
     except OSError as exc:
         yield WalkError(shown, f"folder cannot be listed completely: {exc.strerror or exc}")
     finally:
         os.close(dir_fd)
 
 
-def _item_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> Item:
+def item_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> Item:
     if stat.S_ISREG(st.st_mode):
         kind, target = ItemKind.FILE, None
     elif stat.S_ISLNK(st.st_mode):

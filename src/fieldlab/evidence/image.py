@@ -22,7 +22,7 @@ from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
-from fieldlab.evidence.unallocated import unallocated_runs
+from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.locator import Locator, LocatorError, parse_run
 
 
@@ -40,6 +40,7 @@ class UnlockOptions:
     bitlocker_password: str | None = field(default=None, repr=False)
     bitlocker_recovery_key: str | None = field(default=None, repr=False)
     shadow_copies: bool = False  # also walk every volume shadow copy
+    archive_passwords: tuple[str, ...] = field(default=(), repr=False)  # tried on encrypted zip, 7z (and RAR) members
 
 
 @dataclass
@@ -303,12 +304,14 @@ class ImageSource:
         return TskFileReader(self._file_system(offset, encrypted, store), address, stream)
 
     def unallocated_regions(self) -> Iterator[tuple[int, int]]:
-        """Free clusters of the plain NTFS and FAT volumes, as (offset, length) of the media, for carving."""
+        """Free clusters of the plain NTFS, FAT, exFAT, ext and HFS+ volumes, as (offset, length) of the media, for
+        carving; why any were left out goes to the problems."""
         for volume in self.facts.volumes:
-            if volume.encryption is None and volume.file_system in ("ntfs", "fat12", "fat16", "fat32"):
+            if volume.encryption is None and volume.file_system in MAPPED_FILE_SYSTEMS:
                 try:
                     fs = self._file_system(volume.offset, False, None)
-                    yield from unallocated_runs(fs, volume.file_system, volume.offset, volume.length, self.media.read)
+                    yield from unallocated_runs(fs, volume.file_system, volume.offset, volume.length, self.media.read,
+                                                problem=self.facts.problems.append)
                 except (OSError, LocatorError) as exc:
                     self.facts.problems.append(f"free space of the volume at {volume.offset} not listed: {exc}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from fieldlab.detect.filetype import HEAD_SIZE, identify
 from fieldlab.evidence.archives import (
@@ -19,11 +19,19 @@ from fieldlab.evidence.archives import (
     ArchiveError,
     Member,
     MemberOpener,
+    Passwords,
     list_members,
     member_opener,
     parse_key,
 )
+from fieldlab.evidence.heif_members import FILE_TYPES as HEIF_FILE_TYPES
+from fieldlab.evidence.heif_members import KIND as HEIF
+from fieldlab.evidence.heif_members import heif_opener, list_heif_members
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.evidence.phone.backup_members import KIND as ANDROID_BACKUP
+from fieldlab.evidence.phone.backup_members import backup_opener, list_backup_members
+from fieldlab.evidence.pdf_members import KIND as PDF
+from fieldlab.evidence.pdf_members import list_pdf_members, pdf_opener
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
 from fieldlab.evidence.thumbnail_members import list_thumbnail_members, thumbnail_container, thumbnail_opener
@@ -65,7 +73,8 @@ def depth(locator: Locator) -> int:
 NESTED_KINDS = ("member", "carved")
 
 
-def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
+def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords = ()) -> ItemHandle:
+    """``passwords``: the examiner's, tried on encrypted archive members (``UnlockOptions.archive_passwords``)."""
     layers = locator.layers
     # a leading carved run is the source's own (a run of a disk image's media); later ones are runs of an item
     first = next((i for i, layer in enumerate(layers) if i > 0 and layer.kind in NESTED_KINDS), None)
@@ -75,7 +84,8 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
         raise LocatorError(f"members and carved runs must follow the item that holds them: {locator}")
     # the innermost container already open (members are read in order, many from one archive) is the start
     start = next((p for p in range(len(layers) - 1, first - 1, -1)
-                  if layers[p].kind == "member" and (id(source), Locator(layers[:p]).to_text()) in _opened), None)
+                  if layers[p].kind == "member" and (id(source), Locator(layers[:p]).to_text(), passwords) in _opened),
+                 None)
     outer = None
     if start is None:
         outer = source.open_item(Locator(layers[:first]))
@@ -88,13 +98,13 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
                 offset, length = parse_run(layer.value)
                 stream = _spooled(_Window(stream, offset, length))
                 continue
-            key = (id(source), Locator(layers[:position]).to_text())
+            key = (id(source), Locator(layers[:position]).to_text(), passwords)
             if key not in _opened:
                 kind = container_kind(stream, _name_of(layers[position - 1].value))
                 if kind is None:
                     raise ArchiveError("the item holding this member is not an archive (any more)")
                 holds_outer = position == first  # the container's stream reads the outer item itself
-                _keep(key, _opener(stream, kind), outer if holds_outer else None)
+                _keep(key, _opener(stream, kind, passwords), outer if holds_outer else None)
                 if holds_outer:
                     outer = None  # closed by the cache when the container is evicted
             _opened.move_to_end(key)
@@ -109,11 +119,11 @@ def open_nested(source: EvidenceSource, locator: Locator) -> ItemHandle:
 
 # Per worker process: containers whose directory has been read, with the outer item they hold open (if any).
 # Workers read members in order, so the last few containers cover nearly every member.
-_opened: OrderedDict[tuple[int, str], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
+_opened: OrderedDict[tuple[int, str, Passwords], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
 KEEP_OPEN = 8
 
 
-def _keep(key: tuple[int, str], opener: MemberOpener, outer: ItemHandle | None) -> None:
+def _keep(key: tuple[int, str, Passwords], opener: MemberOpener, outer: ItemHandle | None) -> None:
     _opened[key] = (opener, outer)
     while len(_opened) > KEEP_OPEN:
         _, (_, evicted) = _opened.popitem(last=False)
@@ -153,19 +163,39 @@ def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:
 
 def kind_from_head(head: bytes, name: str | None, label: str | None = None) -> str | None:
     """``label``: the file type already identified from ``head``, when the caller has it."""
-    return CONTAINER_KINDS.get(label or identify(head).label) or thumbnail_container(head, name)
+    label = label or identify(head).label
+    return CONTAINER_KINDS.get(label) or _OWN_MODULE_CONTAINERS.get(label) or thumbnail_container(head, name)
 
 
-def _list(stream: BinaryIO, kind: str) -> Iterator[Member | str]:
+# containers read by their own modules: a PDF's images that are not JPEGs (rendered), a HEIF picture's thumbnails,
+# an Android backup's files
+_OWN_MODULE_CONTAINERS = {PDF: PDF, **dict.fromkeys(HEIF_FILE_TYPES, HEIF), ANDROID_BACKUP: ANDROID_BACKUP}
+
+
+_Lister = Callable[[BinaryIO, Passwords], Iterator[Member | str]]
+_Opening = Callable[[BinaryIO, Passwords], MemberOpener]
+
+
+def _readers(kind: str) -> tuple[_Lister, _Opening]:
+    """How to list a container of this kind, and how to open its members."""
     if kind in THUMBNAIL_KINDS:
-        return list_thumbnail_members(stream, kind)
-    return list_members(stream, kind)
+        return (lambda stream, _: list_thumbnail_members(stream, kind)), (lambda stream, _: thumbnail_opener(stream, kind))
+    if kind == PDF:
+        return list_pdf_members, pdf_opener
+    if kind == HEIF:
+        return (lambda stream, _: list_heif_members(stream)), (lambda stream, _: heif_opener(stream))
+    if kind == ANDROID_BACKUP:
+        return list_backup_members, backup_opener
+    return (lambda stream, passwords: list_members(stream, kind, passwords)), \
+        (lambda stream, passwords: member_opener(stream, kind, passwords))
 
 
-def _opener(stream: BinaryIO, kind: str) -> MemberOpener:
-    if kind in THUMBNAIL_KINDS:
-        return thumbnail_opener(stream, kind)
-    return member_opener(stream, kind)
+def _list(stream: BinaryIO, kind: str, passwords: Passwords) -> Iterator[Member | str]:
+    return _readers(kind)[0](stream, passwords)
+
+
+def _opener(stream: BinaryIO, kind: str, passwords: Passwords) -> MemberOpener:
+    return _readers(kind)[1](stream, passwords)
 
 
 def _name_of(layer_value: bytes) -> str:
@@ -213,14 +243,15 @@ class _Chain(io.RawIOBase):
 
 
 def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozenset[ItemFlag], stream: BinaryIO,
-                 kind: str) -> tuple[list[Item], str | None]:
+                 kind: str, passwords: Passwords = ()) -> tuple[list[Item], str | None]:
     """The container's members as child items, and a problem (damaged, bombs, too deep) for the parent's errors."""
     if depth(parent_locator) >= MAX_DEPTH:
         return [], f"archive nested deeper than {MAX_DEPTH} levels: not opened"
-    flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if kind in THUMBNAIL_KINDS else ItemFlag.IN_ARCHIVE}
+    thumbnails = kind in THUMBNAIL_KINDS or kind == HEIF
+    flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if thumbnails else ItemFlag.IN_ARCHIVE}
     children, problems = [], []
     try:
-        for member in _list(stream, kind):
+        for member in _list(stream, kind, passwords):
             if isinstance(member, str):
                 problems.append(member)
                 continue

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from fieldlab.evidence.folder import SourceError, open_beneath, open_root, walk_folder
+from fieldlab.evidence.folder import SourceError, item_for, open_beneath, open_root, walk_folder
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
-from fieldlab.locator import Locator, LocatorError
+from fieldlab.locator import Locator, LocatorError, display_bytes
 
 
 class ItemHandle(Protocol):
@@ -44,7 +44,7 @@ class EvidenceSource(Protocol):
 @dataclass(frozen=True)
 class SourceSpec:
     path: str
-    kind: str  # folder | image
+    kind: str  # folder | image | file (an archive or phone package, scanned as the members it holds)
     unlock: UnlockOptions = UnlockOptions()
 
     def __repr__(self) -> str:  # never print credentials into logs or tracebacks
@@ -52,14 +52,33 @@ class SourceSpec:
 
 
 def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSpec:
-    """Folder or image, decided from what the path is: a directory is a folder; a file or block device an image."""
+    """Folder, image or file, decided from what the path is: a directory is a folder; a regular file whose content
+    is an archive (a phone extraction as zip or tar, a UFDR package, an Android backup) is a file whose members are
+    scanned; any other file, and a block device, is a disk image."""
     path = Path(path).absolute()
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise SourceError(f"{path} does not exist") from None
-    kind = "folder" if stat.S_ISDIR(mode) else "image"
+    if stat.S_ISDIR(mode):
+        kind = "folder"
+    elif stat.S_ISREG(mode) and _holds_members(path):
+        kind = "file"
+    else:
+        kind = "image"
     return SourceSpec(str(path), kind, unlock or UnlockOptions())
+
+
+def _holds_members(path: Path) -> bool:
+    from fieldlab.detect.filetype import HEAD_SIZE
+    from fieldlab.evidence.nested import kind_from_head
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_SIZE)
+    except OSError:
+        return False
+    return kind_from_head(head, path.name) is not None
 
 
 class ItemStream(io.RawIOBase):
@@ -92,6 +111,8 @@ class ItemStream(io.RawIOBase):
 def open_source(spec: SourceSpec) -> EvidenceSource:
     if spec.kind == "folder":
         return FolderSource(Path(spec.path))
+    if spec.kind == "file":
+        return FileSource(Path(spec.path))
     return ImageSource(Path(spec.path), spec.unlock)
 
 
@@ -166,3 +187,22 @@ class FolderSource:
             os.close(fd)
         self._folders.clear()
         os.close(self._root_fd)
+
+
+class FileSource(FolderSource):
+    """One file as the exhibit (a phone extraction delivered as a tar or zip, a UFDR, an ``.ab``): its folder is
+    opened read-only as for a folder source, but only this file is listed; its members follow as nested items."""
+
+    kind = "file"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path.parent)
+        self.name = os.fsencode(path.name)
+
+    def walk(self) -> Iterator[Item | WalkError]:
+        try:
+            st = os.stat(self.name, dir_fd=self._root_fd, follow_symlinks=False)
+        except OSError as exc:
+            yield WalkError(display_bytes(self.name), f"cannot be examined: {exc.strerror or exc}")
+            return
+        yield item_for(self._root_fd, self.name, self.name, st)

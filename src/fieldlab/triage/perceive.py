@@ -8,6 +8,7 @@ it takes down only a decoding worker, never the scan or its exact hashing.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 
 from fieldlab.case.store import FrameRecord, MediaResult
@@ -35,15 +36,15 @@ def perceive_batch(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult
     results = []
     for task in tasks:
         try:
-            results.append(_perceive(source, task))
+            results.append(_perceive(source, task, spec.unlock.archive_passwords))
         except Exception as exc:  # noqa: BLE001 - one hostile file is that file's error, the scan goes on
             results.append(MediaResult(task.item_id, task.family, error=f"internal error while decoding: {type(exc).__name__}: {exc}"[:500]))
     return results
 
 
-def _perceive(source, task: MediaTask) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
+def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = ()) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
     try:
-        handle = open_nested(source, Locator.parse(task.locator))
+        handle = open_nested(source, Locator.parse(task.locator), passwords)  # a member a password opened, too
     except OSError as exc:
         return MediaResult(task.item_id, task.family, error=f"cannot be opened: {exc.strerror or exc}")
     except ArchiveError as exc:
@@ -62,9 +63,13 @@ def _image(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
         found = image_pdq(stream)
     except ImageDecodeError as exc:
         return MediaResult(task.item_id, "image", error=str(exc)[:500])
+    facts = found.facts
     return MediaResult(
         task.item_id, "image", format=found.format, width=found.width, height=found.height,
         pdq=pdq_hex(found.pdq), pdq_quality=found.quality, dihedral=b"".join(found.dihedral),
+        exif=json.dumps(facts.to_json_dict(), sort_keys=True) if facts else None,
+        camera=" ".join(filter(None, (facts.make, facts.model)))[:200] or None if facts else None,
+        camera_serial=facts.serial[:200] if facts and facts.serial else None,
     )
 
 

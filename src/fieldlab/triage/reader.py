@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
-from fieldlab.evidence.archives import ArchiveError
+from fieldlab.evidence.archives import ArchiveError, Passwords
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.detect.carve import carve
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
+from fieldlab.evidence.heif_members import KIND as HEIF
+from fieldlab.evidence.heif_members import heif_exif_thumbnail_run
 from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
+from fieldlab.evidence.pdf_members import KIND as PDF
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
 
@@ -41,7 +44,9 @@ class ReadTask:
 
     @property
     def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
+        """The last name in the path, inside its container if it has one ("a.pdf › PDF image object 7 ..." claims
+        no extension: the container's ".pdf" is not the member's)."""
+        return self.path.rsplit(" › ", 1)[-1].rsplit("/", 1)[-1]
 
 
 def prepare_worker() -> None:
@@ -71,21 +76,22 @@ class ReadOptions:
 
 def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions) -> list[ItemResult]:
     source = opened_source(spec)
-    return [_read_guarded(source, task, options) for task in tasks]
+    passwords = spec.unlock.archive_passwords  # the examiner's, for encrypted archive members: in memory only
+    return [_read_guarded(source, task, options, passwords) for task in tasks]
 
 
-def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> ItemResult:
+def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     """One hostile file must never stop the scan: any failure becomes that item's error."""
     try:
-        return _read_one(source, task, options)
+        return _read_one(source, task, options, passwords)
     except Exception as exc:  # noqa: BLE001 - recorded against the item, the scan goes on
         return ItemResult(task.item_id, error=f"internal error while reading: {type(exc).__name__}: {exc}"[:500])
 
 
-def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> ItemResult:
+def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     locator = Locator.parse(task.locator)
     try:
-        handle = open_nested(source, locator)
+        handle = open_nested(source, locator, passwords)
     except FileNotFoundError:
         return ItemResult(task.item_id, error="vanished since it was listed")
     except OSError as exc:
@@ -103,7 +109,8 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> I
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _children(source, locator, task, head, file_type, hint is not None and hint.found)
+    children, archive_problem = _children(source, locator, task, head, file_type, hint is not None and hint.found,
+                                          passwords)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -120,38 +127,38 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions) -> I
 
 
 def _children(
-    source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool
+    source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
+    passwords: Passwords = (),
 ) -> tuple[list[Item], str | None]:
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
-    cache's members, a photo's EXIF thumbnail, or pictures embedded in a document or unknown file.  The item is
-    opened again only when its first bytes (or its type) say so."""
+    cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
+    pictures embedded in a document or unknown file.  The item is opened again only when its first bytes (or its
+    type) say so."""
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], None  # a picture from a cache or carved: whatever it looks like, it holds nothing more
     kind = kind_from_head(head, task.name, file_type.label)
-    exif = file_type.label == "jpeg" and b"Exif\0\0" in head
-    embedded = kind in (None, "ole") and media_inside and task.size <= EMBED_LIMIT
+    exif = file_type.label == "jpeg" and b"Exif\0\0" in head or kind == HEIF
+    embedded = kind in (None, "ole", PDF) and media_inside and task.size <= EMBED_LIMIT
     if kind is None and not exif and not embedded:
         return [], None
     try:
-        handle = open_nested(source, locator)
+        handle = open_nested(source, locator, passwords)
     except (OSError, ArchiveError) as exc:
         return [], f"archive not opened: {exc}"[:500]
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
-        if kind is not None:
-            children, problem = member_items(locator, task.path, flags, stream, kind)
-            if children or not embedded:  # an OLE file without thumbnails is an Office document: search it
-                return children, problem
-        if embedded:
+        children, problem = member_items(locator, task.path, flags, stream, kind, passwords) if kind else ([], None)
+        # an OLE file without thumbnails is an Office document: search it; a PDF's JPEGs are carved, not rendered
+        if embedded and not (kind == "ole" and children):
             stream.seek(0)
-            return _embedded(locator, task, flags, stream.read(EMBED_LIMIT)), None
-        run = exif_thumbnail_run(stream)
-        if run is None:
-            return [], None
-        thumbnail = Item(locator.child("carved", run_key(*run)), f"{task.path} › EXIF thumbnail", ItemKind.FILE,
-                         run[1], task.mtime, flags=flags | {ItemFlag.THUMBNAIL})
-        return [thumbnail], None
+            children += _embedded(locator, task, flags, stream.read(EMBED_LIMIT))
+        elif exif:
+            run = exif_thumbnail_run(stream) if kind is None else heif_exif_thumbnail_run(stream)
+            if run is not None:
+                children.append(Item(locator.child("carved", run_key(*run)), f"{task.path} › EXIF thumbnail",
+                                     ItemKind.FILE, run[1], task.mtime, flags=flags | {ItemFlag.THUMBNAIL}))
+        return children, problem
     finally:
         handle.close()
 

@@ -37,6 +37,7 @@ from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.media_pool import MediaPool
+from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, prepare_worker, read_batch
 from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
 
@@ -117,7 +118,8 @@ def scan_source(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
-             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve},
+             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve,
+             "archive_passwords": len(spec.unlock.archive_passwords)},  # how many, never which
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
@@ -133,6 +135,7 @@ def scan_source(
             with _deferred_interrupts() as stop:
                 run.stop = stop
                 run.execute(workers or os.cpu_count() or 1)
+                run.analyse_phones()
                 if verify and isinstance(evidence, ImageSource):
                     run.verify(evidence)
         except KeyboardInterrupt:
@@ -418,6 +421,15 @@ class _ScanRun:
             after = rows[-1][0]
         if self.near is not None:
             self.near.rematch(self.store, self.exhibit.id)
+
+    def analyse_phones(self) -> None:
+        """Devices, phone paths, apps and gallery records, once every item (archive members too) is listed."""
+        found = analyse_phone_artefacts(self.store, self.exhibit.id, self.evidence, self.spec.unlock.archive_passwords)
+        self.progress.errors += len(found.problems)
+        if found.devices or found.records:
+            self.store.audit.append("phone_analysed", {
+                "exhibit": self.exhibit.ref, "devices": len(found.devices), "records": len(found.records),
+                "files_placed": len(found.origins), "problems": len(found.problems)})
 
     def verify(self, image: ImageSource) -> None:
         """The media hash against the acquisition hash, after the verdict so it never delays it."""

@@ -1,0 +1,1 @@
+"""Phone and tablet extractions: Android and iOS file systems, backups and report packages as exhibits."""
