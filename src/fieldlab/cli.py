@@ -554,6 +554,34 @@ def audit_verify(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> 
         _fail(f"audit trail TAMPERED: {result.problem}", code=1)
 
 
+@audit_app.command("show")
+def audit_show(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    action: Annotated[Optional[str], typer.Option(help="Only entries of this action (scan_started, items_categorised...).")] = None,
+) -> None:
+    """List the audit trail readably: number, time (UTC), who, what, and the details.
+
+    Example: [bold]fieldlab audit show ~/cases/op-ash --action items_categorised[/]
+    """
+    import json as json_module
+
+    store = _open_case(case)
+    try:
+        entries = store.audit.entries()
+    finally:
+        store.close()
+    table = Table(title=f"Audit trail: {escape(str(case))}", title_justify="left")
+    for column in ("#", "When (UTC)", "Who", "Action", "Details", "Hash"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        if action and entry.action != action:
+            continue
+        details = json_module.dumps(entry.detail, sort_keys=True, ensure_ascii=False)
+        table.add_row(str(entry.seq), entry.at, escape(entry.actor), entry.action, escape(details),
+                      entry.entry_hash[:16])
+    console.print(table)
+
+
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Argument(help="Empty or new folder for the demo evidence, library and case.")] = Path(

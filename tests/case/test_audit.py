@@ -91,3 +91,26 @@ def test_rewriting_the_whole_chain_from_an_entry_still_disagrees_with_the_head(c
     conn.commit()
     result = _verify(case_with_log)
     assert not result.ok and "audit.head" in result.problem
+
+
+def test_reordering_two_entries_is_detected_and_located(case_with_log: Path) -> None:
+    conn = _raw(case_with_log)
+    conn.execute("UPDATE audit_log SET seq = -1 WHERE seq = 3")
+    conn.execute("UPDATE audit_log SET seq = 3 WHERE seq = 4")
+    conn.execute("UPDATE audit_log SET seq = 4 WHERE seq = -1")
+    conn.commit()
+    result = _verify(case_with_log)
+    assert not result.ok and "entry 3 does not follow entry 2" in result.problem
+
+
+def test_audit_show_lists_every_entry_readably(case_with_log: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    shown = CliRunner().invoke(app, ["audit", "show", str(case_with_log)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    assert shown.output.count("viewed_item") == 5 and "case_created" in shown.output and "examiner-1" in shown.output
+    only = CliRunner().invoke(app, ["audit", "show", str(case_with_log), "--action", "case_created"],
+                              env={"COLUMNS": "200"})
+    assert "viewed_item" not in only.output and "case_created" in only.output
