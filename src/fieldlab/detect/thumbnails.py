@@ -27,6 +27,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import BinaryIO
 
+from fieldlab.detect.carving.jpeg import walk as walk_jpeg
+from fieldlab.detect.carving.walk import End
+from fieldlab.detect.carving.window import Window
+
 MAX_PICTURE_BYTES = 64 << 20  # a 2560-pixel BMP thumbnail is 26 MB; anything bigger is not a thumbnail
 MAX_ENTRIES = 1_000_000  # far beyond any real cache (tens of thousands), small enough to bound the work
 MAX_PROBLEMS = 1_000  # a file this damaged is reported as such rather than listed problem by problem
@@ -34,7 +38,6 @@ MAX_PROBLEMS = 1_000  # a file this damaged is reported as such rather than list
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # compound files: Thumbs.db, but also Office documents
 _THUMBDATA_NAME = re.compile(r"\.thumbdata\d*(-.*)?", re.IGNORECASE)
 _SOI = b"\xff\xd8\xff"
-_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RST0-7 carry no length
 _SCAN_WINDOW = 4 << 20
 _MAX_THUMBDATA_JPEG = 1 << 20  # Android slots are 10 000 or 16 384 bytes; the margin covers unknown variants
 
@@ -122,51 +125,22 @@ def read_span(stream: BinaryIO, file_size: int, offset: int, length: int) -> byt
 
 
 def jpeg_end(data: bytes, start: int, stop: int) -> int:
-    """Where the JPEG whose start-of-image is at ``start`` ends, looking no further than ``stop``.
-
-    Walks segment by segment, so an end marker inside a segment (the JPEG
-    thumbnail an EXIF block carries) is not taken for the picture's end, and
-    through every scan (progressive pictures have several).
-    """
-    pos = start + 2
-    while True:
-        if pos + 2 > stop:
-            raise ThumbnailCacheError(f"no end-of-image marker within {stop - start} bytes")
-        if data[pos] != 0xFF:
-            raise ThumbnailCacheError(f"no JPEG marker {pos - start} bytes in")
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            return pos + 2
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-        elif marker in _STANDALONE_MARKERS:
-            pos += 2
-        elif marker == 0xD8:
-            raise ThumbnailCacheError(f"another picture begins {pos - start} bytes in, before this one ended")
-        else:
-            if pos + 4 > stop:
-                raise ThumbnailCacheError(f"no end-of-image marker within {stop - start} bytes")
-            length = int.from_bytes(data[pos + 2:pos + 4], "big")
-            if length < 2:
-                raise ThumbnailCacheError(f"a segment {pos - start} bytes in has the impossible length {length}")
-            pos += 2 + length
-            if marker == 0xDA:
-                pos = _end_of_scan(data, pos, start, stop)
+    """Where the JPEG whose start-of-image is at ``start`` ends, looking no further than ``stop``: the carver's
+    JPEG walk, which steps over an EXIF thumbnail's own end marker and through every progressive scan."""
+    found = walk_jpeg(Window(_InMemory(data), 0, len(data)), start, stop)
+    if found is None:
+        raise ThumbnailCacheError("not a JPEG a viewer could show (no frame header before the picture data)")
+    if found.end is not End.FOUND:
+        raise ThumbnailCacheError(found.note or f"no end-of-image marker within {stop - start} bytes")
+    return start + found.length
 
 
-def _end_of_scan(data: bytes, pos: int, start: int, stop: int) -> int:
-    """The next marker after compressed data, where 0xFF is followed by 0x00 (stuffing) or a restart marker."""
-    while True:
-        pos = data.find(b"\xff", pos, stop)
-        if pos < 0 or pos + 1 >= stop:
-            raise ThumbnailCacheError(f"no end-of-image marker within {stop - start} bytes")
-        following = data[pos + 1]
-        if following == 0xFF:
-            pos += 1
-        elif following == 0x00 or 0xD0 <= following <= 0xD7:
-            pos += 2
-        else:
-            return pos
+class _InMemory:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self._data[offset:offset + size]
 
 
 def _thumbdata_entries(stream: BinaryIO, size: int) -> Iterator[ThumbnailEntry | ThumbnailCacheError]:
