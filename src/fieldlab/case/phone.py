@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, or_, select, update
 
-from fieldlab.case.schema import devices, exhibits, items, media, phone_records
+from fieldlab.case.schema import devices, exhibits, hits, items, media, phone_records
 from fieldlab.case.store import CaseStore
 from fieldlab.evidence.phone.device import DeviceFacts
 
@@ -53,21 +53,33 @@ class Placing:
     place: str | None
 
 
-def listed_items(store: CaseStore, exhibit_id: int) -> Iterator[ListedItem]:
-    """Every item of the exhibit, in id order, read in chunks so a million-item phone stays flat in memory."""
+def listed_items(store: CaseStore, exhibit_id: int, where: ColumnElement[bool] | None = None) -> Iterator[ListedItem]:
+    """The exhibit's items (those ``where`` selects), in id order, read in chunks so a million-item exhibit stays
+    flat in memory."""
     after = 0
     while True:
         with store.engine.connect() as conn:
             rows = conn.execute(
                 select(items.c.id, items.c.locator, items.c.path, items.c.kind, items.c.size, items.c.flags,
                        items.c.origin)
-                .where(items.c.exhibit_id == exhibit_id, items.c.id > after).order_by(items.c.id).limit(CHUNK)
+                .where(items.c.exhibit_id == exhibit_id, items.c.id > after, *([where] if where is not None else []))
+                .order_by(items.c.id).limit(CHUNK)
             ).all()
         if not rows:
             return
         for row in rows:
             yield ListedItem(row.id, row.locator, row.path, row.kind, row.size, row.flags, row.origin)
         after = rows[-1].id
+
+
+def named_like(suffixes: Sequence[str]) -> ColumnElement[bool]:
+    """Items whose path ends with one of ``suffixes``, ignoring case (``%`` allowed inside a suffix)."""
+    return or_(*(func.lower(items.c.path).like(f"%{suffix.lower()}") for suffix in suffixes))
+
+
+def media_or_hit() -> ColumnElement[bool]:
+    """Pictures, videos, and anything a hash set matched: the items an app or place label is shown for."""
+    return or_(items.c.family.in_(("image", "video")), items.c.id.in_(select(hits.c.item_id)))
 
 
 def replace_phone_findings(store: CaseStore, exhibit_id: int, found_devices: Sequence[tuple[int, DeviceFacts]],

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from fieldlab.case.phone import ListedItem, PhoneRecord, Placing, listed_items, replace_phone_findings
+from fieldlab.case.phone import (
+    ListedItem,
+    PhoneRecord,
+    Placing,
+    listed_items,
+    media_or_hit,
+    named_like,
+    replace_phone_findings,
+)
 from fieldlab.case.store import CaseStore
 from fieldlab.detect.photo_databases import PhotoDatabaseError, photo_database_kind, read_photo_database
 from fieldlab.evidence.archives import ArchiveError, Passwords
@@ -44,6 +52,8 @@ from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.locator import Locator, display_bytes
 
 CONTAINER_METADATA = ".com.apple.mobile_container_manager.metadata.plist"
+ARTEFACT_SUFFIXES = (".nomedia", CONTAINER_METADATA, "manifest.db", *REPORT_NAMES, "build.prop", "systemversion.plist",
+                     "external.db", "external-%.db", "photos.sqlite")
 MAX_DEPTH = 256  # folders climbed to find a hidden folder or an app's container
 MAX_ARTEFACT = 4 << 30  # a gallery database or report larger than this is not copied out
 _SMALL = 16 << 20  # Info.plist, build.prop: read into memory
@@ -72,9 +82,9 @@ class _Evidence:
 def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: EvidenceSource,
                             passwords: Passwords = ()) -> PhoneFindings:
     source = _Evidence(evidence, passwords)
-    # streamed over the items three times rather than holding a million-item exhibit in memory
+    # the database picks out the few items of interest: a laptop's million files cost one indexed-free scan each
     artefacts, hidden_folders, containers = [], set(), {}
-    for item in listed_items(store, exhibit_id):
+    for item in listed_items(store, exhibit_id, named_like(ARTEFACT_SUFFIXES)):
         name = _name(item.path).lower()
         if name == ".nomedia":
             hidden_folders.add(_parent(item.path)[0])
@@ -98,13 +108,13 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
                 elif name == "build.prop":
                     found.devices.append((artefact.id, device_from_build_prop(_read(source, artefact), artefact.path)))
                 elif kind := photo_database_kind(artefact.path):
-                    present = _storage_index(listed_items(store, exhibit_id), found.origins)
+                    present = _storage_index(listed_items(store, exhibit_id, media_or_hit()), found.origins)
                     _photo_database(source, artefact, kind, by_path, Path(work), present, found)
             except (BackupError, UfdrError, BuildPropError, PhotoDatabaseError, ArchiveError, OSError) as exc:
                 found.problems.append((artefact, str(exc)[:500]))
     found.devices = _distinct(found.devices)
     apps = _container_apps(source, containers, found)
-    placings = _placings(listed_items(store, exhibit_id), found.origins, hidden_folders, apps)
+    placings = _placings(listed_items(store, exhibit_id, media_or_hit()), found.origins, hidden_folders, apps)
     replace_phone_findings(store, exhibit_id, found.devices, found.records, placings, sorted(found.deleted))
     for artefact, message in found.problems:
         store.add_error(exhibit_id, "phone", artefact.path, message, item_id=artefact.id)
@@ -229,9 +239,11 @@ def _detail(owner_app: str | None, extra: Iterable[tuple[str, str]]) -> str | No
 
 def _placings(listed: Iterable[ListedItem], origins: dict[int, str], hidden_folders: set[str],
               container_apps: dict[str, str]) -> list[Placing]:
-    """App and kind of place for every item that has either, and its phone path; ``.nomedia`` folders are hidden."""
-    placings = []
+    """App and kind of place for pictures, videos and hits, and the phone path of every item a manifest or report
+    placed; ``.nomedia`` folders are hidden."""
+    placings, placed = [], set()
     for item in listed:
+        placed.add(item.id)
         origin = origins.get(item.id)
         where = placement(origin or item.path)
         app, place = where.app, where.place
@@ -241,6 +253,10 @@ def _placings(listed: Iterable[ListedItem], origins: dict[int, str], hidden_fold
             place = "hidden"
         if origin or app or place:
             placings.append(Placing(item.id, origin, app, place))
+    for item_id, origin in origins.items():
+        if item_id not in placed:
+            where = placement(origin)
+            placings.append(Placing(item_id, origin, where.app, where.place))
     return placings
 
 
