@@ -27,6 +27,8 @@ if ! dpkg -s libarchive13 >/dev/null 2>&1 && ! dpkg -s libarchive13t64 >/dev/nul
     as_root apt-get update -qq
     if apt-cache show libarchive13t64 >/dev/null 2>&1; then apt_install libarchive13t64; else apt_install libarchive13; fi
 fi
+# WeasyPrint (PDF reports) loads Pango and HarfBuzz; the report's text is set in DejaVu
+apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

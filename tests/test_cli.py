@@ -15,7 +15,8 @@ from fieldlab.demo import build_demo_case
 
 runner = CliRunner()
 COMMANDS = [["hashset", "import"], ["hashset", "list"], ["hashset", "remove"], ["hashset", "from-case"], ["scan"],
-            ["summary"], ["hits"], ["group"], ["categorise"], ["audit", "verify"], ["demo"]]
+            ["summary"], ["hits"], ["group"], ["categorise"], ["audit", "verify"], ["demo"], ["hashset", "blocks"],
+            ["prescan"]]
 
 
 def test_top_level_help_lists_every_command_with_a_one_line_explanation() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, exhibit_counts, iter_hits
@@ -18,6 +18,12 @@ from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
+
+if TYPE_CHECKING:
+    from fieldlab.hashsets.blocks import BlockSetReport
+    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.report.exports import ExportResult
+    from fieldlab.report.render import WrittenReport
 
 
 def import_hashset(
@@ -68,6 +74,8 @@ def scan(
     embedded: bool = True,
     carve: bool = True,
     passwords: Sequence[str] = (),
+    cluster: str | None = None,
+    local_cluster: int | None = None,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
@@ -75,13 +83,16 @@ def scan(
     with ``embedded``, documents and unknown files are searched for pictures and videos inside them; with
     ``carve``, a disk image's free space is carved for pictures and videos.  ``passwords`` are tried on encrypted
     archive members (added to ``unlock.archive_passwords``); the case records only how many were supplied.
+    ``cluster`` (a Dask scheduler's address, ``tcp://host:8786``) or ``local_cluster`` (a number of worker processes
+    for a Dask cluster started here) runs the reading, decoding and carving on Dask workers instead of ``workers``
+    local processes (see docs/cluster.md); this process still walks and writes the case.
     """
     if passwords:
         unlock = unlock or UnlockOptions()
         unlock = replace(unlock, archive_passwords=tuple(dict.fromkeys([*unlock.archive_passwords, *passwords])))
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
-        sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve,
+        sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
     )
 
 
@@ -107,3 +118,93 @@ def verify_audit(case_dir: str | Path) -> AuditVerification:
         return store.audit.verify()
     finally:
         store.close()
+
+
+def report(
+    case_dir: str | Path,
+    fmt: str = "pdf",
+    output: str | Path | None = None,
+    profile: str = "uk",
+    declaration: str | None = None,
+    thumbnails: bool = False,
+    home: str | Path | None = None,
+) -> WrittenReport:
+    """Write the court report of a case (``fmt`` html or pdf) and record the file's SHA-256 in its audit trail.
+
+    ``declaration`` is the examiner's text, shown as written; ``thumbnails`` draws small blurred greyscale pictures
+    of the counted items anew from the evidence (none otherwise).  ``output`` defaults to a file in the case folder.
+    """
+    from fieldlab.report.document import build_report
+    from fieldlab.report.pictures import PictureStyle
+    from fieldlab.report.render import FORMATS, default_output, write_report
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        content = build_report(store, profile, declaration, PictureStyle() if thumbnails else None,
+                               HashSetLibrary(Path(home) if home else None))
+        return write_report(store, content, fmt, Path(output) if output else default_output(Path(case_dir), profile, fmt))
+    finally:
+        store.close()
+
+
+def export_case(
+    case_dir: str | Path,
+    fmt: str,
+    output: str | Path,
+    profile: str = "uk",
+    mapping_file: str | Path | None = None,
+    all_media: bool = False,
+) -> ExportResult:
+    """Write a case as VICS, CASE/UCO, DFXML or a CSV of every item (``report.exports.EXPORT_FORMATS``) and record
+    the file's SHA-256 in its audit trail."""
+    from fieldlab.report.exports import export_case as write_export
+
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        return write_export(store, fmt, Path(output), profile, Path(mapping_file) if mapping_file else None, all_media)
+    finally:
+        store.close()
+
+
+def build_block_set(
+    folder: str | Path,
+    name: str,
+    category: str | None = None,
+    categories_file: str | Path | None = None,
+    profile: str = "uk",
+    mapping_file: str | Path | None = None,
+    replace: bool = False,
+    home: str | Path | None = None,
+    min_entropy: float | None = None,
+) -> BlockSetReport:
+    """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks``)."""
+    from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY, build_block_set as build
+
+    return build(
+        HashSetLibrary(Path(home) if home else None), Path(folder), name, category,
+        Path(categories_file) if categories_file else None, profile, Path(mapping_file) if mapping_file else None,
+        replace, DEFAULT_MIN_ENTROPY if min_entropy is None else min_entropy,
+    )
+
+
+def prescan(
+    source: str | Path,
+    block_sets: Sequence[str] | None = None,
+    minutes: float = 5.0,
+    confidence: float | None = None,
+    min_mib: float = 1.0,
+    seed: int | None = None,
+    stop_on_match: bool = False,
+    home: str | Path | None = None,
+    observer: PrescanObserver | None = None,
+) -> PrescanResult:
+    """Sample random 4 KiB windows of a disk image or device against block-hash sets (all when ``block_sets`` is
+    empty) until ``minutes`` pass, ``confidence`` is reached for ``min_mib`` MiB of known material, the media is
+    exhausted or (with ``stop_on_match``) a block matches.  See ``fieldlab.triage.prescan`` and docs/prescan.md."""
+    from fieldlab.hashsets.blocks import load_block_sets
+    from fieldlab.triage.prescan import prescan as sample
+
+    sets = load_block_sets(HashSetLibrary(Path(home) if home else None), list(block_sets or []))
+    return sample(Path(source), sets, minutes, confidence, min_mib, seed, stop_on_match, observer)

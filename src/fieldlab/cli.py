@@ -23,6 +23,7 @@ from fieldlab.hashsets.library import HashSetError, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.report.hits import write_hits_csv, write_hits_json
 from fieldlab.report.verdict import verdict_table
+from fieldlab.triage.cluster import ClusterError
 from fieldlab.triage.live import LiveDisplay
 
 app = typer.Typer(
@@ -35,6 +36,8 @@ hashset_app = typer.Typer(help="Import and list the hash sets scans match agains
 audit_app = typer.Typer(help="Check a case's tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(audit_app, name="audit")
+user_app = typer.Typer(help="Accounts of the review app (fieldlab serve), kept in the case.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 console = Console(width=None if Console().is_terminal else 160)
 errors = Console(stderr=True, soft_wrap=True)
@@ -70,8 +73,8 @@ def hashset_import(
 
     Example: [bold]fieldlab hashset import caid_export.json --name caid --profile uk --mapping caid_codes.json[/]
     """
-    if fmt != "auto" and fmt not in (*FORMATS, "vpdq"):
-        _fail(f"unknown format {fmt!r}: use auto, vpdq or one of {', '.join(FORMATS)}")
+    if fmt != "auto" and fmt not in (*FORMATS, "vpdq", "blocks"):
+        _fail(f"unknown format {fmt!r}: use auto, vpdq, blocks or one of {', '.join(FORMATS)}")
     try:
         if update:
             if not name:
@@ -113,13 +116,13 @@ def hashset_list(home: HomeOption = None) -> None:
         console.print(f"No hash sets in {escape(str(HashSetLibrary(home).folder))}. Import one: fieldlab hashset import FILE")
         return
     table = Table(title="Hash-set library")
-    counted = ("MD5", "SHA-1", "PDQ", "Videos")
+    counted = ("MD5", "SHA-1", "PDQ", "Videos", "Blocks")
     for column in ("Name", "Profile", "Entries", *counted, "Problems", "Source", "Source SHA-256", "Imported (UTC)"):
         table.add_column(column, justify="right" if column in ("Entries", *counted, "Problems") else "left")
     for info in sets:
         table.add_row(
             escape(info.name), "known-good" if info.known_good else info.profile, f"{info.entries:,}",
-            *(f"{info.counts.get(kind, 0):,}" for kind in ("md5", "sha1", "pdq", "videos")),
+            *(f"{info.counts.get(kind, 0):,}" for kind in ("md5", "sha1", "pdq", "videos", "blocks")),
             f"{info.problems:,}", escape(info.source_name), info.source_sha256,
             datetime.fromtimestamp(info.imported_at, timezone.utc).strftime("%Y-%m-%d %H:%M"),
         )
@@ -150,6 +153,13 @@ def hashset_info(name: str, home: HomeOption = None) -> None:
     ]
     if info.unmapped_categories:
         rows.append(("Unmapped categories", ", ".join(f"{escape(repr(k))} x{v:,}" for k, v in info.unmapped_categories.items())))
+    if info.format == "blocks":
+        from fieldlab.hashsets.blocks import load_block_sets
+
+        stats = load_block_sets(HashSetLibrary(home), [name])[0].stats
+        rows.append(("Blocks (for prescan)", f"{stats.unique:,} kept of {stats.whole_blocks:,} whole 4 KiB blocks "
+                     f"({100 * stats.kept_fraction:.1f}% of the bytes); skipped {stats.low_entropy:,} low-entropy "
+                     f"(under {stats.min_entropy:g} bits a byte), {stats.common:,} common to two or more files"))
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)
@@ -248,7 +258,7 @@ def hashset_conflicts(
 @hashset_app.command("export")
 def hashset_export(
     name: str,
-    fmt: Annotated[str, typer.Option("--format", help="csv or vics (VICS 2.0 media file).")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help="csv, vics (VICS 2.0 media file) or blocks (a block-hash set).")] = "csv",
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("hashset-export.csv"),
     home: HomeOption = None,
 ) -> None:
@@ -258,13 +268,64 @@ def hashset_export(
     """
     from fieldlab.hashsets.export import export_set
 
-    if fmt not in ("csv", "vics"):
-        _fail("--format must be csv or vics")
+    from fieldlab.hashsets.blocks import export_block_set
+
+    if fmt not in ("csv", "vics", "blocks"):
+        _fail("--format must be csv, vics or blocks")
     try:
-        count = export_set(HashSetLibrary(home), name, fmt, output)
+        if fmt == "blocks":
+            count = export_block_set(HashSetLibrary(home), name, output)
+        else:
+            count = export_set(HashSetLibrary(home), name, fmt, output)
     except HashSetError as exc:
         _fail(str(exc))
-    console.print(f"{count:,} records written to {escape(str(output))}")
+    console.print(f"{count:,} {'blocks' if fmt == 'blocks' else 'records'} written to {escape(str(output))}")
+
+
+@hashset_app.command("blocks")
+def hashset_blocks(
+    folder: Annotated[Path, typer.Argument(help="Folder of reference files (pictures, videos) whose 4 KiB blocks are hashed.")],
+    name: Annotated[str, typer.Option(help="Name of the block-hash set in the library.")],
+    category: Annotated[Optional[str], typer.Option(help="The category of every file --categories does not list.")] = None,
+    categories: Annotated[Optional[Path], typer.Option(help="CSV of 'relative path,category', a file a row.")] = None,
+    profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
+    mapping: Annotated[Optional[Path], typer.Option(help="JSON file mapping raw categories to profile labels.")] = None,
+    min_entropy: Annotated[float, typer.Option(help="Skip blocks whose byte entropy is below this many bits a byte.")] = 6.0,
+    replace: Annotated[bool, typer.Option(help="Replace a set of the same name.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Build a block-hash set, for fieldlab prescan, from a folder of known files.
+
+    Each file's 4 KiB blocks are hashed (MD5), except low-entropy blocks and blocks found in two or more files
+    (common headers): see docs/prescan.md.
+
+    Example: [bold]fieldlab hashset blocks /secure/reference --name force-blocks --categories categories.csv[/]
+    """
+    try:
+        report = api.build_block_set(folder, name, category, categories, profile, mapping, replace, home, min_entropy)
+    except (HashSetError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    stats = report.stats
+    console.print(
+        f"Built block-hash set [bold]{escape(name)}[/]: {stats.files:,} files, {stats.unique:,} blocks kept "
+        f"({100 * stats.kept_fraction:.1f}% of the {stats.total_bytes / 2**20:,.1f} MiB of reference bytes)"
+    )
+    console.print(
+        f"  skipped: {stats.low_entropy:,} low-entropy blocks (entropy under {stats.min_entropy:g} bits a byte, "
+        f"constant or repeating), {stats.common:,} blocks common to two or more files "
+        f"({stats.common_digests:,} distinct contents)"
+    )
+    if report.info.per_category:
+        console.print("  files by category: " + ", ".join(f"{escape(k)}: {v:,}" for k, v in sorted(report.info.per_category.items())))
+    if stats.small_files:
+        console.print(f"[yellow]  {stats.small_files:,} files are under 4 KiB: they have no whole block, so no sample can find them[/]")
+    if report.info.unmapped_categories:
+        console.print("[yellow]  categories the profile does not know (kept as uncategorised; supply --mapping):[/] "
+                      + ", ".join(f"{escape(repr(k))} x{v:,}" for k, v in report.info.unmapped_categories.items()))
+    if report.problems:
+        console.print(f"[yellow]  {report.info.problems:,} problems[/] (all listed in {escape(str(report.problems_file))}):")
+        for problem in report.problems[:10]:
+            console.print(f"    {escape(problem.reason)}")
 
 
 @hashset_app.command("remove")
@@ -287,7 +348,13 @@ def scan(
     exhibit: Annotated[Optional[str], typer.Option(help="Exhibit reference (default: the source folder's name).")] = None,
     hashset: Annotated[Optional[list[str]], typer.Option(help="Hash set to match (repeatable; default: all).")] = None,
     sha256: Annotated[bool, typer.Option(help="Also compute SHA-256.")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Reader processes (default: one per core).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Reader processes on this machine (default: one per core).")] = None,
+    cluster: Annotated[
+        Optional[str], typer.Option(help="Run the reading on the workers of this Dask scheduler (tcp://host:8786); see docs/cluster.md.")
+    ] = None,
+    local_cluster: Annotated[
+        Optional[int], typer.Option(min=1, help="Start a Dask cluster of this many worker processes here and run the reading on it.")
+    ] = None,
     live: Annotated[bool, typer.Option(help="Show the live progress display.")] = True,
     verify: Annotated[bool, typer.Option(help="After the verdict, check a disk image against its acquisition hash.")] = True,
     shadow_copies: Annotated[bool, typer.Option(help="Also scan every volume shadow copy.")] = False,
@@ -309,7 +376,7 @@ def scan(
     ] = None,
     password: Annotated[
         Optional[list[str]],
-        typer.Option("--password", help="A password to try on encrypted zip and 7z archives (repeatable); never written to the case."),
+        typer.Option("--password", help="A password to try on encrypted zip and 7z archives, PDFs, Android backups (.ab) and an encrypted iOS backup folder (repeatable); never written to the case."),
     ] = None,
     password_file: Annotated[
         Optional[Path], typer.Option("--password-file", help="A UTF-8 text file of passwords to try, one per line.")
@@ -321,6 +388,8 @@ def scan(
     Deleted and orphan files and NTFS alternate data streams are included. Re-run the same command to resume.
 
     Example: [bold]fieldlab scan /media/usb0 --case ~/cases/op-ash --exhibit JD/1[/]
+
+    In the lab: [bold]fieldlab scan /evidence/op-ash/disk1.E01 --case /cases/op-ash --cluster tcp://scheduler:8786[/]
     """
     passwords = tuple(dict.fromkeys([*(password or []), *(_password_lines(password_file) if password_file else [])]))
     unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies, passwords)
@@ -328,11 +397,11 @@ def scan(
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
-                                  perceptual, pdq_radius, embedded, carve)
+                                  perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
-                              perceptual, pdq_radius, embedded, carve)
-    except (SourceError, ContainerError, CaseError, HashSetError) as exc:
+                              perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster)
+    except (SourceError, ContainerError, CaseError, HashSetError, ClusterError) as exc:
         _fail(str(exc))
     if result.interrupted:
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
@@ -349,6 +418,55 @@ def _password_lines(path: Path) -> list[str]:
     except UnicodeDecodeError:
         _fail(f"the password file {path} is not UTF-8 text: save it as UTF-8 and run the scan again")
     return [line for line in text.splitlines() if line]
+
+
+@app.command()
+def prescan(
+    source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) or device, opened read-only.")],
+    minutes: Annotated[float, typer.Option(help="Time budget in minutes.")] = 5.0,
+    confidence: Annotated[
+        Optional[float], typer.Option(help="Stop as soon as --min-mib of known material would be detected with this probability (e.g. 0.95).")
+    ] = None,
+    min_mib: Annotated[float, typer.Option("--min-mib", help="The amount of known material (MiB) the statement is about.")] = 1.0,
+    block_sets: Annotated[Optional[str], typer.Option("--block-sets", help="Block-hash sets to match, comma-separated (default: all).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the random sample, to repeat a run exactly (default: random, printed).")] = None,
+    stop_on_match: Annotated[bool, typer.Option(help="Stop at the first matching block.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON instead of tables.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Sample random 4 KiB blocks of a disk and match them against block-hash sets: a verdict with a stated
+    confidence in minutes, before (or instead of) a full scan.
+
+    Example: [bold]fieldlab prescan /dev/sdb --minutes 3 --min-mib 1[/]
+    """
+    import json as json_module
+
+    from fieldlab.report.prescan import prescan_matches_table, prescan_summary_table, prescan_verdict
+    from fieldlab.triage.prescan import PrescanProgress
+
+    names = [n.strip() for n in block_sets.split(",") if n.strip()] if block_sets else None
+    try:
+        if json_output or not errors.is_terminal:
+            result = api.prescan(source, names, minutes, confidence, min_mib, seed, stop_on_match, home)
+        else:
+            with Progress(console=errors, transient=True) as bar:
+                task = bar.add_task("sampling", total=None)
+
+                def show(progress: PrescanProgress) -> None:
+                    bar.update(task, description=f"{progress.blocks_read:,} blocks read, {progress.matches:,} matching, "
+                                                 f"P(detect {min_mib:g} MiB) {100 * progress.probability:.1f}%")
+
+                result = api.prescan(source, names, minutes, confidence, min_mib, seed, stop_on_match, home, show)
+    except (SourceError, ContainerError, HashSetError, ValueError) as exc:
+        _fail(str(exc))
+    if json_output:
+        print(json_module.dumps(result.to_json_dict(), indent=2))
+    else:
+        console.print(prescan_summary_table(result))
+        if result.matches:
+            console.print(prescan_matches_table(result))
+        console.print(prescan_verdict(result))
+    raise typer.Exit(130 if result.stopped == "interrupted" else 0)
 
 
 @app.command()
@@ -425,6 +543,41 @@ def hits(
     except CaseError as exc:
         _fail(str(exc))
     errors.print(f"{count:,} hits written")
+
+
+@app.command("report")
+def report(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf or html.")] = "pdf",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: report-PROFILE-TIME.FORMAT in the case folder).")] = None,
+    profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
+    declaration: Annotated[Optional[Path], typer.Option(help="UTF-8 text file: the examiner's declaration, printed as written.")] = None,
+    thumbnails: Annotated[bool, typer.Option("--thumbnails", help="Show small blurred greyscale pictures of counted items, drawn anew from the evidence.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Write the court report: charging table, exhibits, method, every counted item, declarations, audit trail.
+
+    Example: [bold]fieldlab report ~/cases/op-ash --format pdf -o op-ash.pdf --declaration statement.txt[/]
+    """
+    if fmt not in ("html", "pdf"):
+        _fail("--format must be pdf or html")
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}")
+    text = None
+    if declaration is not None:
+        try:
+            text = declaration.read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            _fail(f"cannot read the declaration {declaration}: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            _fail(f"the declaration {declaration} is not UTF-8 text: save it as UTF-8 and run the report again")
+    try:
+        written = api.report(case, fmt, output, profile, text, thumbnails, home)
+    except CaseError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the report: {exc.strerror or exc}")
+    console.print(f"Report written: {escape(str(written.path))}\nSHA-256 {written.sha256} (recorded in the audit trail)")
 
 
 @app.command("group")
@@ -508,6 +661,39 @@ def _open_case(case: Path) -> CaseStore:
         return CaseStore.open(case, create=False)
     except CaseError as exc:
         _fail(str(exc))
+
+
+@app.command("export")
+def export(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    fmt: Annotated[str, typer.Option("--format", help="vics (VICS 2.0 case), case-uco (CASE/UCO JSON-LD), dfxml, or items-csv (every item).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (its name is yours: never made from evidence).")],
+    profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
+    mapping: Annotated[Optional[Path], typer.Option(help="vics: the category mapping given to hashset import, to write a force's numbers for UK categories.")] = None,
+    all_media: Annotated[bool, typer.Option("--all-media", help="vics: also every other picture and video, uncategorised.")] = False,
+) -> None:
+    """Write the case for another tool: VICS for Griffeye/CAID, CASE/UCO, DFXML, or a CSV of every item.
+
+    The file's SHA-256 is recorded in the audit trail.
+
+    Example: [bold]fieldlab export ~/cases/op-ash --format vics --profile uk -o op-ash.vics.json[/]
+    """
+    from fieldlab.report.exports import EXPORT_FORMATS
+
+    if fmt not in EXPORT_FORMATS:
+        _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}")
+    if (mapping is not None or all_media) and fmt != "vics":
+        _fail("--mapping and --all-media apply to --format vics only")
+    try:
+        written = api.export_case(case, fmt, output, profile, mapping, all_media)
+    except (CaseError, ValueError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    console.print(f"{written.items:,} items written to {escape(str(written.output))} ({fmt}, profile {written.profile})\n"
+                  f"SHA-256 {written.sha256} (recorded in the audit trail)")
 
 
 @app.command("verify")
@@ -614,3 +800,101 @@ def demo(
         f"{result.progress.hit_items} known items found of {len(built.planted)} planted. "
         f"Hits: {escape(str(hits_file))}. Case: {escape(str(case_dir))}"
     )
+
+
+@app.command("serve")
+def serve(
+    case: Annotated[Path, typer.Argument(help="Case folder to review.")],
+    host: Annotated[str, typer.Option(help="Address to listen on: 127.0.0.1 keeps the app on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    profile: Annotated[str, typer.Option(help="Category profile of the keyboard and the counts: uk or us.")] = "uk",
+    tls_cert: Annotated[Optional[Path], typer.Option(help="TLS certificate (PEM), to serve https to a team.")] = None,
+    tls_key: Annotated[Optional[Path], typer.Option(help="The certificate's private key (PEM).")] = None,
+) -> None:
+    """Serve the review app: dashboard, gallery (blurred, keyboard categorisation), item pages, exposure log.
+
+    Example: [bold]fieldlab serve ~/cases/op-ash[/]   then open http://127.0.0.1:8765
+    """
+    from fieldlab.web.server import is_loopback, serve as run
+
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}")
+    if (tls_cert is None) != (tls_key is None):
+        _fail("give both --tls-cert and --tls-key, or neither")
+    from fieldlab.web.accounts import list_users
+
+    store = _open_case(case)
+    try:
+        if not list_users(store):
+            errors.print("[yellow]No accounts yet: add one first, e.g.[/] "
+                         f"fieldlab user add NAME --case {escape(str(case))} --role examiner")
+    finally:
+        store.close()
+    if not is_loopback(host):
+        errors.print(
+            f"[bold red]WARNING: serving on {escape(host)}, reachable from the network.[/] Anyone who can reach "
+            "this address can try to log in to a case of indecent images. Use it only on a closed police network"
+            + ("." if tls_cert else "; without --tls-cert/--tls-key traffic is unencrypted and browsers will not "
+               "keep the (Secure) session cookie, so logging in will fail.")
+        )
+    scheme = "https" if tls_cert else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    console.print(f"Review app for {escape(str(case))} at {scheme}://{escape(shown_host)}:{port}  (Ctrl-C stops it)")
+    run(case, host, port, profile, tls_cert, tls_key)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="The examiner's name or collar number, as the audit trail should show it.")],
+    case: Annotated[Path, typer.Option("--case", help="Case folder.")],
+    role: Annotated[str, typer.Option(help="viewer (no pictures), examiner (review and categorise) or supervisor (also accounts).")] = "examiner",
+    password_file: Annotated[Optional[Path], typer.Option(help="Read the password from this file's first line instead of asking.")] = None,
+) -> None:
+    """Add an account to a case's review app; the password is asked for (twice) unless --password-file is given.
+
+    Example: [bold]fieldlab user add "DC 1234 Smith" --case ~/cases/op-ash --role examiner[/]
+    """
+    from fieldlab.web.accounts import ROLES, AccountError, add_user
+
+    if role not in ROLES:
+        _fail(f"--role must be one of {', '.join(ROLES)}")
+    if password_file is not None:
+        lines = _password_lines(password_file)
+        if not lines:
+            _fail(f"the password file {password_file} is empty")
+        password = lines[0]
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _open_case(case)
+    try:
+        user = add_user(store, name, role, password)
+    except AccountError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"Added {escape(user.name)} ({user.role})")
+
+
+@user_app.command("list")
+def user_list(case: Annotated[Path, typer.Option("--case", help="Case folder.")]) -> None:
+    """List the accounts of a case's review app.
+
+    Example: [bold]fieldlab user list --case ~/cases/op-ash[/]
+    """
+    from fieldlab.web.accounts import list_users
+
+    store = _open_case(case)
+    try:
+        found = list_users(store)
+    finally:
+        store.close()
+    if not found:
+        console.print("No accounts. Add one: fieldlab user add NAME --case CASE --role examiner")
+        return
+    table = Table(title="Review-app accounts")
+    for column in ("Name", "Role", "State", "Created (UTC)"):
+        table.add_column(column)
+    for user in found:
+        table.add_row(escape(user.name), user.role, "disabled" if user.disabled else "active",
+                      datetime.fromtimestamp(user.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M"))
+    console.print(table)

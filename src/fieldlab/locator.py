@@ -28,6 +28,7 @@ LAYER_KINDS = frozenset(
         "stream",  # a named data stream of a file (NTFS ADS)
         "member",  # an entry inside an archive or container file
         "carved",  # a byte run "OFFSET+LENGTH" inside the enclosing data
+        "ioskey",  # the plaintext of an encrypted iOS backup's stored file: "CLASS:WRAPPED-KEY-HEX:SIZE"
     }
 )
 

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from fieldlab.case.store import CaseStore
 from fieldlab.report.charging import TOTAL, charging_table
-from tests.report.report_case import EXPECTED, ReportCase, build_report_case, md5
-
-
-@pytest.fixture(scope="module")
-def report_case(tmp_path_factory: pytest.TempPathFactory) -> ReportCase:
-    root = tmp_path_factory.mktemp("report")
-    return build_report_case(root, root / "home")
+from tests.report.report_case import EXPECTED, ReportCase, md5
 
 
 def _table(case: Path):  # noqa: ANN202

@@ -2,6 +2,12 @@
 
 A decision is the examiner's, not a hash set's: reports keep the two apart,
 and a force grows its own hash sets from these (``hashset from-case``).
+
+Decisions are never changed or removed.  An examiner who sets an item back to
+``uncategorised`` withdraws their category: the item is undecided again, and
+whatever a hash set says of it stands.  Undo (``undo_last``) is a new decision
+per item restoring the one it had before, so the trail shows the mistake and
+its correction.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from fieldlab.case.audit import current_actor
 from fieldlab.case.schema import decisions, items, media
 from fieldlab.case.store import CaseError, CaseStore
-from fieldlab.hashsets.profiles import PROFILES
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
+
+UNDO_NOTE = "undo of decision "  # + the first decision id of the categorisation undone
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,13 @@ class DecidedItem:
     pdq_quality: int | None
     profile: str
     category: str
+
+
+@dataclass(frozen=True)
+class Undone:
+    first_decision: int  # the categorisation undone, by its first decision id
+    category: str  # what it had set
+    restored: dict[int, str]  # item -> its category again (uncategorised: no decision stands)
 
 
 def categorise(
@@ -46,23 +61,82 @@ def categorise(
     examiner = examiner or current_actor()
     now = time.time()
     with store.engine.begin() as conn:
+        previous = _standing(conn, wanted, profile)
         conn.execute(decisions.insert(), [
             {"item_id": i, "profile": profile, "category": category, "examiner": examiner, "at": now, "note": note}
             for i in wanted
         ])
     store.audit.append("items_categorised", {"items": wanted, "profile": profile, "category": category,
-                                             "note": note}, actor=examiner)
+                                             "note": note, "previous": _by_item(previous, wanted)}, actor=examiner)
     return len(wanted)
 
 
+def undo_last(store: CaseStore, examiner: str, profile: str = "uk") -> Undone | None:
+    """Reverse ``examiner``'s latest categorisation under ``profile`` that is not an undo and was not undone yet:
+    each of its items gets back the category it had before it (new decision rows), or is withdrawn
+    (``uncategorised``) where it had none.  Repeated, it steps further back.  None when nothing is left to undo."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(decisions.c.id, decisions.c.item_id, decisions.c.category, decisions.c.at, decisions.c.note)
+            .where(decisions.c.examiner == examiner, decisions.c.profile == profile).order_by(decisions.c.id)
+        ).all()
+    undone = {int(r.note[len(UNDO_NOTE):]) for r in rows if r.note and r.note.startswith(UNDO_NOTE)}
+    batches: dict[float, list] = {}
+    for r in rows:  # one categorise call writes its rows with one time stamp
+        batches.setdefault(r.at, []).append(r)
+    target = next((b for b in reversed(batches.values())
+                   if not (b[0].note or "").startswith(UNDO_NOTE) and b[0].id not in undone), None)
+    if target is None:
+        return None
+    first = target[0].id
+    wanted = sorted({r.item_id for r in target})
+    now = time.time()
+    with store.engine.begin() as conn:
+        before = _standing(conn, wanted, profile, before_id=first)
+        current = _standing(conn, wanted, profile)
+        restored = {i: before.get(i) or UNCATEGORISED for i in wanted}
+        conn.execute(decisions.insert(), [
+            {"item_id": i, "profile": profile, "category": restored[i], "examiner": examiner, "at": now,
+             "note": f"{UNDO_NOTE}{first}"} for i in wanted
+        ])
+    store.audit.append("categorisation_undone", {"undid_decision": first, "items": wanted, "profile": profile,
+                                                 "restored": _by_item(restored, wanted),
+                                                 "previous": _by_item(current, wanted)}, actor=examiner)
+    return Undone(first, target[0].category, restored)
+
+
+def standing_decisions(store: CaseStore, item_ids: Sequence[int], profile: str = "uk") -> dict[int, str]:
+    """The latest decision of each item that has one (``uncategorised``: withdrawn)."""
+    with store.engine.connect() as conn:
+        return _standing(conn, sorted(set(item_ids)), profile)
+
+
+def _standing(conn: Connection, item_ids: list[int], profile: str, before_id: int | None = None) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start:start + 500]
+        where = [decisions.c.item_id.in_(chunk), decisions.c.profile == profile]
+        if before_id is not None:
+            where.append(decisions.c.id < before_id)
+        latest = select(func.max(decisions.c.id)).where(*where).group_by(decisions.c.item_id).scalar_subquery()
+        found.update(conn.execute(select(decisions.c.item_id, decisions.c.category)
+                                  .where(decisions.c.id.in_(latest))).all())
+    return found
+
+
+def _by_item(categories: dict[int, str], item_ids: list[int]) -> dict[str, str | None]:
+    return {str(i): categories.get(i) for i in item_ids}
+
+
 def decided_items(store: CaseStore) -> Iterator[DecidedItem]:
-    """Each categorised item once, with its latest decision."""
+    """Each categorised item once, with its latest decision; withdrawn ones (``uncategorised``) left out."""
     latest = select(decisions.c.item_id, func.max(decisions.c.id).label("id")).group_by(decisions.c.item_id).subquery()
     query = (
         select(items.c.id, items.c.path, items.c.family, items.c.md5, items.c.sha1, media.c.pdq, media.c.pdq_quality,
                decisions.c.profile, decisions.c.category)
         .select_from(latest.join(decisions, decisions.c.id == latest.c.id).join(items, items.c.id == latest.c.item_id)
                      .outerjoin(media, media.c.item_id == items.c.id))
+        .where(decisions.c.category != UNCATEGORISED)
         .order_by(items.c.id)
     )
     with store.engine.connect() as conn:

@@ -220,3 +220,48 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
 )
+
+# The review app (fieldlab.web): its accounts, sessions, examiners' welfare settings and what each examiner saw.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # viewer | examiner | supervisor
+    Column("password_hash", Text, nullable=False),  # argon2id, with its parameters and salt
+    Column("created_at", Float, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("0")),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie's token: the token itself is never stored
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+)
+
+examiner_settings = Table(
+    "examiner_settings",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("blur_px", Integer, nullable=False),
+    Column("greyscale", Boolean, nullable=False),
+    Column("break_minutes", Integer, nullable=False),  # exposure time before a break is suggested
+    Column("break_taken_at", Float),  # exposure is counted from here
+)
+
+exposure_log = Table(
+    "exposure_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("examiner", String(200), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("how", String(16), nullable=False),  # hover | key | reveal (a known-hash hit shown on request)
+    Column("revealed_at", Float, nullable=False),
+    Column("seconds", Float),  # null while still shown (or the browser never said)
+)
+Index("ix_exposure_user", exposure_log.c.user_id, exposure_log.c.revealed_at)

@@ -46,27 +46,32 @@ class SourceSpec:
     path: str
     kind: str  # folder | image | file (an archive or phone package, scanned as the members it holds)
     unlock: UnlockOptions = UnlockOptions()
+    layout: str = ""  # of a folder: "encrypted-ios-backup" (read through its keybag with the passwords), else plain
 
     def __repr__(self) -> str:  # never print credentials into logs or tracebacks
-        return f"SourceSpec({self.path!r}, {self.kind!r})"
+        return f"SourceSpec({self.path!r}, {self.kind!r}{f', {self.layout!r}' if self.layout else ''})"
 
 
 def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSpec:
-    """Folder, image or file, decided from what the path is: a directory is a folder; a regular file whose content
-    is an archive (a phone extraction as zip or tar, a UFDR package, an Android backup) is a file whose members are
-    scanned; any other file, and a block device, is a disk image."""
+    """Folder, image or file, decided from what the path is: a directory is a folder (laid out as an encrypted
+    iOS backup when its Manifest.plist says so); a regular file whose content is an archive (a phone extraction as
+    zip or tar, a UFDR package, an Android backup) is a file whose members are scanned; any other file, and a block
+    device, is a disk image."""
     path = Path(path).absolute()
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise SourceError(f"{path} does not exist") from None
+    layout = ""
     if stat.S_ISDIR(mode):
-        kind = "folder"
+        from fieldlab.evidence.phone.encrypted_backup import LAYOUT, is_encrypted_backup
+
+        kind, layout = "folder", LAYOUT if is_encrypted_backup(path) else ""
     elif stat.S_ISREG(mode) and _holds_members(path):
         kind = "file"
     else:
         kind = "image"
-    return SourceSpec(str(path), kind, unlock or UnlockOptions())
+    return SourceSpec(str(path), kind, unlock or UnlockOptions(), layout)
 
 
 def _holds_members(path: Path) -> bool:
@@ -109,6 +114,12 @@ class ItemStream(io.RawIOBase):
 
 
 def open_source(spec: SourceSpec) -> EvidenceSource:
+    if spec.kind == "folder" and spec.layout:
+        from fieldlab.evidence.phone.encrypted_backup import LAYOUT, EncryptedIosBackupSource
+
+        if spec.layout != LAYOUT:
+            raise SourceError(f"unknown folder layout {spec.layout!r}")
+        return EncryptedIosBackupSource(Path(spec.path), spec.unlock.archive_passwords)
     if spec.kind == "folder":
         return FolderSource(Path(spec.path))
     if spec.kind == "file":

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Iterator, Mapping, TextIO
 
 import numpy as np
 
 from fieldlab.hashsets.compiled import KINDS, NO_DIGEST, PHOTODNA_FILE, iter_photodna, load_records
 from fieldlab.hashsets.library import HashSetError, HashSetLibrary, LoadedSet
+from fieldlab.hashsets.profiles import UNCATEGORISED
 
 CHUNK = 100_000
 VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#Media"
@@ -60,25 +61,46 @@ def write_csv(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
     return count
 
 
+def vics_category(label: str, codes: Mapping[str, int] | None = None) -> int | str | None:
+    """A profile label as VICS ``Category``: its number (``codes``, or the label itself when it is one), else the
+    label's text, which every profile maps back to itself on import; None for uncategorised (no Category)."""
+    if label == UNCATEGORISED:
+        return None
+    if codes and label in codes:
+        return codes[label]
+    return int(label) if label.isdigit() else label
+
+
+def vics_media(media_id: int, md5: str | None, sha1: str | None, sha256: str | None, category: str,
+               pdq: str | None = None, photodna: str | None = None,
+               codes: Mapping[str, int] | None = None) -> dict[str, object]:
+    """The hashes and category of one VICS 2.0 ``Media``: hex upper-cased; SHA-256 and PDQ go into
+    AlternativeHashes (the 2.0 model has no property for either), as Project VIC carries them."""
+    media: dict[str, object] = {"MediaID": media_id}
+    if md5:
+        media["MD5"] = md5.upper()
+    if sha1:
+        media["SHA1"] = sha1.upper()
+    if photodna:
+        media["PhotoDNA"] = photodna
+    alternatives = [("SHA256", sha256.upper() if sha256 else None), ("PDQ", pdq)]
+    if any(value for _, value in alternatives):
+        media["AlternativeHashes"] = [{**({"MD5": md5.upper()} if md5 else {}), "HashName": name, "HashValue": value}
+                                      for name, value in alternatives if value]
+    vics = vics_category(category, codes)
+    if vics is not None:
+        media["Category"] = vics
+    return media
+
+
 def write_vics(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
-    """A VICS 2.0 media file; PDQ goes into AlternativeHashes, as Project VIC carries it."""
+    """A VICS 2.0 media file, each record a Media (``vics_media``)."""
     region = "UK" if loaded.info.profile == "uk" else "US"
     out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT.format(region)) + ', "value": [')
     count = 0
     for record in iter_records(library, loaded):
-        media: dict[str, object] = {"MediaID": count + 1}
-        if record.get("md5"):
-            media["MD5"] = record["md5"].upper()
-        if record.get("sha1"):
-            media["SHA1"] = record["sha1"].upper()
-        if record.get("sha256"):
-            media["SHA256"] = record["sha256"].upper()
-        if record["photodna"]:
-            media["PhotoDNA"] = record["photodna"]
-        if record.get("pdq"):
-            media["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": record["pdq"]}]
-        if record["category"] != "uncategorised":
-            media["Category"] = int(record["category"]) if record["category"].isdigit() else record["category"]
+        media = vics_media(count + 1, record.get("md5"), record.get("sha1"), record.get("sha256"), record["category"],
+                           record.get("pdq"), record["photodna"])
         out.write(("," if count else "") + "\n  " + json.dumps(media))
         count += 1
     out.write("\n]}\n")

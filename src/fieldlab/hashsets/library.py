@@ -133,6 +133,10 @@ class HashSetLibrary:
         target = self.folder / name
         if target.exists() and not replace:
             raise HashSetError(f"a hash set named {name!r} exists: choose another --name or pass --replace")
+        if fmt == "blocks" or (fmt == "auto" and not folder_format and _is_block_export(source)):
+            from fieldlab.hashsets.blocks import import_block_export
+
+            return import_block_export(self, source, name, replace)
         chosen = load_profile(profile, mapping_file)
         resolved_format = "vpdq" if folder_format else detect_format(source) if fmt == "auto" else fmt
 
@@ -198,13 +202,16 @@ class HashSetLibrary:
     def load(self, names: list[str] | None = None) -> list[LoadedSet]:
         """The named sets (all when ``names`` is empty), opened memory-mapped."""
         available = {info.name: info for info in self.list()}
-        wanted = names or sorted(available)
+        wanted = names or sorted(n for n, info in available.items() if info.format != "blocks")
         missing = [n for n in wanted if n not in available]
         if missing:
             raise HashSetError(
                 f"no hash set named {', '.join(missing)} in {self.folder}; "
                 f"known sets: {', '.join(sorted(available)) or 'none (import one with: fieldlab hashset import FILE)'}"
             )
+        if blocks := [n for n in wanted if available[n].format == "blocks"]:
+            raise HashSetError(f"{', '.join(blocks)}: a block-hash set is for fieldlab prescan (and export with "
+                               f"--format blocks), not for matching files")
         loaded = []
         for rank, n in enumerate(n for n in self.trust_order() if n in wanted):
             columns = {kind: col for kind in KINDS if (col := load_column(self.folder / n, kind)) is not None}
@@ -225,6 +232,12 @@ def _load_pdq_index(folder: Path, columns: dict[str, DigestColumn]) -> PdqIndex 
         return PdqIndex.load(folder, columns["pdq"].digests)
     except ValueError as exc:
         raise HashSetError(str(exc)) from None
+
+
+def _is_block_export(source: Path) -> bool:
+    from fieldlab.hashsets.blocks import is_block_export
+
+    return is_block_export(source)
 
 
 def _name_from_file(source: Path) -> str:

@@ -145,6 +145,8 @@ def charging_table(store: CaseStore, profile_name: str = "uk") -> ChargingTable:
 def _judge(copies: list[_Item], profile: Profile) -> tuple[str, str, str] | None:
     """(basis, category, how) for one image; None when it is not to be counted (judged not indecent)."""
     decided = max((c.decision for c in copies if c.decision), default=None)
+    if decided is not None and decided[1] == UNCATEGORISED:  # the examiner withdrew their category (case.decisions)
+        decided = None
     exact = [e for c in copies for e in c.exact]
     near = [n for c in copies for n in c.near]
     all_thumbnails = all("thumbnail" in _flags(c) for c in copies)

@@ -8,6 +8,12 @@ processes are killed.  The pool is then rebuilt and the failed batches' items
 become *suspects*, each decoded alone with nothing else in flight: the
 innocent ones are hashed, and the one that crashes or hangs again is recorded
 as an error against that file alone.
+
+On a Dask cluster (``cluster``) the batches go to the cluster's workers.  A
+worker that dies is Dask's to handle: the batch runs again elsewhere, and only
+when its workers keep dying does it come back lost, to be split into suspects
+as here.  A batch past its time is cancelled and its worker restarted; other
+batches are not disturbed.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Callable
 
 from fieldlab.case.store import MediaResult
 from fieldlab.evidence.sources import SourceSpec
+from fieldlab.triage.cluster import ClusterPool, UnitLost
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import prepare_worker
 
@@ -32,15 +39,16 @@ class MediaPool:
     def __init__(
         self, spec: SourceSpec, workers: int,
         decode: Callable[[SourceSpec, list[MediaTask]], list[MediaResult]] = perceive_batch,
-        seconds_per_item: float = SECONDS_PER_ITEM,
+        seconds_per_item: float = SECONDS_PER_ITEM, cluster: ClusterPool | None = None,
     ) -> None:
         self.spec, self.workers, self.decode, self.seconds_per_item = spec, workers, decode, seconds_per_item
+        self._cluster = cluster
         self._pool: cf.ProcessPoolExecutor | None = None
         # future -> (tasks, paths, run alone, deadline)
         self._in_flight: dict[cf.Future, tuple[list[MediaTask], dict[int, str], bool, float]] = {}
         self._suspects: list[tuple[MediaTask, str]] = []
-        self._broken = False
-        self._killed_for_time = False
+        self._broken = False  # the local pool died: it is rebuilt once nothing is in flight
+        self._stopped_for_time: set[cf.Future] = set()
 
     def __enter__(self) -> MediaPool:
         return self
@@ -71,47 +79,61 @@ class MediaPool:
         )
 
     def submit(self, tasks: list[MediaTask], paths: dict[int, str], alone: bool = False) -> None:
-        if self._pool is None:  # started on first use: a scan without pictures never pays for it
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=prepare_worker)
-        deadline = time.monotonic() + self.seconds_per_item * len(tasks) * (1 + len(self._in_flight) // self.workers)
-        self._in_flight[self._pool.submit(self.decode, self.spec, tasks)] = (tasks, paths, alone, deadline)
+        workers = self.workers if self._cluster is None else self._cluster.width
+        deadline = time.monotonic() + self.seconds_per_item * len(tasks) * (1 + len(self._in_flight) // workers)
+        if self._cluster is not None:
+            future = self._cluster.submit(self.decode, self.spec, tasks)
+        else:
+            if self._pool is None:  # started on first use: a scan without pictures never pays for it
+                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=prepare_worker)
+            future = self._pool.submit(self.decode, self.spec, tasks)
+        self._in_flight[future] = (tasks, paths, alone, deadline)
 
     def collect(self, block: bool) -> list[Finished]:
         finished: list[Finished] = []
         if self._in_flight:
             done, _ = cf.wait(self._in_flight, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)
-            if not done and self._overran():
-                done, _ = cf.wait(self._in_flight, timeout=10)  # the kill fails every batch in flight
+            if not done and (stopped := self._stop_overrun()):
+                done, _ = cf.wait(stopped, timeout=10)
             for future in done:
                 tasks, paths, alone, _ = self._in_flight.pop(future)
                 try:
                     finished.append((future.result(), paths))
-                except BrokenProcessPool:
-                    self._broken = True
+                except (BrokenProcessPool, UnitLost):
+                    self._broken = self._cluster is None
                     if alone:
                         (task,) = tasks
-                        reason = HUNG.format(self.seconds_per_item) if self._killed_for_time else CRASHED
+                        reason = HUNG.format(self.seconds_per_item) if future in self._stopped_for_time else CRASHED
                         finished.append(([MediaResult(task.item_id, task.family, error=reason)], paths))
                     else:
                         self._suspects.extend((t, paths[t.item_id]) for t in tasks)
+                self._stopped_for_time.discard(future)
         if self._broken and not self._in_flight:
             self.shutdown()
-            self._broken = self._killed_for_time = False
+            self._broken = False
         if self._suspects and not self._in_flight and not self._broken:
             task, path = self._suspects.pop(0)
             self.submit([task], {task.item_id: path}, alone=True)
         return finished
 
-    def _overran(self) -> bool:
-        """Kill the workers when a batch is past its deadline; its future (and every other) then fails."""
+    def _stop_overrun(self) -> list[cf.Future]:
+        """Stop the batches past their deadline; returns the futures that will now fail.  Locally that is every
+        batch in flight: the pool's processes are killed."""
         now = time.monotonic()
-        if self._pool is None or not any(deadline < now for *_, deadline in self._in_flight.values()):
-            return False
-        self._killed_for_time = True
-        # ProcessPoolExecutor has no way to stop a running task before Python 3.14's terminate_workers()
-        for process in list(getattr(self._pool, "_processes", {}).values()):
-            process.kill()
-        return True
+        late = [future for future, (*_, deadline) in self._in_flight.items() if deadline < now]
+        if not late:
+            return []
+        if self._cluster is not None:
+            self._cluster.stop(late)
+        elif self._pool is not None:
+            late = list(self._in_flight)
+            # ProcessPoolExecutor has no way to stop a running task before Python 3.14's terminate_workers()
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+        else:
+            return []
+        self._stopped_for_time.update(late)
+        return late
 
     def shutdown(self) -> None:
         if self._pool is not None:

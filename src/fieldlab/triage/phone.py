@@ -39,8 +39,10 @@ from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.android import BuildPropError, device_from_build_prop
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER, EncryptedIosBackupSource
 from fieldlab.evidence.phone.ios_backup import (
     BackupError,
+    ManifestRecord,
     container_identifier,
     device_from_info_plist,
     device_from_system_version,
@@ -57,6 +59,7 @@ ARTEFACT_SUFFIXES = (".nomedia", CONTAINER_METADATA, "manifest.db", *REPORT_NAME
 MAX_DEPTH = 256  # folders climbed to find a hidden folder or an app's container
 MAX_ARTEFACT = 4 << 30  # a gallery database or report larger than this is not copied out
 _SMALL = 16 << 20  # Info.plist, build.prop: read into memory
+_OWN_MANIFEST = Locator.for_file(b"Manifest.db").to_text()  # an exhibit that is a backup folder
 
 
 @dataclass
@@ -150,9 +153,15 @@ def _container_apps(source: _Evidence, containers: dict[str, ListedItem], found:
 def _ios_backup(source: _Evidence, manifest: ListedItem, by_path: dict[str, ListedItem], work: Path,
                 found: PhoneFindings) -> None:
     root, separator = _parent(manifest.path)
-    copy = _copy_out(source, manifest, work, by_path)
+    info = by_path.get(_join(root, separator, "Info.plist"))
+    if info is not None:  # in the clear even in an encrypted backup: the device is named whatever the manifest
+        try:
+            found.devices.append((info.id, device_from_info_plist(_read(source, info), info.path)))
+        except (BackupError, ArchiveError, OSError) as exc:
+            found.problems.append((info, str(exc)[:500]))
+    copy = _decrypted_manifest(source, manifest) or _copy_out(source, manifest, work, by_path)
     for record in read_manifest(copy):
-        stored = by_path.get(_join(root, separator, record.stored_as))
+        stored = _stored_item(record, root, separator, by_path)
         device_path = _shown(record.device_path)
         if stored is not None:
             found.origins[stored.id] = device_path
@@ -162,9 +171,24 @@ def _ios_backup(source: _Evidence, manifest: ListedItem, by_path: dict[str, List
             kind={1: "file", 2: "folder", 4: "link"}.get(record.flags, "other"),
             size=record.size, created=record.btime, modified=record.mtime,
         ))
-    info = by_path.get(_join(root, separator, "Info.plist"))
-    if info is not None:
-        found.devices.append((info.id, device_from_info_plist(_read(source, info), info.path)))
+
+
+def _decrypted_manifest(source: _Evidence, manifest: ListedItem) -> Path | None:
+    """The exhibit's own manifest when the exhibit is an encrypted backup (BackupError when it stays locked); None
+    for any other manifest, which is copied out as it is."""
+    if isinstance(source.source, EncryptedIosBackupSource) and manifest.locator == _OWN_MANIFEST:
+        return source.source.decrypted_manifest()
+    return None
+
+
+def _stored_item(record: ManifestRecord, root: str, separator: str,
+                 by_path: dict[str, ListedItem]) -> ListedItem | None:
+    """The item holding a record's file: listed under its real path when the backup was decrypted, else under the
+    name it is stored as."""
+    decrypted = by_path.get(_join(root, separator, _shown(record.device_path)))
+    if decrypted is not None and decrypted.locator.startswith(f"file:{record.stored_as}|{KEY_LAYER}:"):
+        return decrypted
+    return by_path.get(_join(root, separator, record.stored_as))
 
 
 # Cellebrite report packages ------------------------------------------------------------------------------------

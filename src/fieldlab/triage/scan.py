@@ -10,6 +10,9 @@ the walk keeps only a queue of folders, and at most a few batches are in flight.
 Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
 pool, fed only when no file is waiting to be read: exact hashing, which gives
 the first and surest hits, never waits for decoding.
+
+The work units can run on a Dask cluster instead of this machine's processes
+(``triage/cluster.py``); nothing else changes, the database writer included.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import json
-import os
 import signal
 import threading
 import time
@@ -34,11 +36,12 @@ from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
+from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.phone import analyse_phone_artefacts
-from fieldlab.triage.reader import ReadOptions, ReadTask, prepare_worker, read_batch
+from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
@@ -104,22 +107,32 @@ def scan_source(
     pdq_radius: int = 31,
     embedded: bool = True,
     carve: bool = True,
+    cluster: str | None = None,
+    local_cluster: int | None = None,
 ) -> ScanResult:
-    """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan."""
+    """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan.
+
+    ``workers`` reader processes on this machine, or the workers of the Dask scheduler at ``cluster``
+    (``tcp://host:8786``), or of a local Dask cluster of ``local_cluster`` processes started for the scan.
+    """
     spec = describe_source(Path(source), unlock)
     _refuse_case_near_evidence(Path(case_dir), spec)
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
-    evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
-    store = CaseStore.open(case_dir)
-    try:
+    with contextlib.ExitStack() as opened:
+        evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
+        opened.callback(evidence.close)
+        work = opened.enter_context(open_work_pool(spec.path, workers, cluster, local_cluster))
+        store = CaseStore.open(case_dir)
+        opened.callback(store.close)
         exhibit, created = store.ensure_exhibit(exhibit_ref or _default_ref(Path(spec.path)), spec.path, spec.kind)
         store.audit.append(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
              "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve,
-             "archive_passwords": len(spec.unlock.archive_passwords)},  # how many, never which
+             "archive_passwords": len(spec.unlock.archive_passwords),  # how many, never which
+             "cluster": work.address if isinstance(work, ClusterPool) else None},
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
@@ -134,7 +147,7 @@ def scan_source(
         try:
             with _deferred_interrupts() as stop:
                 run.stop = stop
-                run.execute(workers or os.cpu_count() or 1)
+                run.execute(work)
                 run.analyse_phones()
                 if verify and isinstance(evidence, ImageSource):
                     run.verify(evidence)
@@ -148,9 +161,6 @@ def scan_source(
              "errors": run.progress.errors, "evidence_hash": run.progress.hash_state},
         )
         return ScanResult(exhibit, run.progress, interrupted, resumed=not created)
-    finally:
-        store.close()
-        evidence.close()
 
 
 class _StopRequest:
@@ -233,18 +243,16 @@ class _ScanRun:
         p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
         p.known_good, p.media_decoded, p.near_by_category = counts.known_good, counts.media_decoded, Counter(counts.near_by_category)
 
-    def execute(self, worker_count: int) -> None:
+    def execute(self, pool: WorkPool) -> None:
         walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
-        limit = 2 * worker_count
-        with (
-            cf.ProcessPoolExecutor(max_workers=worker_count, initializer=prepare_worker) as pool,
-            MediaPool(self.spec, worker_count) as media,
-        ):
+        cluster = pool if isinstance(pool, ClusterPool) else None
+        with MediaPool(self.spec, pool.width, cluster=cluster) as media:
             try:
                 while True:
                     self.stop.check()
+                    limit = 2 * pool.width  # a cluster's workers may come and go
                     self._collect(in_flight, block=False)
                     self._record_media(media.collect(block=False))
                     self._dispatch(pool, in_flight, limit=limit)
@@ -265,7 +273,7 @@ class _ScanRun:
                             break
                     self._wait(in_flight, media)
             except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.close(cancel=True)
                 media.shutdown()
                 raise
         self._report(force=True)
@@ -302,7 +310,7 @@ class _ScanRun:
         self.progress.bytes_listed = max(self.progress.bytes_listed, self._walked_bytes)
         self._report()
 
-    def _dispatch(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
+    def _dispatch(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         self._reads_waiting = True
         while len(in_flight) < limit:
             pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, BATCH_FILES)
@@ -319,7 +327,7 @@ class _ScanRun:
             tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags) for i in batch]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
-    def _dispatch_carving(self, pool: cf.ProcessPoolExecutor, in_flight: dict, limit: int) -> None:
+    def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
         is then recognised as the file the file system still lists (``_without_recarved``)."""
         if not self.carve or not self.progress.walk_complete or self._reads_waiting:

@@ -45,6 +45,7 @@ class ManifestRecord:
     size: int | None
     mtime: float | None
     btime: float | None
+    encryption_key: bytes | None = None  # encrypted backups: 4-byte little-endian protection class + wrapped key
 
     @property
     def device_path(self) -> str:
@@ -60,7 +61,8 @@ def read_manifest(db_file: Path) -> Iterator[ManifestRecord]:
     with open(db_file, "rb") as handle:
         if handle.read(16) != b"SQLite format 3\0":
             raise BackupError("Manifest.db is not a SQLite database: the backup is encrypted "
-                              "(its files are listed by their stored names only)")
+                              "(its files are listed by their stored names only; scan the backup's own folder "
+                              "with --password to decrypt it)")
     try:
         connection = sqlite3.connect(f"{db_file.as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -68,16 +70,23 @@ def read_manifest(db_file: Path) -> Iterator[ManifestRecord]:
     try:
         rows = connection.execute("SELECT fileID, domain, relativePath, flags, file FROM Files LIMIT ?",
                                   (MAX_RECORDS,))
-        for file_id, domain, relative, flags, blob in rows:
-            if not isinstance(file_id, str) or len(file_id) != 40 or not _is_hex(file_id):
-                continue
-            size, mtime, btime = _file_details(blob)
-            yield ManifestRecord(file_id.lower(), _text(domain), _text(relative), flags if isinstance(flags, int) else 0,
-                                 size, mtime, btime)
+        for row in rows:
+            if record := manifest_record(*row):
+                yield record
     except sqlite3.Error as exc:
         raise BackupError(f"Manifest.db is damaged: {exc}") from exc
     finally:
         connection.close()
+
+
+def manifest_record(file_id: object, domain: object, relative: object, flags: object,
+                    blob: object) -> ManifestRecord | None:
+    """One row of the ``Files`` table; None when its fileID is not 40 hex digits."""
+    if not isinstance(file_id, str) or len(file_id) != 40 or not _is_hex(file_id):
+        return None
+    size, mtime, btime, key = _file_details(blob)
+    return ManifestRecord(file_id.lower(), _text(domain), _text(relative), flags if isinstance(flags, int) else 0,
+                          size, mtime, btime, key)
 
 
 def device_from_info_plist(data: bytes, source: str) -> DeviceFacts:
@@ -123,24 +132,36 @@ def _plist(data: bytes, what: str) -> dict:
     return value
 
 
-def _file_details(blob: object) -> tuple[int | None, float | None, float | None]:
-    """Size, modification and birth time from the archived MBFile; nothing when the blob is odd."""
+def _file_details(blob: object) -> tuple[int | None, float | None, float | None, bytes | None]:
+    """Size, modification and birth time, and the wrapped key of an encrypted backup, from the archived MBFile;
+    nothing when the blob is odd."""
     if not isinstance(blob, bytes) or len(blob) > MAX_BLOB:
-        return None, None, None
+        return None, None, None, None
     try:
         archive = plistlib.loads(blob)
         objects = archive["$objects"]
         root = objects[archive["$top"]["root"].data]
     except Exception:  # a damaged record loses its details, not the record
-        return None, None, None
+        return None, None, None, None
     if not isinstance(root, dict):
-        return None, None, None
+        return None, None, None, None
 
     def number(key: str) -> int | None:
         found = root.get(key)
         return found if isinstance(found, int) and 0 <= found < 1 << 62 else None
 
-    return number("Size"), _epoch(number("LastModified")), _epoch(number("Birth"))
+    return number("Size"), _epoch(number("LastModified")), _epoch(number("Birth")), _archived_data(objects, root)
+
+
+def _archived_data(objects: list, root: dict) -> bytes | None:
+    """``EncryptionKey``: a reference to an NSData (bytes) or NSMutableData (``{"NS.data": bytes}``) object."""
+    try:
+        found = objects[root["EncryptionKey"].data]
+    except (KeyError, AttributeError, IndexError, TypeError):
+        return None
+    if isinstance(found, dict):
+        found = found.get("NS.data")
+    return found if isinstance(found, bytes) and len(found) <= MAX_TEXT else None
 
 
 def _epoch(value: int | None) -> float | None:

@@ -1,0 +1,165 @@
+"""Review-app accounts and sessions, kept in the case database.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults: 64 MiB, 3 passes),
+never stored or logged.  A session is a random token in an HttpOnly cookie; the
+database keeps only its SHA-256, so a copy of the case folder cannot be used to
+log in.  Each session carries its own CSRF token, which every state-changing
+request must echo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select, update
+
+from fieldlab.case.schema import users, web_sessions
+from fieldlab.case.store import CaseStore
+
+ROLES = ("viewer", "examiner", "supervisor")
+# viewer: the dashboard and the tiles, no pictures; examiner: pictures, reveals, categorisation;
+# supervisor: all of that and the accounts page
+PERMISSIONS = {
+    "view": frozenset(ROLES),
+    "see_pictures": frozenset({"examiner", "supervisor"}),
+    "categorise": frozenset({"examiner", "supervisor"}),
+    "manage_users": frozenset({"supervisor"}),
+}
+MIN_PASSWORD = 10
+IDLE_SECONDS = 30 * 60  # a session unused this long ends
+MAX_SECONDS = 12 * 3600  # and any session ends after a shift
+_SEEN_WRITE_EVERY = 60.0  # last_seen is written at most this often: readers should not contend with a scan
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password, compared against when the name is unknown")
+
+
+class AccountError(Exception):
+    """An account cannot be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: str
+    disabled: bool = False
+    created_at: float = 0.0
+
+    def can(self, permission: str) -> bool:
+        return not self.disabled and self.role in PERMISSIONS[permission]
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    token_hash: str
+    created_at: float
+
+
+def add_user(store: CaseStore, name: str, role: str, password: str, actor: str | None = None) -> User:
+    name = name.strip()
+    if not name or len(name) > 200 or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in name):
+        raise AccountError("a user name is 1-200 printable characters (letters, digits, punctuation, spaces)")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
+    with store.engine.begin() as conn:
+        if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
+            raise AccountError(f"there is already a user named {name!r}")
+        now = time.time()
+        new_id = conn.execute(insert(users).values(name=name, role=role, password_hash=_hasher.hash(password),
+                                                   created_at=now, disabled=False)).inserted_primary_key[0]
+    store.audit.append("user_added", {"user": name, "role": role}, actor=actor)
+    return User(new_id, name, role, False, now)
+
+
+def list_users(store: CaseStore) -> list[User]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(users).order_by(users.c.name)).all()
+    return [User(r.id, r.name, r.role, bool(r.disabled), r.created_at) for r in rows]
+
+
+def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> User:
+    with store.engine.begin() as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise AccountError(f"no user with id {user_id}")
+        conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
+        if disabled:
+            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+    store.audit.append("user_disabled" if disabled else "user_enabled", {"user": row.name}, actor=actor)
+    return User(row.id, row.name, row.role, disabled, row.created_at)
+
+
+def authenticate(store: CaseStore, name: str, password: str) -> User | None:
+    """The user, if the name and password are right and the account is enabled; the same work is done for an
+    unknown name, so timing does not tell which names exist."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == name.strip())).first()
+    try:
+        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or row.disabled:
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        with store.engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+    return User(row.id, row.name, row.role, False, row.created_at)
+
+
+def start_session(store: CaseStore, user: User) -> tuple[str, Session]:
+    """A new session: the token for the cookie, and what the server keeps."""
+    token = secrets.token_urlsafe(32)
+    now = time.time()
+    session = Session(user, secrets.token_urlsafe(32), _digest(token), now)
+    with store.engine.begin() as conn:
+        conn.execute(insert(web_sessions).values(token_hash=session.token_hash, user_id=user.id,
+                                                 csrf_token=session.csrf_token, created_at=now, last_seen=now))
+    return token, session
+
+
+def session_for(store: CaseStore, token: str | None, idle_seconds: float = IDLE_SECONDS,
+                max_seconds: float = MAX_SECONDS) -> Session | None:
+    """The live session of ``token``; an expired one is removed and None returned."""
+    if not token or len(token) > 100:
+        return None
+    token_hash = _digest(token)
+    now = time.time()
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(web_sessions, users.c.name, users.c.role, users.c.disabled, users.c.created_at.label("user_created"))
+            .join(users, users.c.id == web_sessions.c.user_id).where(web_sessions.c.token_hash == token_hash)
+        ).first()
+    if row is None:
+        return None
+    if row.disabled or now - row.last_seen > idle_seconds or now - row.created_at > max_seconds:
+        end_session(store, token)
+        return None
+    if now - row.last_seen > _SEEN_WRITE_EVERY:
+        with store.engine.begin() as conn:
+            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == token_hash).values(last_seen=now))
+    user = User(row.user_id, row.name, row.role, False, row.user_created)
+    return Session(user, row.csrf_token, token_hash, row.created_at)
+
+
+def end_session(store: CaseStore, token: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _digest(token)))
+
+
+def csrf_matches(session: Session, offered: str | None) -> bool:
+    return bool(offered) and secrets.compare_digest(session.csrf_token.encode(), offered.encode())
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

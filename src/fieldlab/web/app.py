@@ -1,0 +1,210 @@
+"""The review app's factory: the case it serves, the security every response carries, and who may do what.
+
+Every response gets a strict Content-Security-Policy (no inline script or
+style, nothing from elsewhere), ``nosniff``, no framing, no referrer and no
+caching.  Every route checks the session and the role on the server; every
+POST checks the session's CSRF token and, when the browser sends one, that
+the Origin is this server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fieldlab import __version__
+from fieldlab.case.store import CaseStore
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
+from fieldlab.web import accounts
+from fieldlab.web.accounts import Session
+from fieldlab.web.review import ReviewIndex
+from fieldlab.web.thumbnails import ThumbnailService
+from fieldlab.web.welfare import settings_for
+
+SESSION_COOKIE = "fieldlab_session"
+LOGIN_COOKIE = "fieldlab_login"
+CSRF_HEADER = "x-csrf-token"
+CSP = "default-src 'self'; img-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # nothing of a case is kept in the browser's cache on disk
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    profile: str = "uk"
+    secure_cookies: bool = False  # set when served over TLS or beyond this machine
+    allowed_hosts: tuple[str, ...] | None = None  # Host headers accepted (DNS rebinding); None: any
+    idle_seconds: float = accounts.IDLE_SECONDS
+    max_seconds: float = accounts.MAX_SECONDS
+    thumbnail_workers: int = 2
+    thumbnail_seconds: float = 20.0
+    page_size: int = 100
+    warm_up: bool = False  # start the thumbnail workers with the app
+
+
+class LoginRequired(Exception):
+    """No live session: pages redirect to the login form, the API answers 401."""
+
+
+def keys_for(profile: str) -> dict[str, str]:
+    """The keyboard's categories: 1/2/3 are A/B/C (UK), digits are themselves (US), 0 is not indecent, u withdraws."""
+    if profile == "uk":
+        return {"1": "A", "2": "B", "3": "C", "0": "non-indecent", "u": UNCATEGORISED}
+    return {label: label for label in PROFILES[profile].labels if label != UNCATEGORISED} | {"u": UNCATEGORISED}
+
+
+class AppState:
+    def __init__(self, case_dir: Path, config: WebConfig) -> None:
+        self.case_dir, self.config = Path(case_dir), config
+        self.store = CaseStore.open(self.case_dir, create=False)
+        self.thumbnails = ThumbnailService(self.case_dir, config.thumbnail_workers, config.thumbnail_seconds)
+        self.review = ReviewIndex(self.store, config.profile)
+        self.review_lock = threading.Lock()
+        self.write_lock = threading.Lock()  # audit entries are chained: one writer at a time
+        self.failed_logins: dict[str, list[float]] = {}
+        self.templates = Environment(loader=PackageLoader("fieldlab.web", "templates"), autoescape=True,
+                                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+    def fresh_review(self) -> ReviewIndex:
+        with self.review_lock:
+            return self.review.fresh()
+
+    def close(self) -> None:
+        self.thumbnails.close()
+        self.store.close()
+
+
+def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
+    """The review app for the case in ``case_dir`` (which must exist)."""
+    config = config or WebConfig()
+    if config.profile not in PROFILES:
+        raise ValueError(f"unknown profile {config.profile!r}")
+    state = AppState(case_dir, config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        if config.warm_up:
+            state.thumbnails.warm_up()
+        yield
+        state.close()
+
+    app = FastAPI(title="fieldlab review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
+    app.state.fieldlab = state
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    if config.allowed_hosts is not None:
+        @app.middleware("http")
+        async def known_host(request: Request, call_next):  # noqa: ANN001, ANN202
+            """A page elsewhere cannot rebind one of its own names to this server: only our names are served."""
+            if host_name(request.headers.get("host", "")) not in config.allowed_hosts:
+                return PlainTextResponse("unknown host name", status_code=400, headers=SECURITY_HEADERS)
+            return await call_next(request)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if request.url.path.startswith(("/api/", "/thumb/")) or request.method != "GET":
+            return JSONResponse({"detail": "log in first"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A person (a browser asking for a page) gets a page that says what went wrong; scripts get JSON."""
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            page = state.templates.get_template("error.html").render(
+                status=exc.status_code, detail=exc.detail, user=None, csrf="", welfare=None, profile=config.profile,
+                version=__version__, case_name=state.case_dir.name)
+            return HTMLResponse(page, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    from fieldlab.web.routes import router  # the routes use this module's dependencies: imported once they exist
+
+    app.include_router(router)
+    return app
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: ``[::1]:8765`` is ``::1``."""
+    if header.startswith("["):
+        return header[1:].partition("]")[0].lower()
+    return header.rpartition(":")[0].lower() if header.count(":") == 1 else header.lower()
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.fieldlab
+
+
+def current_session(request: Request) -> Session:
+    state = state_of(request)
+    session = accounts.session_for(state.store, request.cookies.get(SESSION_COOKIE), state.config.idle_seconds,
+                                   state.config.max_seconds)
+    if session is None:
+        raise LoginRequired()
+    return session
+
+
+def _permitted(session: Session, permission: str) -> Session:
+    if not session.user.can(permission):
+        raise HTTPException(403, f"your role ({session.user.role}) may not do this")
+    return session
+
+
+def allowed(permission: str):  # noqa: ANN201 - a FastAPI dependency
+    """The session, if its user may ``permission``; 403 otherwise."""
+    def check(session: Session = Depends(current_session)) -> Session:
+        return _permitted(session, permission)
+    return check
+
+
+async def csrf_checked(request: Request, session: Session = Depends(current_session)) -> Session:
+    """State changes need the session's CSRF token (header or form field) and, if sent, this server's Origin."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, "the request came from another site")
+    offered = request.headers.get(CSRF_HEADER)
+    if offered is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        offered = (await request.form()).get("csrf")
+    if not accounts.csrf_matches(session, offered if isinstance(offered, str) else None):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+    return session
+
+
+def may(permission: str):  # noqa: ANN201 - a FastAPI dependency
+    """A state change by a user who may ``permission``: CSRF first, then the role."""
+    def check(session: Session = Depends(csrf_checked)) -> Session:
+        return _permitted(session, permission)
+    return check
+
+
+def render(request: Request, template: str, session: Session | None, status: int = 200, **context: object) -> HTMLResponse:
+    state = state_of(request)
+    welfare = settings_for(state.store, session.user.id) if session else None
+    page = state.templates.get_template(template).render(
+        user=session.user if session else None, csrf=session.csrf_token if session else "", welfare=welfare,
+        profile=state.config.profile, version=__version__, case_name=state.case_dir.name, now=time.time(),
+        **context,
+    )
+    return HTMLResponse(page, status_code=status)

@@ -1,0 +1,121 @@
+"""The dashboard's figures: per exhibit, how far the scan is, what it found, what went wrong."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from fieldlab.case.queries import ExhibitCounts, exhibit_counts
+from fieldlab.case.schema import errors, items
+from fieldlab.case.store import CaseStore
+from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, charging_table
+from fieldlab.web.charts import Chart, category_bars, time_histogram
+
+
+@dataclass(frozen=True)
+class Progress:
+    exhibit_id: int
+    ref: str
+    files: int
+    files_read: int
+    media: int
+    media_decoded: int
+    errors: int
+    hit_items: int
+    near_items: int
+    walk_complete: bool
+    finished: bool
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.files_read / self.files) if self.files else (100 if self.finished else 0)
+
+    @property
+    def status(self) -> str:
+        if self.finished:
+            return "scan finished"
+        if not self.walk_complete:
+            return "listing files"
+        return "reading files" if self.files_read < self.files else "decoding pictures and videos"
+
+
+@dataclass(frozen=True)
+class ExhibitPanel:
+    progress: Progress
+    counts: ExhibitCounts
+    charging: list[tuple[str, str, dict[str, int]]]  # (basis, medium, images per category)
+    recent_errors: list[tuple[str, str, str]]  # (stage, path, message), newest first
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    panels: list[ExhibitPanel]
+    categories: tuple[str, ...]
+    totals: list[tuple[str, str, dict[str, int]]]
+    not_indecent: int
+    category_chart: Chart
+    time_chart: Chart
+
+
+def progress(store: CaseStore) -> list[Progress]:
+    ids = {e.ref: e.id for e in store.exhibits()}
+    return [Progress(ids[c.ref], c.ref, c.files, c.files_read, c.media, c.media_decoded, c.errors, c.hit_items,
+                     c.near_items, c.walk_complete, c.finished) for c in exhibit_counts(store)]
+
+
+def dashboard(store: CaseStore, profile: str) -> Dashboard:
+    counts = exhibit_counts(store)
+    ids = {e.ref: e.id for e in store.exhibits()}
+    table = charging_table(store, profile)
+    panels = []
+    for c in counts:
+        exhibit_id = ids[c.ref]
+        panels.append(ExhibitPanel(
+            Progress(exhibit_id, c.ref, c.files, c.files_read, c.media, c.media_decoded, c.errors, c.hit_items,
+                     c.near_items, c.walk_complete, c.finished),
+            c, _charging_rows(table, c.ref), _recent_errors(store, exhibit_id),
+        ))
+    per_exhibit = []
+    for c in counts:
+        bars: dict[str, tuple[int, int]] = {}
+        for category in table.categories:
+            counted = sum(table.images(c.ref, basis, medium, category) for basis in BASES[:2] for medium in MEDIUMS)
+            indicative = sum(table.images(c.ref, "indicative", medium, category) for medium in MEDIUMS)
+            bars[category] = (counted, indicative)
+        per_exhibit.append((c.ref, bars))
+    return Dashboard(panels, table.categories, _charging_rows(table, TOTAL), table.not_indecent,
+                     category_bars(per_exhibit, table.categories), time_histogram(_media_times(store), time.time()))
+
+
+def _charging_rows(table: ChargingTable, scope: str) -> list[tuple[str, str, dict[str, int]]]:
+    rows = []
+    for basis in BASES:
+        for medium in MEDIUMS:
+            cells = {c: table.images(scope, basis, medium, c) for c in table.categories}
+            if any(cells.values()):
+                rows.append((basis, medium, cells))
+    return rows
+
+
+def _recent_errors(store: CaseStore, exhibit_id: int, limit: int = 10) -> list[tuple[str, str, str]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(errors.c.stage, errors.c.path, errors.c.message)
+                            .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id.desc()).limit(limit)).all()
+    return [(r.stage, r.path, r.message) for r in rows]
+
+
+def exhibit_errors(store: CaseStore, exhibit_id: int, limit: int = 5000) -> list[tuple[str, str, str, float]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(errors.c.stage, errors.c.path, errors.c.message, errors.c.at)
+                            .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id).limit(limit)).all()
+    return [(r.stage, r.path, r.message, r.at) for r in rows]
+
+
+def _media_times(store: CaseStore) -> list[float]:
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(
+            select(items.c.mtime).where(items.c.family.in_(("image", "video")), items.c.mtime.is_not(None),
+                                        items.c.known_good.is_(False)))]
+

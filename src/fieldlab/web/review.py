@@ -1,0 +1,404 @@
+"""What the gallery shows, and in which order: known-hash hits as tiles, unknown media ranked for review.
+
+Copies of one content (same SHA-1, else MD5) are one tile: the examiner
+categorises the content once and every copy gets the decision.  Unknown media
+come in this order, because new material may mean a child still at risk:
+
+0. near matches of known material (PDQ/vPDQ), closest first;
+1. copies of known pictures the hashes missed: near-duplicates grouped with a
+   known picture, thumbnails (EXIF, caches) of known pictures;
+2. first-generation candidates: the EXIF camera is one of the seized devices;
+3. pictures in user folders (camera, downloads, pictures, desktop...);
+4. caches (browser, app and thumbnail caches);
+5. the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import func, or_, select
+
+from fieldlab.case.groups import group_of
+from fieldlab.case.phone import first_generation_candidates
+from fieldlab.case.queries import deciding_category
+from fieldlab.case.schema import decisions, devices, errors, exhibits, hits, items, media, media_groups
+from fieldlab.case.store import EXACT_METHODS, CaseStore
+from fieldlab.evidence.phone.apps import placement
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
+from fieldlab.locator import Locator, LocatorError
+
+TIERS = ("near match", "copy of a known picture", "camera of a seized device", "user folder", "cache", "other")
+_USER_PLACES = frozenset({"camera", "screenshots", "downloads", "sent", "trash", "hidden"})
+_CACHE_PLACES = frozenset({"cache", "thumbnails"})
+_USER_FOLDERS = frozenset({"users", "home", "pictures", "photos", "dcim", "camera", "downloads", "desktop",
+                           "documents", "videos", "movies", "screenshots", "my documents", "my pictures",
+                           "documents and settings", "onedrive", "dropbox", "icloud drive", "sdcard", "media",
+                           "$recycle.bin", "recycler", ".trash", "trash"})
+_CACHE_HINTS = ("/cache", "/caches/", "temporary internet files", "/inetcache/", "/appdata/local/temp/", "/tmp/",
+                "/.thumbnails/", "thumbcache_", "thumbs.db", "/code cache/", "/gpucache/")
+
+
+@dataclass
+class Content:
+    key: str  # sha1:<hex>, md5:<hex> or item:<id>
+    item_ids: list[int] = field(default_factory=list)  # every copy, lowest id first
+    exhibit: str = ""
+    path: str = ""  # of the first copy
+    family: str | None = None
+    size: int = 0
+    exact: list[tuple[int, str, str, str]] = field(default_factory=list)  # trust, profile, category, set
+    near: list[tuple[int | None, str, str, str]] = field(default_factory=list)  # distance, method, category, set
+    tier: int = len(TIERS) - 1
+
+    @property
+    def item_id(self) -> int:
+        return self.item_ids[0]
+
+    @property
+    def known(self) -> bool:
+        return bool(self.exact)
+
+    @property
+    def set_category(self) -> str | None:
+        labels = [(trust, profile, category) for trust, profile, category, _ in self.exact]
+        return deciding_category(labels) if labels else None
+
+    @property
+    def hash_sets(self) -> tuple[str, ...]:
+        return tuple(sorted({s for *_, s in self.exact}))
+
+    @property
+    def reason(self) -> str:
+        if self.known:
+            return f"known: {', '.join(self.hash_sets)}"
+        if self.tier == 0:
+            distance, method, category, name = min(self.near, key=lambda n: (n[0] if n[0] is not None else 99, n[3]))
+            measure = f"{distance}%" if method == "vpdq" else f"distance {distance}"
+            return f"{method} {measure} to {category} in {name}"
+        return TIERS[self.tier]
+
+
+@dataclass(frozen=True)
+class Tile:
+    content: Content
+    decision: str | None  # the examiner's standing category, if any
+    group_id: int | None
+    group_size: int
+
+
+class ReviewIndex:
+    """The case's reviewable contents, ranked; looked at again after ``max_age`` seconds, rebuilt if the case changed."""
+
+    def __init__(self, store: CaseStore, profile: str, max_age: float = 15.0) -> None:
+        self.store, self.profile, self.max_age = store, profile, max_age
+        self._built_at = 0.0
+        self._fingerprint_built: tuple | None = None
+        self.contents: dict[str, Content] = {}
+        self.content_of: dict[int, str] = {}
+        self.known: list[str] = []
+        self.unknown: list[str] = []
+
+    def fresh(self) -> ReviewIndex:
+        if time.monotonic() - self._built_at > self.max_age:
+            fingerprint = self._fingerprint()
+            if fingerprint != self._fingerprint_built:  # a finished case is ranked once, not every few seconds
+                self._build()
+                self._fingerprint_built = fingerprint
+            self._built_at = time.monotonic()
+        return self
+
+    def _fingerprint(self) -> tuple:
+        """What the ranking depends on, cheaply: items listed and read, hits, groups, devices."""
+        with self.store.engine.connect() as conn:
+            listed = conn.execute(select(func.max(items.c.id), func.count(items.c.id).filter(items.c.state == "done"))).one()
+            others = tuple(conn.execute(select(func.count()).select_from(table)).scalar()
+                           for table in (hits, media_groups, devices))
+        return (*listed, *others)
+
+    def _build(self) -> None:
+        contents: dict[str, Content] = {}
+        content_of: dict[int, str] = {}
+        hit_items = select(hits.c.item_id)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.id, items.c.exhibit_id, items.c.locator, items.c.path, items.c.family, items.c.flags,
+                       items.c.place, items.c.md5, items.c.sha1, items.c.size, exhibits.c.ref)
+                .join(exhibits, exhibits.c.id == items.c.exhibit_id)
+                .where(items.c.known_good.is_(False), items.c.flags.not_like("%duplicate%"), items.c.state == "done",
+                       or_(items.c.family.in_(("image", "video")), items.c.id.in_(hit_items)))
+                .order_by(items.c.id)
+            ).all()
+            hit_rows = conn.execute(
+                select(hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.hash_set,
+                       hits.c.method, hits.c.distance).where(hits.c.profile == self.profile)
+            ).all()
+            grouped = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)).all())
+        by_id = {}
+        for r in rows:
+            key = f"sha1:{r.sha1}" if r.sha1 else f"md5:{r.md5}" if r.md5 else f"item:{r.id}"
+            content = contents.get(key)
+            if content is None:
+                content = contents[key] = Content(key, exhibit=r.ref, path=r.path, family=r.family, size=r.size)
+            content.item_ids.append(r.id)
+            content_of[r.id] = key
+            by_id[r.id] = r
+        for h in hit_rows:
+            content = contents.get(content_of.get(h.item_id, ""))
+            if content is None:
+                continue
+            if h.method in EXACT_METHODS:
+                content.exact.append((h.trust_rank, h.profile, h.category, h.hash_set))
+            else:
+                content.near.append((h.distance, h.method, h.category, h.hash_set))
+        known_ids = {i for c in contents.values() if c.known for i in c.item_ids}
+        known_groups = {grouped[i] for i in known_ids if i in grouped}
+        known_locators = {(by_id[i].exhibit_id, by_id[i].locator) for i in known_ids}
+        first_generation = {m.item_id for m in first_generation_candidates(self.store)}
+        for content in contents.values():
+            if content.near and not content.known:
+                content.tier = 0
+            elif not content.known:
+                content.tier = min(_tier(by_id[i], grouped, known_groups, known_locators, first_generation)
+                                   for i in content.item_ids)
+        self.contents, self.content_of = contents, content_of
+        self.known = sorted((k for k, c in contents.items() if c.known), key=lambda k: _known_order(contents[k]))
+        self.unknown = sorted((k for k, c in contents.items() if not c.known and c.family in ("image", "video")),
+                              key=lambda k: _unknown_order(contents[k]))
+        self._built_at = time.monotonic()
+
+    def copies(self, item_ids: list[int]) -> list[int]:
+        """``item_ids`` with every copy of their contents."""
+        found = set(item_ids)
+        for i in item_ids:
+            key = self.content_of.get(i)
+            if key is not None:
+                found.update(self.contents[key].item_ids)
+        return sorted(found)
+
+
+def _tier(row, grouped: dict[int, int], known_groups: set[int], known_locators: set[tuple[int, str]],  # noqa: ANN001
+          first_generation: set[int]) -> int:
+    if grouped.get(row.id) in known_groups or _thumbnail_of_known(row, known_locators):
+        return 1
+    if row.id in first_generation:
+        return 2
+    lowered = "/" + row.path.replace("\\", "/").replace(" › ", "/").lower().lstrip("/")
+    place = row.place or placement(row.path).place
+    if place in _CACHE_PLACES or any(hint in lowered for hint in _CACHE_HINTS):
+        return 4
+    if place in _USER_PLACES or _USER_FOLDERS.intersection(lowered.split("/")[:-1]):
+        return 3
+    return 5
+
+
+def _thumbnail_of_known(row, known_locators: set[tuple[int, str]]) -> bool:  # noqa: ANN001
+    if "thumbnail" not in row.flags:
+        return False
+    try:
+        parent = Locator.parse(row.locator).parent
+    except LocatorError:
+        return False
+    return parent is not None and (row.exhibit_id, parent.to_text()) in known_locators
+
+
+def _known_order(content: Content) -> tuple:
+    profile = PROFILES.get(content.exact[0][1]) if content.exact else None
+    severity = profile.severity(content.set_category) if profile and content.set_category else 99
+    return severity, content.item_id
+
+
+def _unknown_order(content: Content) -> tuple:
+    if content.tier == 0:
+        best = min((n[0] if n[0] is not None else 99) for n in content.near)
+        return 0, best, content.item_id
+    return content.tier, 0, content.item_id
+
+
+def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -> list[Tile]:
+    """Tiles for one page of content keys, with each content's standing decision and group."""
+    chosen = [index.contents[k] for k in keys]
+    ids = [c.item_id for c in chosen]
+    with store.engine.connect() as conn:
+        latest = (select(func.max(decisions.c.id)).where(decisions.c.item_id.in_(ids), decisions.c.profile == profile)
+                  .group_by(decisions.c.item_id).scalar_subquery())
+        decided = dict(conn.execute(select(decisions.c.item_id, decisions.c.category)
+                                    .where(decisions.c.id.in_(latest))).all())
+        groups = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)
+                                   .where(media_groups.c.item_id.in_(ids))).all())
+        sizes = dict(conn.execute(select(media_groups.c.group_id, func.count()).where(
+            media_groups.c.group_id.in_(set(groups.values()))).group_by(media_groups.c.group_id)).all())
+    found = []
+    for content in chosen:
+        decision = decided.get(content.item_id)
+        group = groups.get(content.item_id)
+        found.append(Tile(content, decision if decision and decision != UNCATEGORISED else None, group,
+                          sizes.get(group, 1)))
+    return found
+
+
+def decided_items(store: CaseStore, profile: str) -> set[int]:
+    """Items whose latest decision under ``profile`` is a category (not withdrawn)."""
+    with store.engine.connect() as conn:
+        latest = select(func.max(decisions.c.id)).where(decisions.c.profile == profile).group_by(decisions.c.item_id)
+        return {r.item_id for r in conn.execute(select(decisions.c.item_id).where(
+            decisions.c.id.in_(latest.scalar_subquery()), decisions.c.category != UNCATEGORISED))}
+
+
+def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], whole_group: bool) -> list[int]:
+    """The items a categorisation applies to: each chosen item's copies, and with ``whole_group`` its
+    near-duplicates (and their copies)."""
+    chosen = set(item_ids)
+    if whole_group:
+        for item_id in item_ids:
+            chosen.update(group_of(store, item_id))
+    return index.copies(sorted(chosen))
+
+
+# the item page
+
+@dataclass(frozen=True)
+class Copy:
+    item_id: int
+    exhibit: str
+    path: str
+    locator: str
+    flags: tuple[str, ...]
+    times: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    id: int
+    exhibit: str
+    exhibit_id: int
+    path: str
+    locator: str
+    origin: str | None
+    app: str | None
+    place: str | None
+    kind: str
+    family: str | None
+    file_type: str | None
+    mime: str | None
+    extension_mismatch: bool | None
+    size: int
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    state: str
+    flags: tuple[str, ...]
+    times: tuple[tuple[str, str], ...]
+    media: dict | None
+    exif: tuple[tuple[str, str], ...]
+    gps: tuple[float, float, float | None] | None
+    hits: tuple[dict, ...]
+    copies: tuple[Copy, ...]
+    decisions: tuple[dict, ...]
+    group: tuple[int, ...]
+    problems: tuple[tuple[str, str], ...]
+    camera_of: str | None = None  # the seized device whose camera the EXIF names (a first-generation lead)
+
+    @property
+    def known(self) -> bool:
+        return any(h["method"] in EXACT_METHODS for h in self.hits)
+
+
+_EXIF_LABELS = {"make": "Camera make", "model": "Camera model", "serial": "Camera serial", "lens": "Lens",
+                "software": "Software", "taken_local": "Taken (camera clock)", "taken_at": "Taken (UTC)",
+                "orientation": "Orientation", "unique_id": "Image unique id"}
+
+
+def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(items, exhibits.c.ref).join(exhibits, exhibits.c.id == items.c.exhibit_id)
+                           .where(items.c.id == item_id)).first()
+        if row is None:
+            return None
+        found_media = conn.execute(select(media).where(media.c.item_id == item_id)).first()
+        found_hits = conn.execute(select(hits).where(hits.c.item_id == item_id)
+                                  .order_by(hits.c.trust_rank, hits.c.hash_set, hits.c.method)).all()
+        same = (items.c.sha1 == row.sha1) if row.sha1 else (items.c.md5 == row.md5) if row.md5 else (items.c.id == row.id)
+        copies = conn.execute(select(items, exhibits.c.ref).join(exhibits, exhibits.c.id == items.c.exhibit_id)
+                              .where(same).order_by(items.c.id).limit(1000)).all()
+        history = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.id)).all()
+        problems = conn.execute(select(errors.c.stage, errors.c.message).where(errors.c.item_id == item_id)
+                                .order_by(errors.c.id)).all()
+    exif, gps = _exif(found_media.exif if found_media else None)
+    media_facts = None
+    if found_media is not None:
+        media_facts = {k: getattr(found_media, k) for k in ("kind", "format", "width", "height", "duration",
+                                                            "frame_rate", "codec", "pdq", "pdq_quality", "error",
+                                                            "partial", "camera", "camera_serial")}
+    return ItemDetail(
+        id=row.id, exhibit=row.ref, exhibit_id=row.exhibit_id, path=row.path, locator=_display_locator(row.locator),
+        origin=row.origin, app=row.app, place=row.place, kind=row.kind, family=row.family, file_type=row.file_type,
+        mime=row.mime, extension_mismatch=row.extension_mismatch, size=row.size, md5=row.md5, sha1=row.sha1,
+        sha256=row.sha256, state=row.state, flags=_flags(row.flags), times=_times(row), media=media_facts, exif=exif,
+        gps=gps,
+        hits=tuple({k: getattr(h, k) for k in ("hash_set", "hash_set_sha256", "profile", "category", "method",
+                                               "distance", "transform", "matched_hash", "trust_rank")}
+                   for h in found_hits),
+        copies=tuple(Copy(c.id, c.ref, c.path, _display_locator(c.locator), _flags(c.flags), _times(c))
+                     for c in copies),
+        decisions=tuple({"at": utc(d.at), "examiner": d.examiner, "category": d.category, "note": d.note}
+                        for d in history),
+        group=tuple(group_of(store, item_id)), problems=tuple((p.stage, p.message) for p in problems),
+        camera_of=_camera_of(store, item_id) if found_media is not None and found_media.camera else None,
+    )
+
+
+def _camera_of(store: CaseStore, item_id: int) -> str | None:
+    match = next((m for m in first_generation_candidates(store) if m.item_id == item_id), None)
+    if match is None:
+        return None
+    facts = match.device.facts
+    name = " ".join(filter(None, (facts.make, facts.model))) or facts.platform
+    return f"{name} in exhibit {match.device.exhibit} ({match.device.source_path or facts.source})"
+
+
+def _display_locator(text: str) -> str:
+    try:
+        return " | ".join(f"{layer.kind}: {Locator((layer,)).display()}" for layer in Locator.parse(text).layers)
+    except LocatorError:
+        return text
+
+
+def _flags(text: str | None) -> tuple[str, ...]:
+    return tuple(sorted(filter(None, (text or "").split(","))))
+
+
+def _times(row) -> tuple[tuple[str, str], ...]:  # noqa: ANN001
+    names = (("Modified", row.mtime), ("Accessed", row.atime), ("Changed (metadata)", row.ctime), ("Created", row.btime))
+    return tuple((name, utc(value)) for name, value in names if value is not None)
+
+
+def utc(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds} (out of range)"
+
+
+def _exif(text: str | None) -> tuple[tuple[tuple[str, str], ...], tuple[float, float, float | None] | None]:
+    if not text:
+        return (), None
+    try:
+        facts = json.loads(text)
+    except ValueError:
+        return (("EXIF", "unreadable"),), None
+    shown = []
+    for key, label in _EXIF_LABELS.items():
+        if facts.get(key) is not None:
+            value = utc(facts[key]) if key == "taken_at" else str(facts[key])
+            shown.append((label, value))
+    gps = None
+    if facts.get("gps_lat") is not None and facts.get("gps_lon") is not None:
+        gps = (float(facts["gps_lat"]), float(facts["gps_lon"]),
+               float(facts["gps_alt"]) if facts.get("gps_alt") is not None else None)
+    return tuple(shown), gps

@@ -1,0 +1,376 @@
+"""The review app's pages and API.  No route takes a path or a file name: items are integer ids, checked by type
+and range, and every picture is a re-encoded thumbnail."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from importlib import resources
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from fieldlab.case.decisions import categorise, undo_last
+from fieldlab.case.schema import exhibits, hits, items
+from fieldlab.case.store import EXACT_METHODS, CaseError
+from fieldlab.evidence.sources import SourceSpec
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
+from fieldlab.web import accounts, welfare
+from fieldlab.web.accounts import AccountError, Session
+from fieldlab.web.app import (
+    LOGIN_COOKIE, SESSION_COOKIE, allowed, current_session, keys_for, may, render, state_of,
+)
+from fieldlab.web.dashboard import dashboard, exhibit_errors, progress
+from fieldlab.web.review import TIERS, decided_items, expand_selection, item_detail, tiles, utc
+from fieldlab.web.thumbnails import ThumbnailTask, ThumbnailUnavailable
+
+router = APIRouter()
+MAX_ID = 2**62
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+LOGIN_FAILURES_ALLOWED = 5
+LOGIN_FAILURE_WINDOW = 300.0
+_STATIC = {"review.js": "text/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
+_STATIC_FILES = {name: resources.files("fieldlab.web").joinpath("static", name).read_bytes() for name in _STATIC}
+
+
+# static files: named here, one by one, so no path from a request ever reaches the file system
+
+@router.get("/static/review.js")
+def static_js() -> Response:
+    return Response(_STATIC_FILES["review.js"], media_type=_STATIC["review.js"])
+
+
+@router.get("/static/review.css")
+def static_css() -> Response:
+    return Response(_STATIC_FILES["review.css"], media_type=_STATIC["review.css"])
+
+
+# logging in and out
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, login_csrf=token, problem=None)
+    _set_cookie(request, response, LOGIN_COOKIE, token)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, name: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
+          csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    state = state_of(request)
+    expected = request.cookies.get(LOGIN_COOKIE)
+    if not expected or not secrets.compare_digest(expected.encode(), csrf.encode()):
+        raise HTTPException(403, "the login form expired: reload the page")
+    now = time.time()
+    recent = [t for t in state.failed_logins.get(name, []) if now - t < LOGIN_FAILURE_WINDOW]
+    if len(recent) >= LOGIN_FAILURES_ALLOWED:
+        return _login_again(request, f"too many failed attempts for this name: wait {int(LOGIN_FAILURE_WINDOW // 60)} minutes", 429)
+    user = accounts.authenticate(state.store, name, password)
+    if user is None:
+        if len(state.failed_logins) > 10_000:  # names are the caller's choice: keep only the recent ones
+            state.failed_logins = {n: t for n, t in state.failed_logins.items() if now - t[-1] < LOGIN_FAILURE_WINDOW}
+        state.failed_logins[name] = recent + [now]
+        with state.write_lock:
+            state.store.audit.append("login_failed", {"user": name[:200]}, actor="review app")
+        return _login_again(request, "wrong name or password", 401)
+    state.failed_logins.pop(name, None)
+    token, _session = accounts.start_session(state.store, user)
+    with state.write_lock:
+        state.store.audit.append("logged_in", {"user": user.name, "role": user.role}, actor=user.name)
+    response = RedirectResponse("/", status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _login_again(request: Request, problem: str, status: int) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, status=status, login_csrf=token, problem=problem)
+    _set_cookie(request, response, LOGIN_COOKIE, token)
+    return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", secure=state_of(request).config.secure_cookies,
+                        path="/")
+
+
+@router.post("/logout")
+def logout(request: Request, session: Session = Depends(may("view"))) -> Response:
+    state = state_of(request)
+    accounts.end_session(state.store, request.cookies.get(SESSION_COOKIE, ""))
+    with state.write_lock:
+        state.store.audit.append("logged_out", {"user": session.user.name}, actor=session.user.name)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# dashboard
+
+@router.get("/")
+def dashboard_page(request: Request, session: Session = Depends(allowed("view"))) -> Response:
+    state = state_of(request)
+    board = dashboard(state.store, state.config.profile)
+    return render(request, "dashboard.html", session, board=board,
+                  live=any(not p.progress.finished for p in board.panels))
+
+
+@router.get("/api/progress")
+def progress_json(request: Request, _session: Session = Depends(allowed("view"))) -> dict:
+    found = progress(state_of(request).store)
+    return {"exhibits": [{"id": p.exhibit_id, "ref": p.ref, "files": p.files, "files_read": p.files_read,
+                          "media": p.media, "media_decoded": p.media_decoded, "errors": p.errors,
+                          "hit_items": p.hit_items, "near_items": p.near_items, "percent": p.percent,
+                          "status": p.status, "finished": p.finished} for p in found],
+            "finished": all(p.finished for p in found)}
+
+
+@router.get("/errors/{exhibit_id}")
+def errors_page(request: Request, exhibit_id: ItemId, session: Session = Depends(allowed("view"))) -> Response:
+    state = state_of(request)
+    exhibit = next((e for e in state.store.exhibits() if e.id == exhibit_id), None)
+    if exhibit is None:
+        raise HTTPException(404, "no such exhibit")
+    rows = [(stage, path, message, utc(at)) for stage, path, message, at in exhibit_errors(state.store, exhibit_id)]
+    return render(request, "errors.html", session, exhibit=exhibit, rows=rows)
+
+
+# gallery
+
+@router.get("/gallery")
+def gallery(request: Request, session: Session = Depends(allowed("view")),
+            tab: Literal["review", "known"] = "review", page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+            undecided: bool = False) -> Response:
+    state = state_of(request)
+    index = state.fresh_review()
+    keys = index.unknown if tab == "review" else index.known
+    if undecided:
+        decided = decided_items(state.store, state.config.profile)
+        keys = [k for k in keys if index.contents[k].item_id not in decided]
+    page_size = state.config.page_size
+    chosen = keys[(page - 1) * page_size: page * page_size]
+    shown = tiles(state.store, index, chosen, state.config.profile)
+    pages = max(1, -(-len(keys) // page_size))
+    return render(request, "gallery.html", session, tab=tab, page=page, pages=pages, tiles=shown,
+                  total=len(keys), known_total=len(index.known), review_total=len(index.unknown),
+                  undecided=undecided, keys=keys_for(state.config.profile), tiers=TIERS,
+                  can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"))
+
+
+@router.get("/item/{item_id}")
+def item_page(request: Request, item_id: ItemId, session: Session = Depends(allowed("view"))) -> Response:
+    state = state_of(request)
+    detail = item_detail(state.store, item_id)
+    if detail is None:
+        raise HTTPException(404, "no such item")
+    index = state.fresh_review()
+    copies = index.copies([item_id])
+    return render(request, "item.html", session, item=detail, copies_ids=copies, keys=keys_for(state.config.profile),
+                  can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"),
+                  decision=_standing(detail.decisions))
+
+
+def _standing(history: tuple[dict, ...]) -> str | None:
+    latest = history[-1]["category"] if history else None
+    return None if latest == UNCATEGORISED else latest
+
+
+@router.get("/thumb/{item_id}")
+async def thumbnail(request: Request, item_id: ItemId, session: Session = Depends(allowed("see_pictures"))) -> Response:
+    state = state_of(request)
+    task, known_copies = await run_in_threadpool(_thumbnail_task, state, item_id)
+    if known_copies and not await run_in_threadpool(welfare.has_revealed, state.store, session.user, known_copies):
+        raise HTTPException(403, "a known-hash hit is shown only after an explicit reveal")
+    try:
+        data = await run_in_threadpool(state.thumbnails.thumbnail, task)
+    except ThumbnailUnavailable as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    return Response(data, media_type="image/jpeg")
+
+
+def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # noqa: ANN001 - AppState
+    """What to render, and, for known material, the copies any of which the examiner must have revealed."""
+    with state.store.engine.connect() as conn:
+        row = conn.execute(select(items.c.id, items.c.locator, items.c.family, items.c.size, items.c.md5,
+                                  items.c.sha1, exhibits.c.source, exhibits.c.source_kind)
+                           .join(exhibits, exhibits.c.id == items.c.exhibit_id).where(items.c.id == item_id)).first()
+        if row is None or row.family not in ("image", "video"):
+            raise HTTPException(404, "no picture or video with this id")
+        own_exact = conn.execute(select(hits.c.id).where(hits.c.item_id == item_id,
+                                                         hits.c.method.in_(EXACT_METHODS)).limit(1)).first()
+    index = state.fresh_review()
+    key = f"sha1:{row.sha1}" if row.sha1 else f"md5:{row.md5}" if row.md5 else f"item:{row.id}"
+    content = index.contents.get(key)
+    copies = sorted({item_id, *(content.item_ids if content else [])})
+    known = own_exact is not None or bool(content and content.known)
+    task = ThumbnailTask(row.id, SourceSpec(row.source, row.source_kind), row.locator, row.family, row.size)
+    return task, copies if known else []
+
+
+# categorising
+
+class Categorisation(BaseModel):
+    items: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=10_000)
+    category: str = Field(max_length=32)
+    whole_group: bool = False
+
+
+@router.post("/api/categorise")
+def categorise_items(request: Request, body: Categorisation, session: Session = Depends(may("categorise"))) -> dict:
+    state = state_of(request)
+    profile = state.config.profile
+    if body.category not in PROFILES[profile].labels:
+        raise HTTPException(422, f"{body.category!r} is not a category of the {profile} profile")
+    index = state.fresh_review()
+    chosen = expand_selection(state.store, index, body.items, body.whole_group)
+    with state.write_lock:
+        try:
+            categorise(state.store, chosen, body.category, profile, examiner=session.user.name,
+                       note="whole group" if body.whole_group else None)
+        except CaseError as exc:
+            raise HTTPException(404, str(exc)) from None
+    shown = None if body.category == UNCATEGORISED else body.category
+    return {"items": {str(i): shown for i in chosen}, "count": len(chosen)}
+
+
+@router.post("/api/undo")
+def undo(request: Request, session: Session = Depends(may("categorise"))) -> dict:
+    state = state_of(request)
+    with state.write_lock:
+        undone = undo_last(state.store, session.user.name, state.config.profile)
+    if undone is None:
+        return {"items": {}, "count": 0, "message": "nothing left to undo"}
+    restored = {str(i): (None if c == UNCATEGORISED else c) for i, c in undone.restored.items()}
+    return {"items": restored, "count": len(restored),
+            "message": f"undone: {len(restored)} item(s) set to {undone.category}"}
+
+
+# welfare
+
+@router.post("/api/reveal/{item_id}")
+def reveal(request: Request, item_id: ItemId, session: Session = Depends(may("see_pictures"))) -> dict:
+    state = state_of(request)
+    with state.store.engine.connect() as conn:
+        if conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is None:
+            raise HTTPException(404, "no such item")
+    with state.write_lock:
+        exposure_id = welfare.start_reveal(state.store, session.user, item_id)
+    return {"exposure_id": exposure_id}
+
+
+class Exposure(BaseModel):
+    item_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    exposure_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None  # an explicit reveal that ended
+    how: Literal["hover", "key", "reveal"] = "hover"
+    seconds: float = Field(ge=0, le=welfare.MAX_EXPOSURE_SECONDS)
+
+
+@router.post("/api/exposure")
+def exposure(request: Request, body: Exposure, session: Session = Depends(may("see_pictures"))) -> dict:
+    state = state_of(request)
+    with state.write_lock:
+        if body.exposure_id is not None:
+            welfare.end_exposure(state.store, session.user, body.exposure_id, body.seconds)
+        elif body.item_id is not None and body.how != "reveal":
+            with state.store.engine.connect() as conn:
+                if conn.execute(select(items.c.id).where(items.c.id == body.item_id)).first() is None:
+                    raise HTTPException(404, "no such item")
+            welfare.record_exposure(state.store, session.user, body.item_id, body.how, body.seconds)
+        else:
+            raise HTTPException(422, "give item_id (hover, key) or exposure_id (reveal)")
+    return _break_state(state, session)
+
+
+@router.post("/api/break")
+def take_break(request: Request, session: Session = Depends(may("see_pictures"))) -> dict:
+    state = state_of(request)
+    with state.write_lock:
+        welfare.take_break(state.store, session.user)
+    return _break_state(state, session)
+
+
+@router.get("/api/break")
+def break_state(request: Request, session: Session = Depends(allowed("see_pictures"))) -> dict:
+    return _break_state(state_of(request), session)
+
+
+def _break_state(state, session: Session) -> dict:  # noqa: ANN001 - AppState
+    settings = welfare.settings_for(state.store, session.user.id)
+    seconds = welfare.exposure_since_break(state.store, session.user.id)
+    return {"since_break": round(seconds, 1), "break_minutes": settings.break_minutes,
+            "break_due": seconds >= settings.break_minutes * 60}
+
+
+@router.get("/me/welfare.css")
+def welfare_css(request: Request, session: Session = Depends(current_session)) -> Response:
+    """The examiner's own blur and colour, as CSS variables: applied before any script runs."""
+    settings = welfare.settings_for(state_of(request).store, session.user.id)
+    css = f":root {{ --blur: {int(settings.blur_px)}px; --grey: {1 if settings.greyscale else 0}; }}\n"
+    return Response(css, media_type="text/css; charset=utf-8")
+
+
+@router.get("/settings")
+def settings_page(request: Request, session: Session = Depends(allowed("view")), saved: bool = False) -> Response:
+    return render(request, "settings.html", session, saved=saved, blur_range=welfare.BLUR_RANGE,
+                  break_range=welfare.BREAK_RANGE)
+
+
+@router.post("/settings")
+def save_settings(request: Request, blur_px: Annotated[int, Form(ge=0, le=1000)],
+                  break_minutes: Annotated[int, Form(ge=0, le=100_000)],
+                  greyscale: Annotated[bool, Form()] = False, session: Session = Depends(may("view"))) -> Response:
+    state = state_of(request)
+    with state.write_lock:
+        welfare.save_settings(state.store, session.user, blur_px, greyscale, break_minutes)
+    return RedirectResponse("/settings?saved=true", status_code=303)
+
+
+# accounts (supervisors)
+
+@router.get("/users")
+def users_page(request: Request, session: Session = Depends(allowed("manage_users")),
+               problem: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    state = state_of(request)
+    return render(request, "users.html", session, users=accounts.list_users(state.store), roles=accounts.ROLES,
+                  exposure=welfare.exposure_totals(state.store), problem=problem, utc=utc)
+
+
+@router.post("/users")
+def add_user(request: Request, name: Annotated[str, Form(max_length=200)], role: Annotated[str, Form(max_length=16)],
+             password: Annotated[str, Form(max_length=1024)], session: Session = Depends(may("manage_users"))) -> Response:
+    state = state_of(request)
+    try:
+        with state.write_lock:
+            accounts.add_user(state.store, name, role, password, actor=session.user.name)
+    except AccountError as exc:
+        return render(request, "users.html", session, status=400, users=accounts.list_users(state.store),
+                      roles=accounts.ROLES, exposure=welfare.exposure_totals(state.store), problem=str(exc), utc=utc)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{user_id}/disable")
+def disable_user(request: Request, user_id: ItemId, session: Session = Depends(may("manage_users"))) -> Response:
+    return _set_disabled(request, user_id, True, session)
+
+
+@router.post("/users/{user_id}/enable")
+def enable_user(request: Request, user_id: ItemId, session: Session = Depends(may("manage_users"))) -> Response:
+    return _set_disabled(request, user_id, False, session)
+
+
+def _set_disabled(request: Request, user_id: int, disabled: bool, session: Session) -> Response:
+    if user_id == session.user.id:
+        raise HTTPException(400, "you cannot disable your own account")
+    state = state_of(request)
+    try:
+        with state.write_lock:
+            accounts.set_disabled(state.store, user_id, disabled, session.user.name)
+    except AccountError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return RedirectResponse("/users", status_code=303)

@@ -1,0 +1,40 @@
+"""One generated case per test session, copied for each test that changes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fieldlab.web import WebConfig, create_app
+from tests.web.web_case import WebCase, build_web_case, copy_case, login
+
+
+@pytest.fixture(scope="session")
+def built_case(tmp_path_factory: pytest.TempPathFactory) -> WebCase:
+    return build_web_case(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture()
+def web_case(built_case: WebCase, tmp_path: Path) -> WebCase:
+    return copy_case(built_case, tmp_path / "case")
+
+
+@pytest.fixture()
+def make_client(web_case: WebCase) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(user=None, base_url=..., **config)``: a client of a fresh app over the test's case, logged in as ``user``."""
+    opened: list[TestClient] = []
+
+    def make(user: str | None = None, base_url: str = "http://testserver", **config: object) -> TestClient:
+        client = TestClient(create_app(web_case.case, WebConfig(**config)), base_url=base_url)
+        client.__enter__()
+        opened.append(client)
+        if user is not None:
+            assert login(client, user).status_code == 303
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
