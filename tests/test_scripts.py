@@ -14,3 +14,6 @@ def test_the_demo_script_builds_scans_and_reports_every_planted_file(tmp_path: P
     assert result.returncode == 0, result.stderr[-2000:]
     assert "8 known items found of 8 planted" in " ".join(result.stdout.split())
     assert (tmp_path / "demo" / "hits.csv").is_file()
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "Charging table" in html
+    assert (tmp_path / "demo" / "report.pdf").read_bytes().startswith(b"%PDF-")

@@ -282,7 +282,8 @@ class CaseStore:
             if known_good:
                 self.mark_known_good(known_good, conn)
             if duplicates:
-                conn.execute(update(items).where(items.c.id.in_(list(duplicates)))
+                conn.execute(update(items).where(items.c.id.in_(list(duplicates)),
+                                                 items.c.flags.not_like("%duplicate%"))  # a unit retried elsewhere
                              .values(flags=items.c.flags + ",duplicate"))
             problems = [
                 {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "read" if r.error else "changed",
