@@ -22,3 +22,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Real forensic samples are part of the suite: their absence is a failure, never a silent skip."""
     if not REALDATA.is_dir():
         raise pytest.UsageError(f"real test data not found at {REALDATA}: set FIELDLAB_REALDATA")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/test installs it); never a downloaded browser
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201 - a playwright Browser, imported late so only browser tests load playwright
+    """Headless Debian Chromium driven by Playwright, for the web apps' browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()

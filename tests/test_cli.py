@@ -16,7 +16,7 @@ from fieldlab.demo import build_demo_case
 runner = CliRunner()
 COMMANDS = [["hashset", "import"], ["hashset", "list"], ["hashset", "remove"], ["hashset", "from-case"], ["scan"],
             ["summary"], ["hits"], ["group"], ["categorise"], ["audit", "verify"], ["demo"], ["hashset", "blocks"],
-            ["prescan"]]
+            ["prescan"], ["charges"], ["report"], ["export"], ["phones"], ["audit", "show"], ["serve"], ["user", "add"]]
 
 
 def test_top_level_help_lists_every_command_with_a_one_line_explanation() -> None:

@@ -38,6 +38,10 @@ app.add_typer(hashset_app, name="hashset")
 app.add_typer(audit_app, name="audit")
 user_app = typer.Typer(help="Accounts of the review app (fieldlab serve), kept in the case.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+from fieldlab.ops.cli import db_app, ops_app  # noqa: E402 - the operations commands (fieldlab/ops/cli.py)
+
+app.add_typer(db_app, name="db")
+app.add_typer(ops_app, name="ops")
 
 console = Console(width=None if Console().is_terminal else 160)
 errors = Console(stderr=True, soft_wrap=True)
@@ -545,6 +549,35 @@ def hits(
     errors.print(f"{count:,} hits written")
 
 
+@app.command("charges")
+def charges(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    profile: Annotated[str, typer.Option(help=f"Category profile: {', '.join(PROFILES)}.")] = "uk",
+) -> None:
+    """Print the charging table: distinct images per category (copies in brackets), stills and movies apart,
+    for all exhibits together and each exhibit; hash-set, examiner and indicative counts are never added together.
+
+    Example: [bold]fieldlab charges ~/cases/op-ash[/]
+    """
+    from fieldlab.report.charging import charging_table
+    from fieldlab.report.charging_text import charging_tables
+
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}")
+    store = _open_case(case)
+    try:
+        table = charging_table(store, profile)
+    finally:
+        store.close()
+    shown = charging_tables(table)
+    for part in shown:
+        console.print(part)
+    if not shown:
+        console.print("Nothing to count: no item of this case matched a categorised record or was categorised.")
+    if table.not_indecent:
+        console.print(f"{table.not_indecent:,} image(s) an examiner or every matching set called not indecent: not counted.")
+
+
 @app.command("report")
 def report(
     case: Annotated[Path, typer.Argument(help="Case folder.")],
@@ -774,7 +807,8 @@ def demo(
         "fieldlab-demo"
     ),
 ) -> None:
-    """Build synthetic demo evidence and a hash set, import, scan, and print the verdict and hits.
+    """Build synthetic demo evidence and a hash set, import, scan, print the verdict, and write the hits and the
+    court report (HTML and PDF).
 
     Example: [bold]fieldlab demo /tmp/fieldlab-demo[/]
     """
@@ -796,24 +830,31 @@ def demo(
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:
         write_hits_csv(api.hits(case_dir), out)
+    reports = [api.report(case_dir, fmt, folder / f"report.{fmt}", home=home).path for fmt in ("html", "pdf")]
     console.print(
         f"{result.progress.hit_items} known items found of {len(built.planted)} planted. "
-        f"Hits: {escape(str(hits_file))}. Case: {escape(str(case_dir))}"
+        f"Hits: {escape(str(hits_file))}. Report: {', '.join(escape(str(r)) for r in reports)}. "
+        f"Case: {escape(str(case_dir))}"
     )
 
 
 @app.command("serve")
 def serve(
-    case: Annotated[Path, typer.Argument(help="Case folder to review.")],
+    case: Annotated[Optional[Path], typer.Argument(help="Case folder to review (or --database/--ops-dir for operations).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on: 127.0.0.1 keeps the app on this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     profile: Annotated[str, typer.Option(help="Category profile of the keyboard and the counts: uk or us.")] = "uk",
     tls_cert: Annotated[Optional[Path], typer.Option(help="TLS certificate (PEM), to serve https to a team.")] = None,
     tls_key: Annotated[Optional[Path], typer.Option(help="The certificate's private key (PEM).")] = None,
+    database: Annotated[Optional[str], typer.Option(help="Serve operations from this database: postgresql://... (a team) or sqlite:///...")] = None,
+    ops_dir: Annotated[Optional[Path], typer.Option(help="Serve operations from the SQLite database in this folder (one examiner).")] = None,
+    cases_root: Annotated[Optional[Path], typer.Option(help="Operations: folder of triage cases seized devices may be linked to.")] = None,
+    home: HomeOption = None,
 ) -> None:
-    """Serve the review app: dashboard, gallery (blurred, keyboard categorisation), item pages, exposure log.
+    """Serve the review app for a case (dashboard, gallery, item pages, exposure log), or the operations app.
 
     Example: [bold]fieldlab serve ~/cases/op-ash[/]   then open http://127.0.0.1:8765
+    Operations: [bold]fieldlab serve --database postgresql://fieldlab@db/ops --host 10.0.0.5 --tls-cert c.pem --tls-key k.pem[/]
     """
     from fieldlab.web.server import is_loopback, serve as run
 
@@ -821,6 +862,12 @@ def serve(
         _fail(f"--profile must be one of {', '.join(PROFILES)}")
     if (tls_cert is None) != (tls_key is None):
         _fail("give both --tls-cert and --tls-key, or neither")
+    if database is not None or ops_dir is not None:
+        if case is not None:
+            _fail("serve a case folder or an operations database, not both: run two servers on two ports")
+        return _serve_operations(database, ops_dir, host, port, profile, tls_cert, tls_key, cases_root, home)
+    if case is None:
+        _fail("give a case folder to review, or --database/--ops-dir to serve operations")
     from fieldlab.web.accounts import list_users
 
     store = _open_case(case)
@@ -841,6 +888,34 @@ def serve(
     shown_host = f"[{host}]" if ":" in host else host
     console.print(f"Review app for {escape(str(case))} at {scheme}://{escape(shown_host)}:{port}  (Ctrl-C stops it)")
     run(case, host, port, profile, tls_cert, tls_key)
+
+
+def _serve_operations(database: str | None, ops_dir: Path | None, host: str, port: int, profile: str,
+                      tls_cert: Path | None, tls_key: Path | None, cases_root: Path | None, home: Path | None) -> None:
+    from fieldlab.ops.database import OpsDatabase, OpsError, locate
+    from fieldlab.web.accounts import list_users
+    from fieldlab.web.server import is_loopback, serve_operations
+
+    try:
+        location = locate(database, ops_dir)
+        db = OpsDatabase.open(location)
+    except OpsError as exc:
+        _fail(str(exc))
+    try:
+        if not list_users(db):
+            errors.print("[yellow]No accounts yet: add one first, e.g.[/] fieldlab ops user add NAME "
+                          f"{'--ops-dir ' + escape(str(ops_dir)) if ops_dir else '--database URL'} --role supervisor")
+    finally:
+        db.close()
+    if not is_loopback(host):
+        errors.print(f"[bold red]WARNING: serving operations on {escape(host)}, reachable from the network.[/] "
+                     "Use it only on a closed police network" + ("." if tls_cert else
+                                                                 "; without --tls-cert/--tls-key logging in will fail."))
+    scheme = "https" if tls_cert else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    console.print(f"Operations app for {escape(location.shown)} at {scheme}://{escape(shown_host)}:{port}  "
+                  f"(public figures at /public; Ctrl-C stops it)")
+    serve_operations(location, host, port, profile, tls_cert, tls_key, cases_root, home)
 
 
 @user_app.command("add")

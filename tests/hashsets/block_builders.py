@@ -16,7 +16,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, PngImagePlugin
+from PIL import PngImagePlugin
 
 from fieldlab.demo import _picture
 from tests.detect.media_builders import procedural_video

@@ -42,3 +42,18 @@ def test_every_counted_copy_is_listed_with_how_it_was_matched(report_case: Repor
 
 def test_two_runs_give_the_same_table(report_case: ReportCase) -> None:
     assert _table(report_case.case) == _table(report_case.case)
+
+
+def test_the_terminal_charging_table_shows_the_total_first_and_never_adds_the_bases(report_case: ReportCase) -> None:
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    shown = CliRunner().invoke(app, ["charges", str(report_case.case)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    hash_set = lines.index(next(line for line in lines if line.startswith("Hash set:")))
+    first_row = next(line for line in lines[hash_set:] if "│" in line)
+    assert "All exhibits" in first_row and "1 (3)" in first_row and "3 (3)" in first_row and "2 (3)" in first_row
+    assert any(line.startswith("Examiner:") for line in lines) and any(line.startswith("Indicative:") for line in lines)
+    assert "1 image(s) an examiner or every matching set called not indecent" in " ".join(shown.output.split())

@@ -13,23 +13,10 @@ from typing import Iterator
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from fieldlab.web import WebConfig, create_app
 from tests.web.web_case import HOSTILE_NAME, PASSWORDS, WebCase, copy_case
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/test installs it); never a downloaded browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/test does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
 
 @pytest.fixture()
 def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from fieldlab import __version__
 from fieldlab.case.schema import audit_log
@@ -62,26 +62,39 @@ def _entry_hash(seq: int, at: str, actor: str, action: str, detail_json: str, to
 
 
 class AuditLog:
-    def __init__(self, engine: Engine, case_dir: Path) -> None:
+    def __init__(self, engine: Engine, case_dir: Path | None) -> None:
+        """``case_dir`` holds the head file; None (a database server, no folder of its own) keeps no head file."""
         self._engine = engine
-        self._head_path = case_dir / HEAD_FILE
+        self._head_path = case_dir / HEAD_FILE if case_dir is not None else None
 
     def append(self, action: str, detail: dict, actor: str | None = None) -> AuditEntry:
+        with self._engine.begin() as conn:
+            entry = self.append_in(conn, action, detail, actor)
+        self.record_head(entry)
+        return entry
+
+    def append_in(self, conn: Connection, action: str, detail: dict, actor: str | None = None) -> AuditEntry:
+        """The entry, written in the caller's transaction (so a change and its entry commit together); call
+        ``record_head`` once that transaction has committed."""
         actor = actor or current_actor()
         detail_json = json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
         at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        with self._engine.begin() as conn:
-            last = conn.execute(select(audit_log.c.seq, audit_log.c.entry_hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
-            seq, prev = (last.seq + 1, last.entry_hash) if last else (1, GENESIS)
-            digest = _entry_hash(seq, at, actor, action, detail_json, __version__, prev)
-            conn.execute(
-                insert(audit_log).values(
-                    seq=seq, at=at, actor=actor, action=action, detail=detail_json,
-                    tool_version=__version__, prev_hash=prev, entry_hash=digest,
-                )
+        if conn.dialect.name == "postgresql":  # writers in other processes wait: the chain has one next entry
+            conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+        last = conn.execute(select(audit_log.c.seq, audit_log.c.entry_hash).order_by(audit_log.c.seq.desc()).limit(1)).first()
+        seq, prev = (last.seq + 1, last.entry_hash) if last else (1, GENESIS)
+        digest = _entry_hash(seq, at, actor, action, detail_json, __version__, prev)
+        conn.execute(
+            insert(audit_log).values(
+                seq=seq, at=at, actor=actor, action=action, detail=detail_json,
+                tool_version=__version__, prev_hash=prev, entry_hash=digest,
             )
-        self._write_head(seq, digest)
+        )
         return AuditEntry(seq, at, actor, action, detail, __version__, prev, digest)
+
+    def record_head(self, entry: AuditEntry) -> None:
+        if self._head_path is not None:
+            self._write_head(entry.seq, entry.entry_hash)
 
     def entries(self) -> list[AuditEntry]:
         with self._engine.connect() as conn:
@@ -92,6 +105,8 @@ class AuditLog:
         ]
 
     def head(self) -> tuple[int, str] | None:
+        if self._head_path is None:
+            return None
         try:
             seq, digest = self._head_path.read_text(encoding="ascii").split()
             return int(seq), digest
@@ -112,7 +127,7 @@ class AuditLog:
                 prev, expected_seq = r.entry_hash, expected_seq + 1
         head = self.head()
         last = (expected_seq - 1, prev)
-        if head is None and count:
+        if head is None and count and self._head_path is not None:
             return AuditVerification(False, count, f"{HEAD_FILE} is missing: the end of the log cannot be checked")
         if head is not None and head != last:
             return AuditVerification(

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import Table, text
+from sqlalchemy import Table, false, text
 
 metadata = MetaData()
 
@@ -230,7 +230,7 @@ users = Table(
     Column("role", String(16), nullable=False),  # viewer | examiner | supervisor
     Column("password_hash", Text, nullable=False),  # argon2id, with its parameters and salt
     Column("created_at", Float, nullable=False),
-    Column("disabled", Boolean, nullable=False, server_default=text("0")),
+    Column("disabled", Boolean, nullable=False, server_default=false()),  # false(): the operations database shares it (PostgreSQL)
 )
 
 web_sessions = Table(

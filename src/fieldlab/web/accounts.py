@@ -25,11 +25,16 @@ from fieldlab.case.store import CaseStore
 ROLES = ("viewer", "examiner", "supervisor")
 # viewer: the dashboard and the tiles, no pictures; examiner: pictures, reveals, categorisation;
 # supervisor: all of that and the accounts page
+OPS_ROLES = ("viewer", "intelligence", "examiner", "supervisor")
+# the operations database (fieldlab.ops): viewer reads; intelligence officer imports, ranks, drafts warrants;
+# examiner records seizures and the stages that follow; supervisor all of that, settings and accounts
 PERMISSIONS = {
-    "view": frozenset(ROLES),
+    "view": frozenset(ROLES + OPS_ROLES),
     "see_pictures": frozenset({"examiner", "supervisor"}),
     "categorise": frozenset({"examiner", "supervisor"}),
     "manage_users": frozenset({"supervisor"}),
+    "ops_intelligence": frozenset({"intelligence", "supervisor"}),
+    "ops_lifecycle": frozenset({"intelligence", "examiner", "supervisor"}),
 }
 MIN_PASSWORD = 10
 IDLE_SECONDS = 30 * 60  # a session unused this long ends
@@ -64,12 +69,15 @@ class Session:
     created_at: float
 
 
-def add_user(store: CaseStore, name: str, role: str, password: str, actor: str | None = None) -> User:
+def add_user(store: CaseStore, name: str, role: str, password: str, actor: str | None = None,
+             roles: tuple[str, ...] = ROLES) -> User:
+    """A new account; ``store`` is a case or the operations database (``roles=OPS_ROLES``): anything with the
+    ``users`` table and an audit log."""
     name = name.strip()
     if not name or len(name) > 200 or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in name):
         raise AccountError("a user name is 1-200 printable characters (letters, digits, punctuation, spaces)")
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if role not in roles:
+        raise AccountError(f"role must be one of {', '.join(roles)}")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
     with store.engine.begin() as conn:

@@ -72,6 +72,7 @@ def keys_for(profile: str) -> dict[str, str]:
 class AppState:
     def __init__(self, case_dir: Path, config: WebConfig) -> None:
         self.case_dir, self.config = Path(case_dir), config
+        self.title = self.case_dir.name  # in the header of every page
         self.store = CaseStore.open(self.case_dir, create=False)
         self.thumbnails = ThumbnailService(self.case_dir, config.thumbnail_workers, config.thumbnail_seconds)
         self.review = ReviewIndex(self.store, config.profile)
@@ -108,6 +109,16 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.fieldlab = state
 
+    secure(app, state)
+
+    from fieldlab.web.routes import router  # the routes use this module's dependencies: imported once they exist
+
+    app.include_router(router)
+    return app
+
+
+def secure(app: FastAPI, state) -> None:  # noqa: ANN001 - AppState, or the operations app's state
+    """The security every response carries, the Host check, and the answers to "log in first" and to errors."""
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
         response = await call_next(request)
@@ -115,11 +126,11 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    if config.allowed_hosts is not None:
+    if state.config.allowed_hosts is not None:
         @app.middleware("http")
         async def known_host(request: Request, call_next):  # noqa: ANN001, ANN202
             """A page elsewhere cannot rebind one of its own names to this server: only our names are served."""
-            if host_name(request.headers.get("host", "")) not in config.allowed_hosts:
+            if host_name(request.headers.get("host", "")) not in state.config.allowed_hosts:
                 return PlainTextResponse("unknown host name", status_code=400, headers=SECURITY_HEADERS)
             return await call_next(request)
 
@@ -134,15 +145,10 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
         """A person (a browser asking for a page) gets a page that says what went wrong; scripts get JSON."""
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             page = state.templates.get_template("error.html").render(
-                status=exc.status_code, detail=exc.detail, user=None, csrf="", welfare=None, profile=config.profile,
-                version=__version__, case_name=state.case_dir.name)
+                status=exc.status_code, detail=exc.detail, user=None, csrf="", welfare=None, profile=state.config.profile,
+                version=__version__, case_name=state.title)
             return HTMLResponse(page, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
-    from fieldlab.web.routes import router  # the routes use this module's dependencies: imported once they exist
-
-    app.include_router(router)
-    return app
 
 
 def host_name(header: str) -> str:
@@ -181,7 +187,8 @@ def allowed(permission: str):  # noqa: ANN201 - a FastAPI dependency
 async def csrf_checked(request: Request, session: Session = Depends(current_session)) -> Session:
     """State changes need the session's CSRF token (header or form field) and, if sent, this server's Origin."""
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+    # a browser posting a form from our own page says "null" (Referrer-Policy: no-referrer): the token decides then
+    if origin is not None and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
         raise HTTPException(403, "the request came from another site")
     offered = request.headers.get(CSRF_HEADER)
     if offered is None and request.headers.get("content-type", "").startswith(
@@ -204,7 +211,7 @@ def render(request: Request, template: str, session: Session | None, status: int
     welfare = settings_for(state.store, session.user.id) if session else None
     page = state.templates.get_template(template).render(
         user=session.user if session else None, csrf=session.csrf_token if session else "", welfare=welfare,
-        profile=state.config.profile, version=__version__, case_name=state.case_dir.name, now=time.time(),
+        profile=state.config.profile, version=__version__, case_name=state.title, now=time.time(),
         **context,
     )
     return HTMLResponse(page, status_code=status)

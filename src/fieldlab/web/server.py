@@ -38,3 +38,19 @@ def serve(case_dir: Path, host: str = "127.0.0.1", port: int = 8765, profile: st
     app = create_app(case_dir, config)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
                 ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+
+
+def serve_operations(location, host: str = "127.0.0.1", port: int = 8765, profile: str = "uk",  # noqa: ANN001
+                     tls_cert: Path | None = None, tls_key: Path | None = None, cases_root: Path | None = None,
+                     home: Path | None = None) -> None:
+    """The operations app (``location``: an ``ops.database.OpsLocation``) under uvicorn, like ``serve``."""
+    import uvicorn
+
+    from fieldlab.web.app import WebConfig
+    from fieldlab.web.ops_app import create_ops_app
+
+    secure = tls_cert is not None or not is_loopback(host)
+    config = WebConfig(profile=profile, secure_cookies=secure, allowed_hosts=allowed_hosts(host))
+    app = create_ops_app(location, config, home, cases_root)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)

@@ -1,0 +1,83 @@
+"""The operations app: the review app's factory, security and accounts, over the operations database.
+
+``fieldlab serve --database URL`` (or ``--ops-dir``) serves it.  It shares with the review app everything that
+keeps it safe: the headers and Host check (``app.secure``), argon2 accounts and hashed session tokens
+(``accounts``, here in the operations database), CSRF on every POST, roles checked on the server, and the same
+login and logout routes.  ``/public`` and ``/public.json`` are the only pages without a login.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+
+from fieldlab import __version__
+from fieldlab.ops.database import OpsDatabase, OpsLocation
+from fieldlab.web.accounts import Session
+from fieldlab.web.app import WebConfig, secure, state_of
+
+
+class OpsState:
+    """What the shared dependencies (sessions, roles, CSRF, login) find on ``app.state.fieldlab``."""
+
+    def __init__(self, location: OpsLocation, config: WebConfig, home: Path | None, cases_root: Path | None) -> None:
+        self.config = config
+        self.db = OpsDatabase.open(location)
+        self.store = self.db  # accounts and sessions live in the operations database
+        self.write_lock: threading.Lock = self.db.write_lock
+        self.title = "operations"
+        self.home = home  # the hash-set library sightings are matched against
+        self.cases_root = Path(cases_root).resolve() if cases_root else None  # triage cases devices may link to
+        self.failed_logins: dict[str, list[float]] = {}
+        self.templates = Environment(
+            loader=ChoiceLoader([PackageLoader("fieldlab.web", "templates/ops"), PackageLoader("fieldlab.web", "templates"),
+                                 PackageLoader("fieldlab.ops", "templates")]),
+            autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+    def case_folders(self) -> list[str]:
+        """Names of the triage case folders under the cases root: the only cases a web form can link."""
+        if self.cases_root is None or not self.cases_root.is_dir():
+            return []
+        return sorted(p.name for p in self.cases_root.iterdir() if (p / "case.sqlite").is_file())
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home: Path | None = None,
+                   cases_root: Path | None = None) -> FastAPI:
+    """The operations app over the database at ``location`` (which must be migrated: ``fieldlab db upgrade``)."""
+    config = config or WebConfig()
+    state = OpsState(location, config, home, cases_root)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        yield
+        state.close()
+
+    app = FastAPI(title="fieldlab operations", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
+    app.state.fieldlab = state
+    secure(app, state)
+
+    from fieldlab.web.ops_routes import router
+    from fieldlab.web.public import router as public_router
+
+    app.include_router(public_router)
+    app.include_router(router)
+    return app
+
+
+def ops_render(request: Request, template: str, session: Session | None, status: int = 200,
+               **context: object) -> HTMLResponse:
+    state: OpsState = state_of(request)
+    page = state.templates.get_template(template).render(
+        user=session.user if session else None, csrf=session.csrf_token if session else "", version=__version__,
+        case_name=state.title, now=time.time(), **context)
+    return HTMLResponse(page, status_code=status)
