@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 hashset_app = typer.Typer(help="Import and list the hash sets scans match against.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check a case's tamper-evident audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check or list a case's tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(hashset_app, name="hashset")
 app.add_typer(audit_app, name="audit")
 user_app = typer.Typer(help="Accounts of the review app (fieldlab serve), kept in the case.", no_args_is_help=True)
@@ -807,8 +807,7 @@ def demo(
         "fieldlab-demo"
     ),
 ) -> None:
-    """Build synthetic demo evidence and a hash set, import, scan, print the verdict, and write the hits and the
-    court report (HTML and PDF).
+    """Build synthetic demo evidence and a hash set, import, scan, print the verdict, write hits and the report.
 
     Example: [bold]fieldlab demo /tmp/fieldlab-demo[/]
     """

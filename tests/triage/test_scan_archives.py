@@ -217,3 +217,16 @@ def test_members_of_many_archives_read_in_turn_are_each_read_from_their_own(tmp_
         n = int(archive[1:3])
         expected = f"tar {n}" if archive.startswith("t") else f"archive {n} member {member[1]}"
         assert md5 == hashlib.md5(expected.encode()).hexdigest(), path
+
+
+def test_a_gzip_header_over_corrupt_deflate_data_is_the_item_s_error_not_an_internal_one(tmp_path: Path) -> None:
+    """Random files start with 1f 8b 08 often enough on a big disk; their 'deflate data' is garbage."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    garbage = bytes.fromhex("1f8b0800000000000003d78c37b4f0e50c422be69d08349eef0908917ee20f1c9b3297d01b45d2e1f14c33359c")
+    (evidence / "f0559903").write_bytes(garbage * 8)
+    fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="EX1")
+    db = _db(tmp_path / "case")
+    assert db.execute("SELECT state FROM items WHERE path = 'f0559903'").fetchone() == ("done",)
+    (message,) = [m for (m,) in db.execute("SELECT message FROM errors")]
+    assert "gzip" in message and "internal error" not in message

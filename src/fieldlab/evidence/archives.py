@@ -110,6 +110,11 @@ def parse_key(value: bytes) -> tuple[int, bytes]:
     return int(index), name
 
 
+# what the archive libraries raise on bytes that are not what the signature promised (zlib and lzma raise their own)
+_DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, KeyError,
+           RuntimeError, NotImplementedError)
+
+
 def list_members(stream: BinaryIO, kind: str, passwords: Passwords = ()) -> Iterator[Member]:
     """Members in directory order; regular files only (folders and links carry no content of their own).
     An encrypted member that one of ``passwords`` opens carries no problem: it is read like any other."""
@@ -117,7 +122,7 @@ def list_members(stream: BinaryIO, kind: str, passwords: Passwords = ()) -> Iter
         yield from _LISTERS[kind](stream, passwords)
     except ArchiveError:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError, KeyError, RuntimeError) as exc:
+    except _DAMAGE as exc:
         raise ArchiveError(f"damaged {kind} archive: {exc}") from exc
 
 
@@ -140,8 +145,7 @@ def _guarded(kind: str, what: str, call: Callable[[], _T]) -> _T:
         return call()
     except ArchiveError:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError, KeyError, RuntimeError,
-            NotImplementedError) as exc:
+    except _DAMAGE as exc:
         raise ArchiveError(f"cannot {what} the {kind} archive: {exc}") from exc
 
 
