@@ -87,7 +87,7 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
     source = _Evidence(evidence, passwords)
     # the database picks out the few items of interest: a laptop's million files cost one indexed-free scan each
     artefacts, hidden_folders, containers = [], set(), {}
-    for item in listed_items(store, exhibit_id, named_like(ARTEFACT_SUFFIXES)):
+    for item in listed_items(store, exhibit_id, named_like(store, ARTEFACT_SUFFIXES)):
         name = _name(item.path).lower()
         if name == ".nomedia":
             hidden_folders.add(_parent(item.path)[0])
