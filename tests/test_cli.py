@@ -56,6 +56,9 @@ def test_scan_then_summary_and_hits_as_json(tmp_path: Path) -> None:
     out = tmp_path / "hits.json"
     assert runner.invoke(app, ["hits", str(case), "--format", "json", "-o", str(out)]).exit_code == 0
     assert {h["path"] for h in json.loads(out.read_text())} == {p.relative_path for p in demo.planted}
+    into_evidence = demo.evidence_dir / "hits.json"
+    refused = runner.invoke(app, ["hits", str(case), "-o", str(into_evidence)])
+    assert refused.exit_code == 2 and "inside the evidence" in refused.output and not into_evidence.exists()
     assert "intact" in runner.invoke(app, ["audit", "verify", str(case)]).output
 
 

@@ -509,6 +509,7 @@ def phones(
             if output is None:
                 count = write_records_csv(iter_records(store, records), sys.stdout)
             else:
+                _refuse_output(store, output)
                 with open(output, "w", encoding="utf-8", newline="") as out:
                     count = write_records_csv(iter_records(store, records), out)
             errors.print(f"{count:,} records written")
@@ -542,6 +543,11 @@ def hits(
         if output is None:
             count = writers[fmt](rows, sys.stdout)
         else:
+            store = _open_case(case)
+            try:
+                _refuse_output(store, output)
+            finally:
+                store.close()
             with open(output, "w", encoding="utf-8", newline="") as out:
                 count = writers[fmt](rows, out)
     except CaseError as exc:
@@ -687,6 +693,16 @@ def hashset_from_case(
         info = report.info
         console.print(f"Imported [bold]{escape(info.name)}[/]: {info.entries:,} entries, "
                       + ", ".join(f"{n:,} {kind}" for kind, n in info.counts.items()))
+
+
+def _refuse_output(store: CaseStore, output: Path) -> None:
+    """An output file named by the examiner never lands inside or beside the case's evidence."""
+    from fieldlab.case.outputs import refuse_case_evidence
+
+    try:
+        refuse_case_evidence(store, output, "the output")
+    except CaseError as exc:
+        _fail(str(exc))
 
 
 def _open_case(case: Path) -> CaseStore:

@@ -287,6 +287,14 @@ def test_the_audit_trail_is_summarised_and_a_written_report_is_recorded_in_it(re
                            "thumbnails": True, "declaration": False}
 
 
+def test_a_report_is_never_written_inside_or_beside_the_evidence(report_case: ReportCase) -> None:
+    # the phone folder exhibit, and the folder holding the laptop image (which also holds the phone folder)
+    for target in (report_case.evidence / "phone" / "report.html", report_case.evidence / "report.html"):
+        result = CliRunner().invoke(app, ["report", str(report_case.case), "--format", "html", "-o", str(target)])
+        assert result.exit_code != 0 and "nothing may be written there" in " ".join(result.output.split())
+        assert not target.exists()
+
+
 def test_the_default_report_name_comes_from_the_profile_and_the_time_only(tmp_path: Path) -> None:
     name = default_output(tmp_path, "us", "pdf", datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
     assert name == tmp_path / "report-us-20310506T070809Z.pdf"

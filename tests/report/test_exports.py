@@ -412,12 +412,19 @@ def test_every_export_is_audit_logged_with_its_file_hash(uk_case: Path, tmp_path
         assert entry.action == "export_written"
         assert entry.detail == {"format": fmt, "profile": "uk", "output": f"export.{fmt}", "items": written.items,
                                 "sha256": hashlib.sha256(written.output.read_bytes()).hexdigest()}
-        assert not (tmp_path / f"export.{fmt}.partial").exists()
+        assert not (tmp_path / f".export.{fmt}.partial").exists()
 
 
 def test_an_export_is_never_written_into_the_evidence(uk_case: Path, report_case: ReportCase) -> None:
     target = report_case.evidence / "phone" / "export.csv"
-    with pytest.raises(CaseError, match="inside exhibit EX2-PHONE"):
+    with pytest.raises(CaseError, match="(inside|beside) the evidence"):  # the phone folder lies beside laptop.raw too
+        export_case(uk_case, "items-csv", target, "uk")
+    assert not target.exists()
+
+
+def test_an_export_is_never_written_beside_a_disk_image(uk_case: Path, report_case: ReportCase) -> None:
+    target = report_case.evidence / "export.csv"  # the folder holding laptop.raw
+    with pytest.raises(CaseError, match="beside the evidence"):
         export_case(uk_case, "items-csv", target, "uk")
     assert not target.exists()
 

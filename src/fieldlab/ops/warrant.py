@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select
 
 from fieldlab import __version__
+from fieldlab.case.outputs import write_whole
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.models import KnownFile, Subscriber, TargetDetail
 from fieldlab.ops.schema import area_sources, imports, sightings
@@ -115,9 +115,7 @@ def write_warrant(db: OpsDatabase, draft: WarrantDraft, fmt: str, output: Path |
     digest = hashlib.sha256(data).hexdigest()
     if output is not None:
         output = Path(output)
-        partial = output.with_name(f".{output.name}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, output)
+        write_whole(output, data)
     db.record("warrant_draft_written", actor, target=draft.target.summary.id, format=fmt, sha256=digest,
               file=output.name if output is not None else None, sightings=len(draft.target.sightings))
     return data, digest

@@ -9,13 +9,12 @@ of the bytes on disk and how many items it holds, so a copy handed to the CPS ca
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldlab.case.store import CaseError, CaseStore
+from fieldlab.case.outputs import refuse_case_evidence, whole_file
+from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import load_profile
-from fieldlab.report.case_items import exhibit_rows
 from fieldlab.report.case_uco import write_case_uco
 from fieldlab.report.dfxml import write_dfxml
 from fieldlab.report.items_csv import write_items_csv
@@ -43,9 +42,8 @@ def export_case(store: CaseStore, fmt: str, output: Path, profile: str = "uk", m
         raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     chosen = load_profile(profile, mapping_file)
     output = Path(output)
-    _refuse_evidence(store, output)
-    partial = output.with_name(output.name + ".partial")
-    try:
+    refuse_case_evidence(store, output, "the export")
+    with whole_file(output) as partial:
         if fmt == "dfxml":
             with open(partial, "wb") as out:
                 count = write_dfxml(store, out, chosen)
@@ -57,9 +55,6 @@ def export_case(store: CaseStore, fmt: str, output: Path, profile: str = "uk", m
                     count = write_case_uco(store, out, chosen)
                 else:
                     count = write_items_csv(store, out, chosen)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
     digest = _sha256(output)
     detail = {"format": fmt, "profile": chosen.name, "output": output.name, "sha256": digest, "items": count}
     if mapping_file is not None:
@@ -68,16 +63,6 @@ def export_case(store: CaseStore, fmt: str, output: Path, profile: str = "uk", m
         detail["all_media"] = True
     store.audit.append("export_written", detail)
     return ExportResult(fmt, chosen.name, output, digest, count)
-
-
-def _refuse_evidence(store: CaseStore, output: Path) -> None:
-    """Nothing is ever written into an exhibit's source (a folder scanned, or over an image file)."""
-    target = output.resolve()
-    for exhibit in exhibit_rows(store):
-        source = Path(exhibit.source).resolve()
-        if target == source or source in target.parents:
-            raise CaseError(f"{output} is inside exhibit {exhibit.ref}'s source {exhibit.source}: "
-                            "write the export outside the evidence")
 
 
 def _sha256(path: Path) -> str:

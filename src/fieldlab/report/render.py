@@ -9,7 +9,6 @@ file or reach the network.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from weasyprint.urls import URLFetcher  # noqa: E402
 # process (the review app, the API) must still reject truncated pictures, so the setting is put back.
 ImageFile.LOAD_TRUNCATED_IMAGES = _STRICT_PILLOW
 
+from fieldlab.case.outputs import refuse_case_evidence, write_whole
 from fieldlab.case.store import CaseStore
 from fieldlab.report.document import MEDIUM_TITLES, ReportContent, utc_text
 
@@ -96,11 +96,10 @@ def write_report(store: CaseStore, content: ReportContent, fmt: str, output: Pat
     """Render, write (whole or not at all) and record in the audit trail the file's name and SHA-256."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    data = render_html(content).encode("utf-8") if fmt == "html" else render_pdf(content)
     output = Path(output)
-    partial = output.with_name(f".{output.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, output)
+    refuse_case_evidence(store, output, "the report")
+    data = render_html(content).encode("utf-8") if fmt == "html" else render_pdf(content)
+    write_whole(output, data)
     digest = hashlib.sha256(data).hexdigest()
     store.audit.append("report_written", {
         "format": fmt, "profile": content.profile, "file": output.name, "sha256": digest,

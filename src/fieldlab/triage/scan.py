@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, exhibit_counts
-from fieldlab.case.store import CaseError, CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem
+from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
@@ -39,6 +39,7 @@ from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
+from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
@@ -116,7 +117,7 @@ def scan_source(
     (``tcp://host:8786``), or of a local Dask cluster of ``local_cluster`` processes started for the scan.
     """
     spec = describe_source(Path(source), unlock)
-    _refuse_case_near_evidence(Path(case_dir), spec)
+    refuse_near_evidence(Path(case_dir), spec.path, spec.kind, "the case folder")
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
     with contextlib.ExitStack() as opened:
@@ -192,15 +193,6 @@ def _deferred_interrupts() -> Iterator[_StopRequest]:
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _refuse_case_near_evidence(case_dir: Path, spec: SourceSpec) -> None:
-    """Nothing is ever written into, or beside, the evidence."""
-    evidence = Path(spec.path).resolve()
-    protected = evidence if spec.kind == "folder" else evidence.parent
-    if case_dir.resolve().is_relative_to(protected) and not str(protected).startswith("/dev"):
-        where = "inside" if spec.kind == "folder" else "beside"
-        raise CaseError(f"the case folder {case_dir} is {where} the evidence {spec.path}: nothing may be written there")
 
 
 def _record_image_facts(store: CaseStore, exhibit: Exhibit, image: ImageSource) -> None:
