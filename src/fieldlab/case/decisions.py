@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, ScalarSelect, func, select
 
 from fieldlab.case.audit import current_actor
 from fieldlab.case.schema import decisions, items, media
@@ -128,15 +128,25 @@ def _by_item(categories: dict[int, str], item_ids: list[int]) -> dict[str, str |
     return {str(i): categories.get(i) for i in item_ids}
 
 
+def standing_decision_ids(profile: str | None = None) -> ScalarSelect:
+    """Ids of the decisions that stand: each item's latest (under ``profile`` when given), unless it withdrew the
+    category (``uncategorised``): that item is undecided again.  The one definition every reader of decisions uses."""
+    latest = select(func.max(decisions.c.id)).group_by(decisions.c.item_id)
+    if profile is not None:
+        latest = latest.where(decisions.c.profile == profile)
+    return (select(decisions.c.id)
+            .where(decisions.c.id.in_(latest.scalar_subquery()), decisions.c.category != UNCATEGORISED)
+            .scalar_subquery())
+
+
 def decided_items(store: CaseStore) -> Iterator[DecidedItem]:
-    """Each categorised item once, with its latest decision; withdrawn ones (``uncategorised``) left out."""
-    latest = select(decisions.c.item_id, func.max(decisions.c.id).label("id")).group_by(decisions.c.item_id).subquery()
+    """Each categorised item once, with the decision that stands."""
     query = (
         select(items.c.id, items.c.path, items.c.family, items.c.md5, items.c.sha1, media.c.pdq, media.c.pdq_quality,
                decisions.c.profile, decisions.c.category)
-        .select_from(latest.join(decisions, decisions.c.id == latest.c.id).join(items, items.c.id == latest.c.item_id)
+        .select_from(decisions.join(items, items.c.id == decisions.c.item_id)
                      .outerjoin(media, media.c.item_id == items.c.id))
-        .where(decisions.c.category != UNCATEGORISED)
+        .where(decisions.c.id.in_(standing_decision_ids()))
         .order_by(items.c.id)
     )
     with store.engine.connect() as conn:

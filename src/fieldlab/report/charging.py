@@ -26,8 +26,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from fieldlab.case.decisions import standing_decision_ids
 from fieldlab.case.queries import deciding_category
 from fieldlab.case.schema import decisions, exhibits, hits, items, media
 from fieldlab.case.store import EXACT_METHODS, CaseStore
@@ -145,8 +146,6 @@ def charging_table(store: CaseStore, profile_name: str = "uk") -> ChargingTable:
 def _judge(copies: list[_Item], profile: Profile) -> tuple[str, str, str] | None:
     """(basis, category, how) for one image; None when it is not to be counted (judged not indecent)."""
     decided = max((c.decision for c in copies if c.decision), default=None)
-    if decided is not None and decided[1] == UNCATEGORISED:  # the examiner withdrew their category (case.decisions)
-        decided = None
     exact = [e for c in copies for e in c.exact]
     near = [n for c in copies for n in c.near]
     all_thumbnails = all("thumbnail" in _flags(c) for c in copies)
@@ -231,8 +230,6 @@ def _items_of_interest(store: CaseStore, profile: str) -> dict[int, _Item]:
                items.c.family, items.c.known_good, media.c.kind.label("media_kind"), exhibits.c.ref)
     base = (items.join(exhibits, exhibits.c.id == items.c.exhibit_id)
             .outerjoin(media, media.c.item_id == items.c.id))
-    latest = (select(decisions.c.item_id, func.max(decisions.c.id).label("id"))
-              .where(decisions.c.profile == profile).group_by(decisions.c.item_id).subquery())
     with store.engine.connect() as conn:
         for r in conn.execute(select(*columns, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.hash_set,
                                      hits.c.hash_set_sha256, hits.c.method, hits.c.distance)
@@ -248,8 +245,8 @@ def _items_of_interest(store: CaseStore, profile: str) -> dict[int, _Item]:
                                   r.method))
         for r in conn.execute(select(*columns, decisions.c.id.label("decision"), decisions.c.category,
                                      decisions.c.examiner, decisions.c.at)
-                              .select_from(base.join(latest, latest.c.item_id == items.c.id)
-                                           .join(decisions, decisions.c.id == latest.c.id))
+                              .select_from(base.join(decisions, decisions.c.item_id == items.c.id))
+                              .where(decisions.c.id.in_(standing_decision_ids(profile)))
                               .order_by(items.c.id)):
             item = _item(wanted, r)
             if item is not None:

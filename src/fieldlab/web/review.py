@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, or_, select
 
+from fieldlab.case.decisions import standing_decision_ids
 from fieldlab.case.groups import group_of
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.queries import deciding_category
@@ -243,9 +244,8 @@ def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -
 def decided_items(store: CaseStore, profile: str) -> set[int]:
     """Items whose latest decision under ``profile`` is a category (not withdrawn)."""
     with store.engine.connect() as conn:
-        latest = select(func.max(decisions.c.id)).where(decisions.c.profile == profile).group_by(decisions.c.item_id)
-        return {r.item_id for r in conn.execute(select(decisions.c.item_id).where(
-            decisions.c.id.in_(latest.scalar_subquery()), decisions.c.category != UNCATEGORISED))}
+        return set(conn.execute(select(decisions.c.item_id)
+                                .where(decisions.c.id.in_(standing_decision_ids(profile)))).scalars())
 
 
 def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], whole_group: bool) -> list[int]:
