@@ -32,7 +32,7 @@ APPLE_ITER, APPLE_DPIC = 10_000, 10_000_000
 
 @dataclass(frozen=True)
 class ExtraFile:
-    """A file added to the backup, as the phone had it."""
+    """A file added to the backup, as the phone had it (replacing the manifest record of the same path, if any)."""
 
     domain: str
     relative: str
@@ -167,7 +167,7 @@ def _manifest(source: Path, work: Path, extra: list[ExtraFile], stored: dict[str
                     LastModified=added.mtime, Birth=added.mtime, LastStatusChange=added.mtime)
         file_keys[added.file_id] = rng.randbytes(32)
         _set_key(archive, wrapped_with_class(class_keys, added.protection_class, file_keys[added.file_id]))
-        db.execute("INSERT INTO Files VALUES (?, ?, ?, 1, ?)", (added.file_id, added.domain, added.relative,
+        db.execute("INSERT OR REPLACE INTO Files VALUES (?, ?, ?, 1, ?)", (added.file_id, added.domain, added.relative,
                                                                 plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)))
     db.commit()
     db.execute("VACUUM")

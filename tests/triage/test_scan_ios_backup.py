@@ -91,3 +91,21 @@ def test_a_backup_found_inside_a_zip_on_a_laptop_is_understood_the_same_way(tmp_
     assert [(count, present) for _, count, present in per_source] == [(3721, 10), (3721, 10)]
     assert db.execute("SELECT COUNT(*) FROM devices").fetchone() == (1,)  # the same phone twice is one device
     assert db.execute("SELECT COUNT(*) FROM items WHERE origin IS NOT NULL").fetchone() == (20,)
+
+
+def test_the_gallery_database_of_a_backup_is_read_though_stored_under_a_hashed_name(tmp_path: Path) -> None:
+    from fieldlab.demo import procedural_jpeg
+    from tests.evidence.encrypted_ios_backup_builder import ExtraFile, build_backups
+    from tests.phone_builders import photos_db
+
+    picture = procedural_jpeg(77, 320, 240)
+    built = build_backups(tmp_path / "backups", "unused", extra=[
+        ExtraFile("CameraRollDomain", "Media/PhotoData/Photos.sqlite", photos_db(tmp_path)),
+        ExtraFile("CameraRollDomain", "Media/DCIM/100APPLE/IMG_0001.JPG", picture)])
+    fieldlab.scan(built.plain, tmp_path / "case", exhibit_ref="IPHONE")
+    db = _db(tmp_path / "case")
+    records = {path: (item is not None, hidden, trashed) for path, item, hidden, trashed in db.execute(
+        "SELECT device_path, item_id, hidden, trashed FROM phone_records WHERE database = 'photos'")}
+    media = "/private/var/mobile/Media/DCIM/100APPLE"
+    assert records == {f"{media}/IMG_0001.JPG": (True, 0, 0), f"{media}/IMG_0002.JPG": (False, 1, 0),
+                       f"{media}/IMG_0003.JPG": (False, 0, 1)}

@@ -98,11 +98,14 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
     roots = tuple(_parent(a.path)[0] for a in artefacts)
     by_path = {i.path: i for i in listed_items(store, exhibit_id) if i.path.startswith(roots)} if roots else {}
     found = PhoneFindings()
+    databases: list[tuple[ListedItem, str, dict[str, ListedItem]]] = []  # the database, its kind, its journals
     with tempfile.TemporaryDirectory(prefix="fieldlab-phone-") as work:
         for artefact in artefacts:
             name = _name(artefact.path).lower()
             try:
-                if name == "manifest.db":
+                if kind := photo_database_kind(artefact.path):
+                    databases.append((artefact, kind, _journals(artefact.path, by_path)))
+                elif name == "manifest.db":
                     _ios_backup(source, artefact, by_path, Path(work), found)
                 elif name in REPORT_NAMES:
                     _ufdr(source, artefact, by_path, found)
@@ -110,11 +113,15 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
                     found.devices.append((artefact.id, device_from_system_version(_read(source, artefact), artefact.path)))
                 elif name == "build.prop":
                     found.devices.append((artefact.id, device_from_build_prop(_read(source, artefact), artefact.path)))
-                elif kind := photo_database_kind(artefact.path):
-                    present = _storage_index(listed_items(store, exhibit_id, media_or_hit()), found.origins)
-                    _photo_database(source, artefact, kind, by_path, Path(work), present, found)
-            except (BackupError, UfdrError, BuildPropError, PhotoDatabaseError, ArchiveError, OSError) as exc:
+            except (BackupError, UfdrError, BuildPropError, ArchiveError, OSError) as exc:
                 found.problems.append((artefact, str(exc)[:500]))
+        databases += _placed_databases(by_path, found.origins)
+        present = _storage_index(listed_items(store, exhibit_id, media_or_hit()), found.origins) if databases else {}
+        for database, kind, journals in databases:
+            try:
+                _photo_database(source, database, kind, journals, Path(work), present, found)
+            except (PhotoDatabaseError, ArchiveError, OSError) as exc:
+                found.problems.append((database, str(exc)[:500]))
     found.devices = _distinct(found.devices)
     apps = _container_apps(source, containers, found)
     placings = _placings(listed_items(store, exhibit_id, media_or_hit()), found.origins, hidden_folders, apps)
@@ -159,7 +166,7 @@ def _ios_backup(source: _Evidence, manifest: ListedItem, by_path: dict[str, List
             found.devices.append((info.id, device_from_info_plist(_read(source, info), info.path)))
         except (BackupError, ArchiveError, OSError) as exc:
             found.problems.append((info, str(exc)[:500]))
-    copy = _decrypted_manifest(source, manifest) or _copy_out(source, manifest, work, by_path)
+    copy = _decrypted_manifest(source, manifest) or _copy_out(source, manifest, work, _journals(manifest.path, by_path))
     for record in read_manifest(copy):
         stored = _stored_item(record, root, separator, by_path)
         device_path = _shown(record.device_path)
@@ -223,9 +230,22 @@ def _ufdr(source: _Evidence, report_item: ListedItem, by_path: dict[str, ListedI
 # gallery databases ---------------------------------------------------------------------------------------------
 
 
-def _photo_database(source: _Evidence, database: ListedItem, kind: str, by_path: dict[str, ListedItem],
+def _placed_databases(by_path: dict[str, ListedItem], origins: dict[int, str],
+                      ) -> list[tuple[ListedItem, str, dict[str, ListedItem]]]:
+    """Gallery databases known only by the path a manifest or report gave them: an iOS backup stores
+    ``CameraRollDomain/Media/PhotoData/Photos.sqlite`` under a hashed name, and its WAL under another."""
+    by_origin = {origins[i.id]: i for i in by_path.values() if i.id in origins}
+    return [(item, kind, _journals(origin, by_origin)) for origin, item in sorted(by_origin.items())
+            if (kind := photo_database_kind(origin))]
+
+
+def _journals(path: str, by_path: dict[str, ListedItem]) -> dict[str, ListedItem]:
+    return {suffix: by_path[path + suffix] for suffix in ("-wal", "-journal") if path + suffix in by_path}
+
+
+def _photo_database(source: _Evidence, database: ListedItem, kind: str, journals: dict[str, ListedItem],
                     work: Path, present: dict[str, int], found: PhoneFindings) -> None:
-    copy = _copy_out(source, database, work, by_path)
+    copy = _copy_out(source, database, work, journals)
     for record in read_photo_database(copy, kind):
         key = storage_key(record.path)
         held = present.get(key) if key else None
@@ -308,14 +328,15 @@ def _read(source: _Evidence, item: ListedItem) -> bytes:
         handle.close()
 
 
-def _copy_out(source: _Evidence, item: ListedItem, work: Path, by_path: dict[str, ListedItem]) -> Path:
-    """A private copy of a SQLite database with its journal files, named so SQLite finds them."""
+def _copy_out(source: _Evidence, item: ListedItem, work: Path, journals: dict[str, ListedItem]) -> Path:
+    """A private copy of a SQLite database with its journal files (``-wal``, ``-journal``), named so SQLite
+    finds them."""
     if item.size > MAX_ARTEFACT:
         raise OSError(f"{item.size} bytes: larger than a database copied out for reading ({MAX_ARTEFACT >> 30} GiB)")
     folder = Path(tempfile.mkdtemp(dir=work))
     target = folder / "database.sqlite"
     for suffix in ("", "-wal", "-journal"):
-        part = item if not suffix else by_path.get(item.path + suffix)
+        part = item if not suffix else journals.get(suffix)
         if part is None or part.kind != "file":
             continue
         handle = source.open(part)
