@@ -105,12 +105,6 @@ def undo_last(store: CaseStore, examiner: str, profile: str = "uk") -> Undone | 
     return Undone(first, target[0].category, restored)
 
 
-def standing_decisions(store: CaseStore, item_ids: Sequence[int], profile: str = "uk") -> dict[int, str]:
-    """The latest decision of each item that has one (``uncategorised``: withdrawn)."""
-    with store.engine.connect() as conn:
-        return _standing(conn, sorted(set(item_ids)), profile)
-
-
 def _standing(conn: Connection, item_ids: list[int], profile: str, before_id: int | None = None) -> dict[int, str]:
     found: dict[int, str] = {}
     for start in range(0, len(item_ids), 500):

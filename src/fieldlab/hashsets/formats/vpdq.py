@@ -39,10 +39,6 @@ class VideoProblem:
         return ParseProblem(self.line, f"{quoted(self.file)}: {self.reason}")
 
 
-def is_vpdq_folder(path: Path) -> bool:
-    return path.is_dir() and any(child.suffix == ".txt" for child in path.iterdir())
-
-
 def parse_vpdq_folder(folder: Path, category: str | None = None) -> Iterator[KnownVideo | VideoProblem]:
     """Each known video with its frames, in file-name order; problems as they are met."""
     categories, problems = _read_categories(folder)
