@@ -33,8 +33,8 @@ one of the examiner's, and otherwise says it needs the password.
 Library, by measurement (``bench/pdf_libraries.py``, 2 cores, pikepdf 10.18 /
 qpdf 12.4 against pypdf 7.1, same process, median of 3 interleaved rounds): on
 a 43 MB 50-page PDF with 50 Flate pictures of 1000x750, open and list every
-image object took 2.1 ms with pikepdf and 42 ms with pypdf, and decoding all 50
-to Pillow images 0.8 s (16 ms a picture) against 10.5 s (210 ms).  On damage
+image object took 2.1 ms with pikepdf and 42-54 ms with pypdf, and decoding all 50
+to Pillow images 0.8 s (16 ms a picture) against 10.0-10.5 s (200-210 ms); latest run in docs/benchmarks.md.  On damage
 (a 6-picture PDF truncated at 12 points from 5% to 99%, 150 copies with 20
 random bytes overwritten, garbage after a header, a 1 GB Flate bomb in a
 100x100 image; each case in its own process): pikepdf rebuilt the object
