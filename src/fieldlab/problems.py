@@ -1,0 +1,64 @@
+"""What went wrong with an item or a place, in words a court report can use.
+
+Every problem the scan records has a kind.  The kind says *what happened* (a
+damaged PDF is not a file that "changed during the scan"), the stage column of
+the errors table says *where* (walk, read, decode, carve, phone, verify).  The
+verdict, `summary`, `fieldlab errors` and the report count problems by kind, so
+an examiner sees at a glance which findings may be incomplete and why.
+
+This module is imported by worker processes: it must stay free of heavy imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ProblemKind(StrEnum):
+    UNREADABLE = "unreadable"  # could not be opened or read at all (I/O error, vanished, refused)
+    DAMAGED = "damaged"  # its structure is corrupt: what could be read is kept
+    TRUNCATED = "truncated"  # it ends early: the readable prefix is kept, hashed and searched
+    CHANGED = "changed"  # it changed while the scan read it (a live folder or device)
+    UNSUPPORTED = "unsupported"  # a format or feature fieldlab cannot read (say which)
+    ENCRYPTED = "encrypted"  # locked, and no password given opened it
+    BOMB = "bomb"  # expands far beyond its stored size: stopped, what was read is kept
+    NESTING = "nesting"  # not opened: it lies deeper than the nesting limit (scan --max-depth)
+    LIMIT = "limit"  # another bound was reached (members, entries, bytes): the rest was not listed
+    NORMAL = "normal"  # empty or header-only the way the system keeps it: a fact, not an error
+    INTERNAL = "internal"  # a fault of fieldlab itself: please report it
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def is_error(self) -> bool:
+        """Counted as an error in the verdict; `normal` is listed but is not one."""
+        return self is not ProblemKind.NORMAL
+
+
+_LABELS = {
+    ProblemKind.UNREADABLE: "unreadable",
+    ProblemKind.DAMAGED: "damaged",
+    ProblemKind.TRUNCATED: "truncated",
+    ProblemKind.CHANGED: "changed during the scan",
+    ProblemKind.UNSUPPORTED: "unsupported",
+    ProblemKind.ENCRYPTED: "encrypted, not opened",
+    ProblemKind.BOMB: "decompression bomb, stopped",
+    ProblemKind.NESTING: "not opened: nesting limit",
+    ProblemKind.LIMIT: "limit reached",
+    ProblemKind.NORMAL: "normal, empty",
+    ProblemKind.INTERNAL: "internal error",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one item: recorded, never raised, so the scan goes on."""
+
+    kind: ProblemKind
+    message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", self.message[:500])
