@@ -119,7 +119,7 @@ def test_csv_digest_with_inner_spaces_is_refused(tmp_path: Path) -> None:
 
 def test_csv_without_a_digest_column_is_refused_with_the_columns_found(tmp_path: Path) -> None:
     path = write(tmp_path / "set.csv", "name,size", "a.jpg,10")
-    with pytest.raises(ValueError, match=r"names no MD5, SHA1 or SHA256 column \(found 'name', 'size'\)"):
+    with pytest.raises(ValueError, match=r"names no MD5, SHA1, SHA256 or PDQ column \(found 'name', 'size'\)"):
         list(parse_csv(path))
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32}
 PDQ_SIZE = 32
+MIN_PDQ_QUALITY = 50  # Meta's rule: a PDQ of lower quality (a near-blank picture) is close to too much to mean anything
 
 
 @dataclass(slots=True)  # not frozen: built tens of millions of times per import, and frozen costs 4x

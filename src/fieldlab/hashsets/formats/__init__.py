@@ -11,7 +11,7 @@ from contextlib import closing
 from functools import partial
 from pathlib import Path
 
-from fieldlab.hashsets.formats.csvlist import BOM, find_columns, parse_csv, quoted, split_header
+from fieldlab.hashsets.formats.csvlist import BOM, csv_layout, parse_csv, quoted, split_header
 from fieldlab.hashsets.formats.encase import SIGNATURE as ENCASE_SIGNATURE
 from fieldlab.hashsets.formats.encase import parse_encase
 from fieldlab.hashsets.formats.hashkeeper import is_hashkeeper_header, parse_hashkeeper
@@ -21,7 +21,7 @@ from fieldlab.hashsets.formats.pdq import is_pdq_line, parse_pdq
 from fieldlab.hashsets.formats.sqlitedb import SQLITE_MAGIC, describe_schema, open_read_only, read_schema
 from fieldlab.hashsets.formats.tskdb import kdb_source, parse_tsk_kdb
 from fieldlab.hashsets.formats.vics import parse_vics
-from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem, parse_hex_digest
+from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
 
 FORMATS = ("vics", "csv", "md5sum", "sha1sum", "nsrl-rds", "nsrl-txt", "encase", "hashkeeper", "tsk-kdb", "pdq")
 SNIFF_SIZE = 8192
@@ -72,15 +72,21 @@ def detect_format(path: Path) -> str:
                 return fmt
         if is_pdq_line(line):
             return "pdq"
-        if find_columns(split_header(text)).keys() & DIGEST_SIZES.keys():
+        if csv_layout(split_header(text)) is not None:
             return "csv"
         fmt = _HASH_LIST_BY_LENGTH.get(len(token))
         if fmt and parse_hex_digest(token.decode("ascii", "replace"), len(token) // 2):
             return fmt
+        if parse_hex_digest(token.split(b",", 1)[0].decode("ascii", "replace"), PDQ_SIZE):
+            raise ValueError(
+                f"{path}: unknown hash-set format: the first line {quoted(line)} starts with 64 hex digits, which may be a SHA-256 or a PDQ "
+                "hash: for a PDQ list (such as pdq-photo-hasher's hash,quality,filename) pass --format pdq, or give "
+                "the file a header line naming its columns (pdq,quality,category)"
+            )
         raise ValueError(
             f"{path}: unknown hash-set format: the first line {quoted(line)} is neither a CSV header naming an "
-            "MD5, SHA1 or SHA256 column nor an MD5 or SHA-1 hash (nor an NSRL, HashKeeper or 'pdq <hash>' line); "
-            "VICS JSON starts with '{'"
+            "MD5, SHA1, SHA256 or PDQ column nor an MD5 or SHA-1 hash (nor an NSRL, HashKeeper or 'pdq <hash>' "
+            "line); VICS JSON starts with '{'"
         )
     raise ValueError(f"{path}: no line to recognise in the first {SNIFF_SIZE} bytes; is it a hash set?")
 

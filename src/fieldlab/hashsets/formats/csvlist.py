@@ -2,11 +2,20 @@
 
 Exporters disagree on column names and order, so the header is matched
 loosely: names are compared case-insensitively with everything but letters
-and digits removed and one trailing ``hash``, ``digest``, ``value`` or
-``sum`` dropped.  "MD5", "md5 hash", "MD5Sum", "SHA-1", "sha1_hash",
-"SHA-256", "PDQ Hash", "PhotoDNA" and "Category" are all understood; other columns
-(file names, sizes) are ignored.  The delimiter is whichever of ``,`` ``;``
-or tab the header uses most.
+and digits removed and trailing ``hash``, ``digest``, ``value``, ``sum`` or
+``hex`` dropped.  "MD5", "md5 hash", "MD5Sum", "SHA-1", "sha1_hash",
+"SHA-256", "PDQ Hash", "pdq_hash_hex", "PhotoDNA" and "Category" are all
+understood; other columns (file names, sizes) are ignored.  The delimiter is
+whichever of ``,`` ``;`` or tab the header uses most.
+
+Perceptual hash lists are exchanged without file digests, so a PDQ column
+alone is a set.  Two shapes name it indirectly: Meta's ``pdq-photo-hasher``
+output given a header (``hash,quality,filename``: only a PDQ has a quality),
+and python-threatexchange's one signal per row (``signal_type`` beside
+``signal_str`` or ``hash``), where each row's type says which digest its
+value is.  A PDQ of quality under 50 (a near-blank picture) is kept, as the
+sharing organisation listed it, and reported with its line: near matches to
+it are weak.
 
 The helpers here (reading bounded lines, quoting hostile text, turning named
 values into a record) are shared with the other parsers.
@@ -17,6 +26,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +34,7 @@ from fieldlab.hashsets.records import (
     DIGEST_SIZES,
     MAX_PHOTODNA,
     PDQ_SIZE,
+    MIN_PDQ_QUALITY,
     HashRecord,
     ParseProblem,
     parse_hex_digest,
@@ -36,11 +47,13 @@ MAX_LINE = 1 << 16  # far beyond any real hash-set line
 ECHO = 80  # characters of a bad value quoted back in a problem report
 
 DELIMITERS = (",", ";", "\t")
-COLUMNS = ("md5", "sha1", "sha256", "pdq", "photodna", "category")
+COLUMNS = ("md5", "sha1", "sha256", "pdq", "photodna", "category", "quality", "hash", "signal", "signaltype")
 _SIZES = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
 _LABELS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ"}
 _NAME_NOISE = re.compile(r"[^a-z0-9]")
-_NAME_SUFFIXES = ("hash", "digest", "value", "sum")
+_NAME_SUFFIXES = ("hash", "digest", "value", "sum", "hex", "str")
+# python-threatexchange's signal types that are a digest we match; other types (url, raw_text...) are not
+SIGNAL_TYPES = {"pdq": "pdq", "photopdq": "pdq", "md5": "md5", "photomd5": "md5", "videomd5": "md5"}
 
 
 def read_lines(stream: BinaryIO) -> Iterator[bytes]:
@@ -87,8 +100,8 @@ def record_from_fields(line: int, fields: Mapping[str, str | None]) -> list[Hash
     """The record for one row of named values (keys from COLUMNS), and at most one problem.
 
     A bad digest next to a good one costs only the bad one: the record is kept
-    and the problem says so.  Without a good MD5, SHA1 or SHA256 (a PDQ alone
-    is not enough) there is no record, only the problem.
+    and the problem says so.  Without a good MD5, SHA1, SHA256 or PDQ there is
+    no record, only the problem.
     """
     digests: dict[str, bytes] = {}
     reasons = []
@@ -101,8 +114,9 @@ def record_from_fields(line: int, fields: Mapping[str, str | None]) -> list[Hash
             digests[name] = digest
         elif text.strip():
             reasons.append(f"{_LABELS[name]} {quoted(text.strip())} is not {size * 2} hex digits")
-    if not digests.keys() - {"pdq"}:
-        return [ParseProblem(line, "; ".join(reasons) or "no MD5, SHA1 or SHA256 value")]
+    if not digests:
+        wanted = "MD5, SHA1, SHA256 or PDQ" if "pdq" in fields else "MD5, SHA1 or SHA256"
+        return [ParseProblem(line, "; ".join(reasons) or f"no {wanted} value")]
     category = (fields.get("category") or "").strip() or None
     photodna = fields.get("photodna")
     if photodna and photodna.strip():
@@ -113,7 +127,30 @@ def record_from_fields(line: int, fields: Mapping[str, str | None]) -> list[Hash
     record = HashRecord(line=line, category=category, photodna=photodna or None, **digests)
     if reasons:
         return [record, ParseProblem(line, "; ".join(reasons) + "; imported with its valid digests only")]
+    if "pdq" in digests and (weak := pdq_quality_problem(line, fields.get("quality"))):
+        return [record, weak]
     return [record]
+
+
+def pdq_quality_problem(line: int, text: str | None) -> ParseProblem | None:
+    """A problem when a PDQ's stated quality is under Meta's 50 or unreadable; the PDQ is kept either way.
+
+    A hash of a near-blank picture sits close to many unrelated ones, which
+    is why a scan never matches such a picture of the suspect's; a listed one
+    is the sharing organisation's call, so it stays, and the examiner is told.
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        quality = int(text.strip())
+    except ValueError:
+        return ParseProblem(line, f"PDQ quality {quoted(text.strip())} is not a number; the PDQ is kept")
+    if not 0 <= quality <= 100:
+        return ParseProblem(line, f"PDQ quality {quality} is not between 0 and 100; the PDQ is kept")
+    if quality < MIN_PDQ_QUALITY:
+        return ParseProblem(line, f"PDQ quality {quality} is under {MIN_PDQ_QUALITY} (a near-blank picture): kept, "
+                                  "but a near match to it is weak")
+    return None
 
 
 def sniff_delimiter(header: str) -> str:
@@ -122,17 +159,55 @@ def sniff_delimiter(header: str) -> str:
 
 
 def find_columns(names: Iterable[str]) -> dict[str, int]:
-    """Index of each column we use (keys from COLUMNS), first occurrence winning."""
+    """Index of each column we know (keys from COLUMNS), first occurrence winning."""
     found: dict[str, int] = {}
     for index, name in enumerate(names):
         key = _NAME_NOISE.sub("", name.lower())
-        for suffix in _NAME_SUFFIXES:
-            if key != suffix and key.endswith(suffix):
-                key = key.removesuffix(suffix)
+        for _ in range(2):  # "pdq_hash_hex", "signal_str"
+            suffix = next((s for s in _NAME_SUFFIXES if key != s and key.endswith(s)), None)
+            if suffix is None:
                 break
+            key = key.removesuffix(suffix)
         if key in COLUMNS:
             found.setdefault(key, index)
     return found
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where a CSV keeps what we read: named columns, and for one-signal-per-row files the type and value columns."""
+
+    columns: dict[str, int]  # keys from COLUMNS that are read as themselves (md5 ... category, quality)
+    signal: tuple[int, int] | None = None  # (type column, value column): python-threatexchange's shape
+
+    def fields(self, row: list[str]) -> dict[str, str | None] | str:
+        """The row's named values, or why it holds none we use."""
+        fields = {name: row[index] if index < len(row) else None for name, index in self.columns.items()}
+        if self.signal is not None:
+            kind_column, value_column = self.signal
+            raw_kind = row[kind_column] if kind_column < len(row) else ""
+            kind = SIGNAL_TYPES.get(_NAME_NOISE.sub("", raw_kind.lower()))
+            if kind is None:
+                return f"signal type {quoted(raw_kind.strip())} is not a PDQ or MD5: not imported"
+            fields[kind] = row[value_column] if value_column < len(row) else None
+        return fields
+
+
+def csv_layout(names: list[str]) -> CsvLayout | None:
+    """How to read a CSV with these header names; None when no column holds a digest we use.
+
+    A bare ``hash`` column says nothing about its kind (an MD5? a SHA-256? a
+    PDQ?), so it is read only where the header tells: beside ``signal_type``,
+    or beside ``quality``, which only a PDQ has.
+    """
+    found = find_columns(names)
+    columns = {name: index for name, index in found.items() if name in _SIZES or name in ("photodna", "category", "quality")}
+    value = found.get("signal", found.get("hash"))
+    if "signaltype" in found and value is not None:
+        return CsvLayout(columns, (found["signaltype"], value))
+    if "hash" in found and "quality" in found and "pdq" not in columns:
+        columns["pdq"] = found["hash"]
+    return CsvLayout(columns) if columns.keys() & _SIZES.keys() else None
 
 
 def split_header(header: str) -> list[str]:
@@ -146,8 +221,8 @@ def split_header(header: str) -> list[str]:
 def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from a CSV hash set, numbered by physical line.
 
-    Raises ValueError when the first non-blank line names no MD5, SHA1 or
-    SHA256 column: nothing in such a file can be imported.
+    Raises ValueError when the first non-blank line names no MD5, SHA1,
+    SHA256 or PDQ column: nothing in such a file can be imported.
     """
     with path.open("rb") as stream:
         lines = (line.decode("utf-8", "replace") for line in read_lines(stream))
@@ -155,17 +230,23 @@ def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
         if not header:
             return
         names = split_header(header)
-        columns = find_columns(names)
-        if not columns.keys() & DIGEST_SIZES.keys():
+        layout = csv_layout(names)
+        if layout is None:
             shown = ", ".join(quoted(name) for name in names[:10])
-            raise ValueError(f"{path}: line {header_line} names no MD5, SHA1 or SHA256 column (found {shown})")
+            raise ValueError(
+                f"{path}: line {header_line} names no MD5, SHA1, SHA256 or PDQ column (found {shown}); a PDQ column "
+                "may also be 'hash' beside 'quality' or 'signal_type'"
+            )
         for entry in csv_rows(lines, header_line, sniff_delimiter(header)):
             if isinstance(entry, ParseProblem):
                 yield entry
                 continue
             number, row = entry
-            fields = {name: row[index] if index < len(row) else None for name, index in columns.items()}
-            yield from record_from_fields(number, fields)
+            fields = layout.fields(row)
+            if isinstance(fields, str):
+                yield ParseProblem(number, fields)
+            else:
+                yield from record_from_fields(number, fields)
 
 
 def csv_rows(lines: Iterator[str], header_line: int, delimiter: str = ",") -> Iterator[tuple[int, list[str]] | ParseProblem]:

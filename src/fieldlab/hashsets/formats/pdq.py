@@ -8,9 +8,12 @@ Understood lines:
   ``pdq-photo-hasher`` prints ``<hash>,<quality>,<file name>``, and
   ``hash=<hash>`` as its ``hashtool256`` reads them.
 
-Whatever follows the hash (file names, qualities, labels) is ignored: free
-text is no category, and a wrong category does more harm than none, so
-records carry none.  Blank lines and ``#`` comments are skipped.
+Whatever follows the hash (file names, labels) is ignored: free text is no
+category, and a wrong category does more harm than none, so records carry
+none (a categorised list is a CSV with a header: ``pdq,category``).  The one
+thing read is the quality the hasher wrote (``<hash>,<quality>,...`` or
+``quality=``): a hash under 50 is kept and reported, as in CSV lists.  Blank
+lines and ``#`` comments are skipped.
 
 A bare 64-hex-digit line looks exactly like a SHA-256, so only the ``pdq
 <hash>`` form is recognised by content; a bare list must be declared.
@@ -22,11 +25,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from fieldlab.hashsets.formats.csvlist import quoted, read_lines
+from fieldlab.hashsets.formats.csvlist import pdq_quality_problem, quoted, read_lines
 from fieldlab.hashsets.records import PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
 
 PREFIX = b"pdq"
 _END_OF_HASH = re.compile(rb"[\s,]")
+_HASHER_QUALITY = re.compile(rb"^[^,]*,\s*(\d{1,3})\s*(?:,|$)")  # pdq-photo-hasher: <hash>,<quality>,<file name>
+_DETAILED_QUALITY = re.compile(rb"(?:^|,)quality=([^,]*)")  # pdq-photo-hasher --details: hash=...,quality=...
 
 
 def pdq_token(line: bytes) -> bytes:
@@ -61,6 +66,8 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
             digest = _digest(token)
             if digest is not None:
                 yield HashRecord(number, pdq=digest)
+                if weak := pdq_quality_problem(number, _quality(line.strip())):
+                    yield weak
             elif first:
                 raise ValueError(
                     f"{path}: not a PDQ list: line {number} is {quoted(line.strip())}, not a 64-hex-digit PDQ hash "
@@ -69,6 +76,11 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
             else:
                 yield ParseProblem(number, f"{quoted(token)} is not a {PDQ_SIZE * 2}-hex-digit PDQ hash")
             first = False
+
+
+def _quality(text: bytes) -> str | None:
+    found = _DETAILED_QUALITY.search(text) if text.startswith(b"hash=") else _HASHER_QUALITY.match(text)
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def _digest(token: bytes) -> bytes | None:
