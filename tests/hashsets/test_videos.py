@@ -65,6 +65,40 @@ def test_categories_csv_gives_each_video_its_category_and_the_option_the_rest(tm
     assert report.info.per_category == {"B": 1, "C": 1}
 
 
+@pytest.mark.parametrize(
+    "categories",
+    [
+        b"\xef\xbb\xbfFile Name\tCategory\r\nfirst.mp4\tB\r\nsecond.txt\t\r\n",  # BOM, TSV, the video's name
+        b'"Video";"CATEGORY"\nC:\\seized\\first.mp4;B\n',  # semicolons, quoted names, a Windows path
+        b"category,filename\nB,first\n",  # the category first, the name without an extension
+    ],
+)
+def test_categories_csv_header_variants_name_each_video_and_its_category_reaches_the_match(
+    tmp_path: Path, categories: bytes
+) -> None:
+    folder = tmp_path / "known"
+    folder.mkdir()
+    first = random_hashes(11, 5)
+    write_video(folder / "first.txt", first)
+    write_video(folder / "second.txt", random_hashes(12, 5))
+    (folder / "categories.csv").write_bytes(categories)
+    library = HashSetLibrary(tmp_path / "home")
+    report = library.import_file(folder, name="v", category="C")
+    assert report.info.per_category == {"B": 1, "C": 1} and report.info.problems == 0
+    (match,) = HashMatcher(library.load()).match_videos([np.frombuffer(b"".join(first), np.uint8).reshape(-1, 32)])
+    assert (match.matched_hash, match.method, match.category) == ("first", "vpdq", "B")
+
+
+def test_a_categories_csv_without_a_file_column_is_a_problem_and_the_option_applies(tmp_path: Path) -> None:
+    folder = tmp_path / "known"
+    folder.mkdir()
+    write_video(folder / "first.txt", random_hashes(13, 5))
+    (folder / "categories.csv").write_text("md5,category\nabc,B\n")
+    report = HashSetLibrary(tmp_path / "home").import_file(folder, name="v", category="C")
+    assert report.info.per_category == {"C": 1}
+    assert [p.line for p in report.problems] == [1] and "file" in report.problems[0].reason
+
+
 def test_a_video_matches_when_80_percent_of_its_seconds_are_covered_and_not_below(tmp_path: Path) -> None:
     folder = tmp_path / "known"
     folder.mkdir()
