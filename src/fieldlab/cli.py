@@ -533,6 +533,8 @@ def hits(
 ) -> None:
     """Write every hit (exhibit, locator, path, digests, category, hash set, method) as CSV or JSON.
 
+    CSV: one row per item and hash set, its methods joined (md5+sha1). JSON: every match apart.
+
     Example: [bold]fieldlab hits ~/cases/op-ash --format csv -o hits.csv[/]
     """
     writers = {"csv": write_hits_csv, "json": write_hits_json}
@@ -552,7 +554,7 @@ def hits(
                 count = writers[fmt](rows, out)
     except CaseError as exc:
         _fail(str(exc))
-    errors.print(f"{count:,} hits written")
+    errors.print(f"{count:,} {'rows (one per item and hash set)' if fmt == 'csv' else 'matches'} written")
 
 
 @app.command("charges")
