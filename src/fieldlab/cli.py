@@ -104,7 +104,8 @@ def hashset_import(
     if info.conflicts:
         console.print(f"[yellow]  {info.conflicts:,} digests listed under different categories: the most serious kept[/]")
     if info.problems:
-        console.print(f"[yellow]  {info.problems:,} invalid lines skipped[/] (all listed in {escape(str(report.problems_file))}):")
+        console.print(f"[yellow]  {info.problems:,} lines with problems[/], each saying what was skipped or kept "
+                      f"(all listed in {escape(str(report.problems_file))}):")
         for problem in report.problems[:10]:
             console.print(f"    line {problem.line}: {escape(problem.reason)}")
 
@@ -152,7 +153,7 @@ def hashset_info(name: str, home: HomeOption = None) -> None:
         ("Entries", f"{info.entries:,}"),
         ("Digests", ", ".join(f"{kind} {n:,}" for kind, n in info.counts.items())),
         ("By category", ", ".join(f"{escape(k)} {v:,}" for k, v in sorted(info.per_category.items()))),
-        ("Invalid lines", f"{info.problems:,}"), ("Listed twice, differently", f"{info.conflicts:,}"),
+        ("Lines with problems", f"{info.problems:,}"), ("Listed twice, differently", f"{info.conflicts:,}"),
         ("Trust rank", str(HashSetLibrary(home).trust_order().index(name) + 1)),
     ]
     if info.unmapped_categories:

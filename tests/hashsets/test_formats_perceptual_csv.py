@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fieldlab.hashsets.export import export_set
@@ -11,7 +12,9 @@ from fieldlab.hashsets.formats import detect_format, parse_hash_file
 from fieldlab.hashsets.formats.csvlist import parse_csv
 from fieldlab.hashsets.formats.pdq import parse_pdq
 from fieldlab.hashsets.library import HashSetLibrary
+from fieldlab.hashsets.matcher import HashMatcher
 from fieldlab.hashsets.records import HashRecord, ParseProblem
+from fieldlab.hashsets.update import update_set
 from tests.hashsets.hashset_builders import Digests, write_lines
 
 A, B, C = Digests("a"), Digests("b"), Digests("c")
@@ -140,3 +143,13 @@ def test_an_imported_categorised_pdq_list_counts_its_categories_and_exports_back
     assert export_set(library, "shared", "csv", exported) == 2
     again = library.import_file(exported, name="again")  # the export of a PDQ-only set imports back
     assert again.info.per_category == {"A": 1, "C": 1} and again.info.problems == 0
+
+
+def test_an_update_of_a_categorised_pdq_list_recategorises_and_adds(tmp_path: Path) -> None:
+    library = HashSetLibrary(tmp_path / "home")
+    library.import_file(write_lines(tmp_path / "v1.csv", "pdq,category", f"{A.pdq.hex()},C"), name="shared")
+    report = update_set(library, "shared", write_lines(tmp_path / "v2.csv", "pdq,category", f"{A.pdq.hex()},A",
+                                                       f"{B.pdq.hex()},B"))
+    assert report.info.counts == {"pdq": 2}
+    matches = HashMatcher(library.load(["shared"])).match_pdq(np.frombuffer(A.pdq + B.pdq, np.uint8).reshape(2, 32), 0)
+    assert sorted((m.query_index, m.category) for m in matches) == [(0, "A"), (1, "B")]

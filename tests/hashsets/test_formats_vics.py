@@ -251,3 +251,10 @@ def test_vics_non_utf8_bytes_stop_reading_with_a_readable_problem(tmp_path: Path
     record, problem = parse_vics(path)
     assert isinstance(record, HashRecord)
     assert isinstance(problem, ParseProblem) and "UTF8" in problem.reason and "b'" not in problem.reason
+
+
+def test_vics_media_with_only_a_pdq_among_its_alternative_hashes_is_a_record(tmp_path: Path) -> None:
+    pdq = "f8f8f0cce0f4e84d0e370a22028f67f0b36e2ed596623e1d33e6339c4e9c9b22"
+    path = media_file(tmp_path / "pdq.json", {"MediaID": 1, "Category": 2,
+                                              "AlternativeHashes": [{"HashName": "PDQ", "HashValue": pdq}]})
+    assert list(parse_vics(path)) == [HashRecord(1, pdq=bytes.fromhex(pdq), category="2")]
