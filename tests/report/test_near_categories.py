@@ -112,6 +112,11 @@ def test_the_other_exports_carry_the_category_of_a_near_match(near_case: NearCas
         rows = {r["path"]: r for r in csv.DictReader(io.StringIO(text))}
         assert (rows["Pictures/rotated.jpg"]["category"], rows["Pictures/rotated.jpg"]["basis"]) == ("B", "indicative")
         assert rows["forwarded.mp4"]["category"] == "C" and rows["Pictures/unrelated.jpg"]["category"] == ""
+    elif fmt == "dfxml":
+        assert text.count('basis="indicative"') == 3
+        assert text.count(">B</fieldlab:category>") == 2 and text.count(">C</fieldlab:category>") == 1
+    else:
+        assert text.count('"uk category B"') == 2 and text.count('"uk category C"') == 1
 
 
 def test_lookup_with_pdq_shows_the_lists_category(near_case: NearCase) -> None:
