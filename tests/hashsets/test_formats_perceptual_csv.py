@@ -153,3 +153,12 @@ def test_an_update_of_a_categorised_pdq_list_recategorises_and_adds(tmp_path: Pa
     assert report.info.counts == {"pdq": 2}
     matches = HashMatcher(library.load(["shared"])).match_pdq(np.frombuffer(A.pdq + B.pdq, np.uint8).reshape(2, 32), 0)
     assert sorted((m.query_index, m.category) for m in matches) == [(0, "A"), (1, "B")]
+
+
+def test_hasher_matcher_actioners_headerless_sample_data_is_a_declared_pdq_list(tmp_path: Path) -> None:
+    # the layout of HMA's sample_data/pdq.csv: hash, ThreatExchange id, time, tags; no header, no category
+    line = "{hash},2880742865368386,2020-07-31T18:47:52+0000,media_priority_pdq_samples disputed media_type_photo"
+    path = write_lines(tmp_path / "pdq.csv", line.format(hash=A.pdq.hex()), line.format(hash=B.pdq.hex()))
+    with pytest.raises(ValueError, match="pass --format pdq"):
+        detect_format(path)
+    assert list(parse_hash_file(path, "pdq")) == [HashRecord(1, pdq=A.pdq), HashRecord(2, pdq=B.pdq)]
