@@ -29,6 +29,13 @@ _INSERT_ITEMS = (
     "INSERT INTO items (exhibit_id, locator, path, kind, size, mtime, atime, ctime, btime, link_target, flags, state) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exhibit_id, locator) DO NOTHING"
 )
+
+# The items the perceptual stage decodes: read pictures and videos with content, neither known-good nor a carved
+# copy of a listed file.  Also the items a later run matches again, so both passes give the same hits.
+_DECODED = and_(
+    items.c.state == "done", items.c.family.in_(("image", "video")), items.c.known_good.is_(False), items.c.size > 0,
+    items.c.flags.not_like("%duplicate%"),
+)
 _UPDATE_RESULTS = (
     "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = ?, file_type = ?, mime = ?, family = ?, "
     "extension_mismatch = ?, size = COALESCE(?, size) WHERE id = ?"
@@ -88,6 +95,17 @@ class HitRecord:
     distance: int | None = None
     transform: str | None = None
     matched_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadDigests:
+    """An item already read, as matching needs it; ``duplicate``: a carved copy of a listed file (no hits)."""
+
+    item_id: int
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    duplicate: bool
 
 
 @dataclass(frozen=True)
@@ -319,11 +337,7 @@ class CaseStore:
             rows = conn.execute(
                 select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.family)
                 .outerjoin(media, media.c.item_id == items.c.id)
-                .where(
-                    items.c.exhibit_id == exhibit_id, items.c.state == "done", items.c.id > after_id,
-                    items.c.family.in_(("image", "video")), items.c.known_good.is_(False), items.c.size > 0,
-                    items.c.flags.not_like("%duplicate%"), media.c.item_id.is_(None),
-                )
+                .where(items.c.exhibit_id == exhibit_id, items.c.id > after_id, _DECODED, media.c.item_id.is_(None))
                 .order_by(items.c.id)
                 .limit(limit)
             ).all()
@@ -351,17 +365,22 @@ class CaseStore:
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
 
-    def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[tuple[int, str, bytes | None]]:
-        """(item id, kind, dihedral hashes) of decoded media, to match them again against the chosen sets."""
+    def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[MediaResult]:
+        """Decoded media as their decoding recorded them (hashes, PDQ quality, frames; not EXIF), to match them
+        again against the chosen sets by the rules that matched them first.  Only items the scan would decode
+        today: one marked known-good or a duplicate since it was decoded gets no perceptual hit."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(media.c.item_id, media.c.kind, media.c.dihedral)
+                select(media.c.item_id, media.c.kind, media.c.pdq, media.c.pdq_quality, media.c.dihedral,
+                       media.c.error, media.c.partial)
                 .join(items, and_(items.c.id == media.c.item_id, items.c.exhibit_id == exhibit_id))
-                .where(media.c.item_id > after_id, media.c.error.is_(None))
+                .where(media.c.item_id > after_id, _DECODED)
                 .order_by(media.c.item_id)
                 .limit(limit)
             ).all()
-        return [(r.item_id, r.kind, r.dihedral) for r in rows]
+        frames = self.video_frames([r.item_id for r in rows if r.kind == "video"])
+        return [MediaResult(r.item_id, r.kind, pdq=r.pdq, pdq_quality=r.pdq_quality, dihedral=r.dihedral,
+                            frames=tuple(frames.get(r.item_id, ())), error=r.error, partial=r.partial) for r in rows]
 
     def listed_md5s(self, exhibit_id: int, md5s: Sequence[str | None]) -> set[str]:
         """Which of ``md5s`` belong to an item the file systems list (not carved from free space)."""
@@ -392,16 +411,16 @@ class CaseStore:
             found[r.item_id].append(FrameRecord(r.frame, r.timestamp, r.quality, r.pdq))
         return found
 
-    def done_digests(self, exhibit_id: int, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
-        """(id, md5, sha1, sha256) of items already read, to match them again against the chosen hash sets."""
+    def done_digests(self, exhibit_id: int, after_id: int, limit: int) -> list[ReadDigests]:
+        """Digests of items already read, to match them again against the chosen hash sets."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(items.c.id, items.c.md5, items.c.sha1, items.c.sha256)
+                select(items.c.id, items.c.md5, items.c.sha1, items.c.sha256, items.c.flags)
                 .where(items.c.exhibit_id == exhibit_id, items.c.state == "done", items.c.md5.is_not(None), items.c.id > after_id)
                 .order_by(items.c.id)
                 .limit(limit)
             ).all()
-        return [(r.id, r.md5, r.sha1, r.sha256) for r in rows]
+        return [ReadDigests(r.id, r.md5, r.sha1, r.sha256, "duplicate" in r.flags.split(",")) for r in rows]
 
     def _bulk_sql(self, statement: str) -> str:
         """The scan's two hot statements go straight to the driver: SQLAlchemy's per-row parameter processing

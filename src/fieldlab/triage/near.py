@@ -50,15 +50,14 @@ class NearMatching:
         return [_record(item_id, m, None) for (item_id, _), m in sorted(best.items(), key=lambda e: e[0])]
 
     def rematch(self, store: CaseStore, exhibit_id: int) -> None:
-        """Media decoded by an earlier run, matched against today's sets (a set may have been added since)."""
+        """Media decoded by an earlier run, matched against today's sets (a set may have been added since).
+
+        Through ``hits``, the very function that matched them when decoded: a second copy of its rules
+        (quality, errors) once drifted, and re-running a scan added hits its first run had rightly refused."""
         after = 0
-        while rows := store.done_media(exhibit_id, after, REMATCH_CHUNK):
-            pictures = [(item_id, dihedral) for item_id, kind, dihedral in rows if kind == "image" and dihedral]
-            video_ids = [item_id for item_id, kind, _ in rows if kind == "video"]
-            frames = store.video_frames(video_ids) if video_ids else {}
-            videos = [(i, [bytes.fromhex(f.pdq) for f in frames[i] if f.quality >= MIN_QUALITY]) for i in video_ids]
-            store.add_hits(self._picture_hits(pictures) + self._video_hits(videos))
-            after = rows[-1][0]
+        while decoded := store.done_media(exhibit_id, after, REMATCH_CHUNK):
+            store.add_hits(self.hits(decoded))
+            after = decoded[-1].item_id
 
 
 def _usable(result: MediaResult) -> bool:

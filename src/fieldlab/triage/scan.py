@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, exhibit_counts
-from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem
+from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem, ReadDigests
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
@@ -380,10 +380,8 @@ class _ScanRun:
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
         copies = self._recarved(batch, results)
-        matches = [m for m in self.matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in results])
-                   if m.query_index not in copies]
-        found_hits = [_hit_record(results[m.query_index].item_id, m) for m in matches if not m.known_good]
-        known_good = sorted({results[m.query_index].item_id for m in matches if m.known_good})
+        found_hits, known_good = _match_exact(
+            self.matcher, [ReadDigests(r.item_id, r.md5, r.sha1, r.sha256, i in copies) for i, r in enumerate(results)])
         paths = {i.id: i.path for i in batch}
         self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good,
                                   duplicates=[results[i].item_id for i in sorted(copies)])
@@ -414,11 +412,11 @@ class _ScanRun:
 
     def _rematch_done_items(self) -> None:
         after = 0
-        while rows := self.store.done_digests(self.exhibit.id, after, REMATCH_CHUNK):
-            matches = self.matcher.match([DigestQuery(md5, sha1, sha256) for _, md5, sha1, sha256 in rows])
-            self.store.add_hits(_hit_record(rows[m.query_index][0], m) for m in matches if not m.known_good)
-            self.store.mark_known_good(sorted({rows[m.query_index][0] for m in matches if m.known_good}))
-            after = rows[-1][0]
+        while read := self.store.done_digests(self.exhibit.id, after, REMATCH_CHUNK):
+            found_hits, known_good = _match_exact(self.matcher, read)
+            self.store.add_hits(found_hits)
+            self.store.mark_known_good(known_good)
+            after = read[-1].item_id
         if self.near is not None:
             self.near.rematch(self.store, self.exhibit.id)
 
@@ -452,6 +450,17 @@ class _ScanRun:
         if self.observer is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
             self.observer.update(self.progress)
+
+
+def _match_exact(matcher: HashMatcher, read: Sequence[ReadDigests]) -> tuple[list[HitRecord], list[int]]:
+    """Exact hits and known-good item ids of items just read, or read by an earlier run: one rule for both, so
+    resuming or re-running a scan gives what one uninterrupted run gives.  A duplicate (a carved copy of a listed
+    file) is matched by nothing; a known-good set makes no hit, it marks the item."""
+    candidates = [r for r in read if not r.duplicate]
+    matches = matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in candidates])
+    found_hits = [_hit_record(candidates[m.query_index].item_id, m) for m in matches if not m.known_good]
+    known_good = sorted({candidates[m.query_index].item_id for m in matches if m.known_good})
+    return found_hits, known_good
 
 
 def _hit_record(item_id: int, match: Match) -> HitRecord:

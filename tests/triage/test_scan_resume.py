@@ -1,0 +1,156 @@
+"""Resuming and re-running: a scan killed at any point of any stage and resumed, or run again once finished,
+records exactly what one uninterrupted scan records (items, hits, media, errors)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import fieldlab
+from fieldlab.detect.perceptual import image_pdq, pdq_hex
+from fieldlab.detect.video import video_pdq
+from tests.builders import KnownFile, write_csv_hashset
+from tests.detect.media_builders import encoded, picture, procedural_video, reencode_video
+from tests.evidence.disk_builders import PlantedFile, build_disk
+
+SEED = 1613  # issue 16.13: the kill points are drawn from it, so a failure is reproduced by running again
+SMALL_FILES = 2300  # more than one walk step (2000 entries) and several reading batches (1000 files)
+
+
+def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    return encoded(image, quality=quality).getvalue()
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An NTFS disk whose free space holds a deleted known picture (carved again: a duplicate) and, in the gap after
+    the partition, a known picture no file lists; known pictures in MD5/SHA-1 and PDQ sets, altered copies, a flat
+    picture whose PDQ is too weak to match, a known video re-encoded, a zip holding a known picture, a truncated
+    picture, and enough small files for several walk steps and reading batches.  Returns (disk, fieldlab home holding the sets)."""
+    root = tmp_path_factory.mktemp("resume")
+    known = {name: picture(seed, 640, 480) for name, seed in (("kept", 31), ("gone", 32), ("zipped", 33), ("gap", 34))}
+    flat = Image.new("RGB", (640, 480), (128, 128, 128))
+    files = [
+        PlantedFile("Users/sam/Pictures/kept.jpg", _jpeg(known["kept"])),
+        PlantedFile("Users/sam/Pictures/gone.jpg", _jpeg(known["gone"]), deleted=True),
+        PlantedFile("Users/sam/Pictures/altered.jpg", _jpeg(known["kept"].resize((400, 300)), 60)),
+        PlantedFile("Users/sam/Pictures/grey.jpg", _jpeg(flat)),
+        PlantedFile("Users/sam/Pictures/other.png", encoded(picture(35, 320, 240), "PNG").getvalue()),
+        PlantedFile("Users/sam/Pictures/broken.jpg", _jpeg(picture(36, 640, 480))[:5000]),
+        PlantedFile("Users/sam/Downloads/pics.zip", _zip({"inside.jpg": _jpeg(known["zipped"]),
+                                                          "also.jpg": _jpeg(picture(37, 320, 240))})),
+    ]
+    work = root / "work"
+    work.mkdir()
+    original = procedural_video(work / "clip.mp4", seed=38, seconds=3, size=(320, 240))
+    files.append(PlantedFile("Users/sam/Videos/clip.mp4", reencode_video(original, work / "copy.mp4", (240, 180)).read_bytes()))
+    files += [PlantedFile(f"Windows/Logs/{n // 500:02d}/log{n:05d}.txt", f"entry {n}\n".encode()) for n in range(SMALL_FILES)]
+    (root / "evidence").mkdir()
+    disk = build_disk(root / "evidence" / "disk.raw", "mbr", [("ntfs", 32, files)], gap_mib=2)
+    gap_picture = _jpeg(known["gap"])
+    with open(disk.path, "r+b") as raw:
+        raw.seek(disk.gaps[0][0] + 8192)
+        raw.write(gap_picture)
+
+    sets = root / "hashsets"
+    sets.mkdir()
+    exact = [KnownFile("kept", files[0].data, "A"), KnownFile("gone", files[1].data, "B"),
+             KnownFile("zipped", _jpeg(known["zipped"]), "C"), KnownFile("gap", gap_picture, "A")]
+    write_csv_hashset(sets / "exact.csv", exact)
+    pdqs = [image_pdq(encoded(image, quality=95)).pdq for image in (*known.values(), flat)]
+    (sets / "pictures.pdq").write_text("".join(f"pdq {pdq_hex(p)}\n" for p in pdqs))
+    videos = sets / "videos"
+    videos.mkdir()
+    (videos / "clip-38.txt").write_text("".join(f"{f.frame},{f.quality},{pdq_hex(f.pdq)},{f.timestamp:.3f}\n"
+                                                for f in video_pdq(str(original)).frames))
+    home = root / "fieldlab-home"
+    _import_sets(sets, home)
+    return disk.path, home
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def _import_sets(sets: Path, home: Path) -> None:
+    fieldlab.import_hashset(sets / "exact.csv", name="exact", home=home)
+    fieldlab.import_hashset(sets / "pictures.pdq", name="pictures", category="B", home=home)
+    fieldlab.import_hashset(sets / "videos", name="videos", category="A", home=home)
+
+
+def _scan(disk: Path, home: Path, case_dir: Path, kill_at: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``python -m fieldlab scan`` as an examiner runs it; with ``kill_at``, it kills itself there (SIGKILL)."""
+    env = {k: v for k, v in os.environ.items() if k != "FIELDLAB_TEST_KILL_AT"}
+    if kill_at:
+        env["FIELDLAB_TEST_KILL_AT"] = kill_at
+    command = [sys.executable, "-m", "fieldlab", "scan", str(disk), "--case", str(case_dir), "--exhibit", "HDD",
+               "--home", str(home), "--workers", "2", "--no-live"]
+    return subprocess.run(command, env=env, capture_output=True, timeout=120)
+
+
+def _rows(db: sqlite3.Connection, table: str, leave_out: set[str]) -> list[tuple]:
+    """Every row of ``table`` without ids and times, its item named by locator: comparable across cases."""
+    columns = [c for (_, c, *_) in db.execute(f"PRAGMA table_info({table})") if c not in leave_out]
+    named = ", ".join("(SELECT locator FROM items WHERE id = t.item_id)" if c == "item_id" else f"t.{c}" for c in columns)
+    return sorted(db.execute(f"SELECT {named} FROM {table} t").fetchall(), key=repr)
+
+
+def _recorded(case_dir: Path) -> dict[str, list[tuple]]:
+    db = sqlite3.connect(case_dir / "case.sqlite")
+    try:
+        return {
+            "items": _rows(db, "items", {"id", "exhibit_id"}),
+            "hits": _rows(db, "hits", {"id"}),
+            "media": _rows(db, "media", set()),
+            "video_frames": _rows(db, "video_frames", set()),
+            "errors": _rows(db, "errors", {"id", "exhibit_id", "at"}),
+            "regions": _rows(db, "regions", {"id", "exhibit_id", "carved_at"}),
+            "exhibit": db.execute("SELECT walk_complete, hash_state, scan_finished_at IS NOT NULL FROM exhibits").fetchall(),
+        }
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(evidence: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[tuple]]]:
+    """The case of one scan run start to end, and what it recorded."""
+    disk, home = evidence
+    case_dir = tmp_path_factory.mktemp("case") / "uninterrupted"
+    finished = _scan(disk, home, case_dir)
+    assert finished.returncode == 0, finished.stderr.decode()[-3000:]
+    return case_dir, _recorded(case_dir)
+
+
+
+def _differences(expected: dict[str, list[tuple]], found: dict[str, list[tuple]]) -> dict[str, tuple[list, list]]:
+    """Per table, the rows only the uninterrupted scan has and the rows only the other has."""
+    return {table: ([r for r in rows if r not in found[table]], [r for r in found[table] if r not in rows])
+            for table, rows in expected.items() if rows != found[table]}
+
+
+def test_running_scan_again_on_a_finished_exhibit_changes_nothing(
+    evidence: tuple[Path, Path], uninterrupted: tuple[Path, dict[str, list[tuple]]], tmp_path: Path
+) -> None:
+    disk, home = evidence
+    case_dir, first = uninterrupted
+    again = tmp_path / "again"
+    shutil.copytree(case_dir, again)
+    finished = _scan(disk, home, again)
+    assert finished.returncode == 0, finished.stderr.decode()[-3000:]
+    assert _differences(first, _recorded(again)) == {}
