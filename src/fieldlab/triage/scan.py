@@ -37,6 +37,7 @@ from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
+from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.case.outputs import refuse_near_evidence
@@ -225,6 +226,7 @@ class _ScanRun:
         self._last_report = 0.0
         self._walked_files = 0
         self._walked_bytes = 0
+        self.kill_point = KillPoint.from_environment()
 
     def load_previous_state(self) -> None:
         """Counts from an earlier, interrupted run, and its items matched again against today's sets."""
@@ -279,6 +281,7 @@ class _ScanRun:
     def _walk_step(self, walker: Iterator[Item | WalkError]) -> bool:
         found: list[Item] = []
         for entry in walker:
+            self.kill_point.reached("walk")
             if isinstance(entry, WalkError):
                 self.store.add_error(self.exhibit.id, "walk", entry.path, entry.message)
                 self.progress.errors += 1
@@ -346,6 +349,7 @@ class _ScanRun:
 
     def _record_media(self, finished: list[tuple[list[MediaResult], dict[int, str]]]) -> None:
         for results, paths in finished:
+            self.kill_point.reached("decode")
             found_hits = self.near.hits(results)
             self.store.record_media(self.exhibit.id, results, found_hits, paths)
             self.progress.media_decoded += len(results)
@@ -366,8 +370,10 @@ class _ScanRun:
         for future in done:
             batch = in_flight.pop(future)
             if isinstance(batch, RegionTask):
+                self.kill_point.reached("carve")
                 self._record_carved(future.result())
             else:
+                self.kill_point.reached("read")
                 self._record_batch(batch, future.result())
 
     def _record_carved(self, carved: CarvedRegion) -> None:
@@ -433,6 +439,7 @@ class _ScanRun:
         """The media hash against the acquisition hash, after the verdict so it never delays it."""
 
         def progress(done: int, total: int) -> None:
+            self.kill_point.reached("verify")
             self.progress.verify_done, self.progress.verify_total = done, total
             self._report()
 
