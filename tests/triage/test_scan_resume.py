@@ -3,8 +3,9 @@ records exactly what one uninterrupted scan records (items, hits, media, errors)
 
 from __future__ import annotations
 
-import os
+import io
 import multiprocessing
+import os
 import random
 import shutil
 import signal
@@ -34,9 +35,10 @@ def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """An NTFS disk whose free space holds a deleted known picture (carved again: a duplicate) and, in the gap after
-    the partition, a known picture no file lists; known pictures in MD5/SHA-1 and PDQ sets, altered copies, a flat
-    picture whose PDQ is too weak to match, a known video re-encoded, a zip holding a known picture, a truncated
-    picture and a truncated zip, and enough small files for several walk steps and reading batches.  Returns (disk, fieldlab home holding the sets)."""
+    the partition, a known picture no file lists; known pictures in MD5/SHA-1 and PDQ sets, an altered copy, a flat
+    picture whose PDQ is known but too weak to match, a known-good picture, a known video re-encoded, a zip holding
+    a known picture, a truncated picture and a truncated zip, and enough small files for several walk steps and
+    reading batches.  Returns the disk and the fieldlab home holding the sets."""
     root = tmp_path_factory.mktemp("resume")
     known = {name: picture(seed, 640, 480) for name, seed in (("kept", 31), ("gone", 32), ("zipped", 33), ("gap", 34))}
     flat = Image.new("RGB", (640, 480), (128, 128, 128))
@@ -49,13 +51,16 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         PlantedFile("Users/sam/Pictures/broken.jpg", _jpeg(picture(36, 640, 480))[:5000]),
         PlantedFile("Users/sam/Downloads/pics.zip", _zip({"inside.jpg": _jpeg(known["zipped"]),
                                                           "also.jpg": _jpeg(picture(37, 320, 240))})),
-        PlantedFile("Users/sam/Downloads/cut.zip", _zip({"a.txt": b"x" * 3000, "b.jpg": _jpeg(picture(39, 320, 240))})[:-900]),
+        PlantedFile("Users/sam/Downloads/cut.zip",
+                    _zip({"a.txt": b"x" * 3000, "b.jpg": _jpeg(picture(39, 320, 240))})[:-900]),
     ]
     work = root / "work"
     work.mkdir()
     original = procedural_video(work / "clip.mp4", seed=38, seconds=3, size=(320, 240))
-    files.append(PlantedFile("Users/sam/Videos/clip.mp4", reencode_video(original, work / "copy.mp4", (240, 180)).read_bytes()))
-    files += [PlantedFile(f"Windows/Logs/{n // 500:02d}/log{n:05d}.txt", f"entry {n}\n".encode()) for n in range(SMALL_FILES)]
+    copy = reencode_video(original, work / "copy.mp4", (240, 180)).read_bytes()
+    files.append(PlantedFile("Users/sam/Videos/clip.mp4", copy))
+    files += [PlantedFile(f"Windows/Logs/{n // 500:02d}/log{n:05d}.txt", f"entry {n}\n".encode())
+              for n in range(SMALL_FILES)]
     (root / "evidence").mkdir()
     disk = build_disk(root / "evidence" / "disk.raw", "mbr", [("ntfs", 32, files)], gap_mib=2)
     gap_picture = _jpeg(known["gap"])
@@ -68,6 +73,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     exact = [KnownFile("kept", files[0].data, "A"), KnownFile("gone", files[1].data, "B"),
              KnownFile("zipped", _jpeg(known["zipped"]), "C"), KnownFile("gap", gap_picture, "A")]
     write_csv_hashset(sets / "exact.csv", exact)
+    write_csv_hashset(sets / "good.csv", [KnownFile("other", files[4].data, "non-indecent")])
     pdqs = [image_pdq(encoded(image, quality=95)).pdq for image in (*known.values(), flat)]
     (sets / "pictures.pdq").write_text("".join(f"pdq {pdq_hex(p)}\n" for p in pdqs))
     videos = sets / "videos"
@@ -80,8 +86,6 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members.items():
@@ -91,6 +95,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 def _import_sets(sets: Path, home: Path) -> None:
     fieldlab.import_hashset(sets / "exact.csv", name="exact", home=home)
+    fieldlab.import_hashset(sets / "good.csv", name="good", home=home, known_good=True)
     fieldlab.import_hashset(sets / "pictures.pdq", name="pictures", category="B", home=home)
     fieldlab.import_hashset(sets / "videos", name="videos", category="A", home=home)
 
@@ -163,6 +168,9 @@ def test_the_uninterrupted_scan_meets_every_rule_the_comparisons_rely_on(
     assert sorted(methods[next(p for p in methods if p.endswith("kept.jpg"))].split(",")) == ["md5", "pdq", "sha1"]
     assert methods[next(p for p in methods if p.endswith("grey.jpg"))] is None  # its PDQ is known, but too weak
     assert methods[next(p for p in methods if p.endswith("clip.mp4"))] == "vpdq"
+    good = db.execute("SELECT i.path, COUNT(h.id), COUNT(m.item_id) FROM items i LEFT JOIN hits h ON h.item_id = i.id "
+                      "LEFT JOIN media m ON m.item_id = i.id WHERE i.known_good GROUP BY i.id").fetchall()
+    assert [(path.rsplit("/", 1)[-1], hit_count, decoded) for path, hit_count, decoded in good] == [("other.png", 0, 0)]
     assert {stage for (stage, *_) in db.execute("SELECT stage FROM errors")} >= {"decode"}
     assert db.execute("SELECT COUNT(*) FROM errors").fetchone()[0] >= 2
 
