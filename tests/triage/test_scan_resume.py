@@ -119,7 +119,8 @@ def _scan_in_child(disk: Path, home: Path, case_dir: Path, kill_at: str | None) 
 def _rows(db: sqlite3.Connection, table: str, leave_out: set[str]) -> list[tuple]:
     """Every row of ``table`` without ids and times, its item named by locator: comparable across cases."""
     columns = [c for (_, c, *_) in db.execute(f"PRAGMA table_info({table})") if c not in leave_out]
-    named = ", ".join("(SELECT locator FROM items WHERE id = t.item_id)" if c == "item_id" else f"t.{c}" for c in columns)
+    named = ", ".join("(SELECT locator FROM items WHERE id = t.item_id)" if c == "item_id" else f"t.{c}"
+                      for c in columns)
     return sorted(db.execute(f"SELECT {named} FROM {table} t").fetchall(), key=repr)
 
 
@@ -133,14 +134,17 @@ def _recorded(case_dir: Path) -> dict[str, list[tuple]]:
             "video_frames": _rows(db, "video_frames", set()),
             "errors": _rows(db, "errors", {"id", "exhibit_id", "at"}),
             "regions": _rows(db, "regions", {"id", "exhibit_id", "carved_at"}),
-            "exhibit": db.execute("SELECT walk_complete, hash_state, scan_finished_at IS NOT NULL FROM exhibits").fetchall(),
+            "exhibit": db.execute("SELECT walk_complete, hash_state, scan_finished_at IS NOT NULL, "
+                                  "(SELECT COUNT(*) FROM regions WHERE carved_at IS NULL) FROM exhibits").fetchall(),
         }
     finally:
         db.close()
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(evidence: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[tuple]]]:
+def uninterrupted(
+    evidence: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, list[tuple]]]:
     """The case of one scan run start to end, and what it recorded."""
     disk, home = evidence
     case_dir = tmp_path_factory.mktemp("case") / "uninterrupted"
