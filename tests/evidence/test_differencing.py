@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from fieldlab.evidence import differencing
+from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.differencing import last_component
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, WalkError
+from fieldlab.evidence.sources import describe_source, open_source
+from fieldlab.evidence.verify import verify_media
 
 from tests.conftest import REALDATA
 from tests.evidence.chain_builders import chain, run
@@ -220,3 +223,23 @@ def test_a_plain_image_records_no_chain() -> None:
 ])
 def test_only_the_last_component_of_a_parent_name_is_used(name: str, component: str) -> None:
     assert last_component(name) == component
+
+
+def test_verifying_an_image_without_its_parent_says_which_parent_is_missing(tmp_path: Path) -> None:
+    alone = Path(shutil.copyfile(CHILD_VHD, tmp_path / "child.vhd"))
+    media = open_container(alone)
+    try:
+        result = verify_media(media)
+    finally:
+        media.close()
+    assert result.state == "unreadable" and "'image.vhd'" in result.message
+
+
+def test_a_parent_the_examiner_gives_through_a_link_is_used(tmp_path: Path) -> None:
+    shutil.copyfile(CHILD_VHD, tmp_path / "child.vhd")
+    (tmp_path / "given").symlink_to(DFVFS / "image.vhd")
+    source = open_source(describe_source(tmp_path / "child.vhd", parents=[tmp_path / "given"]))
+    try:
+        assert isinstance(source, ImageSource) and source.container.chain[1].path == str(DFVFS / "image.vhd")
+    finally:
+        source.close()

@@ -72,7 +72,7 @@ def describe_source(path: Path, unlock: UnlockOptions | None = None, parents: Se
         kind = "file"
     else:
         kind = "image"
-    return SourceSpec(str(path), kind, unlock or UnlockOptions(), layout, tuple(str(Path(p).absolute()) for p in parents))
+    return SourceSpec(str(path), kind, unlock or UnlockOptions(), layout, tuple(str(Path(p).resolve()) for p in parents))
 
 
 def _holds_members(path: Path) -> bool:
