@@ -76,6 +76,8 @@ def scan(
     passwords: Sequence[str] = (),
     cluster: str | None = None,
     local_cluster: int | None = None,
+    parents: Sequence[str | Path] = (),
+    second_copy: bool = False,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
@@ -86,6 +88,12 @@ def scan(
     ``cluster`` (a Dask scheduler's address, ``tcp://host:8786``) or ``local_cluster`` (a number of worker processes
     for a Dask cluster started here) runs the reading, decoding and carving on Dask workers instead of ``workers``
     local processes (see docs/cluster.md); this process still walks and writes the case.
+
+    A differencing image (VHD/VHDX, QCOW2 with a backing file, VMDK snapshot) is opened with its parents, found by
+    name or identifier in the folder holding it or in ``parents`` (files or folders the examiner gives), never at a
+    path the image names; without them the exhibit is recorded incomplete, naming the parent it needs.  A source
+    the case already holds under another exhibit reference (same path or file, overlapping folders, same media
+    hash, same device) is refused with a ``CaseError`` naming that exhibit, unless ``second_copy``.
     """
     if passwords:
         unlock = unlock or UnlockOptions()
@@ -93,6 +101,7 @@ def scan(
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
+        [Path(p) for p in parents], second_copy,
     )
 
 

@@ -386,6 +386,14 @@ def scan(
     password_file: Annotated[
         Optional[Path], typer.Option("--password-file", help="A UTF-8 text file of passwords to try, one per line.")
     ] = None,
+    parent: Annotated[
+        Optional[list[Path]],
+        typer.Option("--parent", help="A differencing image's parent (VHD/VHDX, QCOW2 backing file, VMDK snapshot), or a folder holding it, when it is not beside the image (repeatable). The name an image gives its parent is only looked for beside it and here, never followed elsewhere."),
+    ] = None,
+    second_copy: Annotated[
+        bool,
+        typer.Option("--second-copy", help="Scan a source this case already holds under another exhibit reference, on purpose. Without it such a source is refused, as its pictures would count twice: the same path or file, a folder inside (or holding) one scanned, a file of the same differencing chain, the same media hash (acquisition or verified), or the same device (its /dev/disk/by-id name, or an image's acquired model and serial)."),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) and show a live verdict.
@@ -402,14 +410,18 @@ def scan(
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
-                                  perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster)
+                                  perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
+                                  parents=parent or [], second_copy=second_copy)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
-                              perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster)
+                              perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
+                              parents=parent or [], second_copy=second_copy)
     except (SourceError, ContainerError, CaseError, HashSetError, ClusterError) as exc:
         _fail(str(exc))
     if result.interrupted:
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
+    if result.incomplete:
+        errors.print(f"[yellow]Exhibit {escape(result.exhibit.ref)} is incomplete: {escape(result.incomplete)}[/]")
     console.print(verdict_table(api.summary(case), title=f"Verdict: {case}"))
     raise typer.Exit(130 if result.interrupted else 0)
 

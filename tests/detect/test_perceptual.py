@@ -122,6 +122,19 @@ def test_heic_photo_is_hashed_with_its_quality() -> None:
     assert len(result.pdq) == 32 and len(result.dihedral) == 8
 
 
+def test_heic_is_hashed_as_displayed_and_its_stored_picture_still_matches_through_the_dihedral_hashes() -> None:
+    stored = picture(5, 480, 320)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise; pillow-heif stores the turn as the HEIF's own rotation
+    heic = image_pdq(encoded(stored, "HEIF", exif=exif.tobytes(), quality=90))
+    displayed = image_pdq(encoded(stored.transpose(Image.Transpose.ROTATE_270), "PNG")).pdq
+    jpeg_of_stored = image_pdq(encoded(stored, "JPEG", exif=exif.tobytes(), quality=95)).pdq  # hashed as stored
+    assert (heic.width, heic.height, heic.facts.orientation) == (320, 480, 6)
+    assert hamming(heic.pdq, displayed) <= IMPLEMENTATIONS_DIFFER
+    assert hamming(heic.pdq, jpeg_of_stored) > MATCH
+    assert min(hamming(h, jpeg_of_stored) for h in heic.dihedral) <= IMPLEMENTATIONS_DIFFER
+
+
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("path", INVALID_JPEGS, ids=lambda p: p.name)
 def test_broken_jpegs_end_with_a_hash_or_a_clear_error(path: Path) -> None:

@@ -8,6 +8,7 @@ without losing or duplicating anything.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ class Exhibit:
     source: str
     source_kind: str
     walk_complete: bool
+    parents: tuple[str, ...] = ()  # of a differencing image: the parent files opened with it, as recorded
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,8 @@ class CaseStore:
     def exhibits(self) -> list[Exhibit]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(exhibits).order_by(exhibits.c.id)).all()
-        return [Exhibit(r.id, r.ref, r.source, r.source_kind, bool(r.walk_complete)) for r in rows]
+        return [Exhibit(r.id, r.ref, r.source, r.source_kind, bool(r.walk_complete), recorded_parents(r.facts))
+                for r in rows]
 
     def ensure_exhibit(self, ref: str, source: str, source_kind: str) -> tuple[Exhibit, bool]:
         """The exhibit ``ref``, created if new; a ref already used for another source is refused."""
@@ -435,6 +438,15 @@ class CaseStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def recorded_parents(facts: str | None) -> tuple[str, ...]:
+    """The parents of a differencing image as its exhibit's facts record them (the chain past the child)."""
+    try:
+        chain = json.loads(facts or "{}").get("container", {}).get("chain") or []
+        return tuple(str(link["path"]) for link in chain[1:])
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return ()
 
 
 def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:

@@ -108,7 +108,7 @@ def photo_facts(image: Image.Image) -> PhotoFacts | None:
         gps_lat=latitude,
         gps_lon=longitude,
         gps_alt=_altitude(_tag(gps, _GPS_ALTITUDE), _tag(gps, _GPS_ALTITUDE_REF)),
-        orientation=_orientation(_tag(ifd0, _IFD0_ORIENTATION)),
+        orientation=_orientation(_stored_orientation(image, ifd0)),
         unique_id=_text(_tag(exif_ifd, _IMAGE_UNIQUE_ID)),
     )
     if all(value is None for value in vars(facts).values()):
@@ -249,6 +249,19 @@ def _serial(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any]) -> str | None:
             if serial is not None and serial.strip("0 ") != "":  # "0000000000" is a placeholder, not a body
                 return serial
     return None
+
+
+def _stored_orientation(image: Image.Image, ifd0: Mapping[int, Any]) -> Any:
+    """The Orientation tag as the file holds it.
+
+    pillow-heif decodes a HEIF/AVIF as displayed (its irot/imir transforms applied) and so rewrites the EXIF tag
+    to 1, keeping the file's value in ``info["original_orientation"]``: a 1 there with an original beside it is the
+    rewrite, and the original is what the file says.  (When the EXIF says 1 and the XMP another value, pillow-heif
+    reports the XMP's: the two cannot be told apart after its rewrite.)
+    """
+    tag = _tag(ifd0, _IFD0_ORIENTATION)
+    original = image.info.get("original_orientation")
+    return original if tag == 1 and original is not None else tag
 
 
 def _orientation(value: object) -> int | None:

@@ -1,5 +1,9 @@
 """Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, block devices.
 
+A differencing VHD/VHDX, a QCOW2 with a backing file or a VMDK snapshot is opened with its parents
+(``evidence/differencing.py``); the chain is part of the container's facts, and a missing parent makes the media
+incomplete rather than empty.
+
 The container is recognised by content (signatures checked by the libyal
 libraries themselves), never by extension; split sets are found from the first
 segment's name.  Everything is opened read-only: the libyal handles are opened
@@ -11,15 +15,17 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import pyewf
 import pyqcow
 import pysmraw
 import pyvhdi
 import pyvmdk
+
+from fieldlab.evidence.differencing import FORMATS, ChainLink, is_vmdk_descriptor, open_chain
 
 
 class ContainerError(Exception):
@@ -34,6 +40,9 @@ class ContainerInfo:
     bytes_per_sector: int = 512
     stored_hashes: dict[str, str] = field(default_factory=dict)  # e.g. {"md5": ..., "sha1": ...} from EWF
     headers: dict[str, str] = field(default_factory=dict)  # EWF case number, examiner, acquisition date...
+    chain: tuple[ChainLink, ...] = ()  # a differencing image: the child first, then each parent down to the base
+    missing_parent: str | None = None  # why the chain is incomplete: then nothing of the media can be read
+    device_ids: tuple[str, ...] = ()  # a block device's /dev/disk/by-id names: the same disk under any node
 
 
 class _Handle(Protocol):
@@ -44,10 +53,12 @@ class _Handle(Protocol):
 class MediaReader:
     """Positional reads over the whole media, whatever the container."""
 
-    def __init__(self, info: ContainerInfo, handle: _Handle | None = None, fd: int | None = None) -> None:
+    def __init__(self, info: ContainerInfo, handle: _Handle | None = None, fd: int | None = None,
+                 parents: Sequence[_Handle] = ()) -> None:
         self.info = info
         self._handle = handle
         self._fd = fd
+        self._parents = list(parents)  # a differencing image reads through them: closed with it
 
     @property
     def size(self) -> int:
@@ -65,9 +76,10 @@ class MediaReader:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        for handle in [self._handle, *self._parents]:
+            if handle is not None:
+                handle.close()
+        self._handle, self._parents = None, []
 
 
 _SPLIT_NUMERIC = re.compile(r"^(?P<stem>.+)\.(?P<n>\d{3})$")
@@ -77,14 +89,18 @@ _EWF_HEADERS = ("case_number", "evidence_number", "description", "examiner_name"
                 "serial_number")
 
 
-def open_container(path: Path) -> MediaReader:
+def open_container(path: Path, parents: Sequence[Path] = ()) -> MediaReader:
+    """The media of the image or device at ``path``; ``parents`` are the examiner's places (files or folders) for
+    the parents of a differencing image, besides the folder holding it."""
     path = Path(path)
     try:
         st = os.stat(path)
     except OSError as exc:
         raise ContainerError(f"{path}: {exc.strerror}") from None
     if stat.S_ISBLK(st.st_mode):
-        return _open_raw(path, "device", [path])
+        media = _open_raw(path, "device", [path])
+        media.info = replace(media.info, device_ids=device_ids(path))
+        return media
     if not stat.S_ISREG(st.st_mode):
         raise ContainerError(f"{path} is neither an image file nor a block device")
     name = str(path)
@@ -92,11 +108,11 @@ def open_container(path: Path) -> MediaReader:
         if pyewf.check_file_signature(name):
             return _open_ewf(path)
         if pyqcow.check_file_signature(name):
-            return _open_libyal(path, "qcow2", pyqcow.file())
+            return _open_layered(path, "qcow2", parents)
         if pyvhdi.check_file_signature(name):
-            return _open_libyal(path, "vhd", pyvhdi.file())
-        if pyvmdk.check_file_signature(name) or _is_vmdk_descriptor(path):
-            return _open_vmdk(path)
+            return _open_layered(path, "vhd", parents)
+        if pyvmdk.check_file_signature(name) or is_vmdk_descriptor(path):
+            return _open_layered(path, "vmdk", parents)
     except OSError as exc:
         raise ContainerError(f"{path}: {exc}") from None
     segments = split_raw_segments(path)
@@ -139,9 +155,15 @@ def _segment_name(index: int, numeric: bool, width: int) -> str:
     return chr(97 + index // 26) + chr(97 + index % 26)
 
 
-def _is_vmdk_descriptor(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(64).lstrip().startswith(b"# Disk DescriptorFile")
+def device_ids(device: Path, by_id: Path = Path("/dev/disk/by-id"), limit: int = 1000) -> tuple[str, ...]:
+    """The names udev gives ``device`` (model and serial, WWN), which stay the same whatever node it gets."""
+    target = os.path.realpath(device)
+    try:
+        with os.scandir(by_id) as entries:
+            names = [e.name for _, e in zip(range(limit), entries) if os.path.realpath(e.path) == target]
+    except OSError:
+        return ()
+    return tuple(sorted(names))
 
 
 def _open_raw(path: Path, kind: str, segments: list[Path]) -> MediaReader:
@@ -172,16 +194,14 @@ def _open_ewf(path: Path) -> MediaReader:
     return MediaReader(info, handle)
 
 
-def _open_libyal(path: Path, kind: str, handle: _Handle) -> MediaReader:
-    handle.open(str(path), "r")
-    return MediaReader(ContainerInfo(kind, (str(path),), handle.get_media_size()), handle)
-
-
-def _open_vmdk(path: Path) -> MediaReader:
-    handle = pyvmdk.handle()
-    handle.open(str(path), "r")
+def _open_layered(path: Path, kind: str, parents: Sequence[Path]) -> MediaReader:
+    fmt = FORMATS[kind]
     try:
-        handle.open_extent_data_files()
+        handle = fmt.open(str(path))
     except OSError as exc:
-        raise ContainerError(f"VMDK {path}: its extent files cannot be opened: {exc}") from None
-    return MediaReader(ContainerInfo("vmdk", (str(path),), handle.get_media_size()), handle)
+        raise ContainerError(f"{kind.upper()} {path}: {exc}") from None
+    opened = open_chain(path, fmt, handle, parents)
+    differencing = len(opened.links) > 1 or opened.missing is not None
+    info = ContainerInfo(kind, (str(path),), handle.get_media_size(), chain=opened.links if differencing else (),
+                         missing_parent=opened.missing)
+    return MediaReader(info, handle, parents=opened.handles[1:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 import pybde
 import pytsk3
@@ -140,10 +140,10 @@ class _TskImage(pytsk3.Img_Info):
 class ImageSource:
     kind = "image"
 
-    def __init__(self, path: Path, options: UnlockOptions | None = None) -> None:
+    def __init__(self, path: Path, options: UnlockOptions | None = None, parents: Sequence[Path] = ()) -> None:
         self.path = Path(path)
         self.options = options or UnlockOptions()
-        self.media: MediaReader = open_container(self.path)
+        self.media: MediaReader = open_container(self.path, parents)
         raw = self.media.info.kind in ("raw", "device")
         self._native = pytsk3.Img_Info(str(self.path)) if raw else None  # TSK opens raw files read-only
         self._file_systems: dict[tuple[int, bool, int | None], pytsk3.FS_Info] = {}
@@ -162,6 +162,9 @@ class ImageSource:
     # layout
 
     def _survey(self) -> ImageFacts:
+        if self.media.info.missing_parent:  # every read fails: no layout to find, nothing to carve
+            return ImageFacts(asdict(self.media.info), self.media.size, "none", self.media.info.bytes_per_sector, [],
+                              [], [f"the image is incomplete: {self.media.info.missing_parent}"])
         problems: list[str] = []
         try:
             self.media.read(max(self.media.size - 512, 0), 512)

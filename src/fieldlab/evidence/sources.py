@@ -13,7 +13,7 @@ import stat
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 from fieldlab.evidence.folder import SourceError, item_for, open_beneath, open_root, walk_folder
 from fieldlab.evidence.image import ImageSource, UnlockOptions
@@ -47,12 +47,13 @@ class SourceSpec:
     kind: str  # folder | image | file (an archive or phone package, scanned as the members it holds)
     unlock: UnlockOptions = UnlockOptions()
     layout: str = ""  # of a folder: "encrypted-ios-backup" (read through its keybag with the passwords), else plain
+    parents: tuple[str, ...] = ()  # of a differencing image: where its parents are (files or folders; --parent)
 
     def __repr__(self) -> str:  # never print credentials into logs or tracebacks
         return f"SourceSpec({self.path!r}, {self.kind!r}{f', {self.layout!r}' if self.layout else ''})"
 
 
-def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSpec:
+def describe_source(path: Path, unlock: UnlockOptions | None = None, parents: Sequence[Path] = ()) -> SourceSpec:
     """Folder, image or file, decided from what the path is: a directory is a folder (laid out as an encrypted
     iOS backup when its Manifest.plist says so); a regular file whose content is an archive (a phone extraction as
     zip or tar, a UFDR package, an Android backup) is a file whose members are scanned; any other file, and a block
@@ -71,7 +72,7 @@ def describe_source(path: Path, unlock: UnlockOptions | None = None) -> SourceSp
         kind = "file"
     else:
         kind = "image"
-    return SourceSpec(str(path), kind, unlock or UnlockOptions(), layout)
+    return SourceSpec(str(path), kind, unlock or UnlockOptions(), layout, tuple(str(Path(p).resolve()) for p in parents))
 
 
 def _holds_members(path: Path) -> bool:
@@ -124,7 +125,7 @@ def open_source(spec: SourceSpec) -> EvidenceSource:
         return FolderSource(Path(spec.path))
     if spec.kind == "file":
         return FileSource(Path(spec.path))
-    return ImageSource(Path(spec.path), spec.unlock)
+    return ImageSource(Path(spec.path), spec.unlock, [Path(p) for p in spec.parents])
 
 
 class _FolderItem:

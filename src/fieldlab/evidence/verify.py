@@ -22,6 +22,8 @@ class VerifyResult:
 def verify_media(media: MediaReader, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
     """Read the whole media once (MD5 and SHA-1 together) and compare with every hash the container stores."""
     stored = {k: v.lower() for k, v in media.info.stored_hashes.items() if k in ("md5", "sha1")}
+    if media.info.missing_parent:
+        return VerifyResult("unreadable", stored, {}, media.info.missing_parent)
     hashers = {"md5": hashlib.md5(), "sha1": hashlib.sha1()}
     offset = 0
     try:

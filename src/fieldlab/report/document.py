@@ -346,10 +346,14 @@ def _image_facts(text: str | None) -> ImageFacts | None:
         if key in container:
             value = container[key]
             described.append(Fact(label, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    if isinstance(container.get("chain"), list) and container["chain"]:  # a differencing image: what was opened
+        described.append(Fact("differencing chain (child first)", " > ".join(
+            f"{link.get('path')}" + (f" (identifier {link['identifier']})" if link.get("identifier") else "")
+            for link in container["chain"] if isinstance(link, dict))))
     known = {"container", "partition_scheme", "volumes", "problems", "media_size", "sector_size", "gaps"}
     other = [Fact(k, _json(v)) for k, v in sorted(facts.items()) if k not in known]
     other += [Fact(f"container {k}", _json(v)) for k, v in sorted(container.items())
-              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes")]
+              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes", "chain")]
     if "gaps" in facts:
         other.append(Fact("unpartitioned gaps (offset, length)", _json(facts["gaps"])))
     return ImageFacts(

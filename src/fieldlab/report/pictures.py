@@ -45,7 +45,7 @@ class Picture:
 
 def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: PictureStyle) -> dict[int, Picture]:
     """A picture (or the reason there is none) for each item, keyed by item id; each exhibit is opened once."""
-    sources = {e.ref: SourceSpec(e.source, e.source_kind) for e in store.exhibits()}
+    sources = {e.ref: SourceSpec(e.source, e.source_kind, parents=e.parents) for e in store.exhibits()}
     by_exhibit: dict[str, list[CountedItem]] = defaultdict(list)
     for item in items:
         by_exhibit[item.exhibit].append(item)

@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
@@ -41,6 +41,7 @@ from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.case.outputs import refuse_near_evidence
+from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
@@ -92,6 +93,7 @@ class ScanResult:
     progress: ScanProgress
     interrupted: bool
     resumed: bool
+    incomplete: str | None = None  # why the evidence could not be read in full (a differencing image's missing parent)
 
 
 def scan_source(
@@ -111,30 +113,47 @@ def scan_source(
     carve: bool = True,
     cluster: str | None = None,
     local_cluster: int | None = None,
+    parents: Sequence[Path] = (),
+    second_copy: bool = False,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan.
 
     ``workers`` reader processes on this machine, or the workers of the Dask scheduler at ``cluster``
     (``tcp://host:8786``), or of a local Dask cluster of ``local_cluster`` processes started for the scan.
+    ``parents``: files or folders holding the parents of a differencing image, besides the folder holding it.
+    A source the case already holds under another exhibit reference is refused (``case/same_source.py``) unless
+    ``second_copy``.
     """
-    spec = describe_source(Path(source), unlock)
-    refuse_near_evidence(Path(case_dir), spec.path, spec.kind, "the case folder")
+    spec = describe_source(Path(source), unlock, parents)
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
     with contextlib.ExitStack() as opened:
         evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
         opened.callback(evidence.close)
+        image = evidence if isinstance(evidence, ImageSource) else None
+        incomplete = image.container.missing_parent if image else None
+        chain_parents = tuple(link.path for link in image.container.chain[1:]) if image else ()
+        if chain_parents and not incomplete:  # workers open exactly the chain found here, not a new search's
+            spec = replace(spec, parents=chain_parents)
+        refuse_near_evidence(Path(case_dir), spec.path, spec.kind, "the case folder", chain_parents)
         work = opened.enter_context(open_work_pool(spec.path, workers, cluster, local_cluster))
         store = CaseStore.open(case_dir)
         opened.callback(store.close)
-        exhibit, created = store.ensure_exhibit(exhibit_ref or _default_ref(Path(spec.path)), spec.path, spec.kind)
+        ref = exhibit_ref or _default_ref(Path(spec.path))
+        copy_of = None
+        if ref not in {e.ref for e in store.exhibits()}:
+            identity = source_identity(spec.path, spec.kind, image.facts.to_json_dict() if image else None)
+            copy_of = refuse_second_copy(store, identity, second_copy)
+        exhibit, created = store.ensure_exhibit(ref, spec.path, spec.kind)
         store.audit.append(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
              "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve,
              "archive_passwords": len(spec.unlock.archive_passwords),  # how many, never which
-             "cluster": work.address if isinstance(work, ClusterPool) else None},
+             "cluster": work.address if isinstance(work, ClusterPool) else None,
+             **({"parents": list(chain_parents)} if chain_parents else {}),
+             **({"second_copy_of": copy_of} if copy_of else {})},
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
@@ -151,18 +170,21 @@ def scan_source(
                 run.stop = stop
                 run.execute(work)
                 run.analyse_phones()
-                if verify and isinstance(evidence, ImageSource):
+                if verify and isinstance(evidence, ImageSource) and not incomplete:
                     run.verify(evidence)
         except KeyboardInterrupt:
             interrupted = True
-        if not interrupted:
+        if incomplete:  # not finished: the same command with the parent in place walks it in full
+            store.update_exhibit(exhibit.id, walk_complete=False)
+        elif not interrupted:
             store.update_exhibit(exhibit.id, scan_finished_at=time.time())
         store.audit.append(
-            "scan_interrupted" if interrupted else "scan_finished",
+            "scan_interrupted" if interrupted else "scan_incomplete" if incomplete else "scan_finished",
             {"exhibit": exhibit.ref, "files_read": run.progress.files_read, "hit_items": run.progress.hit_items,
-             "errors": run.progress.errors, "evidence_hash": run.progress.hash_state},
+             "errors": run.progress.errors, "evidence_hash": run.progress.hash_state,
+             **({"incomplete": incomplete} if incomplete else {})},
         )
-        return ScanResult(exhibit, run.progress, interrupted, resumed=not created)
+        return ScanResult(exhibit, run.progress, interrupted, resumed=not created, incomplete=incomplete)
 
 
 class _StopRequest:

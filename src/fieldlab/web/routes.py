@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from fieldlab.case.decisions import categorise, undo_last
 from fieldlab.case.schema import exhibits, hits, items
-from fieldlab.case.store import EXACT_METHODS, CaseError
+from fieldlab.case.store import EXACT_METHODS, CaseError, recorded_parents
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts, welfare
@@ -198,7 +198,7 @@ def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # 
     """What to render, and, for known material, the copies any of which the examiner must have revealed."""
     with state.store.engine.connect() as conn:
         row = conn.execute(select(items.c.id, items.c.locator, items.c.family, items.c.size, items.c.md5,
-                                  items.c.sha1, exhibits.c.source, exhibits.c.source_kind)
+                                  items.c.sha1, exhibits.c.source, exhibits.c.source_kind, exhibits.c.facts)
                            .join(exhibits, exhibits.c.id == items.c.exhibit_id).where(items.c.id == item_id)).first()
         if row is None or row.family not in ("image", "video"):
             raise HTTPException(404, "no picture or video with this id")
@@ -209,7 +209,8 @@ def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # 
     content = index.contents.get(key)
     copies = sorted({item_id, *(content.item_ids if content else [])})
     known = own_exact is not None or bool(content and content.known)
-    task = ThumbnailTask(row.id, SourceSpec(row.source, row.source_kind), row.locator, row.family, row.size)
+    spec = SourceSpec(row.source, row.source_kind, parents=recorded_parents(row.facts))
+    task = ThumbnailTask(row.id, spec, row.locator, row.family, row.size)
     return task, copies if known else []
 
 
