@@ -26,6 +26,7 @@ import pyvhdi
 import pyvmdk
 
 from fieldlab.evidence.differencing import FORMATS, ChainLink, is_vmdk_descriptor, open_chain
+from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError
 
 
 class ContainerError(Exception):
@@ -191,7 +192,10 @@ def _open_ewf(path: Path) -> MediaReader:
     hashes = {k.lower().replace("-", ""): v for k, v in (handle.get_hash_values() or {}).items() if v}
     headers = {k: v for k in _EWF_HEADERS if (v := handle.get_header_value(k))}
     info = ContainerInfo("ewf", tuple(segments), handle.get_media_size(), handle.get_bytes_per_sector(), hashes, headers)
-    return MediaReader(info, handle)
+    try:
+        return MediaReader(info, EwfChunkReader(segments, handle, info.media_size, handle.get_chunk_size()))
+    except (EwfLayoutError, OSError):
+        return MediaReader(info, handle)  # a layout only libewf knows (EWF2, damaged tables): its own reads
 
 
 def _open_layered(path: Path, kind: str, parents: Sequence[Path]) -> MediaReader:
