@@ -37,6 +37,7 @@ _TABLE_HEADER = struct.Struct("<I4xQ4xI")  # entries, base offset, Adler-32
 _MAX_SECTIONS = 1 << 20  # per segment: a cyclic or absurd section chain ends here
 _MAX_CHUNK = 64 << 20  # EnCase allows up to 32768 sectors a chunk (16 MiB at 512 bytes)
 DEFAULT_CACHE_BYTES = 32 << 20
+_SPAN_BYTES = 8 << 20  # stored bytes fetched by one read for a long read
 
 
 class EwfLayoutError(Exception):
@@ -158,36 +159,59 @@ class EwfChunkReader:
         first, last = offset // self.chunk_size, (end - 1) // self.chunk_size
         if first == last:
             start = first * self.chunk_size
-            return self._chunk(first)[offset - start:end - start]
-        parts = [self._chunk(index) for index in range(first, last + 1)]
+            return self._cached(first)[offset - start:end - start]
+        # a long read (file content, the image hash): the middle chunks are read in one go and not cached, so the
+        # cache keeps what small reads share; the two ends may be shared with neighbouring files and are cached
+        parts = [self._cached(first), *self._uncached(first + 1, last), self._cached(last)]
         parts[0] = parts[0][offset - first * self.chunk_size:]
         parts[-1] = parts[-1][:end - last * self.chunk_size]
         return b"".join(parts)
 
-    def _chunk(self, index: int) -> bytes:
+    def _cached(self, index: int) -> bytes:
         data = self._cache.get(index)
         if data is not None:
             self._cache.move_to_end(index)
             return data
-        data = self._inflate(index)
+        data = self._uncached(index, index + 1)[0]
         self._cache[index] = data
         if len(self._cache) > self._cache_slots:
             self._cache.popitem(last=False)
         return data
 
-    def _inflate(self, index: int) -> bytes:
-        table = self._table
-        length = min(self.chunk_size, self.media_size - index * self.chunk_size)
-        stored = int(table.stored[index])
-        fd = self._fds[int(table.segment[index])]
-        if table.deflated[index]:
-            raw = os.pread(fd, min(stored, length + 1024), int(table.offset[index]))  # EWF stores a chunk plain when deflate would not shrink it
+    def _uncached(self, first: int, stop: int) -> list[bytes]:
+        """Chunks first..stop-1, their stored bytes fetched with one read per run of chunks in one segment."""
+        table, chunks = self._table, []
+        index = first
+        while index < stop:
+            segment = table.segment[index]
+            run_end = index + 1
+            while (run_end < stop and table.segment[run_end] == segment
+                   and table.offset[run_end] - table.offset[index] < _SPAN_BYTES):
+                run_end += 1
+            base = int(table.offset[index])
+            spans = [(int(table.offset[i]) - base, self._stored_bytes(i)) for i in range(index, run_end)]
+            blob = os.pread(self._fds[int(segment)], spans[-1][0] + spans[-1][1], base)
+            chunks += [self._inflate(i, blob[at:at + length]) for i, (at, length) in zip(range(index, run_end), spans)]
+            index = run_end
+        return chunks
+
+    def _stored_bytes(self, index: int) -> int:
+        length = self._length(index)
+        if self._table.deflated[index]:  # EWF stores a chunk plain when deflate would not shrink it
+            return min(int(self._table.stored[index]), length + 1024)
+        return length + 4  # the data and its Adler-32
+
+    def _length(self, index: int) -> int:
+        return min(self.chunk_size, self.media_size - index * self.chunk_size)
+
+    def _inflate(self, index: int, raw: bytes) -> bytes:
+        length = self._length(index)
+        if self._table.deflated[index]:
             try:
                 data = zlib.decompressobj().decompress(raw, length)
             except zlib.error:
                 data = b""
         else:
-            raw = os.pread(fd, length + 4, int(table.offset[index]))
             data = raw[:length]
             if len(raw) == length + 4 and zlib.adler32(data) != int.from_bytes(raw[length:], "little"):
                 data = b""
