@@ -36,8 +36,9 @@ _DESCRIPTOR = struct.Struct("<16sQQ40xI")  # type, next section offset, section 
 _TABLE_HEADER = struct.Struct("<I4xQ4xI")  # entries, base offset, Adler-32
 _MAX_SECTIONS = 1 << 20  # per segment: a cyclic or absurd section chain ends here
 _MAX_CHUNK = 64 << 20  # EnCase allows up to 32768 sectors a chunk (16 MiB at 512 bytes)
-DEFAULT_CACHE_BYTES = 32 << 20
+DEFAULT_CACHE_BYTES = 128 << 20  # per process; on a 20,000-file NTFS E01 the readers inflated each chunk 2x with 32 MiB, 1.15x with this
 _SPAN_BYTES = 8 << 20  # stored bytes fetched by one read for a long read
+_SHARED_READ = 256 << 10  # reads up to this are cached whole: file-system metadata, small files
 
 
 class EwfLayoutError(Exception):
@@ -160,9 +161,11 @@ class EwfChunkReader:
         if first == last:
             start = first * self.chunk_size
             return self._cached(first)[offset - start:end - start]
-        # a long read (file content, the image hash): the middle chunks are read in one go and not cached, so the
-        # cache keeps what small reads share; the two ends may be shared with neighbouring files and are cached
-        parts = [self._cached(first), *self._uncached(first + 1, last), self._cached(last)]
+        if (last - first + 1) * self.chunk_size <= _SHARED_READ:  # metadata (TSK reads 64 KiB at any offset)
+            parts = [self._cached(index) for index in range(first, last + 1)]
+        else:  # file content, the image hash: the middle is read in one go and not cached, so the cache keeps
+            # what small reads share; the two ends may be shared with neighbouring files and are cached
+            parts = [self._cached(first), *self._uncached(first + 1, last), self._cached(last)]
         parts[0] = parts[0][offset - first * self.chunk_size:]
         parts[-1] = parts[-1][:end - last * self.chunk_size]
         return b"".join(parts)
