@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from fieldlab.detect import carve as carve_module
 from fieldlab.detect.carve import CarvedRun, carve
 from tests.detect import carve_builders as build
 from tests.detect.carve_builders import SECTOR, BytesReader
@@ -107,12 +108,40 @@ def test_several_regions_are_carved_with_absolute_offsets_and_none_crosses_a_reg
 # --------------------------------------------------------------------------- alignment
 
 
-def test_alignment_1_finds_a_jpeg_at_an_unaligned_offset_inside_other_bytes_and_512_does_not(
-        media: dict[str, bytes]) -> None:
-    jpeg = media["jpeg"]
-    data = build.disk(200_000, {70_001: jpeg}, seed=4)
+@pytest.mark.parametrize("kind", ["jpeg", "png", "gif", "webp", "avi", "mp4", "heic"])
+@pytest.mark.parametrize("odd", [1, 7, 511])
+def test_a_strong_signature_at_any_byte_offset_is_carved_there_at_sector_alignment(media: dict[str, bytes],
+                                                                                  kind: str, odd: int) -> None:
+    planted = media[kind]
+    data = build.disk(100 * SECTOR + odd + len(planted) + 4096, {100 * SECTOR + odd: planted}, seed=4)
+    assert carve_all(data, alignment=SECTOR) == [CarvedRun(100 * SECTOR + odd, len(planted), kind, True, None)]
+
+
+@pytest.mark.parametrize("kind", ["bmp", "tiff"])
+def test_a_weak_signature_is_looked_for_only_where_the_alignment_allows(media: dict[str, bytes], kind: str) -> None:
+    planted = media[kind]
+    data = build.disk(200_000 + len(planted), {70_001: planted}, seed=4)
     assert carve_all(data, alignment=SECTOR) == []
-    assert carve_all(data, alignment=1) == [CarvedRun(70_001, len(jpeg), "jpeg", True, None)]
+    assert carve_all(data, alignment=1) == [CarvedRun(70_001, len(planted), kind, True, None)]
+
+
+@pytest.mark.parametrize("straddle", [1, 3, 7])
+def test_a_signature_straddling_two_blocks_is_found_once_at_its_offset(media: dict[str, bytes],
+                                                                       straddle: int) -> None:
+    """The search reads 8 MiB blocks and searches 256 KiB slices; a header cut by either boundary is still seen."""
+    jpeg, mp4 = media["jpeg"], media["mp4"]
+    jpeg_at = carve_module.BLOCK - straddle  # SOI before the block boundary, the rest after it
+    mp4_at = carve_module.SLICE * 3 - 6  # its 'ftyp' (at +4) straddles a slice boundary
+    data = build.disk(carve_module.BLOCK + (1 << 20), {mp4_at: mp4, jpeg_at: jpeg}, seed=5)
+    assert carve_all(data) == [CarvedRun(mp4_at, len(mp4), "mp4", True, None),
+                               CarvedRun(jpeg_at, len(jpeg), "jpeg", True, None)]
+
+
+def test_a_run_on_a_sector_is_found_once_though_both_searches_see_it(media: dict[str, bytes]) -> None:
+    """A JPEG on a sector is a byte-granular hit and, as a header on a boundary, could be an aligned one too."""
+    data = between_filler(media["jpeg"])
+    assert [r.offset for r in carve_all(data, alignment=SECTOR)] == [37 * SECTOR]
+    assert [r.offset for r in carve_all(data, alignment=1)] == [37 * SECTOR]
 
 
 def test_a_header_inside_a_valid_file_is_part_of_it_not_a_second_run(media: dict[str, bytes]) -> None:
@@ -180,7 +209,25 @@ def test_a_file_cut_by_the_region_end_is_reported_invalid_with_a_note(media: dic
     planted = build.tiff(6, compression="raw") if kind == "tiff" else media[kind]  # IFD first, so it survives
     data = build.disk(37 * SECTOR + len(planted), {37 * SECTOR: planted}, seed=6)[: 37 * SECTOR + len(planted) * 3 // 4]
     runs = carve_all(data)
+    if kind == "avi":  # its MJPEG frames are whole JPEGs: see the next test
+        runs = [r for r in runs if r.kind == "avi"]
     assert runs == [CarvedRun(37 * SECTOR, len(data) - 37 * SECTOR, kind, False, "truncated at region end")]
+
+
+def test_the_whole_frames_of_a_cut_mjpeg_avi_are_carved_as_pictures(media: dict[str, bytes]) -> None:
+    """Only the chunks of a cut file whose structure checked out claim what lies in them; an AVI cut inside its
+    movi list vouches for none of its frames, so each frame before the cut is what can be recovered of it."""
+    avi = media["avi"]
+    cut_at = len(avi) * 3 // 4
+    data = build.disk(37 * SECTOR + len(avi), {37 * SECTOR: avi}, seed=6)[: 37 * SECTOR + cut_at]
+    frames = [at for at in range(len(avi)) if avi.startswith(b"\xff\xd8\xff", at)]
+    whole = [at for at in frames if avi.find(b"\xff\xd9", at) + 2 <= cut_at]
+    assert len(whole) >= 2
+    runs = carve_all(data)[1:]
+    assert [(r.offset - 37 * SECTOR, r.kind, r.valid) for r in runs] == (
+        [(at, "jpeg", True) for at in whole] + [(at, "jpeg", False) for at in frames if at not in whole and at < cut_at])
+    for run in runs[:-1]:
+        assert data[run.offset + run.length - 2 : run.offset + run.length] == b"\xff\xd9"
 
 
 def test_a_tiff_cut_before_its_ifd_is_not_recognised(media: dict[str, bytes]) -> None:

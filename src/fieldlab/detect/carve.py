@@ -3,8 +3,10 @@
 Deleted files lose their names and cluster chains but their bytes stay until
 overwritten; an examiner needs them back with exact boundaries, so each carved
 run can be hashed against the known-file sets and shown, and its offset cited.
-``carve`` finds headers (at sector starts by default, where file systems put
-files; byte-granular for media embedded in other files), then follows each
+``carve`` finds headers (the strong signatures at every byte, since a picture
+inside a deleted document or mail store starts wherever its container put it;
+the weak ones, BMP and TIFF, at sector starts in free space, see
+``fieldlab.detect.carving.signatures``), then follows each
 format's own structure to its own end (see ``fieldlab.detect.carving``) rather
 than searching for the next header, and decodes pictures to tell real files
 from chance signatures (on a few threads, while the scan goes on).
@@ -45,7 +47,8 @@ from fieldlab.detect.carving.window import Reader, Window
 
 __all__ = ["CarvedRun", "Reader", "carve"]
 
-BLOCK = 8 << 20
+BLOCK = 8 << 20  # read at once
+SLICE = 256 << 10  # searched at once: a file found is skipped, the rest of its slice was searched for nothing
 CANDIDATES_BASE, BYTES_PER_CANDIDATE = 100_000, 4096  # a region's candidate budget: base + one per 4 KiB
 SECONDS_BASE, BYTES_PER_SECOND = 120.0, 4_000_000  # a region's time budget: base + 1 s per 4 MB
 
@@ -65,9 +68,10 @@ def carve(reader: Reader, regions: Iterable[tuple[int, int]], *, alignment: int 
           validate: bool = True) -> Iterator[CarvedRun]:
     """The media files in each ``(offset, length)`` region of ``reader``, in offset order within a region.
 
-    ``alignment`` is where headers may start: 512 checks sector starts only (the
-    fast pass over unallocated clusters), 1 every byte (media embedded inside
-    other files).  No run is longer than ``max_file`` or crosses its region's end.
+    Strong signatures (JPEG, PNG, GIF, RIFF, ISO ``ftyp``) are looked for at
+    every byte; ``alignment`` is where the weak ones (BMP, TIFF) may start: 512
+    for free space, 1 inside a single file.  A run is reported once, at its
+    exact offset.  No run is longer than ``max_file`` or crosses its region's end.
     """
     if alignment < 1 or max_file < 1:
         raise ValueError("alignment and max_file must be positive")
@@ -85,23 +89,25 @@ def _carve_region(window: Window, alignment: int, max_file: int,
     while position < window.end:
         block_end = min(position + BLOCK, window.end)
         block = window.pin(position, block_end - position + HEAD)
-        for offset in candidates(block, position, block_end, alignment, budget.candidates + 1):
-            if offset < claimed:
-                continue
-            if not budget.spend():
-                log.warning("carving stopped at offset %d of the region %d+%d: over its budget of candidates or "
-                            "time, which only crafted or pathological data exhausts; the rest of the region was "
-                            "not carved", offset, window.start, window.end - window.start)
-                return
-            found = _walk(window, block[offset - position : offset - position + HEAD], offset, max_file)
-            if found is not None:
-                claimed = max(claimed, offset + found.sound)
-                run = _run(window, offset, found, max_file)
-                decode = validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its whole check
-                with budget.paused():
-                    yield run, window.read(offset, run.length) if decode else None, run.kind
-            if claimed >= block_end:
-                break
+        start = position
+        while start < block_end:  # a slice at a time, so the bytes of a file found are not searched
+            stop = min(start + SLICE, block_end)
+            for offset in candidates(block, position, start, stop, alignment, budget.candidates + 1):
+                if offset < claimed:
+                    continue
+                if not budget.spend():
+                    log.warning("carving stopped at offset %d of the region %d+%d: over its budget of candidates "
+                                "or time, which only crafted or pathological data exhausts; the rest of the region "
+                                "was not carved", offset, window.start, window.end - window.start)
+                    return
+                found = _walk(window, block[offset - position : offset - position + HEAD], offset, max_file)
+                if found is not None:
+                    claimed = max(claimed, offset + found.sound)
+                    run = _run(window, offset, found, max_file)
+                    decode = validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its check
+                    with budget.paused():
+                        yield run, window.read(offset, run.length) if decode else None, run.kind
+            start = max(stop, claimed)
         position = max(block_end, claimed)
 
 

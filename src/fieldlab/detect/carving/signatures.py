@@ -1,15 +1,33 @@
-"""Where files may start: every header signature in a block, at the offsets the alignment allows.
+"""Where files may start: every header signature in a slice of a block, at the offsets each format allows.
 
-At sector alignment the scan never looks at the bytes in between: numpy reads
-the first eight bytes of every sector as one big-endian integer and compares
-them under a mask with each signature, a few vectorised operations per 8 MiB.
-Byte-granular scans (media embedded in other files) use ``bytes.find`` per
-signature, which runs at memory speed, and stop collecting at a cap so a block
-made of nothing but signatures cannot fill memory with candidates.
+Strong signatures (JPEG, PNG, GIF, RIFF, ISO ``ftyp``) are looked for at every
+byte, because a picture inside the remains of a deleted document, a mail store
+or any container whose clusters are now free starts wherever its container put
+it, not on a sector.  They are three to eight bytes that chance rarely makes
+(measured: no hit in 8 MiB of random bytes, text or zeros, a handful of JPEG
+starts a gigabyte), so ``bytes.find`` per literal, which runs at memory speed,
+yields few candidates.
+
+Weak signatures (BMP ``BM``, TIFF ``II*\\0``/``MM\\0*``) are looked for only
+where the caller's ``alignment`` allows: 512 in free space, where a file
+system put the file, every byte only inside a single file.  ``BM`` is two
+bytes: at every byte of 1 GB of random data it starts about 16,000 walks, and
+the two TIFF literals cost two more passes over every byte, a third again of
+the time of the whole strong search, for formats seldom embedded unaligned
+(measured, ``docs/benchmarks.md``).  At sector alignment numpy reads the first
+eight bytes of every sector as one big-endian integer and compares them under a
+mask with each weak signature, a few vectorised operations a slice.
+
+The caller searches a block a slice at a time and skips what a carved file has
+claimed, so the bytes of found files are not searched again; a block holds
+``HEAD`` bytes past its end, so a signature straddling two blocks is found.
+Collecting stops at a cap, so a slice made of nothing but signatures cannot
+fill memory with candidates.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,20 +47,33 @@ class Format:
     name: str
     signatures: tuple[tuple[int, bytes], ...]
     walk: Callable[[Window, int, int], Walk | None]
+    strong: bool  # rare enough by chance to be looked for at every byte
 
     def matches(self, head: bytes) -> bool:
         return any(head[at : at + len(signature)] == signature for at, signature in self.signatures)
 
 
 FORMATS = (
-    Format("jpeg", ((0, jpeg.SIGNATURE),), jpeg.walk),
-    Format("png", ((0, png.SIGNATURE),), png.walk),
-    Format("gif", tuple((0, s) for s in gif.SIGNATURES), gif.walk),
-    Format("bmp", ((0, bmp.SIGNATURE),), bmp.walk),
-    Format("riff", ((0, riff.SIGNATURE),), riff.walk),
-    Format("tiff", tuple((0, s) for s in tiff.SIGNATURES), tiff.walk),
-    Format("isobmff", ((isobmff.SIGNATURE_AT, isobmff.SIGNATURE),), isobmff.walk),
+    Format("jpeg", ((0, jpeg.SIGNATURE),), jpeg.walk, strong=True),
+    Format("png", ((0, png.SIGNATURE),), png.walk, strong=True),
+    Format("gif", tuple((0, s) for s in gif.SIGNATURES), gif.walk, strong=True),
+    Format("bmp", ((0, bmp.SIGNATURE),), bmp.walk, strong=False),
+    Format("riff", ((0, riff.SIGNATURE),), riff.walk, strong=True),
+    Format("tiff", tuple((0, s) for s in tiff.SIGNATURES), tiff.walk, strong=False),
+    Format("isobmff", ((isobmff.SIGNATURE_AT, isobmff.SIGNATURE),), isobmff.walk, strong=True),
 )
+
+
+def _literals(formats: tuple[Format, ...]) -> tuple[tuple[int, bytes], ...]:
+    """What ``bytes.find`` looks for: one literal a format, the common prefix of its signatures (``GIF8``)."""
+    found = []
+    for f in formats:
+        places = {at for at, _ in f.signatures}
+        if len(places) == 1:
+            found.append((places.pop(), os.path.commonprefix([s for _, s in f.signatures])))
+        else:
+            found += f.signatures
+    return tuple(found)
 
 
 def _word(at: int, signature: bytes) -> tuple[np.uint64, np.uint64]:
@@ -52,29 +83,46 @@ def _word(at: int, signature: bytes) -> tuple[np.uint64, np.uint64]:
     return np.uint64(mask), np.uint64(int.from_bytes(signature, "big") << shift)
 
 
-_WORDS = tuple(_word(at, signature) for f in FORMATS for at, signature in f.signatures)
+_STRONG = _literals(tuple(f for f in FORMATS if f.strong))
+_WEAK = _literals(tuple(f for f in FORMATS if not f.strong))
+_WEAK_WORDS = tuple(_word(at, signature) for f in FORMATS if not f.strong for at, signature in f.signatures)
 
 
-def candidates(block: bytes, base: int, stop: int, alignment: int, cap: int) -> list[int]:
-    """Sorted absolute offsets in ``[base, stop)``, multiples of ``alignment``, where a signature matches.
+def candidates(block: bytes, base: int, start: int, stop: int, alignment: int, cap: int) -> list[int]:
+    """Sorted absolute offsets in ``[start, stop)`` where a signature matches: a strong one at any byte, a weak
+    one at multiples of ``alignment``.  At most about ``cap`` of them.
 
-    ``block`` holds the bytes from ``base``, and ``HEAD`` bytes past ``stop`` where the region has them.
+    ``block`` holds the bytes from ``base`` (at or before ``start``), and ``HEAD``
+    bytes past ``stop`` where the region has them.
     """
+    found = _found_at_every_byte(block, base, start, stop, _STRONG, 1, cap)
     if alignment >= HEAD:
-        first = -base % alignment
-        count = max(0, min(stop - base - first + alignment - 1, len(block) - HEAD - first + alignment) // alignment)
-        heads = np.ndarray((count,), dtype=">u8", buffer=block, offset=first, strides=(alignment,))
-        hits = np.zeros(count, dtype=bool)
-        for mask, value in _WORDS:
-            hits |= (heads & mask) == value
-        return (base + first + np.flatnonzero(hits) * alignment).tolist()
-    found: set[int] = set()
-    for f in FORMATS:
-        for at, signature in f.signatures:
-            position = block.find(signature, at)
-            while position != -1 and len(found) < cap:
-                start = base + position - at
-                if start < stop and start % alignment == 0:
-                    found.add(start)
-                position = block.find(signature, position + 1)
+        found.update(_found_on_boundaries(block, base, start, stop, alignment))
+    else:
+        found.update(_found_at_every_byte(block, base, start, stop, _WEAK, alignment, cap - len(found)))
     return sorted(found)
+
+
+def _found_at_every_byte(block: bytes, base: int, start: int, stop: int, literals: tuple[tuple[int, bytes], ...],
+                         alignment: int, cap: int) -> set[int]:
+    found: set[int] = set()
+    for at, literal in literals:
+        first, end = start - base + at, stop - base + at + len(literal)  # a match must start a file in [start, stop)
+        position = block.find(literal, first, end)
+        while position != -1 and len(found) < cap:
+            if (base + position - at) % alignment == 0:
+                found.add(base + position - at)
+            position = block.find(literal, position + 1, end)
+    return found
+
+
+def _found_on_boundaries(block: bytes, base: int, start: int, stop: int, alignment: int) -> list[int]:
+    first = start - base + -start % alignment  # index in block of the first aligned offset at or after start
+    count = max(0, min(stop - base - first + alignment - 1, len(block) - HEAD - first + alignment) // alignment)
+    if count == 0:
+        return []
+    heads = np.ndarray((count,), dtype=">u8", buffer=block, offset=first, strides=(alignment,))
+    hits = np.zeros(count, dtype=bool)
+    for mask, value in _WEAK_WORDS:
+        hits |= (heads & mask) == value
+    return (base + first + np.flatnonzero(hits) * alignment).tolist()
