@@ -7,6 +7,7 @@ import struct
 import time
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from fieldlab.detect import carve as carve_module
@@ -322,3 +323,14 @@ def test_a_region_of_nothing_but_signatures_stops_at_its_candidate_budget(caplog
     runs, seconds = timed(lambda: carve_all(data, alignment=1))
     assert runs == [] and seconds < 5
     assert "over its budget" in caplog.text
+
+
+@pytest.mark.parametrize("alignment", [SECTOR, 1])
+def test_random_bytes_start_few_walks_and_each_at_a_signature(alignment: int) -> None:
+    """Chance hits are what a byte-granular search costs: in random bytes, only the two-byte 'BM' makes them."""
+    from fieldlab.detect.carving.signatures import FORMATS, HEAD, candidates
+
+    data = build.filler(np.random.default_rng(9), 1 << 20)
+    found = candidates(data, 0, 0, len(data) - HEAD, alignment, 1 << 20)
+    assert len(found) < (100 if alignment == 1 else 3)  # 'BM' every 64 KiB: 16 expected in 1 MiB
+    assert all(any(f.matches(data[at : at + HEAD]) for f in FORMATS) for at in found)

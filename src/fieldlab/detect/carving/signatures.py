@@ -65,14 +65,13 @@ FORMATS = (
 
 
 def _literals(formats: tuple[Format, ...]) -> tuple[tuple[int, bytes], ...]:
-    """What ``bytes.find`` looks for: one literal a format, the common prefix of its signatures (``GIF8``)."""
+    """What ``bytes.find`` looks for: a format's signatures, or their common prefix where it is as rare (``GIF8``),
+    which saves a pass; ``matches`` then checks the whole signature."""
     found = []
     for f in formats:
         places = {at for at, _ in f.signatures}
-        if len(places) == 1:
-            found.append((places.pop(), os.path.commonprefix([s for _, s in f.signatures])))
-        else:
-            found += f.signatures
+        prefix = os.path.commonprefix([s for _, s in f.signatures])
+        found += [(places.pop(), prefix)] if len(places) == 1 and len(prefix) >= 4 else f.signatures
     return tuple(found)
 
 
