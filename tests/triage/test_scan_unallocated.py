@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fieldlab
@@ -85,3 +87,70 @@ def test_without_carving_free_space_is_left_alone(tmp_path: Path) -> None:
     fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD", carve=False)
     db = sqlite3.connect(tmp_path / "case" / "case.sqlite")
     assert db.execute("SELECT COUNT(*) FROM items WHERE locator LIKE 'carved:%'").fetchone() == (0,)
+
+
+def test_media_at_odd_offsets_in_free_space_are_carved_once_each_at_their_exact_offsets(tmp_path: Path) -> None:
+    """The remains of a deleted document whose name and record are gone, in free NTFS clusters, hold a JPEG, a PNG,
+    a GIF and an MP4 at odd byte offsets (and one JPEG on a cluster); the unpartitioned tail holds a JPEG at an
+    odd offset; a deleted document NTFS still lists holds a PNG at an odd offset.  Each is found exactly once, at
+    its offset, with the planted bytes' hashes; the listed document's PNG is its embedded child, and the copy
+    carved from its free clusters is a duplicate with no hit of its own."""
+    import pytsk3
+
+    from fieldlab.evidence.unallocated import unallocated_runs
+    from tests.detect import carve_builders as build
+    from tests.evidence.disk_builders import random_bytes
+
+    in_remains = {"jpeg": procedural_jpeg(150, 640, 480), "png": procedural_png(151, 320, 240),
+                  "gif": build.gif(152), "mp4": build.mp4(153), "aligned jpeg": procedural_jpeg(154, 400, 300)}
+    tail_jpeg, listed_png = procedural_jpeg(155, 500, 375), procedural_png(156, 200, 150)
+    document = bytearray(random_bytes(157, 150_000))
+    document[12_345 : 12_345 + len(listed_png)] = listed_png
+    (tmp_path / "evidence").mkdir()
+    disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr",
+                      [("ntfs", 64, [PlantedFile("Users/x/keep.txt", b"hello" * 100),
+                                     PlantedFile("Users/x/Documents/old.doc", bytes(document), deleted=True)])],
+                      gap_mib=1)
+    part = disk.partitions[0]
+    image = pytsk3.Img_Info(str(disk.path))
+    fs = pytsk3.FS_Info(image, offset=part.start_offset)
+    free_start, free_length = list(unallocated_runs(fs, "ntfs", part.start_offset, part.size,
+                                                    lambda o, n: image.read(o, n)))[-1]
+
+    remains, at = bytearray(build.filler(np.random.default_rng(158), 2 << 20, "text")), 1001
+    inside: dict[str, int] = {}
+    for name, data in in_remains.items():
+        at = -(-at // 4096) * 4096 if name == "aligned jpeg" else at | 1
+        remains[at : at + len(data)] = data
+        inside[name] = at
+        at += len(data) + 333
+    assert at < len(remains) <= free_length
+    remains_at = free_start + (free_length - len(remains)) // 4096 * 4096  # where no file system entry points
+    planted = {name: (remains_at + inside[name], data) for name, data in in_remains.items()}
+    planted["tail jpeg"] = (disk.gaps[0][0] + 12_345, tail_jpeg)
+    with open(disk.path, "r+b") as raw:
+        raw.seek(remains_at)
+        raw.write(remains)
+        raw.seek(planted["tail jpeg"][0])
+        raw.write(tail_jpeg)
+    assert all(offset % 2 for name, (offset, _) in planted.items() if name != "aligned jpeg")
+    known = [KnownFile(f"{name}.bin", data, "A") for name, (_, data) in planted.items()]
+    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", known + [KnownFile("listed.png", listed_png, "B")]),
+                            name="known")
+
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD")
+
+    hits = {(h.locator, h.category) for h in fieldlab.hits(tmp_path / "case")}
+    assert {(locator, category) for locator, category in hits if category == "A"} == {
+        (f"carved:{offset}+{len(data)}", "A") for offset, data in planted.values()}
+    (listed_hit,) = [locator for locator, category in hits if category == "B"]
+    assert listed_hit.endswith(f"|carved:12345+{len(listed_png)}")  # the child of the deleted document
+    db = sqlite3.connect(tmp_path / "case" / "case.sqlite")
+    free_space = db.execute("SELECT locator, md5, sha1, flags FROM items WHERE flags LIKE '%unallocated%'").fetchall()
+    by_md5 = {md5: (locator, sha1, flags) for locator, md5, sha1, flags in free_space}
+    assert len(by_md5) == len(free_space)  # nothing found twice
+    for offset, data in planted.values():
+        assert by_md5[hashlib.md5(data).hexdigest()] == (
+            f"carved:{offset}+{len(data)}", hashlib.sha1(data).hexdigest(), "carved,unallocated")
+    copy_locator, _, copy_flags = by_md5[hashlib.md5(listed_png).hexdigest()]
+    assert "duplicate" in copy_flags.split(",") and copy_locator.startswith("carved:")
