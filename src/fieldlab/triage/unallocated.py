@@ -1,7 +1,9 @@
 """Worker side of carving: pictures and videos from the parts of a disk no file system accounts for.
 
 Each region (space between or after partitions, a volume without a file
-system) is carved at sector alignment by ``fieldlab.detect.carve``; every
+system, the free clusters of a file system) is carved by
+``fieldlab.detect.carve``, strong signatures at every byte and BMP and TIFF on
+sector boundaries; every
 complete, decodable run becomes an item addressed by its exact byte offset in
 the media (``carved:<offset>+<length>``) and is then read, hashed and matched
 like any file.

@@ -3,20 +3,20 @@
 Strong signatures (JPEG, PNG, GIF, RIFF, ISO ``ftyp``) are looked for at every
 byte, because a picture inside the remains of a deleted document, a mail store
 or any container whose clusters are now free starts wherever its container put
-it, not on a sector.  They are three to eight bytes that chance rarely makes
-(measured: no hit in 8 MiB of random bytes, text or zeros, a handful of JPEG
-starts a gigabyte), so ``bytes.find`` per literal, which runs at memory speed,
-yields few candidates.
+it, not on a sector.  They are three to eight bytes that chance rarely makes,
+so ``bytes.find`` per literal, which runs at memory speed, yields few
+candidates, and each walk rejects a chance hit within a few bytes.
 
-Weak signatures (BMP ``BM``, TIFF ``II*\\0``/``MM\\0*``) are looked for only
+Weak signatures (BMP ``BM``, TIFF ``II*\0``/``MM\0*``) are looked for only
 where the caller's ``alignment`` allows: 512 in free space, where a file
-system put the file, every byte only inside a single file.  ``BM`` is two
-bytes: at every byte of 1 GB of random data it starts about 16,000 walks, and
-the two TIFF literals cost two more passes over every byte, a third again of
-the time of the whole strong search, for formats seldom embedded unaligned
-(measured, ``docs/benchmarks.md``).  At sector alignment numpy reads the first
-eight bytes of every sector as one big-endian integer and compares them under a
-mask with each weak signature, a few vectorised operations a slice.
+system put the file; every byte only inside a single file.  Measured over 268 MB
+of Linux binaries and libraries (what free space is full of): ``BM`` starts
+1,676 walks at every byte, none of them a BMP, and the three weak literals'
+passes took 2.5 s against 2.7 s for all five strong ones, nearly doubling the
+search for files that are seldom embedded with their header at an odd offset
+(a document's bitmaps are headerless DIBs).  At sector alignment numpy reads
+the first eight bytes of every sector as one big-endian integer and compares
+them under a mask with each weak signature, a few vectorised operations a slice.
 
 The caller searches a block a slice at a time and skips what a carved file has
 claimed, so the bytes of found files are not searched again; a block holds
