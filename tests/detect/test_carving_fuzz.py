@@ -52,15 +52,17 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
     data = bytearray(sample(kind))
     for _ in range(draw(st.integers(0, 6))):
         at = draw(st.integers(0, len(data) - 1))
-        change = draw(st.sampled_from(["flip", "extreme", "cut-out", "repeat"]))
+        change = draw(st.sampled_from(["flip", "extreme", "cut-out", "repeat", "garbage"]))
         if change == "flip":
             data[at] ^= draw(st.integers(1, 255))
         elif change == "extreme":  # a length or offset field set to a value a parser must not trust
             data[at : at + 4] = draw(st.sampled_from(EXTREMES))
         elif change == "cut-out":
             del data[at : at + draw(st.integers(1, 64))]
-        else:
+        elif change == "repeat":
             data[at:at] = data[at : at + draw(st.integers(1, 64))]
+        else:  # a header, or a file's first part, followed by anything
+            data[at:] = draw(st.binary(max_size=512))
         if not data:
             data = bytearray(b"\x00")
     if draw(st.booleans()):
