@@ -9,6 +9,7 @@ would trip the test's timeout.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
@@ -104,3 +105,34 @@ def test_carving_mutated_files_byte_by_byte_reports_runs_inside_the_region_in_or
         assert all(r.length > 0 and r.offset + r.length <= len(region) for r in runs), runs
 
     check()
+
+
+LITERALS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"\x00\x00\x00\x18ftyp", b"BM",
+            b"II*\x00", b"MM\x00*", b"\xff\xd8", b"ft", b"GI")
+
+
+@FUZZ
+@given(size=st.integers(0, 3000), seed=st.integers(0, 2**32 - 1),
+       planted=st.lists(st.tuples(st.integers(0, 3000), st.sampled_from(LITERALS)), max_size=30),
+       base=st.integers(0, 1024), cut=st.tuples(st.integers(0, 3000), st.integers(0, 3000)),
+       alignment=st.sampled_from([1, 2, 512]))
+def test_the_signature_search_finds_exactly_what_a_byte_by_byte_comparison_finds(
+        size: int, seed: int, planted: list[tuple[int, bytes]], base: int, cut: tuple[int, int], alignment: int) -> None:
+    """The vectorised search against the obvious loop: every offset in [start, stop) where a format's signature
+    lies, strong ones at any byte, weak ones where ``alignment`` allows (with a header's 8 bytes in the block)."""
+    from fieldlab.detect.carving.signatures import FORMATS, HEAD, candidates
+
+    block = bytearray(random.Random(seed).randbytes(size))
+    for at, literal in planted:
+        block[at : at + len(literal)] = literal
+    block = bytes(block[:size])
+    start, stop = base + min(cut), base + min(max(cut), max(0, len(block) - HEAD))
+    expected = []
+    for offset in range(start, stop):
+        head = block[offset - base : offset - base + HEAD]
+        strong = any(f.matches(head) for f in FORMATS if f.strong) and offset - base + (
+            8 if head[4:8] == b"ftyp" else 4) <= len(block)
+        weak = offset % alignment == 0 and len(head) == HEAD and any(f.matches(head) for f in FORMATS if not f.strong)
+        if strong or weak:
+            expected.append(offset)
+    assert candidates(block, base, start, stop, alignment, 1 << 20) == expected

@@ -4,8 +4,12 @@ Strong signatures (JPEG, PNG, GIF, RIFF, ISO ``ftyp``) are looked for at every
 byte, because a picture inside the remains of a deleted document, a mail store
 or any container whose clusters are now free starts wherever its container put
 it, not on a sector.  They are three to eight bytes that chance rarely makes,
-so ``bytes.find`` per literal, which runs at memory speed, yields few
-candidates, and each walk rejects a chance hit within a few bytes.
+so they yield few candidates, and a walk rejects a chance hit within a few
+bytes.  numpy compares every byte pair of a slice (as two aligned arrays of
+16-bit words, even and odd offsets) with the literals' first two bytes at once,
+then checks four bytes at the few places that pass: about 4x the speed of a
+``bytes.find`` per literal (measured 1.6-1.9 against 0.4 GB/s over random
+bytes and text, in 256 KiB slices).
 
 Weak signatures (BMP ``BM``, TIFF ``II*\0``/``MM\0*``) are looked for only
 where the caller's ``alignment`` allows: 512 in free space, where a file
@@ -83,6 +87,10 @@ def _word(at: int, signature: bytes) -> tuple[np.uint64, np.uint64]:
 
 
 _STRONG = _literals(tuple(f for f in FORMATS if f.strong))
+_STRONG_PAIRS = tuple(int.from_bytes(literal[:2], "little") for _, literal in _STRONG)
+_STRONG_WORDS = tuple((at, np.uint32((1 << 8 * min(4, len(literal))) - 1), np.uint32(int.from_bytes(literal[:4], "little")))
+                      for at, literal in _STRONG)  # (where in the header, mask, value) of a literal's first 4 bytes
+_STRONG_REACH = max(at for at, _ in _STRONG)
 _WEAK = _literals(tuple(f for f in FORMATS if not f.strong))
 _WEAK_WORDS = tuple(_word(at, signature) for f in FORMATS if not f.strong for at, signature in f.signatures)
 
@@ -94,12 +102,33 @@ def candidates(block: bytes, base: int, start: int, stop: int, alignment: int, c
     ``block`` holds the bytes from ``base`` (at or before ``start``), and ``HEAD``
     bytes past ``stop`` where the region has them.
     """
-    found = _found_at_every_byte(block, base, start, stop, _STRONG, 1, cap)
+    found = set(_strong_starts(block, base, start, stop, cap))
     if alignment >= HEAD:
         found.update(_found_on_boundaries(block, base, start, stop, alignment))
     else:
         found.update(_found_at_every_byte(block, base, start, stop, _WEAK, alignment, cap - len(found)))
     return sorted(found)
+
+
+def _strong_starts(block: bytes, base: int, start: int, stop: int, cap: int) -> list[int]:
+    first = start - base
+    last = min(stop - base + _STRONG_REACH, len(block) - 3)  # a literal starts before it, its first 4 bytes in block
+    places = []
+    for phase in (0, 1):
+        count = (last - first - phase + 1) // 2
+        if count > 0:
+            pairs = np.frombuffer(block, "<u2", count=count, offset=first + phase)
+            hits = pairs == _STRONG_PAIRS[0]
+            for pair in _STRONG_PAIRS[1:]:
+                hits |= pairs == pair
+            places.append(np.flatnonzero(hits) * 2 + first + phase)
+    if not places:
+        return []
+    at_places = np.concatenate(places)
+    words = np.ndarray((len(block) - 3,), dtype="<u4", buffer=block, strides=(1,))[at_places]
+    starts = np.unique(np.concatenate([at_places[(words & mask) == value] - at for at, mask, value in _STRONG_WORDS]))
+    starts += base
+    return starts[(starts >= start) & (starts < stop)][:cap].tolist()
 
 
 def _found_at_every_byte(block: bytes, base: int, start: int, stop: int, literals: tuple[tuple[int, bytes], ...],
