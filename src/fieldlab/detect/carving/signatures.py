@@ -88,8 +88,9 @@ def _word(at: int, signature: bytes) -> tuple[np.uint64, np.uint64]:
 
 _STRONG = _literals(tuple(f for f in FORMATS if f.strong))
 _STRONG_PAIRS = tuple(int.from_bytes(literal[:2], "little") for _, literal in _STRONG)
-_STRONG_WORDS = tuple((at, np.uint32((1 << 8 * min(4, len(literal))) - 1), np.uint32(int.from_bytes(literal[:4], "little")))
-                      for at, literal in _STRONG)  # (where in the header, mask, value) of a literal's first 4 bytes
+_STRONG_WORDS = tuple(  # (where in the header, mask, value) of a literal's first 4 bytes as a little-endian word
+    (at, np.uint32((1 << 8 * min(4, len(literal))) - 1), np.uint32(int.from_bytes(literal[:4], "little")))
+    for at, literal in _STRONG)
 _STRONG_REACH = max(at for at, _ in _STRONG)
 _WEAK = _literals(tuple(f for f in FORMATS if not f.strong))
 _WEAK_WORDS = tuple(_word(at, signature) for f in FORMATS if not f.strong for at, signature in f.signatures)
