@@ -174,7 +174,7 @@ def build_demo_case(destination: Path, *, seed: int = 7, scale: int = 1) -> Demo
         raise FileExistsError(f"{destination} is not an empty folder: choose a new folder for the demo case")
     if not 1 <= scale <= 1000:
         raise ValueError(f"scale must be between 1 and 1000, not {scale}")
-    destination.mkdir(exist_ok=True)
+    destination.mkdir(parents=True, exist_ok=True)
     drive = _Drive(destination / "evidence", seed)
     planted = _write_drive(drive, scale)
     drive.settle_folder_times()

@@ -86,7 +86,17 @@ def test_the_html_shows_every_charging_table_number_of_the_case(report_case: Rep
         store.close()
     shown = _cells(html)
     scopes = ("EX1-LAPTOP", "EX2-PHONE", TOTAL)
-    assert len(shown) == len(scopes) * len(BASES) * 2 * len(table.categories)  # stills and movies, zeros included
+    counted = {(r.scope, r.basis) for r in table.rows if r.images}
+    groups = {(r.scope, r.basis, r.medium) for r in table.rows if r.images}
+    # a basis that counted anything is a table: each medium that counted anything with every category, zeros
+    # included; a medium or a basis that counted nothing is one line
+    assert {(scope, basis, medium) for scope, basis, medium, _ in shown} == groups
+    assert len(shown) == len(groups) * len(table.categories)
+    for scope in scopes:
+        for basis in BASES:
+            if (scope, basis) not in counted:
+                heading = scope if scope == TOTAL else f"Exhibit {scope}"
+                assert re.search(rf"<strong>Basis: {basis}\.</strong> No image counted\.", _section(html, heading))
     for (scope, basis, medium, category), numbers in shown.items():
         row = table.cell(scope, basis, medium, category)
         expected = [f"{row.images} ({row.copies})", str(row.live), str(row.deleted_or_carved_only),
@@ -99,6 +109,64 @@ def test_the_html_shows_every_charging_table_number_of_the_case(report_case: Rep
     assert shown[("EX1-LAPTOP", "indicative", "still", "A")] == ["1 (1)", "1", "0", "0"]
     assert shown[(TOTAL, "hash set", "movie", "A")] == ["1 (1)", "1", "0", "0"]
     assert "removed from every table: <strong>1</strong>" in html  # the picture the examiner overruled
+
+
+def _section(html: str, heading: str) -> str:
+    """The charging-table part of the HTML from ``heading`` to the next scope's heading."""
+    start = html.index(f"<h2>{heading}")
+    following = html.find("<h2>", start + 4)
+    return html[start:following if following > 0 else None]
+
+
+def test_every_scope_is_headed_by_what_it_counts_all_exhibits_first(report_case: ReportCase) -> None:
+    html = render_html(_content(report_case.case))
+    charging = html[html.index('id="charging"'):html.index('id="exhibits"')]
+    headings = re.findall(r"<h2>([^<]*)</h2>", charging)
+    assert headings == ["All exhibits", "Exhibit EX1-LAPTOP", "Exhibit EX2-PHONE"]
+    assert "Exhibit All exhibits" not in html
+
+
+def test_the_summary_gives_the_totals_of_all_exhibits_not_of_one(report_case: ReportCase) -> None:
+    content = _content(report_case.case)
+    html = render_html(content)
+    summary = html[:html.index('id="charging"')]
+    store = CaseStore.open(report_case.case, create=False)
+    try:
+        table = charging_table(store)
+    finally:
+        store.close()
+    for basis in BASES:
+        stills = sum(table.images(TOTAL, basis, "still", category) for category in table.categories)
+        movies = sum(table.images(TOTAL, basis, "movie", category) for category in table.categories)
+        row = re.search(rf'basis "{basis}", all exhibits</th><td>\s*(\d+) stills,\s*(\d+) movies', summary)
+        assert row and (int(row[1]), int(row[2])) == (stills, movies), basis
+
+
+def _overlapping_words(pdf: Path, page: int) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap on one page of the PDF, as pdftotext places them."""
+    xhtml = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', xhtml)]
+    clashes = []
+    for i, (x0, y0, x1, y1, word) in enumerate(words):
+        for a0, b0, a1, b1, other in words[i + 1:]:
+            if min(x1, a1) - max(x0, a0) > 0.5 and min(y1, b1) - max(y0, b0) > 0.5:
+                clashes.append((word, other))
+    return clashes
+
+
+def test_no_words_of_the_charging_pages_overlap_in_the_pdf(report_case: ReportCase, tmp_path: Path) -> None:
+    output = tmp_path / "report.pdf"
+    result = CliRunner().invoke(app, ["report", str(report_case.case), "--format", "pdf", "-o", str(output),
+                                      "--home", str(report_case.case.parent / "home")])
+    assert result.exit_code == 0, result.output
+    pages = subprocess.run(["pdftotext", "-layout", str(output), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    charging = [n for n, text in enumerate(pages, 1) if "Basis: hash set" in text]
+    assert charging
+    for page in charging:
+        assert _overlapping_words(output, page) == [], page
 
 
 def test_evidence_names_and_declarations_are_shown_escaped_never_as_markup(report_case: ReportCase) -> None:
@@ -132,7 +200,8 @@ def test_the_pdf_has_the_charging_table_on_the_page_after_the_title_page(report_
                            check=True).stdout.split("\f")
     holding = [number for number, text in enumerate(pages, 1) if "Charging table" in text]
     assert holding and holding[0] == 2
-    assert "Exhibit EX1-LAPTOP" in pages[1] and "Basis: hash set" in pages[1]
+    assert "All exhibits" in pages[1] and "Basis: hash set" in pages[1]
+    assert any("Exhibit EX1-LAPTOP" in page and "Basis: hash set" in page for page in pages)
     assert any("I am the examiner." in page for page in pages)
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(output), str(tmp_path / "page")], check=True)
     png = sorted(tmp_path.glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))[holding[0] - 1]
@@ -302,7 +371,8 @@ def test_the_default_report_name_comes_from_the_profile_and_the_time_only(tmp_pa
 
 def test_a_us_profile_report_of_a_uk_case_counts_nothing(report_case: ReportCase) -> None:
     html = render_html(_content(report_case.case, profile="us"))
-    assert set(map(tuple, _cells(html).values())) == {("0 (0)", "0", "0", "0")}
+    assert _cells(html) == {}  # no table of zeros: each scope says in one line that nothing was counted
+    assert html.count("no image counted on any basis.") == 3
 
 
 @pytest.mark.parametrize("arguments, message", [(["--format", "doc"], "--format must be pdf or html"),

@@ -44,4 +44,6 @@ def verify_media(media: MediaReader, progress: Callable[[int, int], None] | None
     wrong = [name for name, value in stored.items() if computed[name] != value]
     if wrong:
         return VerifyResult("mismatch", stored, computed, f"{', '.join(wrong).upper()} differ from the acquisition hash")
-    return VerifyResult("verified", stored, computed, f"{', '.join(stored).upper()} match the acquisition hash")
+    names = " and ".join(name.upper() for name in stored)
+    verb = "matches" if len(stored) == 1 else "match"
+    return VerifyResult("verified", stored, computed, f"{names} {verb} the acquisition hash")

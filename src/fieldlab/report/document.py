@@ -178,11 +178,25 @@ class BasisTable:
         """Images of every category on this basis, for one medium: a basis's own total, never mixed with another."""
         return sum(line.cells[medium_index].images for line in self.lines)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing counted on this basis: the report says so in one line instead of a table of zeros."""
+        return not any(cell.images for line in self.lines for cell in line.cells)
+
 
 @dataclass(frozen=True)
 class ChargingScope:
     scope: str  # an exhibit's reference, or "All exhibits"
     bases: tuple[BasisTable, ...]  # always the three, in BASES order: never added together
+    total: bool = False  # the scope of every exhibit together
+
+    @property
+    def heading(self) -> str:
+        return self.scope if self.total else f"Exhibit {self.scope}"
+
+    @property
+    def empty(self) -> bool:
+        return all(table.empty for table in self.bases)
 
 
 @dataclass(frozen=True)
@@ -190,8 +204,12 @@ class ChargingSection:
     profile: str
     categories: tuple[str, ...]
     mediums: tuple[str, ...]  # stills and movies always; other files when any were counted
-    scopes: tuple[ChargingScope, ...]
+    scopes: tuple[ChargingScope, ...]  # all exhibits first, then each exhibit
     not_indecent: int
+
+    @property
+    def total(self) -> ChargingScope:
+        return next(scope for scope in self.scopes if scope.total)
 
 
 @dataclass(frozen=True)
@@ -292,7 +310,7 @@ def counting_rules(profile: str) -> tuple[str, ...]:
 
 
 def charging_section(table: ChargingTable, exhibit_refs: list[str]) -> ChargingSection:
-    """The charging table laid out per scope and basis, every category shown, zeros included."""
+    """The charging table laid out per scope and basis: every category of a basis that counted anything."""
     used = {r.medium for r in table.rows}
     mediums = tuple(m for m in MEDIUMS if m in ("still", "movie") or m in used)
     scopes = []
@@ -303,7 +321,7 @@ def charging_section(table: ChargingTable, exhibit_refs: list[str]) -> ChargingS
             lines = tuple(ChargingLine(category, tuple(_cell(table, scope, basis, m, category) for m in mediums))
                           for category in table.categories)
             bases.append(BasisTable(basis, BASIS_MEANING[basis], lines))
-        scopes.append(ChargingScope(scope, tuple(bases)))
+        scopes.append(ChargingScope(scope, tuple(bases), total=scope == TOTAL))
     return ChargingSection(table.profile, table.categories, mediums, tuple(scopes), table.not_indecent)
 
 
