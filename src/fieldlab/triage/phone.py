@@ -127,7 +127,8 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
     placings = _placings(listed_items(store, exhibit_id, media_or_hit()), found.origins, hidden_folders, apps)
     replace_phone_findings(store, exhibit_id, found.devices, found.records, placings, sorted(found.deleted))
     for artefact, message in found.problems:
-        store.add_error(exhibit_id, "phone", artefact.path, message, item_id=artefact.id)
+        # a manifest, plist or gallery database that could not be parsed: its records are missing, not the files
+        store.add_error(exhibit_id, "phone", artefact.path, Problem(ProblemKind.DAMAGED, message), item_id=artefact.id)
     return found
 
 

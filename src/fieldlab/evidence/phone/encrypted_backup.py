@@ -41,6 +41,7 @@ from fieldlab.evidence.phone.ios_backup import MAX_RECORDS, BackupError, Manifes
 from fieldlab.evidence.priority import LIKELY, NEUTRAL, UNLIKELY
 from fieldlab.evidence.sources import FolderSource, ItemHandle
 from fieldlab.locator import Locator, LocatorError, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 LAYOUT = "encrypted-ios-backup"  # SourceSpec.layout of a folder holding an encrypted backup
 KEY_LAYER = "ioskey"
@@ -175,7 +176,7 @@ class EncryptedIosBackupSource(FolderSource):
     def walk(self) -> Iterator[Item | WalkError]:
         if self._unlock() is None:
             yield WalkError("/", f"encrypted iOS backup: {self._problem}; files are listed by their stored "
-                                 "names only, as ciphertext")
+                                 "names only, as ciphertext", ProblemKind.ENCRYPTED)
             yield from super().walk()
             return
         claimed: set[bytes] = set()  # stored files listed under their real path; 20 bytes each
@@ -183,7 +184,7 @@ class EncryptedIosBackupSource(FolderSource):
             yield from self._walk_manifest(claimed)
         except (BackupError, sqlite3.Error, OSError) as exc:
             yield WalkError("Manifest.db", f"encrypted iOS backup: {exc}; files not listed by their real path are "
-                                           "listed by their stored names")
+                                           "listed by their stored names", ProblemKind.DAMAGED)
         for entry in super().walk():
             if not (isinstance(entry, Item) and _stored_file_id(entry.path) in claimed):
                 yield entry
@@ -209,7 +210,8 @@ class EncryptedIosBackupSource(FolderSource):
                     layer = key_layer(record)
                     if layer is None:
                         yield WalkError(shown, "encrypted iOS backup: the manifest gives no usable key or size for "
-                                               f"this file; it is listed as stored, {record.stored_as}")
+                                               f"this file; it is listed as stored, {record.stored_as}",
+                                        ProblemKind.DAMAGED)
                         continue
                     claimed.add(bytes.fromhex(record.file_id))
                     yield Item(locator=Locator.for_file(record.stored_as.encode()).child(KEY_LAYER, layer),
@@ -394,14 +396,14 @@ class DecryptedFile:
     def seek(self, offset: int) -> None:
         self._position = max(0, offset)
 
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None:
         """The stored file's own check (unchanged while read), then the plaintext against the listing and padding."""
         stored = self._stored.changed(self._stored.size, None, self._stored.size)
         if stored:
             return stored
         if listed_size != self.size or bytes_read != self.size:
-            return f"listed as {listed_size:,} bytes, decrypted {self.size:,}, read {bytes_read:,}"
-        return self._note
+            return Problem(ProblemKind.DAMAGED, f"listed as {listed_size:,} bytes, decrypted {self.size:,}, read {bytes_read:,}")
+        return Problem(ProblemKind.DAMAGED, self._note) if self._note else None
 
     def close(self) -> None:
         self._stored.close()
