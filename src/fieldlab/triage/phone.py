@@ -52,6 +52,7 @@ from fieldlab.evidence.phone.storage import storage_key
 from fieldlab.evidence.phone.ufdr import REPORT_NAMES, UfdrError, read_report
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.locator import Locator, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 CONTAINER_METADATA = ".com.apple.mobile_container_manager.metadata.plist"
 ARTEFACT_SUFFIXES = (".nomedia", CONTAINER_METADATA, "manifest.db", *REPORT_NAMES, "build.prop", "systemversion.plist",
