@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import sqlite3
 import tarfile
@@ -181,3 +182,20 @@ def test_errors_command_lists_problems_by_kind_and_as_json(tmp_path: Path) -> No
     assert summary.exit_code == 0
     (exhibit,) = json.loads(summary.output)
     assert exhibit["problems"] == {"damaged": 1, "normal": 10} and exhibit["errors"] == 1
+
+
+def test_the_report_lists_problems_grouped_by_kind_with_their_labels(tmp_path: Path) -> None:
+    source = tmp_path / "evidence"
+    shutil.copytree(WINDOWS_10_THUMBCACHES, source)
+    (source / "statement.pdf").write_bytes(DEMO_PDF)
+    (source / "log.txt").write_bytes(b"first line")
+    _scan(source, tmp_path / "case", observer=_GrowOnFirstUpdate(source / "log.txt"))
+    written = fieldlab.api.report(tmp_path / "case", "html", tmp_path / "report.html")
+    html = Path(written.path).read_text(encoding="utf-8")
+    headings = re.findall(r'<h3 class="problem-kind" data-kind="(\w+)">([^<]*)</h3>', html)
+    assert [(kind, " ".join(text.split()[2:])) for kind, text in headings] == [
+        ("damaged", "1 damaged"), ("changed", "1 changed during the scan"),
+        ("normal", "10 normal, empty (not an error) (first 5 shown)")]
+    damaged_at, changed_at = html.index('data-kind="damaged"'), html.index('data-kind="changed"')
+    assert damaged_at < html.index("statement.pdf (read)") < changed_at < html.index("log.txt (read)")
+    assert "1 damaged, 1 changed during the scan · 10 normal" in html
