@@ -42,7 +42,6 @@ class ExhibitCounts:
     finished: bool = False
     hash_state: str | None = None  # of the evidence media, for disk images
 
-
     @property
     def errors(self) -> int:
         """Problems that may leave findings incomplete: every kind but ``normal``."""

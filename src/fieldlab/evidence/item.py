@@ -25,7 +25,7 @@ class ItemFlag(str, enum.Enum):
     THUMBNAIL = "thumbnail"
     UNALLOCATED = "unallocated"
     DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
-    PSEUDO = "pseudo"  # a file-system record TSK lists like a file (reserved MFT records, exFAT volume labels): no user's
+    PSEUDO = "pseudo"  # a file-system record TSK lists like a file, no user's (reserved MFT records, exFAT labels)
 
 
 @dataclass(frozen=True)
