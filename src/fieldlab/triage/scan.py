@@ -36,7 +36,7 @@ from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
-from fieldlab.problems import Problem, ProblemKind
+from fieldlab.problems import Problem
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
@@ -470,7 +470,7 @@ class _ScanRun:
     def analyse_phones(self) -> None:
         """Devices, phone paths, apps and gallery records, once every item (archive members too) is listed."""
         found = analyse_phone_artefacts(self.store, self.exhibit.id, self.evidence, self.spec.unlock.archive_passwords)
-        self.progress.problems[ProblemKind.DAMAGED.value] += len(found.problems)
+        self.progress.note(problem for _, problem in found.problems)
         if found.devices or found.records:
             self.store.audit.append("phone_analysed", {
                 "exhibit": self.exhibit.ref, "devices": len(found.devices), "records": len(found.records),

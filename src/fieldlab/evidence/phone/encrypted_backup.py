@@ -85,7 +85,7 @@ def _read_small(dir_fd: int, name: bytes, limit: int) -> bytes:
             raise OSError(errno.EINVAL, f"{display_bytes(name)} is not a regular file")
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise BackupError(f"{display_bytes(name)} is larger than {limit >> 20} MiB: not read")
+        raise BackupError(f"{display_bytes(name)} is larger than {limit >> 20} MiB: not read", ProblemKind.LIMIT)
     return data
 
 
@@ -107,7 +107,7 @@ class EncryptedIosBackupSource(FolderSource):
         self._manifest_key: bytes | None = None
         self._work: Path | None = None
         self._manifest_db: Path | None = None
-        self._manifest_problem: str | None = None
+        self._manifest_problem: BackupError | None = None
 
     # the keys ---
 
@@ -148,16 +148,17 @@ class EncryptedIosBackupSource(FolderSource):
         """A private plaintext copy of ``Manifest.db`` (removed on close); BackupError when it cannot be had."""
         class_keys = self._unlock()
         if class_keys is None:
-            raise BackupError(f"Manifest.db is encrypted and cannot be read: {self._problem}")
+            raise BackupError(f"Manifest.db is encrypted and cannot be read: {self._problem}", ProblemKind.ENCRYPTED)
         if self._manifest_db is None and self._manifest_problem is None:  # the walk and the phone stage both ask
             try:
                 self._manifest_db = self._decrypt_manifest(class_keys)
             except OSError as exc:
-                self._manifest_problem = f"Manifest.db cannot be read: {exc.strerror or exc}"
+                self._manifest_problem = BackupError(f"Manifest.db cannot be read: {exc.strerror or exc}",
+                                                     ProblemKind.UNREADABLE)
             except BackupError as exc:
-                self._manifest_problem = str(exc)
+                self._manifest_problem = exc
         if self._manifest_problem is not None:
-            raise BackupError(self._manifest_problem)
+            raise BackupError(str(self._manifest_problem), self._manifest_problem.kind)
         return self._manifest_db
 
     def _decrypt_manifest(self, class_keys: dict[int, bytes]) -> Path:
@@ -205,7 +206,7 @@ class EncryptedIosBackupSource(FolderSource):
                         continue
                     listed += 1
                     if listed > MAX_RECORDS:
-                        raise BackupError(f"more than {MAX_RECORDS:,} files")
+                        raise BackupError(f"more than {MAX_RECORDS:,} files", ProblemKind.LIMIT)
                     shown = display_bytes(record.device_path.encode("utf-8", "surrogateescape"))
                     layer = key_layer(record)
                     if layer is None:
@@ -280,12 +281,13 @@ def _decrypt_database(fd: int, key: bytes | None, target: Path) -> None:
         size = os.fstat(fd).st_size
         if size > MAX_MANIFEST_DB:
             raise BackupError(f"Manifest.db is {size:,} bytes: larger than a manifest is read "
-                              f"({MAX_MANIFEST_DB >> 30} GiB)")
+                              f"({MAX_MANIFEST_DB >> 30} GiB)", ProblemKind.LIMIT)
         if key is None:
             shutil.copyfileobj(encrypted, out, _CHUNK)
         else:
             if size % _BLOCK:
-                raise BackupError(f"Manifest.db is {size:,} bytes, not whole AES blocks: truncated or damaged")
+                raise BackupError(f"Manifest.db is {size:,} bytes, not whole AES blocks: truncated or damaged",
+                                  ProblemKind.TRUNCATED)
             decryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(_BLOCK))).decryptor()
             while chunk := encrypted.read(_CHUNK):
                 out.write(decryptor.update(chunk))
