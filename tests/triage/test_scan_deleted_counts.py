@@ -34,6 +34,8 @@ def test_a_fresh_ntfs_volume_has_no_deleted_files_and_its_reserved_records_are_p
     assert (counts.deleted, counts.deleted_names_only, counts.pseudo_entries) == (0, 0, 8)
     assert _flagged(tmp_path / "case", "pseudo") == {f"$OrphanFiles/OrphanFile-{n}" for n in range(16, 24)}
     assert deleted_summary(counts) == "0"
+    written = fieldlab.api.report(tmp_path / "case", "html", tmp_path / "report.html")
+    assert '<td class="n">0; 8 file-system records not counted</td>' in Path(written.path).read_text(encoding="utf-8")
 
 
 def test_a_file_deleted_on_ntfs_is_counted(tmp_path: Path) -> None:
