@@ -906,7 +906,7 @@ def demo(
                    replace=False, update=False, known_good=False, category=None, home=home)
     case_dir = folder / "case"
     result = api.scan(built.evidence_dir, case_dir, "DEMO-1", home=home)
-    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))
+    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}", details=_errors_command(case_dir)))
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:
         write_hits_csv(api.hits(case_dir), out)
