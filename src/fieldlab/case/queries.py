@@ -77,10 +77,11 @@ def iter_problems(store: CaseStore, kind: ProblemKind | None = None) -> Iterator
              .order_by(exhibits.c.id, order, errors.c.id))
     with store.engine.connect() as conn:
         for r in conn.execute(query):
-            yield ProblemRow(r.ref, _kind(r.kind), r.stage, r.path, r.message, r.item_id)
+            yield ProblemRow(r.ref, stored_kind(r.kind), r.stage, r.path, r.message, r.item_id)
 
 
-def _kind(text: str) -> ProblemKind:
+def stored_kind(text: str) -> ProblemKind:
+    """A kind as the errors table holds it."""
     try:
         return ProblemKind(text)
     except ValueError:  # written by a later fieldlab: shown as what it most likely is, never dropped
@@ -161,7 +162,7 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         problem_counts: dict[int, Counter[str]] = {}
         for ex_id, kind, n in conn.execute(select(errors.c.exhibit_id, errors.c.kind, func.count())
                                            .group_by(errors.c.exhibit_id, errors.c.kind)):
-            problem_counts.setdefault(ex_id, Counter())[_kind(kind).value] += n
+            problem_counts.setdefault(ex_id, Counter())[stored_kind(kind).value] += n
         decoded = dict(
             conn.execute(
                 select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
