@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import fieldlab
+from fieldlab import api
 from fieldlab.report.verdict import deleted_summary, summary_json
 from tests.conftest import REALDATA
 from tests.evidence.disk_builders import PlantedFile, build_disk
@@ -34,7 +35,7 @@ def test_a_fresh_ntfs_volume_has_no_deleted_files_and_its_reserved_records_are_p
     assert (counts.deleted, counts.deleted_names_only, counts.pseudo_entries) == (0, 0, 8)
     assert _flagged(tmp_path / "case", "pseudo") == {f"$OrphanFiles/OrphanFile-{n}" for n in range(16, 24)}
     assert deleted_summary(counts) == "0"
-    written = fieldlab.api.report(tmp_path / "case", "html", tmp_path / "report.html")
+    written = api.report(tmp_path / "case", "html", tmp_path / "report.html")
     assert '<td class="n">0; 8 file-system records not counted</td>' in Path(written.path).read_text(encoding="utf-8")
 
 

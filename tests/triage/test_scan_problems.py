@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import fieldlab
+from fieldlab import api
 from fieldlab.demo import procedural_jpeg
 from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.problems import ProblemKind
@@ -190,7 +191,7 @@ def test_the_report_lists_problems_grouped_by_kind_with_their_labels(tmp_path: P
     (source / "statement.pdf").write_bytes(DEMO_PDF)
     (source / "log.txt").write_bytes(b"first line")
     _scan(source, tmp_path / "case", observer=_GrowOnFirstUpdate(source / "log.txt"))
-    written = fieldlab.api.report(tmp_path / "case", "html", tmp_path / "report.html")
+    written = api.report(tmp_path / "case", "html", tmp_path / "report.html")
     html = Path(written.path).read_text(encoding="utf-8")
     headings = re.findall(r'<h3 class="problem-kind" data-kind="(\w+)">([^<]*)</h3>', html)
     assert [(kind, " ".join(text.split()[2:])) for kind, text in headings] == [
