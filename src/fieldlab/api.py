@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from fieldlab.case.audit import AuditVerification
-from fieldlab.case.queries import ExhibitCounts, HitRow, exhibit_counts, iter_hits
+from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
 from fieldlab.evidence.image import UnlockOptions
+from fieldlab.problems import ProblemKind
 from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
 
 if TYPE_CHECKING:
@@ -109,6 +110,15 @@ def summary(case_dir: str | Path) -> list[ExhibitCounts]:
     store = CaseStore.open(Path(case_dir), create=False)
     try:
         return exhibit_counts(store)
+    finally:
+        store.close()
+
+
+def problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list[ProblemRow]:
+    """Every problem the scans recorded (or those of one kind), grouped by kind: what, where, on which item."""
+    store = CaseStore.open(Path(case_dir), create=False)
+    try:
+        return list(iter_problems(store, kind))
     finally:
         store.close()
 

@@ -22,7 +22,9 @@ from fieldlab.hashsets.formats import FORMATS
 from fieldlab.hashsets.library import HashSetError, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.report.hits import write_hits_csv, write_hits_json
-from fieldlab.report.verdict import verdict_table
+from fieldlab.locator import display_bytes
+from fieldlab.problems import ProblemKind, parse_kind
+from fieldlab.report.verdict import summary_json, verdict_table
 from fieldlab.triage.cluster import ClusterError
 from fieldlab.triage.live import LiveDisplay
 
@@ -422,8 +424,17 @@ def scan(
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
     if result.incomplete:
         errors.print(f"[yellow]Exhibit {escape(result.exhibit.ref)} is incomplete: {escape(result.incomplete)}[/]")
-    console.print(verdict_table(api.summary(case), title=f"Verdict: {case}"))
+        console.print(verdict_table(api.summary(case), title=f"Verdict: {case}", details=_errors_command(case)))
     raise typer.Exit(130 if result.interrupted else 0)
+
+
+def _shown(text: str) -> str:
+    """Stored text (paths are stored escaped, messages may quote hostile names) made safe for a terminal again."""
+    return display_bytes(text.encode("utf-8", "backslashreplace"))
+
+
+def _errors_command(case: Path) -> str:
+    return f"fieldlab errors {escape(str(case))}"
 
 
 def _password_lines(path: Path) -> list[str]:
@@ -487,16 +498,55 @@ def prescan(
 
 
 @app.command()
-def summary(case: Annotated[Path, typer.Argument(help="Case folder.")]) -> None:
+def summary(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the counts as JSON instead of a table.")] = False,
+) -> None:
     """Print the verdict table of a case again.
 
     Example: [bold]fieldlab summary ~/cases/op-ash[/]
     """
+    import json as json_module
+
     try:
         counts = api.summary(case)
     except CaseError as exc:
         _fail(str(exc))
-    console.print(verdict_table(counts, title=f"Verdict: {case}"))
+    if json_output:
+        print(json_module.dumps([summary_json(c) for c in counts], indent=2))
+        return
+    console.print(verdict_table(counts, title=f"Verdict: {case}", details=_errors_command(case)))
+
+
+@app.command("errors")
+def errors_command(
+    case: Annotated[Path, typer.Argument(help="Case folder.")],
+    kind: Annotated[Optional[str], typer.Option(help=f"Only this kind: {', '.join(ProblemKind)}.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the problems the scans recorded, by kind: what happened, at which stage, to which item.
+
+    Example: [bold]fieldlab errors ~/cases/op-ash --kind damaged[/]
+    """
+    import json as json_module
+
+    try:
+        chosen = parse_kind(kind) if kind else None
+        rows = api.problems(case, chosen)
+    except (CaseError, ValueError) as exc:
+        _fail(str(exc))
+    if json_output:
+        print(json_module.dumps([r.to_json_dict() for r in rows], indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        console.print("No problems recorded." if chosen is None else f"No problems of kind {chosen.value} recorded.")
+        return
+    table = Table(title=f"Problems: {case}", title_justify="left")
+    for column in ("Exhibit", "Kind", "Stage", "Path", "Message"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(escape(r.exhibit), r.kind.label, r.stage, escape(_shown(r.path)), escape(_shown(r.message)))
+    console.print(table)
 
 
 @app.command("phones")
@@ -856,7 +906,7 @@ def demo(
                    replace=False, update=False, known_good=False, category=None, home=home)
     case_dir = folder / "case"
     result = api.scan(built.evidence_dir, case_dir, "DEMO-1", home=home)
-    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}"))
+    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}", details=_errors_command(case_dir)))
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:
         write_hits_csv(api.hits(case_dir), out)

@@ -12,6 +12,7 @@ This module is imported by worker processes: it must stay free of heavy imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 from enum import StrEnum
 
 
@@ -62,3 +63,25 @@ class Problem:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", self.message[:500])
+
+
+def merged(problems: Iterable[Problem], shown: int = 20) -> tuple[Problem, ...]:
+    """One problem per kind, in the order kinds first appear, messages joined (the first ``shown`` of each).
+
+    A damaged archive with thousands of bad members is one row of each kind in the errors table, not thousands,
+    and every kind still counts apart."""
+    by_kind: dict[ProblemKind, list[str]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem.message)
+    return tuple(
+        Problem(kind, "; ".join(messages[:shown]) + (f"; and {len(messages) - shown} more" if len(messages) > shown else ""))
+        for kind, messages in by_kind.items()
+    )
+
+
+def parse_kind(text: str) -> ProblemKind:
+    """A kind as the examiner types it (``fieldlab errors --kind damaged``); the message lists the valid ones."""
+    try:
+        return ProblemKind(text.strip().lower())
+    except ValueError:
+        raise ValueError(f"no problem kind {text!r}: choose one of {', '.join(ProblemKind)}") from None

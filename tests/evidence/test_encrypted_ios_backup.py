@@ -221,7 +221,7 @@ def test_a_record_smaller_than_its_file_reads_what_it_records_and_warns(tmp_path
         handle = source.open_item(items[PHOTO.device_path].locator)
         buffer = bytearray(2000)
         assert handle.readinto(buffer) == 1000 and bytes(buffer[:1000]) == PHOTO.data[:1000]
-        assert "more than its recorded size" in handle.changed(1000, None, 1000)
+        assert "more than its recorded size" in handle.changed(1000, None, 1000).message
         handle.close()
     finally:
         source.close()

@@ -21,7 +21,8 @@ LOSSLESS = [build.flate, build.flate_predicted, build.run_length, build.lzw, bui
 
 def _listing(data: bytes, passwords: tuple[str, ...] = ()) -> tuple[list[Member], list[str]]:
     found = list(list_pdf_members(io.BytesIO(data), passwords))
-    return [m for m in found if isinstance(m, Member)], [p for p in found if isinstance(p, str)]
+    return [m for m in found if isinstance(m, Member)], [p if isinstance(p, str) else p.message
+                                                         for p in found if not isinstance(p, Member)]
 
 
 def _opened(data: bytes, member: Member, passwords: tuple[str, ...] = ()) -> bytes:

@@ -400,8 +400,8 @@ def test_acquisition_metadata_devices_and_errors_recorded_by_the_case_are_shown(
                                                     "message": "the media hash differs from the one stored"})))
         db.execute("INSERT INTO devices (exhibit_id, source_item_id, platform, facts) "
                    "SELECT id, NULL, 'android', ? FROM exhibits WHERE ref = 'EX2-PHONE'", (json.dumps(device),))
-        db.executemany("INSERT INTO errors (exhibit_id, stage, path, message, at) "
-                       "SELECT id, 'read', ?, ?, 0 FROM exhibits WHERE ref = 'EX2-PHONE'",
+        db.executemany("INSERT INTO errors (exhibit_id, stage, kind, path, message, at) "
+                       "SELECT id, 'read', 'damaged', ?, ?, 0 FROM exhibits WHERE ref = 'EX2-PHONE'",
                        [(f"DCIM/broken{n}.jpg", f"cannot be read <{n}>") for n in range(7)])
     content = _content(case, home=report_case.case.parent / "home")
     laptop, phone = content.exhibits
@@ -410,7 +410,8 @@ def test_acquisition_metadata_devices_and_errors_recorded_by_the_case_are_shown(
     assert laptop.facts.problems == ("segment 3 is missing",) and laptop.evidence_hash.state == "mismatch"
     assert {f.label: f.value for f in phone.devices[0].facts}["extracted_at"] == "2023-11-14 22:13:20 UTC"
     (group,) = content.coverage[1].error_groups
-    assert (group.stage, group.count, len(group.first)) == ("read", 7, 5)
+    assert (group.kind, group.label, group.count, len(group.first)) == ("damaged", "damaged", 7, 5)
+    assert group.first[0].label == "DCIM/broken0.jpg (read)"
     html = render_html(content)
     assert "&lt;b&gt;OP-ASH&lt;/b&gt;" in html and "R58M&lt;script&gt;" in html and "SM-G960F" in html
     assert "cannot be read &lt;4&gt;" in html and "cannot be read &lt;5&gt;" not in html

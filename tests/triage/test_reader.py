@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from fieldlab.locator import Locator
+from fieldlab.problems import ProblemKind
 from fieldlab.evidence.sources import describe_source
 from fieldlab.triage.reader import ReadTask, ReadOptions, read_batch
 
@@ -22,7 +23,7 @@ def test_a_file_read_normally_has_digests_type_and_no_warning(tmp_path: Path) ->
     data = (tmp_path / "a.png").read_bytes()
     assert result.md5 == hashlib.md5(data).hexdigest() and result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.file_type == "png" and result.extension_mismatch is False
-    assert result.error is None and result.warning is None
+    assert result.error is None and result.problems == ()
 
 
 def test_a_file_that_vanished_since_listing_is_an_error_and_the_batch_goes_on(tmp_path: Path) -> None:
@@ -31,7 +32,8 @@ def test_a_file_that_vanished_since_listing_is_an_error_and_the_batch_goes_on(tm
     tasks = [_task(tmp_path, "gone.jpg", 1), _task(tmp_path, "kept.txt", 2)]
     (tmp_path / "gone.jpg").unlink()
     gone, kept = read_batch(describe_source(tmp_path), tasks, ReadOptions())
-    assert gone.error == "vanished since it was listed" and gone.md5 is None
+    assert gone.error.kind is ProblemKind.CHANGED and gone.error.message == "vanished since it was listed"
+    assert gone.md5 is None
     assert kept.error is None and kept.md5 == hashlib.md5(b"y").hexdigest()
 
 
@@ -41,7 +43,8 @@ def test_a_file_changed_since_listing_is_hashed_as_it_is_now_with_a_warning(tmp_
     (tmp_path / "grows.log").write_bytes(b"much longer now")
     (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
     assert result.md5 == hashlib.md5(b"much longer now").hexdigest()
-    assert "changed since it was listed" in result.warning
+    (changed,) = result.problems
+    assert changed.kind is ProblemKind.CHANGED and "changed since it was listed" in changed.message
 
 
 def test_a_file_replaced_by_a_symlink_is_not_followed(tmp_path: Path) -> None:
@@ -59,4 +62,4 @@ def test_a_file_replaced_by_a_fifo_does_not_block(tmp_path: Path) -> None:
     (tmp_path / "p").unlink()
     os.mkfifo(tmp_path / "p")
     (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
-    assert "is no longer a regular file" in result.error
+    assert result.error.kind is ProblemKind.UNREADABLE and "is no longer a regular file" in result.error.message

@@ -241,7 +241,7 @@ def test_on_a_cluster_a_decoder_crash_or_hang_costs_only_the_file_that_caused_it
                 time.sleep(0.05)
     cluster.close()
     assert sorted(results) == [1, 2, 3, 4, 5]
-    assert results[2].error == reason
+    assert results[2].error.message == reason
     assert all(results[n].error is None and results[n].pdq for n in (1, 3, 4, 5))
 
 

@@ -125,6 +125,8 @@ def test_without_the_password_the_scan_completes_lists_stored_files_and_names_th
     reason = "no password given (--password)" if not options else "the password does not open it"
     assert errors["/"] == f"encrypted iOS backup: {reason}; files are listed by their stored names only, as ciphertext"
     assert errors["Manifest.db"] == f"Manifest.db is encrypted and cannot be read: {reason}"
+    kinds = dict(db.execute("SELECT path, kind FROM errors"))
+    assert kinds == {"/": "encrypted", "Manifest.db": "encrypted"}
     assert [d["serial"] for d in _devices(tmp_path / "case")] == ["F1234567890"]
 
 

@@ -67,6 +67,8 @@ def test_known_pictures_in_rar4_rar5_and_a_rar_inside_a_zip_are_hits_and_damage_
     errors = dict(db.execute("SELECT path, message FROM errors"))
     assert "damaged or unreadable RAR archive" in errors["Downloads/cut.rar"]
     assert "encrypted" in errors["Downloads/locked.rar"]
+    kinds = dict(db.execute("SELECT path, kind FROM errors"))
+    assert kinds["Downloads/cut.rar"] == "truncated" and kinds["Downloads/locked.rar"] == "encrypted"
     assert db.execute("SELECT COUNT(*) FROM items WHERE state = 'pending'").fetchone() == (0,)
 
 
@@ -90,6 +92,7 @@ def test_password_protected_zip_and_7z_are_opened_with_the_examiners_passwords_a
     errors = dict(db.execute("SELECT path, message FROM errors"))
     assert all("encrypted" in errors[path.split(" › ")[0]] for path in locked_paths)
     assert "names are encrypted too" in errors["names.7z"]
+    assert set(dict(db.execute("SELECT path, kind FROM errors")).values()) == {"encrypted"}
 
     (tmp_path / "passwords.txt").write_text(f"not this one\n{PASSWORD}\n", encoding="utf-8")
     _scan(tmp_path / "evidence", tmp_path / "with", "--password", "wrong guess", "--password-file",

@@ -19,6 +19,7 @@ from fieldlab.detect.video import video_pdq
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.triage.media_pool import CRASHED, HUNG, MediaPool
 from fieldlab.triage.perceive import MediaTask, perceive_batch
+from fieldlab.problems import ProblemKind
 from tests.builders import write_csv_hashset, KnownFile
 from tests.detect.media_builders import crop_each_side, encoded, picture, procedural_video, reencode_video
 
@@ -184,7 +185,8 @@ def test_a_decoder_crash_or_hang_costs_only_the_file_that_caused_it(tmp_path: Pa
                 results.update({r.item_id: r for r in batch})
             time.sleep(0.05)
     assert sorted(results) == [1, 2, 3, 4, 5]
-    assert results[2].error == reason
+    assert results[2].error.message == reason
+    assert results[2].error.kind is (ProblemKind.LIMIT if decode is _hang_on_second else ProblemKind.DAMAGED)
     assert all(results[n].error is None and results[n].pdq for n in (1, 3, 4, 5))
 
 

@@ -184,6 +184,7 @@ def test_an_encrypted_android_backup_without_its_password_fails_clearly_and_the_
     db = _db(tmp_path / "case")
     (message,) = [m for (m,) in db.execute("SELECT message FROM errors")]
     assert message.startswith("encrypted Android backup: no password given")
+    assert db.execute("SELECT kind, stage FROM errors").fetchall() == [("encrypted", "read")]
     assert db.execute("SELECT COUNT(*) FROM items").fetchone() == (1,)
     assert db.execute("SELECT scan_finished_at IS NOT NULL FROM exhibits").fetchone() == (1,)
 

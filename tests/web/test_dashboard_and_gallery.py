@@ -25,7 +25,7 @@ def test_the_dashboard_polls_while_a_scan_runs_and_shows_counts_charts_and_error
         "id": 1, "ref": "EX1", "files": 16, "files_read": 14, "media": 16, "media_decoded": 16, "errors": 1,
         "hit_items": 4, "near_items": 1, "percent": 0, "status": "reading files", "finished": False}
     errors = client.get("/errors/1").text
-    assert "broken.jpg" in errors and "decode" in errors
+    assert "broken.jpg" in errors and "decode" in errors and '<td class="kind">damaged</td>' in errors
     assert client.get("/errors/7").status_code == 404
 
 

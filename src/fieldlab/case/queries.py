@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, select
 from fieldlab.case.schema import errors, exhibits, hits, items, media
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.hashsets.profiles import PROFILES
+from fieldlab.problems import ProblemKind
 
 MEDIA_FAMILIES = ("image", "video")
 
@@ -27,17 +28,64 @@ class ExhibitCounts:
     links: int = 0
     special: int = 0
     extension_mismatches: int = 0
-    errors: int = 0
+    problems: Counter[str] = field(default_factory=Counter)  # recorded problems by kind (fieldlab.problems.ProblemKind)
     hit_items: int = 0
     hits_by_category: Counter[str] = field(default_factory=Counter)  # exact matches: each item once, under its deciding category
     media_decoded: int = 0  # pictures and videos perceptually hashed or found undecodable
     near_items: int = 0  # items with a PDQ/vPDQ match and no exact one: indicative until confirmed
     near_by_category: Counter[str] = field(default_factory=Counter)
-    deleted: int = 0  # deleted or orphan files (names without content included)
+    deleted: int = 0  # deleted user files with content or a name (names whose content is gone included)
+    deleted_names_only: int = 0  # of those, names whose metadata and content are gone
+    pseudo_entries: int = 0  # file-system records TSK lists like files (reserved MFT records, exFAT labels): not counted
     known_good: int = 0  # matched a known-good set: left out of review and of the counts
     walk_complete: bool = False
     finished: bool = False
     hash_state: str | None = None  # of the evidence media, for disk images
+
+    @property
+    def errors(self) -> int:
+        """Problems that may leave findings incomplete: every kind but ``normal``."""
+        return error_count(self.problems)
+
+
+def error_count(problems: Counter[str]) -> int:
+    return sum(n for kind, n in problems.items() if ProblemKind(kind).is_error)
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One recorded problem, for ``fieldlab errors``: what (kind), where (stage), on what (path, escaped)."""
+
+    exhibit: str
+    kind: ProblemKind
+    stage: str
+    path: str
+    message: str
+    item_id: int | None
+
+    def to_json_dict(self) -> dict:
+        return {"exhibit": self.exhibit, "kind": self.kind.value, "label": self.kind.label, "stage": self.stage,
+                "path": self.path, "message": self.message, "item_id": self.item_id}
+
+
+def iter_problems(store: CaseStore, kind: ProblemKind | None = None) -> Iterator[ProblemRow]:
+    """Every recorded problem, grouped by kind (in ProblemKind's order), then in the order recorded."""
+    order = case({k.value: n for n, k in enumerate(ProblemKind)}, value=errors.c.kind, else_=len(ProblemKind))
+    query = (select(exhibits.c.ref, errors.c.kind, errors.c.stage, errors.c.path, errors.c.message, errors.c.item_id)
+             .select_from(errors.join(exhibits, exhibits.c.id == errors.c.exhibit_id))
+             .where(*([errors.c.kind == kind.value] if kind else []))
+             .order_by(exhibits.c.id, order, errors.c.id))
+    with store.engine.connect() as conn:
+        for r in conn.execute(query):
+            yield ProblemRow(r.ref, stored_kind(r.kind), r.stage, r.path, r.message, r.item_id)
+
+
+def stored_kind(text: str) -> ProblemKind:
+    """A kind as the errors table holds it."""
+    try:
+        return ProblemKind(text)
+    except ValueError:  # written by a later fieldlab: shown as what it most likely is, never dropped
+        return ProblemKind.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -77,6 +125,14 @@ def deciding_category(labels: list[tuple[int, str, str]]) -> str:
     return min(labels, key=rank)[2]
 
 
+def _deleted_user_file():  # noqa: ANN202 - a SQLAlchemy condition
+    """Deleted, and a user's: not a file-system pseudo-entry, and with content or a name to show (an orphan
+    record with neither, such as an ext2 inode TSK lists as ``OrphanFile-13`` of 0 bytes, is nothing to count)."""
+    nameless_and_empty = and_(items.c.flags.like("%orphan%"), items.c.size == 0)
+    return and_(items.c.flags.like("%deleted%"), items.c.flags.not_like("%pseudo%"),
+                (items.c.kind == "name_only") | and_(items.c.kind == "file", ~nameless_and_empty))
+
+
 def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[ExhibitCounts]:
     where = [] if exhibit_id is None else [exhibits.c.id == exhibit_id]
     is_file = items.c.kind == "file"
@@ -85,7 +141,9 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
             select(
                 exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
                 exhibits.c.hash_state,
-                func.count(case((items.c.flags.like("%deleted%"), 1))).label("deleted"),
+                func.count(case((_deleted_user_file(), 1))).label("deleted"),
+                func.count(case((and_(_deleted_user_file(), items.c.kind == "name_only"), 1))).label("names_only"),
+                func.count(case((items.c.flags.like("%pseudo%"), 1))).label("pseudo"),
                 func.count(case((items.c.known_good.is_(True), 1))).label("known_good"),
                 func.count(case((is_file, 1))).label("files"),
                 func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
@@ -101,9 +159,10 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
             .group_by(exhibits.c.id)
             .order_by(exhibits.c.id)
         ).all()
-        error_counts = dict(
-            conn.execute(select(errors.c.exhibit_id, func.count()).group_by(errors.c.exhibit_id)).all()
-        )
+        problem_counts: dict[int, Counter[str]] = {}
+        for ex_id, kind, n in conn.execute(select(errors.c.exhibit_id, errors.c.kind, func.count())
+                                           .group_by(errors.c.exhibit_id, errors.c.kind)):
+            problem_counts.setdefault(ex_id, Counter())[stored_kind(kind).value] += n
         decoded = dict(
             conn.execute(
                 select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
@@ -126,8 +185,9 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         counts = ExhibitCounts(
             ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
             media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
-            errors=error_counts.get(r.id, 0), walk_complete=bool(r.walk_complete), finished=r.scan_finished_at is not None,
-            deleted=r.deleted, known_good=r.known_good, hash_state=r.hash_state, media_decoded=decoded.get(r.id, 0),
+            problems=problem_counts.get(r.id, Counter()), walk_complete=bool(r.walk_complete),
+            finished=r.scan_finished_at is not None, deleted=r.deleted, deleted_names_only=r.names_only,
+            pseudo_entries=r.pseudo, known_good=r.known_good, hash_state=r.hash_state, media_decoded=decoded.get(r.id, 0),
         )
         for (ex_id, _item), labels in per_item.items():
             if ex_id == r.id:

@@ -201,7 +201,8 @@ errors = Table(
     Column("id", Integer, primary_key=True),
     Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
     Column("item_id", Integer, ForeignKey("items.id")),
-    Column("stage", String(32), nullable=False),  # walk | read | changed
+    Column("stage", String(32), nullable=False),  # where: walk | read | decode | carve | phone
+    Column("kind", String(16), nullable=False),  # what: fieldlab.problems.ProblemKind (damaged, truncated, normal...)
     Column("path", Text, nullable=False),
     Column("message", Text, nullable=False),
     Column("at", Float, nullable=False),

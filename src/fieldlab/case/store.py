@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import Engine, and_, create_engine, event, insert, inspect, select, update
+from sqlalchemy import Engine, and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
 from fieldlab.case.schema import case_info, errors, exhibits, hits, items, media, metadata, regions, video_frames
-from fieldlab.evidence.item import Item, ItemKind
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.problems import Problem, ProblemKind
 
 DATABASE_FILE = "case.sqlite"
 EXACT_METHODS = ("md5", "sha1", "sha256")
@@ -79,8 +80,8 @@ class ItemResult:
     mime: str | None = None
     family: str | None = None
     extension_mismatch: bool | None = None
-    error: str | None = None  # the item could not be read at all
-    warning: str | None = None  # read, but something is off (changed while read, a damaged archive)
+    error: Problem | None = None  # the item could not be read at all
+    problems: tuple[Problem, ...] = ()  # read, but something is off (changed while read, a damaged archive, a bomb)
     size: int | None = None  # bytes read: an archive member's size is known only once expanded
     children: tuple[Item, ...] = ()  # found inside it (archive members), recorded with it, read in their turn
 
@@ -143,8 +144,8 @@ class MediaResult:
     pdq_quality: int | None = None
     dihedral: bytes | None = None
     frames: tuple[FrameRecord, ...] = ()
-    error: str | None = None
-    partial: str | None = None
+    error: Problem | None = None  # not decodable
+    partial: Problem | None = None  # videos: why hashing stopped before the end
     exif: str | None = None  # JSON of detect.exif.PhotoFacts
     camera: str | None = None
     camera_serial: str | None = None
@@ -167,6 +168,7 @@ class CaseStore:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
+        _add_problem_kinds(engine)
         _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
         store._protect_audit_log()
@@ -235,15 +237,15 @@ class CaseStore:
             ).all()
         return [(r.id, r.kind, r.offset, r.length) for r in rows]
 
-    def record_carved(self, exhibit_id: int, region_id: int, found: Sequence[Item], problem: str | None, path: str) -> None:
+    def record_carved(self, exhibit_id: int, region_id: int, found: Sequence[Item], problem: Problem | None,
+                      path: str) -> None:
         """A region's carved files, as pending items, and the region marked done, in one transaction."""
         with self.engine.begin() as conn:
             if found:
                 conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, found))
             conn.execute(update(regions).where(regions.c.id == region_id).values(carved_at=time.time()))
             if problem:
-                conn.execute(self._insert_ignore(errors), [{"exhibit_id": exhibit_id, "item_id": None, "stage": "carve",
-                                                          "path": path, "message": problem, "at": time.time()}])
+                conn.execute(self._insert_ignore(errors), [_problem_row(exhibit_id, None, "carve", path, problem)])
 
     def update_exhibit(self, exhibit_id: int, **values: object) -> None:
         with self.engine.begin() as conn:
@@ -268,6 +270,16 @@ class CaseStore:
             )
             for item in found
         ]
+
+    def found_inside(self, exhibit_id: int) -> tuple[int, int]:
+        """(files, bytes) found inside other items or free space rather than listed by the walk: archive members,
+        thumbnails, carved runs.  A resumed scan's progress adds them to what its walk lists again."""
+        inside = or_(*(items.c.flags.like(f"%{flag.value}%")
+                       for flag in (ItemFlag.IN_ARCHIVE, ItemFlag.THUMBNAIL, ItemFlag.CARVED)))
+        with self.engine.connect() as conn:
+            files, size = conn.execute(select(func.count(), func.coalesce(func.sum(items.c.size), 0)).where(
+                items.c.exhibit_id == exhibit_id, items.c.kind == ItemKind.FILE.value, inside)).one()
+        return files, size
 
     def pending_items(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingItem]:
         with self.engine.connect() as conn:
@@ -307,10 +319,9 @@ class CaseStore:
                                                  items.c.flags.not_like("%duplicate%"))  # a unit retried elsewhere
                              .values(flags=items.c.flags + ",duplicate"))
             problems = [
-                {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "read" if r.error else "changed",
-                 "path": paths.get(r.item_id, ""), "message": r.error or r.warning, "at": now}
+                _problem_row(exhibit_id, r.item_id, "read", paths.get(r.item_id, ""), problem, now)
                 for r in results
-                if r.error or r.warning
+                for problem in ((r.error,) if r.error else r.problems)
             ]
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
@@ -327,12 +338,10 @@ class CaseStore:
             with self.engine.begin() as conn:
                 conn.execute(self._insert_ignore(hits), rows)
 
-    def add_error(self, exhibit_id: int, stage: str, path: str, message: str, item_id: int | None = None) -> None:
+    def add_error(self, exhibit_id: int, stage: str, path: str, problem: Problem, item_id: int | None = None) -> None:
+        """A problem of ``stage`` (walk, phone, verify...) at ``path``: recorded, and the scan goes on."""
         with self.engine.begin() as conn:
-            conn.execute(
-                self._insert_ignore(errors),
-                [{"exhibit_id": exhibit_id, "item_id": item_id, "stage": stage, "path": path, "message": message, "at": time.time()}],
-            )
+            conn.execute(self._insert_ignore(errors), [_problem_row(exhibit_id, item_id, stage, path, problem)])
 
     def pending_media(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingMedia]:
         """Pictures and videos read but not yet decoded; known-good files are never decoded."""
@@ -350,11 +359,13 @@ class CaseStore:
         self, exhibit_id: int, results: Sequence[MediaResult], found_hits: Sequence[HitRecord], paths: dict[int, str]
     ) -> None:
         """Hashes, frames, hits and decoding errors of a batch in one transaction, as ``record_results``."""
-        rows = [{k: v for k, v in r.__dict__.items() if k != "frames"} for r in results]
+        rows = [{**{k: v for k, v in r.__dict__.items() if k != "frames"},
+                 "error": r.error.message if r.error else None, "partial": r.partial.message if r.partial else None}
+                for r in results]
         frames = [{"item_id": r.item_id, **f.__dict__} for r in results for f in r.frames]
         problems = [
-            {"exhibit_id": exhibit_id, "item_id": r.item_id, "stage": "decode", "path": paths.get(r.item_id, ""),
-             "message": r.error or f"partly hashed: {r.partial}", "at": time.time()}
+            _problem_row(exhibit_id, r.item_id, "decode", paths.get(r.item_id, ""),
+                         r.error or Problem(r.partial.kind, f"partly hashed: {r.partial.message}"))
             for r in results
             if r.error or r.partial
         ]
@@ -447,6 +458,38 @@ def recorded_parents(facts: str | None) -> tuple[str, ...]:
         return tuple(str(link["path"]) for link in chain[1:])
     except (ValueError, AttributeError, TypeError, KeyError):
         return ()
+
+
+def _problem_row(exhibit_id: int, item_id: int | None, stage: str, path: str, problem: Problem,
+                 at: float | None = None) -> dict:
+    return {"exhibit_id": exhibit_id, "item_id": item_id, "stage": stage, "kind": problem.kind.value, "path": path,
+            "message": problem.message, "at": time.time() if at is None else at}
+
+
+# How an errors row recorded before problems had kinds is classified: by its stage and its words.  Such a case's
+# warnings all read stage "changed"; they move to stage "read", which is where they happened.
+_LEGACY_KINDS = f"""
+CASE
+  WHEN message LIKE 'internal error%' THEN '{ProblemKind.INTERNAL}'
+  WHEN stage = 'changed' AND (message LIKE '%since it was listed%' OR message LIKE '%while%read%')
+    THEN '{ProblemKind.CHANGED}'
+  WHEN message LIKE '%nested deeper%' THEN '{ProblemKind.NESTING}'
+  WHEN message LIKE '%bomb%' THEN '{ProblemKind.BOMB}'
+  WHEN message LIKE '%encrypted%' OR message LIKE '%password%' THEN '{ProblemKind.ENCRYPTED}'
+  WHEN message LIKE '%more than%' OR message LIKE '%limit%' THEN '{ProblemKind.LIMIT}'
+  WHEN stage IN ('read', 'walk') THEN '{ProblemKind.UNREADABLE}'
+  ELSE '{ProblemKind.DAMAGED}'
+END"""
+
+
+def _add_problem_kinds(engine: Engine) -> None:
+    """A case recorded before problems had kinds gains the errors table's ``kind`` column, its rows classified."""
+    if "kind" in {c["name"] for c in inspect(engine).get_columns(errors.name)}:
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE errors ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT '{ProblemKind.DAMAGED}'")
+        conn.exec_driver_sql(f"UPDATE errors SET kind = {_LEGACY_KINDS}")
+        conn.exec_driver_sql("UPDATE OR IGNORE errors SET stage = 'read' WHERE stage = 'changed'")
 
 
 def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:

@@ -125,7 +125,9 @@ def _walk(stream: BinaryIO, size: int, layout: _Layout, first: int,
     yield from problems
     pos = first
     if not _FILE_HEADER_SIZE <= first < size:
-        if first != 0:  # 0: the header does not say (an empty cache)
+        # 0: the header does not say; the header's own size in a file that is only the header: an empty cache
+        # (Windows keeps one for every thumbnail size, whether or not it ever stored a picture there)
+        if first not in (0, size):
             yield ThumbnailCacheError(f"the header puts the first entry at {first}, outside the entries: "
                                       f"searched for them instead")
         pos = _FILE_HEADER_SIZE

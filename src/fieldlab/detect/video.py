@@ -45,6 +45,8 @@ import av
 import numpy as np
 import pdqhash
 
+from fieldlab.problems import ProblemKind
+
 
 FRAME_SIDE = 360
 PRUNE_DISTANCE = 4
@@ -75,6 +77,7 @@ class VideoPdq:
     codec: str
     frame_rate: float | None
     partial: str | None  # why hashing stopped before the end, or None when it reached it
+    partial_kind: ProblemKind | None = None  # what that was: a limit, damage, or a stream cut short
 
 
 def video_pdq(stream: BinaryIO | str, seconds_per_sample: float = 1.0, max_samples: int = DEFAULT_MAX_SAMPLES,
@@ -102,7 +105,7 @@ def video_pdq(stream: BinaryIO | str, seconds_per_sample: float = 1.0, max_sampl
         if not frames:
             raise VideoDecodeError(f"no frame could be decoded{': ' + sampler.stopped if sampler.stopped else ''}")
         return VideoPdq(frames, sampler.duration, video.codec_context.width, video.codec_context.height,
-                        video.codec_context.name, sampler.frame_rate, sampler.stopped)
+                        video.codec_context.name, sampler.frame_rate, sampler.stopped, sampler.stopped_kind)
 
 
 def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
@@ -134,6 +137,7 @@ class _Sampler:
             step = self.duration / max_samples
         self.step = step
         self.stopped: str | None = None
+        self.stopped_kind: ProblemKind | None = None
         self._seeking = True
         self._seeks = self._frames_after_seeks = 0  # the cost of seeking so far, to judge whether it pays
         self._frames: Iterator[av.VideoFrame] | None = None
@@ -151,15 +155,19 @@ class _Sampler:
                 if count == self.max_samples:
                     if self.duration is None or target < self.duration:
                         self.stopped = f"sample limit reached: {count} samples, up to {seconds:.1f} s"
+                        self.stopped_kind = ProblemKind.LIMIT
                     break
         except TimeoutError:
             self.stopped = f"time limit reached at {self._position()} of video"
+            self.stopped_kind = ProblemKind.LIMIT
         except (av.FFmpegError, OSError, ValueError) as error:
             self.stopped = f"decode error at {self._position()}: {error}"
+            self.stopped_kind = ProblemKind.DAMAGED
         if self.stopped is None and self.duration and self._last_time is not None:
             if self._last_time + self.step + 1.0 < self.duration:
                 self.stopped = (f"stream ends at {self._last_time:.1f} s of a declared {self.duration:.1f} s"
                                 " (truncated?)")
+                self.stopped_kind = ProblemKind.TRUNCATED
 
     def _frame_at(self, target: float) -> tuple[av.VideoFrame, float] | None:
         """The frame to hash for ``target`` seconds, and its time; None at the end of the stream.

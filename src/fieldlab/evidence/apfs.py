@@ -19,6 +19,7 @@ from fieldlab.evidence.filesystem import MAX_DIRECTORIES, MAX_ENTRIES_PER_DIRECT
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
+from fieldlab.problems import ProblemKind
 
 
 def open_apfs_container(file_object) -> pyfsapfs.container | None:  # noqa: ANN001
@@ -47,7 +48,8 @@ class _Directory:
 
 def walk_apfs_volume(volume: pyfsapfs.volume, base: Locator, display_prefix: str) -> Iterator[Item | WalkError]:
     if volume.is_locked():
-        yield WalkError(display_prefix or "/", "encrypted APFS volume: it cannot be read without its password")
+        yield WalkError(display_prefix or "/", "encrypted APFS volume: it cannot be read without its password",
+                        ProblemKind.ENCRYPTED)
         return
     counter = count()
     root = volume.get_root_directory()
@@ -63,7 +65,8 @@ def walk_apfs_volume(volume: pyfsapfs.volume, base: Locator, display_prefix: str
             yield WalkError(shown, f"folder cannot be read: {exc}")
             continue
         if children > MAX_ENTRIES_PER_DIRECTORY:
-            yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped")
+            yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped",
+                            ProblemKind.LIMIT)
             children = MAX_ENTRIES_PER_DIRECTORY
         for index in range(children):
             try:

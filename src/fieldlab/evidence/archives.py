@@ -69,6 +69,8 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, TypeVar
 
+from fieldlab.problems import Problem, ProblemKind
+
 _T = TypeVar("_T")
 MAX_MEMBERS = 100_000
 MAX_MEMBER_BYTES = 8 << 30
@@ -85,6 +87,14 @@ Passwords = tuple[str, ...]  # supplied by the examiner, tried in turn on encryp
 
 class ArchiveError(Exception):
     """The archive (or one member) cannot be listed or read; the message says why, for the item's error."""
+
+    def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.kind, str(self))
 
 
 @dataclass(frozen=True)
@@ -185,7 +195,7 @@ def _zip_list(stream: BinaryIO, passwords: Passwords) -> Iterator[Member]:
         keys = _ZipKeys(archive, stream, passwords)
         for index, info in enumerate(archive.infolist()[:MAX_MEMBERS + 1]):
             if index == MAX_MEMBERS:
-                raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed")
+                raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed", ProblemKind.LIMIT)
             if info.is_dir():
                 continue
             encrypted = bool(info.flag_bits & 0x1)
@@ -223,12 +233,12 @@ def _zip_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
         info = infos[index]
         if problem := _bomb(info.file_size, info.compress_size):
-            raise ArchiveError(problem)
+            raise ArchiveError(problem, ProblemKind.BOMB)
         if not info.flag_bits & 0x1:
             return BoundedMember(archive.open(info), info.file_size)
         unlocking = keys.unlock(info)
         if not unlocking:
-            raise ArchiveError(_locked(passwords))
+            raise ArchiveError(_locked(passwords), ProblemKind.ENCRYPTED)
         if info.compress_type == _WINZIP_AES:  # zipfile cannot decrypt it
             return BoundedMember(_LibarchiveMember(stream, ("zip_streamable",), unlocking, info.header_offset), info.file_size)
         return BoundedMember(archive.open(info, pwd=unlocking[0]), info.file_size)
@@ -332,7 +342,7 @@ def _tar_list(stream: BinaryIO) -> Iterator[Member]:
 def _tar_entries(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     for count, info in enumerate(archive):
         if count == MAX_MEMBERS:
-            raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed")
+            raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed", ProblemKind.LIMIT)
         yield info
 
 
@@ -423,7 +433,8 @@ def _7z_open(stream: BinaryIO, passwords: Passwords):  # noqa: ANN202 - py7zr is
             except Exception:  # noqa: BLE001, S112 - the next password
                 continue
         raise ArchiveError("encrypted 7z archive: its member names are encrypted too"
-                           + (f", and none of the {len(passwords)} supplied passwords opens it" if passwords else "")) from None
+                           + (f", and none of the {len(passwords)} supplied passwords opens it" if passwords else ""),
+                           ProblemKind.ENCRYPTED) from None
     except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.UnsupportedCompressionMethodError) as exc:
         raise ArchiveError(f"damaged or unsupported 7z archive: {exc}") from exc
     if not archive.needs_password():
@@ -464,7 +475,7 @@ def _7z_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
         info = infos[index]
         if problem := (_locked(passwords) if locked else None) or _bomb(info.uncompressed, info.compressed):
-            raise ArchiveError(problem)
+            raise ArchiveError(problem, ProblemKind.ENCRYPTED if locked else ProblemKind.BOMB)
         # py7zr extracts whole members: bounded above by the declared size, which its buffer also caps
         factory = py7zr.io.BytesIOFactory(min(info.uncompressed or 0, MAX_MEMBER_BYTES))
         try:
@@ -495,7 +506,7 @@ def _rar_list(stream: BinaryIO, passwords: Passwords) -> Iterator[Member]:
     head = _head(stream)
     if _rar_headers_encrypted(head):
         raise ArchiveError("encrypted RAR archive: its member names are encrypted too, and RAR encryption cannot be "
-                           "opened here (libarchive does not decrypt RAR)")
+                           "opened here (libarchive does not decrypt RAR)", ProblemKind.ENCRYPTED)
     encrypted_rar5 = _rar5_encrypted(stream) if head.startswith(b"Rar!\x1a\x07\x01\x00") else []
     solid_rar4 = head.startswith(b"Rar!\x1a\x07\x00") and len(head) > 11 and bool(head[10] & 0x08)
     cursor = _LibarchiveCursor(stream, _RAR_FORMATS)
@@ -503,7 +514,7 @@ def _rar_list(stream: BinaryIO, passwords: Passwords) -> Iterator[Member]:
     try:
         for index, facts in cursor.entries():
             if index == MAX_MEMBERS:
-                raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed")
+                raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed", ProblemKind.LIMIT)
             if pending is not None and (member := _rar_member(*pending, cursor.consumed, encrypted_rar5)):
                 yield member
             pending = (index, facts, cursor.consumed)
@@ -515,13 +526,14 @@ def _rar_list(stream: BinaryIO, passwords: Passwords) -> Iterator[Member]:
         listed = pending[0] if pending is not None else -1
         yield from (member for member in _rar4_headers(stream) if member.index > listed)
         raise ArchiveError("solid RAR 4 archive: libarchive expands only its first member; the others are listed "
-                           "from their headers, not read") from exc
+                           "from their headers, not read", ProblemKind.UNSUPPORTED) from exc
     finally:
         cursor.close()
     if pending is not None and (member := _rar_member(*pending, cursor.consumed, encrypted_rar5)):
         yield member
     if cursor.consumed > stream.seek(0, io.SEEK_END):  # libarchive seeks past a cut and takes the end for the last header
-        raise ArchiveError("damaged or unreadable RAR archive: truncated (its last member runs past the end of the file)")
+        raise ArchiveError("damaged or unreadable RAR archive: truncated (its last member runs past the end of the file)",
+                           ProblemKind.TRUNCATED)
 
 
 def _rar_member(index: int, facts: _EntryFacts, start: int, end: int, encrypted_rar5: list[bool]) -> Member | None:
@@ -857,7 +869,7 @@ def _libarchive_ffi():  # noqa: ANN202 - the libarchive.ffi module
         from libarchive import ffi
     except (ImportError, OSError, AttributeError, TypeError) as exc:
         raise ArchiveError("reading RAR (and AES-encrypted zip) needs libarchive: install the Debian package "
-                           f"libarchive13 and the Python package libarchive-c ({exc})") from exc
+                           f"libarchive13 and the Python package libarchive-c ({exc})", ProblemKind.UNSUPPORTED) from exc
     return ffi
 
 
@@ -885,7 +897,8 @@ class BoundedMember(io.RawIOBase):
         except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as exc:  # a bad CRC, a cut or corrupt stream
             raise ArchiveError(f"damaged member: {exc}") from exc
         if self._done + len(data) > self._limit:
-            raise ArchiveError(f"expands past {self._limit:,} bytes: stopped (a decompression bomb, or a size that lies)")
+            raise ArchiveError(f"expands past {self._limit:,} bytes: stopped (a decompression bomb, or a size that lies)",
+                               ProblemKind.BOMB)
         buffer[: len(data)] = data
         self._done += len(data)
         return len(data)

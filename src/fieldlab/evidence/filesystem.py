@@ -19,6 +19,7 @@ import pytsk3
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 MAX_ENTRIES_PER_DIRECTORY = 1_000_000  # a corrupt index can claim billions
 MAX_DIRECTORIES = 10_000_000
@@ -32,6 +33,9 @@ _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _ORPHANS = b"$OrphanFiles"
+_NTFS_RESERVED_RECORDS = range(16, 24)  # MFT records kept for future system files: TSK lists them as orphans
+_EXFAT_LABEL_NAMES = (b"$EMPTY_VOLUME_LABEL",)  # TSK's name for the volume-label record of an unlabelled volume
+_EXFAT_LABEL_SUFFIX = b" (Volume Label Entry)"  # and how it shows a labelled volume's
 
 
 @dataclass(order=True)
@@ -68,7 +72,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
     """Every entry of ``fs``; ``base`` is the locator of the volume holding it."""
     counter = count()
     visited: set[int] = set()
-    streams = fs_type_name(fs) == "ntfs"  # only NTFS has named data streams; listing attributes costs ~10 us a file
+    fs_kind = fs_type_name(fs)
     root = fs.info.root_inum
     queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
     visited.add(root)
@@ -85,16 +89,17 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
             for entry in opened:
                 listed += 1
                 if listed > MAX_ENTRIES_PER_DIRECTORY:
-                    yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped")
+                    yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped",
+                                    ProblemKind.LIMIT)
                     break
-                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter, streams)
+                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter, fs_kind)
         except (OSError, RuntimeError) as exc:
             yield WalkError(shown, f"folder could not be listed completely: {exc}")
 
 
 def _entry_items(
     fs: pytsk3.FS_Info, entry: pytsk3.File, directory: _Directory, base: Locator | None, display_prefix: str,
-    queue: list[_Directory], visited: set[int], counter: count, streams: bool,
+    queue: list[_Directory], visited: set[int], counter: count, fs_kind: str,
 ) -> Iterator[Item | WalkError]:
     name_info = entry.info.name
     name = name_info.name
@@ -112,6 +117,8 @@ def _entry_items(
         flags.add(ItemFlag.DELETED)
     if orphan and directory.path:
         flags.update((ItemFlag.ORPHAN, ItemFlag.DELETED))
+    if _is_pseudo_entry(fs_kind, name, name_info.meta_addr, ItemFlag.ORPHAN in flags):
+        flags.add(ItemFlag.PSEUDO)
     if meta is None:
         if deleted:  # the name survives, its metadata is gone: nothing to read, but the examiner should see it
             yield _item(base, 0, path, display_prefix, ItemKind.NAME_ONLY, 0, None, flags)
@@ -121,7 +128,7 @@ def _entry_items(
         flags.add(ItemFlag.REALLOCATED)  # the entry now belongs to another file: its content is not this name's
     if meta_type in (_DIR, _VIRT_DIR):
         if len(visited) >= MAX_DIRECTORIES:
-            yield WalkError(display_prefix + display_bytes(path), "too many folders: not entered")
+            yield WalkError(display_prefix + display_bytes(path), "too many folders: not entered", ProblemKind.LIMIT)
         elif meta.addr not in visited and ItemFlag.REALLOCATED not in flags:
             visited.add(meta.addr)
             rank = folder_rank(name, directory.rank)
@@ -136,8 +143,18 @@ def _entry_items(
         yield _item(base, meta.addr, path, display_prefix, ItemKind.SPECIAL, 0, meta, flags)
         return
     yield _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
-    if streams:
+    if fs_kind == "ntfs":  # only NTFS has named data streams; listing attributes costs ~10 us a file
         yield from _named_streams(entry, base, meta, path, display_prefix, flags)
+
+
+def _is_pseudo_entry(fs_kind: str, name: bytes, address: int, orphan: bool) -> bool:
+    """A record TSK lists like a file that is no user's file: NTFS's reserved MFT records 16-23 (listed as
+    ``$OrphanFiles/OrphanFile-16`` ...), exFAT's volume label.  Kept and shown, never counted as deleted files."""
+    if fs_kind == "ntfs":
+        return orphan and address in _NTFS_RESERVED_RECORDS
+    if fs_kind == "exfat":
+        return name in _EXFAT_LABEL_NAMES or name.endswith(_EXFAT_LABEL_SUFFIX)
+    return False
 
 
 def _open_meta(fs: pytsk3.FS_Info, address: int) -> pytsk3.File | None:
@@ -225,10 +242,11 @@ class ImageFileReader:
     def seek(self, offset: int) -> None:
         self._offset = offset
 
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None:
         """An image cannot change under us; a short read means the file system's own records disagree."""
         if bytes_read != listed_size:
-            return f"read {bytes_read} bytes of the {listed_size} the file system lists"
+            kind = ProblemKind.TRUNCATED if bytes_read < listed_size else ProblemKind.DAMAGED
+            return Problem(kind, f"read {bytes_read} bytes of the {listed_size} the file system lists")
         return None
 
     def close(self) -> None:

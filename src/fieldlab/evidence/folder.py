@@ -22,6 +22,7 @@ from typing import Iterator
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
+from fieldlab.problems import ProblemKind
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 _DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
@@ -121,9 +122,11 @@ def _list_directory(
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     if st.st_dev != root_dev:
-                        yield WalkError(display_bytes(relative), "another file system is mounted here; not entered")
+                        yield WalkError(display_bytes(relative), "another file system is mounted here; not entered",
+                                        ProblemKind.LIMIT)
                     elif directory.depth + 1 > MAX_DEPTH:
-                        yield WalkError(display_bytes(relative), f"deeper than {MAX_DEPTH} folders; not entered")
+                        yield WalkError(display_bytes(relative), f"deeper than {MAX_DEPTH} folders; not entered",
+                                        ProblemKind.LIMIT)
                     else:
                         rank = folder_rank(name, directory.rank)
                         heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))

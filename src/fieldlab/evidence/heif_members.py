@@ -32,6 +32,7 @@ from typing import BinaryIO, Iterator
 from fieldlab.detect.exif_thumbnail import thumbnail_run_in_tiff
 from fieldlab.evidence.archives import ArchiveError, Member, MemberOpener
 from fieldlab.evidence.rendered import png_bytes, too_large
+from fieldlab.problems import ProblemKind
 
 KIND = "heif"
 FILE_TYPES = ("heic", "avif")  # fieldlab.detect.filetype labels of HEIF files
@@ -92,7 +93,7 @@ def _read(stream: BinaryIO) -> bytes:
     stream.seek(0)
     data = stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ArchiveError(f"HEIF file over {MAX_FILE_BYTES >> 20} MiB: its thumbnails are not read")
+        raise ArchiveError(f"HEIF file over {MAX_FILE_BYTES >> 20} MiB: its thumbnails are not read", ProblemKind.LIMIT)
     return data
 
 

@@ -24,6 +24,7 @@ from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.locator import Locator, LocatorError, parse_run
+from fieldlab.problems import ProblemKind
 
 
 
@@ -253,13 +254,14 @@ class ImageSource:
     # walking
 
     def walk(self) -> Iterator[Item | WalkError]:
-        for problem in self.facts.problems:
-            yield WalkError(str(self.path), problem)
+        for problem in self.facts.problems:  # an image cut short, a partition past its end, free space not listed
+            yield WalkError(str(self.path), problem,
+                            ProblemKind.DAMAGED if problem.startswith("free space") else ProblemKind.TRUNCATED)
         numbered = len(self.facts.volumes) > 1 or self.facts.partition_scheme != "none"
         for volume in self.facts.volumes:
             prefix = f"vol{volume.index}@{volume.offset}/" if numbered else ""
             if volume.problem and volume.file_system is None:
-                yield WalkError(prefix or str(self.path), volume.problem)
+                yield WalkError(prefix or str(self.path), volume.problem, _volume_problem_kind(volume, self.media.size))
                 continue
             base = Locator.of("partition", str(volume.offset))
             if volume.encryption:
@@ -340,6 +342,15 @@ class ImageSource:
         if plain and self._native is not None:
             return pytsk3.FS_Info(self._native, offset=offset)
         return pytsk3.FS_Info(_TskImage(region))
+
+
+def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
+    """Why a volume was not walked: still locked, cut off by the end of the media, or no file system fieldlab reads."""
+    if volume.encryption and not volume.unlocked:
+        return ProblemKind.ENCRYPTED
+    if volume.offset + volume.length > media_size:
+        return ProblemKind.TRUNCATED
+    return ProblemKind.UNSUPPORTED
 
 
 class _Locked(Exception):

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from fieldlab.locator import Locator
+from fieldlab.problems import Problem, ProblemKind
 
 
 class ItemKind(str, enum.Enum):
@@ -24,6 +25,7 @@ class ItemFlag(str, enum.Enum):
     THUMBNAIL = "thumbnail"
     UNALLOCATED = "unallocated"
     DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
+    PSEUDO = "pseudo"  # a file-system record TSK lists like a file, no user's (reserved MFT records, exFAT labels)
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,8 @@ class WalkError:
 
     path: str
     message: str
+    kind: ProblemKind = ProblemKind.UNREADABLE
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.kind, self.message)

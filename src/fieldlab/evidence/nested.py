@@ -14,8 +14,11 @@ from typing import BinaryIO, Callable, Iterator
 
 from fieldlab.detect.filetype import HEAD_SIZE, identify
 from fieldlab.evidence.archives import (
+    BOMB_FLOOR,
     CONTAINER_KINDS,
     MAX_DEPTH,
+    MAX_MEMBER_BYTES,
+    MAX_RATIO,
     ArchiveError,
     Member,
     MemberOpener,
@@ -36,6 +39,7 @@ from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
 from fieldlab.evidence.thumbnail_members import list_thumbnail_members, thumbnail_container, thumbnail_opener
 from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
+from fieldlab.problems import Problem, ProblemKind, merged
 
 SPOOL_LIMIT = 256 << 20  # a member that is itself a container is held in memory up to this, for cheap seeking
 STREAM_BUFFER = 1 << 20
@@ -56,7 +60,7 @@ class MemberHandle:
     def seek(self, offset: int) -> None:
         self._stream.seek(offset)
 
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None:
         """The outer item's check; a member's own size was verified against its declaration while reading."""
         return None
 
@@ -172,7 +176,7 @@ def kind_from_head(head: bytes, name: str | None, label: str | None = None) -> s
 _OWN_MODULE_CONTAINERS = {PDF: PDF, **dict.fromkeys(HEIF_FILE_TYPES, HEIF), ANDROID_BACKUP: ANDROID_BACKUP}
 
 
-_Lister = Callable[[BinaryIO, Passwords], Iterator[Member | str]]
+_Lister = Callable[[BinaryIO, Passwords], Iterator[Member | Problem | str]]  # str: damage met while listing
 _Opening = Callable[[BinaryIO, Passwords], MemberOpener]
 
 
@@ -190,7 +194,7 @@ def _readers(kind: str) -> tuple[_Lister, _Opening]:
         (lambda stream, passwords: member_opener(stream, kind, passwords))
 
 
-def _list(stream: BinaryIO, kind: str, passwords: Passwords) -> Iterator[Member | str]:
+def _list(stream: BinaryIO, kind: str, passwords: Passwords) -> Iterator[Member | Problem | str]:
     return _readers(kind)[0](stream, passwords)
 
 
@@ -208,7 +212,7 @@ def _seekable(stream: BinaryIO) -> BinaryIO:
     """An inner container must seek (zip reads its directory from the end): hold it in memory, bounded."""
     data = stream.read(SPOOL_LIMIT + 1)
     if len(data) > SPOOL_LIMIT:
-        raise ArchiveError(f"an archive inside an archive over {SPOOL_LIMIT >> 20} MiB is not opened")
+        raise ArchiveError(f"an archive inside an archive over {SPOOL_LIMIT >> 20} MiB is not opened", ProblemKind.LIMIT)
     return io.BytesIO(data)
 
 
@@ -243,20 +247,22 @@ class _Chain(io.RawIOBase):
 
 
 def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozenset[ItemFlag], stream: BinaryIO,
-                 kind: str, passwords: Passwords = ()) -> tuple[list[Item], str | None]:
-    """The container's members as child items, and a problem (damaged, bombs, too deep) for the parent's errors."""
+                 kind: str, passwords: Passwords = ()) -> tuple[list[Item], tuple[Problem, ...]]:
+    """The container's members as child items, and the problems (damaged, bombs, too deep) for the parent's errors,
+    one per kind."""
     if depth(parent_locator) >= MAX_DEPTH:
-        return [], f"archive nested deeper than {MAX_DEPTH} levels: not opened"
+        return [], (Problem(ProblemKind.NESTING, f"archive nested deeper than {MAX_DEPTH} levels: not opened"),)
     thumbnails = kind in THUMBNAIL_KINDS or kind == HEIF
     flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if thumbnails else ItemFlag.IN_ARCHIVE}
     children, problems = [], []
     try:
         for member in _list(stream, kind, passwords):
-            if isinstance(member, str):
-                problems.append(member)
+            if isinstance(member, (str, Problem)):
+                problems.append(member if isinstance(member, Problem) else Problem(ProblemKind.DAMAGED, member))
                 continue
             if member.problem and kind not in THUMBNAIL_KINDS:  # an empty cache entry is normal, not a problem
-                problems.append(f"{display_bytes(member.name[:200])}: {member.problem}")
+                problems.append(Problem(_member_problem_kind(member, kind),
+                                        f"{display_bytes(member.name[:200])}: {member.problem}"))
             children.append(Item(
                 locator=parent_locator.child("member", member.key),
                 path=f"{parent_path} › {display_bytes(member.label or member.name)}",
@@ -266,6 +272,18 @@ def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozen
                 flags=frozenset(flags),
             ))
     except ArchiveError as exc:
-        problems.append(str(exc))
-    problem = "; ".join(problems[:20]) + (f"; and {len(problems) - 20} more" if len(problems) > 20 else "")
-    return children, problem or None
+        problems.append(exc.problem)
+    return children, merged(problems)
+
+
+def _member_problem_kind(member: Member, container: str) -> ProblemKind:
+    """Why a listed member is not read: locked, a bomb, a picture over the decoding bounds, or a format fieldlab
+    cannot expand (solid RAR 4, a link)."""
+    if member.encrypted:
+        return ProblemKind.ENCRYPTED
+    size = member.size or 0
+    if size > MAX_MEMBER_BYTES or size > BOMB_FLOOR and size > MAX_RATIO * max(member.stored or 1, 1):
+        return ProblemKind.BOMB
+    if container in (PDF, HEIF):
+        return ProblemKind.LIMIT
+    return ProblemKind.UNSUPPORTED

@@ -59,6 +59,7 @@ from PIL import Image
 
 from fieldlab.evidence.archives import ArchiveError, Member, MemberOpener
 from fieldlab.evidence.rendered import png_bytes, too_large
+from fieldlab.problems import Problem, ProblemKind
 
 if TYPE_CHECKING:
     import pikepdf
@@ -114,7 +115,7 @@ class _Picture:
         return text.encode("utf-8", "surrogateescape")
 
 
-def list_pdf_members(stream: BinaryIO, passwords: tuple[str, ...] = ()) -> Iterator[Member | str]:
+def list_pdf_members(stream: BinaryIO, passwords: tuple[str, ...] = ()) -> Iterator[Member | Problem | str]:
     """Its pictures not stored as JPEG, and problems (as text): rebuilt after damage, pictures over the bounds.
     ``passwords``: the examiner's, tried on an encrypted PDF that an empty password does not open."""
     pdf, problem = _open(stream, passwords)
@@ -168,12 +169,13 @@ def _open(stream: BinaryIO, passwords: tuple[str, ...]) -> tuple[pikepdf.Pdf, st
             raise ArchiveError(f"damaged PDF, not readable: {_message(exc)}") from exc
     else:
         tried = f": none of the {len(passwords)} supplied passwords opens it" if passwords else ""
-        raise ArchiveError(f"encrypted PDF: its pictures cannot be read without the password{tried}")
+        raise ArchiveError(f"encrypted PDF: its pictures cannot be read without the password{tried}",
+                           ProblemKind.ENCRYPTED)
     rebuilt = [w for w in pdf.get_warnings() if "reconstruct" in w]
     return pdf, "damaged PDF: its object table was rebuilt, some pictures may be missing" if rebuilt else None
 
 
-def _pictures(pdf: pikepdf.Pdf) -> tuple[list[_Picture], list[str]]:
+def _pictures(pdf: pikepdf.Pdf) -> tuple[list[_Picture], list[Problem | str]]:  # str: damage
     pikepdf = _pikepdf()
     found, masks, problems = [], set(), []
     try:
@@ -182,7 +184,7 @@ def _pictures(pdf: pikepdf.Pdf) -> tuple[list[_Picture], list[str]]:
         return [], [f"damaged PDF, its objects not listed: {_message(exc)}"]
     for count, obj in enumerate(objects):
         if count == MAX_OBJECTS:
-            problems.append(f"more than {MAX_OBJECTS:,} objects: the rest not searched for pictures")
+            problems.append(Problem(ProblemKind.LIMIT, f"more than {MAX_OBJECTS:,} objects: the rest not searched for pictures"))
             break
         try:
             picture = _picture(obj, *obj.objgen) if isinstance(obj, pikepdf.Stream) else None
@@ -196,7 +198,7 @@ def _pictures(pdf: pikepdf.Pdf) -> tuple[list[_Picture], list[str]]:
             found.append(picture)
     pictures = sorted((p for p in found if (p.number, p.generation) not in masks), key=lambda p: p.number)
     if len(pictures) > MAX_IMAGES:
-        problems.append(f"more than {MAX_IMAGES:,} pictures: the rest not listed")
+        problems.append(Problem(ProblemKind.LIMIT, f"more than {MAX_IMAGES:,} pictures: the rest not listed"))
     return pictures[:MAX_IMAGES], problems[:20]
 
 

@@ -19,6 +19,7 @@ from fieldlab.evidence.folder import SourceError, item_for, open_beneath, open_r
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.locator import Locator, LocatorError, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 
 class ItemHandle(Protocol):
@@ -28,7 +29,7 @@ class ItemHandle(Protocol):
 
     def readinto(self, buffer: bytearray | memoryview) -> int: ...
     def seek(self, offset: int) -> None: ...
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None: ...
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None: ...
     def close(self) -> None: ...
 
 
@@ -144,13 +145,13 @@ class _FolderItem:
     def seek(self, offset: int) -> None:
         self._raw.seek(offset)
 
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None:
         """The digests are of what was read; say so when that differs from what the walk listed."""
         before, after = self._before, os.fstat(self._fd)
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or bytes_read != after.st_size:
-            return f"changed while being read (listed {listed_size} bytes, read {bytes_read})"
+            return Problem(ProblemKind.CHANGED, f"changed while being read (listed {listed_size} bytes, read {bytes_read})")
         if before.st_size != listed_size or (listed_mtime is not None and abs(before.st_mtime - listed_mtime) > 1e-6):
-            return f"changed since it was listed (listed {listed_size} bytes, now {before.st_size})"
+            return Problem(ProblemKind.CHANGED, f"changed since it was listed (listed {listed_size} bytes, now {before.st_size})")
         return None
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from typing import BinaryIO, Iterator
 
 from fieldlab.detect.thumbnails import ThumbnailCacheError, ThumbnailEntry, cache_kind, list_thumbnails, read_thumbnail
 from fieldlab.evidence.archives import ArchiveError, Member, MemberOpener
+from fieldlab.problems import Problem, ProblemKind
 
 KINDS = ("thumbcache", "thumbs.db", "ole", "thumbdata")
 
@@ -22,8 +23,11 @@ def thumbnail_container(head: bytes, name: str | None) -> str | None:
     return kind if kind in KINDS else None
 
 
-def list_thumbnail_members(stream: BinaryIO, kind: str) -> Iterator[Member | str]:
-    """Members, and problems (as text) where the cache is damaged; nothing at all for an OLE file without thumbnails."""
+def list_thumbnail_members(stream: BinaryIO, kind: str) -> Iterator[Member | Problem | str]:
+    """Members, and problems (as text) where the cache is damaged; nothing at all for an OLE file without thumbnails.
+
+    A cache that holds no picture is recorded as normal: Windows keeps a header-only ``thumbcache_*.db`` for every
+    size, and an examiner should see that it was opened and empty, not that something went wrong."""
     size = _size(stream)
     try:
         found = list(list_thumbnails(stream, size, "thumbs.db" if kind == "ole" else kind))
@@ -31,6 +35,8 @@ def list_thumbnail_members(stream: BinaryIO, kind: str) -> Iterator[Member | str
         if kind == "ole":
             return
         raise ArchiveError(f"damaged {kind}: {exc}") from exc
+    if kind != "ole" and not found:
+        yield Problem(ProblemKind.NORMAL, f"{kind}: no thumbnails stored (an empty cache, as the system keeps them)")
     for index, entry in enumerate(found):
         if isinstance(entry, ThumbnailCacheError):
             yield f"{kind}: {entry}"

@@ -16,13 +16,15 @@ from sqlalchemy import select
 
 from fieldlab import __version__
 from fieldlab.case.phone import case_devices
-from fieldlab.case.queries import ExhibitCounts, exhibit_counts
-from fieldlab.case.schema import errors, exhibits
+from fieldlab.case.queries import ExhibitCounts, exhibit_counts, iter_problems
+from fieldlab.case.schema import exhibits
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, CountedItem, charging_table
+from fieldlab.problems import ProblemKind
 from fieldlab.report.pictures import Picture, PictureStyle, item_pictures
+from fieldlab.report.verdict import problems_summary
 
 ERRORS_SHOWN = 5  # messages quoted per exhibit and stage; the count covers all of them
 SCAN_ACTIONS = ("scan_started", "scan_resumed")
@@ -131,9 +133,13 @@ class ScanSettings:
 
 @dataclass(frozen=True)
 class ErrorGroup:
-    stage: str
+    """The problems of one kind on one exhibit: the kind's words for a court report, and the first few."""
+
+    kind: str  # ProblemKind value
+    label: str  # what it means: "damaged", "changed during the scan", "normal, empty"...
+    is_error: bool  # false for normal: listed as a fact, not counted as an error
     count: int
-    first: tuple[Fact, ...]  # path -> message, the first few recorded
+    first: tuple[Fact, ...]  # "path (stage)" -> message, the first few recorded
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,11 @@ class Coverage:
     media: int
     media_decoded: int
     deleted: int
+    deleted_names_only: int
+    pseudo_entries: int
     known_good: int
     errors: int
+    problems: str  # by kind, as the verdict shows them
     walk_complete: bool
     finished: bool
     error_groups: tuple[ErrorGroup, ...]
@@ -306,6 +315,11 @@ def counting_rules(profile: str) -> tuple[str, ...]:
         "space. Thumbnail only: every copy is a thumbnail (a thumbnail-cache entry or an embedded preview).",
         "Never counted: files matching a known-good set (such as NSRL), and carved copies of files the file system "
         "still lists.",
+        "Deleted (coverage table): deleted user files with content or a name, names whose content is gone among "
+        "them (shown apart); records the file system keeps that are no user's file (NTFS's reserved MFT records, an "
+        "exFAT volume label) are not counted.",
+        "Problems are counted by kind: what happened (damaged, truncated, changed during the scan...), not where. "
+        "'Normal' entries, such as the empty thumbnail caches Windows keeps for every size, are facts, not errors.",
     )
 
 
@@ -481,26 +495,23 @@ def _coverage(store: CaseStore) -> tuple[Coverage, ...]:
 
 def _covered(c: ExhibitCounts, groups: tuple[ErrorGroup, ...]) -> Coverage:
     return Coverage(c.ref, c.files, c.bytes, c.files_read, c.bytes_read, c.media, c.media_decoded, c.deleted,
-                    c.known_good, c.errors, c.walk_complete, c.finished, groups)
+                    c.deleted_names_only, c.pseudo_entries, c.known_good, c.errors, problems_summary(c.problems),
+                    c.walk_complete, c.finished, groups)
 
 
 def _error_groups(store: CaseStore) -> dict[str, tuple[ErrorGroup, ...]]:
-    """Per exhibit and stage: how many errors, and the first few (in the order they were recorded)."""
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    first: dict[tuple[str, str], list[Fact]] = defaultdict(list)
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(exhibits.c.ref, errors.c.stage, errors.c.path, errors.c.message)
-                            .select_from(errors.join(exhibits, exhibits.c.id == errors.c.exhibit_id))
-                            .order_by(errors.c.id))
-        for r in rows:
-            key = (r.ref, r.stage)
-            counts[key] += 1
-            if len(first[key]) < ERRORS_SHOWN:
-                first[key].append(Fact(r.path, r.message))
+    """Per exhibit and kind (in ProblemKind's order, normal last): how many, and the first few as recorded."""
+    counts: dict[tuple[str, ProblemKind], int] = defaultdict(int)
+    first: dict[tuple[str, ProblemKind], list[Fact]] = defaultdict(list)
+    for row in iter_problems(store):
+        key = (row.exhibit, row.kind)
+        counts[key] += 1
+        if len(first[key]) < ERRORS_SHOWN:
+            first[key].append(Fact(f"{row.path} ({row.stage})", row.message))
     grouped: dict[str, list[ErrorGroup]] = defaultdict(list)
-    for (ref, stage) in sorted(counts):
-        grouped[ref].append(ErrorGroup(stage, counts[(ref, stage)], tuple(first[(ref, stage)])))
-    return {ref: tuple(groups) for ref, groups in grouped.items()}
+    for (ref, kind), count in counts.items():
+        grouped[ref].append(ErrorGroup(kind.value, kind.label, kind.is_error, count, tuple(first[(ref, kind)])))
+    return {ref: tuple(sorted(groups, key=lambda g: not g.is_error)) for ref, groups in grouped.items()}
 
 
 def _audit(store: CaseStore) -> AuditState:

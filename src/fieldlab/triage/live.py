@@ -8,7 +8,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from fieldlab.report.verdict import ordered_categories
+from fieldlab.report.verdict import ordered_categories, problems_summary
 from fieldlab.triage.scan import ScanProgress
 
 
@@ -53,7 +53,7 @@ def render_progress(p: ScanProgress) -> Table:
         verdict.append(f"   near matches (indicative, to confirm): {near:,}  ", style="bold yellow")
         verdict.append("  ".join(f"{label}: {p.near_by_category[label]:,}" for label in ordered_categories(p.near_by_category)),
                        style="yellow")
-    verdict.append(f"   media {p.media:,} (decoded {p.media_decoded:,})   known good {p.known_good:,}   errors {p.errors:,}   elapsed {_duration(p.elapsed)}")
+    verdict.append(f"   media {p.media:,} (decoded {p.media_decoded:,})   known good {p.known_good:,}   problems: {problems_summary(p.problems)}   elapsed {_duration(p.elapsed)}")
     if p.hash_state == "checking":
         verdict.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
     elif p.hash_state:

@@ -25,6 +25,7 @@ from typing import Callable
 
 from fieldlab.case.store import MediaResult
 from fieldlab.evidence.sources import SourceSpec
+from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.cluster import ClusterPool, UnitLost
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import prepare_worker
@@ -103,8 +104,10 @@ class MediaPool:
                     self._broken = self._cluster is None
                     if alone:
                         (task,) = tasks
-                        reason = HUNG.format(self.seconds_per_item) if future in self._stopped_for_time else CRASHED
-                        finished.append(([MediaResult(task.item_id, task.family, error=reason)], paths))
+                        hung = future in self._stopped_for_time
+                        reason = HUNG.format(self.seconds_per_item) if hung else CRASHED
+                        kind = ProblemKind.LIMIT if hung else ProblemKind.DAMAGED  # a decoder dies on bad bytes
+                        finished.append(([MediaResult(task.item_id, task.family, error=Problem(kind, reason))], paths))
                     else:
                         self._suspects.extend((t, paths[t.item_id]) for t in tasks)
                 self._stopped_for_time.discard(future)

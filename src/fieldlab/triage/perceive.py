@@ -18,6 +18,7 @@ from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.locator import Locator
+from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.reader import opened_source
 
 STREAM_BUFFER = 1 << 20
@@ -38,7 +39,8 @@ def perceive_batch(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult
         try:
             results.append(_perceive(source, task, spec.unlock.archive_passwords))
         except Exception as exc:  # noqa: BLE001 - one hostile file is that file's error, the scan goes on
-            results.append(MediaResult(task.item_id, task.family, error=f"internal error while decoding: {type(exc).__name__}: {exc}"[:500]))
+            results.append(MediaResult(task.item_id, task.family, error=Problem(
+                ProblemKind.INTERNAL, f"internal error while decoding: {type(exc).__name__}: {exc}")))
     return results
 
 
@@ -46,9 +48,10 @@ def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = ()) -> Media
     try:
         handle = open_nested(source, Locator.parse(task.locator), passwords)  # a member a password opened, too
     except OSError as exc:
-        return MediaResult(task.item_id, task.family, error=f"cannot be opened: {exc.strerror or exc}")
+        return MediaResult(task.item_id, task.family,
+                           error=Problem(ProblemKind.UNREADABLE, f"cannot be opened: {exc.strerror or exc}"))
     except ArchiveError as exc:
-        return MediaResult(task.item_id, task.family, error=str(exc)[:500])
+        return MediaResult(task.item_id, task.family, error=exc.problem)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), STREAM_BUFFER)
         if task.family == "video":
@@ -62,7 +65,7 @@ def _image(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
     try:
         found = image_pdq(stream)
     except ImageDecodeError as exc:
-        return MediaResult(task.item_id, "image", error=str(exc)[:500])
+        return MediaResult(task.item_id, "image", error=Problem(ProblemKind.DAMAGED, str(exc)))
     facts = found.facts
     return MediaResult(
         task.item_id, "image", format=found.format, width=found.width, height=found.height,
@@ -77,9 +80,10 @@ def _video(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
     try:
         found = video_pdq(stream)
     except VideoDecodeError as exc:
-        return MediaResult(task.item_id, "video", error=str(exc)[:500])
+        return MediaResult(task.item_id, "video", error=Problem(ProblemKind.DAMAGED, str(exc)))
     frames = tuple(FrameRecord(f.frame, f.timestamp, f.quality, pdq_hex(f.pdq)) for f in found.frames)
     return MediaResult(
         task.item_id, "video", format=None, width=found.width, height=found.height, duration=found.duration,
-        frame_rate=found.frame_rate, codec=found.codec, frames=frames, partial=found.partial,
+        frame_rate=found.frame_rate, codec=found.codec, frames=frames,
+        partial=Problem(found.partial_kind or ProblemKind.DAMAGED, found.partial) if found.partial else None,
     )

@@ -52,6 +52,7 @@ from fieldlab.evidence.phone.storage import storage_key
 from fieldlab.evidence.phone.ufdr import REPORT_NAMES, UfdrError, read_report
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.locator import Locator, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 CONTAINER_METADATA = ".com.apple.mobile_container_manager.metadata.plist"
 ARTEFACT_SUFFIXES = (".nomedia", CONTAINER_METADATA, "manifest.db", *REPORT_NAMES, "build.prop", "systemversion.plist",
@@ -68,7 +69,7 @@ class PhoneFindings:
     records: list[PhoneRecord] = field(default_factory=list)
     origins: dict[int, str] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
-    problems: list[tuple[ListedItem, str]] = field(default_factory=list)
+    problems: list[tuple[ListedItem, Problem]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -114,21 +115,30 @@ def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: Evidenc
                 elif name == "build.prop":
                     found.devices.append((artefact.id, device_from_build_prop(_read(source, artefact), artefact.path)))
             except (BackupError, UfdrError, BuildPropError, ArchiveError, OSError) as exc:
-                found.problems.append((artefact, str(exc)[:500]))
+                found.problems.append((artefact, _problem(exc)))
         databases += _placed_databases(by_path, found.origins)
         present = _storage_index(listed_items(store, exhibit_id, media_or_hit()), found.origins) if databases else {}
         for database, kind, journals in databases:
             try:
                 _photo_database(source, database, kind, journals, Path(work), present, found)
             except (PhotoDatabaseError, ArchiveError, OSError) as exc:
-                found.problems.append((database, str(exc)[:500]))
+                found.problems.append((database, _problem(exc)))
     found.devices = _distinct(found.devices)
     apps = _container_apps(source, containers, found)
     placings = _placings(listed_items(store, exhibit_id, media_or_hit()), found.origins, hidden_folders, apps)
     replace_phone_findings(store, exhibit_id, found.devices, found.records, placings, sorted(found.deleted))
-    for artefact, message in found.problems:
-        store.add_error(exhibit_id, "phone", artefact.path, message, item_id=artefact.id)
+    for artefact, problem in found.problems:
+        store.add_error(exhibit_id, "phone", artefact.path, problem, item_id=artefact.id)
     return found
+
+
+def _problem(exc: Exception) -> Problem:
+    """A manifest, plist or gallery database that could not be read: its records are missing, not the files."""
+    if isinstance(exc, (ArchiveError, BackupError)):
+        return exc.problem
+    if isinstance(exc, OSError):
+        return Problem(ProblemKind.UNREADABLE, str(exc))
+    return Problem(ProblemKind.DAMAGED, str(exc))
 
 
 def _is_artefact(path: str, name: str) -> bool:
@@ -147,7 +157,7 @@ def _container_apps(source: _Evidence, containers: dict[str, ListedItem], found:
         try:
             bundle = container_identifier(_read(source, item))
         except (BackupError, ArchiveError, OSError) as exc:
-            found.problems.append((item, str(exc)[:500]))
+            found.problems.append((item, _problem(exc)))
             continue
         if bundle:
             apps[folder] = bundle
@@ -165,7 +175,7 @@ def _ios_backup(source: _Evidence, manifest: ListedItem, by_path: dict[str, List
         try:
             found.devices.append((info.id, device_from_info_plist(_read(source, info), info.path)))
         except (BackupError, ArchiveError, OSError) as exc:
-            found.problems.append((info, str(exc)[:500]))
+            found.problems.append((info, _problem(exc)))
     copy = _decrypted_manifest(source, manifest) or _copy_out(source, manifest, work, _journals(manifest.path, by_path))
     for record in read_manifest(copy):
         stored = _stored_item(record, root, separator, by_path)
@@ -224,7 +234,7 @@ def _ufdr(source: _Evidence, report_item: ListedItem, by_path: dict[str, ListedI
             detail='{"deleted": true}' if entry.deleted else None,
         ))
     if report.problem:
-        found.problems.append((report_item, report.problem))
+        found.problems.append((report_item, Problem(ProblemKind.DAMAGED, report.problem)))
 
 
 # gallery databases ---------------------------------------------------------------------------------------------

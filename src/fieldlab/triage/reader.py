@@ -26,6 +26,7 @@ from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
 from fieldlab.evidence.pdf_members import KIND as PDF
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
+from fieldlab.problems import Problem, ProblemKind
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media
@@ -85,7 +86,8 @@ def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions, 
     try:
         return _read_one(source, task, options, passwords)
     except Exception as exc:  # noqa: BLE001 - recorded against the item, the scan goes on
-        return ItemResult(task.item_id, error=f"internal error while reading: {type(exc).__name__}: {exc}"[:500])
+        return ItemResult(task.item_id, error=Problem(ProblemKind.INTERNAL,
+                                                      f"internal error while reading: {type(exc).__name__}: {exc}"))
 
 
 def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
@@ -93,24 +95,23 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
     try:
         handle = open_nested(source, locator, passwords)
     except FileNotFoundError:
-        return ItemResult(task.item_id, error="vanished since it was listed")
+        return ItemResult(task.item_id, error=Problem(ProblemKind.CHANGED, "vanished since it was listed"))
     except OSError as exc:
-        return ItemResult(task.item_id, error=f"cannot be opened: {exc.strerror or exc}")
+        return ItemResult(task.item_id, error=Problem(ProblemKind.UNREADABLE, f"cannot be opened: {exc.strerror or exc}"))
     except ArchiveError as exc:
-        return ItemResult(task.item_id, error=str(exc)[:500])
+        return ItemResult(task.item_id, error=exc.problem)
     try:
         hint = EmbeddedMediaHint(EMBED_LIMIT) if options.embedded else None
         digests, head = digest_file(handle, HEAD_SIZE, options.sha256, hint)
-        warning = handle.changed(task.size, task.mtime, digests.size)
+        changed = handle.changed(task.size, task.mtime, digests.size)
     except OSError as exc:
-        return ItemResult(task.item_id, error=f"read failed: {exc.strerror or exc}")
+        return ItemResult(task.item_id, error=Problem(ProblemKind.UNREADABLE, f"read failed: {exc.strerror or exc}"))
     except ArchiveError as exc:
-        return ItemResult(task.item_id, error=str(exc)[:500])
+        return ItemResult(task.item_id, error=exc.problem)
     finally:
         handle.close()
     file_type = identify(head)
-    children, archive_problem = _children(source, locator, task, head, file_type, hint is not None and hint.found,
-                                          passwords)
+    children, inside = _children(source, locator, task, head, file_type, hint is not None and hint.found, passwords)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -120,7 +121,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
         mime=file_type.mime,
         family=file_type.family,
         extension_mismatch=extension_mismatch(task.name, file_type),
-        warning=warning or archive_problem,
+        problems=((changed,) if changed else ()) + inside,
         size=digests.size,
         children=tuple(children),
     )
@@ -129,26 +130,28 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
 def _children(
     source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
     passwords: Passwords = (),
-) -> tuple[list[Item], str | None]:
+) -> tuple[list[Item], tuple[Problem, ...]]:
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
     cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
     pictures embedded in a document or unknown file.  The item is opened again only when its first bytes (or its
     type) say so."""
     flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
-        return [], None  # a picture from a cache or carved: whatever it looks like, it holds nothing more
+        return [], ()  # a picture from a cache or carved: whatever it looks like, it holds nothing more
     kind = kind_from_head(head, task.name, file_type.label)
     exif = file_type.label == "jpeg" and b"Exif\0\0" in head or kind == HEIF
     embedded = kind in (None, "ole", PDF) and media_inside and task.size <= EMBED_LIMIT
     if kind is None and not exif and not embedded:
-        return [], None
+        return [], ()
     try:
         handle = open_nested(source, locator, passwords)
-    except (OSError, ArchiveError) as exc:
-        return [], f"archive not opened: {exc}"[:500]
+    except OSError as exc:
+        return [], (Problem(ProblemKind.UNREADABLE, f"archive not opened: {exc}"),)
+    except ArchiveError as exc:
+        return [], (Problem(exc.kind, f"archive not opened: {exc}"),)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
-        children, problem = member_items(locator, task.path, flags, stream, kind, passwords) if kind else ([], None)
+        children, problems = member_items(locator, task.path, flags, stream, kind, passwords) if kind else ([], ())
         # an OLE file without thumbnails is an Office document: search it; a PDF's JPEGs are carved, not rendered
         if embedded and not (kind == "ole" and children):
             stream.seek(0)
@@ -158,7 +161,7 @@ def _children(
             if run is not None:
                 children.append(Item(locator.child("carved", run_key(*run)), f"{task.path} › EXIF thumbnail",
                                      ItemKind.FILE, run[1], task.mtime, flags=flags | {ItemFlag.THUMBNAIL}))
-        return children, problem
+        return children, problems
     finally:
         handle.close()
 

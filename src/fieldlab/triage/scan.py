@@ -26,9 +26,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
-from fieldlab.case.queries import deciding_category, exhibit_counts
+from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem, ReadDigests
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
@@ -36,6 +36,7 @@ from fieldlab.evidence.verify import verify_media
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
+from fieldlab.problems import Problem
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
@@ -63,7 +64,7 @@ class ScanProgress:
     files_read: int = 0
     bytes_read: int = 0
     media: int = 0
-    errors: int = 0
+    problems: Counter[str] = field(default_factory=Counter)  # by ProblemKind: what went wrong, and what is normal
     hits_by_category: Counter[str] = field(default_factory=Counter)
     media_decoded: int = 0  # pictures and videos perceptually hashed (or found undecodable)
     near_by_category: Counter[str] = field(default_factory=Counter)  # items with a PDQ/vPDQ match and no exact hit
@@ -81,6 +82,13 @@ class ScanProgress:
     @property
     def hit_items(self) -> int:
         return sum(self.hits_by_category.values())
+
+    @property
+    def errors(self) -> int:
+        return error_count(self.problems)
+
+    def note(self, problems: Iterable[Problem | None]) -> None:
+        self.problems.update(p.kind.value for p in problems if p is not None)
 
 
 class ScanObserver(Protocol):
@@ -181,8 +189,8 @@ def scan_source(
         store.audit.append(
             "scan_interrupted" if interrupted else "scan_incomplete" if incomplete else "scan_finished",
             {"exhibit": exhibit.ref, "files_read": run.progress.files_read, "hit_items": run.progress.hit_items,
-             "errors": run.progress.errors, "evidence_hash": run.progress.hash_state,
-             **({"incomplete": incomplete} if incomplete else {})},
+             "errors": run.progress.errors, "problems": dict(sorted(run.progress.problems.items())),
+             "evidence_hash": run.progress.hash_state, **({"incomplete": incomplete} if incomplete else {})},
         )
         return ScanResult(exhibit, run.progress, interrupted, resumed=not created, incomplete=incomplete)
 
@@ -246,8 +254,11 @@ class _ScanRun:
         self.carve = False  # free space of disk images: set by scan_source
         self.stop = _StopRequest()
         self._last_report = 0.0
-        self._walked_files = 0
-        self._walked_bytes = 0
+        # Listed = what the walk lists + what was found inside items (members, thumbnails, carved runs).  A resumed
+        # run walks again over items an earlier run recorded: the walk's part is the larger of the two runs'.
+        self._walked = _Listed()
+        self._walked_before = _Listed()
+        self._found = _Listed()
         self.kill_point = KillPoint.from_environment()
 
     def load_previous_state(self) -> None:
@@ -255,8 +266,11 @@ class _ScanRun:
         self._rematch_done_items()
         (counts,) = exhibit_counts(self.store, self.exhibit.id)
         p = self.progress
-        p.files_listed, p.bytes_listed, p.files_read, p.bytes_read = counts.files, counts.bytes, counts.files_read, counts.bytes_read
-        p.media, p.errors, p.hits_by_category = counts.media, counts.errors, Counter(counts.hits_by_category)
+        p.files_read, p.bytes_read = counts.files_read, counts.bytes_read
+        self._found = _Listed(*self.store.found_inside(self.exhibit.id))
+        self._walked_before = _Listed(counts.files - self._found.files, counts.bytes - self._found.bytes)
+        self._update_listed()
+        p.media, p.problems, p.hits_by_category = counts.media, Counter(counts.problems), Counter(counts.hits_by_category)
         p.known_good, p.media_decoded, p.near_by_category = counts.known_good, counts.media_decoded, Counter(counts.near_by_category)
 
     def execute(self, pool: WorkPool) -> None:
@@ -305,8 +319,8 @@ class _ScanRun:
         for entry in walker:
             self.kill_point.reached("walk")
             if isinstance(entry, WalkError):
-                self.store.add_error(self.exhibit.id, "walk", entry.path, entry.message)
-                self.progress.errors += 1
+                self.store.add_error(self.exhibit.id, "walk", entry.path, entry.problem)
+                self.progress.note([entry.problem])
                 continue
             found.append(entry)
             if len(found) >= WALK_CHUNK:
@@ -320,12 +334,14 @@ class _ScanRun:
     def _record_walked(self, found: list[Item]) -> None:
         self.store.add_items(self.exhibit.id, found)
         files = [i for i in found if i.kind is ItemKind.FILE]
-        self._walked_files += len(files)
-        self._walked_bytes += sum(i.size for i in files)
-        # A resumed run re-lists what the interrupted one already recorded: count each file once.
-        self.progress.files_listed = max(self.progress.files_listed, self._walked_files)
-        self.progress.bytes_listed = max(self.progress.bytes_listed, self._walked_bytes)
+        self._walked.add(len(files), sum(i.size for i in files))
+        self._update_listed()
         self._report()
+
+    def _update_listed(self) -> None:
+        p, walked, before = self.progress, self._walked, self._walked_before
+        p.files_listed = max(before.files, walked.files) + self._found.files
+        p.bytes_listed = max(before.bytes, walked.bytes) + self._found.bytes
 
     def _dispatch(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         self._reads_waiting = True
@@ -375,7 +391,7 @@ class _ScanRun:
             found_hits = self.near.hits(results)
             self.store.record_media(self.exhibit.id, results, found_hits, paths)
             self.progress.media_decoded += len(results)
-            self.progress.errors += sum(1 for r in results if r.error or r.partial)
+            self.progress.note(r.error or r.partial for r in results)
             self._count_near(found_hits)
             self._report()
 
@@ -400,9 +416,9 @@ class _ScanRun:
 
     def _record_carved(self, carved: CarvedRegion) -> None:
         self.store.record_carved(self.exhibit.id, carved.task.region_id, carved.items, carved.problem, carved.task.path)
-        self.progress.files_listed += len(carved.items)
-        self.progress.bytes_listed += sum(i.size for i in carved.items)
-        self.progress.errors += bool(carved.problem)
+        self._found.add(len(carved.items), sum(i.size for i in carved.items))
+        self._update_listed()
+        self.progress.note([carved.problem])
         self._reads_waiting = bool(carved.items)  # the carved files are read next
         self._report()
 
@@ -414,16 +430,19 @@ class _ScanRun:
         self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good,
                                   duplicates=[results[i].item_id for i in sorted(copies)])
         p = self.progress
-        sizes = {i.id: i.size if r.size is None else r.size for i, r in zip(batch, results)}
-        for r in results:
+        for item, r in zip(batch, results):
+            size = item.size if r.size is None else r.size
             p.files_read += 1
-            p.bytes_read += sizes[r.item_id]
-            p.bytes_read_this_run += sizes[r.item_id]
-            p.files_listed += sum(1 for c in r.children if c.kind is ItemKind.FILE)
-            p.bytes_listed += sum(c.size for c in r.children)
+            p.bytes_read += size
+            p.bytes_read_this_run += size
+            # an archive member's size is known once expanded, and the store now holds that size: listed bytes
+            # follow it, so what was read never exceeds what is listed
+            files = [c for c in r.children if c.kind is ItemKind.FILE]
+            self._found.add(len(files), size - item.size + sum(c.size for c in files))
             p.media += r.family in ("image", "video")
-            p.errors += bool(r.error or r.warning)
+            p.note((r.error,) if r.error else r.problems)
         p.known_good += len(known_good)
+        self._update_listed()
         for labels in _labels_per_item(found_hits).values():
             p.hits_by_category[deciding_category(labels)] += 1
         self._report()
@@ -451,7 +470,7 @@ class _ScanRun:
     def analyse_phones(self) -> None:
         """Devices, phone paths, apps and gallery records, once every item (archive members too) is listed."""
         found = analyse_phone_artefacts(self.store, self.exhibit.id, self.evidence, self.spec.unlock.archive_passwords)
-        self.progress.errors += len(found.problems)
+        self.progress.note(problem for _, problem in found.problems)
         if found.devices or found.records:
             self.store.audit.append("phone_analysed", {
                 "exhibit": self.exhibit.ref, "devices": len(found.devices), "records": len(found.records),
@@ -490,6 +509,16 @@ def _match_exact(matcher: HashMatcher, read: Sequence[ReadDigests]) -> tuple[lis
     found_hits = [_hit_record(candidates[m.query_index].item_id, m) for m in matches if not m.known_good]
     known_good = sorted({candidates[m.query_index].item_id for m in matches if m.known_good})
     return found_hits, known_good
+
+
+@dataclass
+class _Listed:
+    files: int = 0
+    bytes: int = 0
+
+    def add(self, files: int, size: int) -> None:
+        self.files += files
+        self.bytes += size
 
 
 def _hit_record(item_id: int, match: Match) -> HitRecord:

@@ -17,6 +17,7 @@ from fieldlab.detect.carve import carve
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.locator import Locator, run_key
+from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.reader import opened_source
 
 MAX_RUNS = 1_000_000
@@ -38,14 +39,14 @@ class RegionTask:
 class CarvedRegion:
     task: RegionTask
     items: tuple[Item, ...]
-    problem: str | None
+    problem: Problem | None
 
 
 def carve_region(spec: SourceSpec, task: RegionTask) -> CarvedRegion:
     source = opened_source(spec)
     media = getattr(source, "media", None)
     if media is None:
-        return CarvedRegion(task, (), "only disk images have unallocated space to carve")
+        return CarvedRegion(task, (), Problem(ProblemKind.UNSUPPORTED, "only disk images have unallocated space to carve"))
     found, invalid = [], 0
     try:
         for run in carve(media, [(task.offset, task.length)], alignment=512, validate=True):
@@ -56,8 +57,11 @@ def carve_region(spec: SourceSpec, task: RegionTask) -> CarvedRegion:
                               f"{task.path}/carved {run.kind} at {run.offset}", ItemKind.FILE, run.length,
                               flags=frozenset({ItemFlag.CARVED, ItemFlag.UNALLOCATED})))
             if len(found) >= MAX_RUNS:
-                return CarvedRegion(task, tuple(found), f"more than {MAX_RUNS:,} files carved: the rest skipped")
+                return CarvedRegion(task, tuple(found),
+                                    Problem(ProblemKind.LIMIT, f"more than {MAX_RUNS:,} files carved: the rest skipped"))
     except OSError as exc:
-        return CarvedRegion(task, tuple(found), f"carving stopped, the media could not be read: {exc}")
-    note = f"{invalid:,} incomplete or undecodable runs not counted" if invalid else None
+        return CarvedRegion(task, tuple(found),
+                            Problem(ProblemKind.UNREADABLE, f"carving stopped, the media could not be read: {exc}"))
+    # fragments of overwritten files are what free space holds: a fact about the region, not an error
+    note = Problem(ProblemKind.NORMAL, f"{invalid:,} incomplete or undecodable runs not counted") if invalid else None
     return CarvedRegion(task, tuple(found), note)

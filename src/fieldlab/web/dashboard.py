@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from fieldlab.case.queries import ExhibitCounts, exhibit_counts
+from fieldlab.case.queries import ExhibitCounts, exhibit_counts, stored_kind
 from fieldlab.case.schema import errors, items
 from fieldlab.case.store import CaseStore
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, charging_table
@@ -46,7 +46,7 @@ class ExhibitPanel:
     progress: Progress
     counts: ExhibitCounts
     charging: list[tuple[str, str, dict[str, int]]]  # (basis, medium, images per category)
-    recent_errors: list[tuple[str, str, str]]  # (stage, path, message), newest first
+    recent_errors: list[tuple[str, str, str, str]]  # (kind label, stage, path, message), newest first
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,20 @@ def _charging_rows(table: ChargingTable, scope: str) -> list[tuple[str, str, dic
     return rows
 
 
-def _recent_errors(store: CaseStore, exhibit_id: int, limit: int = 10) -> list[tuple[str, str, str]]:
+def _recent_errors(store: CaseStore, exhibit_id: int, limit: int = 10) -> list[tuple[str, str, str, str]]:
     with store.engine.connect() as conn:
-        rows = conn.execute(select(errors.c.stage, errors.c.path, errors.c.message)
+        rows = conn.execute(select(errors.c.kind, errors.c.stage, errors.c.path, errors.c.message)
                             .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id.desc()).limit(limit)).all()
-    return [(r.stage, r.path, r.message) for r in rows]
+    return [(stored_kind(r.kind).label, r.stage, r.path, r.message) for r in rows]
 
 
-def exhibit_errors(store: CaseStore, exhibit_id: int, limit: int = 5000) -> list[tuple[str, str, str, float]]:
+def exhibit_errors(store: CaseStore, exhibit_id: int, limit: int = 5000) -> list[tuple[str, str, str, str, float]]:
+    """(kind label, stage, path, message, when) of an exhibit's problems, in the order recorded."""
     with store.engine.connect() as conn:
-        rows = conn.execute(select(errors.c.stage, errors.c.path, errors.c.message, errors.c.at)
+        rows = conn.execute(select(errors.c.kind, errors.c.stage, errors.c.path, errors.c.message, errors.c.at)
                             .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id).limit(limit)).all()
-    return [(r.stage, r.path, r.message, r.at) for r in rows]
+    return [(stored_kind(r.kind).label, r.stage, r.path, r.message, r.at) for r in rows]
+
 
 
 def _media_times(store: CaseStore) -> list[float]:

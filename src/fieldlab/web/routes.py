@@ -137,7 +137,7 @@ def errors_page(request: Request, exhibit_id: ItemId, session: Session = Depends
     exhibit = next((e for e in state.store.exhibits() if e.id == exhibit_id), None)
     if exhibit is None:
         raise HTTPException(404, "no such exhibit")
-    rows = [(stage, path, message, utc(at)) for stage, path, message, at in exhibit_errors(state.store, exhibit_id)]
+    rows = [(kind, stage, path, message, utc(at)) for kind, stage, path, message, at in exhibit_errors(state.store, exhibit_id)]
     return render(request, "errors.html", session, exhibit=exhibit, rows=rows)
 
 

@@ -33,6 +33,7 @@ from typing import BinaryIO, Iterator, Sequence
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from fieldlab.evidence.archives import MAX_MEMBER_BYTES, ArchiveError
+from fieldlab.problems import ProblemKind
 
 MAGIC = b"ANDROID BACKUP"
 VERSIONS = range(1, 6)
@@ -82,7 +83,8 @@ def read_header(stream: BinaryIO) -> AndroidBackupHeader:
     if encryption == b"none":
         return AndroidBackupHeader(version, compressed == b"1", "none", data_offset=lines.offset)
     if encryption != b"AES-256":
-        raise AndroidBackupError(f"Android backup encrypted with {encryption[:40]!r}: only AES-256 is known")
+        raise AndroidBackupError(f"Android backup encrypted with {encryption[:40]!r}: only AES-256 is known",
+                                 ProblemKind.UNSUPPORTED)
     user_salt = _hex(lines.next("user salt"), "user salt")
     checksum_salt = _hex(lines.next("checksum salt"), "checksum salt")
     rounds = _rounds(lines.next("PBKDF2 rounds"))
@@ -127,7 +129,7 @@ class _HeaderLines:
         if end < 0:
             if len(self.head) - self.offset <= MAX_LINE and len(self.head) < MAX_HEADER_BYTES:
                 raise AndroidBackupError(f"truncated Android backup: the file ends inside its header "
-                                         f"(at the {what}, {len(self.head)} bytes in)")
+                                         f"(at the {what}, {len(self.head)} bytes in)", ProblemKind.TRUNCATED)
             raise AndroidBackupError(f"damaged Android backup header: the {what} line runs past {MAX_LINE} bytes")
         line, self.offset = self.head[self.offset:end], end + 1
         return line
@@ -146,7 +148,7 @@ def _version(line: bytes) -> int:
         raise AndroidBackupError(f"damaged Android backup header: version {line[:40]!r} is not a number")
     if int(line) not in VERSIONS:
         raise AndroidBackupError(f"Android backup version {int(line)}: this reader knows versions "
-                                 f"{VERSIONS.start} to {VERSIONS.stop - 1}")
+                                 f"{VERSIONS.start} to {VERSIONS.stop - 1}", ProblemKind.UNSUPPORTED)
     return int(line)
 
 
@@ -174,11 +176,11 @@ def _master_key(header: AndroidBackupHeader, passwords: Sequence[str]) -> tuple[
     assert header.user_salt and header.checksum_salt and header.rounds and header.user_iv and header.master_key_blob
     if not passwords:
         raise AndroidBackupError("encrypted Android backup: no password given (its owner chose one on the phone "
-                                 "when making the backup)")
+                                 "when making the backup)", ProblemKind.ENCRYPTED)
     if header.rounds > MAX_ROUNDS:
         raise AndroidBackupError(f"encrypted Android backup asks for {header.rounds:,} PBKDF2 rounds, over the "
                                  f"{MAX_ROUNDS:,} this reader allows (Android writes 10,000): refused, as each "
-                                 "password would take minutes to try")
+                                 "password would take minutes to try", ProblemKind.LIMIT)
     for password in passwords:
         for secret in _password_bytes(password):
             user_key = hashlib.pbkdf2_hmac("sha1", secret, header.user_salt, header.rounds, 32)
@@ -192,7 +194,7 @@ def _master_key(header: AndroidBackupHeader, passwords: Sequence[str]) -> tuple[
                 if hmac.compare_digest(expected, checksum):
                     return master_key, master_iv
     tried = "the password given does not" if len(passwords) == 1 else f"none of the {len(passwords)} passwords given"
-    raise AndroidBackupError(f"wrong password: {tried} open this encrypted Android backup")
+    raise AndroidBackupError(f"wrong password: {tried} open this encrypted Android backup", ProblemKind.ENCRYPTED)
 
 
 def _password_bytes(password: str) -> list[bytes]:
@@ -264,7 +266,7 @@ def _decrypted(chunks: Iterator[bytes], key: bytes, iv: bytes) -> Iterator[bytes
         return
     yield held  # damaged or cut short: still the examiner's bytes
     raise AndroidBackupError(f"truncated or damaged Android backup: the encrypted data ends after {read:,} bytes "
-                             "without the end-of-data padding")
+                             "without the end-of-data padding", ProblemKind.TRUNCATED)
 
 
 def _inflated(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -286,7 +288,7 @@ def _inflated(chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise AndroidBackupError(f"damaged Android backup: the compressed data is corrupt after {produced:,} bytes "
                                  f"of tar ({exc})") from exc
     raise AndroidBackupError(f"truncated Android backup: the compressed data ends early, after {produced:,} bytes "
-                             "of tar")
+                             "of tar", ProblemKind.TRUNCATED)
 
 
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
@@ -295,7 +297,7 @@ def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
         if produced + len(chunk) > limit:
             yield chunk[:limit - produced]
             raise AndroidBackupError(f"Android backup expands past {limit:,} bytes: stopped (a decompression bomb, "
-                                     "or a backup larger than the limit)")
+                                     "or a backup larger than the limit)", ProblemKind.BOMB)
         produced += len(chunk)
         yield chunk
 

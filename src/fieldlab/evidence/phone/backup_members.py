@@ -25,20 +25,21 @@ from fieldlab.evidence.archives import (
     Passwords,
 )
 from fieldlab.evidence.phone.android_backup import AndroidBackupError, open_backup_tar
+from fieldlab.problems import Problem, ProblemKind
 
 KIND = "android-backup"
 
 
-def list_backup_members(stream: BinaryIO, passwords: Passwords) -> Iterator[Member | str]:
-    """Members, then (as text) the problem that ended the listing early: an encrypted backup without its password
-    lists nothing, a truncated one lists what came before the damage."""
+def list_backup_members(stream: BinaryIO, passwords: Passwords) -> Iterator[Member | Problem]:
+    """Members, then the problem that ended the listing early: an encrypted backup without its password lists
+    nothing, a truncated one lists what came before the damage."""
     try:
         for index, info in _entries(stream, passwords):
             if info.isreg():
                 yield Member(index, info.name.encode("utf-8", "surrogateescape"), info.size, None,
                              float(info.mtime) if info.mtime else None)
     except (AndroidBackupError, tarfile.TarError, EOFError, OSError) as exc:
-        yield str(exc) if isinstance(exc, AndroidBackupError) else f"Android backup: {exc}"
+        yield exc.problem if isinstance(exc, AndroidBackupError) else Problem(ProblemKind.DAMAGED, f"Android backup: {exc}")
 
 
 def backup_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:

@@ -41,6 +41,7 @@ from fieldlab.evidence.phone.ios_backup import MAX_RECORDS, BackupError, Manifes
 from fieldlab.evidence.priority import LIKELY, NEUTRAL, UNLIKELY
 from fieldlab.evidence.sources import FolderSource, ItemHandle
 from fieldlab.locator import Locator, LocatorError, display_bytes
+from fieldlab.problems import Problem, ProblemKind
 
 LAYOUT = "encrypted-ios-backup"  # SourceSpec.layout of a folder holding an encrypted backup
 KEY_LAYER = "ioskey"
@@ -84,7 +85,7 @@ def _read_small(dir_fd: int, name: bytes, limit: int) -> bytes:
             raise OSError(errno.EINVAL, f"{display_bytes(name)} is not a regular file")
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise BackupError(f"{display_bytes(name)} is larger than {limit >> 20} MiB: not read")
+        raise BackupError(f"{display_bytes(name)} is larger than {limit >> 20} MiB: not read", ProblemKind.LIMIT)
     return data
 
 
@@ -106,7 +107,7 @@ class EncryptedIosBackupSource(FolderSource):
         self._manifest_key: bytes | None = None
         self._work: Path | None = None
         self._manifest_db: Path | None = None
-        self._manifest_problem: str | None = None
+        self._manifest_problem: BackupError | None = None
 
     # the keys ---
 
@@ -147,16 +148,17 @@ class EncryptedIosBackupSource(FolderSource):
         """A private plaintext copy of ``Manifest.db`` (removed on close); BackupError when it cannot be had."""
         class_keys = self._unlock()
         if class_keys is None:
-            raise BackupError(f"Manifest.db is encrypted and cannot be read: {self._problem}")
+            raise BackupError(f"Manifest.db is encrypted and cannot be read: {self._problem}", ProblemKind.ENCRYPTED)
         if self._manifest_db is None and self._manifest_problem is None:  # the walk and the phone stage both ask
             try:
                 self._manifest_db = self._decrypt_manifest(class_keys)
             except OSError as exc:
-                self._manifest_problem = f"Manifest.db cannot be read: {exc.strerror or exc}"
+                self._manifest_problem = BackupError(f"Manifest.db cannot be read: {exc.strerror or exc}",
+                                                     ProblemKind.UNREADABLE)
             except BackupError as exc:
-                self._manifest_problem = str(exc)
+                self._manifest_problem = exc
         if self._manifest_problem is not None:
-            raise BackupError(self._manifest_problem)
+            raise BackupError(str(self._manifest_problem), self._manifest_problem.kind)
         return self._manifest_db
 
     def _decrypt_manifest(self, class_keys: dict[int, bytes]) -> Path:
@@ -175,7 +177,7 @@ class EncryptedIosBackupSource(FolderSource):
     def walk(self) -> Iterator[Item | WalkError]:
         if self._unlock() is None:
             yield WalkError("/", f"encrypted iOS backup: {self._problem}; files are listed by their stored "
-                                 "names only, as ciphertext")
+                                 "names only, as ciphertext", ProblemKind.ENCRYPTED)
             yield from super().walk()
             return
         claimed: set[bytes] = set()  # stored files listed under their real path; 20 bytes each
@@ -183,7 +185,7 @@ class EncryptedIosBackupSource(FolderSource):
             yield from self._walk_manifest(claimed)
         except (BackupError, sqlite3.Error, OSError) as exc:
             yield WalkError("Manifest.db", f"encrypted iOS backup: {exc}; files not listed by their real path are "
-                                           "listed by their stored names")
+                                           "listed by their stored names", ProblemKind.DAMAGED)
         for entry in super().walk():
             if not (isinstance(entry, Item) and _stored_file_id(entry.path) in claimed):
                 yield entry
@@ -204,12 +206,13 @@ class EncryptedIosBackupSource(FolderSource):
                         continue
                     listed += 1
                     if listed > MAX_RECORDS:
-                        raise BackupError(f"more than {MAX_RECORDS:,} files")
+                        raise BackupError(f"more than {MAX_RECORDS:,} files", ProblemKind.LIMIT)
                     shown = display_bytes(record.device_path.encode("utf-8", "surrogateescape"))
                     layer = key_layer(record)
                     if layer is None:
                         yield WalkError(shown, "encrypted iOS backup: the manifest gives no usable key or size for "
-                                               f"this file; it is listed as stored, {record.stored_as}")
+                                               f"this file; it is listed as stored, {record.stored_as}",
+                                        ProblemKind.DAMAGED)
                         continue
                     claimed.add(bytes.fromhex(record.file_id))
                     yield Item(locator=Locator.for_file(record.stored_as.encode()).child(KEY_LAYER, layer),
@@ -278,12 +281,13 @@ def _decrypt_database(fd: int, key: bytes | None, target: Path) -> None:
         size = os.fstat(fd).st_size
         if size > MAX_MANIFEST_DB:
             raise BackupError(f"Manifest.db is {size:,} bytes: larger than a manifest is read "
-                              f"({MAX_MANIFEST_DB >> 30} GiB)")
+                              f"({MAX_MANIFEST_DB >> 30} GiB)", ProblemKind.LIMIT)
         if key is None:
             shutil.copyfileobj(encrypted, out, _CHUNK)
         else:
             if size % _BLOCK:
-                raise BackupError(f"Manifest.db is {size:,} bytes, not whole AES blocks: truncated or damaged")
+                raise BackupError(f"Manifest.db is {size:,} bytes, not whole AES blocks: truncated or damaged",
+                                  ProblemKind.TRUNCATED)
             decryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(_BLOCK))).decryptor()
             while chunk := encrypted.read(_CHUNK):
                 out.write(decryptor.update(chunk))
@@ -394,14 +398,14 @@ class DecryptedFile:
     def seek(self, offset: int) -> None:
         self._position = max(0, offset)
 
-    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> str | None:
+    def changed(self, listed_size: int, listed_mtime: float | None, bytes_read: int) -> Problem | None:
         """The stored file's own check (unchanged while read), then the plaintext against the listing and padding."""
         stored = self._stored.changed(self._stored.size, None, self._stored.size)
         if stored:
             return stored
         if listed_size != self.size or bytes_read != self.size:
-            return f"listed as {listed_size:,} bytes, decrypted {self.size:,}, read {bytes_read:,}"
-        return self._note
+            return Problem(ProblemKind.DAMAGED, f"listed as {listed_size:,} bytes, decrypted {self.size:,}, read {bytes_read:,}")
+        return Problem(ProblemKind.DAMAGED, self._note) if self._note else None
 
     def close(self) -> None:
         self._stored.close()

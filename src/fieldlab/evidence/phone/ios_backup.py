@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.problems import Problem, ProblemKind
 
 MAX_RECORDS = 5_000_000
 MAX_BLOB = 64 << 10
@@ -33,7 +34,15 @@ FLAG_FILE, FLAG_FOLDER, FLAG_LINK = 1, 2, 4
 
 
 class BackupError(Exception):
-    """The manifest cannot be read; the message says why (encrypted, damaged)."""
+    """The manifest cannot be read; the message says why (encrypted, damaged), the kind what that is."""
+
+    def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.kind, str(self))
 
 
 @dataclass(frozen=True)
