@@ -131,7 +131,7 @@ def test_a_seized_laptop_e01_and_a_differencing_image_give_every_planted_item_on
     case = tmp_path / "case"
     fieldlab.scan(laptop, case, exhibit_ref="PC-1", home=tmp_path / "lib")
     fieldlab.scan(lonely / layers[1].name, case, exhibit_ref="PC-2", home=tmp_path / "lib")
-    missing = [p for p in fieldlab.problems(case) if p.exhibit == "PC-2"]
+    missing = [p for p in fieldlab.list_problems(case) if p.exhibit == "PC-2"]
     assert missing and any("layer0.qcow2" in p.message for p in missing)  # the parent it needs, named
     assert not next(c for c in fieldlab.summary(case) if c.ref == "PC-2").finished
     fieldlab.scan(lonely / layers[1].name, case, exhibit_ref="PC-2", home=tmp_path / "lib", parents=[layers[0]])
@@ -167,5 +167,5 @@ def test_a_seized_laptop_e01_and_a_differencing_image_give_every_planted_item_on
     assert pc1.deleted == 1  # the old report, and no file-system record counted as a deleted file
     assert pc1.problems.get("truncated") == 1  # the cut archive, its readable part kept
     assert "changed" not in pc1.problems
-    truncated = [p for p in fieldlab.problems(case) if p.exhibit == "PC-1" and p.kind == "truncated"]
+    truncated = [p for p in fieldlab.list_problems(case) if p.exhibit == "PC-1" and p.kind == "truncated"]
     assert len(truncated) == 1 and "backup.tar.gz" in truncated[0].path

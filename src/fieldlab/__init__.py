@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "hits", "import_hashset", "list_hashsets", "scan", "summary", "update_hashset", "verify_audit"]
+__all__ = ["__version__", "hits", "import_hashset", "list_hashsets", "list_problems", "scan", "summary", "update_hashset", "verify_audit"]
 
 
 def __getattr__(name: str) -> Any:

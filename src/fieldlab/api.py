@@ -114,7 +114,7 @@ def summary(case_dir: str | Path) -> list[ExhibitCounts]:
         store.close()
 
 
-def problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list[ProblemRow]:
+def list_problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list[ProblemRow]:
     """Every problem the scans recorded (or those of one kind), grouped by kind: what, where, on which item."""
     store = CaseStore.open(Path(case_dir), create=False)
     try:

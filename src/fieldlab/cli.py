@@ -532,7 +532,7 @@ def errors_command(
 
     try:
         chosen = parse_kind(kind) if kind else None
-        rows = api.problems(case, chosen)
+        rows = api.list_problems(case, chosen)
     except (CaseError, ValueError) as exc:
         _fail(str(exc))
     if json_output:

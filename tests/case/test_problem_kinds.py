@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import fieldlab
-from fieldlab.api import problems
+from fieldlab.api import list_problems as problems
 from fieldlab.case.store import CaseStore
 from fieldlab.problems import Problem, ProblemKind, merged
 
