@@ -101,8 +101,8 @@ class RunningServer:
                 total += info.st_size
         return total
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | Iterable[bytes] = b"",
-                chunked: bool = False, timeout: float = 60.0) -> Answer:
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                body: bytes | Iterable[bytes] = b"", chunked: bool = False, timeout: float = 60.0) -> Answer:
         return send(self.port, method, path, headers or {}, body, chunked, timeout)
 
     def stop(self, timeout: float = 20.0) -> int:

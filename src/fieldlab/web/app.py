@@ -139,7 +139,7 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
     return app
 
 
-def secure(app: FastAPI, state, body_limits: tuple[BodyLimit, ...] = ()) -> None:  # noqa: ANN001 - AppState, or the operations app's state
+def secure(app: FastAPI, state, body_limits: tuple[BodyLimit, ...] = ()) -> None:  # noqa: ANN001 - AppState or OpsState
     """The security every response carries, the Host check, the answers to "log in first" and to errors, and the
     bytes a request may send (``body_limits``: the routes allowed more than ``body_limits.DEFAULT_BYTES``)."""
     @app.middleware("http")
