@@ -45,9 +45,9 @@ QUALITY = 80
 SECONDS_PER_ITEM = 20.0  # far beyond an honest file (a 12 MP JPEG takes ~40 ms at reduced scale)
 MAX_FRAME_PIXELS = 50_000_000
 MAX_FRAMES_DECODED = 600  # for one video's six samples: 20 s of 30 fps, whatever its keyframes
-SEEK_BEYOND_SECONDS = 3.0
-WARM_UP_ATTEMPTS = 3
-WARM_UP_SECONDS = 60.0  # a sample further ahead than this is sought, a nearer one decoded to
+SEEK_BEYOND_SECONDS = 3.0  # a sample further ahead than this is sought, a nearer one decoded to
+WARM_UP_ATTEMPTS = 3  # starting the workers is tried this often before the server starts without them
+WARM_UP_SECONDS = 60.0
 FOLDER = "thumbnails"
 _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
