@@ -5,8 +5,12 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from fieldlab.web.app import SESSION_COOKIE
 from tests.web.web_case import CSRF_FIELD, PASSWORDS, login
+
+
+def _session_cookie(client) -> str:  # noqa: ANN001 - a TestClient
+    """The app's session cookie name: its own per app and per case (fieldlab.web.app.CookieNames)."""
+    return client.app.state.fieldlab.cookies.session
 
 
 def test_a_page_without_a_session_sends_the_browser_to_the_login_form_and_the_api_answers_401(make_client) -> None:
@@ -21,7 +25,7 @@ def test_a_wrong_password_is_refused_without_a_session_and_audited(make_client, 
     client = make_client()
     answer = login(client, "examiner1", "not the password")
     assert answer.status_code == 401 and "wrong name or password" in answer.text
-    assert SESSION_COOKIE not in client.cookies
+    assert _session_cookie(client) not in client.cookies
     assert client.get("/api/progress").status_code == 401
     assert login(client, "nobody-here", "whatever-password").status_code == 401  # same answer for unknown names
     actions = [a for (a,) in sqlite3.connect(web_case.case / "case.sqlite").execute("SELECT action FROM audit_log")]
@@ -32,9 +36,9 @@ def test_a_right_password_gives_an_httponly_strict_cookie_whose_token_is_stored_
     client = make_client()
     answer = login(client, "examiner1")
     assert answer.status_code == 303 and answer.headers["location"] == "/"
-    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(_session_cookie(client) + "="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
-    token = client.cookies[SESSION_COOKIE]
+    token = client.cookies[_session_cookie(client)]
     db = sqlite3.connect(web_case.case / "case.sqlite")
     stored = [row[0] for row in db.execute("SELECT token_hash FROM web_sessions")]
     assert stored and token not in stored
@@ -48,7 +52,7 @@ def test_cookies_are_secure_when_served_beyond_loopback_http(make_client) -> Non
     form = client.get("/login")
     answer = client.post("/login", data={"name": "examiner1", "password": PASSWORDS["examiner1"],
                                          "csrf": CSRF_FIELD.search(form.text).group(1)}, follow_redirects=False)
-    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(_session_cookie(client) + "="))
     assert "Secure" in cookie
 
 
@@ -57,15 +61,15 @@ def test_the_login_form_needs_its_own_csrf_token(make_client) -> None:
     client.get("/login")
     answer = client.post("/login", data={"name": "examiner1", "password": PASSWORDS["examiner1"], "csrf": "forged"})
     assert answer.status_code == 403
-    assert SESSION_COOKIE not in client.cookies
+    assert _session_cookie(client) not in client.cookies
 
 
 def test_logging_out_ends_the_session_on_the_server(make_client) -> None:
     client = make_client("examiner1")
-    token = client.cookies[SESSION_COOKIE]
+    token = client.cookies[_session_cookie(client)]
     csrf = CSRF_FIELD.search(client.get("/").text).group(1)
     assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
-    client.cookies.set(SESSION_COOKIE, token)  # a copy of the old cookie is worth nothing now
+    client.cookies.set(_session_cookie(client), token)  # a copy of the old cookie is worth nothing now
     assert client.get("/api/progress").status_code == 401
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from fieldlab import __version__
+from fieldlab.case.private import write_private_bytes
 from fieldlab.case.schema import audit_log
 
 GENESIS = "0" * 64
@@ -137,6 +138,6 @@ class AuditLog:
 
     def _write_head(self, seq: int, digest: str) -> None:
         tmp = self._head_path.with_suffix(".tmp")
-        tmp.write_text(f"{seq} {digest}\n", encoding="ascii")
+        write_private_bytes(tmp, f"{seq} {digest}\n".encode("ascii"))
         os.replace(tmp, self._head_path)
 

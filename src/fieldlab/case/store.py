@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
+from fieldlab.case.private import create_private_file, make_private_folder
 from fieldlab.case.schema import case_info, errors, exhibits, hits, items, media, metadata, regions, video_frames
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.problems import Problem, ProblemKind
@@ -164,7 +165,8 @@ class CaseStore:
         if not db_path.exists():
             if not create:
                 raise CaseError(f"{case_dir} is not a fieldlab case (no {DATABASE_FILE})")
-            case_dir.mkdir(parents=True, exist_ok=True)
+            make_private_folder(case_dir)
+            create_private_file(db_path)
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)

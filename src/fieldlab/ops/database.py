@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from fieldlab.case.audit import AuditEntry, AuditLog, current_actor
+from fieldlab.case.private import create_private_file, make_private_folder
 
 DATABASE_FILE = "ops.sqlite"
 MIGRATIONS = "fieldlab.ops:migrations"
@@ -95,8 +96,10 @@ def upgrade(location: OpsLocation) -> tuple[str | None, str]:
     """Bring the database to the newest schema; (revision before, revision after)."""
     from alembic import command
 
-    if location.head_dir is not None:
-        location.head_dir.mkdir(parents=True, exist_ok=True)
+    if location.head_dir is not None:  # SQLite: a folder and a database file for the examiner alone
+        if location.create or not location.head_dir.is_dir():  # never chmod a folder the database merely sits in
+            make_private_folder(location.head_dir)
+        create_private_file(Path(make_url(location.url).database))
     engine = make_engine(location.url)
     try:
         before = current_revision(engine)

@@ -252,7 +252,14 @@ def read_rows(text: io.TextIOBase, layout: Layout, zone: ZoneInfo | None,
     positions = _positions(reader, layout) if layout.header else {
         f: int(c[1:]) - 1 for f, c in layout.columns.items()}
     width = max(positions.values()) + 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte: that line, not the import
+            yield ImportProblem(reader.line_num, f"not a CSV row: {exc}")
+            continue
         line = reader.line_num
         if not row or not "".join(row).strip():
             continue
@@ -266,7 +273,10 @@ def read_rows(text: io.TextIOBase, layout: Layout, zone: ZoneInfo | None,
 
 
 def _positions(reader, layout: Layout) -> dict[str, int]:  # noqa: ANN001 - csv reader
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise SightingsError(f"the header row is not CSV: {exc}") from None
     if header is None:
         raise SightingsError("the file is empty")
     names = {h.strip().lower(): i for i, h in enumerate(header)}

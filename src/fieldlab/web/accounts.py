@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -41,12 +42,20 @@ IDLE_SECONDS = 30 * 60  # a session unused this long ends
 MAX_SECONDS = 12 * 3600  # and any session ends after a shift
 _SEEN_WRITE_EVERY = 60.0  # last_seen is written at most this often: readers should not contend with a scan
 
+HASHING_AT_ONCE = 2  # argon2id takes 64 MiB and a core for ~0.1 s: 40 logins at once took 3 GiB and the CPU
+HASHING_WAIT_SECONDS = 10.0  # a login waits this long for its turn, then is told the server is busy
+
 _hasher = PasswordHasher()
+_hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
 _DUMMY_HASH = _hasher.hash("not a real password, compared against when the name is unknown")
 
 
 class AccountError(Exception):
     """An account cannot be created or changed as asked; the message says why."""
+
+
+class ServerBusy(Exception):
+    """Too many passwords are being checked at once; the caller should try again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +78,24 @@ class Session:
     created_at: float
 
 
+def canonical_name(typed: str) -> str:
+    """The one form of a user name that accounts, logging in and throttling all use: NFKC (so a full-width or
+    compatibility form is the plain letter, and every Unicode space is a space), then trimmed.
+    Case is kept: names are stored as written, and ``name_key`` compares them without it."""
+    return unicodedata.normalize("NFKC", typed).strip()
+
+
+def name_key(typed: str) -> str:
+    """The name without case: two accounts may not share it, and failed logins are counted against it, so no
+    spelling of a name (``Examiner2``, `` examiner2``, full-width letters) gets a fresh set of tries."""
+    return canonical_name(typed).casefold()
+
+
 def add_user(store: CaseStore, name: str, role: str, password: str, actor: str | None = None,
              roles: tuple[str, ...] = ROLES) -> User:
     """A new account; ``store`` is a case or the operations database (``roles=OPS_ROLES``): anything with the
     ``users`` table and an audit log."""
-    name = name.strip()
+    name = canonical_name(name)
     if not name or len(name) > 200 or any(unicodedata.category(c)[0] in "CZ" and c != " " for c in name):
         raise AccountError("a user name is 1-200 printable characters (letters, digits, punctuation, spaces)")
     if role not in roles:
@@ -81,8 +103,9 @@ def add_user(store: CaseStore, name: str, role: str, password: str, actor: str |
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
     with store.engine.begin() as conn:
-        if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
-            raise AccountError(f"there is already a user named {name!r}")
+        taken = {name_key(n): n for (n,) in conn.execute(select(users.c.name))}
+        if name_key(name) in taken:
+            raise AccountError(f"there is already a user named {taken[name_key(name)]!r}")
         now = time.time()
         new_id = conn.execute(insert(users).values(name=name, role=role, password_hash=_hasher.hash(password),
                                                    created_at=now, disabled=False)).inserted_primary_key[0]
@@ -110,13 +133,18 @@ def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> 
 
 def authenticate(store: CaseStore, name: str, password: str) -> User | None:
     """The user, if the name and password are right and the account is enabled; the same work is done for an
-    unknown name, so timing does not tell which names exist."""
+    unknown name, so timing does not tell which names exist.  At most ``HASHING_AT_ONCE`` passwords are checked
+    at a time in this process (memory and CPU stay bounded under a flood); ServerBusy after waiting too long."""
     with store.engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.name == name.strip())).first()
+        row = conn.execute(select(users).where(users.c.name == canonical_name(name))).first()
+    if not _hashing.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise ServerBusy("the server is checking other logins: try again in a moment")
     try:
         _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
+    finally:
+        _hashing.release()
     if row is None or row.disabled:
         return None
     if _hasher.check_needs_rehash(row.password_hash):

@@ -9,6 +9,7 @@ the Origin is this server.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -17,21 +18,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from fieldlab import __version__
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts
 from fieldlab.web.accounts import Session
+from fieldlab.web.body_limits import BodyLimit, BodyLimits
+from fieldlab.web.login_throttle import LoginThrottle
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
 from fieldlab.web.welfare import settings_for
 
-SESSION_COOKIE = "fieldlab_session"
-LOGIN_COOKIE = "fieldlab_login"
 CSRF_HEADER = "x-csrf-token"
 CSP = "default-src 'self'; img-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 SECURITY_HEADERS = {
@@ -58,6 +61,24 @@ class WebConfig:
     warm_up: bool = False  # start the thumbnail workers with the app
 
 
+@dataclass(frozen=True)
+class CookieNames:
+    """The cookies of one served app.  Browsers do not keep cookies apart by port, so two servers on one host
+    (the operations app and a review app, or two cases) would overwrite, and receive, each other's session under
+    one name: each app and each case or database it serves has names of its own.  Under TLS the names carry the
+    ``__Host-`` prefix, which a browser accepts only from this host, over https, for the whole site."""
+
+    session: str
+    login: str
+
+    @classmethod
+    def of(cls, app: str, served: str, secure: bool) -> CookieNames:
+        """``app``: review or ops; ``served``: what it serves (a case folder, a database URL without password)."""
+        prefix = "__Host-" if secure else ""
+        tag = hashlib.sha256(served.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        return cls(f"{prefix}fieldlab_{app}_{tag}_session", f"{prefix}fieldlab_{app}_{tag}_login")
+
+
 class LoginRequired(Exception):
     """No live session: pages redirect to the login form, the API answers 401."""
 
@@ -78,7 +99,8 @@ class AppState:
         self.review = ReviewIndex(self.store, config.profile)
         self.review_lock = threading.Lock()
         self.write_lock = threading.Lock()  # audit entries are chained: one writer at a time
-        self.failed_logins: dict[str, list[float]] = {}
+        self.throttle = LoginThrottle()
+        self.cookies = CookieNames.of("review", str(self.case_dir.resolve()), config.secure_cookies)
         self.templates = Environment(loader=PackageLoader("fieldlab.web", "templates"), autoescape=True,
                                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -101,7 +123,7 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         if config.warm_up:
-            state.thumbnails.warm_up()
+            await run_in_threadpool(state.thumbnails.warm_up)
         yield
         state.close()
 
@@ -109,16 +131,17 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.fieldlab = state
 
-    secure(app, state)
+    from fieldlab.web.routes import BODY_LIMITS, router  # the routes use this module's dependencies
 
-    from fieldlab.web.routes import router  # the routes use this module's dependencies: imported once they exist
+    secure(app, state, BODY_LIMITS)
 
     app.include_router(router)
     return app
 
 
-def secure(app: FastAPI, state) -> None:  # noqa: ANN001 - AppState, or the operations app's state
-    """The security every response carries, the Host check, and the answers to "log in first" and to errors."""
+def secure(app: FastAPI, state, body_limits: tuple[BodyLimit, ...] = ()) -> None:  # noqa: ANN001 - AppState or OpsState
+    """The security every response carries, the Host check, the answers to "log in first" and to errors, and the
+    bytes a request may send (``body_limits``: the routes allowed more than ``body_limits.DEFAULT_BYTES``)."""
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
         response = await call_next(request)
@@ -150,6 +173,8 @@ def secure(app: FastAPI, state) -> None:  # noqa: ANN001 - AppState, or the oper
             return HTMLResponse(page, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    app.add_middleware(BodyLimits, limits=body_limits, headers=SECURITY_HEADERS, session_of=session_of)  # runs first
+
 
 def host_name(header: str) -> str:
     """The name in a Host header, without its port: ``[::1]:8765`` is ``::1``."""
@@ -162,10 +187,15 @@ def state_of(request: Request) -> AppState:
     return request.app.state.fieldlab
 
 
+def session_of(connection: HTTPConnection) -> Session | None:
+    """The live session whose token the request's cookie carries, if any."""
+    state = connection.app.state.fieldlab
+    return accounts.session_for(state.store, connection.cookies.get(state.cookies.session), state.config.idle_seconds,
+                                state.config.max_seconds)
+
+
 def current_session(request: Request) -> Session:
-    state = state_of(request)
-    session = accounts.session_for(state.store, request.cookies.get(SESSION_COOKIE), state.config.idle_seconds,
-                                   state.config.max_seconds)
+    session = session_of(request)
     if session is None:
         raise LoginRequired()
     return session

@@ -20,7 +20,8 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from fieldlab import __version__
 from fieldlab.ops.database import OpsDatabase, OpsLocation
 from fieldlab.web.accounts import Session
-from fieldlab.web.app import WebConfig, secure, state_of
+from fieldlab.web.app import CookieNames, WebConfig, secure, state_of
+from fieldlab.web.login_throttle import LoginThrottle
 
 
 class OpsState:
@@ -34,7 +35,8 @@ class OpsState:
         self.title = "operations"
         self.home = home  # the hash-set library sightings are matched against
         self.cases_root = Path(cases_root).resolve() if cases_root else None  # triage cases devices may link to
-        self.failed_logins: dict[str, list[float]] = {}
+        self.throttle = LoginThrottle()
+        self.cookies = CookieNames.of("ops", location.shown, config.secure_cookies)
         self.templates = Environment(
             loader=ChoiceLoader([PackageLoader("fieldlab.web", "templates/ops"), PackageLoader("fieldlab.web", "templates"),
                                  PackageLoader("fieldlab.ops", "templates")]),
@@ -64,9 +66,10 @@ def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home:
     app = FastAPI(title="fieldlab operations", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.fieldlab = state
-    secure(app, state)
 
-    from fieldlab.web.ops_routes import router
+    from fieldlab.web.ops_routes import BODY_LIMITS, router
+
+    secure(app, state, BODY_LIMITS)
     from fieldlab.web.public import router as public_router
 
     app.include_router(public_router)

@@ -26,6 +26,7 @@ from fieldlab.ops.warrant import WarrantError, warrant_draft, write_warrant
 from fieldlab.web import accounts
 from fieldlab.web.accounts import OPS_ROLES, AccountError, Session
 from fieldlab.web.app import allowed, may, state_of
+from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.ops_app import OpsState, ops_render
 from fieldlab.web.routes import login, login_form, logout, static_css
 
@@ -33,7 +34,8 @@ router = APIRouter()
 MAX_ID = 2**62
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Text = Annotated[str, Form(max_length=4000)]
-MAX_UPLOAD = 512 * 1024 * 1024
+MAX_UPLOAD = 512 * 1024 * 1024  # larger exports go through fieldlab ops import
+BODY_LIMITS = (BodyLimit("POST", "/import", MAX_UPLOAD, "ops_intelligence"),)  # every other form: 64 KiB
 OPS_CSS = resources.files("fieldlab.web").joinpath("static", "ops.css").read_bytes()
 
 # the review app's own login, logout and style sheet: one implementation of each
@@ -95,9 +97,6 @@ def import_upload(request: Request, file: Annotated[UploadFile, File()], columns
                   zone: Annotated[str, Form(max_length=64)] = "", no_header: Annotated[bool, Form()] = False,
                   session: Session = Depends(may("ops_intelligence"))) -> Response:
     state = _state(request)
-    if file.size is not None and file.size > MAX_UPLOAD:
-        return _import_page(request, session, f"the file is larger than {MAX_UPLOAD // 2**20} MiB: import it "
-                            "with fieldlab ops import", 413)
     try:
         layout = parse_layout(columns, header=not no_header)
         report = import_sightings(state.db, file.file, file_name=file.filename or "upload", layout=layout,

@@ -4,7 +4,6 @@ and range, and every picture is a re-encoded thumbnail."""
 from __future__ import annotations
 
 import secrets
-import time
 from importlib import resources
 from typing import Annotated, Literal
 
@@ -21,9 +20,8 @@ from fieldlab.evidence.sources import SourceSpec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts, welfare
 from fieldlab.web.accounts import AccountError, Session
-from fieldlab.web.app import (
-    LOGIN_COOKIE, SESSION_COOKIE, allowed, current_session, keys_for, may, render, state_of,
-)
+from fieldlab.web.app import allowed, current_session, keys_for, may, render, state_of
+from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.dashboard import dashboard, exhibit_errors, progress
 from fieldlab.web.review import TIERS, decided_items, expand_selection, item_detail, tiles, utc
 from fieldlab.web.thumbnails import ThumbnailTask, ThumbnailUnavailable
@@ -31,8 +29,7 @@ from fieldlab.web.thumbnails import ThumbnailTask, ThumbnailUnavailable
 router = APIRouter()
 MAX_ID = 2**62
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
-LOGIN_FAILURES_ALLOWED = 5
-LOGIN_FAILURE_WINDOW = 300.0
+BODY_LIMITS = (BodyLimit("POST", "/api/categorise", 2 * 1024 * 1024, "categorise"),)  # 10,000 ids; all else 64 KiB
 _STATIC = {"review.js": "text/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
 _STATIC_FILES = {name: resources.files("fieldlab.web").joinpath("static", name).read_bytes() for name in _STATIC}
 
@@ -55,7 +52,7 @@ def static_css() -> Response:
 def login_form(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", None, login_csrf=token, problem=None)
-    _set_cookie(request, response, LOGIN_COOKIE, token)
+    _set_cookie(request, response, state_of(request).cookies.login, token)
     return response
 
 
@@ -63,35 +60,36 @@ def login_form(request: Request) -> Response:
 def login(request: Request, name: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1024)],
           csrf: Annotated[str, Form(max_length=100)]) -> Response:
     state = state_of(request)
-    expected = request.cookies.get(LOGIN_COOKIE)
+    expected = request.cookies.get(state.cookies.login)
     if not expected or not secrets.compare_digest(expected.encode(), csrf.encode()):
         raise HTTPException(403, "the login form expired: reload the page")
-    now = time.time()
-    recent = [t for t in state.failed_logins.get(name, []) if now - t < LOGIN_FAILURE_WINDOW]
-    if len(recent) >= LOGIN_FAILURES_ALLOWED:
-        return _login_again(request, f"too many failed attempts for this name: wait {int(LOGIN_FAILURE_WINDOW // 60)} minutes", 429)
-    user = accounts.authenticate(state.store, name, password)
+    name = accounts.canonical_name(name)
+    attempt = state.throttle.begin(accounts.name_key(name), request.client.host if request.client else "")
+    if isinstance(attempt, str):
+        return _login_again(request, attempt, 429)
+    try:
+        user = accounts.authenticate(state.store, name, password)
+    except accounts.ServerBusy as exc:
+        state.throttle.finish(attempt, failed=None)
+        return _login_again(request, str(exc), 503)
+    state.throttle.finish(attempt, failed=user is None)
     if user is None:
-        if len(state.failed_logins) > 10_000:  # names are the caller's choice: keep only the recent ones
-            state.failed_logins = {n: t for n, t in state.failed_logins.items() if now - t[-1] < LOGIN_FAILURE_WINDOW}
-        state.failed_logins[name] = recent + [now]
         with state.write_lock:
             state.store.audit.append("login_failed", {"user": name[:200]}, actor="review app")
         return _login_again(request, "wrong name or password", 401)
-    state.failed_logins.pop(name, None)
     token, _session = accounts.start_session(state.store, user)
     with state.write_lock:
         state.store.audit.append("logged_in", {"user": user.name, "role": user.role}, actor=user.name)
     response = RedirectResponse("/", status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, token)
-    response.delete_cookie(LOGIN_COOKIE, path="/")
+    _set_cookie(request, response, state.cookies.session, token)
+    _delete_cookie(request, response, state.cookies.login)
     return response
 
 
 def _login_again(request: Request, problem: str, status: int) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", None, status=status, login_csrf=token, problem=problem)
-    _set_cookie(request, response, LOGIN_COOKIE, token)
+    _set_cookie(request, response, state_of(request).cookies.login, token)
     return response
 
 
@@ -100,14 +98,19 @@ def _set_cookie(request: Request, response: Response, name: str, value: str) -> 
                         path="/")
 
 
+def _delete_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", httponly=True, samesite="strict",
+                           secure=state_of(request).config.secure_cookies)
+
+
 @router.post("/logout")
 def logout(request: Request, session: Session = Depends(may("view"))) -> Response:
     state = state_of(request)
-    accounts.end_session(state.store, request.cookies.get(SESSION_COOKIE, ""))
+    accounts.end_session(state.store, request.cookies.get(state.cookies.session, ""))
     with state.write_lock:
         state.store.audit.append("logged_out", {"user": session.user.name}, actor=session.user.name)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    _delete_cookie(request, response, state.cookies.session)
     return response
 
 
@@ -188,7 +191,7 @@ async def thumbnail(request: Request, item_id: ItemId, session: Session = Depend
     if known_copies and not await run_in_threadpool(welfare.has_revealed, state.store, session.user, known_copies):
         raise HTTPException(403, "a known-hash hit is shown only after an explicit reveal")
     try:
-        data = await run_in_threadpool(state.thumbnails.thumbnail, task)
+        data = await run_in_threadpool(state.thumbnails.thumbnail, task, not known_copies)
     except ThumbnailUnavailable as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return Response(data, media_type="image/jpeg")

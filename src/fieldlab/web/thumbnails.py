@@ -7,19 +7,22 @@ a JPEG without metadata: the suspect bytes themselves never reach a browser.
 A video becomes a sheet of ``FRAMES`` frames sampled across its length: no
 video element, no sound.
 
-The cache is ``thumbnails/<item id>.jpg`` in the case folder (``.failed``
-beside it records why a file could not be shown, so a hostile file is tried
-once, not on every page view).  Names from the evidence are never used as
-file names.
+The cache is ``thumbnails/<item id>.jpg`` in the case folder (0700, files
+0600; ``.failed`` beside it records why a file could not be shown, so a
+hostile file is tried once, not on every page view).  A known-hash hit's
+picture is never cached: it is made for each request of a reveal and kept
+only in memory.  Names from the evidence are never used as file names.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import io
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from typing import Callable
 import av
 from PIL import Image
 
+from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
 from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.nested import open_nested
@@ -42,10 +46,13 @@ SECONDS_PER_ITEM = 20.0  # far beyond an honest file (a 12 MP JPEG takes ~40 ms 
 MAX_FRAME_PIXELS = 50_000_000
 MAX_FRAMES_DECODED = 600  # for one video's six samples: 20 s of 30 fps, whatever its keyframes
 SEEK_BEYOND_SECONDS = 3.0  # a sample further ahead than this is sought, a nearer one decoded to
+WARM_UP_ATTEMPTS = 3  # starting the workers is tried this often before the server starts without them
+WARM_UP_SECONDS = 60.0
 FOLDER = "thumbnails"
 _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
             8: Image.Transpose.ROTATE_90}  # EXIF orientation -> the turn that shows the picture upright
+_START_FAILURES = (BrokenProcessPool, EOFError, OSError)  # a worker process could not be forked or reached
 _DECODE_FAILURES = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
                     Image.DecompressionBombError, av.FFmpegError)
 
@@ -190,8 +197,13 @@ class ThumbnailService:
         except FileNotFoundError:
             return None
 
-    def thumbnail(self, task: ThumbnailTask) -> bytes:
-        """The JPEG bytes, from the cache or made now; ThumbnailUnavailable with the reason otherwise."""
+    def thumbnail(self, task: ThumbnailTask, keep: bool = True) -> bytes:
+        """The JPEG bytes, from the cache or made now; ThumbnailUnavailable with the reason otherwise.
+
+        ``keep=False`` (a known-hash hit, shown only during a reveal) makes the picture afresh each time and never
+        leaves it on disk, so nothing of it outlasts the reveal; a copy cached before is removed."""
+        if not keep:
+            (self.folder / f"{int(task.item_id)}.jpg").unlink(missing_ok=True)
         found = self.cached(task.item_id)
         if found is not None:
             return found
@@ -208,7 +220,8 @@ class ThumbnailService:
             return shared.result()
         try:
             data = self._make(task)
-            self._store(task.item_id, ".jpg", data)
+            if keep:
+                self._store(task.item_id, ".jpg", data)
             shared.set_result(data)
             return data
         except ThumbnailUnavailable as exc:
@@ -236,7 +249,12 @@ class ThumbnailService:
 
     def _run(self, which: str, task: ThumbnailTask) -> bytes | ThumbnailUnavailable | str:
         pool = self._pool(which)
-        future = pool.submit(self.render, task)
+        try:
+            future = pool.submit(self.render, task)
+        except _START_FAILURES as exc:  # the workers could not be started (a loaded machine): not this item's fault
+            self._discard(which, pool, kill=True)
+            raise ThumbnailUnavailable(f"the thumbnail workers could not start ({type(exc).__name__}): try again "
+                                       "in a moment") from None
         try:
             return future.result(timeout=self.seconds_per_item)
         except ThumbnailUnavailable as exc:
@@ -266,28 +284,42 @@ class ThumbnailService:
             else:
                 return  # another request already replaced it
         if kill:  # ProcessPoolExecutor cannot stop a running task before Python 3.14
-            for process in list(getattr(pool, "_processes", {}).values()):
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def warm_up(self) -> None:
-        """Start the workers now, so the first gallery page does not wait for them."""
-        pool = self._pool("shared")
-        for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
-            future.result(timeout=60)
+    def warm_up(self, attempts: int = WARM_UP_ATTEMPTS) -> bool:
+        """Start the workers now, so the first gallery page does not wait for them.  On a loaded machine starting
+        them can fail (the forkserver cannot fork: EOFError); that is tried again, and if it keeps failing the
+        server starts anyway and the workers are started by the first thumbnail asked for.  True if they run."""
+        for attempt in range(attempts):
+            pool = self._pool("shared")
+            try:
+                for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
+                    future.result(timeout=WARM_UP_SECONDS)
+                return True
+            except (*_START_FAILURES, cf.TimeoutError):
+                self._discard("shared", pool, kill=True)
+                time.sleep(0.5 * (attempt + 1))
+        return False
 
     def _store(self, item_id: int, suffix: str, data: bytes) -> None:
-        self.folder.mkdir(exist_ok=True)
+        if not self.folder.is_dir():
+            make_private_folder(self.folder)
         final = self.folder / f"{int(item_id)}{suffix}"
         temporary = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        temporary.write_bytes(data)
+        write_private_bytes(temporary, data)
         os.replace(temporary, final)
 
     def close(self) -> None:
+        """Stop the workers and wait for them (a decode in progress is of no more use).  Waiting matters: uvicorn
+        ends its process by raising SIGTERM again once the app has stopped, which runs no finalizers, so the pools'
+        semaphores must be released here or the resource tracker reports them leaked."""
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:  # the server is stopping: a decode in progress is of no more use
-            processes = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
+        for pool in pools:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+        del pools
+        gc.collect()  # the queues' semaphores are freed with the queues, which sit in reference cycles
