@@ -16,6 +16,7 @@ from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
+from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.problems import ProblemKind
 from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
@@ -79,6 +80,7 @@ def scan(
     local_cluster: int | None = None,
     parents: Sequence[str | Path] = (),
     second_copy: bool = False,
+    max_depth: int = MAX_DEPTH,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
@@ -95,6 +97,8 @@ def scan(
     path the image names; without them the exhibit is recorded incomplete, naming the parent it needs.  A source
     the case already holds under another exhibit reference (same path or file, overlapping folders, same media
     hash, same device) is refused with a ``CaseError`` naming that exhibit, unless ``second_copy``.
+    ``max_depth`` is how many levels of archives within archives are opened; a container deeper is reported
+    as a nesting problem.
     """
     if passwords:
         unlock = unlock or UnlockOptions()
@@ -102,7 +106,7 @@ def scan(
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
-        [Path(p) for p in parents], second_copy,
+        [Path(p) for p in parents], second_copy, max_depth,
     )
 
 

@@ -17,6 +17,7 @@ from fieldlab import api
 from fieldlab.case.store import CaseError, CaseStore
 from fieldlab.evidence.containers import ContainerError
 from fieldlab.evidence.folder import SourceError
+from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.hashsets.formats import FORMATS
 from fieldlab.hashsets.library import HashSetError, HashSetLibrary
@@ -375,6 +376,10 @@ def scan(
     carve: Annotated[
         bool, typer.Option(help="Disk images: carve free space (gaps, unformatted volumes, free NTFS/FAT clusters).")
     ] = True,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", min=1, max=1000,
+                          help=f"Levels of archives within archives to open (default {MAX_DEPTH}); deeper ones are reported.")
+    ] = MAX_DEPTH,
     bitlocker_password: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_PASSWORD", help="Password of a BitLocker volume.")
     ] = None,
@@ -413,11 +418,12 @@ def scan(
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
                                   perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                                  parents=parent or [], second_copy=second_copy)
+                                  parents=parent or [], second_copy=second_copy,
+                                  max_depth=max_depth)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
                               perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                              parents=parent or [], second_copy=second_copy)
+                              parents=parent or [], second_copy=second_copy, max_depth=max_depth)
     except (SourceError, ContainerError, CaseError, HashSetError, ClusterError) as exc:
         _fail(str(exc))
     if result.interrupted:

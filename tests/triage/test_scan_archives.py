@@ -133,7 +133,7 @@ def test_a_zip_bomb_is_stopped_and_reported_and_the_rest_is_still_scanned(tmp_pa
     assert "decompression bomb" in messages
 
 
-def test_archives_nested_beyond_the_limit_are_listed_but_not_opened(tmp_path: Path) -> None:
+def test_archives_nested_beyond_the_limit_are_listed_but_not_opened_and_reported_as_nesting(tmp_path: Path) -> None:
     data = procedural_jpeg(97)
     for level in range(MAX_DEPTH + 1):
         data = _zip({f"level{level}.zip" if level else "k.jpg": data})
@@ -144,7 +144,9 @@ def test_archives_nested_beyond_the_limit_are_listed_but_not_opened(tmp_path: Pa
     db = _db(tmp_path / "case")
     deepest = max(locator.count("|member:") for (locator,) in db.execute("SELECT locator FROM items"))
     assert deepest == MAX_DEPTH
-    assert any("nested deeper" in m for (m,) in db.execute("SELECT message FROM errors"))
+    (path, message), = db.execute("SELECT path, message FROM errors").fetchall()
+    assert path.endswith("level1.zip") and message.startswith("not opened: nesting limit: ")
+    assert path in message  # names the container not opened
 
 
 def test_encrypted_and_damaged_archives_are_reported_with_what_is_visible(tmp_path: Path) -> None:

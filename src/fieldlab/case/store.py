@@ -85,6 +85,7 @@ class ItemResult:
     problems: tuple[Problem, ...] = ()  # read, but something is off (changed while read, a damaged archive, a bomb)
     size: int | None = None  # bytes read: an archive member's size is known only once expanded
     children: tuple[Item, ...] = ()  # found inside it (archive members), recorded with it, read in their turn
+    truncated: bool = False  # its content stopped early: what was read is kept, hashed and searched (flag truncated)
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,10 @@ class CaseStore:
                 conn.execute(update(items).where(items.c.id.in_(list(duplicates)),
                                                  items.c.flags.not_like("%duplicate%"))  # a unit retried elsewhere
                              .values(flags=items.c.flags + ",duplicate"))
+            truncated = [r.item_id for r in results if r.truncated]
+            if truncated:
+                conn.execute(update(items).where(items.c.id.in_(truncated), items.c.flags.not_like("%truncated%"))
+                             .values(flags=items.c.flags + ",truncated"))
             problems = [
                 _problem_row(exhibit_id, r.item_id, "read", paths.get(r.item_id, ""), problem, now)
                 for r in results

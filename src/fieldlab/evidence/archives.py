@@ -11,9 +11,20 @@ the ratio of declared to stored size (a member claiming over ``MAX_RATIO``
 times its stored size and over 64 MiB is refused as a decompression bomb).
 Nesting depth is bounded by the caller, by counting locator layers.
 
-Libraries: Python's ``zipfile``, ``tarfile``, ``gzip``, ``bz2`` and ``lzma``
-(zip including zip64 and OOXML/ODF/EPUB, tar of every flavour, and the three
-single-stream compressors); ``py7zr`` for 7z; libarchive (through
+A member that ends early (a cut archive), stops on damage, or trips the
+bomb rule while expanding is not lost: what was read before the stop is its
+content, and the stream's ``problem`` says why it stopped and how much was
+read (the reader flags the item ``truncated``).  Single compressed streams
+(gzip, bzip2, xz, zstd) are expanded here chunk by chunk (``_Expanding``), so
+the compressed bytes consumed are known and the ratio rule applies as the
+stream expands: past ``BOMB_FLOOR`` of output, more than ``MAX_RATIO`` times
+the input stops it.  A 7z archive is expanded in forward passes whose every
+byte, skipped members' included, counts against one budget per archive
+(``_SevenZipMembers``): a solid folder is never expanded once per member.
+
+Libraries: Python's ``zipfile``, ``tarfile``, ``zlib``, ``bz2`` and ``lzma``
+(zip including zip64 and OOXML/ODF/EPUB, tar of every flavour, and the
+single-stream compressors), ``zstandard`` for zstd; ``py7zr`` for 7z; libarchive (through
 ``libarchive-c``) for RAR 4 and RAR 5, and for WinZip AES members of a zip.
 
 Why libarchive for RAR, measured on Debian 12's libarchive 3.6.2: it reads
@@ -76,17 +87,27 @@ MAX_MEMBERS = 100_000
 MAX_MEMBER_BYTES = 8 << 30
 MAX_RATIO = 1000  # deflate tops out near 1032:1; beyond that a declared size is a lie or a bomb
 BOMB_FLOOR = 64 << 20  # small members may have any ratio (a file of zeros compresses 1000:1)
-MAX_DEPTH = 5  # archives within archives within ... a depth the examiner can raise
+MAX_DEPTH = 5  # archives within archives within ...: the default; scan --max-depth raises it for one scan
 
 CONTAINER_KINDS = {  # file type label (fieldlab.detect.filetype) -> how it is opened
     "zip": "zip", "ooxml": "zip", "odf": "zip", "epub": "zip",
-    "tar": "tar", "gzip": "gzip", "bzip2": "bzip2", "xz": "xz", "7z": "7z", "rar": "rar",
+    "tar": "tar", "gzip": "gzip", "bzip2": "bzip2", "xz": "xz", "zstd": "zstd", "7z": "7z", "rar": "rar",
 }
+STREAM_KINDS = frozenset({"gzip", "bzip2", "xz", "zstd"})  # one compressed stream: its content is no archive level
 Passwords = tuple[str, ...]  # supplied by the examiner, tried in turn on encrypted members; never stored
 
 
 class ArchiveError(Exception):
-    """The archive (or one member) cannot be listed or read; the message says why, for the item's error."""
+    """The archive (or one member) cannot be listed or read; the message says why, for the item's error, and
+    ``kind`` what sort of problem it is."""
+
+    def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.kind, str(self))
 
     def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:
         super().__init__(message)
@@ -191,7 +212,12 @@ def _bomb(size: int | None, stored: int | None) -> str | None:
 
 
 def _zip_list(stream: BinaryIO, passwords: Passwords) -> Iterator[Member]:
-    with zipfile.ZipFile(stream) as archive:
+    try:
+        archive = zipfile.ZipFile(stream)
+    except zipfile.BadZipFile as exc:
+        yield from _cut_zip_list(stream, passwords, exc)
+        return
+    with archive:
         keys = _ZipKeys(archive, stream, passwords)
         for index, info in enumerate(archive.infolist()[:MAX_MEMBERS + 1]):
             if index == MAX_MEMBERS:
@@ -224,7 +250,10 @@ def _zip_time(info: zipfile.ZipInfo) -> float | None:
 
 
 def _zip_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
-    archive = zipfile.ZipFile(stream)
+    try:
+        archive = zipfile.ZipFile(stream)
+    except zipfile.BadZipFile as exc:
+        return _cut_zip_opener(stream, passwords, exc)
     infos = archive.infolist()
     keys = _ZipKeys(archive, stream, passwords)
 
@@ -242,6 +271,52 @@ def _zip_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
         if info.compress_type == _WINZIP_AES:  # zipfile cannot decrypt it
             return BoundedMember(_LibarchiveMember(stream, ("zip_streamable",), unlocking, info.header_offset), info.file_size)
         return BoundedMember(archive.open(info, pwd=unlocking[0]), info.file_size)
+
+    return open_member
+
+
+_ZIP_STREAMABLE = ("zip_streamable",)
+
+
+def _cut_zip_list(stream: BinaryIO, passwords: Passwords, cause: Exception) -> Iterator[Member]:
+    """A zip without its central directory (cut short, or its end damaged): the members its local headers
+    describe, read forward by libarchive, then the damage reported."""
+    if _head(stream)[:4] != b"PK\x03\x04":
+        raise ArchiveError(f"damaged zip archive: {cause}")
+    cursor = _LibarchiveCursor(stream, _ZIP_STREAMABLE)
+    count = 0
+    try:
+        for index, facts in cursor.entries():
+            if index == MAX_MEMBERS:
+                break
+            if facts.regular:
+                count += 1
+                problem = _locked(passwords) if facts.encrypted else _bomb(facts.size, None)
+                yield Member(index, facts.name, facts.size, None, facts.mtime, facts.encrypted, problem)
+    except ArchiveError:
+        pass  # the cut: what was listed before it stands
+    finally:
+        cursor.close()
+    raise ArchiveError(f"damaged zip archive ({cause}): its central directory is missing, {count} members were "
+                       "listed from their local headers (a zip cut short keeps what lies before the cut)")
+
+
+def _cut_zip_opener(stream: BinaryIO, passwords: Passwords, cause: Exception) -> MemberOpener:
+    members: dict[int, Member] = {}
+    with contextlib.suppress(ArchiveError):
+        members.update((member.index, member) for member in _cut_zip_list(stream, passwords, cause))
+    cursor = _LibarchiveCursor(stream, _ZIP_STREAMABLE)
+
+    def open_member(index: int, name: bytes) -> BinaryIO:
+        member = members.get(index)
+        if member is None or member.name != name:
+            raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
+        if member.problem:
+            raise ArchiveError(member.problem, ProblemKind.ENCRYPTED if member.encrypted else ProblemKind.BOMB)
+        content = BoundedMember(cursor.open(index, name), member.size)
+        if member.size is None or member.size > KEEP_LAST:
+            return content
+        return _Expanded(content.read(), content.problem)  # read now: the cursor moves on to the next member
 
     return open_member
 
@@ -348,38 +423,208 @@ def _tar_entries(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 
 def _tar_opener(stream: BinaryIO) -> MemberOpener:
     archive = tarfile.open(fileobj=stream, mode="r:")
-    entries = list(_tar_entries(archive))
+    entries: list[tarfile.TarInfo] = []
+    with contextlib.suppress(ArchiveError, *_DAMAGE):  # a cut or damaged tail: the entries before it are still read
+        entries.extend(_tar_entries(archive))
 
     def open_member(index: int, name: bytes) -> BinaryIO:
         info = entries[index] if index < len(entries) else None
-        member = archive.extractfile(info) if info is not None and info.isreg() else None
-        if member is None or info.name.encode("utf-8", "surrogateescape") != name:
+        if info is None or not info.isreg() or info.name.encode("utf-8", "surrogateescape") != name:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
-        return BoundedMember(member, info.size)
+        if info.issparse():
+            return BoundedMember(archive.extractfile(info), info.size)
+        # read where the content lies, not through tarfile, which refuses a member cut short by the archive's end
+        return BoundedMember(_Slice(stream, info.offset_data, info.size), info.size)
 
     return open_member
 
 
+class _Slice(io.RawIOBase):
+    """``length`` bytes of a seekable stream from ``offset``, ending early where the stream does."""
+
+    def __init__(self, stream: BinaryIO, offset: int, length: int) -> None:
+        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._stream.seek(self._offset + self._position)
+        data = self._stream.read(wanted)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
 # single-stream compressors -------------------------------------------------------------
 
+_INPUT_CHUNK = 16 << 10  # small: bz2 and lzma hide the input they hold, so the bytes consumed are known to a chunk
+_ZSTD_INPUT_CHUNK = 1 << 10  # zstd's decompressor cannot bound its output: 1 KiB of input makes at most ~32 MiB
+_OUTPUT_CHUNK = 1 << 20
 
-def _single_list(opener: Callable[[BinaryIO], BinaryIO], default_name: bytes) -> Callable[[BinaryIO], Iterator[Member]]:
+
+class _Decompressor:
+    """zlib's, bz2's, lzma's and zstandard's decompressors behind one face: feed input, get bounded output."""
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        if kind == "gzip":
+            self._inner = zlib.decompressobj(31)
+        elif kind == "bzip2":
+            self._inner = bz2.BZ2Decompressor()
+        elif kind == "xz":
+            self._inner = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+        else:
+            import zstandard
+
+            self._inner = zstandard.ZstdDecompressor().decompressobj()
+        self._held = b""  # input given but not yet taken (zlib's unconsumed tail)
+
+    @property
+    def eof(self) -> bool:
+        return self._inner.eof
+
+    @property
+    def leftover(self) -> bytes:
+        """After the end of its stream: the input given that lies past it (the next member's start).  zlib keeps
+        it in ``unused_data`` (its unconsumed tail repeats it); zstd is fed in steps, so the rest is still here."""
+        return self._inner.unused_data + (self._held if self._kind == "zstd" else b"")
+
+    @property
+    def needs_input(self) -> bool:
+        if self._kind in ("bzip2", "xz"):
+            return self._inner.needs_input
+        return not self._held
+
+    @property
+    def unread(self) -> int:
+        """Input given but not yet expanded, where the decompressor says (zlib exactly: deflate's 1032:1 ceiling is
+        too near the 1000:1 rule for an estimate)."""
+        if self._inner.eof:
+            return len(self.leftover)
+        return len(self._held)
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._kind in ("bzip2", "xz"):
+            return self._inner.decompress(data, _OUTPUT_CHUNK)
+        data, self._held = self._held + data, b""
+        if self._kind == "gzip":
+            out = self._inner.decompress(data, _OUTPUT_CHUNK)
+            self._held = self._inner.unconsumed_tail
+            return out
+        data, self._held = data[:_ZSTD_INPUT_CHUNK], data[_ZSTD_INPUT_CHUNK:]
+        return self._inner.decompress(data)
+
+
+_STREAM_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00", "zstd": b"\x28\xb5\x2f\xfd"}
+_STREAM_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
+
+
+def _zstd_error() -> type[Exception]:
+    import zstandard
+
+    return zstandard.ZstdError
+
+
+class _Expanding(io.RawIOBase):
+    """A compressed stream expanded as it is read: members or frames one after another (a multi-member gzip),
+    bounded by the ratio rule as it goes, and kept up to where it is cut short or damaged.
+
+    ``problem`` is set when the expansion stopped before the stream's end: truncated, damaged or a bomb; what came
+    out before the stop is the content.  A stream of which nothing at all can be expanded raises ``ArchiveError``:
+    it is not what its signature says.
+    """
+
+    def __init__(self, raw: BinaryIO, kind: str) -> None:
+        self._raw, self._kind = raw, kind
+        self._decompressor = _Decompressor(kind)
+        self._errors = (*_STREAM_ERRORS, _zstd_error()) if kind == "zstd" else _STREAM_ERRORS
+        self._spill = memoryview(b"")  # output not yet handed out (a zstd step may make 32 MiB)
+        self._read = 0  # compressed bytes read from the stream
+        self.produced = 0  # expanded bytes handed out
+        self.problem: Problem | None = None
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        while not self._spill and not self._ended:
+            self._spill = memoryview(self._expand())
+        data, self._spill = self._spill[: len(buffer)], self._spill[len(buffer):]
+        buffer[: len(data)] = data
+        self.produced += len(data)
+        consumed = self._read - self._decompressor.unread
+        if self.produced > MAX_MEMBER_BYTES or (self.produced > BOMB_FLOOR and self.produced > MAX_RATIO * consumed):
+            self._spill = memoryview(b"")
+            self._stop(ProblemKind.BOMB, f"a decompression bomb: {self.produced:,} bytes expanded from "
+                       f"{consumed:,} compressed bytes (over {MAX_RATIO}:1 past {BOMB_FLOOR >> 20} MiB, or over "
+                       f"{MAX_MEMBER_BYTES >> 30} GiB): stopped, the first {self.produced:,} bytes kept")
+        return len(data)
+
+    def _expand(self) -> bytes:
+        """The next piece of output (maybe empty), reading more input when the decompressor wants it."""
+        try:
+            if self._decompressor.eof:
+                return self._next_member()
+            data = b""
+            if self._decompressor.needs_input:
+                data = self._raw.read(_INPUT_CHUNK)
+                if not data:
+                    self._stop(ProblemKind.TRUNCATED, f"cut short: the {self._kind} stream ends before its end marker;"
+                               f" {self.produced + len(self._spill):,} bytes readable")
+                    return b""
+                self._read += len(data)
+            return self._decompressor.decompress(data)
+        except self._errors as exc:
+            if self.produced == 0 and not self._spill:
+                raise ArchiveError(f"damaged {self._kind} stream: {exc}") from exc
+            self._stop(ProblemKind.DAMAGED, f"damaged {self._kind} stream ({exc}): {self.produced:,} bytes readable")
+            return b""
+
+    def _next_member(self) -> bytes:
+        """After one member's end: the first output of the next member, past zero padding; the end of the data
+        ends the stream."""
+        rest = self._decompressor.leftover.lstrip(b"\0")
+        while not rest:
+            data = self._raw.read(_INPUT_CHUNK)
+            if not data:
+                self._ended = True
+                return b""
+            self._read += len(data)
+            rest = data.lstrip(b"\0")
+        if not rest.startswith(_STREAM_MAGIC[self._kind][: len(rest)]):
+            self._stop(ProblemKind.DAMAGED, f"{self.produced:,} bytes expanded; what follows the {self._kind} stream "
+                       "is not another one and was not read")
+            return b""
+        self._decompressor = _Decompressor(self._kind)
+        return self._decompressor.decompress(rest)
+
+    def _stop(self, kind: ProblemKind, message: str) -> None:
+        if self.problem is None:
+            self.problem = Problem(kind, message)
+        self._ended = True
+
+
+def _single_list(kind: str, default_name: bytes) -> Callable[[BinaryIO], Iterator[Member]]:
     def listing(stream: BinaryIO) -> Iterator[Member]:
         stream.seek(0)
-        with opener(stream) as expanded:
-            expanded.read(1)  # fails here on a stream that is not what its signature says
+        _Expanding(stream, kind).read(1)  # fails here on a stream of which nothing expands
         yield Member(0, _gzip_name(stream) or default_name, None, None, None)
 
     return listing
 
 
-def _single_opener(opener: Callable[[BinaryIO], BinaryIO]) -> Callable[[BinaryIO], MemberOpener]:
+def _single_opener(kind: str) -> Callable[[BinaryIO], MemberOpener]:
     def opening(stream: BinaryIO) -> MemberOpener:
         def open_member(index: int, name: bytes) -> BinaryIO:
             if index != 0:
                 raise ArchiveError("a compressed stream has one member")
             stream.seek(0)
-            return BoundedMember(opener(stream), None)
+            return BoundedMember(_Expanding(stream, kind), None)
 
         return open_member
 
@@ -464,33 +709,150 @@ def _7z_decrypts(archive) -> bool:  # noqa: ANN001 - a py7zr.SevenZipFile
     return True
 
 
-def _7z_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
-    import py7zr.io
+class _SevenZipMembers:
+    """The members of one 7z archive, expanded in forward passes that count every byte against the archive's budget.
 
-    archive, locked = _7z_open(stream, passwords)  # the directory (and the password) found once, for every member
-    infos = archive.list()
+    py7zr expands whole folders; in a solid folder, reaching member N expands members 0..N-1 too.  Opening each
+    member in a pass of its own made an archive of one 4 GiB member of zeros and 2,000 small ones expand the zeros
+    2,000 times.  Here a pass writes every member it expands into a sink that counts its bytes (skipped members
+    included) against ``budget`` (``MAX_RATIO`` times the archive's size, at least ``BOMB_FLOOR``); the member
+    asked for and those after it are kept, up to ``KEEP_AHEAD`` bytes, for the requests that follow (workers ask
+    in order).  Once the budget is spent, the members not yet opened are reported, not expanded.
+    """
 
-    def open_member(index: int, name: bytes) -> BinaryIO:
-        if index >= len(infos) or infos[index].filename.encode("utf-8", "surrogateescape") != name:
+    KEEP_AHEAD = 64 << 20
+
+    def __init__(self, stream: BinaryIO, passwords: Passwords) -> None:
+        self._archive, self._locked = _7z_open(stream, passwords)  # the directory (and password) found once
+        self._passwords = passwords
+        self._infos = self._archive.list()
+        self.budget = max(BOMB_FLOOR, MAX_RATIO * stream.seek(0, io.SEEK_END))
+        self.spent = 0
+        self._kept: dict[int, _Sink] = {}
+
+    def open(self, index: int, name: bytes) -> BinaryIO:
+        if index >= len(self._infos) or self._infos[index].filename.encode("utf-8", "surrogateescape") != name:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
-        info = infos[index]
-        if problem := (_locked(passwords) if locked else None) or _bomb(info.uncompressed, info.compressed):
-            raise ArchiveError(problem, ProblemKind.ENCRYPTED if locked else ProblemKind.BOMB)
-        # py7zr extracts whole members: bounded above by the declared size, which its buffer also caps
-        factory = py7zr.io.BytesIOFactory(min(info.uncompressed or 0, MAX_MEMBER_BYTES))
-        try:
-            archive.extract(targets=[info.filename], factory=factory)
-        except Exception as exc:  # noqa: BLE001 - py7zr's decoders fail on damage in many ways
-            raise ArchiveError(f"member {index} could not be extracted: {type(exc).__name__}: {exc}") from exc
-        finally:
-            archive.reset()
-        product = factory.products.get(info.filename)
-        if product is None:
-            raise ArchiveError(f"member {index} could not be extracted")
-        product.seek(0)
-        return io.BytesIO(product.read())
+        info = self._infos[index]
+        if self._locked:
+            raise ArchiveError(_locked(self._passwords), ProblemKind.ENCRYPTED)
+        if problem := _bomb(info.uncompressed, info.compressed):
+            raise ArchiveError(problem, ProblemKind.BOMB)
+        if not info.uncompressed:
+            return io.BytesIO(b"")  # nothing to expand (an empty member has no stream in the archive)
+        if index not in self._kept and self.spent <= self.budget:
+            self._expand_from(index)
+        for earlier in [i for i in self._kept if i < index]:  # workers read on in order
+            del self._kept[earlier]
+        sink = self._kept.get(index)
+        if sink is None:
+            raise ArchiveError(f"not opened: the archive's expansion budget ({self.budget:,} bytes: {MAX_RATIO} times "
+                               f"its size, at least {BOMB_FLOOR >> 20} MiB) is spent", ProblemKind.LIMIT)
+        return _Expanded(sink.data(), sink.problem)
 
-    return open_member
+    def _expand_from(self, index: int) -> None:
+        """One pass from the start of the archive, keeping member ``index`` and the members after it that fit."""
+        from py7zr.io import MemIO
+
+        self._kept.clear()
+        sinks = {i: _Sink(self, keep=False) for i in range(len(self._infos))}
+        factory = _SinkFactory(sinks, self, index)
+        self._archive.reset()
+        worker = self._archive.worker
+        for file in self._archive.files:  # folders holding nothing from ``index`` on are not expanded at all
+            needed = not file.is_directory and (file.id >= index if file.folder is None
+                                                else any(other.id >= index for other in file.folder.files))
+            worker.register_filelike(file.id, MemIO(str(file.id), factory) if needed else None)
+        try:
+            worker.extract(self._archive.fp, None, parallel=False)
+        except (_PassEnough, _BudgetSpent):
+            pass
+        except Exception as exc:  # noqa: BLE001 - py7zr's decoders fail on damage in many ways
+            if factory.current is not None and factory.current.keep:
+                factory.current.problem = Problem(ProblemKind.DAMAGED, f"stopped by damage after "
+                                                  f"{factory.current.written:,} bytes: {type(exc).__name__}: {exc}")
+        finally:
+            self._archive.reset()
+        self._kept = {i: sink for i, sink in sinks.items() if sink.keep and (sink.opened or sink.problem)}
+
+
+class _PassEnough(Exception):
+    """The member asked for is expanded and no more fit to keep: the pass stops early."""
+
+
+class _BudgetSpent(Exception):
+    """The archive's expansion budget is spent: the pass stops."""
+
+
+class _SinkFactory:
+    """py7zr's writer factory: hands each member's sink out by member id, and decides which are kept."""
+
+    def __init__(self, sinks: dict[int, "_Sink"], members: _SevenZipMembers, wanted: int) -> None:
+        self._sinks, self._members, self._wanted = sinks, members, wanted
+        self._keeping = 0
+        self.current: _Sink | None = None
+
+    def create(self, filename: str) -> "_Sink":
+        index = int(filename)
+        sink, info = self._sinks[index], self._members._infos[index]
+        if index >= self._wanted and not _bomb(info.uncompressed, info.compressed):
+            size = info.uncompressed or 0
+            sink.keep = index == self._wanted or self._keeping + size <= _SevenZipMembers.KEEP_AHEAD
+            self._keeping += size if sink.keep else 0
+        if self._sinks[self._wanted].opened and not sink.keep:
+            raise _PassEnough  # what follows would be expanded only to be dropped
+        sink.opened, self.current = True, sink
+        return sink
+
+
+class _Sink:
+    """Where py7zr writes one member: every byte counted against the archive's budget, kept only when asked for."""
+
+    def __init__(self, members: _SevenZipMembers, keep: bool) -> None:
+        self._members, self.keep, self.opened = members, keep, False
+        self._buffer = io.BytesIO()
+        self.written = 0
+        self.problem: Problem | None = None
+
+    def write(self, data: bytes | bytearray) -> int:
+        room = self._members.budget - self._members.spent
+        self._members.spent += len(data)
+        self.written += min(len(data), max(room, 0))
+        if self.keep:
+            self._buffer.write(data[: max(room, 0)])  # py7zr writes in blocks of many MiB: keep what fits
+        if self._members.spent > self._members.budget:
+            if self.keep:
+                self.problem = Problem(ProblemKind.BOMB, f"the archive's expansion budget ({self._members.budget:,} "
+                                       f"bytes) was spent after {self.written:,} bytes of this member: stopped there, "
+                                       "what was expanded is kept")
+            raise _BudgetSpent
+        return len(data)
+
+    def data(self) -> bytes:
+        return self._buffer.getvalue()
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self.written
+
+    def close(self) -> None:
+        pass
+
+
+class _Expanded(io.BytesIO):
+    """A member already expanded in memory, with the problem that stopped its expansion, if one did."""
+
+    def __init__(self, data: bytes, problem: Problem | None) -> None:
+        super().__init__(data)
+        self.problem = problem
 
 
 # rar ---------------------------------------------------------------------------------
@@ -550,23 +912,24 @@ def _rar_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
     with contextlib.suppress(ArchiveError):  # a damaged tail: the members before it can still be read
         members.update((m.index, m) for m in _rar_list(stream, passwords))
     cursor = _LibarchiveCursor(stream, _RAR_FORMATS)
-    last: dict[int, bytes] = {}
+    last: dict[int, _Expanded] = {}
 
     def open_member(index: int, name: bytes) -> BinaryIO:
         member = members.get(index)
         if member is None or member.name != name:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
         if member.problem:
-            raise ArchiveError(member.problem)
+            raise ArchiveError(member.problem, ProblemKind.ENCRYPTED if member.encrypted else
+                               ProblemKind.UNSUPPORTED if member.problem == _RAR4_SOLID else ProblemKind.BOMB)
         if index in last:
-            return io.BytesIO(last[index])
+            return _Expanded(last[index].getvalue(), last[index].problem)
         content = BoundedMember(cursor.open(index, name), member.size)
         if member.size is None or member.size > KEEP_LAST:
             return content
-        data = content.read()
+        kept = _Expanded(content.read(), content.problem)
         last.clear()
-        last[index] = data
-        return io.BytesIO(data)
+        last[index] = kept
+        return _Expanded(kept.getvalue(), kept.problem)
 
     return open_member
 
@@ -883,25 +1246,50 @@ def _entry_is_data_encrypted() -> Callable[[int], int]:
 
 
 class BoundedMember(io.RawIOBase):
-    """A member's stream that refuses to expand past its declared size (when known) or ``MAX_MEMBER_BYTES``."""
+    """A member's content, stopped at its declared size (when known) and at ``MAX_MEMBER_BYTES``.
+
+    A member that ends before its declared size, fails to expand part way (a bad CRC, a cut or corrupt stream) or
+    expands past its bound stops there: what was read is its content, and ``problem`` says why it stopped and how
+    much was read.  Nothing is raised, so the prefix is hashed and searched like any content.
+    """
 
     def __init__(self, inner: BinaryIO, declared: int | None) -> None:
-        self._inner, self._limit, self._done = inner, MAX_MEMBER_BYTES if declared is None else declared, 0
+        self._inner, self._declared, self._done = inner, declared, 0
+        self._limit = MAX_MEMBER_BYTES if declared is None else min(declared, MAX_MEMBER_BYTES)
+        self._problem: Problem | None = None
+
+    @property
+    def problem(self) -> Problem | None:
+        return self._problem or getattr(self._inner, "problem", None)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
+        if self._problem is not None:
+            return 0
         try:
-            data = self._inner.read(len(buffer))
-        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError) as exc:  # a bad CRC, a cut or corrupt stream
-            raise ArchiveError(f"damaged member: {exc}") from exc
+            data = self._inner.read(min(len(buffer), self._limit - self._done + 1))
+        except (ArchiveError, *_DAMAGE) as exc:
+            cut = isinstance(exc, EOFError) or (isinstance(exc, ArchiveError) and exc.kind is ProblemKind.TRUNCATED)
+            self._problem = Problem(ProblemKind.TRUNCATED if cut else ProblemKind.DAMAGED,
+                                    f"stopped by damage after {self._done:,} bytes{self._of_declared()}: {exc}")
+            return 0
+        if not data and self._declared is not None and self._done < self._declared and self.problem is None:
+            self._problem = Problem(ProblemKind.TRUNCATED,
+                                    f"cut short: {self._done:,} bytes readable{self._of_declared()}")
         if self._done + len(data) > self._limit:
-            raise ArchiveError(f"expands past {self._limit:,} bytes: stopped (a decompression bomb, or a size that lies)",
-                               ProblemKind.BOMB)
+            data = data[: self._limit - self._done]
+            self._problem = Problem(
+                ProblemKind.BOMB if self._limit == MAX_MEMBER_BYTES else ProblemKind.DAMAGED,
+                f"expands past {self._limit:,} bytes{' (its declared size)' if self._limit == self._declared else ''}:"
+                f" stopped there (a decompression bomb, or a size that lies)")
         buffer[: len(data)] = data
         self._done += len(data)
         return len(data)
+
+    def _of_declared(self) -> str:
+        return "" if self._declared is None else f" of {self._declared:,} declared"
 
     def close(self) -> None:
         self._inner.close()
@@ -915,18 +1303,14 @@ def _without_passwords(function: Callable[[BinaryIO], _T]) -> Callable[[BinaryIO
 _LISTERS: dict[str, Callable[[BinaryIO, Passwords], Iterator[Member]]] = {
     "zip": _zip_list,
     "tar": _without_passwords(_tar_list),
-    "gzip": _without_passwords(_single_list(lambda s: gzip.GzipFile(fileobj=s, mode="rb"), b"content")),
-    "bzip2": _without_passwords(_single_list(lambda s: bz2.BZ2File(s, mode="rb"), b"content")),
-    "xz": _without_passwords(_single_list(lambda s: lzma.LZMAFile(s, mode="rb"), b"content")),
+    **{kind: _without_passwords(_single_list(kind, b"content")) for kind in _STREAM_MAGIC},
     "7z": _7z_list,
     "rar": _rar_list,
 }
 _OPENERS: dict[str, Callable[[BinaryIO, Passwords], MemberOpener]] = {
     "zip": _zip_opener,
     "tar": _without_passwords(_tar_opener),
-    "gzip": _without_passwords(_single_opener(lambda s: gzip.GzipFile(fileobj=s, mode="rb"))),
-    "bzip2": _without_passwords(_single_opener(lambda s: bz2.BZ2File(s, mode="rb"))),
-    "xz": _without_passwords(_single_opener(lambda s: lzma.LZMAFile(s, mode="rb"))),
-    "7z": _7z_opener,
+    **{kind: _without_passwords(_single_opener(kind)) for kind in _STREAM_MAGIC},
+    "7z": lambda stream, passwords: _SevenZipMembers(stream, passwords).open,
     "rar": _rar_opener,
 }

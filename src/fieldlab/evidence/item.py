@@ -26,6 +26,7 @@ class ItemFlag(str, enum.Enum):
     UNALLOCATED = "unallocated"
     DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
     PSEUDO = "pseudo"  # a file-system record TSK lists like a file, no user's (reserved MFT records, exFAT labels)
+    TRUNCATED = "truncated"  # its content stops early (a cut archive, damage, a bomb stopped): the readable prefix
 
 
 @dataclass(frozen=True)

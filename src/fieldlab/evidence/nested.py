@@ -19,6 +19,7 @@ from fieldlab.evidence.archives import (
     MAX_DEPTH,
     MAX_MEMBER_BYTES,
     MAX_RATIO,
+    STREAM_KINDS,
     ArchiveError,
     Member,
     MemberOpener,
@@ -48,9 +49,15 @@ STREAM_BUFFER = 1 << 20
 class MemberHandle:
     """An archive member opened for reading: the ``ItemHandle`` the readers expect."""
 
-    def __init__(self, stream: BinaryIO, outer: ItemHandle | None) -> None:
-        self._stream, self._outer = stream, outer
+    def __init__(self, stream: BinaryIO, outer: ItemHandle | None, content: BinaryIO | None = None) -> None:
+        self._stream, self._outer, self._content = stream, outer, content
         self.size = len(stream.getbuffer()) if isinstance(stream, io.BytesIO) else 0  # 0: not known until read
+
+    @property
+    def problem(self) -> Problem | None:
+        """Why the member's content stopped early (cut short, damaged, a bomb), once it has been read to its end;
+        the content is then the readable prefix."""
+        return getattr(self._content, "problem", None)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
         data = self._stream.read(len(buffer))
@@ -72,6 +79,15 @@ class MemberHandle:
 
 def depth(locator: Locator) -> int:
     return sum(1 for layer in locator.layers if layer.kind == "member")
+
+
+def archive_levels(source: EvidenceSource, locator: Locator) -> int:
+    """How many archives the item lies in, as an examiner counts them: the content of a compressed stream is the
+    stream's own level (a .tar.gz is one archive, not two).  The kinds come from the containers this process opened
+    on the way to the item; a container whose kind is not known counts as a level."""
+    layers = locator.layers
+    return sum(1 for position, layer in enumerate(layers) if layer.kind == "member"
+               and _container_kinds.get((id(source), Locator(layers[:position]).to_text())) not in STREAM_KINDS)
 
 
 NESTED_KINDS = ("member", "carved")
@@ -107,6 +123,7 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
                 kind = container_kind(stream, _name_of(layers[position - 1].value))
                 if kind is None:
                     raise ArchiveError("the item holding this member is not an archive (any more)")
+                _remember_kind(key[:2], kind)
                 holds_outer = position == first  # the container's stream reads the outer item itself
                 _keep(key, _opener(stream, kind, passwords), outer if holds_outer else None)
                 if holds_outer:
@@ -114,7 +131,7 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
             _opened.move_to_end(key)
             member = _opened[key][0](*parse_key(layer.value))
             stream = _seekable(member) if inner else _spooled(member)
-        return MemberHandle(stream, outer)
+        return MemberHandle(stream, outer, member if layers[-1].kind == "member" else None)
     except BaseException:
         if outer is not None:
             outer.close()
@@ -125,6 +142,16 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
 # Workers read members in order, so the last few containers cover nearly every member.
 _opened: OrderedDict[tuple[int, str, Passwords], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
 KEEP_OPEN = 8
+# Per worker process: the kind of each container opened, by source and locator, for counting archive levels.
+_container_kinds: OrderedDict[tuple[int, str], str] = OrderedDict()
+KEEP_KINDS = 4096
+
+
+def _remember_kind(key: tuple[int, str], kind: str) -> None:
+    _container_kinds[key] = kind
+    _container_kinds.move_to_end(key)
+    while len(_container_kinds) > KEEP_KINDS:
+        _container_kinds.popitem(last=False)
 
 
 def _keep(key: tuple[int, str, Passwords], opener: MemberOpener, outer: ItemHandle | None) -> None:
@@ -210,7 +237,7 @@ def _name_of(layer_value: bytes) -> str:
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
     """An inner container must seek (zip reads its directory from the end): hold it in memory, bounded."""
-    data = stream.read(SPOOL_LIMIT + 1)
+    data = _read_up_to(stream, SPOOL_LIMIT + 1)
     if len(data) > SPOOL_LIMIT:
         raise ArchiveError(f"an archive inside an archive over {SPOOL_LIMIT >> 20} MiB is not opened", ProblemKind.LIMIT)
     return io.BytesIO(data)
@@ -218,10 +245,19 @@ def _seekable(stream: BinaryIO) -> BinaryIO:
 
 def _spooled(stream: BinaryIO) -> BinaryIO:
     """In memory (seekable, as decoders want) when small enough; otherwise streamed, read once from the start."""
-    head = stream.read(SPOOL_LIMIT + 1)
+    head = _read_up_to(stream, SPOOL_LIMIT + 1)
     if len(head) <= SPOOL_LIMIT:
         return io.BytesIO(head)
     return io.BufferedReader(_Chain(head, stream), STREAM_BUFFER)
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, or fewer only at the end: a member's stream hands out what one expansion step made."""
+    parts, count = [], 0
+    while count < size and (part := stream.read(min(size - count, 16 << 20))):
+        parts.append(part)
+        count += len(part)
+    return b"".join(parts)
 
 
 class _Chain(io.RawIOBase):
@@ -247,11 +283,19 @@ class _Chain(io.RawIOBase):
 
 
 def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozenset[ItemFlag], stream: BinaryIO,
-                 kind: str, passwords: Passwords = ()) -> tuple[list[Item], tuple[Problem, ...]]:
+                 kind: str, passwords: Passwords = (), max_depth: int = MAX_DEPTH,
+                 levels: int | None = None) -> tuple[list[Item], tuple[Problem, ...]]:
     """The container's members as child items, and the problems (damaged, bombs, too deep) for the parent's errors,
-    one per kind."""
-    if depth(parent_locator) >= MAX_DEPTH:
-        return [], (Problem(ProblemKind.NESTING, f"archive nested deeper than {MAX_DEPTH} levels: not opened"),)
+    one per kind.
+
+    A container lying ``max_depth`` archive ``levels`` deep (default: its member layers) is not opened: the
+    examiner sees a nesting problem naming it, and can raise the limit for a scan (``scan --max-depth``).  Member
+    layers are bounded at twice the limit too, so streams inside streams (a gzip quine) end."""
+    levels = depth(parent_locator) if levels is None else levels
+    if levels >= max_depth or depth(parent_locator) >= 2 * max_depth:
+        return [], (Problem(ProblemKind.NESTING, f"{ProblemKind.NESTING.label}: {parent_path} lies {levels} archive "
+                            f"levels deep, at the limit of {max_depth}; its members were not listed (scan --max-depth "
+                            "raises the limit)"),)
     thumbnails = kind in THUMBNAIL_KINDS or kind == HEIF
     flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if thumbnails else ItemFlag.IN_ARCHIVE}
     children, problems = [], []

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from fieldlab.case.store import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
-from fieldlab.evidence.archives import ArchiveError, Passwords
+from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.detect.carve import carve
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
 from fieldlab.evidence.heif_members import KIND as HEIF
 from fieldlab.evidence.heif_members import heif_exif_thumbnail_run
-from fieldlab.evidence.nested import kind_from_head, member_items, open_nested
+from fieldlab.evidence.nested import archive_levels, kind_from_head, member_items, open_nested
 from fieldlab.evidence.pdf_members import KIND as PDF
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
@@ -73,6 +73,7 @@ def opened_source(spec: SourceSpec) -> EvidenceSource:
 class ReadOptions:
     sha256: bool = False
     embedded: bool = True  # search documents and unknown files for pictures and videos inside them
+    max_depth: int = MAX_DEPTH  # archive levels opened; a container deeper is reported as a nesting problem
 
 
 def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions) -> list[ItemResult]:
@@ -104,6 +105,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
         hint = EmbeddedMediaHint(EMBED_LIMIT) if options.embedded else None
         digests, head = digest_file(handle, HEAD_SIZE, options.sha256, hint)
         changed = handle.changed(task.size, task.mtime, digests.size)
+        stopped = getattr(handle, "problem", None)  # an archive member's content that stopped early (MemberHandle)
     except OSError as exc:
         return ItemResult(task.item_id, error=Problem(ProblemKind.UNREADABLE, f"read failed: {exc.strerror or exc}"))
     except ArchiveError as exc:
@@ -111,7 +113,8 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
     finally:
         handle.close()
     file_type = identify(head)
-    children, inside = _children(source, locator, task, head, file_type, hint is not None and hint.found, passwords)
+    children, inside = _children(source, locator, task, head, file_type, hint is not None and hint.found, passwords,
+                                 options.max_depth)
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -121,15 +124,16 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
         mime=file_type.mime,
         family=file_type.family,
         extension_mismatch=extension_mismatch(task.name, file_type),
-        problems=((changed,) if changed else ()) + inside,
+        problems=((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside,
         size=digests.size,
         children=tuple(children),
+        truncated=stopped is not None,
     )
 
 
 def _children(
     source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
-    passwords: Passwords = (),
+    passwords: Passwords = (), max_depth: int = MAX_DEPTH,
 ) -> tuple[list[Item], tuple[Problem, ...]]:
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
     cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
@@ -151,7 +155,8 @@ def _children(
         return [], (Problem(exc.kind, f"archive not opened: {exc}"),)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
-        children, problems = member_items(locator, task.path, flags, stream, kind, passwords) if kind else ([], ())
+        children, problems = (member_items(locator, task.path, flags, stream, kind, passwords, max_depth,
+                                           archive_levels(source, locator)) if kind else ([], ()))
         # an OLE file without thumbnails is an Office document: search it; a PDF's JPEGs are carved, not rendered
         if embedded and not (kind == "ole" and children):
             stream.seek(0)

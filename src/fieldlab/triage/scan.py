@@ -30,6 +30,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem, ReadDigests
+from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
@@ -123,6 +124,7 @@ def scan_source(
     local_cluster: int | None = None,
     parents: Sequence[Path] = (),
     second_copy: bool = False,
+    max_depth: int = MAX_DEPTH,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan.
 
@@ -157,7 +159,7 @@ def scan_source(
             "scan_started" if created else "scan_resumed",
             {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
              "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
-             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve,
+             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve, "max_depth": max_depth,
              "archive_passwords": len(spec.unlock.archive_passwords),  # how many, never which
              "cluster": work.address if isinstance(work, ClusterPool) else None,
              **({"parents": list(chain_parents)} if chain_parents else {}),
@@ -169,7 +171,7 @@ def scan_source(
         if isinstance(evidence, ImageSource):
             _record_image_facts(store, exhibit, evidence)
         near = NearMatching(matcher, pdq_radius) if perceptual else None
-        run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded), observer, near)
+        run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded, max_depth), observer, near)
         run.carve = carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
         interrupted = False
