@@ -54,8 +54,8 @@ def test_a_known_picture_in_a_gzip_without_its_footer_is_hashed_matched_and_flag
     size, flags, state = db.execute("SELECT size, flags, state FROM items WHERE path LIKE 'photo.jpg.gz › %'").fetchone()
     assert (size, state) == (len(picture), "done") and "truncated" in flags
     assert {h.path for h in fieldlab.hits(tmp_path / "case")} == {"photo.jpg.gz › content"}
-    (message,) = [m for (m,) in db.execute("SELECT message FROM errors WHERE path LIKE 'photo.jpg.gz › %'")]
-    assert f"{len(picture):,} bytes readable" in message
+    (kind, message), = db.execute("SELECT kind, message FROM errors WHERE path LIKE 'photo.jpg.gz › %'").fetchall()
+    assert kind == "truncated" and f"{len(picture):,} bytes readable" in message
     assert db.execute("SELECT COUNT(*) FROM media JOIN items ON items.id = media.item_id "
                       "WHERE items.path LIKE 'photo.jpg.gz › %' AND media.pdq IS NOT NULL").fetchone() == (1,)
 
@@ -74,6 +74,10 @@ def test_a_cut_tar_gz_gives_its_complete_members_and_the_readable_part_of_the_cu
     assert "truncated" in rows["content"][1] and "truncated" not in rows["a/k.jpg"][1]
     assert "truncated" in rows["a/noise.bin"][1] and 0 < rows["a/noise.bin"][0] < len(noise)
     assert {h.path for h in fieldlab.hits(tmp_path / "case")} == {"backup.tar.gz › content › a/k.jpg"}
+    kinds = set(db.execute("SELECT path, kind FROM errors WHERE path LIKE 'backup.tar.gz › %'"))
+    assert kinds == {("backup.tar.gz › content", "truncated"),  # the gzip stream, cut
+                     ("backup.tar.gz › content", "damaged"),  # the tar inside it, listed up to the cut
+                     ("backup.tar.gz › content › a/noise.bin", "truncated")}
 
 
 def test_a_multi_member_gzip_bomb_stops_early_and_keeps_its_prefix_as_a_truncated_item(tmp_path: Path) -> None:
@@ -84,8 +88,8 @@ def test_a_multi_member_gzip_bomb_stops_early_and_keeps_its_prefix_as_a_truncate
     db = _db(tmp_path / "case")
     size, flags, md5 = db.execute("SELECT size, flags, md5 FROM items WHERE path = 'logs.gz › content'").fetchone()
     assert (64 << 20) < size < (96 << 20) and "truncated" in flags and md5 is not None
-    (message,) = [m for (m,) in db.execute("SELECT message FROM errors WHERE path = 'logs.gz › content'")]
-    assert "decompression bomb" in message and f"{size:,} bytes" in message
+    (kind, message), = db.execute("SELECT kind, message FROM errors WHERE path = 'logs.gz › content'").fetchall()
+    assert kind == "bomb" and f"{size:,} bytes" in message
     assert db.execute("SELECT state FROM items WHERE path = 'photo.jpg'").fetchone() == ("done",)
 
 
@@ -104,8 +108,9 @@ def test_a_solid_7z_bomb_before_many_small_members_ends_with_the_members_not_ope
     assert states["archive.7z › first.jpg"] == "done" and len(states) == 1 + 1 + 1 + 300
     size, flags = db.execute("SELECT size, flags FROM items WHERE path = 'archive.7z › zeros.bin'").fetchone()
     assert 0 < size < (100 << 20) and "truncated" in flags  # stopped by the archive's budget, prefix kept
-    not_opened = [m for (m,) in db.execute("SELECT message FROM errors WHERE path LIKE 'archive.7z › after/%'")]
-    assert len(not_opened) == 300 and all("expansion budget" in m for m in not_opened)
+    not_opened = db.execute("SELECT kind, message FROM errors WHERE path LIKE 'archive.7z › after/%'").fetchall()
+    assert len(not_opened) == 300 and all(kind == "limit" and "expansion budget" in m for kind, m in not_opened)
+    assert db.execute("SELECT kind FROM errors WHERE path = 'archive.7z › zeros.bin'").fetchone() == ("bomb",)
 
 
 def _nested_tar_gz(picture: bytes, levels: int) -> bytes:
@@ -125,8 +130,8 @@ def test_a_known_picture_12_archives_deep_is_reached_with_max_depth_13_and_repor
 
     fieldlab.scan(evidence, tmp_path / "limited", exhibit_ref="EX1")
     assert list(fieldlab.hits(tmp_path / "limited")) == []
-    (path, message), = _db(tmp_path / "limited").execute("SELECT path, message FROM errors").fetchall()
-    assert message.startswith("not opened: nesting limit: ") and path in message
+    (path, kind, message), = _db(tmp_path / "limited").execute("SELECT path, kind, message FROM errors").fetchall()
+    assert kind == "nesting" and path in message
     assert path.endswith("› level6.tar.gz")  # five archives opened (deep.tar.gz, level2..5): the sixth is not
 
     result = CliRunner().invoke(app, ["scan", str(evidence), "--case", str(tmp_path / "deep"), "--exhibit", "EX1",

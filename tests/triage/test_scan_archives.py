@@ -144,8 +144,8 @@ def test_archives_nested_beyond_the_limit_are_listed_but_not_opened_and_reported
     db = _db(tmp_path / "case")
     deepest = max(locator.count("|member:") for (locator,) in db.execute("SELECT locator FROM items"))
     assert deepest == MAX_DEPTH
-    (path, message), = db.execute("SELECT path, message FROM errors").fetchall()
-    assert path.endswith("level1.zip") and message.startswith("not opened: nesting limit: ")
+    (path, kind, message), = db.execute("SELECT path, kind, message FROM errors").fetchall()
+    assert path.endswith("level1.zip") and kind == "nesting" and "at the limit of 5" in message
     assert path in message  # names the container not opened
 
 

@@ -293,9 +293,8 @@ def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozen
     layers are bounded at twice the limit too, so streams inside streams (a gzip quine) end."""
     levels = depth(parent_locator) if levels is None else levels
     if levels >= max_depth or depth(parent_locator) >= 2 * max_depth:
-        return [], (Problem(ProblemKind.NESTING, f"{ProblemKind.NESTING.label}: {parent_path} lies {levels} archive "
-                            f"levels deep, at the limit of {max_depth}; its members were not listed (scan --max-depth "
-                            "raises the limit)"),)
+        return [], (Problem(ProblemKind.NESTING, f"{parent_path} lies {levels} archive levels deep, at the limit of "
+                            f"{max_depth}: its members were not listed (scan --max-depth raises the limit)"),)
     thumbnails = kind in THUMBNAIL_KINDS or kind == HEIF
     flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if thumbnails else ItemFlag.IN_ARCHIVE}
     children, problems = [], []
