@@ -109,14 +109,6 @@ class ArchiveError(Exception):
     def problem(self) -> Problem:
         return Problem(self.kind, str(self))
 
-    def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-    @property
-    def problem(self) -> Problem:
-        return Problem(self.kind, str(self))
-
 
 @dataclass(frozen=True)
 class Member:
@@ -154,6 +146,9 @@ def list_members(stream: BinaryIO, kind: str, passwords: Passwords = ()) -> Iter
     except ArchiveError:
         raise
     except _DAMAGE as exc:
+        if isinstance(exc, EOFError) or "unexpected end" in str(exc):  # the listing runs off the end of the data
+            raise ArchiveError(f"cut short: the {kind} archive ends inside its listing ({exc})",
+                               ProblemKind.TRUNCATED) from exc
         raise ArchiveError(f"damaged {kind} archive: {exc}") from exc
 
 

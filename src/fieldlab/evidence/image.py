@@ -255,8 +255,7 @@ class ImageSource:
 
     def walk(self) -> Iterator[Item | WalkError]:
         for problem in self.facts.problems:  # an image cut short, a partition past its end, free space not listed
-            yield WalkError(str(self.path), problem,
-                            ProblemKind.DAMAGED if problem.startswith("free space") else ProblemKind.TRUNCATED)
+            yield WalkError(str(self.path), problem, _image_problem_kind(problem, self.media.info.missing_parent))
         numbered = len(self.facts.volumes) > 1 or self.facts.partition_scheme != "none"
         for volume in self.facts.volumes:
             prefix = f"vol{volume.index}@{volume.offset}/" if numbered else ""
@@ -351,6 +350,13 @@ def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
     if volume.offset + volume.length > media_size:
         return ProblemKind.TRUNCATED
     return ProblemKind.UNSUPPORTED
+
+
+def _image_problem_kind(problem: str, missing_parent: str | None) -> ProblemKind:
+    """A differencing image without its parent cannot be read at all; an image whose end is missing is cut short."""
+    if missing_parent and missing_parent in problem:
+        return ProblemKind.UNREADABLE
+    return ProblemKind.DAMAGED if problem.startswith("free space") else ProblemKind.TRUNCATED
 
 
 class _Locked(Exception):

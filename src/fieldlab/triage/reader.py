@@ -26,7 +26,7 @@ from fieldlab.evidence.nested import archive_levels, kind_from_head, member_item
 from fieldlab.evidence.pdf_members import KIND as PDF
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
-from fieldlab.problems import Problem, ProblemKind
+from fieldlab.problems import Problem, ProblemKind, merged
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media
@@ -124,7 +124,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
         mime=file_type.mime,
         family=file_type.family,
         extension_mismatch=extension_mismatch(task.name, file_type),
-        problems=((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside,
+        problems=merged(((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside),  # one row a kind
         size=digests.size,
         children=tuple(children),
         truncated=stopped is not None,
