@@ -66,7 +66,7 @@ class Tracker:
 
     def __init__(self, address: str = TRACKER) -> None:
         self.peers: dict[bytes, set[tuple[str, int]]] = {}
-        self.asked: list[bytes] = []  # infohashes of every announce, in order
+        self.asked: list[tuple[bytes, bytes]] = []  # (infohash, peer id) of every announce, in order
         self.lock = threading.Lock()
         tracker = self
 
@@ -77,9 +77,10 @@ class Tracker:
                 port = int(query["port"][0])
                 peer_ip = self.client_address[0]
                 with tracker.lock:
-                    tracker.asked.append(infohash)
+                    peer_id = urllib.parse.unquote_to_bytes(self.path.split("peer_id=")[1].split("&")[0])
+                    tracker.asked.append((infohash, peer_id))
                     known = set(tracker.peers.get(infohash, set()))
-                    if int(query.get("left", ["1"])[0]) != 1 or query.get("peer_id", [""])[0][:4] != "-FL0":
+                    if not peer_id.startswith(b"-FL"):  # the observer only asks; the test peers announce
                         tracker.peers.setdefault(infohash, set()).add((peer_ip, port))
                 packed = b"".join(socket.inet_aton(ip) + struct.pack(">H", p) for ip, p in sorted(known))
                 body = encode({"interval": 60, "peers": packed})
@@ -196,7 +197,9 @@ class OddPeer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             theirs = await asyncio.wait_for(reader.readexactly(68), 5)
-            self.recorded.handshakes.append(theirs)
+            from_observer = theirs[48:51] == b"-FL"  # the libtorrent peers find these peers too: not recorded
+            if from_observer:
+                self.recorded.handshakes.append(theirs)
             reserved = bytearray(8)
             reserved[5] |= 0x10
             ours = b"\x13BitTorrent protocol" + bytes(reserved) + self.infohash + b"-XX0001-" + self.address.encode()[:12].ljust(12, b"x")
@@ -218,21 +221,29 @@ class OddPeer:
                 writer.write(_message(20, b"\x00d1:v" + os.urandom(50)))
                 writer.write(_message(5, bytes(size)))
             await writer.drain()
-            await self._record(reader)
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, OSError):
+            await self._record(reader, from_observer)
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, OSError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
-    async def _record(self, reader: asyncio.StreamReader) -> None:
+    async def _record(self, reader: asyncio.StreamReader, from_observer: bool) -> None:
         while True:
             length = struct.unpack(">I", await asyncio.wait_for(reader.readexactly(4), 10))[0]
             if length:
                 body = await reader.readexactly(min(length, 2**20))
-                self.recorded.message_ids.append(body[0])
+                if from_observer:
+                    self.recorded.message_ids.append(body[0])
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shut() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

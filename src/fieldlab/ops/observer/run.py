@@ -206,6 +206,8 @@ class Observer:
                 for peer, found_by in (await self._discover(torrent)).items():
                     if not self.confinement.allows(peer.ip):
                         counts["peers_outside_confinement"] += 1
+                    elif not self._may_lead_to_subscriber(peer.ip):
+                        counts["peers_not_subscriber_addresses"] += 1
                     elif self._backing_off(peer):
                         counts["peers_backed_off"] += 1
                     elif queue.full():
@@ -246,6 +248,15 @@ class Observer:
                 found.setdefault(peer, set()).add("dht")
         counts["peers_found"] += len(found)
         return {p: ",".join(sorted(how)) for p, how in found.items()}
+
+    def _may_lead_to_subscriber(self, ip: str) -> bool:
+        """Private, shared and loopback addresses are not looked at (outside a lab exercise): no ISP can name them."""
+        if self.config.lab:
+            return True
+        try:
+            return parse_address(ip) == ip
+        except RowError:
+            return False
 
     def _backing_off(self, peer: PeerAddress) -> bool:
         held = self._backoff.get((peer.ip, peer.port))
@@ -291,15 +302,10 @@ class Observer:
         self._backoff.pop((work.peer.ip, work.peer.port), None)
         if look.problem is not None:
             counts[f"peer_problems_{look.problem.kind.value}"] += 1
-        try:
-            ip = work.peer.ip if self.config.lab else parse_address(work.peer.ip)
-        except RowError:
-            counts["peers_not_subscriber_addresses"] += 1
-            return
         self._observer_address = self._observer_address or look.local
         kind, digest = work.torrent.sighting_hash
         self._batch.append(ParsedSighting(
-            line=0, seen_us=time.time_ns() // 1000, ip=ip, port=work.peer.port, network="bittorrent",
+            line=0, seen_us=time.time_ns() // 1000, ip=work.peer.ip, port=work.peer.port, network="bittorrent",
             guid=look.peer_id.hex(), hash_kind=kind, file_hash=digest, file_name=work.torrent.name,
             file_size=None, share=look.share, client=look.client, found_by=work.found_by, observer=look.local))
         counts["peers_observed"] += 1

@@ -33,7 +33,8 @@ class TrackerAnswer:
 
 def announce_url(tracker: str, infohash: bytes, peer_id: bytes, port: int) -> str:
     query = urllib.parse.urlencode({"info_hash": infohash[:20], "peer_id": peer_id, "port": port, "uploaded": 0,
-                                    "downloaded": 0, "left": 1, "compact": 1, "numwant": NUMWANT})
+                                    "downloaded": 0, "left": 1, "compact": 1, "numwant": NUMWANT},
+                                   quote_via=urllib.parse.quote)  # %20, never "+": trackers differ on "+"
     return tracker + ("&" if "?" in tracker else "?") + query
 
 
