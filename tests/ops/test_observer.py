@@ -190,3 +190,64 @@ def test_a_bad_configuration_is_refused_with_the_reason() -> None:
         ObserverConfig(bootstrap=("router.example:x",)).validated()
     with pytest.raises(ObserverError, match="positive"):
         ObserverConfig(connections_per_second=0).validated()
+
+
+def test_a_supervisor_starts_and_stops_the_observer_in_the_app_and_a_target_shows_the_share_over_time(
+        swarm: Swarm, ops_db, make_client, tmp_path: Path) -> None:
+    import re
+
+    def csrf_of(client) -> str:  # noqa: ANN001 - a TestClient
+        return re.search(r'<meta name="csrf-token" content="([^"]*)">', client.get("/").text).group(1)
+
+    _lab_area(ops_db, tmp_path)
+    _know(ops_db, swarm)
+    intel, supervisor = make_client("intel1"), make_client("super1")
+    assert intel.get("/observer").status_code == 403
+    assert intel.post("/observer/start", data={"csrf": csrf_of(intel)}).status_code == 403
+    page = supervisor.get("/observer")
+    assert page.status_code == 200 and 'id="observer-start"' in page.text
+    form = {"csrf": csrf_of(supervisor), "minutes": "2", "interval": "600", "bootstrap": swarm.dht_node,
+            "confine_to": "127.0.0.0/8", "lab": "true", "max_connections": "8", "rate": "100", "per_torrent_rate": "100"}
+    assert supervisor.post("/observer/start", data=form, follow_redirects=False).status_code == 303
+    again = supervisor.post("/observer/start", data=form)
+    assert again.status_code == 400 and "already running" in again.text
+    end = time.monotonic() + 20
+    while time.monotonic() < end and (latest_runs(ops_db)[0]["status"].get("counts", {}).get("peers_observed", 0) < 8
+                                      or not latest_runs(ops_db)[0]["status"].get("last_batch_at")):
+        time.sleep(0.2)
+    assert supervisor.post("/observer/stop", data={"csrf": csrf_of(supervisor)}, follow_redirects=False).status_code == 303
+    runner = supervisor.app.state.observer
+    runner.thread.join(20)
+    (run,) = latest_runs(ops_db)
+    assert run["stopped_at"] and run["status"]["counts"]["sightings_added"] == 8
+    shown = supervisor.get("/observer").text
+    assert 'id="observer-start"' in shown and "sightings added: 8" in shown and "super1" in shown
+    stops = [e for e in ops_db.audit.entries() if e.action == "observer_stopped"]
+    assert len(stops) == 1 and stops[0].actor == "super1"
+
+    half = next(t for t in list_targets(ops_db) if t.addresses == ("127.0.0.12",))
+    target_page = intel.get(f"/targets/{half.id}").text
+    assert 'id="observed"' in target_page and "56%" in target_page and "fieldlab-test-peer/127.0.0.12" in target_page
+
+
+def test_the_command_line_imports_known_torrents_and_observes(swarm: Swarm, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    runner = CliRunner()
+    ops_dir = str(tmp_path / "ops")
+    (tmp_path / "known.torrent").write_bytes(swarm.known.metainfo)
+    (tmp_path / "magnets.txt").write_text(f"# one a line\nmagnet:?xt=urn:btih:{swarm.other.v1}\nnot a magnet\n")
+    imported = runner.invoke(app, ["ops", "torrents", "import", str(tmp_path / "known.torrent"),
+                                   str(tmp_path / "magnets.txt"), "--category", "A", "--ops-dir", ops_dir])
+    assert imported.exit_code == 0, imported.output
+    assert "known.torrent: 1 added" in imported.output and "magnets.txt: 1 added" in imported.output
+    assert "line 3:" in imported.output
+    listed = runner.invoke(app, ["ops", "torrents", "list", "--ops-dir", ops_dir])
+    assert swarm.known.v1 in listed.output and swarm.other.v1 in listed.output
+    observed = runner.invoke(app, ["ops", "observe", "--ops-dir", ops_dir, "--rounds", "1", "--bootstrap",
+                                   swarm.dht_node, "--confine-to", "127.0.0.0/8", "--lab", "--interval", "1"])
+    assert observed.exit_code == 0, observed.output
+    # the known torrent's 8 answering peers, and the other torrent's two seeds (a magnet: share not told)
+    assert "10 sightings added" in observed.output and "sightings_set_aside: 10" in observed.output

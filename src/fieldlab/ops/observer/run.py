@@ -81,11 +81,12 @@ class ObserverConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> ObserverConfig:
-        values = json.loads(text)
+    def from_json_dict(cls, values: dict) -> ObserverConfig:
+        """A run's stored configuration (fields a newer or older fieldlab does not know are left out)."""
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
         for key in ("bootstrap", "confine_to"):
-            values[key] = tuple(values.get(key, ()))
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+            known[key] = tuple(known.get(key, ()))
+        return cls(**known)
 
 
 @dataclass
@@ -148,7 +149,8 @@ class Observer:
 
     async def run(self, minutes: float | None = None, rounds: int | None = None) -> ObserverStatus:
         """Observe until ``minutes`` pass, ``rounds`` are done, or ``stop`` is called; then record the stop."""
-        self._start()
+        if not self.status.run_id:
+            self.start()
         deadline = time.monotonic() + minutes * 60 if minutes is not None else None
         done = 0
         try:
@@ -167,7 +169,8 @@ class Observer:
             self._stop()
         return self.status
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Record the run's start (audited); ``run`` does it itself if it was not done before."""
         with self.db.change("observer_started", self.actor, config=json.loads(self.config.to_json())) as change:
             run_id = change.conn.execute(observer_runs.insert().values(
                 started_at=time.time(), started_by=self.actor, observer="", config=self.config.to_json(),
