@@ -30,7 +30,7 @@ TRACKER = "127.0.0.3"
 QUIET = {"enable_lsd": False, "enable_upnp": False, "enable_natpmp": False, "enable_incoming_utp": False,
          "enable_outgoing_utp": False, "dht_restrict_routing_ips": False, "dht_restrict_search_ips": False,
          "dht_enforce_node_id": False, "dht_prefer_verified_node_ids": False, "alert_mask": 0,
-         "allow_multiple_connections_per_ip": True, "announce_to_all_trackers": True}
+         "allow_multiple_connections_per_ip": True, "announce_to_all_trackers": True, "stop_tracker_timeout": 1}
 
 
 @dataclass(frozen=True)

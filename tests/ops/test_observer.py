@@ -45,16 +45,18 @@ class Swarm:
         wait_until_checked(self.seeders)
 
     def wait_for_announces(self, timeout: float = 20.0) -> None:
-        """Until the tracker and the DHT node hold the three libtorrent peers of the known torrent."""
+        """Until the tracker holds the known torrent's three libtorrent peers, and the DHT those and the other
+        torrent's two."""
         from fieldlab.ops.observer.addresses import Confinement
         from fieldlab.ops.observer.dht import get_peers, parse_node
 
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             tracked = {ip for ip, _ in self.tracker.peers.get(bytes.fromhex(self.known.v1), ())}
-            found = asyncio.run(get_peers(bytes.fromhex(self.known.v1), (parse_node(self.dht_node),),
-                                          Confinement(["127.0.0.0/8"]), timeout=0.5))
-            if {"127.0.0.11", "127.0.0.12", "127.0.0.13"} <= tracked and len(found.peers) >= 3:
+            found = [asyncio.run(get_peers(bytes.fromhex(t.v1), (parse_node(self.dht_node),),
+                                           Confinement(["127.0.0.0/8"]), timeout=0.5)).peers
+                     for t in (self.known, self.other)]
+            if {"127.0.0.11", "127.0.0.12", "127.0.0.13"} <= tracked and [len(f) for f in found] == [3, 2]:
                 return
             time.sleep(0.2)
         raise RuntimeError("the swarm did not announce in time")
@@ -62,6 +64,10 @@ class Swarm:
     def close(self) -> None:
         for peer in self.odd.values():
             peer.close()
+        for seeder in self.seeders:
+            seeder.session.pause()
+        self.seeders.clear()
+        del self.dht
         self.tracker.close()
 
 

@@ -16,6 +16,7 @@ runs the observer.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import threading
@@ -203,21 +204,19 @@ class Observer:
         queue: asyncio.Queue[_Work] = asyncio.Queue(self.config.queue_size)
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.config.max_connections)]
         try:
+            swarms: list[list[_Work]] = []
             for torrent in known:
                 if self.stop_requested.is_set() or (deadline is not None and time.monotonic() >= deadline):
                     break
-                for peer, found_by in (await self._discover(torrent)).items():
-                    if not self.confinement.allows(peer.ip):
-                        counts["peers_outside_confinement"] += 1
-                    elif not self._may_lead_to_subscriber(peer.ip):
-                        counts["peers_not_subscriber_addresses"] += 1
-                    elif self._backing_off(peer):
-                        counts["peers_backed_off"] += 1
-                    elif queue.full():
-                        counts["peers_dropped_queue_full"] += 1
-                    else:
-                        queue.put_nowait(_Work(torrent, peer, found_by))
-                        counts["peers_queued"] += 1
+                swarms.append([_Work(torrent, p, how) for p, how in (await self._discover(torrent)).items()
+                               if self._worth_a_look(p)])
+            # one torrent's peers after another would leave the workers waiting on that torrent's rate
+            for work in (w for turn in itertools.zip_longest(*swarms) for w in turn if w is not None):
+                if queue.full():
+                    counts["peers_dropped_queue_full"] += 1
+                else:
+                    queue.put_nowait(work)
+                    counts["peers_queued"] += 1
             await queue.join()
         finally:
             for worker in workers:
@@ -251,6 +250,18 @@ class Observer:
                 found.setdefault(peer, set()).add("dht")
         counts["peers_found"] += len(found)
         return {p: ",".join(sorted(how)) for p, how in found.items()}
+
+    def _worth_a_look(self, peer: PeerAddress) -> bool:
+        counts = self.status.counts
+        if not self.confinement.allows(peer.ip):
+            counts["peers_outside_confinement"] += 1
+        elif not self._may_lead_to_subscriber(peer.ip):
+            counts["peers_not_subscriber_addresses"] += 1
+        elif self._backing_off(peer):
+            counts["peers_backed_off"] += 1
+        else:
+            return True
+        return False
 
     def _may_lead_to_subscriber(self, ip: str) -> bool:
         """Private, shared and loopback addresses are not looked at (outside a lab exercise): no ISP can name them."""
