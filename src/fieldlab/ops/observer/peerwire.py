@@ -158,7 +158,7 @@ class _State:
     def __init__(self, peer_id: bytes, pieces: int | None, need_client: bool, local: str) -> None:
         self.peer_id, self.pieces, self.need_client, self.local = peer_id, pieces, need_client, local
         self.client: str | None = None
-        self.held: set[int] | None = None  # pieces announced, when a bitfield or have message was read
+        self.bits: bytearray | None = None  # pieces announced (a bitfield, one bit a piece), once the peer said
         self.everything = False  # "have all", whatever the piece count
         self.problem: Problem | None = None
         self.heard = False
@@ -183,13 +183,14 @@ class _State:
             index = struct.unpack(">I", payload)[0]
             if self.pieces is not None and index >= self.pieces:
                 self._lie(f"'have' for piece {index} of a torrent of {self.pieces}")
-            elif self.held is not None:
-                self.held.add(index)
+            elif self.bits is not None:
+                self.bits[index >> 3] |= 0x80 >> (index & 7)
         elif kind == HAVE_ALL:
             self.told_pieces, self.everything = True, True
-            self.held = set(range(self.pieces)) if self.pieces else None
+            self.bits = None
         elif kind == HAVE_NONE:
-            self.told_pieces, self.everything, self.held = True, False, set()
+            self.told_pieces, self.everything = True, False
+            self.bits = bytearray((self.pieces + 7) // 8) if self.pieces else bytearray()
 
     def _bitfield(self, payload: bytes) -> None:
         self.told_pieces = True
@@ -202,18 +203,18 @@ class _State:
         if spare and payload[-1] & ((1 << spare) - 1):
             self._lie("a bitfield with bits set past the last piece")
             return
-        self.held = {i for i in range(self.pieces) if payload[i >> 3] & (0x80 >> (i & 7))}
+        self.bits, self.everything = bytearray(payload), False
 
     def _lie(self, what: str) -> None:
         self.lied = True
         self.note(Problem(ProblemKind.DAMAGED, f"the peer sent {what}: its share is not recorded"))
 
     def look(self, seconds: float) -> PeerLook:
-        held = None if self.lied or self.held is None else len(self.held)
+        held = None if self.lied or self.bits is None else int.from_bytes(self.bits, "big").bit_count()
         if self.lied:
             share = None
         elif self.everything:
-            share = 1.0
+            held, share = self.pieces, 1.0
         elif held is not None and (self.pieces or held == 0):
             share = held / self.pieces if self.pieces else 0.0
         else:
