@@ -95,6 +95,29 @@ class Tracker:
         self.server = ThreadingHTTPServer((address, 0), Handler)
         self.url = f"http://{address}:{self.server.server_address[1]}/announce"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((address, 0))
+        self.udp_url = f"udp://{address}:{self.udp.getsockname()[1]}/announce"
+        threading.Thread(target=self._serve_udp, daemon=True).start()
+
+    def _serve_udp(self) -> None:
+        """BEP 15: a connect answer with a connection id, then announce answers with compact peers."""
+        while True:
+            try:
+                data, sender = self.udp.recvfrom(2048)
+            except OSError:
+                return
+            action, transaction = struct.unpack(">I", data[8:12])[0], data[12:16]
+            if action == 0 and len(data) == 16:
+                self.udp.sendto(struct.pack(">I", 0) + transaction + b"CONNID01", sender)
+            elif action == 1 and len(data) >= 98 and data[:8] == b"CONNID01":
+                infohash, peer_id = data[16:36], data[36:56]
+                with self.lock:
+                    self.asked.append((infohash, peer_id))
+                    known = sorted(self.peers.get(infohash, set()))
+                packed = b"".join(socket.inet_aton(ip) + struct.pack(">H", p) for ip, p in known)
+                self.udp.sendto(struct.pack(">I", 1) + transaction + struct.pack(">III", 60, 0, len(known)) + packed,
+                                sender)
 
     def add(self, infohash: str, ip: str, port: int) -> None:
         with self.lock:
@@ -103,6 +126,7 @@ class Tracker:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.udp.close()
 
 
 def session(address: str, dht_node: str | None) -> lt.session:

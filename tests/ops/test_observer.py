@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from fieldlab.ops.observer.peerwire import SENT_BY_OBSERVER
 from fieldlab.ops.schema import imports, sightings
 from fieldlab.ops.settings import save_settings
 from fieldlab.ops.targets import list_targets, target_detail
-from fieldlab.ops.torrents import import_torrents, parse_torrent_file
+from fieldlab.ops.torrents import import_torrents, parse_magnet, parse_torrent_file
 from fieldlab.ops.warrant import render_html, warrant_draft
 from tests.ops.swarm import DHT_NODE, OddPeer, Tracker, make_torrent, seed, session, wait_for_port, wait_until_checked
 
@@ -257,3 +258,17 @@ def test_the_command_line_imports_known_torrents_and_observes(swarm: Swarm, tmp_
     assert observed.exit_code == 0, observed.output
     # the known torrent's 8 answering peers, and the other torrent's two seeds (a magnet: share not told)
     assert "10 sightings added" in observed.output and "sightings_set_aside: 10" in observed.output
+
+
+def test_a_udp_tracker_named_by_a_magnet_link_gives_the_peers(swarm: Swarm, ops_db) -> None:
+    link = f"magnet:?xt=urn:btih:{swarm.known.v1}&tr={urllib.parse.quote(swarm.tracker.udp_url, safe='')}"
+    import_torrents(ops_db, [parse_magnet(link)], "magnet", "links.txt", category="B", actor="tester")
+    status = asyncio.run(Observer(ops_db, _config(swarm, bootstrap=()), "tester").run(rounds=1))
+    with ops_db.engine.connect() as conn:
+        rows = conn.execute(select(sightings)).all()
+    assert status.counts["tracker_requests"] == 1 and status.counts["tracker_errors"] == 0
+    assert {r.ip for r in rows} >= {"127.0.0.11", "127.0.0.12", "127.0.0.13"} and len(rows) == 8
+    assert {r.found_by for r in rows} == {"tracker"} and {r.category for r in rows} == {"B"}
+    # a magnet gives no piece count: "have all" is still everything, a bitfield is "not told"
+    shares = {r.ip: r.share for r in rows}
+    assert shares["127.0.0.11"] == 1.0 and shares["127.0.0.12"] is None and shares["127.0.0.13"] == 0.0

@@ -32,7 +32,7 @@ from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress
 from fieldlab.ops.observer.dht import get_peers, parse_node
 from fieldlab.ops.observer.peerwire import PeerError, look_at_peer
-from fieldlab.ops.observer.tracker import TrackerError, ask_tracker, is_http_tracker
+from fieldlab.ops.observer.tracker import TrackerError, ask_tracker, is_tracker_we_ask
 from fieldlab.ops.schema import observer_runs
 from fieldlab.ops.sightings import ParsedSighting, RowError, parse_address, store_observed
 from fieldlab.ops.torrents import KnownTorrent, list_known
@@ -229,8 +229,8 @@ class Observer:
         counts = self.status.counts
         found: dict[PeerAddress, set[str]] = {}
         for tracker in torrent.trackers:
-            if not is_http_tracker(tracker):
-                counts["trackers_skipped_not_http"] += 1
+            if not is_tracker_we_ask(tracker):
+                counts["trackers_skipped_scheme"] += 1
                 continue
             counts["tracker_requests"] += 1
             try:
