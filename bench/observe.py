@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import struct
 import sys
 import tempfile
@@ -153,6 +154,8 @@ def main() -> None:
     polite_time, polite_peers, polite_counts = observe(work / "ops-polite", tracker, torrents, polite, 1)
     stop.set()
     child.join(30)
+    tracker.close()
+    shutil.rmtree(work, ignore_errors=True)
 
     rows = [
         [f"limits lifted: {args.connections} connections at once, {args.rounds} rounds",

@@ -198,7 +198,7 @@ class Recorded:
 
 class OddPeer:
     """A peer at its own address that answers a handshake as ``behaviour`` says:
-    ``honest`` (extension handshake, exact bitfield), ``lying`` (a bitfield too long, then bits past the end),
+    ``honest`` (extension handshake, exact bitfield), ``pushy`` (the same after a piece nobody asked for), ``lying`` (a bitfield too long, then bits past the end),
     ``oversized`` (an extension message of 10 MiB announced), ``malformed`` (garbage in place of bencode, then a
     bitfield), ``hangup`` (closes mid-handshake), ``silent`` (handshake, then nothing)."""
 
@@ -233,8 +233,10 @@ class OddPeer:
                 return
             writer.write(ours)
             size = (self.pieces + 7) // 8
-            if self.behaviour == "honest":
-                writer.write(_message(20, b"\x00" + encode({"m": {}, "v": "OddPeer honest"})))
+            if self.behaviour in ("honest", "pushy"):
+                if self.behaviour == "pushy":  # a piece nobody asked for, before anything else
+                    writer.write(_message(7, struct.pack(">II", 0, 0) + b"\xaa" * PIECE))
+                writer.write(_message(20, b"\x00" + encode({"m": {}, "v": f"OddPeer {self.behaviour}"})))
                 writer.write(_message(5, b"\xff" * (size - 1) + b"\x80"))
             elif self.behaviour == "lying":
                 writer.write(_message(20, b"\x00" + encode({"v": "OddPeer lying"})))

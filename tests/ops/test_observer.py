@@ -272,3 +272,16 @@ def test_a_udp_tracker_named_by_a_magnet_link_gives_the_peers(swarm: Swarm, ops_
     # a magnet gives no piece count: "have all" is still everything, a bitfield is "not told"
     shares = {r.ip: r.share for r in rows}
     assert shares["127.0.0.11"] == 1.0 and shares["127.0.0.12"] is None and shares["127.0.0.13"] == 0.0
+
+
+def test_a_piece_nobody_asked_for_is_dropped_and_the_look_goes_on(swarm: Swarm) -> None:
+    from fieldlab.ops.observer.peerwire import look_at_peer
+
+    pushy = OddPeer("127.0.0.31", swarm.known.v1, swarm.known.pieces, "pushy")
+    try:
+        look = asyncio.run(look_at_peer(pushy.address, pushy.port, bytes.fromhex(swarm.known.v1), swarm.known.pieces,
+                                        b"-FL0100-" + bytes(12), "test", read_timeout=1.0, source_address=OBSERVER))
+    finally:
+        pushy.close()
+    assert (look.client, look.pieces_held, look.share, look.problem) == ("OddPeer pushy", 9, 1.0, None)
+    assert look.local.startswith(f"{OBSERVER}:") and set(pushy.recorded.message_ids) <= SENT_BY_OBSERVER

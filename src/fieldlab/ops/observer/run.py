@@ -205,11 +205,15 @@ class Observer:
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.config.max_connections)]
         try:
             swarms: list[list[_Work]] = []
+            room = self.config.queue_size  # peers held for this round, all torrents together
             for torrent in known:
                 if self.stop_requested.is_set() or (deadline is not None and time.monotonic() >= deadline):
                     break
-                swarms.append([_Work(torrent, p, how) for p, how in (await self._discover(torrent)).items()
-                               if self._worth_a_look(p)])
+                found = [_Work(torrent, p, how) for p, how in (await self._discover(torrent)).items()
+                         if self._worth_a_look(p)]
+                counts["peers_dropped_queue_full"] += max(0, len(found) - room)
+                swarms.append(found[:room])
+                room -= len(swarms[-1])
             # one torrent's peers after another would leave the workers waiting on that torrent's rate
             for work in (w for turn in itertools.zip_longest(*swarms) for w in turn if w is not None):
                 if queue.full():
