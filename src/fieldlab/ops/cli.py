@@ -294,3 +294,109 @@ def audit(database: Database = None, ops_dir: OpsDir = None) -> None:
                   + ("" if db.location.head_dir else " (a server database keeps no head file: "
                      "truncation is refused by its triggers)"))
 
+
+
+# known torrents and the BitTorrent observer
+
+torrents_app = typer.Typer(help="Known torrents: infohashes the observer watches and sightings are matched against.",
+                           no_args_is_help=True)
+ops_app.add_typer(torrents_app, name="torrents")
+
+
+@torrents_app.command("import")
+def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help=".torrent files, .csv lists (infohash,category,description[,name]) or text files of magnet links.")] = None,
+                    magnet: Annotated[Optional[list[str]], typer.Option(help="A magnet link (repeat for several).")] = None,
+                    category: Annotated[Optional[str], typer.Option(help="Category of .torrent files and magnet links (a CSV row gives its own).")] = None,
+                    description: Annotated[Optional[str], typer.Option(help="Description of .torrent files and magnet links.")] = None,
+                    profile: Annotated[str, typer.Option(help="Category labels: uk (A/B/C) or us (1-4).")] = "uk",
+                    database: Database = None, ops_dir: OpsDir = None) -> None:
+    """Import known torrents; every infohash sighting is matched against them again.
+
+    Example: [bold]fieldlab ops torrents import series.torrent --category A --description "series X" --ops-dir ~/ops[/]
+    """
+    from fieldlab.ops.torrents import TorrentError, import_torrents, parse_magnet, read_sources
+
+    try:
+        sources = read_sources(files or [])
+        if magnet:
+            sources.append(("magnet", "command line", [parse_magnet(m) for m in magnet], []))
+    except (TorrentError, OSError) as exc:
+        _fail(str(exc))
+    if not sources:
+        _fail("give .torrent files, CSV lists or magnet-link files, or --magnet")
+    db = _open(database, ops_dir)
+    try:
+        for kind, name, found, problems in sources:
+            done = import_torrents(db, found, kind, name, profile, category, description, current_actor(), problems)
+            console.print(f"{escape(name)}: {done.added} added, {done.updated} updated, {done.rematched} sighting(s) "
+                          "matched again")
+            for problem in done.problems[:20]:
+                console.print(f"[yellow]  {escape(problem)}[/]")
+    except TorrentError as exc:
+        _fail(str(exc))
+    finally:
+        db.close()
+
+
+@torrents_app.command("list")
+def torrents_list(database: Database = None, ops_dir: OpsDir = None) -> None:
+    """List the known torrents.
+
+    Example: [bold]fieldlab ops torrents list --ops-dir ~/ops[/]
+    """
+    from fieldlab.ops.torrents import list_known
+
+    db = _open(database, ops_dir)
+    try:
+        with db.engine.connect() as conn:
+            found = list_known(conn)
+    finally:
+        db.close()
+    table = Table(title="Known torrents")
+    for column in ("Id", "Infohash", "Category", "Name", "Pieces", "Trackers"):
+        table.add_column(column)
+    for t in found:
+        table.add_row(str(t.id), "\n".join(h for h in (t.infohash_v1, t.infohash_v2) if h), t.category,
+                      escape(t.name), "" if t.pieces is None else str(t.pieces), str(len(t.trackers)))
+    console.print(table)
+
+
+@ops_app.command("observe")
+def observe(minutes: Annotated[Optional[float], typer.Option(help="Stop after this many minutes (default: run until Ctrl-C).")] = None,
+            rounds: Annotated[Optional[int], typer.Option(help="Stop after this many rounds over the known torrents.")] = None,
+            interval: Annotated[float, typer.Option(help="Seconds from the start of one round to the next.")] = 300.0,
+            bootstrap: Annotated[Optional[list[str]], typer.Option(help="DHT bootstrap node as address:port (repeat); none: the DHT is not asked.")] = None,
+            confine_to: Annotated[Optional[list[str]], typer.Option(help="Connect only inside this network (repeat), e.g. 127.0.0.0/8 for a lab.")] = None,
+            lab: Annotated[bool, typer.Option(help="A lab exercise: record peers at private and loopback addresses too.")] = False,
+            max_connections: Annotated[int, typer.Option(help="Peer connections open at once.")] = 50,
+            rate: Annotated[float, typer.Option(help="New peer connections a second, all torrents together.")] = 20.0,
+            per_torrent_rate: Annotated[float, typer.Option(help="New peer connections a second to one torrent's swarm.")] = 5.0,
+            source_address: Annotated[str, typer.Option(help="Local address peer connections come from.")] = "",
+            home: Home = None, database: Database = None, ops_dir: OpsDir = None) -> None:
+    """Observe the known torrents' swarms and record each peer seen as a sighting (read-only: nothing is downloaded).
+
+    Example: [bold]fieldlab ops observe --ops-dir ~/ops --minutes 60 --bootstrap 67.215.246.10:6881[/]
+    """
+    import asyncio
+
+    from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError
+
+    try:
+        config = ObserverConfig(bootstrap=tuple(bootstrap or ()), confine_to=tuple(confine_to or ()), lab=lab,
+                                interval=interval, max_connections=max_connections, connections_per_second=rate,
+                                per_torrent_per_second=per_torrent_rate, source_address=source_address).validated()
+    except ObserverError as exc:
+        _fail(str(exc))
+    db = _open(database, ops_dir)
+    observer = Observer(db, config, current_actor(), home)
+    try:
+        asyncio.run(observer.run(minutes=minutes, rounds=rounds))
+    except KeyboardInterrupt:
+        console.print("Stopped (Ctrl-C)")
+    finally:
+        db.close()
+    counts = observer.status.counts
+    console.print(f"Observer run {observer.status.run_id}: {counts['rounds']} round(s), {counts['peers_found']:,} "
+                  f"peers found, {counts['connections']:,} connections, {counts['sightings_added']:,} sightings added")
+    for key, value in sorted(counts.items()):
+        console.print(f"  {key}: {value:,}" if isinstance(value, int) else f"  {key}: {value:.1f}")

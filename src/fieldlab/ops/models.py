@@ -43,10 +43,18 @@ class SightingRow:
     hash_sets: str | None
     area: str | None
     in_area: bool
+    share: float | None = None  # observed by fieldlab's BitTorrent observer: share of pieces the peer held
+    client: str | None = None
+    found_by: str | None = None
+    observer: str | None = None
 
     @property
     def seen(self) -> str:
         return utc_time(self.seen_us)
+
+    @property
+    def observed(self) -> bool:
+        return self.observer is not None
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ imports = Table(
     Column("duplicates", Integer, nullable=False),
     Column("malformed", Integer, nullable=False),
     Column("set_aside", Integer, nullable=False),  # added, but outside the force's area
+    Column("source", String(16), nullable=False, server_default="export"),  # export | observer (one batch of a run)
 )
 
 import_problems = Table(
@@ -131,6 +132,11 @@ sightings = Table(
     Column("area", String(200)),  # null: no range holds the address
     Column("in_area", Boolean, nullable=False, server_default=false()),
     Column("target_id", Integer, ForeignKey("targets.id")),
+    # observed by fieldlab's own BitTorrent observer (null for exported sightings)
+    Column("share", Float),  # share of the torrent's pieces the peer said it held, 0..1 (null: not told)
+    Column("client", String(100)),  # the client name the peer gave
+    Column("found_by", String(16)),  # dht | tracker
+    Column("observer", String(60)),  # the observer's own address, as the peer saw it
 )
 Index("ix_sightings_target", sightings.c.target_id)
 Index("ix_sightings_ip", sightings.c.ip, sightings.c.seen_us)
@@ -204,4 +210,36 @@ safeguarding = Table(
     Column("note", Text, nullable=False),
     Column("recorded_by", String(200), nullable=False),
     Column("recorded_at", Float, nullable=False),
+)
+
+# torrents known to hold indecent material: an infohash sighting of one of these is of a known file
+known_torrents = Table(
+    "known_torrents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("infohash_v1", String(40), unique=True),  # SHA-1 of the info dictionary, lower-case hex
+    Column("infohash_v2", String(64), unique=True),  # SHA-256 of it (v2 and hybrid torrents)
+    Column("name", Text, nullable=False),  # as the torrent or the list names it: shown escaped, never a path
+    Column("category", String(32), nullable=False),
+    Column("profile", String(8), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("pieces", Integer),  # null until a .torrent file says
+    Column("trackers", Text, nullable=False),  # JSON list of announce URLs
+    Column("source", String(16), nullable=False),  # csv | torrent | magnet
+    Column("source_name", String(255), nullable=False),
+    Column("imported_at", Float, nullable=False),
+    Column("imported_by", String(200), nullable=False),
+)
+
+# each run of the observer: who started it, how it was set, and what it has done so far
+observer_runs = Table(
+    "observer_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("started_by", String(200), nullable=False),
+    Column("stopped_at", Float),
+    Column("observer", String(60), nullable=False),
+    Column("config", Text, nullable=False),  # JSON of ObserverConfig
+    Column("status", Text, nullable=False),  # JSON of the counters, updated after every batch
 )

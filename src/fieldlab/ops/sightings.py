@@ -44,6 +44,7 @@ from fieldlab.ops.areas import load_index
 from fieldlab.ops.database import OpsDatabase, serialise
 from fieldlab.ops.schema import import_problems, imports, sightings
 from fieldlab.ops.settings import load_settings
+from fieldlab.ops.torrents import torrent_matches
 
 DEFAULT_LAYOUT = {"timestamp": "timestamp_utc", "ip": "ip", "port": "port", "network": "network",
                   "guid": "client_guid", "hash": "file_hash", "file_name": "file_name", "file_size": "file_size"}
@@ -83,6 +84,11 @@ class ParsedSighting:
     file_hash: str
     file_name: str
     file_size: int | None
+    # what fieldlab's own BitTorrent observer adds (None for exported sightings)
+    share: float | None = None
+    client: str | None = None
+    found_by: str | None = None
+    observer: str | None = None
 
     @property
     def key(self) -> str:
@@ -365,6 +371,36 @@ def import_sightings(db: OpsDatabase, source: Path | BinaryIO, file_name: str | 
                         counts["malformed"], counts["set_aside"], counts["known"], tuple(problems))
 
 
+def store_observed(db: OpsDatabase, batch: Sequence[ParsedSighting], run_id: int, observer: str,
+                   home: Path | None = None, actor: str | None = None) -> ImportReport:
+    """One batch of the BitTorrent observer's sightings, through the same path as an export: matched, placed,
+    duplicates never twice, targets regrouped; the batch is an ``imports`` row of source ``observer`` (its SHA-256
+    over the batch's sighting keys) and an audit entry, in one transaction."""
+    from fieldlab.ops.targets import regroup
+
+    library = HashSetLibrary(home)
+    matcher = HashMatcher(library.load() if any(i.format != "blocks" for i in library.list()) else [])
+    settings = load_settings(db)
+    index = load_index(db)
+    digest = hashlib.sha256("\n".join(sorted(p.key for p in batch)).encode()).hexdigest()
+    counts = dict(rows=len(batch), added=0, duplicates=0, malformed=0, set_aside=0, known=0)
+    name = f"observer run {run_id} at {observer}"[:255]
+    with db.change("observation_batch", actor, run=run_id, observer=observer, sha256=digest) as change:
+        conn = change.conn
+        serialise(conn, "sightings", "targets")
+        import_id = conn.execute(imports.insert().values(
+            file_name=name, sha256=digest, layout=json.dumps({"observer_run": run_id}), zone=None,
+            imported_at=time.time(), imported_by=actor or "", rows=len(batch), added=0, duplicates=0, malformed=0,
+            set_aside=0, source="observer")).inserted_primary_key[0]
+        _store(conn, import_id, list(batch), set(), matcher, index, settings, counts)
+        conn.execute(imports.update().where(imports.c.id == import_id).values(
+            added=counts["added"], duplicates=counts["duplicates"], set_aside=counts["set_aside"]))
+        change.detail.update(import_id=import_id, **counts)
+        change.detail["targets"] = regroup(conn, settings)
+    return ImportReport(import_id, name, digest, counts["rows"], counts["added"], counts["duplicates"], 0,
+                        counts["set_aside"], counts["known"], ())
+
+
 def _store(conn, import_id: int, batch: list[ParsedSighting], seen: set[str], matcher: HashMatcher,  # noqa: ANN001
            index, settings, counts: dict[str, int]) -> None:  # noqa: ANN001
     if not batch:
@@ -386,6 +422,9 @@ def _store(conn, import_id: int, batch: list[ParsedSighting], seen: set[str], ma
     if not fresh:
         return
     known = match_files([p for _, p in fresh], matcher)
+    torrents = torrent_matches(conn, [(p.hash_kind, p.file_hash) for _, p in fresh])
+    known = [found if found[0] is not None else torrents.get((p.hash_kind, p.file_hash), found)
+             for found, (_, p) in zip(known, fresh)]
     areas = (index.areas_of([p.ip for _, p in fresh]) if index is not None else [None] * len(fresh))
     rows = []
     for (key, parsed), (category, profile, sets), area in zip(fresh, known, areas):
@@ -396,7 +435,8 @@ def _store(conn, import_id: int, batch: list[ParsedSighting], seen: set[str], ma
                          port=parsed.port, network=parsed.network, guid=parsed.guid, hash_kind=parsed.hash_kind,
                          file_hash=parsed.file_hash, file_name=parsed.file_name, file_size=parsed.file_size,
                          category=category, profile=profile, hash_sets=sets, area=area, in_area=in_area,
-                         target_id=None))
+                         target_id=None, share=parsed.share, client=parsed.client, found_by=parsed.found_by,
+                         observer=parsed.observer))
     conn.execute(sightings.insert(), rows)
     counts["added"] += len(rows)
 

@@ -208,7 +208,8 @@ def refresh(db: OpsDatabase, conn: Connection, settings: OpsSettings | None = No
 
 def _sighting(r) -> SightingRow:  # noqa: ANN001 - a row of sightings
     return SightingRow(r.id, r.seen_us, r.ip, r.port, r.network, r.guid, r.hash_kind, r.file_hash, r.file_name,
-                       r.file_size, r.category, r.profile, r.hash_sets, r.area, bool(r.in_area))
+                       r.file_size, r.category, r.profile, r.hash_sets, r.area, bool(r.in_area), r.share, r.client, r.found_by,
+                       r.observer)
 
 
 def _risk(r) -> RiskFact:  # noqa: ANN001

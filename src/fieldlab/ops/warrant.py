@@ -74,7 +74,8 @@ def warrant_draft(db: OpsDatabase, target_id: int, prepared_by: str, now: dateti
         used = conn.execute(select(imports).where(imports.c.id.in_(
             select(sightings.c.import_id).where(sightings.c.target_id == target_id))).order_by(imports.c.id)).all()
         area = conn.execute(select(area_sources).order_by(area_sources.c.id.desc()).limit(1)).first()
-    sources = [Source("monitoring export", r.file_name, r.sha256, _utc(r.imported_at)) for r in used]
+    sources = [Source("observation batch" if r.source == "observer" else "monitoring export", r.file_name, r.sha256,
+                      _utc(r.imported_at)) for r in used]
     if area is not None:
         for described in json.loads(area.files):
             sources.append(Source(f"area data ({area.format})", described["name"], described["sha256"],

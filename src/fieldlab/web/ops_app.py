@@ -74,6 +74,9 @@ def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home:
 
     app.include_router(public_router)
     app.include_router(router)
+    from fieldlab.web.ops_observer import router as observer_router
+
+    app.include_router(observer_router)
     return app
 
 
