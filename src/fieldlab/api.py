@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
+from fieldlab.detect.classify import ModelSpec, describe_model
+from fieldlab.detect.classify import available as classifier_available
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
 from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import UnlockOptions
@@ -81,6 +83,8 @@ def scan(
     parents: Sequence[str | Path] = (),
     second_copy: bool = False,
     max_depth: int = MAX_DEPTH,
+    classify: bool | None = None,
+    classify_model: str | Path | None = None,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
 
@@ -99,15 +103,27 @@ def scan(
     hash, same device) is refused with a ``CaseError`` naming that exhibit, unless ``second_copy``.
     ``max_depth`` is how many levels of archives within archives are opened; a container deeper is reported
     as a nesting problem.
+
+    ``classify`` (default: on when ``fieldlab[classify]`` is installed, or ``classify_model`` is given) runs the
+    nudity-and-person detector on each decoded picture, NudeNet's model or a force's own ONNX file
+    ``classify_model`` (docs/classifier.md); its score only orders the review queue.  A model that cannot be used
+    when asked for raises ``ClassifierError`` before anything is scanned.
     """
+    model = _classifier(classify, classify_model) if perceptual else None
     if passwords:
         unlock = unlock or UnlockOptions()
         unlock = replace(unlock, archive_passwords=tuple(dict.fromkeys([*unlock.archive_passwords, *passwords])))
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
-        [Path(p) for p in parents], second_copy, max_depth,
+        [Path(p) for p in parents], second_copy, max_depth, model,
     )
+
+
+def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSpec | None:
+    if classify is False or (classify is None and model_path is None and not classifier_available()):
+        return None
+    return describe_model(Path(model_path) if model_path else None)
 
 
 def summary(case_dir: str | Path) -> list[ExhibitCounts]:

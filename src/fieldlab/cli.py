@@ -15,6 +15,7 @@ from rich.table import Table
 
 from fieldlab import api
 from fieldlab.case.store import CaseError, CaseStore
+from fieldlab.detect.classify import ClassifierError
 from fieldlab.evidence.containers import ContainerError
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.archives import MAX_DEPTH
@@ -401,6 +402,14 @@ def scan(
         bool,
         typer.Option("--second-copy", help="Scan a source this case already holds under another exhibit reference, on purpose. Without it such a source is refused, as its pictures would count twice: the same path or file, a folder inside (or holding) one scanned, a file of the same differencing chain, the same media hash (acquisition or verified), or the same device (its /dev/disk/by-id name, or an image's acquired model and serial)."),
     ] = False,
+    classify: Annotated[
+        Optional[bool],
+        typer.Option("--classify/--no-classify", help="After PDQ, run the nudity-and-person detector on each picture to order the review queue (never a verdict). Default: on when fieldlab[classify] is installed."),
+    ] = None,
+    classify_model: Annotated[
+        Optional[Path],
+        typer.Option("--classify-model", help="A force's own ONNX detector of the contract in docs/classifier.md, instead of NudeNet's."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) and show a live verdict.
@@ -419,12 +428,13 @@ def scan(
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
                                   perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
                                   parents=parent or [], second_copy=second_copy,
-                                  max_depth=max_depth)
+                                  max_depth=max_depth, classify=classify, classify_model=classify_model)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
                               perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                              parents=parent or [], second_copy=second_copy, max_depth=max_depth)
-    except (SourceError, ContainerError, CaseError, HashSetError, ClusterError) as exc:
+                              parents=parent or [], second_copy=second_copy, max_depth=max_depth, classify=classify,
+                              classify_model=classify_model)
+    except (SourceError, ContainerError, CaseError, HashSetError, ClusterError, ClassifierError) as exc:
         _fail(str(exc))
     if result.interrupted:
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")

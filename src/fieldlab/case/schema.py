@@ -139,6 +139,42 @@ video_frames = Table(
     PrimaryKeyConstraint("item_id", "frame"),
 )
 
+# The classifier stage (detect/classify.py): indicative only, it orders the review queue and decides nothing.
+# Tables of their own, so a case from before the stage opens unchanged (create_all adds them).
+classifier_models = Table(
+    "classifier_models",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # of the model file, as the report states it
+    Column("name", String(200), nullable=False),
+    Column("licence", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("first_used_at", Float, nullable=False),
+)
+
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), primary_key=True),
+    Column("model_sha256", String(64), nullable=False),
+    Column("score", Float, nullable=False),  # the ordering score (detect.classify.ordering_score)
+    Column("nudity", Float, nullable=False),  # the highest nudity-class score, 0 if none
+)
+Index("ix_classifications_score", classifications.c.score)
+
+detections = Table(
+    "detections",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("rank", Integer, nullable=False),  # 0 = highest score
+    Column("label", String(64), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("x", Integer, nullable=False),  # box in pixels of the stored picture
+    Column("y", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    PrimaryKeyConstraint("item_id", "rank"),
+)
+
 media_groups = Table(
     "media_groups",
     metadata,

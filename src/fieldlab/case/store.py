@@ -20,7 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
 from fieldlab.case.private import create_private_file, make_private_folder
-from fieldlab.case.schema import case_info, errors, exhibits, hits, items, media, metadata, regions, video_frames
+from fieldlab.case.schema import (
+    case_info, classifications, classifier_models, detections, errors, exhibits, hits, items, media, metadata, regions,
+    video_frames,
+)
+from fieldlab.detect.classify import Classification, ModelSpec
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.problems import Problem, ProblemKind
 
@@ -131,6 +135,15 @@ class FrameRecord:
 
 
 @dataclass(frozen=True)
+class ClassifiedPicture:
+    """The classifier stage's outcome for one picture: its detections, or the problem that stopped them."""
+
+    model_sha256: str
+    found: Classification | None = None
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
 class MediaResult:
     """What decoding one picture or video produced: its perceptual hashes and a few facts, or why it failed."""
 
@@ -151,6 +164,10 @@ class MediaResult:
     exif: str | None = None  # JSON of detect.exif.PhotoFacts
     camera: str | None = None
     camera_serial: str | None = None
+    classified: ClassifiedPicture | None = None  # None: the classifier stage did not run on it
+
+
+_NOT_MEDIA_COLUMNS = ("frames", "classified")
 
 
 class CaseStore:
@@ -366,7 +383,7 @@ class CaseStore:
         self, exhibit_id: int, results: Sequence[MediaResult], found_hits: Sequence[HitRecord], paths: dict[int, str]
     ) -> None:
         """Hashes, frames, hits and decoding errors of a batch in one transaction, as ``record_results``."""
-        rows = [{**{k: v for k, v in r.__dict__.items() if k != "frames"},
+        rows = [{**{k: v for k, v in r.__dict__.items() if k not in _NOT_MEDIA_COLUMNS},
                  "error": r.error.message if r.error else None, "partial": r.partial.message if r.partial else None}
                 for r in results]
         frames = [{"item_id": r.item_id, **f.__dict__} for r in results for f in r.frames]
@@ -375,8 +392,15 @@ class CaseStore:
                          r.error or Problem(r.partial.kind, f"partly hashed: {r.partial.message}"))
             for r in results
             if r.error or r.partial
+        ] + [
+            _problem_row(exhibit_id, r.item_id, "classify", paths.get(r.item_id, ""), r.classified.problem)
+            for r in results
+            if r.classified and r.classified.problem
         ]
+        classified = [(r.item_id, r.classified) for r in results if r.classified and r.classified.found]
         with self.engine.begin() as conn:
+            if classified:
+                self._record_classified(conn, classified)
             if rows:
                 conn.execute(self._insert_ignore(media), rows)
             if frames:
@@ -385,6 +409,23 @@ class CaseStore:
                 conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
+
+    def record_classifier(self, model: ModelSpec) -> None:
+        """The model a scan classifies with, once per file content, for the report's method section."""
+        row = {"sha256": model.sha256, "name": model.name, "licence": model.licence, "path": model.path,
+               "first_used_at": time.time()}
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(classifier_models), [row])
+
+    def _record_classified(self, conn, found: list[tuple[int, ClassifiedPicture]]) -> None:  # noqa: ANN001
+        conn.execute(self._insert_ignore(classifications),
+                     [{"item_id": i, "model_sha256": c.model_sha256, "score": c.found.score, "nudity": c.found.nudity}
+                      for i, c in found])
+        boxes = [{"item_id": i, "rank": rank, "label": d.label, "score": d.score, "x": d.box[0], "y": d.box[1],
+                  "width": d.box[2], "height": d.box[3]}
+                 for i, c in found for rank, d in enumerate(sorted(c.found.detections, key=lambda d: -d.score))]
+        if boxes:
+            conn.execute(self._insert_ignore(detections), boxes)
 
     def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[MediaResult]:
         """Decoded media as their decoding recorded them (hashes, PDQ quality, frames; not EXIF), to match them

@@ -37,7 +37,7 @@ So about 1% per side is safe and beyond 2% a cropped copy is missed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -90,10 +90,13 @@ class ImagePdq:
     height: int
     format: str  # Pillow's format name
     facts: PhotoFacts | None = None  # the EXIF an examiner needs (camera, capture time, GPS), read while it is open
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)  # the reduced RGB decode, if asked for
 
 
-def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImagePdq:
+def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, keep_pixels: bool = False) -> ImagePdq:
     """Hash the image in ``stream`` (offset 0 = its first byte); first frame only for animations.
+
+    ``keep_pixels``: return the reduced decode too, for the classifier (``detect.classify``): one decode serves both.
 
     The size is checked from the header before any pixel is decoded, so a
     file claiming billions of pixels costs nothing.  Pillow's own
@@ -119,7 +122,8 @@ def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImagePd
         format_name = image.format or "unknown"
     bits, quality = pdqhash.compute_dihedral(pixels)
     dihedral = tuple(np.packbits(np.asarray(b, dtype=np.uint8)).tobytes() for b in bits)
-    return ImagePdq(dihedral[0], int(quality), dihedral, width, height, format_name, facts)
+    return ImagePdq(dihedral[0], int(quality), dihedral, width, height, format_name, facts,
+                    pixels if keep_pixels else None)
 
 
 def _hashing_pixels(image: Image.Image) -> np.ndarray:

@@ -11,8 +11,9 @@ import io
 import json
 from dataclasses import dataclass
 
-from fieldlab.case.store import FrameRecord, MediaResult
-from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
+from fieldlab.case.store import ClassifiedPicture, FrameRecord, MediaResult
+from fieldlab.detect.classify import Classifier, ClassifierError, ModelSpec
+from fieldlab.detect.perceptual import ImageDecodeError, ImagePdq, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
 from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.nested import open_nested
@@ -32,19 +33,20 @@ class MediaTask:
     size: int
 
 
-def perceive_batch(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult]:
+def perceive_batch(spec: SourceSpec, tasks: list[MediaTask], model: ModelSpec | None = None) -> list[MediaResult]:
+    """Decode and hash each task; with ``model``, classify each picture after its PDQ, on the same reduced pixels."""
     source = opened_source(spec)
     results = []
     for task in tasks:
         try:
-            results.append(_perceive(source, task, spec.unlock.archive_passwords))
+            results.append(_perceive(source, task, spec.unlock.archive_passwords, model))
         except Exception as exc:  # noqa: BLE001 - one hostile file is that file's error, the scan goes on
             results.append(MediaResult(task.item_id, task.family, error=Problem(
                 ProblemKind.INTERNAL, f"internal error while decoding: {type(exc).__name__}: {exc}")))
     return results
 
 
-def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = ()) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
+def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = (), model: ModelSpec | None = None) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
     try:
         handle = open_nested(source, Locator.parse(task.locator), passwords)  # a member a password opened, too
     except OSError as exc:
@@ -56,24 +58,46 @@ def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = ()) -> Media
         stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), STREAM_BUFFER)
         if task.family == "video":
             return _video(task, stream)
-        return _image(task, stream)
+        return _image(task, stream, model)
     finally:
         handle.close()
 
 
-def _image(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
+def _image(task: MediaTask, stream: io.BufferedReader, model: ModelSpec | None) -> MediaResult:
     try:
-        found = image_pdq(stream)
+        found = image_pdq(stream, keep_pixels=model is not None)
     except ImageDecodeError as exc:
         return MediaResult(task.item_id, "image", error=Problem(ProblemKind.DAMAGED, str(exc)))
     facts = found.facts
+    classified = _classify(model, found) if model is not None else None
     return MediaResult(
         task.item_id, "image", format=found.format, width=found.width, height=found.height,
         pdq=pdq_hex(found.pdq), pdq_quality=found.quality, dihedral=b"".join(found.dihedral),
         exif=json.dumps(facts.to_json_dict(), sort_keys=True) if facts else None,
         camera=" ".join(filter(None, (facts.make, facts.model)))[:200] or None if facts else None,
-        camera_serial=facts.serial[:200] if facts and facts.serial else None,
+        camera_serial=facts.serial[:200] if facts and facts.serial else None, classified=classified,
     )
+
+
+_loaded: dict[str, Classifier | ClassifierError] = {}  # per worker process: a model is loaded (or fails) once
+
+
+def _classify(model: ModelSpec, found: ImagePdq) -> ClassifiedPicture:
+    """The picture's detections, or why there are none: a model that cannot load, or fails on this picture, is a
+    problem of this picture only, and its hashes stand."""
+    loaded = _loaded.get(model.sha256)
+    if loaded is None:
+        try:
+            loaded = _loaded[model.sha256] = Classifier(model)
+        except ClassifierError as exc:
+            loaded = _loaded[model.sha256] = exc
+    if isinstance(loaded, ClassifierError):
+        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.UNSUPPORTED, f"not classified: {loaded}"[:500]))
+    try:
+        return ClassifiedPicture(model.sha256, loaded.classify(found.pixels, found.width, found.height))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's failures are untyped; the picture is still hashed
+        message = f"not classified: the model failed on this picture: {type(exc).__name__}: {exc}"[:500]
+        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.INTERNAL, message))
 
 
 def _video(task: MediaTask, stream: io.BufferedReader) -> MediaResult:

@@ -25,11 +25,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem, ReadDigests
+from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
@@ -41,7 +43,7 @@ from fieldlab.problems import Problem
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
-from fieldlab.triage.perceive import MediaTask
+from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.triage.media_pool import MediaPool
@@ -125,6 +127,7 @@ def scan_source(
     parents: Sequence[Path] = (),
     second_copy: bool = False,
     max_depth: int = MAX_DEPTH,
+    classify: ModelSpec | None = None,
 ) -> ScanResult:
     """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan.
 
@@ -132,7 +135,7 @@ def scan_source(
     (``tcp://host:8786``), or of a local Dask cluster of ``local_cluster`` processes started for the scan.
     ``parents``: files or folders holding the parents of a differencing image, besides the folder holding it.
     A source the case already holds under another exhibit reference is refused (``case/same_source.py``) unless
-    ``second_copy``.
+    ``second_copy``.  ``classify``: the model that classifies each decoded picture after its PDQ (review order only).
     """
     spec = describe_source(Path(source), unlock, parents)
     library = library or HashSetLibrary()
@@ -162,6 +165,7 @@ def scan_source(
              "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve, "max_depth": max_depth,
              "archive_passwords": len(spec.unlock.archive_passwords),  # how many, never which
              "cluster": work.address if isinstance(work, ClusterPool) else None,
+             "classify": {"model": classify.name, "sha256": classify.sha256} if classify and perceptual else None,
              **({"parents": list(chain_parents)} if chain_parents else {}),
              **({"second_copy_of": copy_of} if copy_of else {})},
         )
@@ -171,7 +175,10 @@ def scan_source(
         if isinstance(evidence, ImageSource):
             _record_image_facts(store, exhibit, evidence)
         near = NearMatching(matcher, pdq_radius) if perceptual else None
+        if classify and perceptual:
+            store.record_classifier(classify)
         run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded, max_depth), observer, near)
+        run.classify = classify if perceptual else None
         run.carve = carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
         interrupted = False
@@ -254,6 +261,7 @@ class _ScanRun:
         self._reads_waiting = True
         self._regions: list[RegionTask] | None = None
         self.carve = False  # free space of disk images: set by scan_source
+        self.classify: ModelSpec | None = None  # the classifier model: set by scan_source
         self.stop = _StopRequest()
         self._last_report = 0.0
         # Listed = what the walk lists + what was found inside items (members, thumbnails, carved runs).  A resumed
@@ -280,7 +288,8 @@ class _ScanRun:
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
-        with MediaPool(self.spec, pool.width, cluster=cluster) as media:
+        decode = partial(perceive_batch, model=self.classify) if self.classify else perceive_batch
+        with MediaPool(self.spec, pool.width, decode, cluster=cluster) as media:
             try:
                 while True:
                     self.stop.check()
@@ -394,6 +403,7 @@ class _ScanRun:
             self.store.record_media(self.exhibit.id, results, found_hits, paths)
             self.progress.media_decoded += len(results)
             self.progress.note(r.error or r.partial for r in results)
+            self.progress.note(r.classified.problem for r in results if r.classified)
             self._count_near(found_hits)
             self._report()
 
