@@ -21,6 +21,7 @@ from fieldlab.case.schema import exhibits
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
+from fieldlab.report.classifier import ClassifierUse, classifier_uses
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, CountedItem, charging_table
 from fieldlab.problems import ProblemKind
 from fieldlab.report.pictures import Picture, PictureStyle, item_pictures
@@ -253,6 +254,7 @@ class ReportContent:
     pictures: PictureStyle | None
     declaration: str | None
     audit: AuditState
+    classifiers: tuple[ClassifierUse, ...] = ()  # the review-ordering stage, if it ran: named, never counted
 
 
 def build_report(
@@ -286,6 +288,7 @@ def build_report(
         pictures=pictures,
         declaration=declaration,
         audit=_audit(store),
+        classifiers=classifier_uses(store),
     )
 
 

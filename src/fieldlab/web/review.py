@@ -11,6 +11,10 @@ come in this order, because new material may mean a child still at risk:
 3. pictures in user folders (camera, downloads, pictures, desktop...);
 4. caches (browser, app and thumbnail caches);
 5. the rest.
+
+Within tiers 1-5, pictures the classifier scored higher come first
+(``detect/classify.py``: nudity before people before nothing): indicative,
+automatic, an order of review only.  Near matches keep their own order.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ from fieldlab.case.decisions import standing_decision_ids
 from fieldlab.case.groups import group_of
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.queries import deciding_category
-from fieldlab.case.schema import decisions, devices, errors, exhibits, hits, items, media, media_groups
+from fieldlab.case.schema import (
+    classifications, classifier_models, decisions, detections, devices, errors, exhibits, hits, items, media,
+    media_groups,
+)
 from fieldlab.case.store import EXACT_METHODS, CaseStore
+from fieldlab.detect.classify import likely_nudity
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.locator import Locator, LocatorError
@@ -54,6 +62,8 @@ class Content:
     exact: list[tuple[int, str, str, str]] = field(default_factory=list)  # trust, profile, category, set
     near: list[tuple[int | None, str, str, str]] = field(default_factory=list)  # distance, method, category, set
     tier: int = len(TIERS) - 1
+    score: float = 0.0  # the classifier's ordering score, highest of the copies (0: none or not classified)
+    nudity: float = 0.0
 
     @property
     def item_id(self) -> int:
@@ -117,7 +127,7 @@ class ReviewIndex:
         with self.store.engine.connect() as conn:
             listed = conn.execute(select(func.max(items.c.id), func.count(items.c.id).filter(items.c.state == "done"))).one()
             others = tuple(conn.execute(select(func.count()).select_from(table)).scalar()
-                           for table in (hits, media_groups, devices))
+                           for table in (hits, media_groups, devices, classifications))
         return (*listed, *others)
 
     def _build(self) -> None:
@@ -138,6 +148,8 @@ class ReviewIndex:
                        hits.c.method, hits.c.distance).where(hits.c.profile == self.profile)
             ).all()
             grouped = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)).all())
+            scored = conn.execute(select(classifications.c.item_id, classifications.c.score,
+                                         classifications.c.nudity)).all()
         by_id = {}
         for r in rows:
             key = f"sha1:{r.sha1}" if r.sha1 else f"md5:{r.md5}" if r.md5 else f"item:{r.id}"
@@ -155,6 +167,10 @@ class ReviewIndex:
                 content.exact.append((h.trust_rank, h.profile, h.category, h.hash_set))
             else:
                 content.near.append((h.distance, h.method, h.category, h.hash_set))
+        for item_id, score, nudity in scored:
+            content = contents.get(content_of.get(item_id, ""))
+            if content is not None:
+                content.score, content.nudity = max(content.score, score), max(content.nudity, nudity)
         known_ids = {i for c in contents.values() if c.known for i in c.item_ids}
         known_groups = {grouped[i] for i in known_ids if i in grouped}
         known_locators = {(by_id[i].exhibit_id, by_id[i].locator) for i in known_ids}
@@ -216,7 +232,7 @@ def _unknown_order(content: Content) -> tuple:
     if content.tier == 0:
         best = min((n[0] if n[0] is not None else 99) for n in content.near)
         return 0, best, content.item_id
-    return content.tier, 0, content.item_id
+    return content.tier, -content.score, content.item_id
 
 
 def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -> list[Tile]:
@@ -301,6 +317,16 @@ class ItemDetail:
     group: tuple[int, ...]
     problems: tuple[tuple[str, str], ...]
     camera_of: str | None = None  # the seized device whose camera the EXIF names (a first-generation lead)
+    classified: Classified | None = None  # the classifier's detections: indicative, automatic
+
+
+@dataclass(frozen=True)
+class Classified:
+    score: float
+    nudity: float
+    likely_nudity: bool
+    model: str
+    detections: tuple[tuple[str, float, tuple[int, int, int, int]], ...]  # label, score, box (x, y, w, h)
 
     @property
     def known(self) -> bool:
@@ -327,6 +353,7 @@ def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
         history = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.id)).all()
         problems = conn.execute(select(errors.c.stage, errors.c.message).where(errors.c.item_id == item_id)
                                 .order_by(errors.c.id)).all()
+        classified = _classified(conn, item_id)
     exif, gps = _exif(found_media.exif if found_media else None)
     media_facts = None
     if found_media is not None:
@@ -348,7 +375,19 @@ def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
                         for d in history),
         group=tuple(group_of(store, item_id)), problems=tuple((p.stage, p.message) for p in problems),
         camera_of=_camera_of(store, item_id) if found_media is not None and found_media.camera else None,
+        classified=classified,
     )
+
+
+def _classified(conn, item_id: int) -> Classified | None:  # noqa: ANN001
+    row = conn.execute(select(classifications.c.score, classifications.c.nudity, classifier_models.c.name)
+                       .outerjoin(classifier_models, classifier_models.c.sha256 == classifications.c.model_sha256)
+                       .where(classifications.c.item_id == item_id)).first()
+    if row is None:
+        return None
+    boxes = conn.execute(select(detections).where(detections.c.item_id == item_id).order_by(detections.c.rank)).all()
+    return Classified(row.score, row.nudity, likely_nudity(row.nudity), row.name or "unknown model",
+                      tuple((b.label, b.score, (b.x, b.y, b.width, b.height)) for b in boxes))
 
 
 def _camera_of(store: CaseStore, item_id: int) -> str | None:

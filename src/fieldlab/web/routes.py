@@ -16,6 +16,7 @@ from sqlalchemy import select
 from fieldlab.case.decisions import categorise, undo_last
 from fieldlab.case.schema import exhibits, hits, items
 from fieldlab.case.store import EXACT_METHODS, CaseError, recorded_parents
+from fieldlab.detect.classify import likely_nudity
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts, welfare
@@ -149,10 +150,12 @@ def errors_page(request: Request, exhibit_id: ItemId, session: Session = Depends
 @router.get("/gallery")
 def gallery(request: Request, session: Session = Depends(allowed("view")),
             tab: Literal["review", "known"] = "review", page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-            undecided: bool = False) -> Response:
+            undecided: bool = False, nudity: bool = False) -> Response:
     state = state_of(request)
     index = state.fresh_review()
     keys = index.unknown if tab == "review" else index.known
+    if nudity:
+        keys = [k for k in keys if likely_nudity(index.contents[k].nudity)]
     if undecided:
         decided = decided_items(state.store, state.config.profile)
         keys = [k for k in keys if index.contents[k].item_id not in decided]
@@ -162,7 +165,7 @@ def gallery(request: Request, session: Session = Depends(allowed("view")),
     pages = max(1, -(-len(keys) // page_size))
     return render(request, "gallery.html", session, tab=tab, page=page, pages=pages, tiles=shown,
                   total=len(keys), known_total=len(index.known), review_total=len(index.unknown),
-                  undecided=undecided, keys=keys_for(state.config.profile), tiers=TIERS,
+                  undecided=undecided, nudity=nudity, keys=keys_for(state.config.profile), tiers=TIERS,
                   can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"))
 
 
