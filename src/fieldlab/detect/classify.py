@@ -163,7 +163,7 @@ def _session(path: str, threads: int = 1):  # noqa: ANN202 - an onnxruntime.Infe
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # a failure is recorded against its picture, not printed
     try:
         return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped failures for a bad file

@@ -287,6 +287,17 @@ class Copy:
 
 
 @dataclass(frozen=True)
+class Classified:
+    """The classifier's findings for the item page: indicative, automatic."""
+
+    score: float
+    nudity: float
+    likely_nudity: bool
+    model: str
+    detections: tuple[tuple[str, float, tuple[int, int, int, int]], ...]  # label, score, box (x, y, w, h)
+
+
+@dataclass(frozen=True)
 class ItemDetail:
     id: int
     exhibit: str
@@ -318,15 +329,6 @@ class ItemDetail:
     problems: tuple[tuple[str, str], ...]
     camera_of: str | None = None  # the seized device whose camera the EXIF names (a first-generation lead)
     classified: Classified | None = None  # the classifier's detections: indicative, automatic
-
-
-@dataclass(frozen=True)
-class Classified:
-    score: float
-    nudity: float
-    likely_nudity: bool
-    model: str
-    detections: tuple[tuple[str, float, tuple[int, int, int, int]], ...]  # label, score, box (x, y, w, h)
 
     @property
     def known(self) -> bool:
