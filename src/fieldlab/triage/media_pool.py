@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from fieldlab.case.store import MediaResult
+from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.cluster import ClusterPool, UnitLost
@@ -39,10 +40,11 @@ Finished = tuple[list[MediaResult], dict[int, str]]  # results, and the display 
 class MediaPool:
     def __init__(
         self, spec: SourceSpec, workers: int,
-        decode: Callable[[SourceSpec, list[MediaTask]], list[MediaResult]] = perceive_batch,
-        seconds_per_item: float = SECONDS_PER_ITEM, cluster: ClusterPool | None = None,
+        decode: Callable[..., list[MediaResult]] = perceive_batch,
+        seconds_per_item: float = SECONDS_PER_ITEM, cluster: ClusterPool | None = None, model: ModelSpec | None = None,
     ) -> None:
         self.spec, self.workers, self.decode, self.seconds_per_item = spec, workers, decode, seconds_per_item
+        self._model = (model,) if model is not None else ()  # the classifier, passed on to ``decode`` when chosen
         self._cluster = cluster
         self._pool: cf.ProcessPoolExecutor | None = None
         # future -> (tasks, paths, run alone, deadline)
@@ -83,11 +85,11 @@ class MediaPool:
         workers = self.workers if self._cluster is None else self._cluster.width
         deadline = time.monotonic() + self.seconds_per_item * len(tasks) * (1 + len(self._in_flight) // workers)
         if self._cluster is not None:
-            future = self._cluster.submit(self.decode, self.spec, tasks)
+            future = self._cluster.submit(self.decode, self.spec, tasks, *self._model)
         else:
             if self._pool is None:  # started on first use: a scan without pictures never pays for it
                 self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=prepare_worker)
-            future = self._pool.submit(self.decode, self.spec, tasks)
+            future = self._pool.submit(self.decode, self.spec, tasks, *self._model)
         self._in_flight[future] = (tasks, paths, alone, deadline)
 
     def collect(self, block: bool) -> list[Finished]:

@@ -25,7 +25,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
@@ -43,7 +42,7 @@ from fieldlab.problems import Problem
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching
-from fieldlab.triage.perceive import MediaTask, perceive_batch
+from fieldlab.triage.perceive import MediaTask
 from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.triage.media_pool import MediaPool
@@ -288,8 +287,7 @@ class _ScanRun:
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
-        decode = partial(perceive_batch, model=self.classify) if self.classify else perceive_batch
-        with MediaPool(self.spec, pool.width, decode, cluster=cluster) as media:
+        with MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media:
             try:
                 while True:
                     self.stop.check()
