@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-import fieldlab
+from fieldlab import api
 from fieldlab.case.queries import exhibit_counts
 from fieldlab.case.store import CaseStore
 from fieldlab.cli import app
@@ -70,9 +70,9 @@ def _evidence(root: Path) -> tuple[Path, Path, Path]:
     evidence, home = root / "evidence", root / "home"
     write_tree(evidence, FILES)
     known = [KnownFile("Users/alex/Pictures/known.png", FILES["Users/alex/Pictures/known.png"], "A")]
-    fieldlab.import_hashset(write_csv_hashset(root / "known.csv", known), name="known", home=home)
+    api.import_hashset(write_csv_hashset(root / "known.csv", known), name="known", home=home)
     (root / "near.pdq").write_text(f"pdq {pdq_hex(image_pdq(io.BytesIO(NEAR_SOURCE)).pdq)}\n")
-    fieldlab.import_hashset(root / "near.pdq", name="near", category="B", home=home)
+    api.import_hashset(root / "near.pdq", name="near", category="B", home=home)
     return evidence, home, write_stub_model(root / "force-model.onnx")
 
 
@@ -80,7 +80,7 @@ def _evidence(root: Path) -> tuple[Path, Path, Path]:
 def classified_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
     root = tmp_path_factory.mktemp("classify")
     evidence, home, model = _evidence(root)
-    fieldlab.scan(evidence, root / "case", exhibit_ref="EX1", home=home, workers=1, classify_model=model)
+    api.scan(evidence, root / "case", exhibit_ref="EX1", home=home, workers=1, classify_model=model)
     return root / "case", evidence, home, model
 
 
@@ -171,7 +171,7 @@ def test_the_report_names_the_model_its_hash_and_licence_and_that_it_only_ordere
 
 def test_the_score_changes_no_category_count_or_charging_line(classified_case, tmp_path: Path) -> None:
     case, evidence, home, _ = classified_case
-    fieldlab.scan(evidence, tmp_path / "plain", exhibit_ref="EX1", home=home, workers=1, classify=False)
+    api.scan(evidence, tmp_path / "plain", exhibit_ref="EX1", home=home, workers=1, classify=False)
     stores = [CaseStore.open(c, create=False) for c in (case, tmp_path / "plain")]
     try:
         tables = [charging_table(s, "uk") for s in stores]
@@ -194,7 +194,7 @@ def test_no_classify_runs_no_model_and_the_default_is_nudenets_model(tmp_path: P
     assert _rows(tmp_path / "off", "SELECT count(*) FROM classifications") == [(0,)]
     assert _rows(tmp_path / "off", "SELECT count(*) FROM classifier_models") == [(0,)]
     assert _rows(tmp_path / "off", "SELECT count(*) FROM media") == [(len(FILES),)]
-    fieldlab.scan(evidence, tmp_path / "on", home=home, workers=1)  # the extra is installed here: on by default
+    api.scan(evidence, tmp_path / "on", home=home, workers=1)  # the extra is installed here: on by default
     ((name, licence),) = _rows(tmp_path / "on", "SELECT name, licence FROM classifier_models")
     assert name.startswith("NudeNet 320n") and "AGPL-3.0" in licence and "MIT" in licence
     assert _rows(tmp_path / "on", "SELECT count(*) FROM classifications") == [(len(FILES),)]
@@ -210,9 +210,9 @@ def test_a_model_the_workers_cannot_load_is_a_problem_of_each_picture_and_the_sc
     result = scan_source(evidence, tmp_path / "case", workers=1, library=HashSetLibrary(home),
                          classify=replace(spec, path=str(broken)))
     assert not result.interrupted and result.progress.media_decoded == len(FILES)
-    problems = _rows(tmp_path / "case", "SELECT stage, message FROM errors")
-    assert len(problems) == len(FILES) and all(stage == "classify" for stage, _ in problems)
-    assert all(m.startswith("not classified: the model replaced.onnx cannot be loaded") for _, m in problems)
+    problems = _rows(tmp_path / "case", "SELECT stage, kind, message FROM errors")
+    assert len(problems) == len(FILES) and {(stage, kind) for stage, kind, _ in problems} == {("classify", "unsupported")}
+    assert all(m.startswith("not classified: the model replaced.onnx cannot be loaded") for *_, m in problems)
     assert _rows(tmp_path / "case", "SELECT count(*) FROM media WHERE pdq IS NOT NULL") == [(len(FILES),)]
     assert len(_rows(tmp_path / "case", "SELECT DISTINCT item_id, hash_set FROM hits")) == 2  # exact and near hits stand
 
@@ -220,14 +220,13 @@ def test_a_model_the_workers_cannot_load_is_a_problem_of_each_picture_and_the_sc
 def test_a_model_that_fails_on_one_picture_is_that_pictures_problem(tmp_path: Path) -> None:
     evidence, home, _ = _evidence(tmp_path)
     model = write_stub_model(tmp_path / "crashes-on-blue.onnx", crash_on_blue=True)
-    fieldlab.scan(evidence, tmp_path / "case", home=home, workers=1, classify_model=model)
+    api.scan(evidence, tmp_path / "case", home=home, workers=1, classify_model=model)
     ids = _ids(tmp_path / "case")
-    ((item_id, stage, message),) = _rows(tmp_path / "case", "SELECT item_id, stage, message FROM errors")
-    assert (item_id, stage) == (ids["Users/alex/Pictures/blue.png"], "classify")
+    ((item_id, stage, kind, message),) = _rows(tmp_path / "case", "SELECT item_id, stage, kind, message FROM errors")
+    assert (item_id, stage, kind) == (ids["Users/alex/Pictures/blue.png"], "classify", "internal")
     assert "the model failed on this picture" in message
     assert _rows(tmp_path / "case", "SELECT count(*) FROM classifications") == [(len(FILES) - 1,)]
-    # the kind travels with the result, for the problem kinds of the errors table
-    spec = describe_source(evidence)
+    spec = describe_source(evidence)  # in this process too: the picture keeps its hash, the problem its kind
     (result,) = perceive_batch(spec, [MediaTask(ids["Users/alex/Pictures/blue.png"], "file:Users/alex/Pictures/blue.png",
                                                 "image", 0)], describe_model(model))
     assert result.pdq and result.classified.problem.kind is ProblemKind.INTERNAL

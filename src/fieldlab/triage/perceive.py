@@ -92,11 +92,11 @@ def _classify(model: ModelSpec, found: ImagePdq) -> ClassifiedPicture:
         except ClassifierError as exc:
             loaded = _loaded[model.sha256] = exc
     if isinstance(loaded, ClassifierError):
-        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.UNSUPPORTED, f"not classified: {loaded}"[:500]))
+        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.UNSUPPORTED, f"not classified: {loaded}"))
     try:
         return ClassifiedPicture(model.sha256, loaded.classify(found.pixels, found.width, found.height))
     except Exception as exc:  # noqa: BLE001 - onnxruntime's failures are untyped; the picture is still hashed
-        message = f"not classified: the model failed on this picture: {type(exc).__name__}: {exc}"[:500]
+        message = f"not classified: the model failed on this picture: {type(exc).__name__}: {exc}"
         return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.INTERNAL, message))
 
 
