@@ -22,7 +22,8 @@ from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
 from fieldlab.evidence.heif_members import KIND as HEIF
 from fieldlab.evidence.heif_members import heif_exif_thumbnail_run
-from fieldlab.evidence.nested import archive_levels, kind_from_head, member_items, open_nested
+from fieldlab.evidence.archive_formats.registry import kind_from_head
+from fieldlab.evidence.nested import archive_levels, member_items, open_nested
 from fieldlab.evidence.pdf_members import KIND as PDF
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
