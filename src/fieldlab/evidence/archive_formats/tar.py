@@ -22,6 +22,7 @@ from fieldlab.problems import ProblemKind
 
 
 def list_tar(stream: BinaryIO, _passwords: Passwords = ()) -> Iterator[Member]:
+    stream.seek(0)  # tarfile reads from where the stream stands; a listing or an opener may have moved it
     with tarfile.open(fileobj=stream, mode="r:") as archive:
         for index, info in enumerate(_tar_entries(archive)):
             if info.isreg():
@@ -37,6 +38,7 @@ def _tar_entries(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 
 
 def tar_opener(stream: BinaryIO, _passwords: Passwords = ()) -> MemberOpener:
+    stream.seek(0)
     archive = tarfile.open(fileobj=stream, mode="r:")
     entries: list[tarfile.TarInfo] = []
     with contextlib.suppress(ArchiveError, *DAMAGE):  # a cut or damaged tail: the entries before it are still read
