@@ -34,14 +34,18 @@ class ContainerFormat:
     child_flag: ItemFlag = ItemFlag.IN_ARCHIVE  # THUMBNAIL: members are pictures a program derived
     archive_level: bool = True  # False: a compressed stream, whose content is its own level (a .tar.gz counts once)
     unread_member: ProblemKind | None = ProblemKind.UNSUPPORTED  # a member listed but not read (not locked, no bomb)
+    embedded_media: bool = False  # its bytes are searched for pictures too (what its members do not give)
+    exif_thumbnail: Callable[[BinaryIO], tuple[int, int] | None] | None = None  # the run of its EXIF preview
 
 
 def _thumbnail_cache(kind: str) -> ContainerFormat:
+    """An empty cache entry is normal, not a problem; an OLE file without thumbnails is an Office document, whose
+    pictures are found by the embedded-media search."""
     return ContainerFormat(
         kind, (), lambda stream, _: thumbnail_members.list_thumbnail_members(stream, kind),
         lambda stream, _: thumbnail_members.thumbnail_opener(stream, kind),
         recognise=lambda head, name: thumbnail_members.thumbnail_container(head, name) == kind,
-        child_flag=ItemFlag.THUMBNAIL, unread_member=None)  # an empty cache entry is normal, not a problem
+        child_flag=ItemFlag.THUMBNAIL, unread_member=None, embedded_media=kind == "ole")
 
 
 FORMATS: tuple[ContainerFormat, ...] = (
@@ -52,10 +56,10 @@ FORMATS: tuple[ContainerFormat, ...] = (
     ContainerFormat("7z", ("7z",), sevenzip.list_7z, sevenzip.sevenzip_opener),
     ContainerFormat("rar", ("rar",), rar.list_rar, rar.rar_opener),
     ContainerFormat(pdf_members.KIND, ("pdf",), pdf_members.list_pdf_members, pdf_members.pdf_opener,
-                    unread_member=ProblemKind.LIMIT),
+                    unread_member=ProblemKind.LIMIT, embedded_media=True),  # its JPEGs are carved, not rendered
     ContainerFormat(heif_members.KIND, heif_members.FILE_TYPES, lambda stream, _: heif_members.list_heif_members(stream),
                     lambda stream, _: heif_members.heif_opener(stream), child_flag=ItemFlag.THUMBNAIL,
-                    unread_member=ProblemKind.LIMIT),
+                    unread_member=ProblemKind.LIMIT, exif_thumbnail=heif_members.heif_exif_thumbnail_run),
     ContainerFormat(backup_members.KIND, ("android-backup",), backup_members.list_backup_members,
                     backup_members.backup_opener),
     *(_thumbnail_cache(kind) for kind in thumbnail_members.KINDS),
