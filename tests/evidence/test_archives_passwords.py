@@ -11,7 +11,8 @@ import py7zr
 import pytest
 
 from fieldlab.demo import procedural_jpeg
-from fieldlab.evidence.archives import ArchiveError, Member, list_members, member_opener
+from fieldlab.evidence.archive_formats.registry import list_members, member_opener
+from fieldlab.evidence.archives import ArchiveError, Member
 from tests.encrypted_zip_builder import encrypted_zip
 
 PICTURE = procedural_jpeg(401, 320, 240)

@@ -11,8 +11,8 @@ import pytest
 
 from fieldlab.demo import procedural_jpeg
 from fieldlab.detect.filetype import identify
-from fieldlab.evidence.archives import ArchiveError, list_members, member_opener
-from fieldlab.evidence.nested import kind_from_head
+from fieldlab.evidence.archive_formats.registry import kind_from_head, list_members, member_opener
+from fieldlab.evidence.archives import ArchiveError
 from tests.rar_builder import RarMember, dos_time_as_utc, rar4, rar5
 
 BUILDERS = {"rar4": rar4, "rar5": rar5}

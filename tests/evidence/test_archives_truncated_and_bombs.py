@@ -21,7 +21,8 @@ import py7zr
 import pytest
 import zstandard
 
-from fieldlab.evidence.archives import BOMB_FLOOR, ArchiveError, list_members, member_opener
+from fieldlab.evidence.archive_formats.registry import list_members, member_opener
+from fieldlab.evidence.archives import BOMB_FLOOR, ArchiveError
 from fieldlab.problems import ProblemKind
 
 MIB = 1 << 20

@@ -16,7 +16,8 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldlab.evidence.archives import ArchiveError, list_members, member_opener
+from fieldlab.evidence.archive_formats.registry import list_members, member_opener
+from fieldlab.evidence.archives import ArchiveError
 from tests.conftest import REALDATA
 from tests.fuzz_support import FUZZ, mutated, within
 from tests.rar_builder import RarMember, rar4, rar5

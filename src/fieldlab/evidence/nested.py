@@ -10,35 +10,23 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
-from fieldlab.detect.filetype import HEAD_SIZE, identify
+from fieldlab.detect.filetype import HEAD_SIZE
+from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head, list_members, member_opener
 from fieldlab.evidence.archives import (
     BOMB_FLOOR,
-    CONTAINER_KINDS,
     MAX_DEPTH,
     MAX_MEMBER_BYTES,
     MAX_RATIO,
-    STREAM_KINDS,
     ArchiveError,
     Member,
     MemberOpener,
     Passwords,
-    list_members,
-    member_opener,
     parse_key,
 )
-from fieldlab.evidence.heif_members import FILE_TYPES as HEIF_FILE_TYPES
-from fieldlab.evidence.heif_members import KIND as HEIF
-from fieldlab.evidence.heif_members import heif_opener, list_heif_members
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
-from fieldlab.evidence.phone.backup_members import KIND as ANDROID_BACKUP
-from fieldlab.evidence.phone.backup_members import backup_opener, list_backup_members
-from fieldlab.evidence.pdf_members import KIND as PDF
-from fieldlab.evidence.pdf_members import list_pdf_members, pdf_opener
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
-from fieldlab.evidence.thumbnail_members import KINDS as THUMBNAIL_KINDS
-from fieldlab.evidence.thumbnail_members import list_thumbnail_members, thumbnail_container, thumbnail_opener
 from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
 from fieldlab.problems import Problem, ProblemKind, merged
 
@@ -87,7 +75,11 @@ def archive_levels(source: EvidenceSource, locator: Locator) -> int:
     on the way to the item; a container whose kind is not known counts as a level."""
     layers = locator.layers
     return sum(1 for position, layer in enumerate(layers) if layer.kind == "member"
-               and _container_kinds.get((id(source), Locator(layers[:position]).to_text())) not in STREAM_KINDS)
+               and _archive_level(_container_kinds.get((id(source), Locator(layers[:position]).to_text()))))
+
+
+def _archive_level(kind: str | None) -> bool:
+    return kind not in BY_KIND or BY_KIND[kind].archive_level
 
 
 NESTED_KINDS = ("member", "carved")
@@ -125,7 +117,7 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
                     raise ArchiveError("the item holding this member is not an archive (any more)")
                 _remember_kind(key[:2], kind)
                 holds_outer = position == first  # the container's stream reads the outer item itself
-                _keep(key, _opener(stream, kind, passwords), outer if holds_outer else None)
+                _keep(key, member_opener(stream, kind, passwords), outer if holds_outer else None)
                 if holds_outer:
                     outer = None  # closed by the cache when the container is evicted
             _opened.move_to_end(key)
@@ -190,43 +182,6 @@ def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:
     head = stream.read(HEAD_SIZE)
     stream.seek(0)
     return kind_from_head(head, name)
-
-
-def kind_from_head(head: bytes, name: str | None, label: str | None = None) -> str | None:
-    """``label``: the file type already identified from ``head``, when the caller has it."""
-    label = label or identify(head).label
-    return CONTAINER_KINDS.get(label) or _OWN_MODULE_CONTAINERS.get(label) or thumbnail_container(head, name)
-
-
-# containers read by their own modules: a PDF's images that are not JPEGs (rendered), a HEIF picture's thumbnails,
-# an Android backup's files
-_OWN_MODULE_CONTAINERS = {PDF: PDF, **dict.fromkeys(HEIF_FILE_TYPES, HEIF), ANDROID_BACKUP: ANDROID_BACKUP}
-
-
-_Lister = Callable[[BinaryIO, Passwords], Iterator[Member | Problem | str]]  # str: damage met while listing
-_Opening = Callable[[BinaryIO, Passwords], MemberOpener]
-
-
-def _readers(kind: str) -> tuple[_Lister, _Opening]:
-    """How to list a container of this kind, and how to open its members."""
-    if kind in THUMBNAIL_KINDS:
-        return (lambda stream, _: list_thumbnail_members(stream, kind)), (lambda stream, _: thumbnail_opener(stream, kind))
-    if kind == PDF:
-        return list_pdf_members, pdf_opener
-    if kind == HEIF:
-        return (lambda stream, _: list_heif_members(stream)), (lambda stream, _: heif_opener(stream))
-    if kind == ANDROID_BACKUP:
-        return list_backup_members, backup_opener
-    return (lambda stream, passwords: list_members(stream, kind, passwords)), \
-        (lambda stream, passwords: member_opener(stream, kind, passwords))
-
-
-def _list(stream: BinaryIO, kind: str, passwords: Passwords) -> Iterator[Member | Problem | str]:
-    return _readers(kind)[0](stream, passwords)
-
-
-def _opener(stream: BinaryIO, kind: str, passwords: Passwords) -> MemberOpener:
-    return _readers(kind)[1](stream, passwords)
 
 
 def _name_of(layer_value: bytes) -> str:
@@ -295,16 +250,16 @@ def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozen
     if levels >= max_depth or depth(parent_locator) >= 2 * max_depth:
         return [], (Problem(ProblemKind.NESTING, f"{parent_path} lies {levels} archive levels deep, at the limit of "
                             f"{max_depth}: its members were not listed (scan --max-depth raises the limit)"),)
-    thumbnails = kind in THUMBNAIL_KINDS or kind == HEIF
-    flags = (parent_flags - {ItemFlag.CARVED}) | {ItemFlag.THUMBNAIL if thumbnails else ItemFlag.IN_ARCHIVE}
+    container = BY_KIND[kind]
+    flags = (parent_flags - {ItemFlag.CARVED}) | {container.child_flag}
     children, problems = [], []
     try:
-        for member in _list(stream, kind, passwords):
+        for member in list_members(stream, kind, passwords):
             if isinstance(member, (str, Problem)):
                 problems.append(member if isinstance(member, Problem) else Problem(ProblemKind.DAMAGED, member))
                 continue
-            if member.problem and kind not in THUMBNAIL_KINDS:  # an empty cache entry is normal, not a problem
-                problems.append(Problem(_member_problem_kind(member, kind),
+            if member.problem and container.unread_member is not None:
+                problems.append(Problem(_member_problem_kind(member, container.unread_member),
                                         f"{display_bytes(member.name[:200])}: {member.problem}"))
             children.append(Item(
                 locator=parent_locator.child("member", member.key),
@@ -319,14 +274,12 @@ def member_items(parent_locator: Locator, parent_path: str, parent_flags: frozen
     return children, merged(problems)
 
 
-def _member_problem_kind(member: Member, container: str) -> ProblemKind:
-    """Why a listed member is not read: locked, a bomb, a picture over the decoding bounds, or a format fieldlab
-    cannot expand (solid RAR 4, a link)."""
+def _member_problem_kind(member: Member, unread: ProblemKind) -> ProblemKind:
+    """Why a listed member is not read: locked, a bomb, or what its container says (a picture over the decoding
+    bounds, a format fieldlab cannot expand: solid RAR 4, a link)."""
     if member.encrypted:
         return ProblemKind.ENCRYPTED
     size = member.size or 0
     if size > MAX_MEMBER_BYTES or size > BOMB_FLOOR and size > MAX_RATIO * max(member.stored or 1, 1):
         return ProblemKind.BOMB
-    if container in (PDF, HEIF):
-        return ProblemKind.LIMIT
-    return ProblemKind.UNSUPPORTED
+    return unread

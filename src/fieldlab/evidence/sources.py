@@ -78,7 +78,7 @@ def describe_source(path: Path, unlock: UnlockOptions | None = None, parents: Se
 
 def _holds_members(path: Path) -> bool:
     from fieldlab.detect.filetype import HEAD_SIZE
-    from fieldlab.evidence.nested import kind_from_head
+    from fieldlab.evidence.archive_formats.registry import kind_from_head
 
     try:
         with open(path, "rb") as handle:

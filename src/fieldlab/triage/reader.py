@@ -20,10 +20,8 @@ from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.detect.carve import carve
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
-from fieldlab.evidence.heif_members import KIND as HEIF
-from fieldlab.evidence.heif_members import heif_exif_thumbnail_run
-from fieldlab.evidence.nested import archive_levels, kind_from_head, member_items, open_nested
-from fieldlab.evidence.pdf_members import KIND as PDF
+from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
+from fieldlab.evidence.nested import archive_levels, member_items, open_nested
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
@@ -143,9 +141,13 @@ def _children(
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], ()  # a picture from a cache or carved: whatever it looks like, it holds nothing more
     kind = kind_from_head(head, task.name, file_type.label)
-    exif = file_type.label == "jpeg" and b"Exif\0\0" in head or kind == HEIF
-    embedded = kind in (None, "ole", PDF) and media_inside and task.size <= EMBED_LIMIT
-    if kind is None and not exif and not embedded:
+    container = BY_KIND[kind] if kind else None
+    if container is not None:
+        exif_run = container.exif_thumbnail  # a HEIF picture's EXIF preview
+    else:
+        exif_run = exif_thumbnail_run if file_type.label == "jpeg" and b"Exif\0\0" in head else None
+    embedded = (container is None or container.embedded_media) and media_inside and task.size <= EMBED_LIMIT
+    if kind is None and not exif_run and not embedded:
         return [], ()
     try:
         handle = open_nested(source, locator, passwords)
@@ -157,12 +159,12 @@ def _children(
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
         children, problems = (member_items(locator, task.path, flags, stream, kind, passwords, max_depth,
                                            archive_levels(source, locator)) if kind else ([], ()))
-        # an OLE file without thumbnails is an Office document: search it; a PDF's JPEGs are carved, not rendered
-        if embedded and not (kind == "ole" and children):
+        # a container whose members are thumbnails and has some is a cache, not a document holding pictures
+        if embedded and not (container and container.child_flag is ItemFlag.THUMBNAIL and children):
             stream.seek(0)
             children += _embedded(locator, task, flags, stream.read(EMBED_LIMIT))
-        elif exif:
-            run = exif_thumbnail_run(stream) if kind is None else heif_exif_thumbnail_run(stream)
+        elif exif_run:
+            run = exif_run(stream)
             if run is not None:
                 children.append(Item(locator.child("carved", run_key(*run)), f"{task.path} › EXIF thumbnail",
                                      ItemKind.FILE, run[1], task.mtime, flags=flags | {ItemFlag.THUMBNAIL}))

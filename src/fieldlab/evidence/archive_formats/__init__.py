@@ -1,0 +1,1 @@
+"""Container formats, one family a module; ``registry`` names them all and says how each is opened."""

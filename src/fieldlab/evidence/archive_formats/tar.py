@@ -1,0 +1,76 @@
+"""Tar archives of every flavour Python's ``tarfile`` reads; a member cut short by the archive's end keeps what
+lies before the cut."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tarfile
+from typing import BinaryIO, Iterator
+
+from fieldlab.evidence.archives import (
+    DAMAGE,
+    MAX_MEMBERS,
+    ArchiveError,
+    BoundedMember,
+    Member,
+    MemberOpener,
+    Passwords,
+    bomb_problem,
+)
+from fieldlab.problems import ProblemKind
+
+
+def list_tar(stream: BinaryIO, _passwords: Passwords = ()) -> Iterator[Member]:
+    stream.seek(0)  # tarfile reads from where the stream stands; a listing or an opener may have moved it
+    with tarfile.open(fileobj=stream, mode="r:") as archive:
+        for index, info in enumerate(_tar_entries(archive)):
+            if info.isreg():
+                yield Member(index, info.name.encode("utf-8", "surrogateescape"), info.size, info.size,
+                             float(info.mtime) if info.mtime else None, problem=bomb_problem(info.size, None))
+
+
+def _tar_entries(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    for count, info in enumerate(archive):
+        if count == MAX_MEMBERS:
+            raise ArchiveError(f"more than {MAX_MEMBERS:,} members: the rest not listed", ProblemKind.LIMIT)
+        yield info
+
+
+def tar_opener(stream: BinaryIO, _passwords: Passwords = ()) -> MemberOpener:
+    stream.seek(0)
+    archive = tarfile.open(fileobj=stream, mode="r:")
+    entries: list[tarfile.TarInfo] = []
+    with contextlib.suppress(ArchiveError, *DAMAGE):  # a cut or damaged tail: the entries before it are still read
+        entries.extend(_tar_entries(archive))
+
+    def open_member(index: int, name: bytes) -> BinaryIO:
+        info = entries[index] if index < len(entries) else None
+        if info is None or not info.isreg() or info.name.encode("utf-8", "surrogateescape") != name:
+            raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
+        if info.issparse():
+            return BoundedMember(archive.extractfile(info), info.size)
+        # read where the content lies, not through tarfile, which refuses a member cut short by the archive's end
+        return BoundedMember(_Slice(stream, info.offset_data, info.size), info.size)
+
+    return open_member
+
+
+class _Slice(io.RawIOBase):
+    """``length`` bytes of a seekable stream from ``offset``, ending early where the stream does."""
+
+    def __init__(self, stream: BinaryIO, offset: int, length: int) -> None:
+        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._stream.seek(self._offset + self._position)
+        data = self._stream.read(wanted)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
