@@ -53,7 +53,7 @@ def test_roles_are_checked_on_the_server_and_every_change_needs_the_csrf_token(o
     assert viewer.get(f"/targets/{target}").status_code == 200
     assert 'action="/targets/' not in viewer.get(f"/targets/{target}").text  # no forms for a viewer
     assert _upload(viewer, scenario).status_code == 403
-    assert viewer.get(f"/targets/{target}/warrant").status_code == 403
+    assert viewer.post(f"/targets/{target}/warrant", data={"csrf": _csrf(viewer)}).status_code == 403
     assert examiner.post(f"/targets/{target}/override", data={"csrf": _csrf(examiner), "score": "9", "note": "x"}
                          ).status_code == 403
     assert examiner.get("/settings").status_code == 403
@@ -85,9 +85,9 @@ def test_an_officer_works_a_target_to_a_warrant_draft_and_an_operation(ops_db, s
     sighting = re.search(r'<select name="sighting"><option value="(\d+)">', intel.get(f"/targets/{w1}").text).group(1)
     intel.post(f"/targets/{w1}/subscriber", data={"csrf": token, "sighting": sighting, **SUBSCRIBER})
 
-    draft = intel.get(f"/targets/{w1}/warrant").text
+    draft = intel.post(f"/targets/{w1}/warrant", data={"csrf": token}).text
     assert SUBSCRIBER["name"] in draft and "2024-06-05 12:00:00 UTC" in draft and "&lt;b&gt;x&lt;/b&gt;.jpg" in draft
-    pdf = intel.get(f"/targets/{w1}/warrant.pdf")
+    pdf = intel.post(f"/targets/{w1}/warrant.pdf", data={"csrf": token})
     assert pdf.headers["content-type"] == "application/pdf" and "attachment" in pdf.headers["content-disposition"]
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
     assert "203.0.113.10" in text and "2001:db8:a::10" in text
@@ -149,7 +149,7 @@ def test_every_page_renders_for_every_role_or_is_refused(ops_db, scenario, make_
     ids = [t.id for t in list_targets(ops_db, now=NOW)]
     operations = run_lifecycle(ops_db, ids[:3], triage_case)
     close_target(ops_db, ids[3], "no further action: address reassigned", actor="intel1")
-    pages = ["/", "/targets", "/targets?closed=true", *(f"/targets/{i}" for i in ids), f"/targets/{ids[0]}/warrant",
+    pages = ["/", "/targets", "/targets?closed=true", *(f"/targets/{i}" for i in ids),
              "/import", "/imports/1", *(f"/operations/{o}" for o in operations), "/settings", "/users"]
     for user, role in ROLES.items():
         client = make_client(user)

@@ -285,10 +285,10 @@ def test_evidence_that_cannot_be_reached_is_said_in_place_of_its_picture(report_
     content = _content(case, pictures=PictureStyle(), home=report_case.case.parent / "home")
     phone = [e for e in content.items if e.item.exhibit == "EX2-PHONE"]
     laptop = [e for e in content.items if e.item.exhibit == "EX1-LAPTOP"]
-    assert phone and all(e.picture.data_uri is None and e.picture.note.startswith("evidence not reachable")
-                         for e in phone)
+    assert phone and all(e.picture.data_uri is None and e.picture.note.startswith(
+        "cannot be previewed: the evidence is not reachable") for e in phone)
     assert all(e.picture.data_uri for e in laptop)
-    assert "evidence not reachable" in render_html(content)
+    assert "cannot be previewed: the evidence is not reachable" in render_html(content)
 
 
 def test_hash_sets_are_described_by_the_library_or_as_the_case_recorded_them(report_case: ReportCase,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -20,6 +21,29 @@ def built_case(tmp_path_factory: pytest.TempPathFactory) -> WebCase:
 @pytest.fixture()
 def web_case(built_case: WebCase, tmp_path: Path) -> WebCase:
     return copy_case(built_case, tmp_path / "case")
+
+
+class Clock:
+    """The welfare log's clock, moved on by the test: a look cannot be claimed longer than the time since its
+    picture was sent, so a test of lengths lets that time pass without sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from fieldlab.web import welfare
+
+    moved = Clock()
+    monkeypatch.setattr(welfare, "time", moved)
+    return moved
 
 
 @pytest.fixture()

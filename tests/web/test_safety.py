@@ -99,7 +99,7 @@ def test_a_video_is_a_sheet_of_frames(make_client, web_case) -> None:
     assert "<video" not in client.get("/gallery").text
 
 
-def test_a_known_hit_is_a_tile_until_revealed_and_the_reveal_is_logged(make_client, web_case) -> None:
+def test_a_known_hit_is_a_tile_until_revealed_and_the_reveal_is_logged(make_client, web_case, clock) -> None:
     client = make_client("examiner1")
     known_a = web_case.ids["Users/alex/Pictures/known_a.jpg"]
     known_page = client.get("/gallery?tab=known").text
@@ -110,6 +110,7 @@ def test_a_known_hit_is_a_tile_until_revealed_and_the_reveal_is_logged(make_clie
     headers = {"X-CSRF-Token": csrf_of(client)}
     exposure = client.post(f"/api/reveal/{known_a}", headers=headers).json()["exposure_id"]
     assert client.get(f"/thumb/{known_a}").status_code == 200
+    clock.advance(5)
     assert client.post("/api/exposure", json={"exposure_id": exposure, "seconds": 4.25}, headers=headers).status_code == 200
     db = sqlite3.connect(web_case.case / "case.sqlite")
     assert db.execute("SELECT examiner, item_id, how, seconds FROM exposure_log").fetchall() == [

@@ -28,25 +28,29 @@ def test_settings_are_held_within_bounds(make_client) -> None:
     assert 'value="240"' in client.get("/settings").text
 
 
-def test_each_look_is_logged_with_its_length_and_audited(make_client, web_case) -> None:
+def test_each_look_is_logged_with_its_length_and_audited(make_client, web_case, clock) -> None:
     client = make_client("examiner1")
     headers = {"X-CSRF-Token": csrf_of(client)}
     alone = web_case.ids["Users/alex/Pictures/alone.jpg"]
+    assert client.get(f"/thumb/{alone}").status_code == 200
+    clock.advance(3)
     state = client.post("/api/exposure", json={"item_id": alone, "how": "hover", "seconds": 2.5}, headers=headers).json()
     assert state == {"since_break": 2.5, "break_minutes": 30, "break_due": False}
     db = sqlite3.connect(web_case.case / "case.sqlite")
     assert db.execute("SELECT examiner, item_id, how, seconds FROM exposure_log").fetchall() == [
         ("examiner1", alone, "hover", 2.5)]
     assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'item_viewed'").fetchone()[0] == 1
-    assert client.post("/api/exposure", json={"item_id": 999_999, "seconds": 1}, headers=headers).status_code == 404
+    assert client.post("/api/exposure", json={"item_id": 999_999, "seconds": 1}, headers=headers).status_code == 403
     assert client.post("/api/exposure", json={"item_id": alone, "seconds": -3}, headers=headers).status_code == 422
 
 
-def test_a_break_is_due_after_the_set_exposure_and_counting_restarts_after_it(make_client, web_case) -> None:
+def test_a_break_is_due_after_the_set_exposure_and_counting_restarts_after_it(make_client, web_case, clock) -> None:
     client = make_client("examiner1")
     headers = {"X-CSRF-Token": csrf_of(client)}
     client.post("/settings", data={"blur_px": 18, "break_minutes": 5, "greyscale": "true", "csrf": headers["X-CSRF-Token"]})
     alone = web_case.ids["Users/alex/Pictures/alone.jpg"]
+    client.get(f"/thumb/{alone}")
+    clock.advance(400)
     assert not client.post("/api/exposure", json={"item_id": alone, "how": "key", "seconds": 200}, headers=headers).json()["break_due"]
     assert client.post("/api/exposure", json={"item_id": alone, "how": "key", "seconds": 101}, headers=headers).json()["break_due"]
     assert client.get("/api/break").json()["break_due"]
@@ -54,8 +58,10 @@ def test_a_break_is_due_after_the_set_exposure_and_counting_restarts_after_it(ma
     assert after["break_due"] is False and after["since_break"] == 0
 
 
-def test_a_supervisor_sees_each_examiners_exposure(make_client, web_case) -> None:
+def test_a_supervisor_sees_each_examiners_exposure(make_client, web_case, clock) -> None:
     examiner = make_client("examiner1")
+    examiner.get(f"/thumb/{web_case.ids['Users/alex/Pictures/alone.jpg']}")
+    clock.advance(100)
     examiner.post("/api/exposure", json={"item_id": web_case.ids["Users/alex/Pictures/alone.jpg"], "seconds": 90},
                   headers={"X-CSRF-Token": csrf_of(examiner)})
     page = make_client("super1").get("/users").text

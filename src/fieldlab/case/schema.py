@@ -302,3 +302,15 @@ exposure_log = Table(
     Column("seconds", Float),  # null while still shown (or the browser never said)
 )
 Index("ix_exposure_user", exposure_log.c.user_id, exposure_log.c.revealed_at)
+
+pictures_sent = Table(  # every picture the review app sent, logged by the server as it leaves (web.welfare)
+    "pictures_sent",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("examiner", String(200), nullable=False),
+    Column("session", String(64), nullable=False),  # the SHA-256 of the session's token, as web_sessions keeps it
+    Column("item_id", Integer, ForeignKey("items.id"), nullable=False),
+    Column("sent_at", Float, nullable=False),
+)
+Index("ix_pictures_sent_session", pictures_sent.c.session, pictures_sent.c.item_id, pictures_sent.c.sent_at)

@@ -21,9 +21,8 @@ from PIL import Image, ImageFilter, ImageOps
 from fieldlab.case.store import CaseStore
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
 from fieldlab.detect.video import MAX_FRAME_PIXELS
-from fieldlab.evidence.nested import open_nested
+from fieldlab.evidence.reopen import ReopenError, reopen_item, stored_spec
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream, SourceSpec, open_source
-from fieldlab.locator import Locator
 from fieldlab.report.charging import CountedItem
 
 CHUNK = 1 << 20
@@ -45,7 +44,7 @@ class Picture:
 
 def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: PictureStyle) -> dict[int, Picture]:
     """A picture (or the reason there is none) for each item, keyed by item id; each exhibit is opened once."""
-    sources = {e.ref: SourceSpec(e.source, e.source_kind, parents=e.parents) for e in store.exhibits()}
+    sources = {e.ref: stored_spec(e.source, e.source_kind, e.parents) for e in store.exhibits()}
     by_exhibit: dict[str, list[CountedItem]] = defaultdict(list)
     for item in items:
         by_exhibit[item.exhibit].append(item)
@@ -55,23 +54,24 @@ def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: Picture
         try:
             source = open_source(sources[ref])
         except Exception as exc:  # noqa: BLE001 - a missing disk or folder is a sentence in the report, not a crash
-            pictures.update({i.item_id: Picture(note=f"evidence not reachable: {_reason(exc)}") for i in wanted})
+            pictures.update({i.item_id: Picture(note=f"cannot be previewed: the evidence is not reachable: "
+                                                          f"{_reason(exc)}") for i in wanted})
             continue
         try:
             for item in wanted:
-                pictures[item.item_id] = _picture(source, item, style)
+                pictures[item.item_id] = _picture(sources[ref], source, item, style)
         finally:
             source.close()
     return pictures
 
 
-def _picture(source: EvidenceSource, item: CountedItem, style: PictureStyle) -> Picture:
+def _picture(spec: SourceSpec, source: EvidenceSource, item: CountedItem, style: PictureStyle) -> Picture:
     if item.medium not in ("still", "movie"):
         return Picture(note="no picture is drawn of this kind of file")
     try:
-        handle = open_nested(source, Locator.parse(item.locator))
-    except Exception as exc:  # noqa: BLE001 - as above: hostile or missing evidence is reported, item by item
-        return Picture(note=f"evidence not reachable: {_reason(exc)}")
+        handle = reopen_item(spec, item.locator, source)
+    except ReopenError as exc:  # hostile or missing evidence is reported, item by item
+        return Picture(note=f"cannot be previewed: {exc}")
     try:
         changed = _changed_since_scan(handle, item)
         if changed:

@@ -22,21 +22,8 @@ from sqlalchemy import delete, insert, select, update
 
 from fieldlab.case.schema import users, web_sessions
 from fieldlab.case.store import CaseStore
+from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
 
-ROLES = ("viewer", "examiner", "supervisor")
-# viewer: the dashboard and the tiles, no pictures; examiner: pictures, reveals, categorisation;
-# supervisor: all of that and the accounts page
-OPS_ROLES = ("viewer", "intelligence", "examiner", "supervisor")
-# the operations database (fieldlab.ops): viewer reads; intelligence officer imports, ranks, drafts warrants;
-# examiner records seizures and the stages that follow; supervisor all of that, settings and accounts
-PERMISSIONS = {
-    "view": frozenset(ROLES + OPS_ROLES),
-    "see_pictures": frozenset({"examiner", "supervisor"}),
-    "categorise": frozenset({"examiner", "supervisor"}),
-    "manage_users": frozenset({"supervisor"}),
-    "ops_intelligence": frozenset({"intelligence", "supervisor"}),
-    "ops_lifecycle": frozenset({"intelligence", "examiner", "supervisor"}),
-}
 MIN_PASSWORD = 10
 IDLE_SECONDS = 30 * 60  # a session unused this long ends
 MAX_SECONDS = 12 * 3600  # and any session ends after a shift
@@ -67,7 +54,7 @@ class User:
     created_at: float = 0.0
 
     def can(self, permission: str) -> bool:
-        return not self.disabled and self.role in PERMISSIONS[permission]
+        return not self.disabled and role_may(self.role, permission)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from fieldlab.web import accounts
 from fieldlab.web.accounts import Session
 from fieldlab.web.body_limits import BodyLimit, BodyLimits
 from fieldlab.web.login_throttle import LoginThrottle
+from fieldlab.web.permissions import PERMISSIONS
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
 from fieldlab.web.welfare import settings_for
@@ -208,9 +209,10 @@ def _permitted(session: Session, permission: str) -> Session:
 
 
 def allowed(permission: str):  # noqa: ANN201 - a FastAPI dependency
-    """The session, if its user may ``permission``; 403 otherwise."""
+    """The session, if its user may ``permission`` (a name in ``web.permissions``); 403 otherwise."""
     def check(session: Session = Depends(current_session)) -> Session:
         return _permitted(session, permission)
+    check.permission = PERMISSIONS[permission].name  # an unknown name fails when the routes are defined
     return check
 
 
@@ -233,6 +235,7 @@ def may(permission: str):  # noqa: ANN201 - a FastAPI dependency
     """A state change by a user who may ``permission``: CSRF first, then the role."""
     def check(session: Session = Depends(csrf_checked)) -> Session:
         return _permitted(session, permission)
+    check.permission = PERMISSIONS[permission].name
     return check
 
 

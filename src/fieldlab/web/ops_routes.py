@@ -28,6 +28,7 @@ from fieldlab.web.accounts import OPS_ROLES, AccountError, Session
 from fieldlab.web.app import allowed, may, state_of
 from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.ops_app import OpsState, ops_render
+from fieldlab.web.permissions import role_duties
 from fieldlab.web.routes import login, login_form, logout, static_css
 
 router = APIRouter()
@@ -211,16 +212,19 @@ def target_operation(request: Request, target_id: Id, reference: Annotated[str, 
     return refused or RedirectResponse(f"/operations/{started[0]}", status_code=303)
 
 
-@router.get("/targets/{target_id}/warrant")
-def warrant_page(request: Request, target_id: Id, session: Session = Depends(allowed("ops_intelligence"))) -> Response:
+# A draft is written (and audited) only by a POST with the CSRF token: a GET that wrote the audit trail could be
+# made by any page of the same site, an <img> on another port of this host, in a logged-in officer's browser.
+
+@router.post("/targets/{target_id}/warrant")
+def warrant_page(request: Request, target_id: Id, session: Session = Depends(may("ops_intelligence"))) -> Response:
     state = _state(request)
     draft = _draft(state, target_id, session)
     write_warrant(state.db, draft, "html", actor=_actor(session))
     return ops_render(request, "ops_warrant.html", session, draft=draft)
 
 
-@router.get("/targets/{target_id}/warrant.pdf")
-def warrant_pdf(request: Request, target_id: Id, session: Session = Depends(allowed("ops_intelligence"))) -> Response:
+@router.post("/targets/{target_id}/warrant.pdf")
+def warrant_pdf(request: Request, target_id: Id, session: Session = Depends(may("ops_intelligence"))) -> Response:
     state = _state(request)
     data, _digest = write_warrant(state.db, _draft(state, target_id, session), "pdf", actor=_actor(session))
     return Response(data, media_type="application/pdf",
@@ -299,7 +303,7 @@ def operation_safeguarding(request: Request, operation_id: Id, children: Annotat
 # settings and accounts (supervisors)
 
 @router.get("/settings")
-def settings_page(request: Request, session: Session = Depends(allowed("manage_users"))) -> Response:
+def settings_page(request: Request, session: Session = Depends(allowed("ops_settings"))) -> Response:
     return _settings_page(request, session)
 
 
@@ -313,7 +317,7 @@ def save_settings_form(request: Request, window_days: Annotated[int, Form(ge=1, 
                        suppress_below: Annotated[int, Form(ge=1, le=1000)],
                        public_title: Annotated[str, Form(max_length=200)], force_areas: Text = "",
                        advice_text: Text = "", advice_links: Text = "",
-                       session: Session = Depends(may("manage_users"))) -> Response:
+                       session: Session = Depends(may("ops_settings"))) -> Response:
     def act() -> None:
         links = []
         for line in advice_links.splitlines():
@@ -336,7 +340,8 @@ def users_page(request: Request, session: Session = Depends(allowed("manage_user
 
 def _users_page(request: Request, session: Session, problem: str | None = None) -> Response:
     return ops_render(request, "ops_users.html", session, status=400 if problem else 200,
-                      users=accounts.list_users(_state(request).store), roles=OPS_ROLES, problem=problem, utc=_utc)
+                      users=accounts.list_users(_state(request).store), roles=OPS_ROLES,
+                      duties=role_duties("operations"), problem=problem, utc=_utc)
 
 
 @router.post("/users")

@@ -6,7 +6,8 @@ come in this order, because new material may mean a child still at risk:
 
 0. near matches of known material (PDQ/vPDQ), closest first;
 1. copies of known pictures the hashes missed: near-duplicates grouped with a
-   known picture, thumbnails (EXIF, caches) of known pictures;
+   known picture, thumbnails (EXIF, caches) and anything else held inside a
+   known item;
 2. first-generation candidates: the EXIF camera is one of the seized devices;
 3. pictures in user folders (camera, downloads, pictures, desktop...);
 4. caches (browser, app and thumbnail caches);
@@ -15,6 +16,10 @@ come in this order, because new material may mean a child still at risk:
 Within tiers 1-5, pictures the classifier scored higher come first
 (``detect/classify.py``: nudity before people before nothing): indicative,
 automatic, an order of review only.  Near matches keep their own order.
+
+Tiers 0 and 1 are derived from known material: like known-hash hits they are
+tiles, and their picture is sent only after an explicit, logged reveal
+(``ReviewIndex.reveal_needed``).
 """
 
 from __future__ import annotations
@@ -72,6 +77,11 @@ class Content:
     @property
     def known(self) -> bool:
         return bool(self.exact)
+
+    @property
+    def needs_reveal(self) -> bool:
+        """Known, or derived from known material (a near match, a copy grouped with or held inside a known item)."""
+        return self.known or self.tier in (0, 1)
 
     @property
     def set_category(self) -> str | None:
@@ -152,7 +162,7 @@ class ReviewIndex:
                                          classifications.c.nudity)).all()
         by_id = {}
         for r in rows:
-            key = f"sha1:{r.sha1}" if r.sha1 else f"md5:{r.md5}" if r.md5 else f"item:{r.id}"
+            key = content_key(r.id, r.md5, r.sha1)
             content = contents.get(key)
             if content is None:
                 content = contents[key] = Content(key, exhibit=r.ref, path=r.path, family=r.family, size=r.size)
@@ -187,6 +197,16 @@ class ReviewIndex:
                               key=lambda k: _unknown_order(contents[k]))
         self._built_at = time.monotonic()
 
+    def reveal_needed(self, item_id: int, content_key: str, exact_hit: bool) -> list[int]:
+        """The items, any one of which the examiner must have revealed before ``item_id``'s picture is sent; empty
+        when it may be sent like any unknown picture (blurred until looked at).  Known material and anything derived
+        from it need a reveal; so does an item the ranking does not hold (a recovered duplicate, an item not yet
+        read): a picture is sent freely only once the ranking has cleared it."""
+        content = self.contents.get(content_key)
+        if content is not None and not exact_hit and not content.needs_reveal:
+            return []
+        return sorted({item_id, *(content.item_ids if content else ())})
+
     def copies(self, item_ids: list[int]) -> list[int]:
         """``item_ids`` with every copy of their contents."""
         found = set(item_ids)
@@ -197,9 +217,14 @@ class ReviewIndex:
         return sorted(found)
 
 
+def content_key(item_id: int, md5: str | None, sha1: str | None) -> str:
+    """What makes copies one content: the SHA-1, else the MD5, else the item alone."""
+    return f"sha1:{sha1}" if sha1 else f"md5:{md5}" if md5 else f"item:{item_id}"
+
+
 def _tier(row, grouped: dict[int, int], known_groups: set[int], known_locators: set[tuple[int, str]],  # noqa: ANN001
           first_generation: set[int]) -> int:
-    if grouped.get(row.id) in known_groups or _thumbnail_of_known(row, known_locators):
+    if grouped.get(row.id) in known_groups or _inside_known(row, known_locators):
         return 1
     if row.id in first_generation:
         return 2
@@ -212,14 +237,17 @@ def _tier(row, grouped: dict[int, int], known_groups: set[int], known_locators: 
     return 5
 
 
-def _thumbnail_of_known(row, known_locators: set[tuple[int, str]]) -> bool:  # noqa: ANN001
-    if "thumbnail" not in row.flags:
-        return False
+def _inside_known(row, known_locators: set[tuple[int, str]]) -> bool:  # noqa: ANN001
+    """Held inside a known item at any depth: its EXIF preview, a picture carved out of it, a member of it."""
     try:
         parent = Locator.parse(row.locator).parent
     except LocatorError:
         return False
-    return parent is not None and (row.exhibit_id, parent.to_text()) in known_locators
+    while parent is not None:  # as deep as the locator, which the scan's nesting limit bounds
+        if (row.exhibit_id, parent.to_text()) in known_locators:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _known_order(content: Content) -> tuple:

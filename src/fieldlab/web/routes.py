@@ -17,14 +17,15 @@ from fieldlab.case.decisions import categorise, undo_last
 from fieldlab.case.schema import exhibits, hits, items
 from fieldlab.case.store import EXACT_METHODS, CaseError, recorded_parents
 from fieldlab.detect.classify import likely_nudity
-from fieldlab.evidence.sources import SourceSpec
+from fieldlab.evidence.reopen import stored_spec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts, welfare
 from fieldlab.web.accounts import AccountError, Session
-from fieldlab.web.app import allowed, current_session, keys_for, may, render, state_of
+from fieldlab.web.app import allowed, keys_for, may, render, state_of
 from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.dashboard import dashboard, exhibit_errors, progress
-from fieldlab.web.review import TIERS, decided_items, expand_selection, item_detail, tiles, utc
+from fieldlab.web.permissions import role_duties
+from fieldlab.web.review import TIERS, content_key, decided_items, expand_selection, item_detail, tiles, utc
 from fieldlab.web.thumbnails import ThumbnailTask, ThumbnailUnavailable
 
 router = APIRouter()
@@ -177,7 +178,9 @@ def item_page(request: Request, item_id: ItemId, session: Session = Depends(allo
         raise HTTPException(404, "no such item")
     index = state.fresh_review()
     copies = index.copies([item_id])
+    needs_reveal = bool(index.reveal_needed(item_id, content_key(detail.id, detail.md5, detail.sha1), detail.known))
     return render(request, "item.html", session, item=detail, copies_ids=copies, keys=keys_for(state.config.profile),
+                  needs_reveal=needs_reveal,
                   can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"),
                   decision=_standing(detail.decisions))
 
@@ -192,16 +195,23 @@ async def thumbnail(request: Request, item_id: ItemId, session: Session = Depend
     state = state_of(request)
     task, known_copies = await run_in_threadpool(_thumbnail_task, state, item_id)
     if known_copies and not await run_in_threadpool(welfare.has_revealed, state.store, session.user, known_copies):
-        raise HTTPException(403, "a known-hash hit is shown only after an explicit reveal")
+        raise HTTPException(403, "known material, and anything derived from it, is shown only after an explicit reveal")
     try:
         data = await run_in_threadpool(state.thumbnails.thumbnail, task, not known_copies)
     except ThumbnailUnavailable as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+    await run_in_threadpool(_log_sent, state, session, item_id)
     return Response(data, media_type="image/jpeg")
 
 
+def _log_sent(state, session: Session, item_id: int) -> None:  # noqa: ANN001 - AppState
+    with state.write_lock:
+        welfare.record_picture_sent(state.store, session, item_id)
+
+
 def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # noqa: ANN001 - AppState
-    """What to render, and, for known material, the copies any of which the examiner must have revealed."""
+    """What to render, and, for known material and anything derived from it, the copies any of which the examiner
+    must have revealed."""
     with state.store.engine.connect() as conn:
         row = conn.execute(select(items.c.id, items.c.locator, items.c.family, items.c.size, items.c.md5,
                                   items.c.sha1, exhibits.c.source, exhibits.c.source_kind, exhibits.c.facts)
@@ -210,14 +220,10 @@ def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # 
             raise HTTPException(404, "no picture or video with this id")
         own_exact = conn.execute(select(hits.c.id).where(hits.c.item_id == item_id,
                                                          hits.c.method.in_(EXACT_METHODS)).limit(1)).first()
-    index = state.fresh_review()
-    key = f"sha1:{row.sha1}" if row.sha1 else f"md5:{row.md5}" if row.md5 else f"item:{row.id}"
-    content = index.contents.get(key)
-    copies = sorted({item_id, *(content.item_ids if content else [])})
-    known = own_exact is not None or bool(content and content.known)
-    spec = SourceSpec(row.source, row.source_kind, parents=recorded_parents(row.facts))
+    guarded = state.fresh_review().reveal_needed(item_id, content_key(row.id, row.md5, row.sha1), own_exact is not None)
+    spec = stored_spec(row.source, row.source_kind, recorded_parents(row.facts))
     task = ThumbnailTask(row.id, spec, row.locator, row.family, row.size)
-    return task, copies if known else []
+    return task, guarded
 
 
 # categorising
@@ -282,15 +288,15 @@ class Exposure(BaseModel):
 def exposure(request: Request, body: Exposure, session: Session = Depends(may("see_pictures"))) -> dict:
     state = state_of(request)
     with state.write_lock:
-        if body.exposure_id is not None:
-            welfare.end_exposure(state.store, session.user, body.exposure_id, body.seconds)
-        elif body.item_id is not None and body.how != "reveal":
-            with state.store.engine.connect() as conn:
-                if conn.execute(select(items.c.id).where(items.c.id == body.item_id)).first() is None:
-                    raise HTTPException(404, "no such item")
-            welfare.record_exposure(state.store, session.user, body.item_id, body.how, body.seconds)
-        else:
-            raise HTTPException(422, "give item_id (hover, key) or exposure_id (reveal)")
+        try:
+            if body.exposure_id is not None:
+                welfare.end_exposure(state.store, session, body.exposure_id, body.seconds)
+            elif body.item_id is not None and body.how != "reveal":
+                welfare.record_exposure(state.store, session, body.item_id, body.how, body.seconds)
+            else:
+                raise HTTPException(422, "give item_id (hover, key) or exposure_id (reveal)")
+        except welfare.ExposureRefused as exc:
+            raise HTTPException(403, str(exc)) from None
     return _break_state(state, session)
 
 
@@ -315,7 +321,7 @@ def _break_state(state, session: Session) -> dict:  # noqa: ANN001 - AppState
 
 
 @router.get("/me/welfare.css")
-def welfare_css(request: Request, session: Session = Depends(current_session)) -> Response:
+def welfare_css(request: Request, session: Session = Depends(allowed("view"))) -> Response:
     """The examiner's own blur and colour, as CSS variables: applied before any script runs."""
     settings = welfare.settings_for(state_of(request).store, session.user.id)
     css = f":root {{ --blur: {int(settings.blur_px)}px; --grey: {1 if settings.greyscale else 0}; }}\n"
@@ -344,7 +350,7 @@ def save_settings(request: Request, blur_px: Annotated[int, Form(ge=0, le=1000)]
 def users_page(request: Request, session: Session = Depends(allowed("manage_users")),
                problem: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     state = state_of(request)
-    return render(request, "users.html", session, users=accounts.list_users(state.store), roles=accounts.ROLES,
+    return render(request, "users.html", session, users=accounts.list_users(state.store), roles=accounts.ROLES, duties=role_duties("review"),
                   exposure=welfare.exposure_totals(state.store), problem=problem, utc=utc)
 
 
@@ -357,7 +363,7 @@ def add_user(request: Request, name: Annotated[str, Form(max_length=200)], role:
             accounts.add_user(state.store, name, role, password, actor=session.user.name)
     except AccountError as exc:
         return render(request, "users.html", session, status=400, users=accounts.list_users(state.store),
-                      roles=accounts.ROLES, exposure=welfare.exposure_totals(state.store), problem=str(exc), utc=utc)
+                      roles=accounts.ROLES, duties=role_duties("review"), exposure=welfare.exposure_totals(state.store), problem=str(exc), utc=utc)
     return RedirectResponse("/users", status_code=303)
 
 

@@ -33,11 +33,10 @@ from PIL import Image
 
 from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
-from fieldlab.evidence.archives import ArchiveError
-from fieldlab.evidence.nested import open_nested
+from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
-from fieldlab.locator import Locator
-from fieldlab.triage.reader import opened_source, prepare_worker
+from fieldlab.problems import ProblemKind
+from fieldlab.triage.reader import prepare_worker
 
 SIDE = 256
 FRAMES = 6  # a video's sheet: 3 x 2 frames
@@ -58,7 +57,15 @@ _DECODE_FAILURES = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyE
 
 
 class ThumbnailUnavailable(Exception):
-    """No picture can be shown for the item; the message says why, in the examiner's words."""
+    """No picture can be shown for the item; the message says why, in the examiner's words.  ``lasting``: trying
+    again cannot help (the bytes do not decode); otherwise (evidence not reachable, a password needed) it may."""
+
+    def __init__(self, message: str, lasting: bool = True) -> None:
+        super().__init__(message)
+        self.lasting = lasting
+
+    def __reduce__(self):  # noqa: ANN204 - raised in a worker process, re-raised here whole
+        return type(self), (str(self), self.lasting)
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,10 @@ class ThumbnailTask:
 def render(task: ThumbnailTask) -> bytes:
     """The thumbnail's JPEG bytes; ThumbnailUnavailable when the item cannot be opened or decoded."""
     try:
-        source = opened_source(task.spec)
-        handle = open_nested(source, Locator.parse(task.locator), task.spec.unlock.archive_passwords)
-    except (OSError, ArchiveError) as exc:
-        raise ThumbnailUnavailable(f"the evidence cannot be opened: {getattr(exc, 'strerror', None) or exc}") from None
+        handle = reopen_item(task.spec, task.locator)
+    except ReopenError as exc:
+        raise ThumbnailUnavailable(f"cannot be previewed: {exc}",
+                                   lasting=exc.problem.kind in (ProblemKind.DAMAGED, ProblemKind.UNSUPPORTED)) from None
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), 1 << 20)
         try:
@@ -224,7 +231,7 @@ class ThumbnailService:
                 self._store(task.item_id, ".jpg", data)
             shared.set_result(data)
             return data
-        except ThumbnailUnavailable as exc:
+        except BaseException as exc:  # whatever happened, a request waiting on this decode hears of it
             shared.set_exception(exc)
             raise
         finally:
@@ -242,7 +249,7 @@ class ThumbnailService:
                 self._store(task.item_id, ".failed", reason.encode())
                 raise ThumbnailUnavailable(reason)
         if isinstance(outcome, ThumbnailUnavailable):
-            if "evidence cannot be opened" not in str(outcome):  # a drive reconnected later may work
+            if outcome.lasting:  # not when a drive reconnected or a password given later may work
                 self._store(task.item_id, ".failed", str(outcome).encode())
             raise outcome
         return outcome
@@ -265,6 +272,9 @@ class ThumbnailService:
         except BrokenProcessPool:
             self._discard(which, pool, kill=False)
             return "broken"
+        except Exception as exc:  # noqa: BLE001 - a fault of ours in the worker: said at once, not cached
+            return ThumbnailUnavailable(f"cannot be previewed: internal error: {type(exc).__name__}: {exc}"[:300],
+                                        lasting=False)
 
     def _pool(self, which: str) -> cf.ProcessPoolExecutor:
         with self._lock:

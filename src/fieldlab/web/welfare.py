@@ -5,6 +5,11 @@ purpose.  Every such look is an *exposure*: who, which item, when, how long.
 The exposure log serves the examiner's welfare (a break is suggested after a
 set time of exposure) and the evidential record (every view is also in the
 case's audit trail).
+
+What the server knows is logged by the server: every picture it sends
+(``pictures_sent`` and the audit trail: who, which item, when, which session).
+How long a look lasted only the browser can tell; that claim is accepted only
+for a picture this session was actually sent, and capped by the time since.
 """
 
 from __future__ import annotations
@@ -14,15 +19,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log
+from fieldlab.case.schema import examiner_settings, exposure_log, pictures_sent
 from fieldlab.case.store import CaseStore
-from fieldlab.web.accounts import User
+from fieldlab.web.accounts import Session, User
 
 BLUR_RANGE = (4, 40)  # pixels; never zero: a blurred picture is the default, not an option
 BREAK_RANGE = (5, 240)  # minutes of exposure
 HOW = ("hover", "key", "reveal")  # reveal: a known-hash hit shown on request
 REVEAL_VALID_SECONDS = 15 * 60  # a reveal lets its picture be fetched for this long
 MAX_EXPOSURE_SECONDS = 4 * 3600
+
+
+class ExposureRefused(Exception):
+    """A browser's claim of a look that the server cannot have made possible: the message says why."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,39 @@ def start_reveal(store: CaseStore, user: User, item_id: int) -> int:
     return exposure_id
 
 
-def end_exposure(store: CaseStore, user: User, exposure_id: int, seconds: float) -> bool:
-    """The length of the user's own reveal ``exposure_id``; False if it is not theirs or already has one."""
-    seconds = min(max(float(seconds), 0.0), MAX_EXPOSURE_SECONDS)
+def record_picture_sent(store: CaseStore, session: Session, item_id: int) -> None:
+    """A picture is leaving the server for this session: logged, with its audit entry, before it is sent."""
+    with store.engine.begin() as conn:
+        conn.execute(insert(pictures_sent).values(user_id=session.user.id, examiner=session.user.name,
+                                                  session=session.token_hash, item_id=item_id, sent_at=time.time()))
+        entry = store.audit.append_in(conn, "picture_sent", {"item": item_id}, actor=session.user.name)
+    store.audit.record_head(entry)
+
+
+def _first_sent(store: CaseStore, session: Session, item_id: int, since: float = 0.0) -> float | None:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.min(pictures_sent.c.sent_at)).where(
+            pictures_sent.c.session == session.token_hash, pictures_sent.c.item_id == item_id,
+            pictures_sent.c.sent_at >= since)).scalar()
+
+
+def end_exposure(store: CaseStore, session: Session, exposure_id: int, seconds: float) -> bool:
+    """The length of the session user's own reveal ``exposure_id``, at most the time since its picture was sent to
+    this session; False if it is not theirs or already has one; ExposureRefused if the picture was never sent."""
+    user = session.user
+    with store.engine.connect() as conn:
+        reveal = conn.execute(select(exposure_log.c.item_id, exposure_log.c.revealed_at).where(
+            exposure_log.c.id == exposure_id, exposure_log.c.user_id == user.id, exposure_log.c.seconds.is_(None),
+            exposure_log.c.how == "reveal")).first()
+    if reveal is None:
+        return False
+    sent = _first_sent(store, session, reveal.item_id, since=reveal.revealed_at)
+    if sent is None:
+        raise ExposureRefused("the revealed picture was never sent to this session: no exposure to record")
+    seconds = min(max(float(seconds), 0.0), MAX_EXPOSURE_SECONDS, time.time() - sent)
     with store.engine.begin() as conn:
         done = conn.execute(update(exposure_log).where(
-            exposure_log.c.id == exposure_id, exposure_log.c.user_id == user.id, exposure_log.c.seconds.is_(None),
+            exposure_log.c.id == exposure_id, exposure_log.c.seconds.is_(None),
         ).values(seconds=round(seconds, 1))).rowcount
     if done:
         store.audit.append("item_viewed", {"exposure": exposure_id, "seconds": round(seconds, 1), "how": "reveal"},
@@ -91,14 +127,25 @@ def end_exposure(store: CaseStore, user: User, exposure_id: int, seconds: float)
     return bool(done)
 
 
-def record_exposure(store: CaseStore, user: User, item_id: int, how: str, seconds: float) -> int:
-    """A look that has ended (the picture unblurred by hover or key), timed by the browser, stamped by the server."""
+def record_exposure(store: CaseStore, session: Session, item_id: int, how: str, seconds: float) -> int:
+    """A look that has ended (the picture unblurred by hover or key), timed by the browser, stamped by the server.
+    Only a picture sent to this session can have been looked at, and for no longer than since it was first sent,
+    less the looks at it already recorded: ExposureRefused otherwise, and the length capped."""
     if how not in HOW or how == "reveal":
         raise ValueError(f"an ended exposure is one of hover, key; not {how!r}")
-    seconds = round(min(max(float(seconds), 0.0), MAX_EXPOSURE_SECONDS), 1)
+    user = session.user
+    sent = _first_sent(store, session, item_id)
+    if sent is None:
+        raise ExposureRefused("no picture of this item was sent to this session: no exposure to record")
+    now = time.time()
+    with store.engine.connect() as conn:
+        claimed = conn.execute(select(func.coalesce(func.sum(exposure_log.c.seconds), 0.0)).where(
+            exposure_log.c.user_id == user.id, exposure_log.c.item_id == item_id, exposure_log.c.how != "reveal",
+            exposure_log.c.revealed_at >= sent)).scalar()
+    seconds = round(max(0.0, min(float(seconds), MAX_EXPOSURE_SECONDS, now - sent - float(claimed))), 1)
     with store.engine.begin() as conn:
         exposure_id = conn.execute(insert(exposure_log).values(
-            user_id=user.id, examiner=user.name, item_id=item_id, how=how, revealed_at=time.time() - seconds,
+            user_id=user.id, examiner=user.name, item_id=item_id, how=how, revealed_at=now - seconds,
             seconds=seconds,
         )).inserted_primary_key[0]
     store.audit.append("item_viewed", {"item": item_id, "exposure": exposure_id, "seconds": seconds, "how": how},

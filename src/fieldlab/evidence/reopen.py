@@ -1,0 +1,96 @@
+"""Re-opening one item of an exhibit outside the walk: the review app's thumbnails, the report's pictures and the
+scan's workers all come here, so an item is opened the same way wherever it is asked for.
+
+The case stores an exhibit's source (its path), kind and facts (a differencing image's parents), never a
+password.  What else the scan knew is found again from the evidence itself: a folder's layout (an encrypted iOS backup) is read from the folder, as
+``describe_source`` read it when the scan began.  Passwords are the caller's, in memory only.
+
+Every failure is a ``ReopenError`` carrying a ``Problem`` (unreadable, encrypted, damaged, internal) with a reason
+in the examiner's words, raised at once: a caller never waits on an item that cannot be opened.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from fieldlab.evidence.archives import ArchiveError
+from fieldlab.evidence.folder import SourceError
+from fieldlab.evidence.image import UnlockOptions
+from fieldlab.evidence.nested import open_nested
+from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER
+from fieldlab.evidence.sources import EvidenceSource, ItemHandle, SourceSpec, describe_source, open_source
+from fieldlab.locator import Locator, LocatorError
+from fieldlab.problems import Problem, ProblemKind
+
+NEEDS_PASSWORD = "needs the exhibit's password"
+_open_sources: dict[SourceSpec, EvidenceSource] = {}
+
+
+class ReopenError(Exception):
+    """The item cannot be opened again; ``problem`` says what kind of failure and why."""
+
+    def __init__(self, kind: ProblemKind, reason: str) -> None:
+        self.problem = Problem(kind, reason)
+        super().__init__(self.problem.message)
+
+
+def stored_spec(source: str, source_kind: str, parents: tuple[str, ...] = (),
+                passwords: tuple[str, ...] = ()) -> SourceSpec:
+    """The exhibit's ``SourceSpec`` from what the case recorded (its source, kind, and a differencing image's
+    parents: ``case.store.recorded_parents``), with the layout the scan gave a folder.  A folder that cannot be
+    examined now keeps the plain layout: opening it will say why."""
+    unlock = UnlockOptions(archive_passwords=tuple(passwords))
+    if source_kind == "folder":
+        try:
+            return describe_source(Path(source), unlock)
+        except (SourceError, OSError):
+            pass
+    return SourceSpec(source, source_kind, unlock, parents=tuple(parents))
+
+
+def opened_source(spec: SourceSpec) -> EvidenceSource:
+    """The evidence, opened once per process and kept open for the items that follow (a worker's batches, a
+    server's thumbnails)."""
+    source = _open_sources.get(spec)
+    if source is None:
+        try:
+            source = _open_sources[spec] = open_source(spec)
+        except (SourceError, OSError) as exc:
+            raise ReopenError(ProblemKind.UNREADABLE, f"the evidence is not reachable: {_reason(exc)}") from None
+    return source
+
+
+def reopen_item(spec: SourceSpec, locator: str, source: EvidenceSource | None = None) -> ItemHandle:
+    """The item at ``locator`` of the exhibit ``spec`` describes, opened read-only (in ``source`` if the caller
+    holds it open, else in this process's cached one); ReopenError, at once, when it cannot be."""
+    try:
+        parsed = Locator.parse(locator)
+    except LocatorError as exc:
+        raise ReopenError(ProblemKind.INTERNAL, f"the case's address of this item is not valid: {exc}") from None
+    if not spec.unlock.archive_passwords and any(layer.kind == KEY_LAYER for layer in parsed.layers):
+        raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # a file of an encrypted backup, its key wrapped
+    source = source or opened_source(spec)
+    try:
+        return open_nested(source, parsed, spec.unlock.archive_passwords)
+    except FileNotFoundError:
+        raise ReopenError(ProblemKind.UNREADABLE, "it is no longer in the evidence") from None
+    except PermissionError as exc:
+        kind = ProblemKind.ENCRYPTED if spec.layout else ProblemKind.UNREADABLE
+        raise ReopenError(kind, _reason(exc)) from None
+    except OSError as exc:
+        if exc.errno == errno.EACCES and spec.layout:
+            raise ReopenError(ProblemKind.ENCRYPTED, _reason(exc)) from None
+        raise ReopenError(ProblemKind.UNREADABLE, f"it cannot be read: {_reason(exc)}") from None
+    except ArchiveError as exc:
+        kind = ProblemKind.ENCRYPTED if "encrypted" in str(exc) or "password" in str(exc) else ProblemKind.DAMAGED
+        raise ReopenError(kind, _reason(exc)) from None
+    except LocatorError as exc:
+        raise ReopenError(ProblemKind.UNSUPPORTED, f"this exhibit cannot open this address: {_reason(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - hostile evidence: one item fails, the caller goes on
+        raise ReopenError(ProblemKind.INTERNAL, f"{type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(text.split())[:300]
