@@ -26,7 +26,7 @@ class Permission:
 
 _TABLE = (
     Permission("view", frozenset(ROLES + OPS_ROLES),
-               review="read the dashboard, the tiles and item pages (no pictures), and set their own welfare settings",
+               review="read the dashboard, the tiles and item pages, and set their own welfare settings",
                operations="read the dashboard, imports, targets and operations"),
     Permission("see_pictures", frozenset({"examiner", "supervisor"}),
                review="see pictures (blurred until looked at) and reveal known material, every look logged"),
