@@ -4,7 +4,6 @@ near a known PDQ hash (its original is not in the exhibit).  All pictures are pr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,14 @@ class DerivedCase:
         return found
 
 
+def derived_items(case: DerivedCase) -> dict[str, int]:
+    """The four offspring of known material, by what each is."""
+    return {"EXIF preview of a known photo": case.item(PHOTO, "EXIF thumbnail"),
+            "thumbcache entry of a known picture": case.item(THUMBCACHE, "000000001234abcd"),
+            "carved copy of a known picture": case.item(BLOB, "embedded jpeg at 4096"),
+            "PDQ near match of a known hash": case.ids[NEAR]}
+
+
 def build_derived_case(root: Path) -> DerivedCase:
     evidence, case, home = root / "evidence", root / "case", root / "home"
     photo_original = picture(901, 800, 600)
@@ -52,7 +59,7 @@ def build_derived_case(root: Path) -> DerivedCase:
     cache_entry = encoded(picture(902, 800, 600).resize((256, 192)), quality=70).getvalue()
     files = {k.relative: k.data for k in known} | {
         THUMBCACHE: thumbcache([CachedPicture(0x1234ABCD, cache_entry)]),
-        BLOB: os.urandom(0) + b"\x00" * 4096 + carved + b"\x00" * 4096,
+        BLOB: b"\x00" * 4096 + carved + b"\x00" * 4096,
         NEAR: encoded(near_original.resize((320, 240)), quality=60).getvalue(),
         PLAIN: encoded(picture(905, 400, 300), quality=85).getvalue(),
     }

@@ -15,9 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fieldlab.web import WebConfig, create_app
-from tests.security.derived_known_case import (
-    BLOB, NEAR, PHOTO, PLAIN, THUMBCACHE, DerivedCase, build_derived_case,
-)
+from tests.security.derived_known_case import NEAR, PLAIN, DerivedCase, build_derived_case, derived_items
 from tests.web.web_case import csrf_of, login
 
 
@@ -47,13 +45,6 @@ def client_of(derived_case: DerivedCase) -> Iterator[Callable[[str], TestClient]
     yield make
     for client in opened:
         client.__exit__(None, None, None)
-
-
-def derived_items(case: DerivedCase) -> dict[str, int]:
-    return {"EXIF preview of a known photo": case.item(PHOTO, "EXIF thumbnail"),
-            "thumbcache entry of a known picture": case.item(THUMBCACHE, "000000001234abcd"),
-            "carved copy of a known picture": case.item(BLOB, "embedded jpeg at 4096"),
-            "PDQ near match of a known hash": case.ids[NEAR]}
 
 
 def _sent(case: Path) -> list[tuple]:

@@ -8,8 +8,6 @@ import socket
 import sqlite3
 import threading
 import time
-from dataclasses import replace
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -17,8 +15,7 @@ import uvicorn
 from playwright.sync_api import Browser, expect
 
 from fieldlab.web import WebConfig, create_app
-from tests.security.derived_known_case import NEAR, PLAIN, DerivedCase, build_derived_case
-from tests.security.test_derived_known import derived_items
+from tests.security.derived_known_case import NEAR, PLAIN, DerivedCase, build_derived_case, derived_items
 from tests.web.web_case import PASSWORDS
 
 

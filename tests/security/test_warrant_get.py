@@ -89,10 +89,8 @@ def other_port_page(ops_server) -> Iterator[str]:
 <iframe name="sink"></iframe>
 <form id="f" method="post" action="{base}/targets/{target}/warrant" target="sink"><input name="csrf" value="guess"></form>
 <script>
-let settled = 0;
-for (const img of document.images) {{ img.onload = img.onerror = () => {{ settled += 1; }}; }}
 document.getElementById("f").submit();
-window.done = () => settled === 2;
+window.done = () => [...document.images].every((img) => img.complete);  // loaded or failed: asked either way
 </script></body></html>""".encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
