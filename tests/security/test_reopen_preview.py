@@ -93,9 +93,9 @@ def test_the_stored_exhibit_reopens_with_its_layout_and_says_at_once_when_a_pass
     assert time.monotonic() - started < 1.0
     assert (refused.value.problem.kind, str(refused.value)) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
     with pytest.raises(ReopenError) as wrong:
-        reopen_item(stored_spec(source, kind, ("not this one",)), locator)
+        reopen_item(stored_spec(source, kind, passwords=("not this one",)), locator)
     assert wrong.value.problem.kind is ProblemKind.ENCRYPTED and "password does not open it" in str(wrong.value)
-    handle = reopen_item(stored_spec(source, kind, (PASSWORD,)), locator)
+    handle = reopen_item(stored_spec(source, kind, passwords=(PASSWORD,)), locator)
     try:
         read = bytearray(handle.size)
         assert handle.readinto(read) == len(PLAIN.data) and bytes(read) == PLAIN.data
