@@ -5,6 +5,8 @@ password" at once, in the review app and in the report; no request for a thumbna
 from __future__ import annotations
 
 import concurrent.futures as cf
+import re
+import shutil
 import threading
 import time
 from functools import partial
@@ -141,3 +143,34 @@ def test_the_report_says_cannot_be_previewed_in_place_of_the_picture(backup_case
         store.close()
     (entry,) = [e for e in content.items if e.item.item_id == known]
     assert entry.picture.data_uri is None and entry.picture.note == f"cannot be previewed: {NEEDS_PASSWORD}"
+
+
+def test_a_password_given_in_the_review_app_previews_for_that_session_only_and_is_never_written(backup_case,
+                                                                                                tmp_path: Path) -> None:
+    built_case, items = backup_case
+    case = tmp_path / "case"
+    shutil.copytree(built_case, case)
+    plain, _ = items[PLAIN.device_path]
+    with TestClient(create_app(case, WebConfig())) as mine, TestClient(create_app(case, WebConfig())) as other:
+        for client in (mine, other):
+            assert login(client, "examiner1").status_code == 303
+        page = mine.get(f"/item/{plain}").text
+        assert 'id="exhibit-password"' in page and f'src="/thumb/{plain}"' in page
+        (exhibit,) = re.findall(r'action="/exhibits/(\d+)/password"', page)
+        given = mine.post(f"/exhibits/{exhibit}/password",
+                          data={"csrf": csrf_of(mine), "password": PASSWORD, "back": str(plain)}, follow_redirects=False)
+        assert given.status_code == 303 and given.headers["location"] == f"/item/{plain}"
+        assert 'id="exhibit-password"' not in mine.get(f"/item/{plain}").text
+        answer = mine.get(f"/thumb/{plain}")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+        (case / "thumbnails" / f"{plain}.jpg").unlink()  # the other session must decode it itself
+        refused = other.get(f"/thumb/{plain}")
+        assert refused.status_code == 404 and refused.json()["detail"] == f"cannot be previewed: {NEEDS_PASSWORD}"
+    written = b"".join(p.read_bytes() for p in case.rglob("*") if p.is_file())
+    assert PASSWORD.encode() not in written
+    store = CaseStore.open(case, create=False)
+    try:
+        assert [e.detail for e in store.audit.entries() if e.action == "exhibit_password_given"] == [
+            {"exhibit": int(exhibit)}]
+    finally:
+        store.close()

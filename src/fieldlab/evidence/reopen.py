@@ -2,8 +2,8 @@
 scan's workers all come here, so an item is opened the same way wherever it is asked for.
 
 The case stores an exhibit's source (its path), kind and facts (a differencing image's parents), never a
-password.  What else the scan knew is found again from the evidence itself: a folder's layout (an encrypted iOS backup) is read from the folder, as
-``describe_source`` read it when the scan began.  Passwords are the caller's, in memory only.
+password.  What else the scan knew is found again from the evidence itself: a folder's layout (an encrypted iOS
+backup) is read from the folder, as ``describe_source`` read it when the scan began.  Passwords are the caller's, in memory only.
 
 Every failure is a ``ReopenError`` carrying a ``Problem`` (unreadable, encrypted, damaged, internal) with a reason
 in the examiner's words, raised at once: a caller never waits on an item that cannot be opened.

@@ -31,6 +31,7 @@ from fieldlab.web import accounts
 from fieldlab.web.accounts import Session
 from fieldlab.web.body_limits import BodyLimit, BodyLimits
 from fieldlab.web.login_throttle import LoginThrottle
+from fieldlab.web.exhibit_passwords import ExhibitPasswords
 from fieldlab.web.permissions import PERMISSIONS
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
@@ -102,6 +103,7 @@ class AppState:
         self.write_lock = threading.Lock()  # audit entries are chained: one writer at a time
         self.throttle = LoginThrottle()
         self.cookies = CookieNames.of("review", str(self.case_dir.resolve()), config.secure_cookies)
+        self.exhibit_passwords = ExhibitPasswords()  # in memory only: a case never holds a password
         self.templates = Environment(loader=PackageLoader("fieldlab.web", "templates"), autoescape=True,
                                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 

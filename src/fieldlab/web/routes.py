@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from fieldlab.case.decisions import categorise, undo_last
-from fieldlab.case.schema import exhibits, hits, items
+from fieldlab.case.schema import exhibits, hits, items, web_sessions
 from fieldlab.case.store import EXACT_METHODS, CaseError, recorded_parents
 from fieldlab.detect.classify import likely_nudity
 from fieldlab.evidence.reopen import stored_spec
@@ -180,9 +180,35 @@ def item_page(request: Request, item_id: ItemId, session: Session = Depends(allo
     copies = index.copies([item_id])
     needs_reveal = bool(index.reveal_needed(item_id, content_key(detail.id, detail.md5, detail.sha1), detail.known))
     return render(request, "item.html", session, item=detail, copies_ids=copies, keys=keys_for(state.config.profile),
-                  needs_reveal=needs_reveal,
+                  needs_reveal=needs_reveal, ask_password=_asks_password(state, session, detail.exhibit_id),
                   can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"),
                   decision=_standing(detail.decisions))
+
+
+def _asks_password(state, session: Session, exhibit_id: int) -> bool:  # noqa: ANN001 - AppState
+    """The examiner may see pictures of an encrypted exhibit, and has given no password for it in this session."""
+    if not session.user.can("see_pictures") or state.exhibit_passwords.of(session.token_hash, exhibit_id):
+        return False
+    exhibit = next((e for e in state.store.exhibits() if e.id == exhibit_id), None)
+    return exhibit is not None and bool(stored_spec(exhibit.source, exhibit.source_kind).layout)
+
+
+@router.post("/exhibits/{exhibit_id}/password")
+def exhibit_password(request: Request, exhibit_id: ItemId,
+                     password: Annotated[str, Form(min_length=1, max_length=1024)],
+                     back: Annotated[int, Form(ge=1, le=MAX_ID)],
+                     session: Session = Depends(may("see_pictures"))) -> Response:
+    """The exhibit's password for this session's previews: kept in memory, never written; the audit entry says a
+    password was given, not which."""
+    state = state_of(request)
+    if not any(e.id == exhibit_id for e in state.store.exhibits()):
+        raise HTTPException(404, "no such exhibit")
+    with state.store.engine.connect() as conn:
+        live = set(conn.execute(select(web_sessions.c.token_hash)).scalars())
+    state.exhibit_passwords.give(session.token_hash, exhibit_id, password, live)
+    with state.write_lock:
+        state.store.audit.append("exhibit_password_given", {"exhibit": exhibit_id}, actor=session.user.name)
+    return RedirectResponse(f"/item/{back}", status_code=303)
 
 
 def _standing(history: tuple[dict, ...]) -> str | None:
@@ -193,7 +219,7 @@ def _standing(history: tuple[dict, ...]) -> str | None:
 @router.get("/thumb/{item_id}")
 async def thumbnail(request: Request, item_id: ItemId, session: Session = Depends(allowed("see_pictures"))) -> Response:
     state = state_of(request)
-    task, known_copies = await run_in_threadpool(_thumbnail_task, state, item_id)
+    task, known_copies = await run_in_threadpool(_thumbnail_task, state, item_id, session)
     if known_copies and not await run_in_threadpool(welfare.has_revealed, state.store, session.user, known_copies):
         raise HTTPException(403, "known material, and anything derived from it, is shown only after an explicit reveal")
     try:
@@ -209,19 +235,21 @@ def _log_sent(state, session: Session, item_id: int) -> None:  # noqa: ANN001 - 
         welfare.record_picture_sent(state.store, session, item_id)
 
 
-def _thumbnail_task(state, item_id: int) -> tuple[ThumbnailTask, list[int]]:  # noqa: ANN001 - AppState
-    """What to render, and, for known material and anything derived from it, the copies any of which the examiner
-    must have revealed."""
+def _thumbnail_task(state, item_id: int, session: Session) -> tuple[ThumbnailTask, list[int]]:  # noqa: ANN001
+    """What to render (with the exhibit's passwords this session gave), and, for known material and anything derived
+    from it, the copies any of which the examiner must have revealed."""
     with state.store.engine.connect() as conn:
-        row = conn.execute(select(items.c.id, items.c.locator, items.c.family, items.c.size, items.c.md5,
-                                  items.c.sha1, exhibits.c.source, exhibits.c.source_kind, exhibits.c.facts)
+        row = conn.execute(select(items.c.id, items.c.exhibit_id, items.c.locator, items.c.family, items.c.size,
+                                  items.c.md5, items.c.sha1, exhibits.c.source, exhibits.c.source_kind,
+                                  exhibits.c.facts)
                            .join(exhibits, exhibits.c.id == items.c.exhibit_id).where(items.c.id == item_id)).first()
         if row is None or row.family not in ("image", "video"):
             raise HTTPException(404, "no picture or video with this id")
         own_exact = conn.execute(select(hits.c.id).where(hits.c.item_id == item_id,
                                                          hits.c.method.in_(EXACT_METHODS)).limit(1)).first()
     guarded = state.fresh_review().reveal_needed(item_id, content_key(row.id, row.md5, row.sha1), own_exact is not None)
-    spec = stored_spec(row.source, row.source_kind, recorded_parents(row.facts))
+    spec = stored_spec(row.source, row.source_kind, recorded_parents(row.facts),
+                       state.exhibit_passwords.of(session.token_hash, row.exhibit_id))
     task = ThumbnailTask(row.id, spec, row.locator, row.family, row.size)
     return task, guarded
 
