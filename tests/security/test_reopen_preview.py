@@ -20,7 +20,7 @@ import fieldlab
 from fieldlab.case.store import CaseStore
 from fieldlab.demo import procedural_jpeg
 from fieldlab.evidence.image import UnlockOptions
-from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, reopen_item, stored_spec
+from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, reopen, stored_spec
 from fieldlab.problems import ProblemKind
 from fieldlab.report.document import build_report
 from fieldlab.report.pictures import PictureStyle
@@ -91,13 +91,13 @@ def test_the_stored_exhibit_reopens_with_its_layout_and_says_at_once_when_a_pass
     _, locator = items[PLAIN.device_path]
     started = time.monotonic()
     with pytest.raises(ReopenError) as refused:
-        reopen_item(stored_spec(source, kind), locator)
+        reopen(stored_spec(source, kind), locator)
     assert time.monotonic() - started < 1.0
     assert (refused.value.problem.kind, str(refused.value)) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
     with pytest.raises(ReopenError) as wrong:
-        reopen_item(stored_spec(source, kind, passwords=("not this one",)), locator)
+        reopen(stored_spec(source, kind, passwords=("not this one",)), locator)
     assert wrong.value.problem.kind is ProblemKind.ENCRYPTED and "password does not open it" in str(wrong.value)
-    handle = reopen_item(stored_spec(source, kind, passwords=(PASSWORD,)), locator)
+    handle = reopen(stored_spec(source, kind, passwords=(PASSWORD,)), locator)
     try:
         read = bytearray(handle.size)
         assert handle.readinto(read) == len(PLAIN.data) and bytes(read) == PLAIN.data

@@ -69,7 +69,7 @@ def test_an_examiner_reviews_blurred_pictures_and_categorises_with_the_keyboard(
     page.click("text=Review")
     expect(page.locator("h1")).to_contain_text("Unknown pictures and videos to review")
     first = page.locator("li.tile .pic img").first
-    expect(first).to_be_visible()
+    expect(first).to_be_visible(timeout=30_000)  # sized once decoded: the thumbnail workers' cold start, on a busy machine
     page.wait_for_function("() => [...document.querySelectorAll('li.tile .pic img')].every(i => i.complete)")
     filters = page.eval_on_selector_all("li.tile .pic img", "imgs => imgs.map(i => getComputedStyle(i).filter)")
     assert filters and all("blur(18px)" in f and "grayscale(1)" in f for f in filters), filters

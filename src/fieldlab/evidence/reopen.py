@@ -61,34 +61,42 @@ def opened_source(spec: SourceSpec) -> EvidenceSource:
     return source
 
 
-def reopen_item(spec: SourceSpec, locator: str, source: EvidenceSource | None = None) -> ItemHandle:
-    """The item at ``locator`` of the exhibit ``spec`` describes, opened read-only (in ``source`` if the caller
-    holds it open, else in this process's cached one); ReopenError, at once, when it cannot be."""
+def reopen(spec: SourceSpec, locator: Locator | str) -> ItemHandle:
+    """The item at ``locator`` of the exhibit ``spec`` describes, in this process's cached opening of it."""
+    if not spec.unlock.archive_passwords and _encrypted_file(locator):
+        raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # said before the evidence is even opened
+    return reopen_item(opened_source(spec), locator, spec.unlock.archive_passwords)
+
+
+def reopen_item(source: EvidenceSource, locator: Locator | str, passwords: tuple[str, ...] = ()) -> ItemHandle:
+    """The item at ``locator`` in the opened ``source``, read-only; ``passwords`` are tried on encrypted members.
+    ReopenError, at once, when it cannot be opened."""
     try:
-        parsed = Locator.parse(locator)
+        parsed = locator if isinstance(locator, Locator) else Locator.parse(locator)
     except LocatorError as exc:
         raise ReopenError(ProblemKind.INTERNAL, f"the case's address of this item is not valid: {exc}") from None
-    if not spec.unlock.archive_passwords and any(layer.kind == KEY_LAYER for layer in parsed.layers):
+    if not passwords and _encrypted_file(parsed):
         raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # a file of an encrypted backup, its key wrapped
-    source = source or opened_source(spec)
     try:
-        return open_nested(source, parsed, spec.unlock.archive_passwords)
+        return open_nested(source, parsed, passwords)
     except FileNotFoundError:
-        raise ReopenError(ProblemKind.UNREADABLE, "it is no longer in the evidence") from None
-    except PermissionError as exc:
-        kind = ProblemKind.ENCRYPTED if spec.layout else ProblemKind.UNREADABLE
-        raise ReopenError(kind, _reason(exc)) from None
+        raise ReopenError(ProblemKind.CHANGED, "vanished since it was listed") from None
     except OSError as exc:
-        if exc.errno == errno.EACCES and spec.layout:
-            raise ReopenError(ProblemKind.ENCRYPTED, _reason(exc)) from None
-        raise ReopenError(ProblemKind.UNREADABLE, f"it cannot be read: {_reason(exc)}") from None
+        kind = ProblemKind.ENCRYPTED if exc.errno == errno.EACCES and _encrypted_file(parsed) else ProblemKind.UNREADABLE
+        raise ReopenError(kind, f"cannot be opened: {_reason(exc)}") from None
     except ArchiveError as exc:
-        kind = ProblemKind.ENCRYPTED if "encrypted" in str(exc) or "password" in str(exc) else ProblemKind.DAMAGED
-        raise ReopenError(kind, _reason(exc)) from None
+        raise ReopenError(exc.kind, str(exc)) from None
     except LocatorError as exc:
         raise ReopenError(ProblemKind.UNSUPPORTED, f"this exhibit cannot open this address: {_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - hostile evidence: one item fails, the caller goes on
-        raise ReopenError(ProblemKind.INTERNAL, f"{type(exc).__name__}: {_reason(exc)}") from None
+        raise ReopenError(ProblemKind.INTERNAL, f"internal error while opening: {type(exc).__name__}: {exc}") from None
+
+
+def _encrypted_file(locator: Locator | str) -> bool:
+    """A decrypted file of an encrypted iOS backup: its locator carries the file's key, still wrapped."""
+    if isinstance(locator, str):
+        return f"|{KEY_LAYER}:" in locator
+    return any(layer.kind == KEY_LAYER for layer in locator.layers)
 
 
 def _reason(exc: BaseException) -> str:

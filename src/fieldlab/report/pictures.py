@@ -69,7 +69,7 @@ def _picture(spec: SourceSpec, source: EvidenceSource, item: CountedItem, style:
     if item.medium not in ("still", "movie"):
         return Picture(note="no picture is drawn of this kind of file")
     try:
-        handle = reopen_item(spec, item.locator, source)
+        handle = reopen_item(source, item.locator, spec.unlock.archive_passwords)
     except ReopenError as exc:  # hostile or missing evidence is reported, item by item
         return Picture(note=f"cannot be previewed: {exc}")
     try:

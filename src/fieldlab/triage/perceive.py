@@ -15,10 +15,8 @@ from fieldlab.case.store import ClassifiedPicture, FrameRecord, MediaResult
 from fieldlab.detect.classify import Classifier, ClassifierError, ModelSpec
 from fieldlab.detect.perceptual import ImageDecodeError, ImagePdq, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
-from fieldlab.evidence.archives import ArchiveError
-from fieldlab.evidence.nested import open_nested
+from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
-from fieldlab.locator import Locator
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.reader import opened_source
 
@@ -48,11 +46,8 @@ def perceive_batch(spec: SourceSpec, tasks: list[MediaTask], model: ModelSpec | 
 
 def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = (), model: ModelSpec | None = None) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
     try:
-        handle = open_nested(source, Locator.parse(task.locator), passwords)  # a member a password opened, too
-    except OSError as exc:
-        return MediaResult(task.item_id, task.family,
-                           error=Problem(ProblemKind.UNREADABLE, f"cannot be opened: {exc.strerror or exc}"))
-    except ArchiveError as exc:
+        handle = reopen_item(source, task.locator, passwords)  # a member a password opened, too
+    except ReopenError as exc:
         return MediaResult(task.item_id, task.family, error=exc.problem)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), STREAM_BUFFER)

@@ -21,7 +21,8 @@ from fieldlab.detect.carve import carve
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
-from fieldlab.evidence.nested import archive_levels, member_items, open_nested
+from fieldlab.evidence.nested import archive_levels, member_items
+from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
@@ -92,12 +93,8 @@ def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions, 
 def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     locator = Locator.parse(task.locator)
     try:
-        handle = open_nested(source, locator, passwords)
-    except FileNotFoundError:
-        return ItemResult(task.item_id, error=Problem(ProblemKind.CHANGED, "vanished since it was listed"))
-    except OSError as exc:
-        return ItemResult(task.item_id, error=Problem(ProblemKind.UNREADABLE, f"cannot be opened: {exc.strerror or exc}"))
-    except ArchiveError as exc:
+        handle = reopen_item(source, locator, passwords)
+    except ReopenError as exc:
         return ItemResult(task.item_id, error=exc.problem)
     try:
         hint = EmbeddedMediaHint(EMBED_LIMIT) if options.embedded else None
@@ -150,11 +147,9 @@ def _children(
     if kind is None and not exif_run and not embedded:
         return [], ()
     try:
-        handle = open_nested(source, locator, passwords)
-    except OSError as exc:
-        return [], (Problem(ProblemKind.UNREADABLE, f"archive not opened: {exc}"),)
-    except ArchiveError as exc:
-        return [], (Problem(exc.kind, f"archive not opened: {exc}"),)
+        handle = reopen_item(source, locator, passwords)
+    except ReopenError as exc:
+        return [], (Problem(exc.problem.kind, f"archive not opened: {exc}"),)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
         children, problems = (member_items(locator, task.path, flags, stream, kind, passwords, max_depth,

@@ -33,7 +33,7 @@ from PIL import Image
 
 from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
-from fieldlab.evidence.reopen import ReopenError, reopen_item
+from fieldlab.evidence.reopen import ReopenError, reopen
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import ProblemKind
 from fieldlab.triage.reader import prepare_worker
@@ -82,7 +82,7 @@ class ThumbnailTask:
 def render(task: ThumbnailTask) -> bytes:
     """The thumbnail's JPEG bytes; ThumbnailUnavailable when the item cannot be opened or decoded."""
     try:
-        handle = reopen_item(task.spec, task.locator)
+        handle = reopen(task.spec, task.locator)
     except ReopenError as exc:
         raise ThumbnailUnavailable(f"cannot be previewed: {exc}",
                                    lasting=exc.problem.kind in (ProblemKind.DAMAGED, ProblemKind.UNSUPPORTED)) from None
