@@ -30,8 +30,8 @@ from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts
 from fieldlab.web.accounts import Session
 from fieldlab.web.body_limits import BodyLimit, BodyLimits
-from fieldlab.web.login_throttle import LoginThrottle
 from fieldlab.web.exhibit_passwords import ExhibitPasswords
+from fieldlab.web.login_throttle import LoginThrottle
 from fieldlab.web.permissions import PERMISSIONS
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
