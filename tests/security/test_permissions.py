@@ -18,7 +18,6 @@ from tests.ops.ops_data import PASSWORDS as OPS_PASSWORDS
 from tests.ops.ops_data import ROLES as OPS_USERS
 from tests.ops.ops_data import add_users
 from tests.security.permission_walk import request, route_checks
-from tests.web.conftest import built_case, make_client, web_case  # noqa: F401 - the review app's fixtures
 from tests.web.web_case import ROLES as REVIEW_USERS
 from tests.web.web_case import CSRF_META, login
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.web.conftest import built_case, clock, make_client, web_case  # noqa: F401 - the review app's fixtures
+from tests.web.conftest import clock  # noqa: F401 - a fixture, found by name (the others: conftest.py)
 from tests.web.web_case import csrf_of
 
 FOUR_HOURS = 4 * 3600

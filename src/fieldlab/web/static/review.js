@@ -78,7 +78,8 @@
   }
 
   function reveal(tile, how) {
-    if (!tile || paused || shown.has(tile) || !picture(tile)) return;
+    const img = picture(tile);
+    if (!tile || paused || shown.has(tile) || !img || !img.naturalWidth) return; // nothing shown: no look to log
     tile.classList.add("revealed");
     const exposureId = tile.dataset.exposure ? Number(tile.dataset.exposure) : null;
     delete tile.dataset.exposure; // an explicit reveal is one exposure; later looks are ordinary ones
