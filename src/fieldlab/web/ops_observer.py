@@ -62,7 +62,7 @@ def _runner(request: Request) -> ObserverThread:
 
 
 @router.get("/observer")
-def observer_page(request: Request, session: Session = Depends(allowed("manage_users"))) -> Response:
+def observer_page(request: Request, session: Session = Depends(allowed("ops_observer"))) -> Response:
     return _page(request, session)
 
 
@@ -81,7 +81,7 @@ def observer_start(request: Request, minutes: Annotated[float, Form(gt=0, le=7 *
                    max_connections: Annotated[int, Form(ge=1, le=1000)] = 50,
                    rate: Annotated[float, Form(gt=0, le=1000)] = 20.0,
                    per_torrent_rate: Annotated[float, Form(gt=0, le=1000)] = 5.0,
-                   session: Session = Depends(may("manage_users"))) -> Response:
+                   session: Session = Depends(may("ops_observer"))) -> Response:
     try:
         config = ObserverConfig(bootstrap=tuple(bootstrap.split()), confine_to=tuple(confine_to.split()), lab=lab,
                                 interval=interval, max_connections=max_connections, connections_per_second=rate,
@@ -93,7 +93,7 @@ def observer_start(request: Request, minutes: Annotated[float, Form(gt=0, le=7 *
 
 
 @router.post("/observer/stop")
-def observer_stop(request: Request, session: Session = Depends(may("manage_users"))) -> Response:
+def observer_stop(request: Request, session: Session = Depends(may("ops_observer"))) -> Response:
     _runner(request).stop(session.user.name)
     return RedirectResponse("/observer", status_code=303)
 

@@ -38,6 +38,7 @@ _TABLE = (
                operations="record stages, seized devices (linked to triage cases) and children safeguarded"),
     Permission("ops_settings", frozenset({"supervisor"}),
                operations="change the settings (force areas, window, public page)"),
+    Permission("ops_observer", frozenset({"supervisor"}), operations="start and stop the BitTorrent observer"),
     Permission("manage_users", frozenset({"supervisor"}), review="add, disable and enable accounts",
                operations="add, disable and enable accounts"),
 )
