@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fieldlab.case.audit import current_actor
-from fieldlab.ops.database import OpsDatabase, OpsError, locate, plain, upgrade
+if TYPE_CHECKING:
+    from fieldlab.ops.database import OpsDatabase
+
 
 db_app = typer.Typer(help="The operations database's schema (Alembic migrations).", no_args_is_help=True)
 ops_app = typer.Typer(help="Operations: intelligence import, targets, warrant drafts, lifecycle.", no_args_is_help=True)
@@ -37,6 +38,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _open(database: str | None, ops_dir: Path | None) -> OpsDatabase:
+    from fieldlab.ops.database import OpsDatabase, OpsError, locate
+
     try:
         return OpsDatabase.open(locate(database, ops_dir))
     except OpsError as exc:
@@ -50,6 +53,8 @@ def db_upgrade(database: Database = None, ops_dir: OpsDir = None) -> None:
 
     Example: [bold]fieldlab db upgrade --database postgresql://fieldlab@db.force.local/ops[/]
     """
+    from fieldlab.ops.database import OpsError, locate, plain, upgrade
+
     try:
         location = locate(database, ops_dir)
         before, after = upgrade(location)
@@ -120,6 +125,7 @@ def areas(files: Annotated[list[Path], typer.Argument(help="GeoLite2 Blocks-IPv4
 
     Example: [bold]fieldlab ops areas GeoLite2-City-CSV_20240503/ --level subdivision_2 --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.areas import AreaError, import_areas
 
     db = _open(database, ops_dir)
@@ -149,6 +155,7 @@ def settings(force_area: Annotated[Optional[list[str]], typer.Option(help="The f
 
     Example: [bold]fieldlab ops settings --force-area "GB/England/West Yorkshire" --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.settings import SettingsError, load_settings, save_settings
 
     changes: dict[str, object] = {}
@@ -188,6 +195,7 @@ def import_(file: Annotated[Path, typer.Argument(help="A monitoring export (CSV)
 
     Example: [bold]fieldlab ops import sightings-2024-05.csv --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.sightings import SightingsError, import_sightings, parse_layout
 
     db = _open(database, ops_dir)
@@ -240,6 +248,7 @@ def warrant(target: Annotated[int, typer.Argument(help="The target's number.")],
 
     Example: [bold]fieldlab ops warrant 12 --output target-12.pdf --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.warrant import WarrantError, warrant_draft, write_warrant
 
     fmt = output.suffix.lower().lstrip(".")
@@ -263,6 +272,7 @@ def device(operation: Annotated[int, typer.Argument(help="The operation's number
 
     Example: [bold]fieldlab ops device 3 --exhibit JS/1 --description "laptop" --case ~/cases/op-ash[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.lifecycle import LifecycleError, add_device
 
     if case is not None and not (case / "case.sqlite").is_file():
