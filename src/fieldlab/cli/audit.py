@@ -34,14 +34,15 @@ def audit_verify(case: CaseArgument) -> None:
         fail(f"audit trail TAMPERED: {result.problem}", code=1)
 
 
-@audit_app.command("show")
-def audit_show(
+@audit_app.command("list")
+@audit_app.command("show", hidden=True)  # the first spelling
+def audit_list(
     case: CaseArgument,
     action: Annotated[Optional[str], typer.Option(help="Only entries of this action (scan_started, items_categorised...).")] = None,
 ) -> None:
     """List the audit trail readably: number, time (UTC), who, what, and the details.
 
-    Example: [bold]fieldlab audit show ~/cases/op-ash --action items_categorised[/]
+    Example: [bold]fieldlab audit list ~/cases/op-ash --action items_categorised[/]
     """
     import json as json_module
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldlab.cli.common import HomeOption, ProfileOption, console, fail, open_case
-from fieldlab.hashsets.formats import FORMATS
+from fieldlab.hashsets.format_names import FORMATS
 from fieldlab.hashsets.profiles import PROFILES
 
 hashset_app = typer.Typer(help="Import, list and look up the hash sets scans match against.", no_args_is_help=True)
@@ -38,7 +38,6 @@ def hashset_import(
     Example: [bold]fieldlab hashset import caid_export.json --name caid --profile uk --mapping caid_codes.json[/]
     """
     from fieldlab import api
-    from fieldlab.hashsets.formats import FORMATS
     from fieldlab.hashsets.library import HashSetError
 
     if fmt != "auto" and fmt not in (*FORMATS, "vpdq", "blocks"):
@@ -102,11 +101,12 @@ def hashset_list(home: HomeOption = None) -> None:
     console.print(table)
 
 
-@hashset_app.command("info")
-def hashset_info(name: str, home: HomeOption = None) -> None:
+@hashset_app.command("show")
+@hashset_app.command("info", hidden=True)  # the first spelling
+def hashset_show(name: str, home: HomeOption = None) -> None:
     """Everything the library knows about one set: provenance, counts, categories, problems.
 
-    Example: [bold]fieldlab hashset info caid[/]
+    Example: [bold]fieldlab hashset show caid[/]
     """
     from datetime import datetime, timezone
     from fieldlab import api

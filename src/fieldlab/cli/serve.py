@@ -49,7 +49,7 @@ def serve(
     try:
         if not list_users(store):
             errors.print("[yellow]No accounts yet: add one first, e.g.[/] "
-                         f"fieldlab user add NAME --case {escape(str(case))} --role examiner")
+                         f"fieldlab user add {escape(str(case))} NAME --role examiner")
     finally:
         store.close()
     if not is_loopback(host):

@@ -75,17 +75,12 @@ def user_add(name: Annotated[str, typer.Argument(help="The officer's name or col
 
     Example: [bold]fieldlab ops user add "DC 1234 Smith" --ops-dir ~/ops --role intelligence[/]
     """
+    from fieldlab.cli.users import ask_password
     from fieldlab.web.accounts import OPS_ROLES, AccountError, add_user
 
     if role not in OPS_ROLES:
         _fail(f"--role must be one of {', '.join(OPS_ROLES)}")
-    if password_file is not None:
-        lines = password_file.read_text(encoding="utf-8-sig").splitlines()
-        if not lines:
-            _fail(f"the password file {password_file} is empty")
-        password = lines[0]
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = ask_password(password_file)
     db = _open(database, ops_dir)
     try:
         user = add_user(db, name, role, password, roles=OPS_ROLES)
