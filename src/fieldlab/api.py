@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
-from fieldlab.detect.classify import ModelSpec, describe_model
-from fieldlab.detect.classify import available as classifier_available
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
-from fieldlab.evidence.archives import MAX_DEPTH
-from fieldlab.evidence.image import UnlockOptions
 from fieldlab.problems import ProblemKind
-from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the scan machinery (evidence libraries, workers) is imported by scan() alone: summary and hits start fast
+    from fieldlab.detect.classify import ModelSpec
+    from fieldlab.evidence.image import UnlockOptions
+    from fieldlab.triage.scan import ScanObserver, ScanResult
     from fieldlab.hashsets.blocks import BlockSetReport
     from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
     from fieldlab.report.exports import ExportResult
@@ -82,7 +80,7 @@ def scan(
     local_cluster: int | None = None,
     parents: Sequence[str | Path] = (),
     second_copy: bool = False,
-    max_depth: int = MAX_DEPTH,
+    max_depth: int | None = None,
     classify: bool | None = None,
     classify_model: str | Path | None = None,
 ) -> ScanResult:
@@ -101,14 +99,18 @@ def scan(
     path the image names; without them the exhibit is recorded incomplete, naming the parent it needs.  A source
     the case already holds under another exhibit reference (same path or file, overlapping folders, same media
     hash, same device) is refused with a ``CaseError`` naming that exhibit, unless ``second_copy``.
-    ``max_depth`` is how many levels of archives within archives are opened; a container deeper is reported
-    as a nesting problem.
+    ``max_depth`` is how many levels of archives within archives are opened (default ``archives.MAX_DEPTH``); a
+    container deeper is reported as a nesting problem.
 
     ``classify`` (default: on when ``fieldlab[classify]`` is installed, or ``classify_model`` is given) runs the
     nudity-and-person detector on each decoded picture, NudeNet's model or a force's own ONNX file
     ``classify_model`` (docs/classifier.md); its score only orders the review queue.  A model that cannot be used
     when asked for raises ``ClassifierError`` before anything is scanned.
     """
+    from fieldlab.evidence.archives import MAX_DEPTH
+    from fieldlab.evidence.image import UnlockOptions
+    from fieldlab.triage.scan import scan_source
+
     model = _classifier(classify, classify_model) if perceptual else None
     if passwords:
         unlock = unlock or UnlockOptions()
@@ -116,11 +118,13 @@ def scan(
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
-        [Path(p) for p in parents], second_copy, max_depth, model,
+        [Path(p) for p in parents], second_copy, MAX_DEPTH if max_depth is None else max_depth, model,
     )
 
 
 def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSpec | None:
+    from fieldlab.detect.classify import available as classifier_available, describe_model
+
     if classify is False or (classify is None and model_path is None and not classifier_available()):
         return None
     return describe_model(Path(model_path) if model_path else None)

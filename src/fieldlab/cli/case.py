@@ -91,7 +91,6 @@ def scan(
     from fieldlab import api
     from fieldlab.case.store import CaseError
     from fieldlab.detect.classify import ClassifierError
-    from fieldlab.evidence.archives import MAX_DEPTH
     from fieldlab.evidence.containers import ContainerError
     from fieldlab.evidence.folder import SourceError
     from fieldlab.evidence.image import UnlockOptions
@@ -102,19 +101,18 @@ def scan(
 
     passwords = tuple(dict.fromkeys([*(password or []), *(password_lines(password_file) if password_file else [])]))
     unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies, passwords)
-    depth = MAX_DEPTH if max_depth is None else max_depth  # its default is not imported for --help's sake
     try:
         if live and console.is_terminal:
             with LiveDisplay(console) as display:
                 result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
                                   perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                                  parents=parent or [], second_copy=second_copy, max_depth=depth,
+                                  parents=parent or [], second_copy=second_copy, max_depth=max_depth,
                                   classify=classify, classify_model=classify_model)
         else:
             result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
                               perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                              parents=parent or [], second_copy=second_copy, max_depth=depth,
-                                  classify=classify, classify_model=classify_model)
+                              parents=parent or [], second_copy=second_copy, max_depth=max_depth,
+                              classify=classify, classify_model=classify_model)
     except (SourceError, ContainerError, CaseError, HashSetError, ClusterError, ClassifierError) as exc:
         fail(str(exc))
     if result.interrupted:
