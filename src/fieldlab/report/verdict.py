@@ -79,7 +79,8 @@ def _exhibit_cells(ex: ExhibitCounts, categories: Sequence[str]) -> list[Text]:
 
 _MEASURES_BEFORE = ("Status", "Files read", "Media (decoded)", "Known items")
 _MEASURES_AFTER = ("Near (to confirm)", "Known good", "Deleted", "Extension lies", "Problems", "Image hash")
-_MIN_COLUMN, _MAX_COLUMN = 10, 28  # an exhibit's column: wider text (a long problems line) wraps at words
+_MIN_COLUMN, _MAX_COLUMN, _WIDEST_COLUMN = 10, 28, 72  # an exhibit's column: 28 when exhibits compete for room,
+# up to 72 when there is room to spare; longer text (a long problems line) wraps at words
 
 
 class VerdictTable:
@@ -100,22 +101,28 @@ class VerdictTable:
             return
         cells = [_exhibit_cells(ex, self.categories) for ex in self.counts]
         label_width = max(len(m) for m in self.measures)
-        widths = [min(max(_MIN_COLUMN, len(ex.ref), *(c.cell_len for c in column)), _MAX_COLUMN)
-                  for ex, column in zip(self.counts, cells)]
+        natural = [min(max(_MIN_COLUMN, len(ex.ref), *(c.cell_len for c in column)), _WIDEST_COLUMN)
+                   for ex, column in zip(self.counts, cells)]
         chunks: list[list[int]] = [[]]
         used = label_width + 4  # the label column's borders and padding
-        for index, width in enumerate(widths):
+        for index, width in enumerate(natural):
+            width = min(width, _MAX_COLUMN)
             if chunks[-1] and used + width + 3 > options.max_width:
                 chunks.append([])
                 used = label_width + 4
             chunks[-1].append(index)
             used += width + 3
         for number, chunk in enumerate(chunks):
+            widths = {index: min(natural[index], _MAX_COLUMN) for index in chunk}
+            room = options.max_width - label_width - 4 - sum(w + 3 for w in widths.values())
+            for index in chunk:  # a wider terminal unwraps the long values (problems) first
+                extra = max(0, min(natural[index] - widths[index], room))
+                widths[index] += extra
+                room -= extra
             table = Table(title=self.title if number == 0 else None, title_justify="left")
             table.add_column("Exhibit", no_wrap=True, style="bold")
             for index in chunk:
-                table.add_column(Text(self.counts[index].ref), min_width=min(widths[index], _MAX_COLUMN),
-                                 max_width=_MAX_COLUMN)
+                table.add_column(Text(self.counts[index].ref), min_width=widths[index], max_width=widths[index])
             for row, measure in enumerate(self.measures):
                 table.add_row(measure, *(cells[index][row] for index in chunk))
             yield table
