@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fieldlab.cli.common import (CaseArgument, HomeOption, ProfileOption, check_profile, console, errors, errors_command,
+from fieldlab.cli.common import (CaseArgument, HomeOption, ProfileOption, check_profile, console, errors, errors_hint,
                                  fail, open_case, password_lines, refuse_output, shown)
 from fieldlab.problems import ProblemKind
 
@@ -80,7 +80,7 @@ def scan(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) and show a live verdict.
+    """Scan a folder, device, disk image, phone extraction or archive, and show a live verdict.
 
     Deleted and orphan files and NTFS alternate data streams are included. Re-run the same command to resume.
 
@@ -119,7 +119,7 @@ def scan(
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
     if result.incomplete:
         errors.print(f"[yellow]Exhibit {escape(result.exhibit.ref)} is incomplete: {escape(result.incomplete)}[/]")
-        console.print(verdict_table(api.summary(case), title=f"Verdict: {case}", details=errors_command(case)))
+        console.print(verdict_table(api.summary(case), title=f"Verdict: {case}", details=errors_hint(case)))
     raise typer.Exit(130 if result.interrupted else 0)
 
 
@@ -198,7 +198,7 @@ def summary(
     if json_output:
         print(json_module.dumps([summary_json(c) for c in counts], indent=2))
         return
-    console.print(verdict_table(counts, title=f"Verdict: {case}", details=errors_command(case)))
+    console.print(verdict_table(counts, title=f"Verdict: {case}", details=errors_hint(case)))
 
 
 @case_app.command("errors")
@@ -229,7 +229,7 @@ def errors_command(
         return
     table = Table(title=f"Problems: {case}", title_justify="left")
     for column in ("Exhibit", "Kind", "Stage", "Path", "Message"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a path is wrapped, never cut short with an ellipsis
     for r in rows:
         table.add_row(escape(r.exhibit), r.kind.label, r.stage, escape(shown(r.path)), escape(shown(r.message)))
     console.print(table)
@@ -518,7 +518,7 @@ def demo(
                    replace=False, update=False, known_good=False, category=None, home=home)
     case_dir = folder / "case"
     result = api.scan(built.evidence_dir, case_dir, "DEMO-1", home=home)
-    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}", details=errors_command(case_dir)))
+    console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}", details=errors_hint(case_dir)))
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:
         write_hits_csv(api.hits(case_dir), out)

@@ -5,6 +5,7 @@ Only typer and rich are imported here: a command imports the library modules it 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
@@ -17,7 +18,8 @@ from fieldlab.hashsets.profiles import PROFILES  # plain data: cheap to import
 if TYPE_CHECKING:
     from fieldlab.case.store import CaseStore
 
-console = Console(width=None if Console().is_terminal else 160)
+# Piped output is 160 columns wide (a log file is not a terminal), unless COLUMNS says otherwise.
+console = Console(width=None if Console().is_terminal or "COLUMNS" in os.environ else 160)
 errors = Console(stderr=True, soft_wrap=True)
 
 HomeOption = Annotated[
@@ -65,7 +67,7 @@ def shown(text: str) -> str:
     return display_bytes(text.encode("utf-8", "backslashreplace"))
 
 
-def errors_command(case: Path) -> str:
+def errors_hint(case: Path) -> str:
     return f"fieldlab errors {escape(str(case))}"
 
 
