@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
-from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
 from fieldlab.problems import ProblemKind
 
-if TYPE_CHECKING:  # the scan machinery (evidence libraries, workers) is imported by scan() alone: summary and hits start fast
+if TYPE_CHECKING:  # the scan machinery, the classifier and the hash-set library (NumPy) are imported where used: summary and hits start fast
     from fieldlab.detect.classify import ModelSpec
     from fieldlab.evidence.image import UnlockOptions
-    from fieldlab.triage.scan import ScanObserver, ScanResult
     from fieldlab.hashsets.blocks import BlockSetReport
-    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.hashsets.library import HashSetInfo, ImportReport
     from fieldlab.report.exports import ExportResult
     from fieldlab.report.render import WrittenReport
+    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.triage.scan import ScanObserver, ScanResult
 
 
 def import_hashset(
@@ -40,6 +40,8 @@ def import_hashset(
     category: str | None = None,
 ) -> ImportReport:
     """Import a hash-set file (or a folder of vPDQ hash files) into the library."""
+    from fieldlab.hashsets.library import HashSetLibrary
+
     library = HashSetLibrary(Path(home) if home else None)
     mapping = Path(mapping_file) if mapping_file else None
     return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good, category)
@@ -50,6 +52,7 @@ def update_hashset(
     home: str | Path | None = None,
 ) -> ImportReport:
     """Merge a periodic update into set ``name``: its categories win where both list a digest."""
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.hashsets.update import update_set
 
     library = HashSetLibrary(Path(home) if home else None)
@@ -57,6 +60,8 @@ def update_hashset(
 
 
 def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
+    from fieldlab.hashsets.library import HashSetLibrary
+
     return HashSetLibrary(Path(home) if home else None).list()
 
 
@@ -109,6 +114,7 @@ def scan(
     """
     from fieldlab.evidence.archives import MAX_DEPTH
     from fieldlab.evidence.image import UnlockOptions
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.triage.scan import scan_source
 
     model = _classifier(classify, classify_model) if perceptual else None
@@ -177,6 +183,7 @@ def report(
     ``declaration`` is the examiner's text, shown as written; ``thumbnails`` draws small blurred greyscale pictures
     of the counted items anew from the evidence (none otherwise).  ``output`` defaults to a file in the case folder.
     """
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.report.document import build_report
     from fieldlab.report.pictures import PictureStyle
     from fieldlab.report.render import FORMATS, default_output, write_report
@@ -224,6 +231,7 @@ def build_block_set(
 ) -> BlockSetReport:
     """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks``)."""
     from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY, build_block_set as build
+    from fieldlab.hashsets.library import HashSetLibrary
 
     return build(
         HashSetLibrary(Path(home) if home else None), Path(folder), name, category,
@@ -247,6 +255,7 @@ def prescan(
     empty) until ``minutes`` pass, ``confidence`` is reached for ``min_mib`` MiB of known material, the media is
     exhausted or (with ``stop_on_match``) a block matches.  See ``fieldlab.triage.prescan`` and docs/prescan.md."""
     from fieldlab.hashsets.blocks import load_block_sets
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.triage.prescan import prescan as sample
 
     sets = load_block_sets(HashSetLibrary(Path(home) if home else None), list(block_sets or []))
