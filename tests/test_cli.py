@@ -117,6 +117,9 @@ def test_help_names_values_humanly_and_shows_flag_defaults() -> None:
     assert "scan [OPTIONS] SOURCE" in scan and "--case PATH" in scan and "--workers N" in scan
     assert "disk image" in scan and "phone extraction" in scan and "archive" in scan
     assert "[default: --live]" in scan and "[default: --no-sha256]" in scan and "0 to 64" in scan
+    from fieldlab.evidence.archives import MAX_DEPTH  # --help states it without importing the archive readers
+
+    assert f"(default {MAX_DEPTH})" in scan and "--max-depth N [1 to 1000]" in scan
     report = " ".join(runner.invoke(app, ["report", "--help"], env={"COLUMNS": "120"}).output.split())
     assert "--thumbnails" in report and "[default: off]" in report
     lookup = " ".join(runner.invoke(app, ["hashset", "lookup", "--help"], env={"COLUMNS": "120"}).output.split())
