@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,7 +11,6 @@ from rich.table import Table
 from fieldlab.cli.common import CaseArgument, console, fail, open_case
 
 audit_app = typer.Typer(help="Check or list a case's tamper-evident audit trail.", no_args_is_help=True)
-
 
 
 @audit_app.command("verify")

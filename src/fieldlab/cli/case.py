@@ -17,7 +17,6 @@ from fieldlab.problems import ProblemKind
 case_app = typer.Typer()
 
 
-
 @case_app.command()
 def scan(
     source: Annotated[Path, typer.Argument(help="What to scan, opened read-only: a folder or mounted device, a device (/dev/sdb), a disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2), a phone extraction (iOS or Android backup, UFDR) or an archive.")],
@@ -123,7 +122,6 @@ def scan(
     raise typer.Exit(130 if result.interrupted else 0)
 
 
-
 @case_app.command()
 def prescan(
     source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) or device, opened read-only.")],
@@ -144,7 +142,9 @@ def prescan(
     Example: [bold]fieldlab prescan /dev/sdb --minutes 3 --min-mib 1[/]
     """
     import json as json_module
+
     from rich.progress import Progress
+
     from fieldlab import api
     from fieldlab.evidence.containers import ContainerError
     from fieldlab.evidence.folder import SourceError
@@ -187,6 +187,7 @@ def summary(
     Example: [bold]fieldlab summary ~/cases/op-ash[/]
     """
     import json as json_module
+
     from fieldlab import api
     from fieldlab.case.store import CaseError
     from fieldlab.report.verdict import summary_json, verdict_table
@@ -212,6 +213,7 @@ def errors_command(
     Example: [bold]fieldlab errors ~/cases/op-ash --kind damaged[/]
     """
     import json as json_module
+
     from fieldlab import api
     from fieldlab.case.store import CaseError
     from fieldlab.problems import parse_kind
@@ -425,7 +427,6 @@ def categorise(
     console.print(f"{count:,} item(s) categorised {escape(category)} ({profile})")
 
 
-
 @case_app.command("export")
 def export(
     case: CaseArgument,
@@ -469,6 +470,7 @@ def verify_image(
     Example: [bold]fieldlab verify /evidence/JD-1.E01[/]
     """
     from rich.progress import Progress
+
     from fieldlab.evidence.containers import ContainerError, open_container
     from fieldlab.evidence.verify import verify_media
 
@@ -487,7 +489,6 @@ def verify_image(
     style = {"verified": "green", "no stored hash": "yellow"}.get(result.state, "bold red")
     console.print(f"[{style}]{result.state}[/]: {escape(result.message)}")
     raise typer.Exit(0 if result.state in ("verified", "no stored hash") else 1)
-
 
 
 @case_app.command()

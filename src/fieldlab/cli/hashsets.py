@@ -11,10 +11,8 @@ from rich.table import Table
 
 from fieldlab.cli.common import HomeOption, ProfileOption, console, fail, open_case
 from fieldlab.hashsets.format_names import FORMATS
-from fieldlab.hashsets.profiles import PROFILES
 
 hashset_app = typer.Typer(help="Import, list and look up the hash sets scans match against.", no_args_is_help=True)
-
 
 
 @hashset_app.command("import")
@@ -80,6 +78,7 @@ def hashset_list(home: HomeOption = None) -> None:
     Example: [bold]fieldlab hashset list[/]
     """
     from datetime import datetime, timezone
+
     from fieldlab import api
     from fieldlab.hashsets.library import HashSetLibrary
 
@@ -109,6 +108,7 @@ def hashset_show(name: str, home: HomeOption = None) -> None:
     Example: [bold]fieldlab hashset show caid[/]
     """
     from datetime import datetime, timezone
+
     from fieldlab import api
     from fieldlab.hashsets.library import HashSetLibrary
 
@@ -325,7 +325,6 @@ def hashset_remove(name: str, home: HomeOption = None) -> None:
     except HashSetError as exc:
         fail(str(exc))
     console.print(f"Removed {escape(name)}")
-
 
 
 @hashset_app.command("from-case")

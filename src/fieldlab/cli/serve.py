@@ -13,7 +13,6 @@ from fieldlab.cli.common import HomeOption, check_profile, console, errors, fail
 serve_app = typer.Typer()
 
 
-
 @serve_app.command("serve")
 def serve(
     case: Annotated[Optional[Path], typer.Argument(help="Case folder to review (or --database/--ops-dir for operations).")] = None,
