@@ -319,6 +319,7 @@ def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help="
 
     Example: [bold]fieldlab ops torrents import series.torrent --category A --description "series X" --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.torrents import TorrentError, import_torrents, parse_magnet, read_sources
 
     try:
@@ -384,6 +385,7 @@ def observe(minutes: Annotated[Optional[float], typer.Option(help="Stop after th
     """
     import asyncio
 
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError
 
     try:
