@@ -116,6 +116,7 @@ def test_help_names_values_humanly_and_shows_flag_defaults() -> None:
     scan = " ".join(runner.invoke(app, ["scan", "--help"], env={"COLUMNS": "120"}).output.split())
     assert "scan [OPTIONS] SOURCE" in scan and "--case PATH" in scan and "--workers N" in scan
     assert "disk image" in scan and "phone extraction" in scan and "archive" in scan
+    assert "fieldlab[classify]" in scan  # square brackets survive rich markup
     assert "[default: --live]" in scan and "[default: --no-sha256]" in scan and "0 to 64" in scan
     from fieldlab.evidence.archives import MAX_DEPTH  # --help states it without importing the archive readers
 

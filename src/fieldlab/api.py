@@ -17,7 +17,9 @@ from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_cou
 from fieldlab.case.store import CaseStore
 from fieldlab.problems import ProblemKind
 
-if TYPE_CHECKING:  # the scan machinery, the classifier and the hash-set library (NumPy) are imported where used: summary and hits start fast
+# The scan machinery, the classifier and the hash-set library (NumPy) are imported where they are used, so that
+# fieldlab summary and hits start without them.
+if TYPE_CHECKING:
     from fieldlab.detect.classify import ModelSpec
     from fieldlab.evidence.image import UnlockOptions
     from fieldlab.hashsets.blocks import BlockSetReport

@@ -71,7 +71,7 @@ def scan(
     ] = False,
     classify: Annotated[
         Optional[bool],
-        typer.Option("--classify/--no-classify", help="After PDQ, run the nudity-and-person detector on each picture to order the review queue (never a verdict). Default: on when fieldlab[classify] is installed."),
+        typer.Option("--classify/--no-classify", help="After PDQ, run the nudity-and-person detector on each picture to order the review queue (never a verdict). Default: on when fieldlab\\[classify] is installed."),
     ] = None,
     classify_model: Annotated[
         Optional[Path],
