@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
-from fieldlab.detect.classify import ModelSpec, describe_model
-from fieldlab.detect.classify import available as classifier_available
-from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary, ImportReport
-from fieldlab.evidence.archives import MAX_DEPTH
-from fieldlab.evidence.image import UnlockOptions
 from fieldlab.problems import ProblemKind
-from fieldlab.triage.scan import ScanObserver, ScanResult, scan_source
 
+# The scan machinery, the classifier and the hash-set library (NumPy) are imported where they are used, so that
+# fieldlab summary and hits start without them.
 if TYPE_CHECKING:
+    from fieldlab.detect.classify import ModelSpec
+    from fieldlab.evidence.image import UnlockOptions
     from fieldlab.hashsets.blocks import BlockSetReport
-    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.hashsets.library import HashSetInfo, ImportReport
     from fieldlab.report.exports import ExportResult
     from fieldlab.report.render import WrittenReport
+    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.triage.scan import ScanObserver, ScanResult
 
 
 def import_hashset(
@@ -42,6 +42,8 @@ def import_hashset(
     category: str | None = None,
 ) -> ImportReport:
     """Import a hash-set file (or a folder of vPDQ hash files) into the library."""
+    from fieldlab.hashsets.library import HashSetLibrary
+
     library = HashSetLibrary(Path(home) if home else None)
     mapping = Path(mapping_file) if mapping_file else None
     return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good, category)
@@ -52,6 +54,7 @@ def update_hashset(
     home: str | Path | None = None,
 ) -> ImportReport:
     """Merge a periodic update into set ``name``: its categories win where both list a digest."""
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.hashsets.update import update_set
 
     library = HashSetLibrary(Path(home) if home else None)
@@ -59,6 +62,8 @@ def update_hashset(
 
 
 def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
+    from fieldlab.hashsets.library import HashSetLibrary
+
     return HashSetLibrary(Path(home) if home else None).list()
 
 
@@ -82,7 +87,7 @@ def scan(
     local_cluster: int | None = None,
     parents: Sequence[str | Path] = (),
     second_copy: bool = False,
-    max_depth: int = MAX_DEPTH,
+    max_depth: int | None = None,
     classify: bool | None = None,
     classify_model: str | Path | None = None,
 ) -> ScanResult:
@@ -101,14 +106,19 @@ def scan(
     path the image names; without them the exhibit is recorded incomplete, naming the parent it needs.  A source
     the case already holds under another exhibit reference (same path or file, overlapping folders, same media
     hash, same device) is refused with a ``CaseError`` naming that exhibit, unless ``second_copy``.
-    ``max_depth`` is how many levels of archives within archives are opened; a container deeper is reported
-    as a nesting problem.
+    ``max_depth`` is how many levels of archives within archives are opened (default ``archives.MAX_DEPTH``); a
+    container deeper is reported as a nesting problem.
 
     ``classify`` (default: on when ``fieldlab[classify]`` is installed, or ``classify_model`` is given) runs the
     nudity-and-person detector on each decoded picture, NudeNet's model or a force's own ONNX file
     ``classify_model`` (docs/classifier.md); its score only orders the review queue.  A model that cannot be used
     when asked for raises ``ClassifierError`` before anything is scanned.
     """
+    from fieldlab.evidence.archives import MAX_DEPTH
+    from fieldlab.evidence.image import UnlockOptions
+    from fieldlab.hashsets.library import HashSetLibrary
+    from fieldlab.triage.scan import scan_source
+
     model = _classifier(classify, classify_model) if perceptual else None
     if passwords:
         unlock = unlock or UnlockOptions()
@@ -116,11 +126,13 @@ def scan(
     return scan_source(
         Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
         sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
-        [Path(p) for p in parents], second_copy, max_depth, model,
+        [Path(p) for p in parents], second_copy, MAX_DEPTH if max_depth is None else max_depth, model,
     )
 
 
 def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSpec | None:
+    from fieldlab.detect.classify import available as classifier_available, describe_model
+
     if classify is False or (classify is None and model_path is None and not classifier_available()):
         return None
     return describe_model(Path(model_path) if model_path else None)
@@ -173,6 +185,7 @@ def report(
     ``declaration`` is the examiner's text, shown as written; ``thumbnails`` draws small blurred greyscale pictures
     of the counted items anew from the evidence (none otherwise).  ``output`` defaults to a file in the case folder.
     """
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.report.document import build_report
     from fieldlab.report.pictures import PictureStyle
     from fieldlab.report.render import FORMATS, default_output, write_report
@@ -220,6 +233,7 @@ def build_block_set(
 ) -> BlockSetReport:
     """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks``)."""
     from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY, build_block_set as build
+    from fieldlab.hashsets.library import HashSetLibrary
 
     return build(
         HashSetLibrary(Path(home) if home else None), Path(folder), name, category,
@@ -243,6 +257,7 @@ def prescan(
     empty) until ``minutes`` pass, ``confidence`` is reached for ``min_mib`` MiB of known material, the media is
     exhausted or (with ``stop_on_match``) a block matches.  See ``fieldlab.triage.prescan`` and docs/prescan.md."""
     from fieldlab.hashsets.blocks import load_block_sets
+    from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.triage.prescan import prescan as sample
 
     sets = load_block_sets(HashSetLibrary(Path(home) if home else None), list(block_sets or []))

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fieldlab.case.audit import current_actor
-from fieldlab.ops.database import OpsDatabase, OpsError, locate, plain, upgrade
+if TYPE_CHECKING:
+    from fieldlab.ops.database import OpsDatabase
+
 
 db_app = typer.Typer(help="The operations database's schema (Alembic migrations).", no_args_is_help=True)
 ops_app = typer.Typer(help="Operations: intelligence import, targets, warrant drafts, lifecycle.", no_args_is_help=True)
@@ -37,6 +38,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _open(database: str | None, ops_dir: Path | None) -> OpsDatabase:
+    from fieldlab.ops.database import OpsDatabase, OpsError, locate
+
     try:
         return OpsDatabase.open(locate(database, ops_dir))
     except OpsError as exc:
@@ -50,6 +53,8 @@ def db_upgrade(database: Database = None, ops_dir: OpsDir = None) -> None:
 
     Example: [bold]fieldlab db upgrade --database postgresql://fieldlab@db.force.local/ops[/]
     """
+    from fieldlab.ops.database import OpsError, locate, plain, upgrade
+
     try:
         location = locate(database, ops_dir)
         before, after = upgrade(location)
@@ -70,17 +75,12 @@ def user_add(name: Annotated[str, typer.Argument(help="The officer's name or col
 
     Example: [bold]fieldlab ops user add "DC 1234 Smith" --ops-dir ~/ops --role intelligence[/]
     """
+    from fieldlab.cli.users import ask_password
     from fieldlab.web.accounts import OPS_ROLES, AccountError, add_user
 
     if role not in OPS_ROLES:
         _fail(f"--role must be one of {', '.join(OPS_ROLES)}")
-    if password_file is not None:
-        lines = password_file.read_text(encoding="utf-8-sig").splitlines()
-        if not lines:
-            _fail(f"the password file {password_file} is empty")
-        password = lines[0]
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = ask_password(password_file)
     db = _open(database, ops_dir)
     try:
         user = add_user(db, name, role, password, roles=OPS_ROLES)
@@ -120,6 +120,7 @@ def areas(files: Annotated[list[Path], typer.Argument(help="GeoLite2 Blocks-IPv4
 
     Example: [bold]fieldlab ops areas GeoLite2-City-CSV_20240503/ --level subdivision_2 --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.areas import AreaError, import_areas
 
     db = _open(database, ops_dir)
@@ -149,6 +150,7 @@ def settings(force_area: Annotated[Optional[list[str]], typer.Option(help="The f
 
     Example: [bold]fieldlab ops settings --force-area "GB/England/West Yorkshire" --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.settings import SettingsError, load_settings, save_settings
 
     changes: dict[str, object] = {}
@@ -188,6 +190,7 @@ def import_(file: Annotated[Path, typer.Argument(help="A monitoring export (CSV)
 
     Example: [bold]fieldlab ops import sightings-2024-05.csv --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.sightings import SightingsError, import_sightings, parse_layout
 
     db = _open(database, ops_dir)
@@ -240,6 +243,7 @@ def warrant(target: Annotated[int, typer.Argument(help="The target's number.")],
 
     Example: [bold]fieldlab ops warrant 12 --output target-12.pdf --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.warrant import WarrantError, warrant_draft, write_warrant
 
     fmt = output.suffix.lower().lstrip(".")
@@ -263,6 +267,7 @@ def device(operation: Annotated[int, typer.Argument(help="The operation's number
 
     Example: [bold]fieldlab ops device 3 --exhibit JS/1 --description "laptop" --case ~/cases/op-ash[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.lifecycle import LifecycleError, add_device
 
     if case is not None and not (case / "case.sqlite").is_file():
@@ -314,6 +319,7 @@ def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help="
 
     Example: [bold]fieldlab ops torrents import series.torrent --category A --description "series X" --ops-dir ~/ops[/]
     """
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.torrents import TorrentError, import_torrents, parse_magnet, read_sources
 
     try:
@@ -379,6 +385,7 @@ def observe(minutes: Annotated[Optional[float], typer.Option(help="Stop after th
     """
     import asyncio
 
+    from fieldlab.case.audit import current_actor
     from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError
 
     try:

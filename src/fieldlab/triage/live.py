@@ -41,27 +41,32 @@ def render_progress(p: ScanProgress) -> Table:
         f"{_size(rate)}/s",
         f"ETA {eta}",
     )
-    verdict = Text()
+    # One line each, in a fixed order: an 80-column terminal never wraps one statement into the next.
+    known = Text()
     if p.hit_items:
-        verdict.append(f"KNOWN MATERIAL: {p.hit_items:,} item(s)  ", style="bold red")
+        known.append(f"KNOWN MATERIAL: {p.hit_items:,} item(s)  ", style="bold red")
         counts = "  ".join(f"{label}: {p.hits_by_category[label]:,}" for label in ordered_categories(p.hits_by_category))
-        verdict.append(counts, style="red")
+        known.append(counts, style="red")
     else:
-        verdict.append("no known material so far", style="green")
+        known.append("no known material so far", style="green")
+    near = Text()
     if p.near_by_category:
-        near = sum(p.near_by_category.values())
-        verdict.append(f"   near matches (indicative, to confirm): {near:,}  ", style="bold yellow")
-        verdict.append("  ".join(f"{label}: {p.near_by_category[label]:,}" for label in ordered_categories(p.near_by_category)),
-                       style="yellow")
-    verdict.append(f"   media {p.media:,} (decoded {p.media_decoded:,})   known good {p.known_good:,}   problems: {problems_summary(p.problems)}   elapsed {_duration(p.elapsed)}")
+        near.append(f"near matches (indicative, to confirm): {sum(p.near_by_category.values()):,}  ", style="bold yellow")
+        near.append("  ".join(f"{label}: {p.near_by_category[label]:,}" for label in ordered_categories(p.near_by_category)),
+                    style="yellow")
+    found = Text(f"media {p.media:,} (decoded {p.media_decoded:,})   known good {p.known_good:,}   "
+                 f"elapsed {_duration(p.elapsed)}")
+    problems = Text(f"problems: {problems_summary(p.problems)}", style="yellow" if p.errors else "")
     if p.hash_state == "checking":
-        verdict.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
+        problems.append(f"   verifying image hash {100 * p.verify_done // max(p.verify_total, 1)}%")
     elif p.hash_state:
-        verdict.append(f"   image hash: {p.hash_state}", style="green" if p.hash_state == "verified" else "yellow")
+        problems.append(f"   image hash: {p.hash_state}", style="green" if p.hash_state == "verified" else "yellow")
     layout = Table.grid()
     layout.add_row(ProgressBar(total=total, completed=min(p.bytes_read, total), width=60))
     layout.add_row(stats)
-    layout.add_row(verdict)
+    for line in (known, near, found, problems):
+        if line:
+            layout.add_row(line)
     return layout
 
 

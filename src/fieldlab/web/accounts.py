@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
-from fieldlab.case.schema import users, web_sessions
+from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
 from fieldlab.case.store import CaseStore
 from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
 
@@ -87,8 +87,7 @@ def add_user(store: CaseStore, name: str, role: str, password: str, actor: str |
         raise AccountError("a user name is 1-200 printable characters (letters, digits, punctuation, spaces)")
     if role not in roles:
         raise AccountError(f"role must be one of {', '.join(roles)}")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
+    check_password(password)
     with store.engine.begin() as conn:
         taken = {name_key(n): n for (n,) in conn.execute(select(users.c.name))}
         if name_key(name) in taken:
@@ -116,6 +115,47 @@ def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> 
             conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
     store.audit.append("user_disabled" if disabled else "user_enabled", {"user": row.name}, actor=actor)
     return User(row.id, row.name, row.role, disabled, row.created_at)
+
+
+def user_named(store: CaseStore, name: str) -> User:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == name.strip())).first()
+    if row is None:
+        raise AccountError(f"no user named {name.strip()!r}")
+    return User(row.id, row.name, row.role, bool(row.disabled), row.created_at)
+
+
+def check_password(password: str) -> None:
+    """Said before the password is typed a second time, not after."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
+
+
+def set_password(store: CaseStore, name: str, password: str, actor: str | None = None) -> User:
+    """A new password (forgotten, or given away); the account's open sessions end."""
+    check_password(password)
+    user = user_named(store, name)
+    with store.engine.begin() as conn:
+        conn.execute(update(users).where(users.c.id == user.id).values(password_hash=_hasher.hash(password)))
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
+    store.audit.append("password_reset", {"user": user.name}, actor=actor)
+    return user
+
+
+def remove_user(store: CaseStore, name: str, actor: str | None = None) -> User:
+    """Removes an account that never saw a picture. One that did is named by the exposure log, which is kept for
+    the examiner's welfare and for the court: such an account can only be disabled."""
+    user = user_named(store, name)
+    with store.engine.begin() as conn:
+        seen = conn.execute(select(exposure_log.c.id).where(exposure_log.c.user_id == user.id).limit(1)).first()
+        if seen is not None:
+            raise AccountError(f"{user.name!r} has viewed pictures of this case and the exposure log keeps their "
+                               "account: disable it instead (fieldlab user disable)")
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
+        conn.execute(delete(examiner_settings).where(examiner_settings.c.user_id == user.id))
+        conn.execute(delete(users).where(users.c.id == user.id))
+    store.audit.append("user_removed", {"user": user.name, "role": user.role}, actor=actor)
+    return user
 
 
 def authenticate(store: CaseStore, name: str, password: str) -> User | None:

@@ -21,9 +21,9 @@ from fieldlab.hashsets.formats.pdq import is_pdq_line, parse_pdq
 from fieldlab.hashsets.formats.sqlitedb import SQLITE_MAGIC, describe_schema, open_read_only, read_schema
 from fieldlab.hashsets.formats.tskdb import kdb_source, parse_tsk_kdb
 from fieldlab.hashsets.formats.vics import parse_vics
+from fieldlab.hashsets.format_names import FORMATS
 from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
 
-FORMATS = ("vics", "csv", "md5sum", "sha1sum", "nsrl-rds", "nsrl-txt", "encase", "hashkeeper", "tsk-kdb", "pdq")
 SNIFF_SIZE = 8192
 _VICS_MARKERS = (b'"odata.metadata"', b'"@odata.context"', b'"value"')
 _HASH_LIST_BY_LENGTH = {2 * DIGEST_SIZES["md5"]: "md5sum", 2 * DIGEST_SIZES["sha1"]: "sha1sum"}
