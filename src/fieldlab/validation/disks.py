@@ -35,6 +35,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
@@ -315,11 +316,18 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def _stage(staging: Path, files: list[PlantedFile]) -> None:
+def _stage(staging: Path, files: list[PlantedFile]) -> float:
+    """Write the files for mcopy/mke2fs, which copy their times: stamped explicitly with this process's clock,
+    because the kernel's own stamp escapes libfaketime (``fieldlab validate`` builds under it, to be reproducible)."""
     for file in files:
         target = staging / file.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(file.data)
+    now = time.time()
+    for path in sorted(staging.rglob("*"), key=lambda p: -len(p.parts)):
+        os.utime(path, (now, now))
+    os.utime(staging, (now, now))
+    return now
 
 
 # --- partition tables ------------------------------------------------------------------
@@ -416,13 +424,19 @@ def _make_fat(image: Path, bits: int, size: int, start_sector: int, files: list[
 
 def _make_ext4(image: Path, files: list[PlantedFile], staging: Path, fs_uuid: uuid.UUID) -> None:
     staging.mkdir(parents=True, exist_ok=True)
-    _stage(staging, files)
+    staged_at = _stage(staging, files)
     _run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "fieldlab", "-U", str(fs_uuid),
           "-E", f"root_owner=0:0,hash_seed={fs_uuid}", "-d", str(staging), str(image)])
+    env = {**os.environ, "DEBUGFS_PAGER": "__none__"}
+    # mke2fs -d copies each file's ctime, which only the kernel sets: give every copied inode the staging time.
+    stamp = datetime.fromtimestamp(int(staged_at), timezone.utc).strftime("%Y%m%d%H%M%S")
+    copied = ["/", *sorted("/" + p.relative_to(staging).as_posix() for p in staging.rglob("*"))]
+    commands = image.with_suffix(".ctimes")
+    commands.write_text("".join(f'sif "{path}" ctime {stamp}\n' for path in copied))
+    _run(["debugfs", "-w", "-f", str(commands), str(image)], env=env)
     deleted = [f.path for f in files if f.deleted]
     if not deleted:
         return
-    env = {**os.environ, "DEBUGFS_PAGER": "__none__"}
     inodes = []
     for path in deleted:
         out = _run(["debugfs", "-R", f'stat "/{path}"', str(image)], env=env).stdout
