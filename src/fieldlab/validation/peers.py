@@ -1,7 +1,9 @@
 """Peers on the same exhibits, scored by the same truth: ``tsk_recover -e`` (every allocated and deleted file of
-every partition) hashed with MD5, and ``foremost`` carving, where installed.  A peer matches exact hashes only:
-its findings are its recovered files whose MD5 a hash set lists.  Containers a tool cannot open (QCOW2 for
-both; E01 for foremost, which reads raw bytes) are left out of its run, and the record says which."""
+every partition) hashed with MD5, and ``foremost`` carving the whole disk, where installed.  A peer matches exact
+hashes only: its findings are the recovered files whose MD5 a hash set lists.  Each disk exhibit is first turned
+into one raw image (``ewfexport``, ``qemu-img convert``, segments joined) so that both read every container; the
+phone extraction is not a disk and is left out of their runs.
+"""
 
 from __future__ import annotations
 
@@ -20,46 +22,61 @@ _TIMEOUT = 1800
 def run_peers(corpus: Path, truth: Truth, work: Path) -> dict[str, list[Finding]]:
     known = {k.md5 for k in truth.known}
     results: dict[str, list[Finding]] = {}
-    if shutil.which("tsk_recover") and shutil.which("mmls"):
-        results["tsk_recover -e"] = _tsk_recover(corpus, truth, work / "tsk_recover", known)
-    if shutil.which("foremost"):
-        results["foremost"] = _foremost(corpus, truth, work / "foremost", known)
+    tools = [name for name in ("tsk_recover", "foremost") if shutil.which(name)]
+    if not tools:
+        return results
+    raws = _raw_images(corpus, truth, work / "raw")
+    if "tsk_recover" in tools:
+        results["tsk_recover -e"] = _tsk_recover(raws, work / "tsk_recover", known)
+    if "foremost" in tools:
+        results["foremost"] = _foremost(raws, work / "foremost", known)
+    shutil.rmtree(work / "raw")
     return results
 
 
-def _segments(corpus: Path, truth: Truth, ref: str) -> list[Path]:
-    exhibit = next(e for e in truth.exhibits if e.ref == ref)
-    return [corpus / name for name, _, _ in exhibit.files]
+def _raw_images(corpus: Path, truth: Truth, work: Path) -> dict[str, Path]:
+    """One raw image per disk exhibit, in ``work``."""
+    raws = {}
+    work.mkdir(parents=True, exist_ok=True)
+    for exhibit in truth.exhibits:
+        source, raw = corpus / exhibit.source, work / f"{exhibit.ref}.raw"
+        suffix = source.suffix.lower()
+        if suffix == ".e01":
+            subprocess.run(["ewfexport", "-q", "-u", "-t", str(raw.with_suffix("")), "-f", "raw", str(source)],
+                           capture_output=True, check=True, timeout=_TIMEOUT)
+        elif suffix == ".qcow2":
+            subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(source), str(raw)],
+                           capture_output=True, check=True, timeout=_TIMEOUT)
+        elif suffix == ".001":
+            with open(raw, "wb") as out:
+                for name, _, _ in exhibit.files:
+                    with open(corpus / name, "rb") as segment:
+                        shutil.copyfileobj(segment, out)
+        else:
+            continue
+        raws[exhibit.ref] = raw
+    return raws
 
 
-def _disk_exhibits(truth: Truth, suffixes: tuple[str, ...]) -> list[str]:
-    return [e.ref for e in truth.exhibits if e.source.lower().endswith(suffixes)]
-
-
-def _tsk_recover(corpus: Path, truth: Truth, work: Path, known: set[str]) -> list[Finding]:
+def _tsk_recover(raws: dict[str, Path], work: Path, known: set[str]) -> list[Finding]:
     findings = []
-    for ref in _disk_exhibits(truth, (".e01", ".001", ".raw")):
-        images = [str(p) for p in _segments(corpus, truth, ref)]
-        table = subprocess.run(["mmls", *images], capture_output=True, text=True, timeout=_TIMEOUT).stdout
+    for ref, raw in raws.items():
+        table = subprocess.run(["mmls", str(raw)], capture_output=True, text=True, timeout=_TIMEOUT).stdout
         starts = [int(m.group(1)) for m in re.finditer(r"^\d+:\s+\d+:?\d*\s+(\d+)\s", table, re.MULTILINE)]
         for start in starts or [0]:
             target = work / ref / str(start)
-            subprocess.run(["tsk_recover", "-e", "-o", str(start), *images, str(target)], capture_output=True,
+            subprocess.run(["tsk_recover", "-e", "-o", str(start), str(raw), str(target)], capture_output=True,
                            timeout=_TIMEOUT)
             findings += _hashed(ref, target, known)
     return findings
 
 
-def _foremost(corpus: Path, truth: Truth, work: Path, known: set[str]) -> list[Finding]:
+def _foremost(raws: dict[str, Path], work: Path, known: set[str]) -> list[Finding]:
     findings = []
-    for ref in _disk_exhibits(truth, (".001", ".raw")):
+    for ref, raw in raws.items():
         target = work / ref
-        with subprocess.Popen(["foremost", "-Q", "-o", str(target)], stdin=subprocess.PIPE) as carver:
-            for segment in _segments(corpus, truth, ref):
-                with open(segment, "rb") as data:
-                    shutil.copyfileobj(data, carver.stdin)
-            carver.stdin.close()
-            carver.wait(timeout=_TIMEOUT)
+        work.mkdir(parents=True, exist_ok=True)  # foremost makes only the last folder of -o
+        subprocess.run(["foremost", "-Q", "-i", str(raw), "-o", str(target)], capture_output=True, timeout=_TIMEOUT)
         findings += _hashed(ref, target, known)
     return findings
 
