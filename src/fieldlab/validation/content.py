@@ -37,9 +37,10 @@ def _crop_one_percent(image: Image.Image) -> Image.Image:
     return image.crop((dx, dy, image.width - dx, image.height - dy))
 
 
-def _thumbnail(image: Image.Image) -> Image.Image:
+def fitted(image: Image.Image, side: int) -> Image.Image:
+    """``image`` shrunk to fit ``side`` x ``side``, as thumbnailers do."""
     small = image.copy()
-    small.thumbnail((256, 256))
+    small.thumbnail((side, side))
     return small
 
 
@@ -51,7 +52,7 @@ NEAR_VARIANTS: dict[str, Callable[[Image.Image], tuple[Image.Image, int]]] = {
     "recompress": lambda im: (im, 35),
     "rotate": lambda im: (im.rotate(90, expand=True), 85),
     "mirror": lambda im: (ImageOps.mirror(im), 85),
-    "thumb-256": lambda im: (_thumbnail(im), 80),
+    "thumb-256": lambda im: (fitted(im, 256), 80),
 }
 
 

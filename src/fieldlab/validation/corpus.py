@@ -22,20 +22,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.detect.video import video_pdq
-from fieldlab.validation import content
+from fieldlab.validation import content, thumbnails
 from fieldlab.validation.disks import MIB, PlantedFile, build_disk, to_e01, to_split_raw
 from fieldlab.validation.truth import BenignItem, ClassInfo, ExhibitInfo, KnownItem, Truth
 
-SIZES = {"quick": 1, "standard": 8, "large": 40}  # known items planted per class
-BENIGN_PICTURES = {"quick": 6, "standard": 60, "large": 400}  # unknown pictures per exhibit
+SIZES = {"quick": 1, "standard": 30, "large": 150}  # known items planted per class
+BENIGN_PICTURES = {"quick": 6, "standard": 200, "large": 1500}  # unknown pictures per exhibit
 CORPUS_TIME = "2024-05-17 12:30:00"
 PASSWORD = "Summer2019!"
 LABELS = ("A", "B", "C")
 VICS_MAPPING = {"1": "A", "2": "B", "3": "C"}  # this corpus's own VICS Category numbering, written beside it
 FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+_THUMBCACHE = "Users/alex/AppData/Local/Microsoft/Windows/Explorer/thumbcache_256.db"
+_THUMBS_DB = "Users/alex/Pictures/Old/Thumbs.db"
 
 CLASSES = (
     ClassInfo("ntfs/allocated", "a file the NTFS file system lists", "hash set"),
@@ -50,6 +54,10 @@ CLASSES = (
     ClassInfo("document/docx", "a picture embedded in a Word document", "hash set"),
     ClassInfo("document/pdf", "a JPEG embedded unchanged in a PDF page", "hash set"),
     ClassInfo("thumbnail/exif-preview", "the EXIF preview (IFD1 JPEG) inside an unknown camera picture",
+              "indicative"),
+    ClassInfo("thumbnail/thumbcache", "a 256 px thumbnail in a Windows 10 thumbcache_256.db; the original is known",
+              "indicative"),
+    ClassInfo("thumbnail/thumbs-db", "a 96 px thumbnail in a Windows XP Thumbs.db; the original is known",
               "indicative"),
     *(ClassInfo(f"near/{kind}", f"a near variant of a known picture ({kind}); only the original is known",
                 "indicative") for kind in content.NEAR_VARIANTS),
@@ -84,7 +92,8 @@ class _Planter:
         self._next_seed += 1
         return self._next_seed
 
-    def picture(self, klass: str, exhibit: str, location: str, size: tuple[int, int] = (480, 360)) -> tuple[bytes, object]:
+    def picture(self, klass: str, exhibit: str, location: str, size: tuple[int, int] = (480, 360)
+                ) -> tuple[bytes, Image.Image]:
         """A known picture of its own: returns its JPEG bytes (what the hash sets know) and the image."""
         image = content.picture(self.fresh_seed(), *size)
         data = content.jpeg(image)
@@ -180,6 +189,8 @@ def _size_mib(files: list[PlantedFile], minimum: int) -> int:
 def _windows_pc(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
     ref = "EX01"
     files: list[PlantedFile] = []
+    cached: list[thumbnails.CachedPicture] = []
+    catalogued: list[thumbnails.CatalogPicture] = []
 
     def plant(klass: str, path: str, make, **options) -> None:  # noqa: ANN001 - bytes -> bytes
         data, _ = planter.picture(klass, ref, f"NTFS partition, /{path}" + (f":{options['stream']}"
@@ -210,8 +221,15 @@ def _windows_pc(planter: _Planter, per_class: int, size: str, target: Path, work
             path = f"Users/alex/Pictures/Saved/{kind}_{i}.jpg"
             _, image = planter.picture(f"near/{kind}", ref, f"NTFS partition, /{path}")
             files.append(PlantedFile(path, content.near_variant(image, kind)))
+        _, image = planter.picture("thumbnail/thumbcache", ref, "NTFS partition, /" + _THUMBCACHE + f", entry {i}")
+        cached.append(thumbnails.CachedPicture(0x5F3A_0000_0000 + i, content.jpeg(content.fitted(image, 256), 80)))
+        _, image = planter.picture("thumbnail/thumbs-db", ref, f"NTFS partition, /{_THUMBS_DB}, entry {i}")
+        catalogued.append(thumbnails.CatalogPicture(i, f"IMG_{i:04d}.jpg", content.FIXED_MTIME,
+                                                    content.jpeg(content.fitted(image, 96), 75)))
         path = f"Users/alex/Videos/clip_{i}.mp4"
         files.append(PlantedFile(path, planter.movie("video/reencoded", ref, f"NTFS partition, /{path}", work)))
+    files.append(PlantedFile(_THUMBCACHE, thumbnails.thumbcache(cached)))
+    files.append(PlantedFile(_THUMBS_DB, thumbnails.compound_file(thumbnails.thumbs_db_streams(catalogued))))
     files += _benign_files(planter, ref, "Users/alex/", size)
 
     hidden: list[tuple[str, bytes]] = []
