@@ -941,7 +941,7 @@ def validate(
         "fieldlab-validation"),
     seed: Annotated[int, typer.Option("--seed", help="Corpus seed: the same seed and version give the same bytes.")] = 1,
     size: Annotated[str, typer.Option("--size", help="quick (CI, minutes), standard (under 30 minutes) or large.")] = "quick",
-    peers: Annotated[bool, typer.Option("--peers", help="Also run tsk_recover -e and foremost where installed.")] = False,
+    peers: Annotated[bool, typer.Option("--peers", help="Also run tsk_recover -e, foremost and photorec where installed.")] = False,
 ) -> None:
     """Build a ground-truth corpus, scan it with the default settings, and write a validation record (JSON, HTML, PDF)
     with recall per class, false positives, versions and limits found.

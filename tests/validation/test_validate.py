@@ -64,7 +64,7 @@ def test_every_class_below_full_recall_is_a_stated_limit_with_examples(record: d
 
 def test_peers_are_scored_by_the_same_truth(record: dict) -> None:
     names = [p["name"] for p in record["peers"]]
-    assert names == ["tsk_recover -e", "foremost"]
+    assert names == ["tsk_recover -e", "foremost", "photorec"]
     tsk = next(p for p in record["peers"] if p["name"] == "tsk_recover -e")
     assert tsk["found"]["ntfs/allocated"] == tsk["score"]["classes"][0]["planted"]  # an allocated file is easy
     assert tsk["found"]["near/rotate"] == 0  # an MD5 cannot match a rotated picture

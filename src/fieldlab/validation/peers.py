@@ -1,5 +1,5 @@
 """Peers on the same exhibits, scored by the same truth: ``tsk_recover -e`` (every allocated and deleted file of
-every partition) hashed with MD5, and ``foremost`` carving the whole disk, where installed.  A peer matches exact
+every partition) hashed with MD5, and ``foremost`` and ``photorec`` carving the whole disk, where installed.  A peer matches exact
 hashes only: its findings are the recovered files whose MD5 a hash set lists.  Each disk exhibit is first turned
 into one raw image (``ewfexport``, ``qemu-img convert``, segments joined) so that both read every container; the
 phone extraction is not a disk and is left out of their runs.
@@ -17,12 +17,13 @@ from fieldlab.validation.score import Finding
 from fieldlab.validation.truth import Truth
 
 _TIMEOUT = 1800
+_PHOTOREC_FAMILIES = ("jpg", "png", "gif", "bmp", "mov", "riff", "tif", "zip")
 
 
 def run_peers(corpus: Path, truth: Truth, work: Path) -> dict[str, list[Finding]]:
     known = {k.md5 for k in truth.known}
     results: dict[str, list[Finding]] = {}
-    tools = [name for name in ("tsk_recover", "foremost") if shutil.which(name)]
+    tools = [name for name in ("tsk_recover", "foremost", "photorec") if shutil.which(name)]
     if not tools:
         return results
     raws = _raw_images(corpus, truth, work / "raw")
@@ -30,6 +31,8 @@ def run_peers(corpus: Path, truth: Truth, work: Path) -> dict[str, list[Finding]
         results["tsk_recover -e"] = _tsk_recover(raws, work / "tsk_recover", known)
     if "foremost" in tools:
         results["foremost"] = _foremost(raws, work / "foremost", known)
+    if "photorec" in tools:
+        results["photorec"] = _photorec(raws, work / "photorec", known)
     shutil.rmtree(work / "raw")
     return results
 
@@ -77,6 +80,21 @@ def _foremost(raws: dict[str, Path], work: Path, known: set[str]) -> list[Findin
         target = work / ref
         work.mkdir(parents=True, exist_ok=True)  # foremost makes only the last folder of -o
         subprocess.run(["foremost", "-Q", "-i", str(raw), "-o", str(target)], capture_output=True, timeout=_TIMEOUT)
+        findings += _hashed(ref, target, known)
+    return findings
+
+
+def _photorec(raws: dict[str, Path], work: Path, known: set[str]) -> list[Finding]:
+    """The whole disk as one unpartitioned space (its file systems' free space and the gaps between them), the
+    picture, movie and archive families on, as ``bench/carve.py`` runs it."""
+    families = ",".join(f"{family},enable" for family in _PHOTOREC_FAMILIES)
+    findings = []
+    for ref, raw in raws.items():
+        target = work / ref
+        target.mkdir(parents=True, exist_ok=True)  # PhotoRec makes OUT/recup.N, not OUT itself
+        subprocess.run(["photorec", "/log", "/d", str(target / "recup"), "/cmd", str(raw),
+                        f"partition_none,options,paranoid,fileopt,everything,disable,{families},search"],
+                       capture_output=True, cwd=target, timeout=_TIMEOUT)
         findings += _hashed(ref, target, known)
     return findings
 
