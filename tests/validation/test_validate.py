@@ -138,3 +138,19 @@ def test_category_agreement_needs_every_match_of_an_item_to_carry_the_truths_cat
 def test_truths_charging_table_counts_each_item_on_its_class_basis() -> None:
     assert expected_charging(small_truth()) == {("EX01", "hash set", "still", "A"): 1,
                                                   ("EX02", "indicative", "still", "B"): 1}
+
+
+def test_cli_refuses_an_unknown_size_and_a_folder_already_in_use(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    runner = CliRunner()
+    bad_size = runner.invoke(app, ["validate", "--out", str(tmp_path / "new"), "--size", "huge"])
+    assert bad_size.exit_code == 2 and "quick, standard, large" in bad_size.output
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("x")
+    in_use = runner.invoke(app, ["validate", "--out", str(tmp_path / "used")])
+    assert in_use.exit_code == 2 and "not an empty folder" in in_use.output
+    assert not (tmp_path / "new").exists()
+    assert "fieldlab validate --out" in runner.invoke(app, ["validate", "--help"]).output
