@@ -966,8 +966,10 @@ def validate(
         table.add_row(c["name"], f"{c['found']}/{c['planted']}", f"{100 * c['recall']:.0f}%",
                       f"{100 * c['low']:.0f}-{100 * c['high']:.0f}%", style=None if c["found"] == c["planted"] else "red")
     console.print(table)
+    precision = record["fieldlab"]["precision"]
     console.print(f"False positives on {record['fieldlab']['benign_items']} benign items: "
-                  f"{record['fieldlab']['benign_hit']}; precision {100 * record['fieldlab']['precision']:.1f}%. "
+                  f"{record['fieldlab']['benign_hit']}; precision "
+                  f"{'n/a (nothing matched)' if precision is None else f'{100 * precision:.1f}%'}. "
                   f"Record: {escape(str(written.pdf))}, {escape(str(written.html))}, {escape(str(written.json))}")
 
 

@@ -154,3 +154,8 @@ def test_cli_refuses_an_unknown_size_and_a_folder_already_in_use(tmp_path: Path)
     assert in_use.exit_code == 2 and "not an empty folder" in in_use.output
     assert not (tmp_path / "new").exists()
     assert "fieldlab validate --out" in runner.invoke(app, ["validate", "--help"]).output
+
+
+def test_a_tool_that_matches_nothing_has_no_precision_rather_than_a_perfect_one() -> None:
+    result = score(small_truth(), [], None)
+    assert result.precision is None and result.found == 0 and result.false_findings == ()

@@ -69,7 +69,7 @@ class Score:
     found: int
     hit_items: int  # distinct items with a finding
     true_items: int  # of those, items whose finding names a known item planted in that exhibit
-    precision: float
+    precision: float | None  # None: nothing matched, so there is no precision to state
     benign_items: int
     benign_hit: int  # benign items with any finding: the false positives on the negative control
     false_findings: tuple[FalseFinding, ...]
@@ -134,7 +134,7 @@ def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[s
                   if any(f.path.endswith("/" + p) or f.path == p for ex, p in benign_paths if ex == e)}
     return Score(
         tuple(classes), len(truth.known), sum(c.found for c in classes), len(by_item), true_items,
-        true_items / len(by_item) if by_item else 1.0, len(truth.benign), len(benign_hit), tuple(false_findings),
+        true_items / len(by_item) if by_item else None, len(truth.benign), len(benign_hit), tuple(false_findings),
         None if reported_charging is None else _charging_differences(truth, reported_charging),
     )
 
