@@ -150,41 +150,67 @@ def tar_of(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def video(path: Path, seed: int, seconds: int = 8, fps: int = 10, size: tuple[int, int] = (320, 240)) -> Path:
-    """An H.264 MP4 of generated scenes (a new picture every two seconds, panning), single-threaded so that the
-    encoder's output is the same on every run."""
+def video(path: Path, seed: int, seconds: int = 8, fps: int = 10, size: tuple[int, int] = (384, 288)) -> Path:
+    """An H.264 MP4 of generated scenes (a new picture every two seconds, panning); sized as explained below."""
     rng = np.random.default_rng(seed)
     scenes = [np.asarray(_picture(int(rng.integers(1 << 40)), size[0] + 40, size[1] + 40))
               for _ in range((seconds + 1) // 2)]
 
-    def frames():  # noqa: ANN202 - a generator of RGB arrays
-        for index in range(seconds * fps):
-            scene = scenes[index // (2 * fps)]
-            shift = (index % (2 * fps)) * 40 // (2 * fps)
-            yield scene[shift: shift + size[1], shift: shift + size[0]]
+    frames = []
+    for index in range(seconds * fps):
+        scene = scenes[index // (2 * fps)]
+        shift = (index % (2 * fps)) * 40 // (2 * fps)
+        frames.append(_yuv420(scene[shift: shift + size[1], shift: shift + size[0]]))
+    return _encode(path, frames, fps, size, 23)
 
-    return _encode(path, frames(), fps, size, 23)
 
-
-def reencoded_video(source: Path, target: Path, size: tuple[int, int] = (240, 180), crf: int = 35) -> Path:
+def reencoded_video(source: Path, target: Path, size: tuple[int, int] = (256, 192), crf: int = 35) -> Path:
     """``source`` scaled down and recompressed harder: what a messaging app does to a forwarded clip."""
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         fps = int(round(stream.average_rate))
-        frames = [frame.to_ndarray(format="rgb24", width=size[0], height=size[1]) for frame in container.decode(stream)]
-    return _encode(target, iter(frames), fps, size, crf)
+        frames = [_yuv420(np.asarray(Image.fromarray(_rgb(frame.to_ndarray())).resize(size, Image.Resampling.BILINEAR)))
+                  for frame in container.decode(stream)]
+    return _encode(target, frames, fps, size, crf)
 
 
-def _encode(path: Path, frames, fps: int, size: tuple[int, int], crf: int) -> Path:  # noqa: ANN001
+# The corpus must be the same on every run, and H.264 amplifies any one-pixel difference into a different stream.
+# Measured: frames whose chroma rows need padding in FFmpeg's buffers (a width not a multiple of 128) gave other
+# bytes from run to run, as if the encoder read that uninitialised padding; so both videos' sizes avoid it.
+# Colour conversion is done here, elementwise, so no library's threading or scaler state can change a pixel.
+_TO_YUV = ((65.481, 128.553, 24.966, 16.0), (-37.797, -74.203, 112.0, 128.0), (112.0, -93.786, -18.214, 128.0))
+_TO_RGB = ((1.164383, 0.0, 1.596027), (1.164383, -0.391762, -0.812968), (1.164383, 2.017232, 0.0))
+
+
+def _yuv420(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range YUV 4:2:0, laid out as PyAV's ``yuv420p`` arrays are: Y, then U, then V rows."""
+    height, width, _ = rgb.shape
+    r, g, b = (rgb[:, :, k].astype(np.float64) for k in range(3))
+    y, u, v = (r * cr / 255 + g * cg / 255 + b * cb / 255 + offset for cr, cg, cb, offset in _TO_YUV)
+    u, v = ((c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) / 4 for c in (u, v))
+    planes = [y, u.reshape(height // 4, width), v.reshape(height // 4, width)]
+    return np.clip(np.rint(np.concatenate(planes)), 0, 255).astype(np.uint8)
+
+
+def _rgb(yuv: np.ndarray) -> np.ndarray:
+    """The inverse of ``_yuv420`` (chroma repeated over each 2x2 block)."""
+    height, width = yuv.shape[0] * 2 // 3, yuv.shape[1]
+    y = yuv[:height].astype(np.float64) - 16
+    u, v = (yuv[height + k * height // 4: height + (k + 1) * height // 4].reshape(height // 2, width // 2)
+            .astype(np.float64).repeat(2, axis=0).repeat(2, axis=1) - 128 for k in (0, 1))
+    channels = [y * cy + u * cu + v * cv for cy, cu, cv in _TO_RGB]
+    return np.clip(np.rint(np.stack(channels, axis=-1)), 0, 255).astype(np.uint8)
+
+
+def _encode(path: Path, frames: list[np.ndarray], fps: int, size: tuple[int, int], crf: int) -> Path:
+    """``frames`` (yuv420p arrays) stay alive until the encoder is flushed, in case a frame shares their memory."""
     with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        container.metadata.clear()
-        stream = container.add_stream("libx264", rate=fps)
+        stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast",
+                                                                   "threads": "1"})
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
-        stream.thread_count = 1
-        for pixels in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")))
+        for planes in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(planes, format="yuv420p")))
         container.mux(stream.encode())
     return path
 
