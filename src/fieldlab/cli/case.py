@@ -529,3 +529,43 @@ def demo(
         f"Hits: {escape(str(hits_file))}. Report: {', '.join(escape(str(r)) for r in reports)}. "
         f"Case: {escape(str(case_dir))}"
     )
+
+
+@case_app.command()
+def validate(
+    out: Annotated[Path, typer.Option("--out", help="New or empty folder for the corpus, the scans and the record.")] = Path(
+        "fieldlab-validation"),
+    seed: Annotated[int, typer.Option("--seed", help="Corpus seed: the same seed and version give the same bytes.")] = 1,
+    size: Annotated[str, typer.Option("--size", help="quick (CI, minutes), standard (under 30 minutes) or large.")] = "quick",
+    peers: Annotated[bool, typer.Option("--peers", help="Also run tsk_recover -e, foremost and photorec where installed.")] = False,
+) -> None:
+    """Build a ground-truth corpus, scan it with the default settings, and write a validation record (JSON, HTML, PDF)
+    with recall per class, false positives, versions and limits found.
+
+    Example: [bold]fieldlab validate --out /tmp/validation --size quick[/]
+    """
+    import json
+
+    from fieldlab.validation import SIZES, validate as run_validation
+
+    if size not in SIZES:
+        fail(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        fail(f"{out} is not an empty folder: choose a new folder for the validation")
+    try:
+        written = run_validation(out, seed, size, peers)
+    except RuntimeError as exc:
+        fail(str(exc))
+    record = json.loads(written.json.read_text(encoding="utf-8"))
+    table = Table(title=f"Validation: {size} corpus, seed {seed}")
+    for column in ("class", "found", "recall", "95% interval"):
+        table.add_column(column)
+    for c in record["fieldlab"]["classes"]:
+        table.add_row(c["name"], f"{c['found']}/{c['planted']}", f"{100 * c['recall']:.0f}%",
+                      f"{100 * c['low']:.0f}-{100 * c['high']:.0f}%", style=None if c["found"] == c["planted"] else "red")
+    console.print(table)
+    precision = record["fieldlab"]["precision"]
+    console.print(f"False positives on {record['fieldlab']['benign_items']} benign items: "
+                  f"{record['fieldlab']['benign_hit']}; precision "
+                  f"{'n/a (nothing matched)' if precision is None else f'{100 * precision:.1f}%'}. "
+                  f"Record: {escape(str(written.pdf))}, {escape(str(written.html))}, {escape(str(written.json))}")

@@ -77,6 +77,11 @@ def render_html(content: ReportContent) -> str:
     return _templates.get_template("report.html.j2").render(report=content)
 
 
+def render_template(name: str, **context: object) -> str:
+    """Another document in the report's style and under its escaping rules (the validation record)."""
+    return _templates.get_template(name).render(**context)
+
+
 def render_pdf(content: ReportContent, fetcher: DataOnlyFetcher | None = None) -> bytes:
     return html_to_pdf(render_html(content), fetcher)
 
