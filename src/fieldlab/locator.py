@@ -17,6 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
+
+from fieldlab.errors import FieldlabError
+
 LAYER_KINDS = frozenset(
     {
         "file",  # a path inside the enclosing folder (bytes, '/'-separated)
@@ -36,7 +39,7 @@ _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _SEPARATOR = "|"
 
 
-class LocatorError(ValueError):
+class LocatorError(FieldlabError, ValueError):
     """A locator's text form could not be read back."""
 
 

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fieldlab.errors import CaseError
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
 from fieldlab.case.private import create_private_file, make_private_folder
@@ -47,10 +48,6 @@ _UPDATE_RESULTS = (
     "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = ?, file_type = ?, mime = ?, family = ?, "
     "extension_mismatch = ?, size = COALESCE(?, size) WHERE id = ?"
 )
-
-
-class CaseError(Exception):
-    """The case folder or database cannot be used as asked; the message says why."""
 
 
 @dataclass(frozen=True)

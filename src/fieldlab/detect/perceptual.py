@@ -45,6 +45,7 @@ import pdqhash
 import pillow_heif
 from PIL import Image
 
+from fieldlab.errors import EvidenceError
 from fieldlab.detect.exif import PhotoFacts, photo_facts
 
 pillow_heif.register_heif_opener()
@@ -77,7 +78,7 @@ _DECODER_FAILURES = (OSError, ValueError, SyntaxError, EOFError, IndexError, Key
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class ImageDecodeError(Exception):
+class ImageDecodeError(EvidenceError):
     """The bytes could not be turned into pixels: not an image, damaged, or over a size limit."""
 
 

@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from fieldlab.errors import EvidenceError
+
 MAX_ROWS = 5_000_000  # a phone with a million pictures is rare; this bounds a hostile or looping file
 MAX_TEXT = 4096  # PATH_MAX on both systems; longer values are cut and marked
 
@@ -103,7 +105,7 @@ class PhotoRecord:
     extra: tuple[tuple[str, str], ...] = ()  # more to show: favourite, pending, cloud state, unreadable values...
 
 
-class PhotoDatabaseError(Exception):
+class PhotoDatabaseError(EvidenceError):
     """The database is not one this module reads, or is damaged; the message says which and where."""
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import BinaryIO
 
+from fieldlab.errors import EvidenceError
 from fieldlab.detect.carving.jpeg import walk as walk_jpeg
 from fieldlab.detect.carving.walk import End
 from fieldlab.detect.carving.window import Window
@@ -54,7 +55,7 @@ class ThumbnailEntry:
     note: str | None  # what the examiner should know: "empty entry", "repaired: ...", "... checksum mismatch"
 
 
-class ThumbnailCacheError(Exception):
+class ThumbnailCacheError(EvidenceError):
     """The file is not the cache it was taken for (raised), or one part of it is damaged (yielded while listing)."""
 
 

@@ -45,6 +45,7 @@ import av
 import numpy as np
 import pdqhash
 
+from fieldlab.errors import EvidenceError
 from fieldlab.problems import ProblemKind
 
 
@@ -56,7 +57,7 @@ MAX_FRAME_PIXELS = 50_000_000  # 8K is 33 MP; a stream claiming more is hostile 
 _NOT_VIDEO_FORMATS = ("image2", "tty")  # plus every "*_pipe" demuxer: still images FFmpeg can also open
 
 
-class VideoDecodeError(Exception):
+class VideoDecodeError(EvidenceError):
     """Not a video, or no frame of it could be decoded."""
 
 

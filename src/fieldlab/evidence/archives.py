@@ -33,6 +33,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
+from fieldlab.errors import EvidenceError
 from fieldlab.problems import Problem, ProblemKind
 
 MAX_MEMBERS = 100_000
@@ -44,7 +45,7 @@ KEEP_LAST = 32 << 20  # a member read forward in one pass (RAR, a cut zip) is ke
 Passwords = tuple[str, ...]  # supplied by the examiner, tried in turn on encrypted members; never stored
 
 
-class ArchiveError(Exception):
+class ArchiveError(EvidenceError):
     """The archive (or one member) cannot be listed or read; the message says why, for the item's error, and
     ``kind`` what sort of problem it is."""
 

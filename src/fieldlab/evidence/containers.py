@@ -25,11 +25,12 @@ import pysmraw
 import pyvhdi
 import pyvmdk
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.differencing import FORMATS, ChainLink, is_vmdk_descriptor, open_chain
 from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError
 
 
-class ContainerError(Exception):
+class ContainerError(EvidenceError):
     """The image cannot be opened; the message names the file and what is wrong."""
 
 

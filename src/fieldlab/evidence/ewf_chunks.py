@@ -31,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 
+from fieldlab.errors import EvidenceError
+
 _SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 _DESCRIPTOR = struct.Struct("<16sQQ40xI")  # type, next section offset, section size, Adler-32
 _TABLE_HEADER = struct.Struct("<I4xQ4xI")  # entries, base offset, Adler-32
@@ -41,7 +43,7 @@ _SPAN_BYTES = 8 << 20  # stored bytes fetched by one read for a long read
 _SHARED_READ = 256 << 10  # reads up to this are cached whole: file-system metadata, small files
 
 
-class EwfLayoutError(Exception):
+class EwfLayoutError(EvidenceError):
     """The segment files are not laid out as this reader knows EWF; pyewf reads the image instead."""
 
 

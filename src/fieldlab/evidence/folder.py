@@ -19,6 +19,7 @@ from itertools import count
 from pathlib import Path
 from typing import Iterator
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
@@ -30,7 +31,7 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 
 MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
 
-class SourceError(Exception):
+class SourceError(EvidenceError):
     """The source cannot be scanned at all (missing, not a folder)."""
 
 

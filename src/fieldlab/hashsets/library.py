@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.errors import HashSetError
 from fieldlab.hashsets.compiled import (
     KINDS,
     PHOTODNA_FILE,
@@ -43,10 +44,6 @@ PROBLEMS_FILE = "problems.txt"
 PROBLEMS_KEPT = 1000  # in memory and in the import report; all are written to problems.txt up to the cap below
 PROBLEMS_WRITTEN = 1_000_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-class HashSetError(Exception):
-    """A hash set cannot be imported or used as asked; the message says what to do."""
 
 
 @dataclass(frozen=True)

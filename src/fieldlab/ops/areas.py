@@ -29,6 +29,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection, delete, desc, select
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.schema import area_chunks, area_sources
 
@@ -39,7 +40,7 @@ PROBLEMS_KEPT = 100
 _KEY = "S16"
 
 
-class AreaError(ValueError):
+class AreaError(OpsError, ValueError):
     """Area data cannot be read as given; the message says which file and why."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.models import Operation, Safeguarded, SeizedDevice
 from fieldlab.ops.schema import imports, operations, safeguarding, seized_devices, sightings, targets
@@ -32,7 +33,7 @@ _PERSONS = {"arrested": "persons_arrested", "charged": "persons_charged"}
 _REQUIRES = {"warrant_granted": "warrant_applied", "warrant_executed": "warrant_granted", "first_court": "charged"}
 
 
-class LifecycleError(ValueError):
+class LifecycleError(OpsError, ValueError):
     """A stage or record cannot be entered as given; the message says why."""
 
 

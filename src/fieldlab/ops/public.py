@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.schema import operations, safeguarding
 from fieldlab.ops.settings import load_settings
@@ -30,7 +31,7 @@ MAX_MONTHS = 120
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-class PeriodError(ValueError):
+class PeriodError(OpsError, ValueError):
     """The period asked for is not one the page can show; the message says why."""
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.schema import settings as settings_table
 
@@ -32,7 +33,7 @@ DEFAULT_LINKS = (
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(OpsError, ValueError):
     """A setting was given a value it cannot take; the message says which and why."""
 
 

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from fieldlab.errors import OpsError
 from fieldlab.case.queries import deciding_category
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
@@ -62,7 +63,7 @@ _ED2K_NETWORKS = frozenset({"ed2k", "edonkey", "emule", "kad"})
 _TORRENT_NETWORKS = frozenset({"bittorrent", "bt", "torrent"})
 
 
-class SightingsError(ValueError):
+class SightingsError(OpsError, ValueError):
     """The file cannot be imported as asked (layout, zone); the message says what to change."""
 
 
@@ -153,7 +154,7 @@ def zone_named(name: str | None) -> ZoneInfo | None:
         raise SightingsError(f"--zone {name!r} is not a time zone name (e.g. UTC, Europe/London)") from None
 
 
-class RowError(ValueError):
+class RowError(OpsError, ValueError):
     """One row cannot be read; the message is shown with its line number."""
 
 

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.areas import load_index
 from fieldlab.ops.database import OpsDatabase, serialise
 from fieldlab.ops.models import (
@@ -38,7 +39,7 @@ DAY_US = 86_400 * 1_000_000
 SHOWN_IN_RULE = 3
 
 
-class TargetError(ValueError):
+class TargetError(OpsError, ValueError):
     """An officer's change to a target cannot be made as asked; the message says why."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select
 
+from fieldlab.errors import OpsError
 from fieldlab import __version__
 from fieldlab.case.outputs import write_whole
 from fieldlab.ops.database import OpsDatabase
@@ -33,7 +34,7 @@ templates = Environment(loader=PackageLoader("fieldlab.ops", "templates"), autoe
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-class WarrantError(ValueError):
+class WarrantError(OpsError, ValueError):
     """No draft can be made as asked; the message says why."""
 
 

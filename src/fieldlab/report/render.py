@@ -24,6 +24,7 @@ from weasyprint.urls import URLFetcher  # noqa: E402
 # process (the review app, the API) must still reject truncated pictures, so the setting is put back.
 ImageFile.LOAD_TRUNCATED_IMAGES = _STRICT_PILLOW
 
+from fieldlab.errors import ReportError
 from fieldlab.case.outputs import refuse_case_evidence, write_whole
 from fieldlab.case.store import CaseStore
 from fieldlab.report.document import MEDIUM_TITLES, ReportContent, utc_text
@@ -44,7 +45,7 @@ _templates.filters["yesno"] = lambda flag: "yes" if flag else "no"
 _templates.globals["medium_title"] = MEDIUM_TITLES.__getitem__
 
 
-class RefusedURL(Exception):
+class RefusedURL(ReportError):
     """A resource outside the report was asked for; the report reads nothing but itself."""
 
 

@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
+from fieldlab.errors import ScanError
 from fieldlab.triage.reader import prepare_worker
 
 RETRIES = 2  # an error raised by a unit itself (a worker's passing NFS hiccup); a worker's death is Dask's to handle
@@ -37,7 +38,7 @@ CONNECT_TIMEOUT = 30.0
 INSTALL_HINT = "install the cluster extra on this machine and every worker: pip install 'fieldlab[cluster]'"
 
 
-class ClusterError(Exception):
+class ClusterError(ScanError):
     """The cluster cannot be used as asked; the message says what to do."""
 
 

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
+from fieldlab.errors import WebError
 from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
 from fieldlab.case.store import CaseStore
 from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
@@ -37,11 +38,11 @@ _hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
 _DUMMY_HASH = _hasher.hash("not a real password, compared against when the name is unknown")
 
 
-class AccountError(Exception):
+class AccountError(WebError):
     """An account cannot be created or changed as asked; the message says why."""
 
 
-class ServerBusy(Exception):
+class ServerBusy(WebError):
     """Too many passwords are being checked at once; the caller should try again in a moment."""
 
 

@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
+from fieldlab.errors import WebError
 from fieldlab import __version__
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
@@ -81,7 +82,7 @@ class CookieNames:
         return cls(f"{prefix}fieldlab_{app}_{tag}_session", f"{prefix}fieldlab_{app}_{tag}_login")
 
 
-class LoginRequired(Exception):
+class LoginRequired(WebError):
     """No live session: pages redirect to the login form, the API answers 401."""
 
 

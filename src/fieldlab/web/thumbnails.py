@@ -31,6 +31,7 @@ from typing import Callable
 import av
 from PIL import Image
 
+from fieldlab.errors import WebError
 from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
 from fieldlab.evidence.reopen import ReopenError, reopen
@@ -56,7 +57,7 @@ _DECODE_FAILURES = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyE
                     Image.DecompressionBombError, av.FFmpegError)
 
 
-class ThumbnailUnavailable(Exception):
+class ThumbnailUnavailable(WebError):
     """No picture can be shown for the item; the message says why, in the examiner's words.  ``lasting``: trying
     again cannot help (the bytes do not decode); otherwise (evidence not reachable, a password needed) it may."""
 

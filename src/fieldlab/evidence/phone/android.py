@@ -8,6 +8,7 @@ on modern phones; the extraction tool's own report (UFDR) carries them.
 
 from __future__ import annotations
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.phone.device import DeviceFacts
 
 MAX_BUILD_PROP = 1 << 20
@@ -26,7 +27,7 @@ _KEYS = {
 }
 
 
-class BuildPropError(Exception):
+class BuildPropError(EvidenceError):
     """Not a build.prop worth trusting: no product keys in it."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.phone.device import DeviceFacts
 from fieldlab.problems import Problem, ProblemKind
 
@@ -33,7 +34,7 @@ MAX_TEXT = 4096
 FLAG_FILE, FLAG_FOLDER, FLAG_LINK = 1, 2, 4
 
 
-class BackupError(Exception):
+class BackupError(EvidenceError):
     """The manifest cannot be read; the message says why (encrypted, damaged), the kind what that is."""
 
     def __init__(self, message: str, kind: ProblemKind = ProblemKind.DAMAGED) -> None:

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.phone.device import DeviceFacts
 
 MAX_FILES = 5_000_000
@@ -38,7 +39,7 @@ _DEVICE_ITEMS = {
 }
 
 
-class UfdrError(Exception):
+class UfdrError(EvidenceError):
     """The report cannot be read; what was read before the damage is still returned by ``read_report``."""
 
 
