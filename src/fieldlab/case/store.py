@@ -25,9 +25,12 @@ from fieldlab.case.schema import (
     case_info, classifications, classifier_models, detections, errors, exhibits, hits, items, media, metadata, regions,
     video_frames,
 )
-from fieldlab.detect.classify import Classification, ModelSpec
+from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.problems import Problem, ProblemKind
+from fieldlab.results import (
+    ClassifiedPicture, FrameRecord, ItemResult, MediaResult, PendingItem, PendingMedia, ReadDigests,
+)
 
 DATABASE_FILE = "case.sqlite"
 EXACT_METHODS = ("md5", "sha1", "sha256")
@@ -61,35 +64,6 @@ class Exhibit:
 
 
 @dataclass(frozen=True)
-class PendingItem:
-    id: int
-    locator: str
-    path: str
-    size: int
-    mtime: float | None
-    flags: str = ""
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """What reading one item produced; digests are lowercase hex."""
-
-    item_id: int
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    file_type: str | None = None
-    mime: str | None = None
-    family: str | None = None
-    extension_mismatch: bool | None = None
-    error: Problem | None = None  # the item could not be read at all
-    problems: tuple[Problem, ...] = ()  # read, but something is off (changed while read, a damaged archive, a bomb)
-    size: int | None = None  # bytes read: an archive member's size is known only once expanded
-    children: tuple[Item, ...] = ()  # found inside it (archive members), recorded with it, read in their turn
-    truncated: bool = False  # its content stopped early: what was read is kept, hashed and searched (flag truncated)
-
-
-@dataclass(frozen=True)
 class HitRecord:
     item_id: int
     hash_set: str
@@ -101,67 +75,6 @@ class HitRecord:
     distance: int | None = None
     transform: str | None = None
     matched_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadDigests:
-    """An item already read, as matching needs it; ``duplicate``: a carved copy of a listed file (no hits)."""
-
-    item_id: int
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    duplicate: bool
-
-
-@dataclass(frozen=True)
-class PendingMedia:
-    id: int
-    locator: str
-    path: str
-    size: int
-    family: str  # image | video
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    frame: int
-    timestamp: float
-    quality: int
-    pdq: str  # hex
-
-
-@dataclass(frozen=True)
-class ClassifiedPicture:
-    """The classifier stage's outcome for one picture: its detections, or the problem that stopped them."""
-
-    model_sha256: str
-    found: Classification | None = None
-    problem: Problem | None = None
-
-
-@dataclass(frozen=True)
-class MediaResult:
-    """What decoding one picture or video produced: its perceptual hashes and a few facts, or why it failed."""
-
-    item_id: int
-    kind: str  # image | video
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    frame_rate: float | None = None
-    codec: str | None = None
-    pdq: str | None = None
-    pdq_quality: int | None = None
-    dihedral: bytes | None = None
-    frames: tuple[FrameRecord, ...] = ()
-    error: Problem | None = None  # not decodable
-    partial: Problem | None = None  # videos: why hashing stopped before the end
-    exif: str | None = None  # JSON of detect.exif.PhotoFacts
-    camera: str | None = None
-    camera_serial: str | None = None
-    classified: ClassifiedPicture | None = None  # None: the classifier stage did not run on it
 
 
 _NOT_MEDIA_COLUMNS = ("frames", "classified")

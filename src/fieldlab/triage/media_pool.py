@@ -23,8 +23,8 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
-from fieldlab.case.store import MediaResult
 from fieldlab.detect.classify import ModelSpec
+from fieldlab.results import MediaResult
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.triage.cluster import ClusterPool, UnitLost

@@ -11,9 +11,9 @@ import io
 import json
 from dataclasses import dataclass
 
-from fieldlab.case.store import ClassifiedPicture, FrameRecord, MediaResult
 from fieldlab.detect.classify import Classifier, ClassifierError, ModelSpec
 from fieldlab.detect.perceptual import ImageDecodeError, ImagePdq, image_pdq, pdq_hex
+from fieldlab.results import ClassifiedPicture, FrameRecord, MediaResult
 from fieldlab.detect.video import VideoDecodeError, video_pdq
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec

@@ -12,7 +12,7 @@ import io
 import signal
 from dataclasses import dataclass
 
-from fieldlab.case.store import ItemResult
+from fieldlab.results import ItemResult
 from fieldlab.detect.digests import digest_file
 from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
 from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords

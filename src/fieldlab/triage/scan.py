@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
-from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemResult, MediaResult, PendingItem, ReadDigests
+from fieldlab.case.store import CaseStore, Exhibit, HitRecord
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import ImageSource, UnlockOptions
@@ -39,6 +39,7 @@ from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.problems import Problem
+from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.near import NearMatching

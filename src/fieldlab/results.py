@@ -1,0 +1,107 @@
+"""What the scan's worker processes hand back and what the case store hands them: the messages between triage/ and case/.
+
+They live apart from both so that a worker, which reads evidence and never the case, imports none of the case
+store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses: they cross
+process boundaries pickled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fieldlab.evidence.item import Item
+from fieldlab.problems import Problem
+
+if TYPE_CHECKING:  # the classifier's own imports (numpy) stay out of whoever only passes results on
+    from fieldlab.detect.classify import Classification
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    id: int
+    locator: str
+    path: str
+    size: int
+    mtime: float | None
+    flags: str = ""
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What reading one item produced; digests are lowercase hex."""
+
+    item_id: int
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    file_type: str | None = None
+    mime: str | None = None
+    family: str | None = None
+    extension_mismatch: bool | None = None
+    error: Problem | None = None  # the item could not be read at all
+    problems: tuple[Problem, ...] = ()  # read, but something is off (changed while read, a damaged archive, a bomb)
+    size: int | None = None  # bytes read: an archive member's size is known only once expanded
+    children: tuple[Item, ...] = ()  # found inside it (archive members), recorded with it, read in their turn
+    truncated: bool = False  # its content stopped early: what was read is kept, hashed and searched (flag truncated)
+
+
+@dataclass(frozen=True)
+class ReadDigests:
+    """An item already read, as matching needs it; ``duplicate``: a carved copy of a listed file (no hits)."""
+
+    item_id: int
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class PendingMedia:
+    id: int
+    locator: str
+    path: str
+    size: int
+    family: str  # image | video
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    frame: int
+    timestamp: float
+    quality: int
+    pdq: str  # hex
+
+
+@dataclass(frozen=True)
+class ClassifiedPicture:
+    """The classifier stage's outcome for one picture: its detections, or the problem that stopped them."""
+
+    model_sha256: str
+    found: Classification | None = None
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
+class MediaResult:
+    """What decoding one picture or video produced: its perceptual hashes and a few facts, or why it failed."""
+
+    item_id: int
+    kind: str  # image | video
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    frame_rate: float | None = None
+    codec: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    dihedral: bytes | None = None
+    frames: tuple[FrameRecord, ...] = ()
+    error: Problem | None = None  # not decodable
+    partial: Problem | None = None  # videos: why hashing stopped before the end
+    exif: str | None = None  # JSON of detect.exif.PhotoFacts
+    camera: str | None = None
+    camera_serial: str | None = None
+    classified: ClassifiedPicture | None = None  # None: the classifier stage did not run on it

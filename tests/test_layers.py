@@ -1,0 +1,87 @@
+"""Layers point one way: what reads evidence (evidence/, detect/ and the scan's worker modules) never reaches the case,
+the outputs or the review app.  A worker that imported case/ would pay SQLAlchemy in every process and could write
+where only the scan's single writer may; the test reads imports with ``ast`` so nothing is imported to check it."""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "fieldlab"
+WORKER_MODULES = (
+    "fieldlab.triage.reader", "fieldlab.triage.perceive", "fieldlab.triage.media_pool", "fieldlab.triage.unallocated",
+)
+READING_PACKAGES = ("fieldlab.evidence", "fieldlab.detect")
+DOWNSTREAM = ("fieldlab.case", "fieldlab.report", "fieldlab.web")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+@cache
+def imported_by(module: str) -> frozenset[str]:
+    """The fieldlab modules one module imports anywhere in it (module level and inside functions)."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name in MODULES)
+    return frozenset(found)
+
+
+def reachable_from(start: str) -> dict[str, str]:
+    """Every fieldlab module ``start`` loads, directly or through others, each with the module that imports it."""
+    via: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        for name in imported_by(module):
+            # importing a.b.c runs a/__init__ and a/b/__init__ too
+            for parent in (".".join(name.split(".")[:i]) for i in range(2, name.count(".") + 2)):
+                if parent in MODULES and parent not in via and parent != start:
+                    via[parent] = module
+                    todo.append(parent)
+    return via
+
+
+def _path(via: dict[str, str], start: str, end: str) -> str:
+    chain = [end]
+    while chain[-1] != start and chain[-1] in via:
+        chain.append(via[chain[-1]])
+    return " <- ".join(chain)
+
+
+def test_the_import_reader_follows_relative_and_function_level_imports() -> None:
+    assert "fieldlab.case.store" in imported_by("fieldlab.triage.scan")
+    assert "fieldlab.hashsets.formats" in imported_by("fieldlab.hashsets.library")
+    assert "fieldlab.evidence.item" in reachable_from("fieldlab.triage.reader")
+
+
+def test_evidence_detect_and_workers_never_reach_case_report_or_web() -> None:
+    starts = [m for m in MODULES if _within(m, READING_PACKAGES)] + list(WORKER_MODULES)
+    leaks = []
+    for start in sorted(starts):
+        via = reachable_from(start)
+        leaks += [_path(via, start, module) for module in sorted(via) if _within(module, DOWNSTREAM)]
+    assert leaks == []
