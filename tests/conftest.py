@@ -24,6 +24,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"real test data not found at {REALDATA}: set FIELDLAB_REALDATA")
 
 
+# Test modules that run whole scans through worker processes, fuzz a parser, or build a whole case end to end:
+# the quick loop (`./scripts/test -m "not slow"`) leaves them, and the browser and PostgreSQL tests, out.
+SLOW_MODULES = ("triage/test_scan*.py", "*fuzz*.py", "test_seams_end_to_end.py", "test_demo.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from where a test lives and what it uses, so no test file carries them by hand."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        marks = set()
+        if "browser" in fixtures:
+            marks.add("browser")
+        if "postgres_server" in fixtures or params.get("backend") == "postgresql":
+            marks.add("postgres")
+        relative = item.path.resolve().relative_to(tests)
+        if marks or any(relative.match(pattern) for pattern in SLOW_MODULES):
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)
+
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/test installs it); never a downloaded browser
 
 
