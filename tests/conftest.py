@@ -24,9 +24,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"real test data not found at {REALDATA}: set FIELDLAB_REALDATA")
 
 
-# Test modules that run whole scans through worker processes, fuzz a parser, or build a whole case end to end:
-# the quick loop (`./scripts/test -m "not slow"`) leaves them, and the browser and PostgreSQL tests, out.
-SLOW_MODULES = ("triage/test_scan*.py", "*fuzz*.py", "test_seams_end_to_end.py", "test_demo.py")
+# Test modules that run whole scans through worker processes, fuzz a parser, build a whole case end to end or
+# observe a loopback swarm: the quick loop (`./scripts/test -m "not slow"`) leaves them, and the browser and PostgreSQL tests, out.
+SLOW_MODULES = (
+    "triage/test_scan*.py", "*fuzz*.py", "test_seams_end_to_end.py", "test_demo.py", "ops/test_observer.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

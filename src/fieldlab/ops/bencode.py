@@ -8,6 +8,8 @@ recurse or loop without end; ``decode_prefix`` also returns where the value ende
 
 from __future__ import annotations
 
+from fieldlab.errors import OpsError
+
 MAX_DEPTH = 32
 MAX_ELEMENTS = 1_000_000
 MAX_INT_DIGITS = 64
@@ -15,7 +17,7 @@ MAX_INT_DIGITS = 64
 Value = int | bytes | list | dict
 
 
-class BencodeError(ValueError):
+class BencodeError(OpsError, ValueError):
     """The data is not bencoded within the bounds; the message says where."""
 
 

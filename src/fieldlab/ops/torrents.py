@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from fieldlab.errors import OpsError
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.ops.bencode import BencodeError, decode, info_span
 from fieldlab.ops.database import OpsDatabase
@@ -42,7 +43,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _BASE32 = re.compile(r"^[A-Z2-7]{32}$")
 
 
-class TorrentError(ValueError):
+class TorrentError(OpsError, ValueError):
     """A torrent, magnet link or list cannot be used; the message says which and why."""
 
 

@@ -22,6 +22,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.bencode import BencodeError, decode, encode
 from fieldlab.problems import Problem, ProblemKind
 
@@ -39,7 +40,7 @@ EXTENDED = 20
 SENT_BY_OBSERVER = frozenset({EXTENDED})  # a test peer asserts it never receives anything else after the handshake
 
 
-class PeerError(Exception):
+class PeerError(OpsError):
     """The peer could not be observed at all; ``problem`` says why (unreadable: no answer; damaged: not a
     BitTorrent peer of this torrent)."""
 

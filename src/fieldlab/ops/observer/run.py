@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from fieldlab.errors import OpsError
 from fieldlab import __version__
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress
@@ -42,7 +43,7 @@ REMEMBERED_PEERS = 100_000
 CLIENT_NAME = f"fieldlab observer {__version__}"
 
 
-class ObserverError(ValueError):
+class ObserverError(OpsError, ValueError):
     """The observer cannot run as configured; the message says what to change."""
 
 

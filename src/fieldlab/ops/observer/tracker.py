@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from fieldlab.errors import OpsError
 from fieldlab.ops.bencode import BencodeError, decode
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress, compact_peers, peer_of
 
@@ -25,7 +26,7 @@ MAX_ANSWER = 1024 * 1024
 NUMWANT = 200
 
 
-class TrackerError(Exception):
+class TrackerError(OpsError):
     """The tracker gave no usable answer; the message says why."""
 
 
