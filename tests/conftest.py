@@ -25,7 +25,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 # Test modules that run whole scans through worker processes, fuzz a parser, build a whole case end to end or
-# observe a loopback swarm: the quick loop (`./scripts/test -m "not slow"`) leaves them, and the browser and PostgreSQL tests, out.
+# observe a loopback swarm: the quick loop (`./scripts/test -m "not slow"`) leaves them out, and the browser and
+# PostgreSQL tests.
 SLOW_MODULES = (
     "triage/test_scan*.py", "*fuzz*.py", "test_seams_end_to_end.py", "test_demo.py", "ops/test_observer.py",
 )

@@ -85,3 +85,12 @@ def test_evidence_detect_and_workers_never_reach_case_report_or_web() -> None:
         via = reachable_from(start)
         leaks += [_path(via, start, module) for module in sorted(via) if _within(module, DOWNSTREAM)]
     assert leaks == []
+
+
+def test_the_scan_never_reaches_the_outputs_or_the_review_app() -> None:
+    """triage/ records into the case; drawing the live verdict needs no report module."""
+    leaks = []
+    for start in sorted(m for m in MODULES if _within(m, ("fieldlab.triage",))):
+        via = reachable_from(start)
+        leaks += [_path(via, start, module) for module in sorted(via) if _within(module, ("fieldlab.report", "fieldlab.web"))]
+    assert leaks == []

@@ -12,7 +12,7 @@ This module is imported by worker processes: it must stay free of heavy imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 from enum import StrEnum
 
 
@@ -85,3 +85,19 @@ def parse_kind(text: str) -> ProblemKind:
         return ProblemKind(text.strip().lower())
     except ValueError:
         raise ValueError(f"no problem kind {text!r}: choose one of {', '.join(ProblemKind)}") from None
+
+
+def problems_summary(problems: Mapping[str, int]) -> str:
+    """Recorded problems by kind, compactly: errors first, then what was not opened for depth, then what is normal.
+
+    "2 damaged, 1 truncated · not opened: nesting limit 1 · 3 normal": a damaged file is never called changed,
+    and a normal empty cache never reads as an error."""
+    counts = {ProblemKind(kind): n for kind, n in problems.items() if n}
+    errors = ", ".join(f"{counts[k]:,} {k.label}" for k in ProblemKind
+                       if k in counts and k.is_error and k is not ProblemKind.NESTING)
+    parts = [errors] if errors else []
+    if ProblemKind.NESTING in counts:
+        parts.append(f"{ProblemKind.NESTING.label} {counts[ProblemKind.NESTING]:,}")
+    if ProblemKind.NORMAL in counts:
+        parts.append(f"{counts[ProblemKind.NORMAL]:,} normal")
+    return " · ".join(parts) or "none"

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 UNCATEGORISED = "uncategorised"
 
@@ -97,6 +98,16 @@ US = Profile(
 )
 
 PROFILES = {p.name: p for p in (UK, US)}
+
+
+def ordered_categories(present: Iterable[str]) -> list[str]:
+    """Categories in the order of their profile (most serious first), UK before US, only those present."""
+    present = set(present)
+    ordered = [label for profile in PROFILES.values() for label in profile.labels]
+    columns = [label for label in dict.fromkeys(ordered) if label in present and label != UNCATEGORISED]
+    if UNCATEGORISED in present:
+        columns.append(UNCATEGORISED)
+    return columns + sorted(present - set(columns))
 
 
 def load_profile(name: str, mapping_file: Path | None = None) -> Profile:

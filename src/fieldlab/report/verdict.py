@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Sequence
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from fieldlab.case.queries import ExhibitCounts
-from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
-from fieldlab.problems import ProblemKind
-
-
-def ordered_categories(present: Iterable[str]) -> list[str]:
-    """Categories in the order of their profile (most serious first), UK before US, only those present."""
-    present = set(present)
-    ordered = [label for profile in PROFILES.values() for label in profile.labels]
-    columns = [label for label in dict.fromkeys(ordered) if label in present and label != UNCATEGORISED]
-    if UNCATEGORISED in present:
-        columns.append(UNCATEGORISED)
-    return columns + sorted(present - set(columns))
+from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, ordered_categories
+from fieldlab.problems import ProblemKind, problems_summary
 
 
 _HASH_STYLES = {"verified": "green", "mismatch": "bold red", "unreadable": "bold red"}
-
-
-def problems_summary(problems: Mapping[str, int]) -> str:
-    """Recorded problems by kind, compactly: errors first, then what was not opened for depth, then what is normal.
-
-    "2 damaged, 1 truncated · not opened: nesting limit 1 · 3 normal": a damaged file is never called changed,
-    and a normal empty cache never reads as an error."""
-    counts = {ProblemKind(kind): n for kind, n in problems.items() if n}
-    errors = ", ".join(f"{counts[k]:,} {k.label}" for k in ProblemKind
-                       if k in counts and k.is_error and k is not ProblemKind.NESTING)
-    parts = [errors] if errors else []
-    if ProblemKind.NESTING in counts:
-        parts.append(f"{ProblemKind.NESTING.label} {counts[ProblemKind.NESTING]:,}")
-    if ProblemKind.NORMAL in counts:
-        parts.append(f"{counts[ProblemKind.NORMAL]:,} normal")
-    return " · ".join(parts) or "none"
 
 
 def deleted_summary(ex: ExhibitCounts) -> str:

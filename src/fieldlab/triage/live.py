@@ -8,7 +8,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from fieldlab.report.verdict import ordered_categories, problems_summary
+from fieldlab.hashsets.profiles import ordered_categories
+from fieldlab.problems import problems_summary
 from fieldlab.triage.scan import ScanProgress
 
 
