@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.errors import ScanError
+
 CANDIDATE_SCORE = 0.2  # NudeNet's own thresholds, kept for parity
 KEPT_SCORE = 0.25
 OVERLAP = 0.45
@@ -52,7 +54,7 @@ NUDENET_NUDITY = frozenset({"FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED"
                             "FEMALE_BREAST_EXPOSED"})
 
 
-class ClassifierError(Exception):
+class ClassifierError(ScanError):
     """The model cannot be used: missing, not of the documented contract, or onnxruntime is not installed."""
 
 
