@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from fieldlab.errors import EvidenceError
 from fieldlab.evidence.archives import ArchiveError
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import UnlockOptions
@@ -27,7 +28,7 @@ NEEDS_PASSWORD = "needs the exhibit's password"
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
 
 
-class ReopenError(Exception):
+class ReopenError(EvidenceError):
     """The item cannot be opened again; ``problem`` says what kind of failure and why."""
 
     def __init__(self, kind: ProblemKind, reason: str) -> None:

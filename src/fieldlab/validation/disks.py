@@ -46,6 +46,8 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from fieldlab.errors import FieldlabError
+
 SECTOR = 512
 MIB = 1024 * 1024
 
@@ -67,7 +69,7 @@ _WINDOWS_FORBIDDEN = set('"*:<>?\\|') | {chr(c) for c in range(32)}
 _SHORT_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()-@^_`{}~")
 
 
-class DiskBuildError(RuntimeError):
+class DiskBuildError(FieldlabError, RuntimeError):
     """A builder could not make the image; the message names the tool and what it said."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, update
 
 from fieldlab.case.schema import examiner_settings, exposure_log, pictures_sent
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import WebError
 from fieldlab.web.accounts import Session, User
 
 BLUR_RANGE = (4, 40)  # pixels; never zero: a blurred picture is the default, not an option
@@ -30,7 +31,7 @@ REVEAL_VALID_SECONDS = 15 * 60  # a reveal lets its picture be fetched for this 
 MAX_EXPOSURE_SECONDS = 4 * 3600
 
 
-class ExposureRefused(Exception):
+class ExposureRefused(WebError):
     """A browser's claim of a look that the server cannot have made possible: the message says why."""
 
 
