@@ -29,6 +29,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # PostgreSQL tests.
 SLOW_MODULES = (
     "triage/test_scan*.py", "*fuzz*.py", "test_seams_end_to_end.py", "test_demo.py", "ops/test_observer.py",
+    "validation/test_validate.py",
 )
 
 
