@@ -53,7 +53,13 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 
 from scan_folder import (  # noqa: E402
-    MachineFacts, Timing, load_average, machine_facts, markdown_table, replace_doc_section, timed,
+    MachineFacts,
+    Timing,
+    load_average,
+    machine_facts,
+    markdown_table,
+    replace_doc_section,
+    timed,
 )
 
 from fieldlab.demo import procedural_jpeg  # noqa: E402

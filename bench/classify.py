@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import os
-import statistics
 import sys
 import time
 from datetime import datetime, timezone

@@ -33,8 +33,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scan_folder import (  # noqa: E402
-    HASHSET_ENTRIES, MB, _busy_seconds, digest_planted, ensure_corpus, load_average, machine_facts, markdown_table,
-    replace_doc_section, wait_for_quiet, write_hashset,
+    HASHSET_ENTRIES,
+    MB,
+    _busy_seconds,
+    digest_planted,
+    ensure_corpus,
+    load_average,
+    machine_facts,
+    markdown_table,
+    replace_doc_section,
+    wait_for_quiet,
+    write_hashset,
 )
 
 WORK = Path(__file__).resolve().parent / ".work" / "cluster"

@@ -169,7 +169,7 @@ def faiss_triples(index, database: np.ndarray, queries: np.ndarray) -> tuple[flo
     limits, distances, labels = index.range_search(queries, 32)  # faiss's radius is exclusive: 32 means <= 31
     elapsed = time.perf_counter() - t
     owners = np.repeat(np.arange(len(queries)), np.diff(limits).astype(np.int64))
-    return elapsed, {(int(q), bytes(database[l]), int(d)) for q, l, d in zip(owners, labels, distances)}
+    return elapsed, {(int(q), bytes(database[label]), int(d)) for q, label, d in zip(owners, labels, distances)}
 
 
 def measure_pdq(args: argparse.Namespace, facts) -> str:  # noqa: ANN001

@@ -64,7 +64,14 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 
 from scan_folder import (  # noqa: E402
-    MachineFacts, Timing, fieldlab_executable, load_average, machine_facts, markdown_table, replace_doc_section, timed,
+    MachineFacts,
+    Timing,
+    fieldlab_executable,
+    load_average,
+    machine_facts,
+    markdown_table,
+    replace_doc_section,
+    timed,
 )
 
 from fieldlab.demo import procedural_jpeg  # noqa: E402

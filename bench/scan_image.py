@@ -84,6 +84,7 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
     wait_for_quiet,
     write_hashset,
 )
+
 from tests.evidence.disk_builders import _AT_DATA, _ntfs_volume, _NtfsVolume  # noqa: E402 - NTFS, no mount
 
 SEED = 20240613
@@ -1079,9 +1080,9 @@ class Results:
         flush = statistics.median(r.flush for r in self.peers[DISK])
         scaled = "" if disk.files_wanted >= 100_000 else (
             f" (scaled down from the 100,000 files the issue asks for, with `--files {disk.files_wanted}`)")
-        ram = (f"\n- The same peer with `tsk_recover` writing into RAM (a fresh folder in `/dev/shm`, tmpfs): no disk "
-               f"and no file-system journal, the peer at its fastest. An examiner cannot do this with a real disk's "
-               f"worth of copies; it shows how much of the peer's time is its writing.") if RAM in self.peers else ""
+        ram = ("\n- The same peer with `tsk_recover` writing into RAM (a fresh folder in `/dev/shm`, tmpfs): no disk "
+               "and no file-system journal, the peer at its fastest. An examiner cannot do this with a real disk's "
+               "worth of copies; it shows how much of the peer's time is its writing.") if RAM in self.peers else ""
         return f"""## Disk image to verdict: fieldlab vs `tsk_recover -e` + `hashdeep`
 
 Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `{command}`.

@@ -44,7 +44,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from scan_folder import (  # noqa: E402
-    _busy_seconds, load_average, machine_facts, markdown_table, replace_doc_section, wait_for_quiet,
+    _busy_seconds,
+    load_average,
+    machine_facts,
+    markdown_table,
+    replace_doc_section,
+    wait_for_quiet,
 )
 
 import fieldlab  # noqa: E402

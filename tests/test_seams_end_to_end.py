@@ -25,11 +25,11 @@ import pytsk3
 from PIL import Image
 
 import fieldlab
+from fieldlab.case.store import CaseStore
 from fieldlab.demo import procedural_jpeg, procedural_png
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.evidence.unallocated import unallocated_runs
 from fieldlab.report.charging import TOTAL, charging_table
-from fieldlab.case.store import CaseStore
 from tests.builders import KnownFile, write_csv_hashset
 from tests.detect import carve_builders
 from tests.evidence.chain_builders import chain

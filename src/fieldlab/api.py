@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from fieldlab.hashsets.library import HashSetInfo, ImportReport
     from fieldlab.report.exports import ExportResult
     from fieldlab.report.render import WrittenReport
-    from fieldlab.triage.prescan import Observer as PrescanObserver, PrescanResult
+    from fieldlab.triage.prescan import Observer as PrescanObserver
+    from fieldlab.triage.prescan import PrescanResult
     from fieldlab.triage.scan import ScanObserver, ScanResult
 
 
@@ -131,7 +132,8 @@ def scan(
 
 
 def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSpec | None:
-    from fieldlab.detect.classify import available as classifier_available, describe_model
+    from fieldlab.detect.classify import available as classifier_available
+    from fieldlab.detect.classify import describe_model
 
     if classify is False or (classify is None and model_path is None and not classifier_available()):
         return None
@@ -232,7 +234,8 @@ def build_block_set(
     min_entropy: float | None = None,
 ) -> BlockSetReport:
     """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks``)."""
-    from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY, build_block_set as build
+    from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY
+    from fieldlab.hashsets.blocks import build_block_set as build
     from fieldlab.hashsets.library import HashSetLibrary
 
     return build(

@@ -12,8 +12,8 @@ This module is imported by worker processes: it must stay free of heavy imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 from enum import StrEnum
+from typing import Iterable, Mapping
 
 
 class ProblemKind(StrEnum):

@@ -27,7 +27,6 @@ from fieldlab.detect.filetype import (
     identify,
     is_media,
 )
-
 from tests.conftest import REALDATA
 
 

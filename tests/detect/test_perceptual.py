@@ -23,7 +23,6 @@ from fieldlab.detect.perceptual import (
     pdq_from_hex,
     pdq_hex,
 )
-
 from tests.conftest import REALDATA
 from tests.detect.media_builders import crop_each_side, encoded, jpeg_claiming_size, picture, png_claiming_size
 

@@ -29,7 +29,6 @@ from fieldlab.detect.photo_databases import (
     photo_database_kind,
     read_photo_database,
 )
-
 from tests.detect.photo_db_builders import (
     ANDROID_13_FILES,
     IOS_13_ATTRIBUTES,

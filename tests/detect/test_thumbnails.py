@@ -25,7 +25,6 @@ from fieldlab.detect.thumbnails import (
     list_thumbnails,
     read_thumbnail,
 )
-
 from tests.conftest import REALDATA
 from tests.detect.thumbnail_builders import (
     THUMBDATA_HEADER,

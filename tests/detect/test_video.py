@@ -13,7 +13,6 @@ from fieldlab.demo import procedural_jpeg
 from fieldlab.detect import video as video_module
 from fieldlab.detect.perceptual import hamming
 from fieldlab.detect.video import FrameHash, VideoDecodeError, VideoPdq, video_pdq
-
 from tests.conftest import REALDATA
 from tests.detect.media_builders import mp3_with_cover_art, procedural_video, reencode_video, still_video
 from tests.detect.vpdq_reference import read_vpdq_file, vpdq_match

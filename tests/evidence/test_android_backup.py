@@ -9,6 +9,7 @@ import random
 import re
 import tarfile
 import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,14 +22,13 @@ from fieldlab.evidence.phone.android_backup import (
     read_header,
 )
 from tests.conftest import REALDATA
+from tests.evidence.android_backup_builder import backup_tar as _tar
+from tests.evidence.android_backup_builder import build_backup
 
 MVT = REALDATA / "mvt-project__mvt" / "tests" / "artifacts" / "android_backup"
 TELEPHONY = "apps/com.android.providers.telephony"
 SMS_BACKUP = f"{TELEPHONY}/d_f/000000_sms_backup"
 
-
-from tests.evidence.android_backup_builder import backup_tar as _tar
-from tests.evidence.android_backup_builder import build_backup
 
 
 GENERATED = {

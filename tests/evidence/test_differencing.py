@@ -15,7 +15,6 @@ from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.sources import describe_source, open_source
 from fieldlab.evidence.verify import verify_media
-
 from tests.conftest import REALDATA
 from tests.evidence.chain_builders import chain, run
 

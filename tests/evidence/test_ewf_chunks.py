@@ -12,8 +12,8 @@ import pytest
 
 from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError, read_chunk_table
-
 from tests.conftest import REALDATA
+
 REAL_E01 = [
     REALDATA / "log2timeline__dfvfs/test_data/ext2.E01",
     REALDATA / "log2timeline__dfvfs/test_data/ext2.split.E01",

@@ -10,6 +10,7 @@ import io
 import lzma
 import tarfile
 import zipfile
+
 import py7zr
 import pytest
 import zstandard

@@ -9,7 +9,14 @@ import random
 import pytest
 
 from fieldlab.ops.areas import (
-    AreaError, _Names, address_key, compile_ranges, import_areas, load_index, network_range, read_area_files,
+    AreaError,
+    _Names,
+    address_key,
+    compile_ranges,
+    import_areas,
+    load_index,
+    network_range,
+    read_area_files,
 )
 
 BLOCKS_V4 = """network,geoname_id,registered_country_geoname_id,represented_country_geoname_id,is_anonymous_proxy,is_satellite_provider,postal_code,latitude,longitude,accuracy_radius,is_anycast

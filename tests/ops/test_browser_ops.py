@@ -16,6 +16,7 @@ from fieldlab.web.app import WebConfig
 from fieldlab.web.ops_app import create_ops_app
 from tests.ops.ops_data import PASSWORDS, add_users, prepare
 
+
 @pytest.fixture()
 def server(ops_db, ops_location, scenario, private_library) -> Iterator[str]:  # noqa: ANN001
     prepare(ops_db, scenario)

@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 from fieldlab.ops.schema import audit_log, sightings, targets
 from fieldlab.ops.sightings import SightingsError, import_sightings, parse_layout
 from fieldlab.ops.targets import (
-    TargetError, add_risk_fact, list_targets, set_override, target_detail, withdraw_risk_fact,
+    TargetError,
+    add_risk_fact,
+    list_targets,
+    set_override,
+    target_detail,
+    withdraw_risk_fact,
 )
 from tests.ops.ops_data import GUID_1, NOW, OTHER_FORCE, OUR_FORCE, prepare
 

@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from fieldlab.ops.lifecycle import (
-    LifecycleError, dashboard, device_charging, get_operation, record_safeguarding, record_stage, start_operation,
+    LifecycleError,
+    dashboard,
+    device_charging,
+    get_operation,
+    record_safeguarding,
+    record_stage,
+    start_operation,
 )
 from fieldlab.ops.sightings import import_sightings
 from fieldlab.ops.targets import list_targets

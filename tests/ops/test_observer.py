@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from fieldlab.ops.areas import import_areas
-from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError, RateLimit, latest_runs
 from fieldlab.ops.observer.peerwire import SENT_BY_OBSERVER
+from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError, RateLimit, latest_runs
 from fieldlab.ops.schema import imports, sightings
 from fieldlab.ops.settings import save_settings
 from fieldlab.ops.targets import list_targets, target_detail

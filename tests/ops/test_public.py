@@ -102,9 +102,9 @@ def test_a_logged_in_officer_sees_the_same_anonymous_public_page(ops_db, scenari
 
 
 def test_periods_are_whole_past_months() -> None:
-    from fieldlab.ops.public import period
-
     from datetime import date
+
+    from fieldlab.ops.public import period
 
     assert period(None, None, date(2024, 10, 15)) == (2023 * 12 + 9, 2024 * 12 + 8)  # Oct 2023 - Sep 2024
     for first, last, message in (("2024-13", None, "not a month"), ("2024-09", "2024-07", "starts after"),

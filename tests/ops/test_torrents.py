@@ -12,10 +12,16 @@ from sqlalchemy import select
 from fieldlab.ops.bencode import BencodeError, decode, encode, info_span
 from fieldlab.ops.schema import sightings
 from fieldlab.ops.sightings import import_sightings
-from fieldlab.ops.torrents import (
-    TorrentError, import_torrents, list_known, parse_magnet, parse_torrent_file, read_sources, read_torrent_list,
-)
 from fieldlab.ops.targets import list_targets
+from fieldlab.ops.torrents import (
+    TorrentError,
+    import_torrents,
+    list_known,
+    parse_magnet,
+    parse_torrent_file,
+    read_sources,
+    read_torrent_list,
+)
 from tests.ops.ops_data import NOW, OUR_FORCE, prepare
 from tests.ops.swarm import make_torrent
 

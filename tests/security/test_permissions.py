@@ -18,8 +18,8 @@ from tests.ops.ops_data import PASSWORDS as OPS_PASSWORDS
 from tests.ops.ops_data import ROLES as OPS_USERS
 from tests.ops.ops_data import add_users
 from tests.security.permission_walk import request, route_checks
-from tests.web.web_case import ROLES as REVIEW_USERS
 from tests.web.web_case import CSRF_META, login
+from tests.web.web_case import ROLES as REVIEW_USERS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PUBLIC_REVIEW = {("GET", "/login"), ("POST", "/login"), ("GET", "/static/review.js"), ("GET", "/static/review.css")}

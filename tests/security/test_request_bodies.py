@@ -7,13 +7,20 @@ bytes it held in its own TMPDIR while the body was being sent."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from tests.security.servers import (
-    OPS_PASSWORD, PASSWORD, RunningServer, TempWatcher, cookie_header, login, new_case, new_ops_dir, start_server,
+    OPS_PASSWORD,
+    PASSWORD,
+    RunningServer,
+    TempWatcher,
+    cookie_header,
+    login,
+    new_case,
+    new_ops_dir,
+    start_server,
     zeros,
 )
 

@@ -29,8 +29,14 @@ from fieldlab.triage.prescan import (
 )
 from tests.conftest import REALDATA
 from tests.evidence.disk_builders import PlantedFile, build_disk
-from tests.hashsets.block_builders import BLOCK, Reference, encoder_jpeg, encoder_png, reference_material, write_reference
-
+from tests.hashsets.block_builders import (
+    BLOCK,
+    Reference,
+    encoder_jpeg,
+    encoder_png,
+    reference_material,
+    write_reference,
+)
 
 # --- the statistics ------------------------------------------------------------------------
 

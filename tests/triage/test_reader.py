@@ -6,10 +6,10 @@ import hashlib
 import os
 from pathlib import Path
 
+from fieldlab.evidence.sources import describe_source
 from fieldlab.locator import Locator
 from fieldlab.problems import ProblemKind
-from fieldlab.evidence.sources import describe_source
-from fieldlab.triage.reader import ReadTask, ReadOptions, read_batch
+from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 
 
 def _task(root: Path, relative: str, item_id: int = 1) -> ReadTask:

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import fieldlab
 from fieldlab.case.outputs import refuse_case_evidence
 from fieldlab.case.store import DATABASE_FILE, CaseError, CaseStore
-from fieldlab.evidence.sources import SourceSpec, open_source
 from fieldlab.cli import app
+from fieldlab.evidence.sources import SourceSpec, open_source
 from tests.conftest import REALDATA
 from tests.evidence.chain_builders import chain
 

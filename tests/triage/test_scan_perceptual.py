@@ -17,10 +17,10 @@ from fieldlab.case.store import MediaResult
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.detect.video import video_pdq
 from fieldlab.evidence.sources import SourceSpec
+from fieldlab.problems import ProblemKind
 from fieldlab.triage.media_pool import CRASHED, HUNG, MediaPool
 from fieldlab.triage.perceive import MediaTask, perceive_batch
-from fieldlab.problems import ProblemKind
-from tests.builders import write_csv_hashset, KnownFile
+from tests.builders import KnownFile, write_csv_hashset
 from tests.detect.media_builders import crop_each_side, encoded, picture, procedural_video, reencode_video
 
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
-    BigInteger,
     LargeBinary,
-    PrimaryKeyConstraint,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
-from sqlalchemy import Table, false, text
 
 metadata = MetaData()
 

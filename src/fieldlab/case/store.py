@@ -17,19 +17,35 @@ from typing import Iterable, Sequence
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fieldlab.errors import CaseError
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
 from fieldlab.case.private import create_private_file, make_private_folder
 from fieldlab.case.schema import (
-    case_info, classifications, classifier_models, detections, errors, exhibits, hits, items, media, metadata, regions,
+    case_info,
+    classifications,
+    classifier_models,
+    detections,
+    errors,
+    exhibits,
+    hits,
+    items,
+    media,
+    metadata,
+    regions,
     video_frames,
 )
 from fieldlab.detect.classify import ModelSpec
+from fieldlab.errors import CaseError
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import (
-    ClassifiedPicture, FrameRecord, ItemResult, MediaResult, PendingItem, PendingMedia, ReadDigests,
+    ClassifiedPicture,
+    FrameRecord,
+    ItemResult,
+    MediaResult,
+    PendingItem,
+    PendingMedia,
+    ReadDigests,
 )
 
 DATABASE_FILE = "case.sqlite"

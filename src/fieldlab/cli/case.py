@@ -10,8 +10,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fieldlab.cli.common import (CaseArgument, HomeOption, ProfileOption, check_profile, console, errors, errors_hint,
-                                 fail, open_case, password_lines, refuse_output, shown)
+from fieldlab.cli.common import (
+    CaseArgument,
+    HomeOption,
+    ProfileOption,
+    check_profile,
+    console,
+    errors,
+    errors_hint,
+    fail,
+    open_case,
+    password_lines,
+    refuse_output,
+    shown,
+)
 from fieldlab.problems import ProblemKind
 
 case_app = typer.Typer()
@@ -249,7 +261,13 @@ def phones(
 
     Example: [bold]fieldlab phones ~/cases/op-ash --records missing -o missing.csv[/]
     """
-    from fieldlab.case.phone import RECORD_FILTERS, case_devices, first_generation_candidates, iter_records, record_counts
+    from fieldlab.case.phone import (
+        RECORD_FILTERS,
+        case_devices,
+        first_generation_candidates,
+        iter_records,
+        record_counts,
+    )
     from fieldlab.report.phone import camera_table, devices_table, records_table, write_records_csv
 
     if records is not None and records not in RECORD_FILTERS:
@@ -546,7 +564,8 @@ def validate(
     """
     import json
 
-    from fieldlab.validation import SIZES, validate as run_validation
+    from fieldlab.validation import SIZES
+    from fieldlab.validation import validate as run_validation
 
     if size not in SIZES:
         fail(f"--size must be one of {', '.join(SIZES)}, not {size!r}")

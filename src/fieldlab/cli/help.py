@@ -11,6 +11,7 @@ from typing import Any, get_args, get_origin
 
 from typer.core import TyperGroup
 
+
 def _metavar(param: Any) -> str:
     if param.param_type_name == "argument":
         word = (param.name or "value").upper().replace("_", "-")

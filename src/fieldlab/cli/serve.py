@@ -31,7 +31,8 @@ def serve(
     Example: [bold]fieldlab serve ~/cases/op-ash[/]   then open http://127.0.0.1:8765
     Operations: [bold]fieldlab serve --database postgresql://fieldlab@db/ops --host 10.0.0.5 --tls-cert c.pem --tls-key k.pem[/]
     """
-    from fieldlab.web.server import is_loopback, serve as run
+    from fieldlab.web.server import is_loopback
+    from fieldlab.web.server import serve as run
 
     check_profile(profile)
     if (tls_cert is None) != (tls_key is None):

@@ -45,8 +45,8 @@ import pdqhash
 import pillow_heif
 from PIL import Image
 
-from fieldlab.errors import EvidenceError
 from fieldlab.detect.exif import PhotoFacts, photo_facts
+from fieldlab.errors import EvidenceError
 
 pillow_heif.register_heif_opener()
 Image.init()  # load every plugin now: Image.open(formats=...) does not, and the list below is checked against them

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import BinaryIO
 
-from fieldlab.errors import EvidenceError
 from fieldlab.detect.carving.jpeg import walk as walk_jpeg
 from fieldlab.detect.carving.walk import End
 from fieldlab.detect.carving.window import Window
+from fieldlab.errors import EvidenceError
 
 MAX_PICTURE_BYTES = 64 << 20  # a 2560-pixel BMP thumbnail is 26 MB; anything bigger is not a thumbnail
 MAX_ENTRIES = 1_000_000  # far beyond any real cache (tens of thousands), small enough to bound the work

@@ -48,7 +48,6 @@ import pdqhash
 from fieldlab.errors import EvidenceError
 from fieldlab.problems import ProblemKind
 
-
 FRAME_SIDE = 360
 PRUNE_DISTANCE = 4
 DEFAULT_MAX_SAMPLES = 1200  # a longer video is sampled more sparsely, so the whole of it is still covered

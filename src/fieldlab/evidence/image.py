@@ -20,12 +20,17 @@ import pyvshadow
 
 from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_container, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
-from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader, fs_type_name, parse_fsfile_value, walk_file_system
+from fieldlab.evidence.filesystem import (
+    ImageFileReader,
+    TskFileReader,
+    fs_type_name,
+    parse_fsfile_value,
+    walk_file_system,
+)
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.locator import Locator, LocatorError, parse_run
 from fieldlab.problems import ProblemKind
-
 
 
 class RangeReader(Protocol):

@@ -34,8 +34,8 @@ from fieldlab.hashsets.formats import detect_format, parse_hash_file
 from fieldlab.hashsets.formats.vpdq import VideoProblem, parse_vpdq_folder
 from fieldlab.hashsets.near import PdqIndex, build_index, index_file
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile, load_profile
-from fieldlab.hashsets.videos import MIN_QUALITY, KnownVideos, VideoColumnBuilder
 from fieldlab.hashsets.records import HashRecord, ParseProblem
+from fieldlab.hashsets.videos import MIN_QUALITY, KnownVideos, VideoColumnBuilder
 
 KNOWN_GOOD_FORMATS = frozenset({"nsrl-rds", "nsrl-txt"})
 META_FILE = "meta.json"

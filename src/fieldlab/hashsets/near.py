@@ -28,8 +28,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import multiprocessing
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path

@@ -31,6 +31,7 @@ import numpy as np
 from fieldlab.hashsets.formats.vpdq import KnownVideo
 from fieldlab.hashsets.near import PdqIndex, build_index
 from fieldlab.hashsets.records import MIN_PDQ_QUALITY as MIN_QUALITY
+
 SAMPLE_SECONDS = 1.0
 VIDEOS_FILE = "videos.json"
 FRAMES_FILE = "video_frames.npy"

@@ -17,9 +17,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from fieldlab.errors import OpsError
 from fieldlab.case.audit import AuditEntry, AuditLog, current_actor
 from fieldlab.case.private import create_private_file, make_private_folder
+from fieldlab.errors import OpsError
 
 DATABASE_FILE = "ops.sqlite"
 MIGRATIONS = "fieldlab.ops:migrations"

@@ -37,8 +37,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from fieldlab.errors import OpsError
 from fieldlab.case.queries import deciding_category
+from fieldlab.errors import OpsError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
 from fieldlab.ops.areas import load_index

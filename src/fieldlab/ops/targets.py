@@ -28,12 +28,19 @@ from fieldlab.errors import OpsError
 from fieldlab.ops.areas import load_index
 from fieldlab.ops.database import OpsDatabase, serialise
 from fieldlab.ops.models import (
-    KnownFile, Priority, RiskFact, SightingRow, Subscriber, TargetDetail, TargetSummary, us_of,
+    KnownFile,
+    Priority,
+    RiskFact,
+    SightingRow,
+    Subscriber,
+    TargetDetail,
+    TargetSummary,
+    us_of,
 )
 from fieldlab.ops.priority import is_known, score
 from fieldlab.ops.schema import operations, risk_facts, sightings, subscribers, targets
-from fieldlab.ops.sightings import RowError, parse_address
 from fieldlab.ops.settings import OTHER_RISK_MAX, RISK_KINDS, OpsSettings, load_settings
+from fieldlab.ops.sightings import RowError, parse_address
 
 DAY_US = 86_400 * 1_000_000
 SHOWN_IN_RULE = 3

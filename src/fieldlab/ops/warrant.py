@@ -19,9 +19,9 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select
 
-from fieldlab.errors import OpsError
 from fieldlab import __version__
 from fieldlab.case.outputs import write_whole
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.models import KnownFile, Subscriber, TargetDetail
 from fieldlab.ops.schema import area_sources, imports, sightings

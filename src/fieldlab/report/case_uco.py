@@ -31,7 +31,16 @@ from fieldlab.case.schema import exhibits, items
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
 from fieldlab.report.case_items import (
-    DELETED, ITEMS_QUERY, UNALLOCATED, ExhibitRow, ItemRow, carved_run, case_uuid, exhibit_rows, file_name, item_row,
+    DELETED,
+    ITEMS_QUERY,
+    UNALLOCATED,
+    ExhibitRow,
+    ItemRow,
+    carved_run,
+    case_uuid,
+    exhibit_rows,
+    file_name,
+    item_row,
     utc_iso,
 )
 from fieldlab.report.charging import charging_table

@@ -185,7 +185,7 @@ def _how_exact(exact: list[tuple[int, str, str, str, str, str]]) -> str:
 def _state(copies: list[_Item]) -> str:
     if any(not (_flags(c) & (_GONE | {"thumbnail"})) for c in copies):
         return "live"
-    if any(not ("thumbnail" in _flags(c)) for c in copies):
+    if any("thumbnail" not in _flags(c) for c in copies):
         return "gone"
     return "thumbnail"
 

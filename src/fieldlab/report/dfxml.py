@@ -29,7 +29,16 @@ from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.report.case_items import (
-    DELETED, UNALLOCATED, ExhibitRow, ItemRow, carved_run, case_uuid, exhibit_rows, iter_items, utc_iso, xml_text,
+    DELETED,
+    UNALLOCATED,
+    ExhibitRow,
+    ItemRow,
+    carved_run,
+    case_uuid,
+    exhibit_rows,
+    iter_items,
+    utc_iso,
+    xml_text,
 )
 from fieldlab.report.charging import charging_table
 

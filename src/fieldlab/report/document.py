@@ -21,9 +21,9 @@ from fieldlab.case.schema import exhibits
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
-from fieldlab.report.classifier import ClassifierUse, classifier_uses
-from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, CountedItem, charging_table
 from fieldlab.problems import ProblemKind
+from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, CountedItem, charging_table
+from fieldlab.report.classifier import ClassifierUse, classifier_uses
 from fieldlab.report.pictures import Picture, PictureStyle, item_pictures
 from fieldlab.report.verdict import problems_summary
 

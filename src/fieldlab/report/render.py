@@ -24,10 +24,10 @@ from weasyprint.urls import URLFetcher  # noqa: E402
 # process (the review app, the API) must still reject truncated pictures, so the setting is put back.
 ImageFile.LOAD_TRUNCATED_IMAGES = _STRICT_PILLOW
 
-from fieldlab.errors import ReportError
-from fieldlab.case.outputs import refuse_case_evidence, write_whole
-from fieldlab.case.store import CaseStore
-from fieldlab.report.document import MEDIUM_TITLES, ReportContent, utc_text
+from fieldlab.case.outputs import refuse_case_evidence, write_whole  # noqa: E402 - after Pillow's setting is restored
+from fieldlab.case.store import CaseStore  # noqa: E402
+from fieldlab.errors import ReportError  # noqa: E402
+from fieldlab.report.document import MEDIUM_TITLES, ReportContent, utc_text  # noqa: E402
 
 FORMATS = ("html", "pdf")
 

@@ -12,7 +12,6 @@ from fieldlab.case.queries import ExhibitCounts
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, ordered_categories
 from fieldlab.problems import ProblemKind, problems_summary
 
-
 _HASH_STYLES = {"verified": "green", "mismatch": "bold red", "unreadable": "bold red"}
 
 

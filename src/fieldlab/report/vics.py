@@ -30,7 +30,16 @@ from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.export import vics_media
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile
 from fieldlab.report.case_items import (
-    DELETED, ITEMS_QUERY, UNALLOCATED, ItemRow, carved_run, case_uuid, file_name, folder_of, item_row, utc_iso,
+    DELETED,
+    ITEMS_QUERY,
+    UNALLOCATED,
+    ItemRow,
+    carved_run,
+    case_uuid,
+    file_name,
+    folder_of,
+    item_row,
+    utc_iso,
 )
 from fieldlab.report.charging import CountedItem, charging_table
 

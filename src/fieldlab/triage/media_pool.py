@@ -24,9 +24,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from fieldlab.detect.classify import ModelSpec
-from fieldlab.results import MediaResult
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import Problem, ProblemKind
+from fieldlab.results import MediaResult
 from fieldlab.triage.cluster import ClusterPool, UnitLost
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import prepare_worker

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from fieldlab.case.store import CaseStore, HitRecord
-from fieldlab.results import MediaResult
 from fieldlab.detect.perceptual import DIHEDRAL_NAMES
 from fieldlab.hashsets.matcher import HashMatcher, Match
 from fieldlab.hashsets.videos import MIN_QUALITY
+from fieldlab.results import MediaResult
 
 REMATCH_CHUNK = 5_000
 _TRANSFORMS = len(DIHEDRAL_NAMES)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from fieldlab.detect.classify import Classifier, ClassifierError, ModelSpec
 from fieldlab.detect.perceptual import ImageDecodeError, ImagePdq, image_pdq, pdq_hex
-from fieldlab.results import ClassifiedPicture, FrameRecord, MediaResult
 from fieldlab.detect.video import VideoDecodeError, video_pdq
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import Problem, ProblemKind
+from fieldlab.results import ClassifiedPicture, FrameRecord, MediaResult
 from fieldlab.triage.reader import opened_source
 
 STREAM_BUFFER = 1 << 20

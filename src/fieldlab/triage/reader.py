@@ -12,20 +12,20 @@ import io
 import signal
 from dataclasses import dataclass
 
-from fieldlab.results import ItemResult
-from fieldlab.detect.digests import digest_file
-from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
-from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.detect.carve import carve
+from fieldlab.detect.digests import digest_file
 from fieldlab.detect.embedded import EmbeddedMediaHint
 from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
+from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
+from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.nested import archive_levels, member_items
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
+from fieldlab.results import ItemResult
 
 _open_sources: dict[SourceSpec, EvidenceSource] = {}
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media

@@ -28,25 +28,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
+from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
+from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import ImageSource, UnlockOptions
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import verify_media
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.problems import Problem
 from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
+from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.near import NearMatching
 from fieldlab.triage.perceive import MediaTask
-from fieldlab.case.outputs import refuse_near_evidence
-from fieldlab.case.same_source import refuse_second_copy, source_identity
-from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region

@@ -25,7 +25,6 @@ from fieldlab.evidence.archives import (
 )
 from fieldlab.problems import Problem, ProblemKind
 
-
 _INPUT_CHUNK = 16 << 10  # small: bz2 and lzma hide the input they hold, so the bytes consumed are known to a chunk
 _ZSTD_INPUT_CHUNK = 1 << 10  # zstd's decompressor cannot bound its output: 1 KiB of input makes at most ~32 MiB
 _OUTPUT_CHUNK = 1 << 20

@@ -11,6 +11,7 @@ from contextlib import closing
 from functools import partial
 from pathlib import Path
 
+from fieldlab.hashsets.format_names import FORMATS
 from fieldlab.hashsets.formats.csvlist import BOM, csv_layout, parse_csv, quoted, split_header
 from fieldlab.hashsets.formats.encase import SIGNATURE as ENCASE_SIGNATURE
 from fieldlab.hashsets.formats.encase import parse_encase
@@ -21,7 +22,6 @@ from fieldlab.hashsets.formats.pdq import is_pdq_line, parse_pdq
 from fieldlab.hashsets.formats.sqlitedb import SQLITE_MAGIC, describe_schema, open_read_only, read_schema
 from fieldlab.hashsets.formats.tskdb import kdb_source, parse_tsk_kdb
 from fieldlab.hashsets.formats.vics import parse_vics
-from fieldlab.hashsets.format_names import FORMATS
 from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
 
 SNIFF_SIZE = 8192

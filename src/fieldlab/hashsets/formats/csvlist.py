@@ -33,8 +33,8 @@ from typing import BinaryIO
 from fieldlab.hashsets.records import (
     DIGEST_SIZES,
     MAX_PHOTODNA,
-    PDQ_SIZE,
     MIN_PDQ_QUALITY,
+    PDQ_SIZE,
     HashRecord,
     ParseProblem,
     parse_hex_digest,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from fieldlab.errors import OpsError
 from fieldlab import __version__
+from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress
 from fieldlab.ops.observer.dht import get_peers, parse_node
