@@ -22,8 +22,10 @@ from tests.web.web_case import CSRF_META, login
 from tests.web.web_case import ROLES as REVIEW_USERS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PUBLIC_REVIEW = {("GET", "/login"), ("POST", "/login"), ("GET", "/static/review.js"), ("GET", "/static/review.css")}
+PUBLIC_REVIEW = {("GET", "/login"), ("POST", "/login"), ("GET", "/static/review.js"), ("GET", "/static/review.css"),
+                 ("GET", "/favicon.ico")}
 PUBLIC_OPS = {("GET", "/login"), ("POST", "/login"), ("GET", "/static/review.css"), ("GET", "/static/ops.css"),
+              ("GET", "/favicon.ico"),
               ("GET", "/public"), ("GET", "/public.json")}
 
 

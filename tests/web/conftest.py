@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from fieldlab.web import WebConfig, create_app
@@ -62,3 +66,24 @@ def make_client(web_case: WebCase) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]:
+    """The app over a private copy of the case, served by uvicorn on a free loopback port, for the browser tests."""
+    case = copy_case(built_case, tmp_path / "case")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(case.case, WebConfig(allowed_hosts=("127.0.0.1",)))
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", case
+    running.should_exit = True
+    thread.join(timeout=20)
+    shutil.rmtree(tmp_path / "case", ignore_errors=True)

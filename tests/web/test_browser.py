@@ -3,55 +3,13 @@ does.  The server runs in this process, on a free loopback port."""
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sqlite3
-import threading
-import time
-from pathlib import Path
-from typing import Iterator
 
-import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from fieldlab.web import WebConfig, create_app
-from tests.web.web_case import HOSTILE_NAME, PASSWORDS, WebCase, copy_case
-
-@pytest.fixture()
-def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]:
-    case = copy_case(built_case, tmp_path / "case")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(case.case, WebConfig(allowed_hosts=("127.0.0.1",)))
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", case
-    running.should_exit = True
-    thread.join(timeout=20)
-    shutil.rmtree(tmp_path / "case", ignore_errors=True)
-
-
-def _log_in(browser: Browser, base: str, name: str) -> Page:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))  # injected script would
-    page.goto(base + "/")
-    expect(page).to_have_url(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORDS[name])
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Dashboard")
-    return page
-
-
-def _tile(page: Page, item: int):  # noqa: ANN202
-    return page.locator(f'li.tile[data-item="{item}"]')
+from tests.web.browsing import log_in as _log_in
+from tests.web.browsing import tile as _tile
+from tests.web.web_case import HOSTILE_NAME
 
 
 def _totals_cell(page: Page, basis: str, category: str):  # noqa: ANN202

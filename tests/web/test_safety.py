@@ -153,7 +153,7 @@ def test_a_decoder_that_crashes_or_hangs_costs_only_that_file(web_case, renderer
 
 def test_the_item_page_shows_every_copy_times_flags_exif_gps_and_where_a_match_came_from(make_client, web_case) -> None:
     client = make_client("examiner1")
-    known_a = client.get(f"/item/{web_case.ids['Users/alex/Pictures/known_a.jpg']}").text
+    known_a = client.get(f"/item/{web_case.ids['Users/alex/Pictures/known_a.jpg']}").text.replace("<wbr>", "")  # paths break after separators
     assert "Users/alex/Pictures/known_a.jpg" in known_a and "Users/alex/Downloads/copy of known_a.jpg" in known_a
     assert "Every place this content occurs (2)" in known_a and "Modified" in known_a and " UTC" in known_a
     assert "caid-test" in known_a and "<td>md5</td>" in known_a and "<td>A (uk)</td>" in known_a

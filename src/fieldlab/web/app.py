@@ -37,6 +37,7 @@ from fieldlab.web.permissions import PERMISSIONS
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
 from fieldlab.web.welfare import settings_for
+from fieldlab.web.wrapping import wrap_at_separators
 
 CSRF_HEADER = "x-csrf-token"
 CSP = "default-src 'self'; img-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -107,6 +108,8 @@ class AppState:
         self.exhibit_passwords = ExhibitPasswords()  # in memory only: a case never holds a password
         self.templates = Environment(loader=PackageLoader("fieldlab.web", "templates"), autoescape=True,
                                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.templates.filters["wrap_at_separators"] = wrap_at_separators
+        self.templates.globals["uncategorised"] = UNCATEGORISED  # the label buttons never offer: u withdraws
 
     def fresh_review(self) -> ReviewIndex:
         with self.review_lock:

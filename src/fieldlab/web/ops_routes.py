@@ -29,7 +29,7 @@ from fieldlab.web.app import allowed, may, state_of
 from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.ops_app import OpsState, ops_render
 from fieldlab.web.permissions import role_duties
-from fieldlab.web.routes import login, login_form, logout, static_css
+from fieldlab.web.routes import favicon, login, login_form, logout, static_css
 
 router = APIRouter()
 MAX_ID = 2**62
@@ -44,6 +44,7 @@ router.add_api_route("/login", login_form, methods=["GET"])
 router.add_api_route("/login", login, methods=["POST"])
 router.add_api_route("/logout", logout, methods=["POST"])
 router.add_api_route("/static/review.css", static_css, methods=["GET"])
+router.add_api_route("/favicon.ico", favicon, methods=["GET"])
 
 
 @router.get("/static/ops.css")

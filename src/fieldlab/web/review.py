@@ -45,7 +45,11 @@ from fieldlab.evidence.phone.apps import placement
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.locator import Locator, LocatorError
 
-TIERS = ("near match", "copy of a known picture", "camera of a seized device", "user folder", "cache", "other")
+TIERS = ("near match", "copy of a known picture", "camera of a seized device", "user folder", "cache", "the rest")
+# Why a tile is in the queue, said on the tile.  Tier names alone ("other") read like a category; the last tier has
+# no reason worth saying, so its tiles say nothing.
+_TIER_REASONS = ("near a known picture", "grouped with or inside a known picture",
+                 "camera of a seized phone", "in a user folder", "in a cache", "")
 _USER_PLACES = frozenset({"camera", "screenshots", "downloads", "sent", "trash", "hidden"})
 _CACHE_PLACES = frozenset({"cache", "thumbnails"})
 _USER_FOLDERS = frozenset({"users", "home", "pictures", "photos", "dcim", "camera", "downloads", "desktop",
@@ -99,8 +103,8 @@ class Content:
         if self.tier == 0:
             distance, method, category, name = min(self.near, key=lambda n: (n[0] if n[0] is not None else 99, n[3]))
             measure = f"{distance}%" if method == "vpdq" else f"distance {distance}"
-            return f"{method} {measure} to {category} in {name}"
-        return TIERS[self.tier]
+            return f"near a known picture: {method} {measure} to {category} in {name}"
+        return _TIER_REASONS[self.tier]
 
 
 @dataclass(frozen=True)

@@ -204,8 +204,9 @@
       }
     }
 
-    async function categorise(category) {
-      const chosen = chosenTiles();
+    // A key categorises the selection (or the focused tile) and moves on; a tile's button categorises that tile.
+    async function categorise(category, clicked) {
+      const chosen = clicked ? [clicked] : chosenTiles();
       if (!chosen.length) { say("Move to a tile first (arrow keys)."); return; }
       const whole = groupMode;
       groupMode = false;
@@ -216,6 +217,7 @@
         });
         showDecisions(result.items);
         say(result.count + " item(s) categorised " + category + (whole ? " (whole group)" : ""));
+        if (clicked) return;
         if (chosen.length === 1 && !selected.size) moveFocus(focus + 1, false);
         else { selected.clear(); paint(); }
       } catch (error) {
@@ -314,13 +316,25 @@
 
     list.addEventListener("click", (event) => {
       const button = event.target.closest("button.reveal");
+      const choice = event.target.closest("button[data-category]");
       const tile = event.target.closest("li.tile");
       if (!tile) return;
       const index = tiles().indexOf(tile);
       if (button) { moveFocus(index, false); revealKnown(tile); return; }
+      if (choice) {
+        if (!canCategorise) return;
+        groupMode = false;
+        list.classList.remove("group-mode");
+        categorise(choice.dataset.category, tile);
+        return;
+      }
       if (event.target.closest("a")) return;
       moveFocus(index, event.shiftKey);
     });
+
+    for (const button of document.querySelectorAll("button[data-undo]")) {
+      button.addEventListener("click", () => { if (canCategorise) undo(); });
+    }
 
     let hoverTimer = null;
     list.addEventListener("mouseover", (event) => {
