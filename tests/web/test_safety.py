@@ -131,9 +131,9 @@ def test_an_undecodable_picture_says_why_and_is_not_tried_again(make_client, web
 
 @pytest.mark.parametrize("renderer", ["crash_on_alone", "hang_on_alone"])
 def test_a_decoder_that_crashes_or_hangs_costs_only_that_file(web_case, renderer: str) -> None:
-    from tests.web import hostile_renderers
     from fieldlab.evidence.sources import SourceSpec
     from fieldlab.web.thumbnails import ThumbnailService, ThumbnailTask, ThumbnailUnavailable
+    from tests.web import hostile_renderers
 
     service = ThumbnailService(web_case.case, workers=2, seconds_per_item=1.5, render=getattr(hostile_renderers, renderer))
     spec = SourceSpec(str(web_case.evidence), "folder")

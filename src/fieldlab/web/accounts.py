@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
-from fieldlab.errors import WebError
 from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import WebError
 from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
 
 MIN_PASSWORD = 10

@@ -24,9 +24,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
-from fieldlab.errors import WebError
 from fieldlab import __version__
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import WebError
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts
 from fieldlab.web.accounts import Session

@@ -19,7 +19,13 @@ from fieldlab.ops.schema import import_problems, imports
 from fieldlab.ops.settings import OTHER_RISK_MAX, RISK_KINDS, SettingsError, load_settings, save_settings
 from fieldlab.ops.sightings import FIELDS, SightingsError, import_sightings, parse_layout
 from fieldlab.ops.targets import (
-    TargetError, add_risk_fact, add_subscriber, close_target, list_targets, set_override, target_detail,
+    TargetError,
+    add_risk_fact,
+    add_subscriber,
+    close_target,
+    list_targets,
+    set_override,
+    target_detail,
     withdraw_risk_fact,
 )
 from fieldlab.ops.warrant import WarrantError, warrant_draft, write_warrant

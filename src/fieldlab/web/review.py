@@ -36,7 +36,16 @@ from fieldlab.case.groups import group_of
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.queries import deciding_category
 from fieldlab.case.schema import (
-    classifications, classifier_models, decisions, detections, devices, errors, exhibits, hits, items, media,
+    classifications,
+    classifier_models,
+    decisions,
+    detections,
+    devices,
+    errors,
+    exhibits,
+    hits,
+    items,
+    media,
     media_groups,
 )
 from fieldlab.case.store import EXACT_METHODS, CaseStore

@@ -31,9 +31,9 @@ from typing import Callable
 import av
 from PIL import Image
 
-from fieldlab.errors import WebError
 from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
+from fieldlab.errors import WebError
 from fieldlab.evidence.reopen import ReopenError, reopen
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import ProblemKind
