@@ -18,8 +18,9 @@ marker file matches the parameters.
 Per size, each round, with the evidence's pages evicted from the page cache
 before every step (a fresh exhibit is read from the disk, not from memory):
 
-- ``dd if=SEGMENT of=/dev/null bs=4M`` over every E01 segment: the physical read limit here; the raw disk the same
-  way, for information (it is sparse: its holes read as zeros without touching the disk);
+- ``dd if=SEGMENT of=/dev/null bs=4M`` over every E01 segment: the physical read limit here (the raw disk the same
+  way once, when it is built, for information: it is sparse, its holes read as zeros without touching the disk;
+  it is then deleted, so that 5, 10 and 20 GiB fit on the work disk beside the peer's copies);
 - the peer: ``tsk_recover -e`` on the E01 (TSK reads it through libewf), ``hashdeep -c md5,sha1 -r`` over the
   copies, a look-up of the listing in the set: total wall;
 - ``fieldlab scan`` exact only (``--no-perceptual --no-carve --no-embedded --no-verify``) and the default scan
@@ -54,6 +55,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,7 +111,7 @@ from scan_image import (  # noqa: E402
 from tests.evidence.disk_builders import _ntfs_volume  # noqa: E402 - NTFS, no mount
 
 SEED = 20240614
-LAYOUT_VERSION = 1  # bump when this layout changes; scan_image's own version is part of the key too
+LAYOUT_VERSION = 2  # bump when this layout changes; scan_image's own version is part of the key too
 FILES_PER_GIB = 20_000
 HASHSET_ENTRIES = 5_000
 FILE_SHARES = {"system": 0.215, "documents": 0.025, "pictures": 0.06, "cache": 0.69, "shortcuts": 0.01}
@@ -137,6 +139,7 @@ class SeizedDisk(DiskImage):
     e01_segments: list[str] = field(default_factory=list)
     e01_bytes: int = 0
     acquire_seconds: float = 0.0
+    raw_dd_seconds: float = 0.0  # dd of the raw disk, pages evicted, once before it is deleted
 
     @classmethod
     def load(cls, marker: Path) -> SeizedDisk | None:
@@ -160,23 +163,28 @@ class SeizedDisk(DiskImage):
         return {p.md5 for p in self.planted + self.in_archives}
 
 
-def ensure_disk(workdir: Path, gib: float) -> tuple[Path, Path, SeizedDisk]:
-    """The raw disk and its E01 for this size: reused if the marker matches, otherwise built from scratch."""
+def ensure_disk(workdir: Path, gib: float) -> tuple[Path, SeizedDisk]:
+    """The E01 for this size: reused if the marker matches, otherwise built from scratch.
+
+    The raw disk is read once with ``dd`` and deleted once acquired: at 5, 10 and
+    20 GiB the raw disks and E01s together would not fit beside the peer's copies.
+    """
     folder = workdir / f"disk-{gib:g}gib"  # its own folder: fieldlab refuses a case folder beside the evidence
     raw, marker = folder / "disk.raw", workdir / f"disk-{gib:g}gib.json"
     wanted = SeizedDisk(gib, int(gib * FILES_PER_GIB), SEED, LAYOUT_VERSION * 1000 + SCAN_IMAGE_GENERATOR)
     existing = SeizedDisk.load(marker)
-    if existing is not None and existing.same_parameters(wanted) and raw.exists() \
-            and raw.stat().st_size == existing.image_size and all((folder / s).exists() for s in existing.e01_segments):
-        print(f"Reusing {raw} and its E01 ({existing.files:,} files, {existing.e01_bytes / MB:,.0f} MB of E01)")
-        return raw, folder / existing.e01_segments[0], existing
+    if existing is not None and existing.same_parameters(wanted) and existing.e01_segments \
+            and all((folder / s).exists() for s in existing.e01_segments):
+        print(f"Reusing {folder / existing.e01_segments[0]} ({existing.files:,} files, "
+              f"{existing.e01_bytes / MB:,.0f} MB of E01)")
+        return folder / existing.e01_segments[0], existing
     marker.unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     disk_size = int(gib * 1024) * MIB
     free = shutil.disk_usage(workdir).free
-    if free < 3 * disk_size:  # partition, disk and E01 side by side for a moment
-        sys.exit(f"BENCH FAILED: {free / 2**30:.1f} GiB free under {workdir}; building needs {3 * gib:.0f} GiB")
+    if free < 2 * disk_size:  # the partition and the disk, then the disk and the E01, side by side for a moment
+        sys.exit(f"BENCH FAILED: {free / 2**30:.1f} GiB free under {workdir}; building needs {2 * gib:.0f} GiB")
     wanted.image_size, wanted.partition_size = disk_size, disk_size - PARTITION_START - MIB
     print(f"Generating a {gib:g} GiB laptop-like NTFS disk with about {wanted.files_wanted:,} files in {raw} ...",
           flush=True)
@@ -196,7 +204,7 @@ def ensure_disk(workdir: Path, gib: float) -> tuple[Path, Path, SeizedDisk]:
         _write_videos(writer, rng, int(BYTE_SHARES["videos"] * wanted.partition_size))
         _write_documents(writer, rng, int(files * FILE_SHARES["documents"]))
         _write_pictures(writer, rng, picture_bases, int(files * FILE_SHARES["pictures"]))
-        _write_archives(writer, rng, picture_bases, max(3, int(gib * ARCHIVES_PER_GIB)))
+        _write_archives(writer, wanted, rng, picture_bases, max(3, int(gib * ARCHIVES_PER_GIB)))
         _write_caches(writer, rng, int(files * FILE_SHARES["cache"]))
         _write_shortcuts(writer, rng, int(files * FILE_SHARES["shortcuts"]))
         print(f"  deleting {writer.chosen_for_deletion:,} files ...", flush=True)
@@ -208,13 +216,23 @@ def ensure_disk(workdir: Path, gib: float) -> tuple[Path, Path, SeizedDisk]:
     print(f"  {wanted.files:,} files ({wanted.deleted:,} deleted), {wanted.archive_members:,} archive members, "
           f"{wanted.old_intact:,} of {wanted.old_pictures:,} old pictures intact in free space, "
           f"in {wanted.seconds:.0f} s", flush=True)
+    wanted.raw_dd_seconds, _ = run_dd([raw], workdir)
     _acquire(raw, folder, wanted)
+    raw.unlink()
     wanted.save(marker)  # written last: an interrupted build is redone, never half-reused
-    return raw, folder / wanted.e01_segments[0], wanted
+    return folder / wanted.e01_segments[0], wanted
+
+
+@dataclass(frozen=True)
+class OldPicture:
+    offset: int  # in the partition
+    size: int
+    md5: str
+    sha1: str
 
 
 def _write_old_pictures(partition: Path, rng: np.random.Generator, bases: list[bytes],
-                        disk: SeizedDisk) -> list[tuple[int, bytes]]:
+                        disk: SeizedDisk) -> list[OldPicture]:
     """A previous owner's pictures (web pictures, one camera photo in ten), cluster-aligned, one in each equal
     slot of the partition (so none overlap).
 
@@ -234,29 +252,31 @@ def _write_old_pictures(partition: Path, rng: np.random.Generator, bases: list[b
             offset = serial * slot + 4096 * int(rng.integers(room))
             out.seek(offset)
             out.write(data)
-            placed.append((offset, data))
+            placed.append(OldPicture(offset, len(data), *_digests(data)))
     disk.old_pictures = len(placed)
     return placed
 
 
-def _keep_intact(partition: Path, old: list[tuple[int, bytes]], disk: SeizedDisk) -> None:
+def _keep_intact(partition: Path, old: list[OldPicture], disk: SeizedDisk) -> None:
     """Count the old pictures NTFS did not overwrite, and plant a few of them in the known set."""
     intact = []
     with open(partition, "rb") as source:
-        for offset, data in old:
-            source.seek(offset)
-            if source.read(len(data)) == data:
-                intact.append((offset, data))
+        for picture in old:
+            source.seek(picture.offset)
+            if hashlib.md5(source.read(picture.size)).hexdigest() == picture.md5:
+                intact.append(picture)
     disk.old_intact = len(intact)
-    for offset, data in intact[:: max(1, len(intact) // 3)][:3]:
-        disk.in_free_space.append(PlantedDigest(f"@{PARTITION_START + offset}", *_digests(data), deleted=True))
+    for picture in intact[:: max(1, len(intact) // 3)][:3]:
+        disk.in_free_space.append(PlantedDigest(f"@{PARTITION_START + picture.offset}", picture.md5, picture.sha1,
+                                                deleted=True))
 
 
 def _digests(data: bytes) -> tuple[str, str]:
     return hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest()
 
 
-def _write_archives(writer: _ImageWriter, rng: np.random.Generator, bases: list[bytes], count: int) -> None:
+def _write_archives(writer: _ImageWriter, disk: SeizedDisk, rng: np.random.Generator, bases: list[bytes],
+                    count: int) -> None:
     """Zip and 7z archives of 5-30 pictures each, in Downloads and a backup folder; one member of the first zip,
     of the first 7z and of the last archive (deleted) planted."""
     for serial in range(count):
@@ -273,9 +293,9 @@ def _write_archives(writer: _ImageWriter, rng: np.random.Generator, bases: list[
                      zone=folder.endswith("Downloads"))
         if serial in (0, 2) or deleted:
             name, data = members[len(members) // 2]
-            writer.image.in_archives.append(PlantedDigest(f"{path}/{name}", *_digests(data), deleted=deleted))  # type: ignore[attr-defined]
-        writer.image.archives += 1  # type: ignore[attr-defined]
-        writer.image.archive_members += len(members)  # type: ignore[attr-defined]
+            disk.in_archives.append(PlantedDigest(f"{path}/{name}", *_digests(data), deleted=deleted))
+        disk.archives += 1
+        disk.archive_members += len(members)
 
 
 def _zip(members: list[tuple[str, bytes]]) -> bytes:
@@ -295,7 +315,7 @@ def _seven_zip(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def _acquire(raw: Path, folder: Path, disk: SeizedDisk) -> None:
-    """``ewfacquire`` the raw disk to ``disk.E01``... as an examiner's acquisition would, deflate fast, 64 sectors a chunk."""
+    """``ewfacquire`` the raw disk to ``disk.E01``, ``disk.E02``...: deflate fast, 64 sectors a chunk."""
     print("  acquiring to E01 (ewfacquire, deflate fast, 64 sectors a chunk) ...", flush=True)
     started = time.monotonic()
     run_logged(["ewfacquire", "-u", "-q", "-t", str(folder / "disk"), "-f", "encase6", "-c", "deflate:fast", "-b", "64",
@@ -400,7 +420,6 @@ class ScanFacts:
 @dataclass
 class Round:
     dd_e01: float
-    dd_raw: float
     resident: float  # share of the E01 still in the page cache after eviction (fincore), 0 when eviction worked
     peer: PeerRun
     exact: Watched
@@ -440,7 +459,8 @@ def run_peer(e01: Path, segments: list[Path], disk: SeizedDisk, hashset_csv: Pat
     expected = {p.path for p in disk.planted}  # archive members and free space are out of its reach
     if rows != recovered or found != expected:
         sys.exit(f"BENCH FAILED: the peer listed {rows} of {recovered} recovered files and matched {len(found)} "
-                 f"(expected {len(expected)}); missing {sorted(expected - found)[:5]}, extra {sorted(found - expected)[:5]}")
+                 f"(expected {len(expected)}); missing {sorted(expected - found)[:5]}, "
+                 f"extra {sorted(found - expected)[:5]}")
     shutil.rmtree(out)
     os.sync()  # the copies' writeback is not counted, and must not disturb the next step
     return PeerRun(recover, hashdeep, match_seconds, recovered)
@@ -457,8 +477,9 @@ def run_fieldlab(fieldlab: str, e01: Path, segments: list[Path], case_dir: Path,
                     case_dir.parent / f"{case_dir.name}.log", env, database)
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         states = dict(db.execute("SELECT state, count(*) FROM items WHERE kind = 'file' GROUP BY state").fetchall())
-        hits = {md5 for (md5,) in db.execute("SELECT DISTINCT items.md5 FROM hits JOIN items ON items.id = hits.item_id "
-                                             "WHERE hits.method IN ('md5', 'sha1')")}
+        hits = {md5 for (md5,) in db.execute(
+            "SELECT DISTINCT items.md5 FROM hits JOIN items ON items.id = hits.item_id "
+            "WHERE hits.method IN ('md5', 'sha1')")}
     shutil.rmtree(case_dir)
     return watched, ScanFacts(sum(states.values()), states, hits)
 
@@ -467,8 +488,8 @@ def check_exact(facts: ScanFacts, disk: SeizedDisk) -> None:
     """Exact only: every file read, and exactly the planted files and archive members reported."""
     expected = disk.exact_expected
     if set(facts.states) != {"done"} or facts.exact_hits != expected:
-        sys.exit(f"BENCH FAILED: fieldlab exact-only states {facts.states}, {len(facts.exact_hits)} exact hits, expected "
-                 f"{len(expected)}; missing {sorted(expected - facts.exact_hits)[:5]}, "
+        sys.exit(f"BENCH FAILED: fieldlab exact-only states {facts.states}, {len(facts.exact_hits)} exact hits, "
+                 f"expected {len(expected)}; missing {sorted(expected - facts.exact_hits)[:5]}, "
                  f"extra {sorted(facts.exact_hits - expected)[:5]}")
 
 
@@ -478,7 +499,8 @@ def check_full(facts: ScanFacts, disk: SeizedDisk) -> int:
     expected, old = disk.exact_expected, {p.md5 for p in disk.in_free_space}
     if "pending" in facts.states or not expected <= facts.exact_hits or not facts.exact_hits <= expected | old:
         sys.exit(f"BENCH FAILED: fieldlab default scan states {facts.states}; missing "
-                 f"{sorted(expected - facts.exact_hits)[:5]}, unexpected {sorted(facts.exact_hits - expected - old)[:5]}")
+                 f"{sorted(expected - facts.exact_hits)[:5]}, "
+                 f"unexpected {sorted(facts.exact_hits - expected - old)[:5]}")
     return len(facts.exact_hits & old)
 
 
@@ -491,7 +513,7 @@ class SizeResult:
     rounds: list[Round]
     load: tuple[str, str]  # before and after
 
-    def median(self, pick) -> float:  # noqa: ANN001 - a lambda over a Round
+    def median(self, pick: Callable[[Round], float | None]) -> float:
         values = [pick(r) for r in self.rounds]
         return statistics.median(v for v in values if v is not None) if any(v is not None for v in values) \
             else float("nan")
@@ -514,7 +536,7 @@ class SizeResult:
         return [
             row(f"`dd` of the E01 ({disk.e01_bytes / MB:,.0f} MB in {len(disk.e01_segments)} segments)",
                 m(lambda r: r.dd_e01)),
-            row("`dd` of the raw disk (sparse)", m(lambda r: r.dd_raw)),
+            row("`dd` of the raw disk (sparse; once, when built)", disk.raw_dd_seconds),
             row("peer: `tsk_recover -e` + `hashdeep` + look-up", m(lambda r: r.peer.wall),
                 exact=f"{m(lambda r: r.peer.wall):.1f}",
                 cpu=f"{m(lambda r: r.peer.recover.cpu + r.peer.hashdeep.cpu):.0f}",
@@ -553,7 +575,8 @@ def growth_table(results: list[SizeResult]) -> str:
     small, large = results[0], results[-1]
     header = ["Measure", *(f"{s.disk.gib:g} GiB" for s in results)]
     if len(results) > 1:
-        header.append(f"x from {small.disk.gib:g} to {large.disk.gib:g} GiB (size x{large.disk.gib / small.disk.gib:.1f})")
+        header.append(f"x from {small.disk.gib:g} to {large.disk.gib:g} GiB "
+                      f"(size x{large.disk.gib / small.disk.gib:.1f})")
     rows = []
     for label, value, _ in MEASURES:
         values = [value(s) for s in results]
@@ -657,7 +680,7 @@ disk is mostly videos and free space, so its file count, and with it fieldlab's 
 
 
 def measure_size(gib: float, args: argparse.Namespace, fieldlab: str, workdir: Path) -> SizeResult:
-    raw, e01, disk = ensure_disk(workdir, gib)
+    e01, disk = ensure_disk(workdir, gib)
     segments = [e01.parent / name for name in disk.e01_segments]
     home = workdir / f"library-{gib:g}gib"
     env = {**os.environ, "FIELDLAB_HOME": str(home), "FIELDLAB_EXAMINER": "bench"}
@@ -673,8 +696,7 @@ def measure_size(gib: float, args: argparse.Namespace, fieldlab: str, workdir: P
         print(f"{gib:g} GiB, round {run}/{args.runs}:", end="", flush=True)
         wait_for_quiet(min(60.0, args.max_wait))
         dd_e01, resident = run_dd(segments, workdir)
-        dd_raw, _ = run_dd([raw], workdir)
-        print(f" dd {dd_e01:.1f} s (raw {dd_raw:.1f} s),", end="", flush=True)
+        print(f" dd {dd_e01:.1f} s,", end="", flush=True)
         wait_for_quiet(min(60.0, args.max_wait))
         peer = run_peer(e01, segments, disk, hashset_csv, workdir)
         print(f" peer {peer.wall:.1f} s,", end="", flush=True)
@@ -687,7 +709,7 @@ def measure_size(gib: float, args: argparse.Namespace, fieldlab: str, workdir: P
         carved = check_full(full_facts, disk)
         print(f" default {full.wall:.1f} s ({carved} of {len(disk.in_free_space)} free-space pictures carved)",
               flush=True)
-        rounds.append(Round(dd_e01, dd_raw, resident, peer, exact, full, exact_facts, full_facts))
+        rounds.append(Round(dd_e01, resident, peer, exact, full, exact_facts, full_facts))
     return SizeResult(disk, rounds, (load_before, load_average()))
 
 
@@ -719,10 +741,11 @@ def main() -> None:
     if args.no_docs:
         return
     command = ".venv/bin/python bench/seized_disk.py" + (f" --sizes {args.sizes}" if args.sizes != "5,10,20" else "") \
-        + (f" --runs {args.runs}" if args.runs != 1 else "") + (f" --max-wait {args.max_wait:g}" if args.max_wait != 1800
-                                                               else "")
+        + (f" --runs {args.runs}" if args.runs != 1 else "") \
+        + (f" --max-wait {args.max_wait:g}" if args.max_wait != 1800 else "")
     waited = ("Runs started without waiting for a quiet machine (`--max-wait 0`): other work shared the 2 cores."
-              if args.max_wait == 0 else "Each step started once the machine was nearly idle (or after the wait ran out).")
+              if args.max_wait == 0 else
+              "Each step started once the machine was nearly idle (or after the wait ran out).")
     replace_doc_section("bench/seized_disk.py", _wrap_prose(doc_section(results, command, facts.as_markdown(), tsk,
                                                                         waited)))
     print(f"Wrote the results to {DOCS.relative_to(REPO)}")
