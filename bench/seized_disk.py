@@ -534,7 +534,8 @@ class SizeResult:
 
         m = self.median
         return [
-            row(f"`dd` of the E01 ({disk.e01_bytes / MB:,.0f} MB in {len(disk.e01_segments)} segments)",
+            row(f"`dd` of the E01 ({disk.e01_bytes / MB:,.0f} MB in {len(disk.e01_segments)} segment"
+                f"{'s' if len(disk.e01_segments) > 1 else ''})",
                 m(lambda r: r.dd_e01)),
             row("`dd` of the raw disk (sparse; once, when built)", disk.raw_dd_seconds),
             row("peer: `tsk_recover -e` + `hashdeep` + look-up (its hits come with its verdict, at the end)",
@@ -669,8 +670,8 @@ step's processes.
 {growth_table(results)}
 
 **Extrapolation to a 1 TB disk (10^12 bytes), an estimate, not a measurement**, read at {TB / 2**30:,.0f} GiB:
-proportional to the largest size measured ({largest.gib:g} GiB; start-up and the first hit are scaled up with it,
-so this overstates), and {line}. It assumes a
+proportional to the largest size measured ({largest.gib:g} GiB; start-up is scaled up with it, so this
+overstates), and {line}. It assumes a
 1 TB disk holds the same mix at the same density (about {FILES_PER_GIB * TB / 2**30 / 1e6:.0f} million files), that
 the E01 still streams from the disk at the measured rate and the case database keeps its per-file cost; a real 1 TB
 disk is mostly videos and free space, so its file count, and with it fieldlab's time, is likely lower.
