@@ -306,8 +306,7 @@ def ensure_image(workdir: Path, disk_gib: float, files: int) -> tuple[Path, Disk
     partition = folder / "partition.img"
     with open(partition, "wb") as out:
         out.truncate(wanted.partition_size)
-    subprocess.run(["mkntfs", "-F", "-f", "-Q", "-q", "-L", "OS", "-p", str(PARTITION_START // SECTOR),
-                    "-H", "255", "-S", "63", str(partition)], check=True, capture_output=True)
+    format_ntfs(partition)
     rng = np.random.default_rng(SEED)
     print("  drawing the photos and pictures ...", flush=True)
     photo_bases, picture_bases = _draw_pictures()
@@ -331,6 +330,12 @@ def ensure_image(workdir: Path, disk_gib: float, files: int) -> tuple[Path, Disk
     if wanted.seconds > MAX_GENERATION_SECONDS:
         print(f"  note: generation took over {MAX_GENERATION_SECONDS} s; consider a smaller --files")
     return raw, wanted
+
+
+def format_ntfs(partition: Path) -> None:
+    """A quick format (``-Q``), as Windows does by default: clusters NTFS does not use keep whatever they held."""
+    subprocess.run(["mkntfs", "-F", "-f", "-Q", "-q", "-L", "OS", "-p", str(PARTITION_START // SECTOR),
+                    "-H", "255", "-S", "63", str(partition)], check=True, capture_output=True)
 
 
 def _assemble_disk(raw: Path, partition: Path, disk_size: int, partition_size: int) -> None:
