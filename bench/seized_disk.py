@@ -84,6 +84,8 @@ from scan_folder import (  # noqa: E402 - the shared helpers live beside this sc
 )
 from scan_image import (  # noqa: E402
     GENERATOR_VERSION as SCAN_IMAGE_GENERATOR,
+)
+from scan_image import (
     MIB,
     PARTITION_START,
     SECTOR,
@@ -108,6 +110,7 @@ from scan_image import (  # noqa: E402
     tool_version,
     wait_for_other_benchmarks,
 )
+
 from tests.evidence.disk_builders import _ntfs_volume  # noqa: E402 - NTFS, no mount
 
 SEED = 20240614
