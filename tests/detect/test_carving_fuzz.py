@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fieldlab.detect.carve import carve
@@ -116,6 +116,8 @@ LITERALS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF"
        planted=st.lists(st.tuples(st.integers(0, 3000), st.sampled_from(LITERALS)), max_size=30),
        base=st.integers(0, 1024), cut=st.tuples(st.integers(0, 3000), st.integers(0, 3000)),
        alignment=st.sampled_from([1, 2, 512]))
+@example(size=290, seed=0, planted=[(280, b"\x89PNG\r\n\x1a\n"), (287, b"\xff\xd8\xff")], base=0, cut=(0, 284),
+         alignment=1)  # a PNG's first 4 bytes, its last overwritten: found by the fuzzing in CI
 def test_the_signature_search_finds_exactly_what_a_byte_by_byte_comparison_finds(
         size: int, seed: int, planted: list[tuple[int, bytes]], base: int, cut: tuple[int, int], alignment: int) -> None:
     """The vectorised search against the obvious loop: every offset in [start, stop) where a format's signature

@@ -86,7 +86,8 @@ def _word(at: int, signature: bytes) -> tuple[np.uint64, np.uint64]:
     return np.uint64(mask), np.uint64(int.from_bytes(signature, "big") << shift)
 
 
-_STRONG = _literals(tuple(f for f in FORMATS if f.strong))
+_STRONG_FORMATS = tuple(f for f in FORMATS if f.strong)
+_STRONG = _literals(_STRONG_FORMATS)
 _STRONG_PAIRS = tuple(int.from_bytes(literal[:2], "little") for _, literal in _STRONG)
 _STRONG_WORDS = tuple(  # (where in the header, mask, value) of a literal's first 4 bytes as a little-endian word
     (at, np.uint32((1 << 8 * min(4, len(literal))) - 1), np.uint32(int.from_bytes(literal[:4], "little")))
@@ -129,7 +130,9 @@ def _strong_starts(block: bytes, base: int, start: int, stop: int, cap: int) -> 
     words = np.ndarray((len(block) - 3,), dtype="<u4", buffer=block, strides=(1,))[at_places]
     starts = np.unique(np.concatenate([at_places[(words & mask) == value] - at for at, mask, value in _STRONG_WORDS]))
     starts += base
-    return starts[(starts >= start) & (starts < stop)][:cap].tolist()
+    # the pairs and words found a literal's first bytes; the whole signature decides (a PNG's 8 bytes, not 4)
+    return [int(s) for s in starts[(starts >= start) & (starts < stop)]
+            if any(f.matches(block[s - base : s - base + HEAD]) for f in _STRONG_FORMATS)][:cap]
 
 
 def _found_at_every_byte(block: bytes, base: int, start: int, stop: int, literals: tuple[tuple[int, bytes], ...],
