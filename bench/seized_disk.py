@@ -124,6 +124,8 @@ OLD_DATA_SHARE = 0.03  # of the partition: a previous owner's pictures, in what 
 SEGMENT_BYTES = "1.4GiB"  # ewfacquire's default segment size, stated so the figure does not depend on it
 TB = 10**12
 FIELDLAB_EXACT = ("--no-perceptual", "--no-carve", "--no-embedded", "--no-verify")
+# the default of a plain install: the classifier is an optional extra (fieldlab[classify]), measured in bench/classify.py
+FIELDLAB_DEFAULT = ("--no-classify",)
 
 
 # --------------------------------------------------------------------------- the disk and its E01
@@ -664,7 +666,8 @@ step's processes.
   look-up of the listing in the CSV; the sum (the copies' writeback and deletion not counted).
 - fieldlab exact only: `fieldlab scan disk.E01 --case <fresh> --exhibit LAPTOP --no-live {' '.join(FIELDLAB_EXACT)}`.
 - fieldlab default: the same without the four `--no-` options: PDQ and vPDQ of every picture and video, embedded
-  media, carving of unallocated space, and the E01's MD5/SHA-1 verified after the verdict.
+  media, carving of unallocated space, and the E01's MD5/SHA-1 verified after the verdict; `--no-classify`, as a plain
+  install has it (the optional classifier is measured by `bench/classify.py`).
 
 {table}
 
@@ -712,7 +715,7 @@ def measure_size(gib: float, args: argparse.Namespace, fieldlab: str, workdir: P
         check_exact(exact_facts, disk)
         print(f" fieldlab exact {exact.wall:.1f} s,", end="", flush=True)
         wait_for_quiet(min(60.0, args.max_wait))
-        full, full_facts = run_fieldlab(fieldlab, e01, segments, workdir / "cases" / "default", env, ())
+        full, full_facts = run_fieldlab(fieldlab, e01, segments, workdir / "cases" / "default", env, FIELDLAB_DEFAULT)
         carved = check_full(full_facts, disk)
         print(f" default {full.wall:.1f} s ({carved} of {len(disk.in_free_space)} free-space pictures carved)",
               flush=True)
