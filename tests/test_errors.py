@@ -56,3 +56,27 @@ def test_a_refused_request_exits_2_with_its_own_words(error: FieldlabError) -> N
 def test_an_error_outside_the_tree_is_a_fault_not_a_refusal() -> None:
     assert exit_code(ValueError("bug")) == 1
     assert message(CaseError()) == "CaseError"
+
+
+def test_the_command_line_ends_any_unhandled_error_of_the_tree_with_its_words_and_exit_code() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from fieldlab.cli.help import HumanGroup
+    from fieldlab.errors import CaseError
+
+    app = typer.Typer(cls=HumanGroup)
+
+    @app.command()
+    def refuse() -> None:
+        raise CaseError("the case folder is locked by another scan")
+
+    @app.command()
+    def crash() -> None:
+        raise KeyError("a fault of fieldlab")
+
+    refused = CliRunner().invoke(app, ["refuse"])
+    assert refused.exit_code == 2 and "the case folder is locked by another scan" in refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    crashed = CliRunner().invoke(app, ["crash"])
+    assert isinstance(crashed.exception, KeyError)  # not disguised as a refusal

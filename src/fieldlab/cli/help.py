@@ -91,3 +91,14 @@ class HumanGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _humanise_command(self)
+
+    def invoke(self, ctx: Any) -> Any:
+        """An error of fieldlab's own tree that no command handled ends the command in one way: its own words and
+        its exit code, never a traceback; anything else is a fault of fieldlab and keeps its traceback."""
+        from fieldlab.cli.common import fail
+        from fieldlab.errors import FieldlabError, exit_code, message
+
+        try:
+            return super().invoke(ctx)
+        except FieldlabError as exc:
+            fail(message(exc), exit_code(exc))
