@@ -179,3 +179,27 @@ class BoundedMember(io.RawIOBase):
     def close(self) -> None:
         self._inner.close()
         super().close()
+
+class ByteWindow(io.RawIOBase):
+    """``length`` bytes of a seekable stream from ``offset``: a tar member's data, a carved run inside its file.
+    ``past_end`` is the error to raise when the stream ends before the window does (a carved run must be whole);
+    without it the window ends early, as a cut archive's last member does."""
+
+    def __init__(self, stream: BinaryIO, offset: int, length: int, past_end: str | None = None) -> None:
+        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
+        self._past_end = past_end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        self._stream.seek(self._offset + self._position)
+        data = self._stream.read(wanted)
+        if not data and self._past_end:
+            raise ArchiveError(self._past_end)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)

@@ -20,6 +20,7 @@ from fieldlab.evidence.archives import (
     MAX_MEMBER_BYTES,
     MAX_RATIO,
     ArchiveError,
+    ByteWindow,
     Member,
     MemberOpener,
     Passwords,
@@ -108,7 +109,8 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
             layer, inner = layers[position], position < len(layers) - 1
             if layer.kind == "carved":
                 offset, length = parse_run(layer.value)
-                stream = _spooled(_Window(stream, offset, length))
+                stream = _spooled(ByteWindow(stream, offset, length,
+                                             f"carved run {offset}+{length} lies past the end of the data holding it"))
                 continue
             key = (id(source), Locator(layers[:position]).to_text(), passwords)
             if key not in _opened:
@@ -153,27 +155,6 @@ def _keep(key: tuple[int, str, Passwords], opener: MemberOpener, outer: ItemHand
         if evicted is not None:
             evicted.close()
 
-
-class _Window(io.RawIOBase):
-    """``length`` bytes of a seekable stream from ``offset``: a carved run inside the data that holds it."""
-
-    def __init__(self, stream: BinaryIO, offset: int, length: int) -> None:
-        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        wanted = min(len(buffer), self._length - self._position)
-        if wanted <= 0:
-            return 0
-        self._stream.seek(self._offset + self._position)
-        data = self._stream.read(wanted)
-        if not data:
-            raise ArchiveError(f"carved run {self._offset}+{self._length} lies past the end of the data holding it")
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
 
 
 def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:

@@ -4,7 +4,6 @@ lies before the cut."""
 from __future__ import annotations
 
 import contextlib
-import io
 import tarfile
 from typing import BinaryIO, Iterator
 
@@ -13,6 +12,7 @@ from fieldlab.evidence.archives import (
     MAX_MEMBERS,
     ArchiveError,
     BoundedMember,
+    ByteWindow,
     Member,
     MemberOpener,
     Passwords,
@@ -51,26 +51,7 @@ def tar_opener(stream: BinaryIO, _passwords: Passwords = ()) -> MemberOpener:
         if info.issparse():
             return BoundedMember(archive.extractfile(info), info.size)
         # read where the content lies, not through tarfile, which refuses a member cut short by the archive's end
-        return BoundedMember(_Slice(stream, info.offset_data, info.size), info.size)
+        return BoundedMember(ByteWindow(stream, info.offset_data, info.size), info.size)
 
     return open_member
 
-
-class _Slice(io.RawIOBase):
-    """``length`` bytes of a seekable stream from ``offset``, ending early where the stream does."""
-
-    def __init__(self, stream: BinaryIO, offset: int, length: int) -> None:
-        self._stream, self._offset, self._length, self._position = stream, offset, length, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        wanted = min(len(buffer), self._length - self._position)
-        if wanted <= 0:
-            return 0
-        self._stream.seek(self._offset + self._position)
-        data = self._stream.read(wanted)
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
