@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,3 +37,15 @@ def write_csv_hashset(path: Path, known: list[KnownFile], extra: int = 0) -> Pat
     lines += [f"{hashlib.md5(str(n).encode()).hexdigest()},,C" for n in range(extra)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def tar_bytes(entries: dict[str, bytes]) -> bytes:
+    """A plain tar of ``entries`` (member name -> content), in order, as tests pack evidence."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+

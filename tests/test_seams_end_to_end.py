@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import io
 import shutil
-import tarfile
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from fieldlab.demo import procedural_jpeg, procedural_png
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.evidence.unallocated import unallocated_runs
 from fieldlab.report.charging import TOTAL, charging_table
-from tests.builders import KnownFile, write_csv_hashset
+from tests.builders import KnownFile, tar_bytes, write_csv_hashset
 from tests.detect import carve_builders
 from tests.evidence.chain_builders import chain
 from tests.evidence.disk_builders import PlantedFile, build_disk, random_bytes, to_e01
@@ -57,13 +56,8 @@ def _benign_files(count: int) -> list[PlantedFile]:
 
 def _cut_tar_gz(first: bytes) -> bytes:
     """A .tar.gz of a picture and a large second file, cut short inside the second: the first stays whole."""
-    tar = io.BytesIO()
-    with tarfile.open(fileobj=tar, mode="w") as archive:
-        for name, data in [("photos/first.jpg", first), ("photos/second.bin", random_bytes(77, 400_000))]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    whole = gzip.compress(tar.getvalue(), mtime=0)
+    whole = gzip.compress(tar_bytes({"photos/first.jpg": first, "photos/second.bin": random_bytes(77, 400_000)}),
+                          mtime=0)
     return whole[: len(whole) * 3 // 4]
 
 

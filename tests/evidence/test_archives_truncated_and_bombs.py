@@ -13,7 +13,6 @@ import gzip
 import io
 import lzma
 import random
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import zstandard
 from fieldlab.evidence.archive_formats.registry import list_members, member_opener
 from fieldlab.evidence.archives import BOMB_FLOOR, ArchiveError
 from fieldlab.problems import ProblemKind
+from tests.builders import tar_bytes
 
 MIB = 1 << 20
 COMPRESSORS = {
@@ -104,19 +104,9 @@ def test_a_stream_of_which_nothing_expands_is_no_archive(kind: str) -> None:
         list(list_members(io.BytesIO(garbage + bytes(range(256)) * 4), kind))
 
 
-def _tar(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def test_a_cut_tar_gives_its_complete_members_and_the_readable_part_of_the_cut_one() -> None:
     entries = {"a.txt": _payload(10_000, 3), "b.bin": _payload(300_000, 4), "c.txt": b"never reached"}
-    tar = _tar(entries)
+    tar = tar_bytes(entries)
     cut = tar[: tar.index(entries["b.bin"][:64]) + 100_000]
     listed = []
     with pytest.raises(ArchiveError, match="unexpected end"):  # listed up to the cut, then the damage is reported

@@ -4,18 +4,14 @@ without a reveal, and a reveal shows it and is logged."""
 from __future__ import annotations
 
 import shutil
-import socket
 import sqlite3
-import threading
-import time
 from typing import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, expect
 
-from fieldlab.web import WebConfig, create_app
 from tests.security.derived_known_case import NEAR, PLAIN, DerivedCase, build_derived_case, derived_items
+from tests.web.conftest import serving
 from tests.web.web_case import PASSWORDS
 
 
@@ -23,20 +19,8 @@ from tests.web.web_case import PASSWORDS
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DerivedCase]]:
     root = tmp_path_factory.mktemp("derived-browser")
     case = build_derived_case(root)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    running = uvicorn.Server(uvicorn.Config(create_app(case.case, WebConfig(allowed_hosts=("127.0.0.1",))),
-                                            host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", case
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serving(case.case) as base:
+        yield base, case
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -7,10 +7,8 @@ words, never with an item silently empty or a scan that does not end.
 from __future__ import annotations
 
 import gzip
-import io
 import random
 import sqlite3
-import tarfile
 from pathlib import Path
 
 import py7zr
@@ -19,22 +17,12 @@ from typer.testing import CliRunner
 import fieldlab
 from fieldlab.cli import app
 from fieldlab.demo import procedural_jpeg
-from tests.builders import KnownFile, write_csv_hashset
+from tests.builders import KnownFile, tar_bytes, write_csv_hashset
 from tests.evidence.test_archives_truncated_and_bombs import _Zeros
 
 
 def _db(case_dir: Path) -> sqlite3.Connection:
     return sqlite3.connect(case_dir / "case.sqlite")
-
-
-def _tar(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _evidence(tmp_path: Path, files: dict[str, bytes]) -> Path:
@@ -63,7 +51,7 @@ def test_a_known_picture_in_a_gzip_without_its_footer_is_hashed_matched_and_flag
 def test_a_cut_tar_gz_gives_its_complete_members_and_the_readable_part_of_the_cut_one(tmp_path: Path) -> None:
     picture = procedural_jpeg(42)
     noise = random.Random(7).randbytes(400_000)
-    packed = gzip.compress(_tar({"a/k.jpg": picture, "a/noise.bin": noise, "a/late.txt": b"never reached"}), mtime=0)
+    packed = gzip.compress(tar_bytes({"a/k.jpg": picture, "a/noise.bin": noise, "a/late.txt": b"never reached"}), mtime=0)
     evidence = _evidence(tmp_path, {"backup.tar.gz": packed[: len(packed) - 200_000]})
     fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [KnownFile("k", picture, "B")]), name="known")
     fieldlab.scan(evidence, tmp_path / "case", exhibit_ref="EX1")
@@ -115,7 +103,7 @@ def test_a_solid_7z_bomb_before_many_small_members_ends_with_the_members_not_ope
 def _nested_tar_gz(picture: bytes, levels: int) -> bytes:
     data, name = picture, "k.jpg"
     for level in range(levels, 0, -1):
-        data, name = gzip.compress(_tar({name: data}), mtime=0), f"level{level}.tar.gz"
+        data, name = gzip.compress(tar_bytes({name: data}), mtime=0), f"level{level}.tar.gz"
     return data
 
 

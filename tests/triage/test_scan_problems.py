@@ -3,12 +3,12 @@ where, and the verdict, `summary`, `fieldlab errors` and the progress tell the t
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
 import shutil
 import sqlite3
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.problems import ProblemKind
 from fieldlab.report.verdict import problems_summary, verdict_table
 from fieldlab.triage.scan import ScanProgress, ScanResult
+from tests.builders import tar_bytes
 from tests.conftest import REALDATA
 
 WINDOWS_10_THUMBCACHES = REALDATA / "fox-it__dissect.thumbcache" / "tests" / "data" / "windows_10"
@@ -121,13 +122,7 @@ def test_problems_show_by_kind_in_the_verdict_with_where_to_find_them(tmp_path: 
 
 
 def _tar_gz(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return gzip.compress(tar_bytes(entries), mtime=0)
 
 
 class _Snapshots:

@@ -6,6 +6,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -68,14 +69,13 @@ def make_client(web_case: WebCase) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-@pytest.fixture()
-def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]:
-    """The app over a private copy of the case, served by uvicorn on a free loopback port, for the browser tests."""
-    case = copy_case(built_case, tmp_path / "case")
+@contextmanager
+def serving(case_dir: Path) -> Iterator[str]:
+    """The review app of ``case_dir`` served by uvicorn in a thread on a free loopback port: its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(case.case, WebConfig(allowed_hosts=("127.0.0.1",)))
+    app = create_app(case_dir, WebConfig(allowed_hosts=("127.0.0.1",)))
     running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -83,7 +83,17 @@ def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]
     while not running.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", case
-    running.should_exit = True
-    thread.join(timeout=20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.fixture()
+def server(built_case: WebCase, tmp_path: Path) -> Iterator[tuple[str, WebCase]]:
+    """The app over a private copy of the case, served by uvicorn on a free loopback port, for the browser tests."""
+    case = copy_case(built_case, tmp_path / "case")
+    with serving(case.case) as base:
+        yield base, case
     shutil.rmtree(tmp_path / "case", ignore_errors=True)
