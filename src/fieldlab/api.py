@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from fieldlab.case.audit import AuditVerification
 from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import OptionError
 from fieldlab.problems import ProblemKind
 
 # The scan machinery, the classifier and the hash-set library (NumPy) are imported where they are used, so that
@@ -193,7 +194,7 @@ def report(
     from fieldlab.report.render import FORMATS, default_output, write_report
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     store = CaseStore.open(Path(case_dir), create=False)
     try:
         content = build_report(store, profile, declaration, PictureStyle() if thumbnails else None,

@@ -51,6 +51,13 @@ class OpsError(FieldlabError):
     """The operations database or an operations record cannot be used as asked."""
 
 
+class OptionError(FieldlabError, ValueError):
+    """A value given for an option (a format, a profile, a problem kind, a radius) is not one fieldlab accepts.
+
+    The same whichever layer checks it, so the examiner reads one kind of answer; a ValueError too, as these checks
+    have always raised."""
+
+
 def exit_code(error: BaseException) -> int:
     """The process exit code for an error that ended a command: its class's, or 1 for anything outside the tree
     (a fault of fieldlab, which should also be shown with its traceback)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Iterable, Mapping
 
+from fieldlab.errors import OptionError
+
 
 class ProblemKind(StrEnum):
     UNREADABLE = "unreadable"  # could not be opened or read at all (I/O error, vanished, refused)
@@ -84,7 +86,7 @@ def parse_kind(text: str) -> ProblemKind:
     try:
         return ProblemKind(text.strip().lower())
     except ValueError:
-        raise ValueError(f"no problem kind {text!r}: choose one of {', '.join(ProblemKind)}") from None
+        raise OptionError(f"no problem kind {text!r}: choose one of {', '.join(ProblemKind)}") from None
 
 
 def problems_summary(problems: Mapping[str, int]) -> str:

@@ -177,7 +177,7 @@ def prescan(
                                                  f"P(detect {min_mib:g} MiB) {100 * progress.probability:.1f}%")
 
                 result = api.prescan(source, names, minutes, confidence, min_mib, seed, stop_on_match, home, show)
-    except (SourceError, ContainerError, HashSetError, ValueError) as exc:
+    except (SourceError, ContainerError, HashSetError) as exc:
         fail(str(exc))
     if json_output:
         print(json_module.dumps(result.to_json_dict(), indent=2))
@@ -233,7 +233,7 @@ def errors_command(
     try:
         chosen = parse_kind(kind) if kind else None
         rows = api.list_problems(case, chosen)
-    except (CaseError, ValueError) as exc:
+    except CaseError as exc:
         fail(str(exc))
     if json_output:
         print(json_module.dumps([r.to_json_dict() for r in rows], indent=2, ensure_ascii=False))
@@ -471,7 +471,7 @@ def export(
         fail("--mapping and --all-media apply to --format vics only")
     try:
         written = api.export_case(case, fmt, output, profile, mapping, all_media)
-    except (CaseError, ValueError) as exc:
+    except CaseError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
@@ -527,7 +527,7 @@ def demo(
 
     try:
         built = build_demo_case(folder)
-    except (ValueError, FileExistsError) as exc:
+    except FileExistsError as exc:
         fail(str(exc))
     home = folder / "library"
     console.print(f"Demo evidence: {escape(str(built.evidence_dir))} ({len(built.planted)} known files planted)")

@@ -47,7 +47,7 @@ def hashset_import(
             report = api.update_hashset(path, name, fmt, mapping, home)
         else:
             report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good, category)
-    except (HashSetError, ValueError, OSError) as exc:
+    except (HashSetError, OSError) as exc:
         fail(str(exc))
     info = report.info
     console.print(
@@ -287,7 +287,7 @@ def hashset_blocks(
 
     try:
         report = api.build_block_set(folder, name, category, categories, profile, mapping, replace, home, min_entropy)
-    except (HashSetError, ValueError, OSError) as exc:
+    except (HashSetError, OSError) as exc:
         fail(str(exc))
     stats = report.stats
     console.print(

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE
+from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashSetFileError
 
 KINDS = tuple(DIGEST_SIZES) + ("pdq",)
 WIDTHS = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
@@ -148,5 +148,5 @@ def load_column(folder: Path, kind: str) -> DigestColumn | None:
     digests = np.load(path, mmap_mode="r", allow_pickle=False)
     codes = np.load(folder / f"{kind}.codes.npy", mmap_mode="r", allow_pickle=False)
     if digests.dtype != np.dtype(f"S{WIDTHS[kind]}") or len(codes) != len(digests):
-        raise ValueError(f"{path} is damaged: wrong digest width or category count")
+        raise HashSetFileError(f"{path} is damaged: wrong digest width or category count")
     return DigestColumn(kind, digests, codes)

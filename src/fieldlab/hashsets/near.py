@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.errors import OptionError
+from fieldlab.hashsets.records import HashSetFileError
+
 BITS = 256
 MAX_CHUNK_BITS = 22
 MIN_CHUNK_BITS = 8
@@ -138,13 +141,13 @@ class PdqIndex:
     def load(cls, folder: Path, digests: np.ndarray, name: str = "pdq") -> PdqIndex:
         layout = json.loads(index_file(folder, name).read_text(encoding="utf-8"))
         if layout["count"] != len(digests) or sum(layout["widths"]) != BITS:
-            raise ValueError(f"{index_file(folder, name)} does not describe this set's PDQ hashes: re-import the set")
+            raise HashSetFileError(f"{index_file(folder, name)} does not describe this set's PDQ hashes: re-import the set")
         tables, start = [], 0
         for number, width in enumerate(layout["widths"]):
             perm = np.load(folder / f"{name}.index.{number}.perm.npy", mmap_mode="r", allow_pickle=False)
             starts = np.load(folder / f"{name}.index.{number}.starts.npy", mmap_mode="r", allow_pickle=False)
             if len(perm) != len(digests) or len(starts) != (1 << width) + 1:
-                raise ValueError(f"PDQ index table {number} in {folder} is damaged: re-import the set")
+                raise HashSetFileError(f"PDQ index table {number} in {folder} is damaged: re-import the set")
             tables.append(_Table(start, width, perm, starts))
             start += width
         return cls(digests, tables)
@@ -155,7 +158,7 @@ class PdqIndex:
     def search(self, queries: np.ndarray, radius: int = 31, workers: int | None = None) -> NearMatches:
         """All known hashes within ``radius`` bits of each query (32-byte rows), as brute force would find them."""
         if not 0 <= radius <= MAX_RADIUS:
-            raise ValueError(f"PDQ radius must be between 0 and {MAX_RADIUS}")
+            raise OptionError(f"PDQ radius must be between 0 and {MAX_RADIUS}")
         query_words = as_words(queries)
         steps = range(0, len(query_words), _BATCH)
         if len(self.words) == 0 or len(query_words) == 0:

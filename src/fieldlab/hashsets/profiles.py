@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from fieldlab.errors import HashSetError, OptionError
+
 UNCATEGORISED = "uncategorised"
+
+
+class ProfileError(HashSetError, ValueError):
+    """A mapping file cannot be read, or maps to labels the profile does not have (a ValueError too, as always)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Profile:
     def with_overrides(self, overrides: dict[str, str]) -> Profile:
         bad = sorted(set(overrides.values()) - set(self.labels))
         if bad:
-            raise ValueError(f"mapping names labels the {self.name} profile does not have: {', '.join(bad)}")
+            raise ProfileError(f"mapping names labels the {self.name} profile does not have: {', '.join(bad)}")
         merged = dict(self.mapping)
         merged.update({_normalise(k): v for k, v in overrides.items()})
         return Profile(self.name, self.labels, self.descriptions, merged, self.indecent)
@@ -114,10 +120,13 @@ def load_profile(name: str, mapping_file: Path | None = None) -> Profile:
     try:
         profile = PROFILES[name]
     except KeyError:
-        raise ValueError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}") from None
+        raise OptionError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}") from None
     if mapping_file is None:
         return profile
-    overrides = json.loads(Path(mapping_file).read_text(encoding="utf-8-sig"))
+    try:
+        overrides = json.loads(Path(mapping_file).read_text(encoding="utf-8-sig"))
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise ProfileError(f"{mapping_file}: not a JSON mapping file ({exc})") from None
     if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
-        raise ValueError(f"{mapping_file}: a mapping file is a JSON object of raw value -> label")
+        raise ProfileError(f"{mapping_file}: a mapping file is a JSON object of raw value -> label")
     return profile.with_overrides({str(k): v for k, v in overrides.items()})

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fieldlab.errors import HashSetError
+
+
+
+class HashSetFileError(HashSetError, ValueError):
+    """A hash-set file is not what it should be: a file to import that fits no format (or not the one named), or a
+    file of a set in the library that is damaged.
+
+    A ValueError too, as these have always been, so callers that checked for one still work."""
+
+
 DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32}
 PDQ_SIZE = 32
 MIN_PDQ_QUALITY = 50  # Meta's rule: a PDQ of lower quality (a near-blank picture) is close to too much to mean anything

@@ -31,6 +31,7 @@ import numpy as np
 from fieldlab.hashsets.formats.vpdq import KnownVideo
 from fieldlab.hashsets.near import PdqIndex, build_index
 from fieldlab.hashsets.records import MIN_PDQ_QUALITY as MIN_QUALITY
+from fieldlab.hashsets.records import HashSetFileError
 
 SAMPLE_SECONDS = 1.0
 VIDEOS_FILE = "videos.json"
@@ -116,7 +117,7 @@ class KnownVideos:
         if (len(frame_second) != len(frames) or len(names) != len(codes)
                 or (len(frame_second) and frame_second.max() >= len(second_video))
                 or (len(second_video) and second_video.max() >= len(names))):
-            raise ValueError(f"the known videos in {folder} are damaged: re-import the set")
+            raise HashSetFileError(f"the known videos in {folder} are damaged: re-import the set")
         return cls(names, np.array(codes, dtype=np.uint8), np.bincount(second_video, minlength=len(names)),
                    frame_second, second_video, PdqIndex.load(folder, frames, INDEX_NAME))
 

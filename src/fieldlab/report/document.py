@@ -19,6 +19,7 @@ from fieldlab.case.phone import case_devices
 from fieldlab.case.queries import ExhibitCounts, exhibit_counts, iter_problems
 from fieldlab.case.schema import exhibits
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import OptionError
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.problems import ProblemKind
@@ -267,7 +268,7 @@ def build_report(
 ) -> ReportContent:
     """The report of the case in ``store``; ``pictures`` draws counted items anew from the evidence (else none)."""
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+        raise OptionError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     table = charging_table(store, profile)
     refs = [e.ref for e in store.exhibits()]
     drawn = item_pictures(store, table.items, pictures) if pictures is not None else {}

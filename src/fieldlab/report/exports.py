@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fieldlab.case.outputs import refuse_case_evidence, whole_file
 from fieldlab.case.store import CaseStore
+from fieldlab.errors import OptionError
 from fieldlab.hashsets.profiles import load_profile
 from fieldlab.report.case_uco import write_case_uco
 from fieldlab.report.dfxml import write_dfxml
@@ -39,7 +40,7 @@ def export_case(store: CaseStore, fmt: str, output: Path, profile: str = "uk", m
     given to ``hashset import --mapping`` (VICS numbers for UK categories); ``all_media`` adds every other picture
     and video to a VICS export."""
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+        raise OptionError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     chosen = load_profile(profile, mapping_file)
     output = Path(output)
     refuse_case_evidence(store, output, "the export")

@@ -26,7 +26,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = _STRICT_PILLOW
 
 from fieldlab.case.outputs import refuse_case_evidence, write_whole  # noqa: E402 - after Pillow's setting is restored
 from fieldlab.case.store import CaseStore  # noqa: E402
-from fieldlab.errors import ReportError  # noqa: E402
+from fieldlab.errors import OptionError, ReportError  # noqa: E402
 from fieldlab.report.document import MEDIUM_TITLES, ReportContent, utc_text  # noqa: E402
 
 FORMATS = ("html", "pdf")
@@ -101,7 +101,7 @@ def default_output(case_dir: Path, profile: str, fmt: str, now: datetime | None 
 def write_report(store: CaseStore, content: ReportContent, fmt: str, output: Path) -> WrittenReport:
     """Render, write (whole or not at all) and record in the audit trail the file's name and SHA-256."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     output = Path(output)
     refuse_case_evidence(store, output, "the report")
     data = render_html(content).encode("utf-8") if fmt == "html" else render_pdf(content)

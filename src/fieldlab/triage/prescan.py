@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fieldlab.evidence.cluster_grid import ALL_PHASES, PHASE, WINDOW, cluster_grid
+from fieldlab.errors import HashSetError, OptionError
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import ImageSource
 from fieldlab.hashsets.blocks import BlockSet, digest_hex
@@ -306,9 +307,9 @@ def prescan(
 ) -> PrescanResult:
     """Sample ``source`` (a disk image or block device) against ``block_sets`` until a stop condition: see the module."""
     if not block_sets:
-        raise ValueError("no block-hash set to match: build one with fieldlab hashset blocks FOLDER --name NAME")
+        raise HashSetError("no block-hash set to match: build one with fieldlab hashset blocks FOLDER --name NAME")
     if minutes <= 0 or min_mib <= 0 or (confidence is not None and not 0.0 < confidence < 1.0):
-        raise ValueError("--minutes and --min-mib must be positive and --confidence between 0 and 1 (e.g. 0.95)")
+        raise OptionError("--minutes and --min-mib must be positive and --confidence between 0 and 1 (e.g. 0.95)")
     if Path(source).is_dir():
         raise SourceError(f"{source} is a folder: the pre-scan samples a disk image or a device (/dev/sdX)")
     seed = secrets.randbits(63) if seed is None else seed

@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection
 
 from fieldlab import __version__
 from fieldlab.case.store import CaseStore
-from fieldlab.errors import WebError
+from fieldlab.errors import OptionError, WebError
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts
 from fieldlab.web.accounts import Session
@@ -124,7 +124,7 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
     """The review app for the case in ``case_dir`` (which must exist)."""
     config = config or WebConfig()
     if config.profile not in PROFILES:
-        raise ValueError(f"unknown profile {config.profile!r}")
+        raise OptionError(f"unknown profile {config.profile!r}")
     state = AppState(case_dir, config)
 
     @asynccontextmanager

@@ -22,7 +22,14 @@ from fieldlab.hashsets.formats.pdq import is_pdq_line, parse_pdq
 from fieldlab.hashsets.formats.sqlitedb import SQLITE_MAGIC, describe_schema, open_read_only, read_schema
 from fieldlab.hashsets.formats.tskdb import kdb_source, parse_tsk_kdb
 from fieldlab.hashsets.formats.vics import parse_vics
-from fieldlab.hashsets.records import DIGEST_SIZES, PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
+from fieldlab.hashsets.records import (
+    DIGEST_SIZES,
+    PDQ_SIZE,
+    HashRecord,
+    HashSetFileError,
+    ParseProblem,
+    parse_hex_digest,
+)
 
 SNIFF_SIZE = 8192
 _VICS_MARKERS = (b'"odata.metadata"', b'"@odata.context"', b'"value"')
@@ -46,7 +53,7 @@ _SQLITE_FORMATS = (("nsrl-rds", rds_source), ("tsk-kdb", kdb_source))
 def detect_format(path: Path) -> str:
     """The format of ``path`` (one of FORMATS), judged by its first few KB, never by its name.
 
-    Raises ValueError naming what was found when the content fits none.
+    Raises HashSetFileError naming what was found when the content fits none.
     """
     with path.open("rb") as stream:
         head = stream.read(SNIFF_SIZE)
@@ -58,7 +65,7 @@ def detect_format(path: Path) -> str:
     if head.lstrip().startswith(b"{"):
         if any(marker in head for marker in _VICS_MARKERS):
             return "vics"
-        raise ValueError(f"{path}: JSON, but not Project VIC VICS (no odata.metadata, @odata.context or value)")
+        raise HashSetFileError(f"{path}: JSON, but not Project VIC VICS (no odata.metadata, @odata.context or value)")
     lines = head.split(b"\n")
     if len(head) == SNIFF_SIZE:
         lines.pop()  # may be cut short
@@ -78,17 +85,17 @@ def detect_format(path: Path) -> str:
         if fmt and parse_hex_digest(token.decode("ascii", "replace"), len(token) // 2):
             return fmt
         if parse_hex_digest(token.split(b",", 1)[0].decode("ascii", "replace"), PDQ_SIZE):
-            raise ValueError(
+            raise HashSetFileError(
                 f"{path}: unknown hash-set format: the first line {quoted(line)} starts with 64 hex digits, which may be a SHA-256 or a PDQ "
                 "hash: for a PDQ list (such as pdq-photo-hasher's hash,quality,filename) pass --format pdq, or give "
                 "the file a header line naming its columns (pdq,quality,category)"
             )
-        raise ValueError(
+        raise HashSetFileError(
             f"{path}: unknown hash-set format: the first line {quoted(line)} is neither a CSV header naming an "
             "MD5, SHA1, SHA256 or PDQ column nor an MD5 or SHA-1 hash (nor an NSRL, HashKeeper or 'pdq <hash>' "
             "line); VICS JSON starts with '{'"
         )
-    raise ValueError(f"{path}: no line to recognise in the first {SNIFF_SIZE} bytes; is it a hash set?")
+    raise HashSetFileError(f"{path}: no line to recognise in the first {SNIFF_SIZE} bytes; is it a hash set?")
 
 
 def _detect_sqlite(path: Path) -> str:
@@ -97,7 +104,7 @@ def _detect_sqlite(path: Path) -> str:
     for fmt, source in _SQLITE_FORMATS:
         if source(objects):
             return fmt
-    raise ValueError(
+    raise HashSetFileError(
         f"{path}: an SQLite database, but neither NSRL RDSv3 (a DISTINCT_HASH or FILE with sha256, sha1 or md5) "
         f"nor a TSK/Autopsy hash database (a hashes table with md5): {describe_schema(objects)}"
     )
@@ -110,5 +117,5 @@ def parse_hash_file(path: Path, fmt: str = "auto") -> Iterator[HashRecord | Pars
     try:
         parser = _PARSERS[fmt]
     except KeyError:
-        raise ValueError(f"unknown hash-set format {fmt!r}: use auto or one of {', '.join(FORMATS)}") from None
+        raise HashSetFileError(f"unknown hash-set format {fmt!r}: use auto or one of {', '.join(FORMATS)}") from None
     return parser(path)

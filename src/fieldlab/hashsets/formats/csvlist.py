@@ -36,6 +36,7 @@ from fieldlab.hashsets.records import (
     MIN_PDQ_QUALITY,
     PDQ_SIZE,
     HashRecord,
+    HashSetFileError,
     ParseProblem,
     parse_hex_digest,
     parse_photodna,
@@ -221,7 +222,7 @@ def split_header(header: str) -> list[str]:
 def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from a CSV hash set, numbered by physical line.
 
-    Raises ValueError when the first non-blank line names no MD5, SHA1,
+    Raises HashSetFileError when the first non-blank line names no MD5, SHA1,
     SHA256 or PDQ column: nothing in such a file can be imported.
     """
     with path.open("rb") as stream:
@@ -233,7 +234,7 @@ def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
         layout = csv_layout(names)
         if layout is None:
             shown = ", ".join(quoted(name) for name in names[:10])
-            raise ValueError(
+            raise HashSetFileError(
                 f"{path}: line {header_line} names no MD5, SHA1, SHA256 or PDQ column (found {shown}); a PDQ column "
                 "may also be 'hash' beside 'quality' or 'signal_type'"
             )

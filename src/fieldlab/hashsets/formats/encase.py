@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem
+from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, HashSetFileError, ParseProblem
 
 SIGNATURE = b"HASH\r\n\xff\x00"
 VERSION = b"\x02\x00\x00\x00\x01\x00\x00\x00"
@@ -60,12 +60,12 @@ def read_header(head: bytes) -> EncaseHeader:
 def parse_encase(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from an EnCase hash set, every one with the set's category.
 
-    Raises ValueError when the file does not start with the EnCase signature.
+    Raises HashSetFileError when the file does not start with the EnCase signature.
     """
     with path.open("rb") as stream:
         head = stream.read(HEADER_SIZE)
         if not head.startswith(SIGNATURE):
-            raise ValueError(
+            raise HashSetFileError(
                 f"{path}: not an EnCase hash set: it starts with {head[:len(SIGNATURE)]!r}, not {SIGNATURE!r}"
             )
         if len(head) < HEADER_SIZE:

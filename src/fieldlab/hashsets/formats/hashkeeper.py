@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import csv_rows, quoted, read_lines, record_from_fields
-from fieldlab.hashsets.records import HashRecord, ParseProblem
+from fieldlab.hashsets.records import HashRecord, HashSetFileError, ParseProblem
 
 HEADER_START = ("file_id", "hashset_id", "file_name", "directory", "hash")
 MD5_FIELD = HEADER_START.index("hash")
@@ -36,7 +36,7 @@ def is_hashkeeper_header(line: str) -> bool:
 def parse_hashkeeper(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from a HashKeeper file, numbered by physical line.
 
-    Raises ValueError when the first non-blank line is not a HashKeeper header.
+    Raises HashSetFileError when the first non-blank line is not a HashKeeper header.
     """
     with path.open("rb") as stream:
         lines = (line.decode("utf-8", "replace") for line in read_lines(stream))
@@ -44,7 +44,7 @@ def parse_hashkeeper(path: Path) -> Iterator[HashRecord | ParseProblem]:
         if not header:
             return
         if not is_hashkeeper_header(header):
-            raise ValueError(
+            raise HashSetFileError(
                 f"{path}: not a HashKeeper file: line {header_line} is {quoted(header.strip())}, "
                 f"not a header starting {','.join(f'{name!r}' for name in HEADER_START)}"
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import parse_csv, quoted, read_lines
 from fieldlab.hashsets.formats.sqlitedb import Schema, read_sqlite_set
-from fieldlab.hashsets.records import HashRecord, ParseProblem
+from fieldlab.hashsets.records import HashRecord, HashSetFileError, ParseProblem
 
 RDS_SOURCES = ("distinct_hash", "file")  # in order of preference
 RDS_COLUMNS = {"sha256": "sha256", "sha1": "sha1", "md5": "md5"}
@@ -43,7 +43,7 @@ def rds_source(objects: Schema) -> str | None:
 def parse_nsrl_rds(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from an RDSv3 database, numbered by row in read order, without categories.
 
-    Raises ValueError when the file is not SQLite or has no DISTINCT_HASH or FILE with hash columns.
+    Raises HashSetFileError when the file is not SQLite or has no DISTINCT_HASH or FILE with hash columns.
     """
     return read_sqlite_set(
         path, rds_source, RDS_COLUMNS, "an NSRL RDSv3 database: no DISTINCT_HASH or FILE with sha256, sha1 or md5"
@@ -65,7 +65,7 @@ def is_nsrl_txt_header(line: str) -> bool:
 def parse_nsrl_txt(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from an NSRLFile.txt, numbered by physical line (the header is line 1).
 
-    Raises ValueError when the first non-blank line is not the NSRL header: a
+    Raises HashSetFileError when the first non-blank line is not the NSRL header: a
     CSV of some other origin belongs to the ``csv`` format.
     """
     with path.open("rb") as stream:
@@ -74,5 +74,5 @@ def parse_nsrl_txt(path: Path) -> Iterator[HashRecord | ParseProblem]:
         return
     if not is_nsrl_txt_header(first):
         expected = ",".join(f'"{name}"' for name in NSRL_TXT_HEADERS[0])
-        raise ValueError(f"{path}: not an NSRL NSRLFile.txt: the first line is {quoted(first)}, not {expected}")
+        raise HashSetFileError(f"{path}: not an NSRL NSRLFile.txt: the first line is {quoted(first)}, not {expected}")
     yield from parse_csv(path)

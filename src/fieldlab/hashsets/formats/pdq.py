@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import pdq_quality_problem, quoted, read_lines
-from fieldlab.hashsets.records import PDQ_SIZE, HashRecord, ParseProblem, parse_hex_digest
+from fieldlab.hashsets.records import PDQ_SIZE, HashRecord, HashSetFileError, ParseProblem, parse_hex_digest
 
 PREFIX = b"pdq"
 _END_OF_HASH = re.compile(rb"[\s,]")
@@ -54,7 +54,7 @@ def is_pdq_line(line: bytes) -> bool:
 def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from a PDQ list, numbered by line.
 
-    Raises ValueError when the first hash line holds no PDQ hash: the file is
+    Raises HashSetFileError when the first hash line holds no PDQ hash: the file is
     most likely not a PDQ list.  Later bad lines are problems.
     """
     first = True
@@ -69,7 +69,7 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
                 if weak := pdq_quality_problem(number, _quality(line.strip())):
                     yield weak
             elif first:
-                raise ValueError(
+                raise HashSetFileError(
                     f"{path}: not a PDQ list: line {number} is {quoted(line.strip())}, not a 64-hex-digit PDQ hash "
                     "(alone or after 'pdq ')"
                 )

@@ -19,7 +19,7 @@ from contextlib import closing
 from pathlib import Path
 
 from fieldlab.hashsets.formats.csvlist import quoted, record_from_fields
-from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, ParseProblem
+from fieldlab.hashsets.records import DIGEST_SIZES, HashRecord, HashSetFileError, ParseProblem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _SHOWN_OBJECTS = 10
@@ -31,12 +31,12 @@ Schema = dict[str, frozenset[str]]  # each table's or view's lower-case name: it
 def open_read_only(path: Path) -> sqlite3.Connection:
     """A connection that can neither change ``path`` nor leave files beside it.
 
-    Raises ValueError when ``path`` is not an SQLite database.
+    Raises HashSetFileError when ``path`` is not an SQLite database.
     """
     with path.open("rb") as stream:
         head = stream.read(len(SQLITE_MAGIC))
     if head != SQLITE_MAGIC:
-        raise ValueError(f"{path}: not an SQLite database: it starts with {head!r}, not {SQLITE_MAGIC!r}")
+        raise HashSetFileError(f"{path}: not an SQLite database: it starts with {head!r}, not {SQLITE_MAGIC!r}")
     uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
     db = sqlite3.connect(uri, uri=True)
     try:
@@ -52,7 +52,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
 def read_schema(db: sqlite3.Connection, path: Path) -> Schema:
     """The columns of every table and view; SQLite compares names case-insensitively, so they are lower-cased.
 
-    Raises ValueError when the schema cannot be read (a damaged or disguised file).
+    Raises HashSetFileError when the schema cannot be read (a damaged or disguised file).
     """
     try:
         names = db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
@@ -61,8 +61,8 @@ def read_schema(db: sqlite3.Connection, path: Path) -> Schema:
     return {name.lower(): _columns(db, name) for (name,) in names if isinstance(name, str)}
 
 
-def _unreadable(path: Path, error: sqlite3.DatabaseError) -> ValueError:
-    return ValueError(f"{path}: SQLite header, but the database cannot be read ({error}): is it damaged or cut short?")
+def _unreadable(path: Path, error: sqlite3.DatabaseError) -> HashSetFileError:
+    return HashSetFileError(f"{path}: SQLite header, but the database cannot be read ({error}): is it damaged or cut short?")
 
 
 def _columns(db: sqlite3.Connection, name: str) -> frozenset[str]:
@@ -108,7 +108,7 @@ def read_sqlite_set(
     """Records from the table or view ``choose_source`` picks, reading whichever of ``columns`` it has.
 
     ``columns`` maps database column names to record fields.  Raises
-    ValueError, naming what the database holds, when ``choose_source``
+    HashSetFileError, naming what the database holds, when ``choose_source``
     finds nothing: the file is not ``expected``.
     """
     db = open_read_only(path)
@@ -116,7 +116,7 @@ def read_sqlite_set(
         objects = read_schema(db, path)
         source = choose_source(objects)
         if source is None:
-            raise ValueError(f"{path}: not {expected} ({describe_schema(objects)})")
+            raise HashSetFileError(f"{path}: not {expected} ({describe_schema(objects)})")
         if problem := unseen_wal_problem(path):
             yield problem
         present = {column: field for column, field in columns.items() if column in objects[source]}

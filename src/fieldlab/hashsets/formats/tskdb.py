@@ -31,6 +31,6 @@ def kdb_source(objects: Schema) -> str | None:
 def parse_tsk_kdb(path: Path) -> Iterator[HashRecord | ParseProblem]:
     """Records from a TSK/Autopsy hash database, numbered by row in read order (id order).
 
-    Raises ValueError when the file is not SQLite or has no hashes table with an md5 column.
+    Raises HashSetFileError when the file is not SQLite or has no hashes table with an md5 column.
     """
     return read_sqlite_set(path, kdb_source, KDB_COLUMNS, "a TSK/Autopsy hash database: no hashes table with md5")
