@@ -23,7 +23,7 @@ from fieldlab.problems import ProblemKind
 if TYPE_CHECKING:
     from fieldlab.detect.classify import ModelSpec
     from fieldlab.evidence.image import UnlockOptions
-    from fieldlab.hashsets.blocks import BlockSetReport
+    from fieldlab.hashsets.blocks.build import BlockSetReport
     from fieldlab.hashsets.library import HashSetInfo, ImportReport
     from fieldlab.report.exports import ExportResult
     from fieldlab.report.render import WrittenReport
@@ -234,9 +234,9 @@ def build_block_set(
     home: str | Path | None = None,
     min_entropy: float | None = None,
 ) -> BlockSetReport:
-    """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks``)."""
-    from fieldlab.hashsets.blocks import DEFAULT_MIN_ENTROPY
-    from fieldlab.hashsets.blocks import build_block_set as build
+    """Build the block-hash set ``name`` from the files below ``folder`` (see ``fieldlab.hashsets.blocks.build``)."""
+    from fieldlab.hashsets.blocks.build import DEFAULT_MIN_ENTROPY
+    from fieldlab.hashsets.blocks.build import build_block_set as build
     from fieldlab.hashsets.library import HashSetLibrary
 
     return build(
@@ -260,7 +260,7 @@ def prescan(
     """Sample random 4 KiB windows of a disk image or device against block-hash sets (all when ``block_sets`` is
     empty) until ``minutes`` pass, ``confidence`` is reached for ``min_mib`` MiB of known material, the media is
     exhausted or (with ``stop_on_match``) a block matches.  See ``fieldlab.triage.prescan`` and docs/prescan.md."""
-    from fieldlab.hashsets.blocks import load_block_sets
+    from fieldlab.hashsets.blocks.store import load_block_sets
     from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.triage.prescan import prescan as sample
 

@@ -12,14 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fieldlab.cli import app
-from fieldlab.hashsets.blocks import (
-    BLOCKS_FORMAT,
-    block_entropy,
-    build_block_set,
-    distinctive,
-    export_block_set,
-    load_block_sets,
-)
+from fieldlab.hashsets.blocks.build import block_entropy, build_block_set, distinctive
+from fieldlab.hashsets.blocks.exchange import export_block_set
+from fieldlab.hashsets.blocks.store import BLOCKS_FORMAT, load_block_sets
 from fieldlab.hashsets.library import HashSetError, HashSetLibrary
 from tests.hashsets.block_builders import BLOCK, Reference, reference_material, write_reference
 

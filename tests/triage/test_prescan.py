@@ -16,7 +16,7 @@ from fieldlab import api
 from fieldlab.cli import app
 from fieldlab.evidence.cluster_grid import ALL_PHASES, ClusterGrid
 from fieldlab.evidence.image import ImageSource
-from fieldlab.hashsets.blocks import build_block_set
+from fieldlab.hashsets.blocks.build import build_block_set
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.triage.prescan import (
     MIB,

@@ -131,7 +131,7 @@ def hashset_show(name: str, home: HomeOption = None) -> None:
     if info.unmapped_categories:
         rows.append(("Unmapped categories", ", ".join(f"{escape(repr(k))} x{v:,}" for k, v in info.unmapped_categories.items())))
     if info.format == "blocks":
-        from fieldlab.hashsets.blocks import load_block_sets
+        from fieldlab.hashsets.blocks.store import load_block_sets
 
         stats = load_block_sets(HashSetLibrary(home), [name])[0].stats
         rows.append(("Blocks (for prescan)", f"{stats.unique:,} kept of {stats.whole_blocks:,} whole 4 KiB blocks "
@@ -247,7 +247,7 @@ def hashset_export(
 
     Example: [bold]fieldlab hashset export caid --format vics -o caid.json[/]
     """
-    from fieldlab.hashsets.blocks import export_block_set
+    from fieldlab.hashsets.blocks.exchange import export_block_set
     from fieldlab.hashsets.export import export_set
     from fieldlab.hashsets.library import HashSetError, HashSetLibrary
 

@@ -131,7 +131,7 @@ class HashSetLibrary:
         if target.exists() and not replace:
             raise HashSetError(f"a hash set named {name!r} exists: choose another --name or pass --replace")
         if fmt == "blocks" or (fmt == "auto" and not folder_format and _is_block_export(source)):
-            from fieldlab.hashsets.blocks import import_block_export
+            from fieldlab.hashsets.blocks.exchange import import_block_export
 
             return import_block_export(self, source, name, replace)
         chosen = load_profile(profile, mapping_file)
@@ -232,7 +232,7 @@ def _load_pdq_index(folder: Path, columns: dict[str, DigestColumn]) -> PdqIndex 
 
 
 def _is_block_export(source: Path) -> bool:
-    from fieldlab.hashsets.blocks import is_block_export
+    from fieldlab.hashsets.blocks.exchange import is_block_export
 
     return is_block_export(source)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from fieldlab.errors import HashSetError
 
 
-
 class HashSetFileError(HashSetError, ValueError):
     """A hash-set file is not what it should be: a file to import that fits no format (or not the one named), or a
     file of a set in the library that is damaged.

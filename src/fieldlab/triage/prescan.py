@@ -34,11 +34,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from fieldlab.evidence.cluster_grid import ALL_PHASES, PHASE, WINDOW, cluster_grid
 from fieldlab.errors import HashSetError, OptionError
+from fieldlab.evidence.cluster_grid import ALL_PHASES, PHASE, WINDOW, cluster_grid
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import ImageSource
-from fieldlab.hashsets.blocks import BlockSet, digest_hex
+from fieldlab.hashsets.blocks.store import BlockSet, digest_hex
 
 MIB = 1 << 20
 DEFAULT_MINUTES = 5.0
