@@ -20,7 +20,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from fieldlab.detect.exif import MAX_TEXT, PhotoFacts, camera_matches_device, model_names, photo_facts
 from fieldlab.detect.perceptual import IMAGE_FORMATS
-from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.device import DeviceFacts
 from tests.conftest import REALDATA
 from tests.detect.media_builders import encoded, picture
 

@@ -20,7 +20,7 @@ from fieldlab.case.schema import devices
 from fieldlab.case.store import CaseStore
 from fieldlab.demo import procedural_jpeg
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
-from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.device import DeviceFacts
 from fieldlab.web.accounts import add_user
 from tests.builders import KnownFile, write_csv_hashset, write_tree
 from tests.detect.media_builders import encoded, procedural_video

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, bindparam, case, delete, func, or_, select
 
 from fieldlab.case.schema import devices, exhibits, hits, items, media, phone_records
 from fieldlab.case.store import CaseStore
-from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.device import DeviceFacts
 
 CHUNK = 5000
 

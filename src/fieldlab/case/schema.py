@@ -206,7 +206,7 @@ devices = Table(
     Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
     Column("source_item_id", Integer, ForeignKey("items.id")),  # the Info.plist, build.prop or report.xml
     Column("platform", String(16), nullable=False),
-    Column("facts", Text, nullable=False),  # JSON: evidence.phone.device.DeviceFacts
+    Column("facts", Text, nullable=False),  # JSON: fieldlab.device.DeviceFacts
     UniqueConstraint("exhibit_id", "source_item_id", name="uq_device_source"),
 )
 

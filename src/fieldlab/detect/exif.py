@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image
 
-from fieldlab.evidence.phone.device import DeviceFacts
+from fieldlab.device import DeviceFacts
 
 MAX_TEXT = 200  # characters kept of any EXIF string; real makes, models and serials are far shorter
 

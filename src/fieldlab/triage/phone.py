@@ -34,11 +34,11 @@ from fieldlab.case.phone import (
 )
 from fieldlab.case.store import CaseStore
 from fieldlab.detect.photo_databases import PhotoDatabaseError, photo_database_kind, read_photo_database
+from fieldlab.device import DeviceFacts
 from fieldlab.evidence.archives import ArchiveError, Passwords
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.android import BuildPropError, device_from_build_prop
 from fieldlab.evidence.phone.apps import placement
-from fieldlab.evidence.phone.device import DeviceFacts
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER, EncryptedIosBackupSource
 from fieldlab.evidence.phone.ios_backup import (
     BackupError,

@@ -8,8 +8,8 @@ on modern phones; the extraction tool's own report (UFDR) carries them.
 
 from __future__ import annotations
 
+from fieldlab.device import DeviceFacts
 from fieldlab.errors import EvidenceError
-from fieldlab.evidence.phone.device import DeviceFacts
 
 MAX_BUILD_PROP = 1 << 20
 MAX_VALUE = 200

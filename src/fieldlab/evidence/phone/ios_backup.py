@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from fieldlab.device import DeviceFacts
 from fieldlab.errors import EvidenceError
-from fieldlab.evidence.phone.device import DeviceFacts
 from fieldlab.problems import Problem, ProblemKind
 
 MAX_RECORDS = 5_000_000

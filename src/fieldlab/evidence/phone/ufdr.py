@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from fieldlab.device import DeviceFacts
 from fieldlab.errors import EvidenceError
-from fieldlab.evidence.phone.device import DeviceFacts
 
 MAX_FILES = 5_000_000
 MAX_TEXT = 4096

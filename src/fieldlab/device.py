@@ -6,6 +6,9 @@ suspect-controlled text: kept as text, shown escaped, never interpreted
 beyond comparison.  They matter twice: in the report (which device this
 exhibit is) and for spotting pictures its own camera took (possible
 first-generation material, the most urgent lead for safeguarding a child).
+
+Shared vocabulary, like ``problems`` and ``locator``: the phone parsers (evidence/) write it, detect/ compares a
+picture's camera with it, the case stores it; none of them depends on another for it.
 """
 
 from __future__ import annotations
