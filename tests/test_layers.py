@@ -94,3 +94,26 @@ def test_the_scan_never_reaches_the_outputs_or_the_review_app() -> None:
         via = reachable_from(start)
         leaks += [_path(via, start, module) for module in sorted(via) if _within(module, ("fieldlab.report", "fieldlab.web"))]
     assert leaks == []
+
+
+# ops/schema.py copies the accounts, sessions and audit tables' definitions from the case's, so the one accounts
+# module (case/accounts.py, web/accounts.py) serves a case and the operations database alike: a definition shared,
+# not a query of a case.
+SCHEMA_READERS_OUTSIDE_CASE = {"fieldlab.ops.schema"}
+
+
+def test_only_case_queries_the_case_tables() -> None:
+    """Outside case/, a module asks case/ a question and gets typed rows back; it never builds a query on the tables,
+    so a change of the schema is a change in one package."""
+    readers = {module for module in MODULES if "fieldlab.case.schema" in imported_by(module)}
+    assert {m for m in readers if not _within(m, ("fieldlab.case",))} == SCHEMA_READERS_OUTSIDE_CASE
+
+
+def test_detection_never_depends_on_the_phone_parsers() -> None:
+    """detect/ compares pictures with what phones say about themselves (``fieldlab.device``) without loading the
+    parsers of phone extractions."""
+    leaks = []
+    for start in sorted(m for m in MODULES if _within(m, ("fieldlab.detect",))):
+        via = reachable_from(start)
+        leaks += [_path(via, start, module) for module in sorted(via) if _within(module, ("fieldlab.evidence.phone",))]
+    assert leaks == []

@@ -8,8 +8,8 @@ from typing import Iterator
 
 from sqlalchemy import and_, case, func, select
 
-from fieldlab.case.schema import errors, exhibits, hits, items, media
-from fieldlab.case.store import EXACT_METHODS, CaseStore
+from fieldlab.case.schema import classifications, classifier_models, errors, exhibits, hits, items, media
+from fieldlab.case.store import EXACT_METHODS, CaseStore, recorded_parents
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.problems import ProblemKind
 
@@ -86,6 +86,74 @@ def stored_kind(text: str) -> ProblemKind:
         return ProblemKind(text)
     except ValueError:  # written by a later fieldlab: shown as what it most likely is, never dropped
         return ProblemKind.INTERNAL
+
+
+@dataclass(frozen=True)
+class ExhibitProblem:
+    """One recorded problem of an exhibit, for the dashboard."""
+
+    kind: ProblemKind
+    stage: str
+    path: str
+    message: str
+    at: float
+
+
+def exhibit_problems(store: CaseStore, exhibit_id: int, limit: int, newest_first: bool = False) -> list[ExhibitProblem]:
+    """Up to ``limit`` of an exhibit's problems, in the order recorded (or newest first)."""
+    order = errors.c.id.desc() if newest_first else errors.c.id
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(errors.c.kind, errors.c.stage, errors.c.path, errors.c.message, errors.c.at)
+                            .where(errors.c.exhibit_id == exhibit_id).order_by(order).limit(limit)).all()
+    return [ExhibitProblem(stored_kind(r.kind), r.stage, r.path, r.message, r.at) for r in rows]
+
+
+def media_mtimes(store: CaseStore) -> list[float]:
+    """The modification time of every picture and video that has one, known-good left out: the dashboard's timeline."""
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(
+            select(items.c.mtime).where(items.c.family.in_(("image", "video")), items.c.mtime.is_not(None),
+                                        items.c.known_good.is_(False)))]
+
+
+@dataclass(frozen=True)
+class PictureSource:
+    """Where an item's bytes are, to draw its picture again: the item and the exhibit's source as the case recorded."""
+
+    item_id: int
+    exhibit_id: int
+    locator: str
+    family: str | None
+    size: int
+    md5: str | None
+    sha1: str | None
+    source: str
+    source_kind: str
+    parents: tuple[str, ...]  # of a differencing image: the parent files opened with it
+
+
+def picture_source(store: CaseStore, item_id: int) -> PictureSource | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(items.c.id, items.c.exhibit_id, items.c.locator, items.c.family, items.c.size,
+                                  items.c.md5, items.c.sha1, exhibits.c.source, exhibits.c.source_kind,
+                                  exhibits.c.facts)
+                           .join(exhibits, exhibits.c.id == items.c.exhibit_id).where(items.c.id == item_id)).first()
+    if row is None:
+        return None
+    return PictureSource(row.id, row.exhibit_id, row.locator, row.family, row.size, row.md5, row.sha1, row.source,
+                         row.source_kind, recorded_parents(row.facts))
+
+
+def has_exact_hit(store: CaseStore, item_id: int) -> bool:
+    """Whether a hash set holds the item's own bytes (MD5, SHA-1, SHA-256), not just a picture near it."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(hits.c.id).where(hits.c.item_id == item_id, hits.c.method.in_(EXACT_METHODS))
+                            .limit(1)).first() is not None
+
+
+def item_exists(store: CaseStore, item_id: int) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is not None
 
 
 @dataclass(frozen=True)
@@ -220,3 +288,24 @@ def iter_hits(store: CaseStore) -> Iterator[HitRow]:
                 hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime, distance=r.distance,
                 transform=r.transform, matched_hash=r.matched_hash, origin=r.origin, app=r.app, place=r.place,
             )
+
+
+@dataclass(frozen=True)
+class ClassifierUse:
+    name: str
+    sha256: str
+    licence: str
+    pictures: int  # classified with it
+
+
+def classifier_uses(store: CaseStore) -> tuple[ClassifierUse, ...]:
+    """Each classifier model the case used, with how many pictures it scored: for the report's method section, as a
+    court needs to know an automatic signal touched the case (and that it decided nothing)."""
+    with store.engine.connect() as conn:
+        counted = (select(classifications.c.model_sha256, func.count().label("n"))
+                   .group_by(classifications.c.model_sha256).subquery())
+        rows = conn.execute(select(classifier_models.c.name, classifier_models.c.sha256, classifier_models.c.licence,
+                                   func.coalesce(counted.c.n, 0))
+                            .outerjoin(counted, counted.c.model_sha256 == classifier_models.c.sha256)
+                            .order_by(classifier_models.c.first_used_at)).all()
+    return tuple(ClassifierUse(*row) for row in rows)

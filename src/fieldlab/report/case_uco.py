@@ -23,25 +23,19 @@ import uuid
 from collections.abc import Iterator
 from typing import TextIO
 
-from sqlalchemy import tuple_
-
 from fieldlab import __version__
 from fieldlab.case.audit import current_actor
-from fieldlab.case.schema import exhibits, items
+from fieldlab.case.item_rows import ExhibitRow, ItemRow, exhibit_rows, items_at, items_by_id
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
 from fieldlab.report.case_items import (
     DELETED,
-    ITEMS_QUERY,
     UNALLOCATED,
-    ExhibitRow,
-    ItemRow,
     carved_run,
     case_uuid,
-    exhibit_rows,
     file_name,
-    item_row,
     utc_iso,
+    with_count,
 )
 from fieldlab.report.charging import charging_table
 
@@ -59,7 +53,6 @@ CONTEXT = {
 }
 _HASHES = (("md5", "MD5"), ("sha1", "SHA1"), ("sha256", "SHA256"))
 _SOURCE_TYPES = {"image": "uco-observable:File", "file": "uco-observable:File", "folder": "uco-observable:Directory"}
-_CHUNK = 500
 
 
 class _Ids:
@@ -78,8 +71,8 @@ def write_case_uco(store: CaseStore, out: TextIO, profile: Profile) -> int:
     ids = _Ids(case_uuid(store))
     exhibit_list = exhibit_rows(store)
     counted = {c.item_id: c for c in table.items}
-    found = _rows(store, sorted(counted))
-    rows = [item_row(found[i], counted[i]) for i in sorted(counted) if i in found]
+    found = items_by_id(store, sorted(counted))
+    rows = [with_count(found[i], counted[i]) for i in sorted(counted) if i in found]
     parents = _parents(store, rows)
 
     out.write('{\n  "@context": ' + json.dumps(CONTEXT) + ',\n  "@graph": [')
@@ -217,15 +210,6 @@ def _performer(store: CaseStore) -> str:
     return first.actor if first else current_actor()
 
 
-def _rows(store: CaseStore, item_ids: list[int]) -> dict[int, object]:
-    found: dict[int, object] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(item_ids), _CHUNK):
-            for r in conn.execute(ITEMS_QUERY.where(items.c.id.in_(item_ids[start:start + _CHUNK]))):
-                found[r.id] = r
-    return found
-
-
 def _parents(store: CaseStore, rows: list[ItemRow]) -> dict[int, ItemRow]:
     """Each item's container, where the container is itself an item of the exhibit (an archive, a photo)."""
     wanted: dict[tuple[str, str], list[int]] = {}
@@ -233,13 +217,6 @@ def _parents(store: CaseStore, rows: list[ItemRow]) -> dict[int, ItemRow]:
         parent = row.locator.rpartition("|")[0]
         if parent:
             wanted.setdefault((row.exhibit, parent), []).append(row.item_id)
-    found: dict[int, ItemRow] = {}
-    keys = list(wanted)
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), _CHUNK):
-            query = ITEMS_QUERY.where(tuple_(exhibits.c.ref, items.c.locator).in_(keys[start:start + _CHUNK]))
-            for r in conn.execute(query):
-                for child in wanted.get((r.ref, r.locator), []):
-                    found[child] = item_row(r)
-    return found
+    containers = items_at(store, list(wanted))
+    return {child: containers[place] for place, children in wanted.items() if place in containers for child in children}
 

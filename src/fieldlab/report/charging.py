@@ -26,11 +26,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import select
-
-from fieldlab.case.decisions import standing_decision_ids
+from fieldlab.case.matched_items import MatchedItem, iter_profile_hits, iter_standing_decisions
 from fieldlab.case.queries import deciding_category
-from fieldlab.case.schema import decisions, exhibits, hits, items, media
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, Profile
 
@@ -104,7 +101,7 @@ class ChargingTable:
 class _Item:
     id: int
     exhibit: str
-    row: object
+    row: MatchedItem
     medium: str
     exact: list[tuple[int, str, str, str, str, str]] = field(default_factory=list)  # trust, profile, category, set, sha, method
     near: list[tuple[int, str, str, str, str, int | None, str]] = field(default_factory=list)
@@ -225,41 +222,28 @@ def _counted(copy: _Item, content: str, medium: str, category: str, basis: str, 
 def _items_of_interest(store: CaseStore, profile: str) -> dict[int, _Item]:
     """Every item with a hit under ``profile`` or an examiner's decision under it, known-good and duplicates left out."""
     wanted: dict[int, _Item] = {}
-    columns = (items.c.id, items.c.locator, items.c.path, items.c.origin, items.c.size, items.c.md5, items.c.sha1,
-               items.c.sha256, items.c.mtime, items.c.atime, items.c.ctime, items.c.btime, items.c.flags,
-               items.c.family, items.c.known_good, media.c.kind.label("media_kind"), exhibits.c.ref)
-    base = (items.join(exhibits, exhibits.c.id == items.c.exhibit_id)
-            .outerjoin(media, media.c.item_id == items.c.id))
-    with store.engine.connect() as conn:
-        for r in conn.execute(select(*columns, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.hash_set,
-                                     hits.c.hash_set_sha256, hits.c.method, hits.c.distance)
-                              .select_from(base.join(hits, hits.c.item_id == items.c.id))
-                              .where(hits.c.profile == profile).order_by(items.c.id, hits.c.id)):
-            item = _item(wanted, r)
-            if item is None:
-                continue
-            if r.method in EXACT_METHODS:
-                item.exact.append((r.trust_rank, r.profile, r.category, r.hash_set, r.hash_set_sha256, r.method))
-            else:
-                item.near.append((r.trust_rank, r.profile, r.category, r.hash_set, r.hash_set_sha256, r.distance,
-                                  r.method))
-        for r in conn.execute(select(*columns, decisions.c.id.label("decision"), decisions.c.category,
-                                     decisions.c.examiner, decisions.c.at)
-                              .select_from(base.join(decisions, decisions.c.item_id == items.c.id))
-                              .where(decisions.c.id.in_(standing_decision_ids(profile)))
-                              .order_by(items.c.id)):
-            item = _item(wanted, r)
-            if item is not None:
-                item.decision = (r.decision, r.category, r.examiner, r.at)
+    for h in iter_profile_hits(store, profile):
+        item = _item(wanted, h.item)
+        if item is None:
+            continue
+        if h.method in EXACT_METHODS:
+            item.exact.append((h.trust_rank, h.profile, h.category, h.hash_set, h.hash_set_sha256, h.method))
+        else:
+            item.near.append((h.trust_rank, h.profile, h.category, h.hash_set, h.hash_set_sha256, h.distance,
+                              h.method))
+    for d in iter_standing_decisions(store, profile):
+        item = _item(wanted, d.item)
+        if item is not None:
+            item.decision = (d.decision_id, d.category, d.examiner, d.at)
     return wanted
 
 
-def _item(wanted: dict[int, _Item], row) -> _Item | None:  # noqa: ANN001 - a SQLAlchemy row
+def _item(wanted: dict[int, _Item], row: MatchedItem) -> _Item | None:
     flags = set(filter(None, row.flags.split(",")))
     if row.known_good or "duplicate" in flags:
         return None
     if row.id not in wanted:
         kind = row.media_kind or row.family
         medium = "still" if kind == "image" else "movie" if kind == "video" else "other"
-        wanted[row.id] = _Item(row.id, row.ref, row, medium)
+        wanted[row.id] = _Item(row.id, row.exhibit, row, medium)
     return wanted[row.id]

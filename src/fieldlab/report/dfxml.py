@@ -25,17 +25,15 @@ from typing import BinaryIO
 from lxml import etree
 
 from fieldlab import __version__
+from fieldlab.case.item_rows import ExhibitRow, ItemRow, exhibit_rows
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.report.case_items import (
     DELETED,
     UNALLOCATED,
-    ExhibitRow,
-    ItemRow,
     carved_run,
     case_uuid,
-    exhibit_rows,
     iter_items,
     utc_iso,
     xml_text,

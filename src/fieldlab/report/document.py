@@ -12,19 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 from fieldlab import __version__
+from fieldlab.case.item_rows import exhibit_rows
 from fieldlab.case.phone import case_devices
-from fieldlab.case.queries import ExhibitCounts, exhibit_counts, iter_problems
-from fieldlab.case.schema import exhibits
+from fieldlab.case.queries import ClassifierUse, ExhibitCounts, classifier_uses, exhibit_counts, iter_problems
 from fieldlab.case.store import CaseStore
 from fieldlab.errors import OptionError
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary
 from fieldlab.hashsets.profiles import PROFILES
 from fieldlab.problems import ProblemKind
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, CountedItem, charging_table
-from fieldlab.report.classifier import ClassifierUse, classifier_uses
 from fieldlab.report.pictures import Picture, PictureStyle, item_pictures
 from fieldlab.report.verdict import problems_summary
 
@@ -356,8 +353,6 @@ def _exhibit_sections(store: CaseStore) -> tuple[ExhibitSection, ...]:
         facts = tuple(Fact(k, utc_text(v) if k == "extracted_at" else str(v))
                       for k, v in sorted(row.facts.to_json_dict().items()))
         devices[row.exhibit].append(Device(row.source_path, facts))
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(exhibits).order_by(exhibits.c.id)).all()
     return tuple(
         ExhibitSection(
             ref=r.ref, source=r.source, kind=r.source_kind, scan_started_at=r.scan_started_at,
@@ -365,7 +360,7 @@ def _exhibit_sections(store: CaseStore) -> tuple[ExhibitSection, ...]:
             facts=_image_facts(r.facts), evidence_hash=_evidence_hash(r.hash_state, r.hash_detail),
             devices=tuple(devices.get(r.ref, ())),
         )
-        for r in rows
+        for r in exhibit_rows(store)
     )
 
 
@@ -451,9 +446,7 @@ def _hash_sets(store: CaseStore, library: HashSetLibrary) -> tuple[HashSetUsed, 
 
 
 def _exhibit_hash_sets(store: CaseStore) -> list[tuple[str, tuple[str, ...]]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(exhibits.c.ref, exhibits.c.hash_sets).order_by(exhibits.c.id)).all()
-    return [(r.ref, tuple(filter(None, (r.hash_sets or "").split(",")))) for r in rows]
+    return [(r.ref, tuple(filter(None, (r.hash_sets or "").split(",")))) for r in exhibit_rows(store)]
 
 
 def _library_record(info: HashSetInfo) -> LibraryRecord:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TextIO
 
+from fieldlab.case.item_rows import ItemRow
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
-from fieldlab.report.case_items import ItemRow, iter_items
+from fieldlab.report.case_items import iter_items
 from fieldlab.report.charging import charging_table
 from fieldlab.report.csv_safe import write_rows_csv
 

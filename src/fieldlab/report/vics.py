@@ -22,29 +22,24 @@ from dataclasses import dataclass
 from itertools import chain, groupby
 from typing import TextIO
 
-from sqlalchemy import not_
-
 from fieldlab import __version__
-from fieldlab.case.schema import items, media
+from fieldlab.case.item_rows import ItemRow, iter_pictures_and_videos_by_md5, media_items_by_id
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.export import vics_media
 from fieldlab.hashsets.profiles import UNCATEGORISED, Profile
 from fieldlab.report.case_items import (
     DELETED,
-    ITEMS_QUERY,
     UNALLOCATED,
-    ItemRow,
     carved_run,
     case_uuid,
     file_name,
     folder_of,
-    item_row,
     utc_iso,
+    with_count,
 )
 from fieldlab.report.charging import CountedItem, charging_table
 
 CASES_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#Cases"
-_CHUNK = 500
 _BYTE = range(256)  # VICS Category is an Edm.Byte
 _EXIF_NAMES = {  # detect.exif.PhotoFacts field -> the EXIF tag name examiners know
     "make": "Make", "model": "Model", "serial": "BodySerialNumber", "lens": "LensModel", "software": "Software",
@@ -152,13 +147,8 @@ def _exifs(md5: str, exif_json: str | None) -> list[dict[str, str]]:
 def _counted_groups(store: CaseStore, counted: list[CountedItem]) -> Iterator[list[_Copy]]:
     """The counted copies by MD5, in the charging table's order; copies without an MD5 cannot be a VICS Media."""
     by_id = {c.item_id: c for c in counted if c.md5}
-    rows: dict[int, _Copy] = {}
-    ids = list(by_id)
-    with store.engine.connect() as conn:
-        for start in range(0, len(ids), _CHUNK):
-            query = _with_media().where(items.c.id.in_(ids[start:start + _CHUNK]))
-            for r in conn.execute(query):
-                rows[r.id] = _Copy(item_row(r, by_id[r.id]), r.pdq, r.exif, by_id[r.id])
+    rows = {item_id: _Copy(with_count(r.item, by_id[item_id]), r.pdq, r.exif, by_id[item_id])
+            for item_id, r in media_items_by_id(store, list(by_id)).items()}
     order: dict[str, list[_Copy]] = {}
     for c in counted:
         if c.item_id in rows:
@@ -168,18 +158,7 @@ def _counted_groups(store: CaseStore, counted: list[CountedItem]) -> Iterator[li
 
 def _other_media(store: CaseStore, counted_md5s: set[str]) -> Iterator[list[_Copy]]:
     """Every other picture and video with an MD5, grouped by it, streamed in MD5 order."""
-    query = (_with_media()
-             .where(items.c.family.in_(("image", "video")), items.c.md5.is_not(None),
-                    not_(items.c.known_good), not_(items.c.flags.like("%duplicate%")))
-             .order_by(items.c.md5, items.c.id))
-    with store.engine.connect() as conn:
-        rows = conn.execution_options(yield_per=_CHUNK).execute(query)
-        for md5, group in groupby(rows, key=lambda r: r.md5):
-            if md5 not in counted_md5s:
-                yield [_Copy(item_row(r), r.pdq, r.exif, None) for r in group]
-
-
-def _with_media():  # noqa: ANN202 - a SQLAlchemy Select
-    return (ITEMS_QUERY.add_columns(media.c.pdq, media.c.exif)
-            .outerjoin(media, media.c.item_id == items.c.id))
+    for md5, group in groupby(iter_pictures_and_videos_by_md5(store), key=lambda r: r.item.md5):
+        if md5 not in counted_md5s:
+            yield [_Copy(r.item, r.pdq, r.exif, None) for r in group]
 

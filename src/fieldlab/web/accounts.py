@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
+from fieldlab.case import accounts as stored
 from fieldlab.case.store import CaseStore
 from fieldlab.errors import WebError
 from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
@@ -89,41 +88,32 @@ def add_user(store: CaseStore, name: str, role: str, password: str, actor: str |
     if role not in roles:
         raise AccountError(f"role must be one of {', '.join(roles)}")
     check_password(password)
-    with store.engine.begin() as conn:
-        taken = {name_key(n): n for (n,) in conn.execute(select(users.c.name))}
-        if name_key(name) in taken:
-            raise AccountError(f"there is already a user named {taken[name_key(name)]!r}")
-        now = time.time()
-        new_id = conn.execute(insert(users).values(name=name, role=role, password_hash=_hasher.hash(password),
-                                                   created_at=now, disabled=False)).inserted_primary_key[0]
+    now = time.time()
+    try:
+        new_id = stored.insert_user(store, name, role, _hasher.hash(password), now, name_key)
+    except stored.NameTaken as exc:
+        raise AccountError(str(exc)) from None
     store.audit.append("user_added", {"user": name, "role": role}, actor=actor)
     return User(new_id, name, role, False, now)
 
 
 def list_users(store: CaseStore) -> list[User]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(users).order_by(users.c.name)).all()
-    return [User(r.id, r.name, r.role, bool(r.disabled), r.created_at) for r in rows]
+    return [_user(r) for r in stored.all_users(store)]
 
 
 def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> User:
-    with store.engine.begin() as conn:
-        row = conn.execute(select(users).where(users.c.id == user_id)).first()
-        if row is None:
-            raise AccountError(f"no user with id {user_id}")
-        conn.execute(update(users).where(users.c.id == user_id).values(disabled=disabled))
-        if disabled:
-            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+    row = stored.set_user_disabled(store, user_id, disabled)
+    if row is None:
+        raise AccountError(f"no user with id {user_id}")
     store.audit.append("user_disabled" if disabled else "user_enabled", {"user": row.name}, actor=actor)
     return User(row.id, row.name, row.role, disabled, row.created_at)
 
 
 def user_named(store: CaseStore, name: str) -> User:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.name == name.strip())).first()
+    row = stored.user_by_name(store, name.strip())
     if row is None:
         raise AccountError(f"no user named {name.strip()!r}")
-    return User(row.id, row.name, row.role, bool(row.disabled), row.created_at)
+    return _user(row)
 
 
 def check_password(password: str) -> None:
@@ -136,9 +126,7 @@ def set_password(store: CaseStore, name: str, password: str, actor: str | None =
     """A new password (forgotten, or given away); the account's open sessions end."""
     check_password(password)
     user = user_named(store, name)
-    with store.engine.begin() as conn:
-        conn.execute(update(users).where(users.c.id == user.id).values(password_hash=_hasher.hash(password)))
-        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
+    stored.set_password_hash(store, user.id, _hasher.hash(password), end_sessions=True)
     store.audit.append("password_reset", {"user": user.name}, actor=actor)
     return user
 
@@ -147,14 +135,9 @@ def remove_user(store: CaseStore, name: str, actor: str | None = None) -> User:
     """Removes an account that never saw a picture. One that did is named by the exposure log, which is kept for
     the examiner's welfare and for the court: such an account can only be disabled."""
     user = user_named(store, name)
-    with store.engine.begin() as conn:
-        seen = conn.execute(select(exposure_log.c.id).where(exposure_log.c.user_id == user.id).limit(1)).first()
-        if seen is not None:
-            raise AccountError(f"{user.name!r} has viewed pictures of this case and the exposure log keeps their "
-                               "account: disable it instead (fieldlab user disable)")
-        conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user.id))
-        conn.execute(delete(examiner_settings).where(examiner_settings.c.user_id == user.id))
-        conn.execute(delete(users).where(users.c.id == user.id))
+    if not stored.delete_user_unless_exposed(store, user.id):
+        raise AccountError(f"{user.name!r} has viewed pictures of this case and the exposure log keeps their "
+                           "account: disable it instead (fieldlab user disable)")
     store.audit.append("user_removed", {"user": user.name, "role": user.role}, actor=actor)
     return user
 
@@ -163,8 +146,7 @@ def authenticate(store: CaseStore, name: str, password: str) -> User | None:
     """The user, if the name and password are right and the account is enabled; the same work is done for an
     unknown name, so timing does not tell which names exist.  At most ``HASHING_AT_ONCE`` passwords are checked
     at a time in this process (memory and CPU stay bounded under a flood); ServerBusy after waiting too long."""
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users).where(users.c.name == canonical_name(name))).first()
+    row = stored.user_by_name(store, canonical_name(name))
     if not _hashing.acquire(timeout=HASHING_WAIT_SECONDS):
         raise ServerBusy("the server is checking other logins: try again in a moment")
     try:
@@ -176,8 +158,7 @@ def authenticate(store: CaseStore, name: str, password: str) -> User | None:
     if row is None or row.disabled:
         return None
     if _hasher.check_needs_rehash(row.password_hash):
-        with store.engine.begin() as conn:
-            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
+        stored.set_password_hash(store, row.id, _hasher.hash(password), end_sessions=False)
     return User(row.id, row.name, row.role, False, row.created_at)
 
 
@@ -186,9 +167,7 @@ def start_session(store: CaseStore, user: User) -> tuple[str, Session]:
     token = secrets.token_urlsafe(32)
     now = time.time()
     session = Session(user, secrets.token_urlsafe(32), _digest(token), now)
-    with store.engine.begin() as conn:
-        conn.execute(insert(web_sessions).values(token_hash=session.token_hash, user_id=user.id,
-                                                 csrf_token=session.csrf_token, created_at=now, last_seen=now))
+    stored.insert_session(store, session.token_hash, user.id, session.csrf_token, now)
     return token, session
 
 
@@ -199,30 +178,27 @@ def session_for(store: CaseStore, token: str | None, idle_seconds: float = IDLE_
         return None
     token_hash = _digest(token)
     now = time.time()
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(web_sessions, users.c.name, users.c.role, users.c.disabled, users.c.created_at.label("user_created"))
-            .join(users, users.c.id == web_sessions.c.user_id).where(web_sessions.c.token_hash == token_hash)
-        ).first()
+    row = stored.session_by_hash(store, token_hash)
     if row is None:
         return None
-    if row.disabled or now - row.last_seen > idle_seconds or now - row.created_at > max_seconds:
+    if row.user.disabled or now - row.last_seen > idle_seconds or now - row.created_at > max_seconds:
         end_session(store, token)
         return None
     if now - row.last_seen > _SEEN_WRITE_EVERY:
-        with store.engine.begin() as conn:
-            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == token_hash).values(last_seen=now))
-    user = User(row.user_id, row.name, row.role, False, row.user_created)
-    return Session(user, row.csrf_token, token_hash, row.created_at)
+        stored.touch_session(store, token_hash, now)
+    return Session(_user(row.user), row.csrf_token, token_hash, row.created_at)
 
 
 def end_session(store: CaseStore, token: str) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _digest(token)))
+    stored.delete_session(store, _digest(token))
 
 
 def csrf_matches(session: Session, offered: str | None) -> bool:
     return bool(offered) and secrets.compare_digest(session.csrf_token.encode(), offered.encode())
+
+
+def _user(row: stored.UserRow) -> User:
+    return User(row.id, row.name, row.role, row.disabled, row.created_at)
 
 
 def _digest(token: str) -> str:

@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 
 from fieldlab import __version__
 from fieldlab.case.store import CaseStore
+from fieldlab.case.welfare import settings_for
 from fieldlab.errors import OptionError, WebError
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts
@@ -36,7 +37,6 @@ from fieldlab.web.login_throttle import LoginThrottle
 from fieldlab.web.permissions import PERMISSIONS
 from fieldlab.web.review import ReviewIndex
 from fieldlab.web.thumbnails import ThumbnailService
-from fieldlab.web.welfare import settings_for
 from fieldlab.web.wrapping import wrap_at_separators
 
 CSRF_HEADER = "x-csrf-token"

@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from fieldlab.case.queries import ExhibitCounts, exhibit_counts, stored_kind
-from fieldlab.case.schema import errors, items
+from fieldlab.case.queries import ExhibitCounts, exhibit_counts, exhibit_problems, media_mtimes
 from fieldlab.case.store import CaseStore
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, charging_table
 from fieldlab.web.charts import Chart, category_bars, time_histogram
@@ -86,7 +83,7 @@ def dashboard(store: CaseStore, profile: str) -> Dashboard:
             bars[category] = (counted, indicative)
         per_exhibit.append((c.ref, bars))
     return Dashboard(panels, table.categories, _charging_rows(table, TOTAL), table.not_indecent,
-                     category_bars(per_exhibit, table.categories), time_histogram(_media_times(store), time.time()))
+                     category_bars(per_exhibit, table.categories), time_histogram(media_mtimes(store), time.time()))
 
 
 def _charging_rows(table: ChargingTable, scope: str) -> list[tuple[str, str, dict[str, int]]]:
@@ -100,24 +97,11 @@ def _charging_rows(table: ChargingTable, scope: str) -> list[tuple[str, str, dic
 
 
 def _recent_errors(store: CaseStore, exhibit_id: int, limit: int = 10) -> list[tuple[str, str, str, str]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(errors.c.kind, errors.c.stage, errors.c.path, errors.c.message)
-                            .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id.desc()).limit(limit)).all()
-    return [(stored_kind(r.kind).label, r.stage, r.path, r.message) for r in rows]
+    return [(p.kind.label, p.stage, p.path, p.message) for p in exhibit_problems(store, exhibit_id, limit, True)]
 
 
 def exhibit_errors(store: CaseStore, exhibit_id: int, limit: int = 5000) -> list[tuple[str, str, str, str, float]]:
     """(kind label, stage, path, message, when) of an exhibit's problems, in the order recorded."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(errors.c.kind, errors.c.stage, errors.c.path, errors.c.message, errors.c.at)
-                            .where(errors.c.exhibit_id == exhibit_id).order_by(errors.c.id).limit(limit)).all()
-    return [(stored_kind(r.kind).label, r.stage, r.path, r.message, r.at) for r in rows]
+    return [(p.kind.label, p.stage, p.path, p.message, p.at) for p in exhibit_problems(store, exhibit_id, limit)]
 
-
-
-def _media_times(store: CaseStore) -> list[float]:
-    with store.engine.connect() as conn:
-        return [r[0] for r in conn.execute(
-            select(items.c.mtime).where(items.c.family.in_(("image", "video")), items.c.mtime.is_not(None),
-                                        items.c.known_good.is_(False)))]
 

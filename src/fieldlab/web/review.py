@@ -29,24 +29,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select
-
-from fieldlab.case.decisions import standing_decision_ids
 from fieldlab.case.groups import group_of
+from fieldlab.case.item_rows import ItemRow
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.queries import deciding_category
-from fieldlab.case.schema import (
-    classifications,
-    classifier_models,
-    decisions,
-    detections,
-    devices,
-    errors,
-    exhibits,
-    hits,
-    items,
-    media,
-    media_groups,
+from fieldlab.case.review import (
+    ClassificationRecord,
+    ReviewItem,
+    item_record,
+    review_fingerprint,
+    review_rows,
+    tile_facts,
 )
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.detect.classify import likely_nudity
@@ -138,51 +131,28 @@ class ReviewIndex:
 
     def fresh(self) -> ReviewIndex:
         if time.monotonic() - self._built_at > self.max_age:
-            fingerprint = self._fingerprint()
+            fingerprint = review_fingerprint(self.store)
             if fingerprint != self._fingerprint_built:  # a finished case is ranked once, not every few seconds
                 self._build()
                 self._fingerprint_built = fingerprint
             self._built_at = time.monotonic()
         return self
 
-    def _fingerprint(self) -> tuple:
-        """What the ranking depends on, cheaply: items listed and read, hits, groups, devices."""
-        with self.store.engine.connect() as conn:
-            listed = conn.execute(select(func.max(items.c.id), func.count(items.c.id).filter(items.c.state == "done"))).one()
-            others = tuple(conn.execute(select(func.count()).select_from(table)).scalar()
-                           for table in (hits, media_groups, devices, classifications))
-        return (*listed, *others)
-
     def _build(self) -> None:
         contents: dict[str, Content] = {}
         content_of: dict[int, str] = {}
-        hit_items = select(hits.c.item_id)
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(items.c.id, items.c.exhibit_id, items.c.locator, items.c.path, items.c.family, items.c.flags,
-                       items.c.place, items.c.md5, items.c.sha1, items.c.size, exhibits.c.ref)
-                .join(exhibits, exhibits.c.id == items.c.exhibit_id)
-                .where(items.c.known_good.is_(False), items.c.flags.not_like("%duplicate%"), items.c.state == "done",
-                       or_(items.c.family.in_(("image", "video")), items.c.id.in_(hit_items)))
-                .order_by(items.c.id)
-            ).all()
-            hit_rows = conn.execute(
-                select(hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.hash_set,
-                       hits.c.method, hits.c.distance).where(hits.c.profile == self.profile)
-            ).all()
-            grouped = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)).all())
-            scored = conn.execute(select(classifications.c.item_id, classifications.c.score,
-                                         classifications.c.nudity)).all()
+        rows = review_rows(self.store, self.profile)
+        grouped = rows.groups
         by_id = {}
-        for r in rows:
+        for r in rows.items:
             key = content_key(r.id, r.md5, r.sha1)
             content = contents.get(key)
             if content is None:
-                content = contents[key] = Content(key, exhibit=r.ref, path=r.path, family=r.family, size=r.size)
+                content = contents[key] = Content(key, exhibit=r.exhibit, path=r.path, family=r.family, size=r.size)
             content.item_ids.append(r.id)
             content_of[r.id] = key
             by_id[r.id] = r
-        for h in hit_rows:
+        for h in rows.hits:
             content = contents.get(content_of.get(h.item_id, ""))
             if content is None:
                 continue
@@ -190,10 +160,10 @@ class ReviewIndex:
                 content.exact.append((h.trust_rank, h.profile, h.category, h.hash_set))
             else:
                 content.near.append((h.distance, h.method, h.category, h.hash_set))
-        for item_id, score, nudity in scored:
-            content = contents.get(content_of.get(item_id, ""))
+        for scored in rows.scores:
+            content = contents.get(content_of.get(scored.item_id, ""))
             if content is not None:
-                content.score, content.nudity = max(content.score, score), max(content.nudity, nudity)
+                content.score, content.nudity = max(content.score, scored.score), max(content.nudity, scored.nudity)
         known_ids = {i for c in contents.values() if c.known for i in c.item_ids}
         known_groups = {grouped[i] for i in known_ids if i in grouped}
         known_locators = {(by_id[i].exhibit_id, by_id[i].locator) for i in known_ids}
@@ -235,7 +205,7 @@ def content_key(item_id: int, md5: str | None, sha1: str | None) -> str:
     return f"sha1:{sha1}" if sha1 else f"md5:{md5}" if md5 else f"item:{item_id}"
 
 
-def _tier(row, grouped: dict[int, int], known_groups: set[int], known_locators: set[tuple[int, str]],  # noqa: ANN001
+def _tier(row: ReviewItem, grouped: dict[int, int], known_groups: set[int], known_locators: set[tuple[int, str]],
           first_generation: set[int]) -> int:
     if grouped.get(row.id) in known_groups or _inside_known(row, known_locators):
         return 1
@@ -250,7 +220,7 @@ def _tier(row, grouped: dict[int, int], known_groups: set[int], known_locators: 
     return 5
 
 
-def _inside_known(row, known_locators: set[tuple[int, str]]) -> bool:  # noqa: ANN001
+def _inside_known(row: ReviewItem, known_locators: set[tuple[int, str]]) -> bool:
     """Held inside a known item at any depth: its EXIF preview, a picture carved out of it, a member of it."""
     try:
         parent = Locator.parse(row.locator).parent
@@ -280,29 +250,14 @@ def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -
     """Tiles for one page of content keys, with each content's standing decision and group."""
     chosen = [index.contents[k] for k in keys]
     ids = [c.item_id for c in chosen]
-    with store.engine.connect() as conn:
-        latest = (select(func.max(decisions.c.id)).where(decisions.c.item_id.in_(ids), decisions.c.profile == profile)
-                  .group_by(decisions.c.item_id).scalar_subquery())
-        decided = dict(conn.execute(select(decisions.c.item_id, decisions.c.category)
-                                    .where(decisions.c.id.in_(latest))).all())
-        groups = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)
-                                   .where(media_groups.c.item_id.in_(ids))).all())
-        sizes = dict(conn.execute(select(media_groups.c.group_id, func.count()).where(
-            media_groups.c.group_id.in_(set(groups.values()))).group_by(media_groups.c.group_id)).all())
+    facts = tile_facts(store, ids, profile)
     found = []
     for content in chosen:
-        decision = decided.get(content.item_id)
-        group = groups.get(content.item_id)
+        decision = facts.latest.get(content.item_id)
+        group = facts.groups.get(content.item_id)
         found.append(Tile(content, decision if decision and decision != UNCATEGORISED else None, group,
-                          sizes.get(group, 1)))
+                          facts.group_sizes.get(group, 1)))
     return found
-
-
-def decided_items(store: CaseStore, profile: str) -> set[int]:
-    """Items whose latest decision under ``profile`` is a category (not withdrawn)."""
-    with store.engine.connect() as conn:
-        return set(conn.execute(select(decisions.c.item_id)
-                                .where(decisions.c.id.in_(standing_decision_ids(profile)))).scalars())
 
 
 def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], whole_group: bool) -> list[int]:
@@ -382,21 +337,10 @@ _EXIF_LABELS = {"make": "Camera make", "model": "Camera model", "serial": "Camer
 
 
 def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(items, exhibits.c.ref).join(exhibits, exhibits.c.id == items.c.exhibit_id)
-                           .where(items.c.id == item_id)).first()
-        if row is None:
-            return None
-        found_media = conn.execute(select(media).where(media.c.item_id == item_id)).first()
-        found_hits = conn.execute(select(hits).where(hits.c.item_id == item_id)
-                                  .order_by(hits.c.trust_rank, hits.c.hash_set, hits.c.method)).all()
-        same = (items.c.sha1 == row.sha1) if row.sha1 else (items.c.md5 == row.md5) if row.md5 else (items.c.id == row.id)
-        copies = conn.execute(select(items, exhibits.c.ref).join(exhibits, exhibits.c.id == items.c.exhibit_id)
-                              .where(same).order_by(items.c.id).limit(1000)).all()
-        history = conn.execute(select(decisions).where(decisions.c.item_id == item_id).order_by(decisions.c.id)).all()
-        problems = conn.execute(select(errors.c.stage, errors.c.message).where(errors.c.item_id == item_id)
-                                .order_by(errors.c.id)).all()
-        classified = _classified(conn, item_id)
+    record = item_record(store, item_id)
+    if record is None:
+        return None
+    row, found_media = record.item, record.media
     exif, gps = _exif(found_media.exif if found_media else None)
     media_facts = None
     if found_media is not None:
@@ -404,33 +348,30 @@ def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
                                                             "frame_rate", "codec", "pdq", "pdq_quality", "error",
                                                             "partial", "camera", "camera_serial")}
     return ItemDetail(
-        id=row.id, exhibit=row.ref, exhibit_id=row.exhibit_id, path=row.path, locator=_display_locator(row.locator),
+        id=row.item_id, exhibit=row.exhibit, exhibit_id=record.exhibit_id, path=row.path,
+        locator=_display_locator(row.locator),
         origin=row.origin, app=row.app, place=row.place, kind=row.kind, family=row.family, file_type=row.file_type,
         mime=row.mime, extension_mismatch=row.extension_mismatch, size=row.size, md5=row.md5, sha1=row.sha1,
         sha256=row.sha256, state=row.state, flags=_flags(row.flags), times=_times(row), media=media_facts, exif=exif,
         gps=gps,
         hits=tuple({k: getattr(h, k) for k in ("hash_set", "hash_set_sha256", "profile", "category", "method",
                                                "distance", "transform", "matched_hash", "trust_rank")}
-                   for h in found_hits),
-        copies=tuple(Copy(c.id, c.ref, c.path, _display_locator(c.locator), _flags(c.flags), _times(c))
-                     for c in copies),
+                   for h in record.hits),
+        copies=tuple(Copy(c.item_id, c.exhibit, c.path, _display_locator(c.locator), _flags(c.flags), _times(c))
+                     for c in record.copies),
         decisions=tuple({"at": utc(d.at), "examiner": d.examiner, "category": d.category, "note": d.note}
-                        for d in history),
-        group=tuple(group_of(store, item_id)), problems=tuple((p.stage, p.message) for p in problems),
+                        for d in record.decisions),
+        group=tuple(group_of(store, item_id)), problems=record.problems,
         camera_of=_camera_of(store, item_id) if found_media is not None and found_media.camera else None,
-        classified=classified,
+        classified=_classified(record.classified),
     )
 
 
-def _classified(conn, item_id: int) -> Classified | None:  # noqa: ANN001
-    row = conn.execute(select(classifications.c.score, classifications.c.nudity, classifier_models.c.name)
-                       .outerjoin(classifier_models, classifier_models.c.sha256 == classifications.c.model_sha256)
-                       .where(classifications.c.item_id == item_id)).first()
-    if row is None:
+def _classified(found: ClassificationRecord | None) -> Classified | None:
+    if found is None:
         return None
-    boxes = conn.execute(select(detections).where(detections.c.item_id == item_id).order_by(detections.c.rank)).all()
-    return Classified(row.score, row.nudity, likely_nudity(row.nudity), row.name or "unknown model",
-                      tuple((b.label, b.score, (b.x, b.y, b.width, b.height)) for b in boxes))
+    return Classified(found.score, found.nudity, likely_nudity(found.nudity), found.model or "unknown model",
+                      tuple((d.label, d.score, d.box) for d in found.detections))
 
 
 def _camera_of(store: CaseStore, item_id: int) -> str | None:
@@ -453,7 +394,7 @@ def _flags(text: str | None) -> tuple[str, ...]:
     return tuple(sorted(filter(None, (text or "").split(","))))
 
 
-def _times(row) -> tuple[tuple[str, str], ...]:  # noqa: ANN001
+def _times(row: ItemRow) -> tuple[tuple[str, str], ...]:
     names = (("Modified", row.mtime), ("Accessed", row.atime), ("Changed (metadata)", row.ctime), ("Created", row.btime))
     return tuple((name, utc(value)) for name, value in names if value is not None)
 

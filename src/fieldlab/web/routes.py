@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from fieldlab.case.accounts import live_session_hashes
 from fieldlab.case.decisions import categorise, undo_last
-from fieldlab.case.schema import exhibits, hits, items, web_sessions
-from fieldlab.case.store import EXACT_METHODS, CaseError, recorded_parents
+from fieldlab.case.queries import has_exact_hit, item_exists, picture_source
+from fieldlab.case.review import decided_items
+from fieldlab.case.store import CaseError
+from fieldlab.case.welfare import exposure_totals
 from fieldlab.detect.classify import likely_nudity
 from fieldlab.evidence.reopen import stored_spec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
@@ -25,7 +27,7 @@ from fieldlab.web.app import allowed, keys_for, may, render, state_of
 from fieldlab.web.body_limits import BodyLimit
 from fieldlab.web.dashboard import dashboard, exhibit_errors, progress
 from fieldlab.web.permissions import role_duties
-from fieldlab.web.review import TIERS, content_key, decided_items, expand_selection, item_detail, tiles, utc
+from fieldlab.web.review import TIERS, content_key, expand_selection, item_detail, tiles, utc
 from fieldlab.web.thumbnails import ThumbnailTask, ThumbnailUnavailable
 
 router = APIRouter()
@@ -211,9 +213,7 @@ def exhibit_password(request: Request, exhibit_id: ItemId,
     state = state_of(request)
     if not any(e.id == exhibit_id for e in state.store.exhibits()):
         raise HTTPException(404, "no such exhibit")
-    with state.store.engine.connect() as conn:
-        live = set(conn.execute(select(web_sessions.c.token_hash)).scalars())
-    state.exhibit_passwords.give(session.token_hash, exhibit_id, password, live)
+    state.exhibit_passwords.give(session.token_hash, exhibit_id, password, live_session_hashes(state.store))
     with state.write_lock:
         state.store.audit.append("exhibit_password_given", {"exhibit": exhibit_id}, actor=session.user.name)
     return RedirectResponse(f"/item/{back}", status_code=303)
@@ -246,19 +246,14 @@ def _log_sent(state, session: Session, item_id: int) -> None:  # noqa: ANN001 - 
 def _thumbnail_task(state, item_id: int, session: Session) -> tuple[ThumbnailTask, list[int]]:  # noqa: ANN001
     """What to render (with the exhibit's passwords this session gave), and, for known material and anything derived
     from it, the copies any of which the examiner must have revealed."""
-    with state.store.engine.connect() as conn:
-        row = conn.execute(select(items.c.id, items.c.exhibit_id, items.c.locator, items.c.family, items.c.size,
-                                  items.c.md5, items.c.sha1, exhibits.c.source, exhibits.c.source_kind,
-                                  exhibits.c.facts)
-                           .join(exhibits, exhibits.c.id == items.c.exhibit_id).where(items.c.id == item_id)).first()
-        if row is None or row.family not in ("image", "video"):
-            raise HTTPException(404, "no picture or video with this id")
-        own_exact = conn.execute(select(hits.c.id).where(hits.c.item_id == item_id,
-                                                         hits.c.method.in_(EXACT_METHODS)).limit(1)).first()
-    guarded = state.fresh_review().reveal_needed(item_id, content_key(row.id, row.md5, row.sha1), own_exact is not None)
-    spec = stored_spec(row.source, row.source_kind, recorded_parents(row.facts),
+    row = picture_source(state.store, item_id)
+    if row is None or row.family not in ("image", "video"):
+        raise HTTPException(404, "no picture or video with this id")
+    own_exact = has_exact_hit(state.store, item_id)
+    guarded = state.fresh_review().reveal_needed(item_id, content_key(row.item_id, row.md5, row.sha1), own_exact)
+    spec = stored_spec(row.source, row.source_kind, row.parents,
                        state.exhibit_passwords.of(session.token_hash, row.exhibit_id))
-    task = ThumbnailTask(row.id, spec, row.locator, row.family, row.size)
+    task = ThumbnailTask(row.item_id, spec, row.locator, row.family, row.size)
     return task, guarded
 
 
@@ -305,9 +300,8 @@ def undo(request: Request, session: Session = Depends(may("categorise"))) -> dic
 @router.post("/api/reveal/{item_id}")
 def reveal(request: Request, item_id: ItemId, session: Session = Depends(may("see_pictures"))) -> dict:
     state = state_of(request)
-    with state.store.engine.connect() as conn:
-        if conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is None:
-            raise HTTPException(404, "no such item")
+    if not item_exists(state.store, item_id):
+        raise HTTPException(404, "no such item")
     with state.write_lock:
         exposure_id = welfare.start_reveal(state.store, session.user, item_id)
     return {"exposure_id": exposure_id}
@@ -387,7 +381,7 @@ def users_page(request: Request, session: Session = Depends(allowed("manage_user
                problem: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     state = state_of(request)
     return render(request, "users.html", session, users=accounts.list_users(state.store), roles=accounts.ROLES, duties=role_duties("review"),
-                  exposure=welfare.exposure_totals(state.store), problem=problem, utc=utc)
+                  exposure=exposure_totals(state.store), problem=problem, utc=utc)
 
 
 @router.post("/users")
@@ -399,7 +393,7 @@ def add_user(request: Request, name: Annotated[str, Form(max_length=200)], role:
             accounts.add_user(state.store, name, role, password, actor=session.user.name)
     except AccountError as exc:
         return render(request, "users.html", session, status=400, users=accounts.list_users(state.store),
-                      roles=accounts.ROLES, duties=role_duties("review"), exposure=welfare.exposure_totals(state.store), problem=str(exc), utc=utc)
+                      roles=accounts.ROLES, duties=role_duties("review"), exposure=exposure_totals(state.store), problem=str(exc), utc=utc)
     return RedirectResponse("/users", status_code=303)
 
 
