@@ -164,3 +164,14 @@ def test_option_and_hash_file_errors_are_tree_errors_that_callers_may_still_catc
     with pytest.raises(OptionError) as caught:
         parse_kind("gremlins")
     assert exit_code(caught.value) == 2
+
+
+def test_a_categories_file_that_is_not_text_is_refused_naming_it(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "known.bin").write_bytes(bytes(range(256)) * 64)
+    categories = tmp_path / "categories.csv"
+    categories.write_bytes(b"\xff\xfe\x00binary")
+    output = _refused(["hashset", "blocks", str(reference), "--name", "known", "--categories", str(categories),
+                       "--home", str(tmp_path / "lib")])
+    assert "categories.csv: not a UTF-8 CSV of 'relative path,category'" in output

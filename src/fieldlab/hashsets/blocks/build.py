@@ -170,12 +170,15 @@ def read_categories(path: Path) -> dict[str, str]:
     """``relative path,category`` rows (a ``path,category`` header is skipped) as a dict."""
     found: dict[str, str] = {}
     with open(path, encoding="utf-8-sig", newline="") as rows:
-        for number, row in enumerate(csv.reader(rows), start=1):
-            if not row or not row[0].strip() or (number == 1 and [c.strip().lower() for c in row[:2]] == ["path", "category"]):
-                continue
-            if len(row) < 2:
-                raise HashSetError(f"{path}, line {number}: expected 'relative path,category'")
-            found[row[0].strip().replace("\\", "/").removeprefix("./")] = row[1].strip()
+        try:
+            for number, row in enumerate(csv.reader(rows), start=1):
+                if not row or not row[0].strip() or (number == 1 and [c.strip().lower() for c in row[:2]] == ["path", "category"]):
+                    continue
+                if len(row) < 2:
+                    raise HashSetError(f"{path}, line {number}: expected 'relative path,category'")
+                found[row[0].strip().replace("\\", "/").removeprefix("./")] = row[1].strip()
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise HashSetError(f"{path}: not a UTF-8 CSV of 'relative path,category' ({exc})") from None
     return found
 
 
