@@ -92,7 +92,8 @@ def exhibit_rows(store: CaseStore) -> list[ExhibitRow]:
 def iter_items(store: CaseStore) -> Iterator[ItemRow]:
     """Every item of every exhibit, in exhibit then item order."""
     with store.engine.connect() as conn:
-        for r in conn.execution_options(yield_per=_BATCH).execute(ITEMS_WITH_REF.order_by(items.c.exhibit_id, items.c.id)):
+        ordered = ITEMS_WITH_REF.order_by(items.c.exhibit_id, items.c.id)
+        for r in conn.execution_options(yield_per=_BATCH).execute(ordered):
             yield item_row(r)
 
 

@@ -172,7 +172,8 @@ def read_categories(path: Path) -> dict[str, str]:
     with open(path, encoding="utf-8-sig", newline="") as rows:
         try:
             for number, row in enumerate(csv.reader(rows), start=1):
-                if not row or not row[0].strip() or (number == 1 and [c.strip().lower() for c in row[:2]] == ["path", "category"]):
+                header = number == 1 and [c.strip().lower() for c in row[:2]] == ["path", "category"]
+                if not row or not row[0].strip() or header:
                     continue
                 if len(row) < 2:
                     raise HashSetError(f"{path}, line {number}: expected 'relative path,category'")
