@@ -13,8 +13,8 @@ import pytest
 from fieldlab.validation import validate
 from fieldlab.validation.corpus import CLASSES, build_corpus
 from fieldlab.validation.run import run_fieldlab
-from fieldlab.validation.score import Finding, expected_charging, score, wilson
-from fieldlab.validation.truth import ClassInfo, KnownItem, Truth
+from fieldlab.validation.score import Finding, ReportedProblem, expected_charging, score, wilson
+from fieldlab.validation.truth import NOT_REACHABLE, ClassInfo, KnownItem, Truth
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,15 @@ def test_every_class_below_full_recall_is_a_stated_limit_with_examples(record: d
         assert all(m.startswith("K") and "(EX0" in m for m in limit["missed"])
 
 
+def test_new_extractions_and_containers_are_read_and_the_locked_zip_is_reported_not_reached(quick: Path,
+                                                                                           record: dict) -> None:
+    scored = {c["name"]: c for c in record["fieldlab"]["classes"]}
+    for name in ("phone/ios-backup", "phone/android-ab", "phone/ufdr", "vhdx/allocated", "vhdx/deleted",
+                 "archive/password-not-given"):
+        assert scored[name]["found"] == scored[name]["planted"] >= 1, name
+    assert {b.kind for b in Truth.read(quick / "corpus").benign} == {"picture", "video", "document", "executable"}
+
+
 def test_peers_are_scored_by_the_same_truth(record: dict) -> None:
     names = [p["name"] for p in record["peers"]]
     assert names == ["tsk_recover -e", "foremost", "photorec"]
@@ -76,7 +85,7 @@ def test_record_names_versions_corpus_and_machine(record: dict) -> None:
     for key in ("fieldlab", "commit", "python", "pytsk3", "libewf-python", "pdqhash", "Pillow", "av", "machine"):
         assert environment[key], key
     assert len(record["corpus"]["sha256"]) == 64 and record["corpus"]["seed"] == 3
-    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {"EX01", "EX02", "EX03", "EX04"}
+    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {f"EX0{n}" for n in range(1, 9)}
     assert all(e["seconds"] > 0 for e in record["corpus"]["exhibits"])
 
 
@@ -97,7 +106,7 @@ def test_same_seed_gives_the_same_corpus_bytes_and_the_same_results(quick: Path,
     assert again.corpus_sha256 == record["corpus"]["sha256"]
     assert file_digests(tmp_path / "corpus") == file_digests(quick / "corpus")
     rerun = run_fieldlab(tmp_path / "corpus", again, tmp_path / "work")
-    rescored = dataclasses.asdict(score(again, list(rerun.findings), rerun.charging))
+    rescored = dataclasses.asdict(score(again, list(rerun.findings), rerun.charging, list(rerun.problems)))
     assert json.loads(json.dumps(rescored)) == record["fieldlab"]
 
 
@@ -133,6 +142,33 @@ def test_category_agreement_needs_every_match_of_an_item_to_carry_the_truths_cat
                            Finding("EX02", "z", "/z.jpg", "pdq", "F" * 64, "B")], None)
     assert [(c.found, c.category_agreed) for c in result.classes] == [(1, 0), (1, 1)]
     assert result.precision == 1
+
+
+def locked_truth() -> Truth:
+    classes = (ClassInfo("archive/password-not-given", "", NOT_REACHABLE),)
+    known = (KnownItem("K0001", "archive/password-not-given", "EX01", "a", "A", "still", "a" * 32, "b" * 40,
+                       "c" * 64, "Downloads/locked.zip"),)
+    return Truth(1, "quick", "pw", classes, (), known, (), "0" * 64)
+
+
+@pytest.mark.parametrize(("findings", "problems", "reached"), [
+    ([], [ReportedProblem("EX01", "encrypted", "vol2@1048576/Downloads/locked.zip")], 1),
+    ([], [ReportedProblem("EX01", "encrypted", "vol2@1048576/Downloads/locked.zip › 0001.jpg")], 1),
+    ([], [ReportedProblem("EX02", "encrypted", "Downloads/locked.zip")], 0),  # another exhibit's zip
+    ([], [ReportedProblem("EX01", "damaged", "Downloads/locked.zip")], 0),  # not said to be encrypted
+    ([], [ReportedProblem("EX01", "encrypted", "Downloads/notlocked.zip")], 0),
+    ([Finding("EX01", "x", "Downloads/locked.zip", "md5", "a" * 32, "A")],
+     [ReportedProblem("EX01", "encrypted", "Downloads/locked.zip")], 0),  # matched: not the expected result
+])
+def test_an_item_out_of_reach_counts_only_when_its_own_container_is_reported_encrypted_and_nothing_matched(
+        findings: list[Finding], problems: list[ReportedProblem], reached: int) -> None:
+    result = score(locked_truth(), findings, {}, problems)
+    assert result.classes[0].found == reached
+    assert len(result.classes[0].missed) == 1 - reached
+
+
+def test_an_item_out_of_reach_is_not_in_the_truths_charging_table() -> None:
+    assert expected_charging(locked_truth()) == {}
 
 
 def test_truths_charging_table_counts_each_item_on_its_class_basis() -> None:

@@ -18,7 +18,7 @@ def validate(out: Path, seed: int = 1, size: str = "quick", peers: bool = False)
     out = Path(out)
     truth = build_corpus(out / "corpus", seed, size)
     run = run_fieldlab(out / "corpus", truth, out / "work")
-    result = score(truth, list(run.findings), run.charging)
+    result = score(truth, list(run.findings), run.charging, list(run.problems))
     peer_scores = {}
     if peers:
         from fieldlab.validation.peers import run_peers

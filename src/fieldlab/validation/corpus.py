@@ -26,12 +26,13 @@ from PIL import Image
 
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.detect.video import video_pdq
-from fieldlab.validation import content, thumbnails
+from fieldlab.validation import content, phones, thumbnails, vhdx
 from fieldlab.validation.disks import MIB, PlantedFile, build_disk, to_e01, to_split_raw
-from fieldlab.validation.truth import BenignItem, ClassInfo, ExhibitInfo, KnownItem, Truth
+from fieldlab.validation.truth import NOT_REACHABLE, BenignItem, ClassInfo, ExhibitInfo, KnownItem, Truth
 
 SIZES = {"quick": 1, "standard": 30, "large": 150}  # known items planted per class
-BENIGN_PICTURES = {"quick": 6, "standard": 200, "large": 1500}  # unknown pictures per exhibit
+BENIGN_PICTURES = {"quick": 6, "standard": 200, "large": 1500}  # unknown pictures per disk exhibit
+BENIGN_VIDEOS = {"quick": 1, "standard": 4, "large": 20}  # unknown videos per disk exhibit
 CORPUS_TIME = "2024-05-17 12:30:00"
 PASSWORD = "Summer2019!"
 LABELS = ("A", "B", "C")
@@ -50,6 +51,8 @@ CLASSES = (
     ClassInfo("unallocated/unaligned", "a picture in unpartitioned disk space at an odd byte offset", "hash set"),
     ClassInfo("archive/nested", "a picture in a zip inside a zip", "hash set"),
     ClassInfo("archive/password", "a picture in a ZipCrypto zip whose password the examiner gives", "hash set"),
+    ClassInfo("archive/password-not-given", "a picture in a ZipCrypto zip whose password nobody gave: expected "
+              "result: the zip reported as encrypted, the picture not reachable (and not charged)", NOT_REACHABLE),
     ClassInfo("archive/truncated", "the first member, whole, of a zip cut short inside its second", "hash set"),
     ClassInfo("document/docx", "a picture embedded in a Word document", "hash set"),
     ClassInfo("document/pdf", "a JPEG embedded unchanged in a PDF page", "hash set"),
@@ -70,6 +73,12 @@ CLASSES = (
     ClassInfo("exfat/allocated", "a file on an exFAT stick", "hash set"),
     ClassInfo("exfat/deleted", "a deleted exFAT file", "hash set"),
     ClassInfo("phone/android-tar", "a picture in an Android full file-system extraction (tar)", "hash set"),
+    ClassInfo("phone/ios-backup", "a picture in an iTunes/Finder backup of an iPhone, stored under its hashed name",
+              "hash set"),
+    ClassInfo("phone/android-ab", "a picture in an Android adb backup (.ab: zlib-compressed tar)", "hash set"),
+    ClassInfo("phone/ufdr", "a picture in a Cellebrite UFDR package (report.xml and files by category)", "hash set"),
+    ClassInfo("vhdx/allocated", "a file on NTFS in a GPT disk kept as a Hyper-V VHDX", "hash set"),
+    ClassInfo("vhdx/deleted", "a deleted file on NTFS in a GPT disk kept as a Hyper-V VHDX", "hash set"),
 )
 
 
@@ -92,12 +101,12 @@ class _Planter:
         self._next_seed += 1
         return self._next_seed
 
-    def picture(self, klass: str, exhibit: str, location: str, size: tuple[int, int] = (480, 360)
-                ) -> tuple[bytes, Image.Image]:
+    def picture(self, klass: str, exhibit: str, location: str, size: tuple[int, int] = (480, 360),
+                container: str | None = None) -> tuple[bytes, Image.Image]:
         """A known picture of its own: returns its JPEG bytes (what the hash sets know) and the image."""
         image = content.picture(self.fresh_seed(), *size)
         data = content.jpeg(image)
-        self._record(klass, exhibit, location, "still", data, pdq_hex(image_pdq(io.BytesIO(data)).pdq))
+        self._record(klass, exhibit, location, "still", data, pdq_hex(image_pdq(io.BytesIO(data)).pdq), container)
         return data, image
 
     def movie(self, klass: str, exhibit: str, location: str, work: Path) -> bytes:
@@ -112,10 +121,11 @@ class _Planter:
     def benign_item(self, exhibit: str, path: str, kind: str) -> None:
         self.benign.append(BenignItem(exhibit, path, kind))
 
-    def _record(self, klass: str, exhibit: str, location: str, medium: str, data: bytes, pdq: str | None) -> None:
+    def _record(self, klass: str, exhibit: str, location: str, medium: str, data: bytes, pdq: str | None,
+                container: str | None = None) -> None:
         ident = f"K{len(self.known) + 1:04d}"
         self.known.append(KnownItem(ident, klass, exhibit, location, LABELS[len(self.known) % 3], medium,
-                                    hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), pdq))
+                                    hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), pdq, container))
 
 
 def build_corpus(folder: Path, seed: int, size: str) -> Truth:
@@ -151,6 +161,10 @@ def write_corpus(folder: Path, seed: int, size: str) -> Truth:
         exhibits.append(_card_and_linux(planter, per_class, size, exhibits_dir / "EX02", work))
         exhibits.append(_usb_stick(planter, per_class, size, exhibits_dir / "EX03", work))
         exhibits.append(_android(planter, per_class, size, exhibits_dir / "EX04"))
+        exhibits.append(_iphone_backup(planter, per_class, size, exhibits_dir / "EX05"))
+        exhibits.append(_android_backup(planter, per_class, size, exhibits_dir / "EX06"))
+        exhibits.append(_ufdr_package(planter, per_class, size, exhibits_dir / "EX07"))
+        exhibits.append(_virtual_machine(planter, per_class, size, exhibits_dir / "EX08", work))
     for path in exhibits_dir.rglob("*"):
         os.utime(path, (content.FIXED_MTIME, content.FIXED_MTIME))
     _write_hash_sets(folder / "hashsets", planter)
@@ -164,9 +178,14 @@ def write_corpus(folder: Path, seed: int, size: str) -> Truth:
     return truth
 
 
-def _benign_files(planter: _Planter, exhibit: str, root: str, size: str) -> list[PlantedFile]:
-    """The negative control: unknown pictures, documents and programs, which must produce no hit."""
+def _benign_files(planter: _Planter, exhibit: str, root: str, size: str, work: Path) -> list[PlantedFile]:
+    """The negative control: unknown pictures, videos, documents and programs, which must produce no hit."""
     files = []
+    for index in range(BENIGN_VIDEOS[size]):
+        path = f"{root}Videos/Family/VID_{index + 1:04d}.mp4"
+        movie = content.video(work / f"benign-{exhibit}-{index}.mp4", planter.fresh_seed(), seconds=4)
+        files.append(PlantedFile(path, movie.read_bytes()))
+        planter.benign_item(exhibit, path, "video")
     for index in range(BENIGN_PICTURES[size]):
         path = f"{root}Pictures/Holiday/DSC_{index + 1:04d}.jpg"
         files.append(PlantedFile(path, content.jpeg(content.picture(planter.fresh_seed(), 400, 300))))
@@ -208,6 +227,11 @@ def _windows_pc(planter: _Planter, per_class: int, size: str, target: Path, work
         seed = planter.fresh_seed()
         plant("archive/password", f"Users/alex/Downloads/private_{i}.zip",
               lambda d, s=seed: content.password_zip({"0001.jpg": d}, PASSWORD, s))
+        locked = f"Users/alex/Downloads/locked_{i}.zip"
+        data, _ = planter.picture("archive/password-not-given", ref, f"NTFS partition, /{locked}, 0001.jpg",
+                                  container=locked)
+        secret = planter.rng.bytes(9).hex()  # a password nobody gives: not in the truth file
+        files.append(PlantedFile(locked, content.password_zip({"0001.jpg": data}, secret, planter.fresh_seed())))
         rest = content.jpeg(content.picture(planter.fresh_seed(), 320, 240))
         plant("archive/truncated", f"Users/alex/Downloads/partial_{i}.zip", lambda d, r=rest: content.truncated_zip(d, r))
         plant("document/docx", f"Users/alex/Documents/minutes_{i}.docx", content.docx_with_picture)
@@ -230,7 +254,7 @@ def _windows_pc(planter: _Planter, per_class: int, size: str, target: Path, work
         files.append(PlantedFile(path, planter.movie("video/reencoded", ref, f"NTFS partition, /{path}", work)))
     files.append(PlantedFile(_THUMBCACHE, thumbnails.thumbcache(cached)))
     files.append(PlantedFile(_THUMBS_DB, thumbnails.compound_file(thumbnails.thumbs_db_streams(catalogued))))
-    files += _benign_files(planter, ref, "Users/alex/", size)
+    files += _benign_files(planter, ref, "Users/alex/", size, work)
 
     hidden: list[tuple[str, bytes]] = []
     for i in range(1, per_class + 1):
@@ -280,7 +304,7 @@ def _card_and_linux(planter: _Planter, per_class: int, size: str, target: Path, 
             where = "FAT32" if bucket is fat else "ext4"
             data, _ = planter.picture(klass, ref, f"{where} partition, /{path}" + (", deleted" if deleted else ""))
             bucket.append(PlantedFile(path, data, deleted=deleted))
-    ext += _benign_files(planter, ref, "home/alex/", size)
+    ext += _benign_files(planter, ref, "home/alex/", size, work)
     disk = build_disk(work / "ex02.raw", "gpt", [("fat32", _size_mib(fat, 33), fat), ("ext4", _size_mib(ext, 8), ext)])
     target.mkdir(parents=True)
     to_split_raw(disk.path, target / "card-and-home", 8)
@@ -296,7 +320,7 @@ def _usb_stick(planter: _Planter, per_class: int, size: str, target: Path, work:
                                      ("exfat/deleted", f"Photos/gone_{i}.jpg", True)):
             data, _ = planter.picture(klass, ref, f"exFAT partition, /{path}" + (", deleted" if deleted else ""))
             files.append(PlantedFile(path, data, deleted=deleted))
-    files += _benign_files(planter, ref, "", size)
+    files += _benign_files(planter, ref, "", size, work)
     disk = build_disk(work / "ex03.raw", "mbr", [("exfat", _size_mib(files, 8), files)])
     target.mkdir(parents=True)
     subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(disk.path),
@@ -322,10 +346,96 @@ def _android(planter: _Planter, per_class: int, size: str, target: Path) -> Exhi
     return _exhibit(ref, target, "android-ffs.tar", "Android phone: full file-system extraction as a tar")
 
 
+_IPHONE_UDID = "00008030-001a2b3c4d5e802e"
+_WHATSAPP_GROUP = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared"
+
+
+def _benign_phone_pictures(planter: _Planter, size: str) -> list[bytes]:
+    """A phone's share of the negative control: a quarter of a disk's unknown pictures."""
+    return [content.jpeg(content.picture(planter.fresh_seed(), 400, 300)) for _ in range(BENIGN_PICTURES[size] // 4)]
+
+
+def _iphone_backup(planter: _Planter, per_class: int, size: str, target: Path) -> ExhibitInfo:
+    ref = "EX05"
+    files = {("HomeDomain", "Library/Preferences/.GlobalPreferences.plist"): b'<?xml version="1.0"?><plist '
+             b'version="1.0"><dict><key>AppleLanguages</key><array><string>en-GB</string></array></dict></plist>'}
+    for i in range(1, per_class + 1):
+        for key in (("CameraRollDomain", f"Media/DCIM/100APPLE/IMG_{i:04d}.JPG"),
+                    (_WHATSAPP_GROUP, f"Message/Media/447700900123@s.whatsapp.net/{i % 10}/{i:x}/{i:04d}.jpg")):
+            stored = phones.stored_name(*key)
+            files[key], _ = planter.picture("phone/ios-backup", ref, f"iOS backup, {key[0]}/{key[1]} (stored as "
+                                            f"{stored})")
+    for index, data in enumerate(_benign_phone_pictures(planter, size)):
+        key = ("CameraRollDomain", f"Media/DCIM/101APPLE/IMG_{1001 + index:04d}.JPG")
+        files[key] = data
+        planter.benign_item(ref, phones.stored_name(*key), "picture")
+    phones.ios_backup(target, _IPHONE_UDID, files)
+    return _exhibit(ref, target, _IPHONE_UDID, "iPhone: an unencrypted iTunes/Finder backup folder (Manifest.db, "
+                    "files stored under hashed names)")
+
+
+def _android_backup(planter: _Planter, per_class: int, size: str, target: Path) -> ExhibitInfo:
+    ref = "EX06"
+    members = {"apps/com.whatsapp/_manifest": b"1\ncom.whatsapp\n231180\n33\nsamsung/SM-A536B\n0\n0\n"}
+    for i in range(1, per_class + 1):
+        for path in (f"shared/0/DCIM/Camera/IMG_20240301_{i:06d}.jpg",
+                     f"apps/com.whatsapp/ef/WhatsApp/Media/WhatsApp Images/IMG-20240301-WA{i:04d}.jpg"):
+            members[path], _ = planter.picture("phone/android-ab", ref, f"adb backup, {path}")
+    for index, data in enumerate(_benign_phone_pictures(planter, size)):
+        path = f"shared/0/Pictures/Screenshots/Screenshot_20240302-{index:06d}.jpg"
+        members[path] = data
+        planter.benign_item(ref, path, "picture")
+    target.mkdir(parents=True)
+    (target / "backup.ab").write_bytes(phones.android_backup(members))
+    return _exhibit(ref, target, "backup.ab", "Android phone: an adb backup (.ab, compressed, no password) of "
+                    "shared storage and app data")
+
+
+def _ufdr_package(planter: _Planter, per_class: int, size: str, target: Path) -> ExhibitInfo:
+    ref = "EX07"
+    files = []
+    for i in range(1, per_class + 1):
+        for phone_path in (f"/storage/emulated/0/DCIM/Camera/IMG_20240401_{i:06d}.jpg",
+                           f"/storage/emulated/0/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/"
+                           f"IMG-20240401-WA{i:04d}.jpg"):
+            local = f"files/Image/{phone_path.rsplit('/', 1)[1]}"
+            data, _ = planter.picture("phone/ufdr", ref, f"UFDR, {local} (on the phone {phone_path})")
+            files.append((phone_path, local, data))
+    for index, data in enumerate(_benign_phone_pictures(planter, size)):
+        local = f"files/Image/Screenshot_20240402-{index:06d}.jpg"
+        files.append((f"/storage/emulated/0/Pictures/Screenshots/{local.rsplit('/', 1)[1]}", local, data))
+        planter.benign_item(ref, local, "picture")
+    target.mkdir(parents=True)
+    device = {"DeviceInfoDetectedManufacturer": "samsung", "DeviceInfoDetectedModel": "SM-A536B",
+              "DeviceInfoOSVersion": "14", "IMEI": "352099001761481"}
+    (target / "extraction.ufdr").write_bytes(phones.ufdr(device, files))
+    return _exhibit(ref, target, "extraction.ufdr", "Android phone: a Cellebrite UFDR package (report.xml, files "
+                    "sorted by category)")
+
+
+def _virtual_machine(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
+    ref = "EX08"
+    files = []
+    for i in range(1, per_class + 1):
+        for klass, path, deleted in (("vhdx/allocated", f"Users/sam/Pictures/vm_{i:04d}.jpg", False),
+                                     ("vhdx/deleted", f"Users/sam/Pictures/Trash/vm_del_{i:04d}.jpg", True)):
+            data, _ = planter.picture(klass, ref, f"NTFS partition, /{path}" + (", deleted" if deleted else ""))
+            files.append(PlantedFile(path, data, deleted=deleted))
+    files += _benign_files(planter, ref, "Users/sam/", size, work)
+    disk = build_disk(work / "ex08.raw", "gpt", [("ntfs", _size_mib(files, 8), files)])
+    target.mkdir(parents=True)
+    image = target / "hyperv-disk.vhdx"
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vhdx", str(disk.path), str(image)],
+                   check=True, capture_output=True)
+    vhdx.make_reproducible(image, bytes.fromhex(_sha256(disk.path)))
+    return _exhibit(ref, target, "hyperv-disk.vhdx", "Hyper-V virtual machine: GPT disk, NTFS (allocated and "
+                    "deleted); VHDX")
+
+
 def _exhibit(ref: str, folder: Path, source: str, description: str) -> ExhibitInfo:
     files = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        files.append((f"exhibits/{ref}/{path.name}", path.stat().st_size, _sha256(path)))
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files.append((f"exhibits/{ref}/{path.relative_to(folder).as_posix()}", path.stat().st_size, _sha256(path)))
     return ExhibitInfo(ref, f"exhibits/{ref}/{source}", description, tuple(files))
 
 

@@ -1,6 +1,7 @@
 """Running fieldlab on the corpus as an examiner would: the corpus's hash sets imported through the public API,
 every exhibit scanned with the default settings (the archive password given, as an examiner told it would give
-it), and the case's hits and charging table read back for scoring."""
+it; a second archive's password nobody gave), and the case's hits, recorded problems and charging table read back
+for scoring."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import fieldlab.api as api
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.report.charging import charging_table
-from fieldlab.validation.score import Finding
+from fieldlab.validation.score import Finding, ReportedProblem
 from fieldlab.validation.truth import Truth
 
 
@@ -28,6 +29,7 @@ class ExhibitRun:
 class FieldlabRun:
     exhibits: tuple[ExhibitRun, ...]
     findings: tuple[Finding, ...]
+    problems: tuple[ReportedProblem, ...]
     charging: dict[tuple[str, str, str, str], int]
 
 
@@ -54,6 +56,7 @@ def run_fieldlab(corpus: Path, truth: Truth, work: Path) -> FieldlabRun:
         runs.append(ExhibitRun(exhibit.ref, seconds, sum(size for _, size, _ in exhibit.files), counts.files,
                                counts.errors))
     findings = tuple(_finding(hit) for hit in api.hits(case))
+    problems = tuple(ReportedProblem(p.exhibit, p.kind.value, p.path) for p in api.list_problems(case))
     store = CaseStore.open(case, create=False)
     try:
         table = charging_table(store)
@@ -61,7 +64,7 @@ def run_fieldlab(corpus: Path, truth: Truth, work: Path) -> FieldlabRun:
         store.close()
     charging = {(r.scope, r.basis, r.medium, r.category): r.images for r in table.rows if r.scope in
                 {e.ref for e in truth.exhibits}}
-    return FieldlabRun(tuple(runs), findings, charging)
+    return FieldlabRun(tuple(runs), findings, problems, charging)
 
 
 def _finding(hit: api.HitRow) -> Finding:

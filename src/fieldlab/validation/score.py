@@ -5,6 +5,10 @@ A finding is tied to a planted item through the hash it matched, never through a
 a known picture or video of its own, so the matched MD5/SHA-1, the known PDQ or the known video's name says
 which item was found, wherever fieldlab found it (carved, a member, a stream).  A finding whose known item was
 planted in another exhibit, or in none, is a false positive.
+
+A class whose items cannot be reached (``truth.NOT_REACHABLE``: a password the examiner was not given) is scored
+on its expected result instead: an item counts as found when the tool reported its container as encrypted in
+its exhibit and matched nothing of it.  A peer reports no problems, so it scores none there.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from fieldlab.validation.truth import KnownItem, Truth
+from fieldlab.validation.truth import NOT_REACHABLE, KnownItem, Truth
 
 Z95 = 1.959963984540054
 MAX_EXAMPLES = 5
@@ -29,6 +33,15 @@ class Finding:
     method: str  # md5, sha1, pdq, vpdq, ...
     matched: str  # the hash that matched: the item's MD5/SHA-1, or the known PDQ, or the known video's name
     category: str | None
+
+
+@dataclass(frozen=True)
+class ReportedProblem:
+    """A problem a tool recorded: in which exhibit, what kind (``encrypted``, ...), on which path."""
+
+    exhibit: str
+    kind: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -88,9 +101,10 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
 
 
-def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[str, str, str, str], int] | None
-          ) -> Score:
-    """``reported_charging`` maps (exhibit, basis, medium, category) to images counted; None for a peer."""
+def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[str, str, str, str], int] | None,
+          problems: list[ReportedProblem] | None = None) -> Score:
+    """``reported_charging`` maps (exhibit, basis, medium, category) to images counted; None for a peer, which
+    reports no ``problems`` either."""
     known_by_hash: dict[str, KnownItem] = {}
     for known in truth.known:
         for value in (known.md5, known.sha1, known.pdq, known.ident):
@@ -121,10 +135,15 @@ def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[s
     classes = []
     for info in truth.classes:
         members = [k for k in truth.known if k.klass == info.name]
-        hit = [k for k in members if k.ident in found]
-        agreed = sum(1 for k in hit if all(f.category == k.category for f in found[k.ident]))
+        if info.basis == NOT_REACHABLE:
+            hit = [k for k in members if k.ident not in found and _reported_encrypted(k, problems or [])]
+            agreed = len(hit)  # nothing matched, so no category could disagree
+        else:
+            hit = [k for k in members if k.ident in found]
+            agreed = sum(1 for k in hit if all(f.category == k.category for f in found[k.ident]))
         low, high = wilson(len(hit), len(members))
-        missed = tuple(f"{k.ident} ({k.exhibit}): {k.location}" for k in members if k.ident not in found)
+        reached = {k.ident for k in hit}
+        missed = tuple(f"{k.ident} ({k.exhibit}): {k.location}" for k in members if k.ident not in reached)
         classes.append(ClassScore(info.name, info.description, len(members), len(hit),
                                   len(hit) / len(members) if members else 0.0, low, high, agreed,
                                   missed[:MAX_EXAMPLES]))
@@ -139,12 +158,23 @@ def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[s
     )
 
 
+def _reported_encrypted(known: KnownItem, problems: list[ReportedProblem]) -> bool:
+    """Whether an ``encrypted`` problem names the item's container (or a member of it) in the item's exhibit."""
+    container = known.container or ""
+    return bool(container) and any(
+        p.exhibit == known.exhibit and p.kind == "encrypted"
+        and (p.path == container or p.path.endswith("/" + container) or f"/{container}/" in f"/{p.path}")
+        for p in problems)
+
+
 def expected_charging(truth: Truth) -> dict[tuple[str, str, str, str], int]:
-    """The truth's own charging table: each planted item is one image, counted on the basis its class implies."""
+    """The truth's own charging table: each planted item is one image, counted on the basis its class implies
+    (an item out of reach is not charged)."""
     basis = {c.name: c.basis for c in truth.classes}
     table: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for known in truth.known:
-        table[(known.exhibit, basis[known.klass], known.medium, known.category)] += 1
+        if basis[known.klass] != NOT_REACHABLE:
+            table[(known.exhibit, basis[known.klass], known.medium, known.category)] += 1
     return dict(table)
 
 

@@ -11,14 +11,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 TRUTH_FILE = "truth.json"
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2
 
 
 @dataclass(frozen=True)
 class ClassInfo:
     name: str  # "ntfs/deleted", "near/rotate", ...
     description: str  # what the hiding place is, for the record
-    basis: str  # what the charging table should count it as: "hash set" (exact) or "indicative" (near)
+    basis: str  # what the charging table should count it as: "hash set" (exact) or "indicative" (near); or
+    # NOT_REACHABLE: the item cannot be reached (a password not given), and the expected result is its container
+    # reported as encrypted, with no match and nothing charged
+
+
+NOT_REACHABLE = "not reachable"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class KnownItem:
     md5: str  # of the known original (what the hash sets hold)
     sha1: str
     pdq: str | None  # of the known original picture (stills only)
+    container: str | None = None  # of a NOT_REACHABLE item: the path of the file holding it, inside its exhibit
 
 
 @dataclass(frozen=True)
