@@ -1,8 +1,8 @@
 """Peers on the same exhibits, scored by the same truth: ``tsk_recover -e`` (every allocated and deleted file of
 every partition) hashed with MD5, and ``foremost`` and ``photorec`` carving the whole disk, where installed.  A peer matches exact
 hashes only: its findings are the recovered files whose MD5 a hash set lists.  Each disk exhibit is first turned
-into one raw image (``ewfexport``, ``qemu-img convert``, segments joined) so that both read every container; the
-phone extraction is not a disk and is left out of their runs.
+into one raw image (``ewfexport``, ``qemu-img convert`` for QCOW2 and VHDX, segments joined) so that both read every
+container; the phone extractions are not disks and are left out of their runs.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def _raw_images(corpus: Path, truth: Truth, work: Path) -> dict[str, Path]:
         if suffix == ".e01":
             subprocess.run(["ewfexport", "-q", "-u", "-t", str(raw.with_suffix("")), "-f", "raw", str(source)],
                            capture_output=True, check=True, timeout=_TIMEOUT)
-        elif suffix == ".qcow2":
-            subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(source), str(raw)],
+        elif suffix in (".qcow2", ".vhdx"):
+            subprocess.run(["qemu-img", "convert", "-f", suffix[1:], "-O", "raw", str(source), str(raw)],
                            capture_output=True, check=True, timeout=_TIMEOUT)
         elif suffix == ".001":
             with open(raw, "wb") as out:
