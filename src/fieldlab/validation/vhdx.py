@@ -1,10 +1,11 @@
 """VHDX images with reproducible bytes.
 
 ``qemu-img convert -O vhdx`` draws random values for the identifiers the format asks for: both headers'
-FileWriteGuid, DataWriteGuid and sequence number, the log entry's LogGuid, and the virtual disk id (the
+FileWriteGuid, DataWriteGuid and sequence number, the log entries' LogGuid, and the virtual disk id (the
 Page83Data metadata item).  ``make_reproducible`` replaces them with values derived from ``identity`` and
 recomputes the CRC-32C checksums that cover them, following the VHDX specification (headers at 64 and 128 KiB,
-4 KiB each; the region table at 192 KiB locating the metadata region; log entries of ``EntryLength`` bytes),
+4 KiB each; the region table at 192 KiB locating the metadata region; log entries of ``EntryLength`` bytes one
+after another),
 so the result is as valid as qemu's own file.
 """
 
@@ -68,19 +69,27 @@ def make_reproducible(path: Path, identity: bytes) -> None:
             header[16:32], header[32:48] = guid("file write"), guid("data write")
             image.seek(offset)
             image.write(_with_checksum(header))
-        if log_length:
-            image.seek(log_offset)
-            entry = bytearray(image.read(32))
-            if entry[:4] == b"loge":
-                length = struct.unpack_from("<I", entry, 8)[0]
-                if not 0 < length <= log_length:
-                    raise ValueError(f"{path}: the log entry's length {length} does not fit the log")
-                image.seek(log_offset)
-                entry = bytearray(image.read(length))
-                entry[32:48] = guid("log")
-                image.seek(log_offset)
-                image.write(_with_checksum(entry))
+        _rewrite_log_entries(image, log_offset, log_length, guid("log"))
         _rewrite_disk_id(image, guid("virtual disk"))
+
+
+def _rewrite_log_entries(image, log_offset: int, log_length: int, log_guid: bytes) -> None:  # noqa: ANN001
+    """Every log entry qemu wrote (one per metadata update, each a multiple of 4 KiB) carries the LogGuid."""
+    cursor, end = log_offset, log_offset + log_length
+    while cursor + 64 <= end:
+        image.seek(cursor)
+        head = image.read(64)
+        if head[:4] != b"loge":
+            return
+        length = struct.unpack_from("<I", head, 8)[0]
+        if length < 4096 or length % 4096 or cursor + length > end:
+            raise ValueError(f"a VHDX log entry at {cursor} has an impossible length {length}")
+        image.seek(cursor)
+        entry = bytearray(image.read(length))
+        entry[32:48] = log_guid
+        image.seek(cursor)
+        image.write(_with_checksum(entry))
+        cursor += length
 
 
 def _rewrite_disk_id(image, disk_id: bytes) -> None:  # noqa: ANN001 - an open binary file
