@@ -66,6 +66,7 @@ def test_new_extractions_and_containers_are_read_and_the_locked_zip_is_reported_
                                                                                            record: dict) -> None:
     scored = {c["name"]: c for c in record["fieldlab"]["classes"]}
     for name in ("phone/ios-backup", "phone/android-ab", "phone/ufdr", "vhdx/allocated", "vhdx/deleted",
+                 "hfsplus/allocated", "hfsplus/deleted",
                  "archive/password-not-given"):
         assert scored[name]["found"] == scored[name]["planted"] >= 1, name
     assert {b.kind for b in Truth.read(quick / "corpus").benign} == {"picture", "video", "document", "executable"}
@@ -85,7 +86,7 @@ def test_record_names_versions_corpus_and_machine(record: dict) -> None:
     for key in ("fieldlab", "commit", "python", "pytsk3", "libewf-python", "pdqhash", "Pillow", "av", "machine"):
         assert environment[key], key
     assert len(record["corpus"]["sha256"]) == 64 and record["corpus"]["seed"] == 3
-    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {f"EX0{n}" for n in range(1, 9)}
+    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {f"EX0{n}" for n in range(1, 10)}
     assert all(e["seconds"] > 0 for e in record["corpus"]["exhibits"])
 
 

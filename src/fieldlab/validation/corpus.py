@@ -79,6 +79,9 @@ CLASSES = (
     ClassInfo("phone/ufdr", "a picture in a Cellebrite UFDR package (report.xml and files by category)", "hash set"),
     ClassInfo("vhdx/allocated", "a file on NTFS in a GPT disk kept as a Hyper-V VHDX", "hash set"),
     ClassInfo("vhdx/deleted", "a deleted file on NTFS in a GPT disk kept as a Hyper-V VHDX", "hash set"),
+    ClassInfo("hfsplus/allocated", "a file on a Mac's HFS+ volume", "hash set"),
+    ClassInfo("hfsplus/deleted", "a deleted HFS+ file: its catalog records are gone as macOS leaves them, only "
+              "carving its free blocks can find it", "hash set"),
 )
 
 
@@ -165,6 +168,7 @@ def write_corpus(folder: Path, seed: int, size: str) -> Truth:
         exhibits.append(_android_backup(planter, per_class, size, exhibits_dir / "EX06"))
         exhibits.append(_ufdr_package(planter, per_class, size, exhibits_dir / "EX07"))
         exhibits.append(_virtual_machine(planter, per_class, size, exhibits_dir / "EX08", work))
+        exhibits.append(_mac(planter, per_class, size, exhibits_dir / "EX09", work))
     for path in exhibits_dir.rglob("*"):
         os.utime(path, (content.FIXED_MTIME, content.FIXED_MTIME))
     _write_hash_sets(folder / "hashsets", planter)
@@ -430,6 +434,20 @@ def _virtual_machine(planter: _Planter, per_class: int, size: str, target: Path,
     vhdx.make_reproducible(image, bytes.fromhex(_sha256(disk.path)))
     return _exhibit(ref, target, "hyperv-disk.vhdx", "Hyper-V virtual machine: GPT disk, NTFS (allocated and "
                     "deleted); VHDX")
+
+
+def _mac(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
+    ref = "EX09"
+    files = []
+    for i in range(1, per_class + 1):
+        for klass, path, deleted in (("hfsplus/allocated", f"Users/robin/Pictures/Photos/mac_{i:04d}.jpg", False),
+                                     ("hfsplus/deleted", f"Users/robin/.Trash/mac_del_{i:04d}.jpg", True)):
+            data, _ = planter.picture(klass, ref, f"HFS+ partition, /{path}" + (", deleted" if deleted else ""))
+            files.append(PlantedFile(path, data, deleted=deleted))
+    files += _benign_files(planter, ref, "Users/robin/", size, work)
+    target.mkdir(parents=True)
+    build_disk(target / "macbook.dd", "gpt", [("hfsplus", _size_mib(files, 8), files)])
+    return _exhibit(ref, target, "macbook.dd", "Mac: GPT disk, HFS+ (allocated and deleted); raw (dd)")
 
 
 def _exhibit(ref: str, folder: Path, source: str, description: str) -> ExhibitInfo:

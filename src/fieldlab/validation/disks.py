@@ -19,6 +19,8 @@ tools that write straight into that file, then copied to its offset in the disk:
 - exFAT: ``mkfs.exfat``, then a small writer in this module (no tool populates exFAT
   without a mount).  Files are written contiguously with the NoFatChain flag, as Windows
   does; a deletion clears the in-use bit of the entry set and frees the clusters.
+- HFS+: written by ``validation/hfsplus.py`` from Apple's TN1150 (no tool here makes
+  HFS+); a deletion leaves no catalog record and the content in free blocks.
 
 Partition tables (MBR, GPT) are written here too: they are a few fixed structures, and
 writing them needs no tool beyond the standard library.
@@ -47,22 +49,25 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from fieldlab.errors import FieldlabError
+from fieldlab.validation.hfsplus import HfsFile, write_hfsplus
 
 SECTOR = 512
 MIB = 1024 * 1024
 
-FS_TYPES = ("ntfs", "fat32", "fat16", "ext4", "exfat")
+FS_TYPES = ("ntfs", "fat32", "fat16", "ext4", "exfat", "hfsplus")
 SCHEMES = ("mbr", "gpt", "none")
 
 # FAT32 below 65525 clusters is read as FAT16 by TSK and Windows; 512-byte clusters need 33 MiB.
-MIN_SIZE_MIB = {"ntfs": 2, "fat32": 33, "fat16": 4, "ext4": 4, "exfat": 4}
-DELETED_CONTENT_RECOVERABLE = {"ntfs": True, "fat32": True, "fat16": True, "exfat": True, "ext4": False}
+MIN_SIZE_MIB = {"ntfs": 2, "fat32": 33, "fat16": 4, "ext4": 4, "exfat": 4, "hfsplus": 2}
+DELETED_CONTENT_RECOVERABLE = {"ntfs": True, "fat32": True, "fat16": True, "exfat": True, "ext4": False,
+                               "hfsplus": False}
 
-_MBR_TYPE = {"ntfs": 0x07, "exfat": 0x07, "fat32": 0x0C, "fat16": 0x0E, "ext4": 0x83}
+_MBR_TYPE = {"ntfs": 0x07, "exfat": 0x07, "fat32": 0x0C, "fat16": 0x0E, "ext4": 0x83, "hfsplus": 0xAF}
 _GPT_BASIC_DATA = uuid.UUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7")
 _GPT_LINUX_FS = uuid.UUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4")
+_GPT_APPLE_HFS = uuid.UUID("48465300-0000-11AA-AA11-00306543ECAC")
 _GPT_TYPE = {"ntfs": _GPT_BASIC_DATA, "exfat": _GPT_BASIC_DATA, "fat32": _GPT_BASIC_DATA,
-             "fat16": _GPT_BASIC_DATA, "ext4": _GPT_LINUX_FS}
+             "fat16": _GPT_BASIC_DATA, "ext4": _GPT_LINUX_FS, "hfsplus": _GPT_APPLE_HFS}
 _GPT_ENTRIES, _GPT_ENTRY_SIZE = 128, 128
 _GPT_TABLE_SECTORS = _GPT_ENTRIES * _GPT_ENTRY_SIZE // SECTOR
 _WINDOWS_FORBIDDEN = set('"*:<>?\\|') | {chr(c) for c in range(32)}
@@ -286,6 +291,8 @@ def _make_file_system(image: Path, fs_type: str, size: int, start_sector: int,
         _make_fat(image, 16 if fs_type == "fat16" else 32, size, start_sector, files, staging)
     elif fs_type == "ext4":
         _make_ext4(image, files, staging, fs_uuid)
+    elif fs_type == "hfsplus":
+        write_hfsplus(image, [HfsFile(f.path, f.data, f.deleted) for f in files], fs_uuid.bytes, int(time.time()))
     else:
         _make_exfat(image, files)
 
@@ -363,7 +370,8 @@ def _write_gpt(disk: BinaryIO, disk_size: int, partitions: list[tuple[int, int, 
     protective = _mbr([(1, min(sectors - 1, 0xFFFFFFFF), 0xEE)], identity)
     table = bytearray(_GPT_ENTRIES * _GPT_ENTRY_SIZE)
     for slot, (start, size, fs_type) in enumerate(partitions):
-        name = ("Linux filesystem" if fs_type == "ext4" else "Basic data partition").encode("utf-16-le")
+        name = {"ext4": "Linux filesystem", "hfsplus": "Apple HFS+"}.get(fs_type, "Basic data partition").encode(
+            "utf-16-le")
         table[slot * _GPT_ENTRY_SIZE: (slot + 1) * _GPT_ENTRY_SIZE] = (
             _GPT_TYPE[fs_type].bytes_le + _derived_uuid(identity, f"partition-{slot}").bytes_le
             + struct.pack("<QQQ", start // SECTOR, (start + size) // SECTOR - 1, 0) + name.ljust(72, b"\0")

@@ -33,7 +33,7 @@ def run_peers(corpus: Path, truth: Truth, work: Path) -> dict[str, list[Finding]
         results["foremost"] = _foremost(raws, work / "foremost", known)
     if "photorec" in tools:
         results["photorec"] = _photorec(raws, work / "photorec", known)
-    shutil.rmtree(work / "raw")
+    shutil.rmtree(work / "raw")  # only the converted copies: a raw exhibit is read where it is
     return results
 
 
@@ -50,6 +50,8 @@ def _raw_images(corpus: Path, truth: Truth, work: Path) -> dict[str, Path]:
         elif suffix in (".qcow2", ".vhdx"):
             subprocess.run(["qemu-img", "convert", "-f", suffix[1:], "-O", "raw", str(source), str(raw)],
                            capture_output=True, check=True, timeout=_TIMEOUT)
+        elif suffix == ".dd":
+            raw = source  # already one raw image
         elif suffix == ".001":
             with open(raw, "wb") as out:
                 for name, _, _ in exhibit.files:

@@ -14,6 +14,7 @@ its exhibit and matched nothing of it.  A peer reports no problems, so it scores
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -160,11 +161,10 @@ def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[s
 
 def _reported_encrypted(known: KnownItem, problems: list[ReportedProblem]) -> bool:
     """Whether an ``encrypted`` problem names the item's container (or a member of it) in the item's exhibit."""
-    container = known.container or ""
-    return bool(container) and any(
-        p.exhibit == known.exhibit and p.kind == "encrypted"
-        and (p.path == container or p.path.endswith("/" + container) or f"/{container}/" in f"/{p.path}")
-        for p in problems)
+    if not known.container:
+        return False
+    names = re.compile(rf"(^|/){re.escape(known.container)}($| \u203a )")  # the file, or a member of it
+    return any(p.exhibit == known.exhibit and p.kind == "encrypted" and names.search(p.path) for p in problems)
 
 
 def expected_charging(truth: Truth) -> dict[tuple[str, str, str, str], int]:
