@@ -5,7 +5,8 @@ Reproducibility is part of the method: the same seed and fieldlab version give t
 use fixed times and seeded randomness; the tools we drive (mkntfs, libntfs-3g, mtools, mke2fs, mkfs.exfat,
 ewfacquire) read the clock, so ``build_corpus`` runs them in a child process under libfaketime, frozen at
 ``CORPUS_TIME`` (``SOURCE_DATE_EPOCH`` for tools that never learnt it).  What they draw at random without the
-clock (disk signatures, GUIDs, ext4 UUIDs) is derived from what the disk holds (``disks._layout_identity``).
+clock (disk signatures, GUIDs, ext4 UUIDs) is derived from what the disk holds (``disks._layout_identity``), and
+qemu-img's random VHDX identifiers are rewritten from the disk's SHA-256 (``vhdx.make_reproducible``).
 """
 
 from __future__ import annotations

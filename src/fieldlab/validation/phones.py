@@ -30,7 +30,7 @@ def ios_backup(folder: Path, udid: str, files: dict[tuple[str, str], bytes]) -> 
     record of size and times; ``Info.plist``, ``Manifest.plist`` and ``Status.plist`` beside it."""
     root = folder / udid
     root.mkdir(parents=True)
-    rows = []
+    rows: list[tuple[str, str, str, int, bytes]] = []
     for (domain, relative), data in sorted(files.items()):
         stored = root / stored_name(domain, relative)
         stored.parent.mkdir(exist_ok=True)

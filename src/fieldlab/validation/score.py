@@ -121,9 +121,9 @@ def score(truth: Truth, findings: list[Finding], reported_charging: dict[tuple[s
     for (exhibit, _), item_findings in sorted(by_item.items()):
         right = False
         for finding in item_findings:
-            known = known_by_hash.get(finding.matched.lower())
-            if known is not None and known.exhibit == exhibit:
-                found[known.ident].append(finding)
+            named = known_by_hash.get(finding.matched.lower())
+            if named is not None and named.exhibit == exhibit:
+                found[named.ident].append(finding)
                 right = True
         if right:
             true_items += 1

@@ -15,6 +15,7 @@ import hashlib
 import struct
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 _HEADERS = (64 << 10, 128 << 10)
 _HEADER_SIZE = 4096
@@ -73,7 +74,7 @@ def make_reproducible(path: Path, identity: bytes) -> None:
         _rewrite_disk_id(image, guid("virtual disk"))
 
 
-def _rewrite_log_entries(image, log_offset: int, log_length: int, log_guid: bytes) -> None:  # noqa: ANN001
+def _rewrite_log_entries(image: BinaryIO, log_offset: int, log_length: int, log_guid: bytes) -> None:
     """Every log entry qemu wrote (one per metadata update, each a multiple of 4 KiB) carries the LogGuid."""
     cursor, end = log_offset, log_offset + log_length
     while cursor + 64 <= end:
@@ -92,7 +93,7 @@ def _rewrite_log_entries(image, log_offset: int, log_length: int, log_guid: byte
         cursor += length
 
 
-def _rewrite_disk_id(image, disk_id: bytes) -> None:  # noqa: ANN001 - an open binary file
+def _rewrite_disk_id(image: BinaryIO, disk_id: bytes) -> None:
     """The Page83Data item of the metadata region: found through the region table and the metadata table."""
     image.seek(_REGION_TABLE)
     table = image.read(64 << 10)
