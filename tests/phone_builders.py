@@ -1,20 +1,19 @@
-"""Generated phone extractions laid out the way real ones are: an Android full file system as a tar, an iOS full
-file system as a zip, and a Cellebrite UFDR package.  Pictures are procedural; the layout (paths, build.prop,
-container metadata plists, report.xml) follows what real devices and tools write."""
+"""Generated phone extractions laid out the way real ones are: an Android full file system as a tar and an iOS full
+file system as a zip (UFDR packages and backups come from ``fieldlab.validation.phones``).  Pictures are
+procedural; the layout (paths, build.prop, container metadata plists) follows what real devices and tools write."""
 
 from __future__ import annotations
 
 import io
 import plistlib
-import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image
 
 from fieldlab.demo import procedural_jpeg
+from fieldlab.validation.content import tar_of, zip_of
 from tests.detect.photo_db_builders import IOS_16_ASSET, IOS_16_ATTRIBUTES, android_13, core_data, ios
 
 ANDROID_STORAGE = "data/media/0"
@@ -55,11 +54,7 @@ def android_ffs_tar(path: Path, planted: list[Planted], extra: dict[str, bytes] 
              "vendor/build.prop": b"ro.product.vendor.model=SM-G960F\nro.product.vendor.device=starlte-vendor\n",
              f"{ANDROID_STORAGE}/Pictures/Secret/.nomedia": b"",
              **{p.path: p.data for p in planted}, **(extra or {})}
-    with tarfile.open(path, "w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), 1_700_000_000
-            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(tar_of(files))
 
 
 def android_planted(known: list[bytes], camera: bytes) -> list[Planted]:
@@ -85,9 +80,7 @@ def ios_ffs_zip(path: Path, planted: list[Planted], extra: dict[str, bytes] | No
         "System/Library/CoreServices/SystemVersion.plist": plistlib.dumps(
             {"ProductName": "iPhone OS", "ProductVersion": "16.5", "ProductBuildVersion": "20F66"}),
         **{p.path: p.data for p in planted}, **(extra or {})}
-    with zipfile.ZipFile(path, "w") as out:
-        for name, data in files.items():
-            out.writestr(name, data)
+    path.write_bytes(zip_of(files, zipfile.ZIP_STORED))
 
 
 def ios_planted(known: list[bytes]) -> list[Planted]:
@@ -98,31 +91,6 @@ def ios_planted(known: list[bytes]) -> list[Planted]:
         Planted("private/var/mobile/Media/PhotoData/Thumbnails/V2/DCIM/100APPLE/IMG_0002.JPG/5005.JPG", known[2],
                 "Photos (iOS)", "thumbnails"),
     ]
-
-
-def ufdr_package(path: Path, device: dict[str, str], files: list[tuple[str, str, bytes, bool]]) -> None:
-    """A UFDR: report.xml (Cellebrite's layout: project, Device Info metadata, taggedFiles with Local Path) and the
-    files sorted by category.  ``files``: (device path, local path in the package, content, deleted)."""
-    items = "".join(f'<item name="{escape(k)}"><![CDATA[{v}]]></item>' for k, v in device.items())
-    tagged = "".join(
-        f'<file fs="Apple iPhone" fsid="fs1" path={quoteattr(device_path)} size="{len(data)}" id="f{n}" '
-        f'extractionId="0" deleted="{"Deleted" if deleted else "Intact"}" embedded="false">'
-        f'<accessInfo><timestamp name="CreationTime">2024-05-06T07:08:09.000+00:00</timestamp></accessInfo>'
-        f'<metadata section="File"><item name="Local Path"><![CDATA[{local.replace("/", chr(92))}]]></item>'
-        f'<item name="Tags"><![CDATA[Image]]></item></metadata></file>'
-        for n, (device_path, local, data, deleted) in enumerate(files))
-    report = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<project id="p1" name="Test" reportVersion="7.60.0.0" containsGarbage="False" xmlns="http://pa.cellebrite.com/report/2.0">'
-        '<sourceExtractions><extractionInfo id="0" name="Full File System" isCustomName="False" type="FullFileSystem" '
-        'deviceName="iPhone" fullName="Full File System" index="0" IsPartialData="False"/></sourceExtractions>'
-        f'<metadata section="Extraction Data"><item name="DeviceInfoExtractionStartDateTime"><![CDATA[06/05/2024 10:00:00(UTC+0)]]></item></metadata>'
-        f'<metadata section="Device Info">{items}</metadata>'
-        f'<taggedFiles>{tagged}</taggedFiles></project>')
-    with zipfile.ZipFile(path, "w") as out:
-        out.writestr("report.xml", report)
-        for _, local, data, _ in files:
-            out.writestr(local, data)
 
 
 MEDIASTORE_PATH = "data/data/com.google.android.providers.media.module/databases/external.db"

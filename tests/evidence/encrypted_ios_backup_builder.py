@@ -19,10 +19,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
+from fieldlab.validation import phones
 from tests.conftest import REALDATA
 
 MVT_BACKUP = REALDATA / "mvt-project__mvt" / "tests" / "artifacts" / "ios_backup"
@@ -42,7 +41,7 @@ class ExtraFile:
 
     @property
     def file_id(self) -> str:
-        return hashlib.sha1(f"{self.domain}-{self.relative}".encode()).hexdigest()
+        return phones.file_id(self.domain, self.relative)
 
     @property
     def device_path(self) -> str:
@@ -86,10 +85,7 @@ def _u32(value: int) -> bytes:
 
 
 def encrypt(key: bytes, data: bytes) -> bytes:
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(data) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
+    return phones.aes_cbc(key, bytes(16), data)
 
 
 def wrapped_with_class(class_keys: dict[int, bytes], protection_class: int, key: bytes) -> bytes:

@@ -21,9 +21,9 @@ from fieldlab.evidence.phone.android_backup import (
     open_backup_tar,
     read_header,
 )
+from fieldlab.validation.content import tar_of as _tar
+from fieldlab.validation.phones import android_backup as build_backup
 from tests.conftest import REALDATA
-from tests.evidence.android_backup_builder import backup_tar as _tar
-from tests.evidence.android_backup_builder import build_backup
 
 MVT = REALDATA / "mvt-project__mvt" / "tests" / "artifacts" / "android_backup"
 TELEPHONY = "apps/com.android.providers.telephony"

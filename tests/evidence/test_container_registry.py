@@ -20,7 +20,8 @@ import zstandard
 from fieldlab.detect.filetype import FILE_TYPES, identify
 from fieldlab.evidence.archive_formats.registry import BY_KIND, FORMATS, kind_from_head, list_members, member_opener
 from fieldlab.evidence.archives import Member
-from tests.evidence.android_backup_builder import backup_tar, build_backup
+from fieldlab.validation.content import tar_of
+from fieldlab.validation.phones import android_backup
 from tests.rar_builder import RarMember, rar4, rar5
 
 CONTENT = b"registry sample \x00\x01\x02" * 50
@@ -79,7 +80,7 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
     "7z": _7z,
     "rar4": lambda: rar4([RarMember("dir/sample.bin", CONTENT)]),
     "rar5": lambda: rar5([RarMember("dir/sample.bin", CONTENT)]),
-    "android-backup": lambda: build_backup(backup_tar({"apps/com.example/f/sample.bin": CONTENT})),
+    "android-backup": lambda: android_backup(tar_of({"apps/com.example/f/sample.bin": CONTENT})),
 }
 
 

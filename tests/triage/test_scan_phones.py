@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ import fieldlab
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.store import CaseStore
 from fieldlab.demo import procedural_jpeg
+from fieldlab.validation.content import tar_of
+from fieldlab.validation.phones import ExtractedFile, android_backup, ufdr
 from tests.builders import KnownFile, write_csv_hashset
 from tests.conftest import REALDATA
-from tests.evidence.android_backup_builder import backup_tar, build_backup
 from tests.phone_builders import (
     MEDIASTORE_PATH,
     PHOTOS_PATH,
@@ -26,7 +28,6 @@ from tests.phone_builders import (
     ios_planted,
     mediastore_db,
     photos_db,
-    ufdr_package,
 )
 
 
@@ -106,13 +107,14 @@ def test_a_ufdr_package_maps_files_to_their_phone_paths_and_keeps_the_deleted_st
     pictures = _known(2)
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    ufdr_package(evidence / "Apple_iPhone_XR.ufdr",
-                 {"DeviceInfoDetectedManufacturer": "Apple", "DeviceInfoDetectedModel": "iPhone XR",
-                  "DeviceInfoOSVersion": "17.1", "IMEI": "356789012345678", "ICCID": "8944100000000000001"},
-                 [("/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.JPG", "files/Image/IMG_0001.JPG", pictures[0], False),
-                  ("/private/var/mobile/Containers/Data/Application/X/Library/Caches/x.jpg", "files/Image/x.jpg",
-                   pictures[1], True),
-                  ("/private/var/mobile/Media/DCIM/100APPLE/IMG_0003.JPG", "files/Image/IMG_0003.JPG", b"", False)])
+    (evidence / "Apple_iPhone_XR.ufdr").write_bytes(ufdr(
+        {"DeviceInfoDetectedManufacturer": "Apple", "DeviceInfoDetectedModel": "iPhone XR",
+         "DeviceInfoOSVersion": "17.1", "IMEI": "356789012345678", "ICCID": "8944100000000000001"},
+        [ExtractedFile("/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.JPG", "files/Image/IMG_0001.JPG", pictures[0]),
+         ExtractedFile("/private/var/mobile/Containers/Data/Application/X/Library/Caches/x.jpg", "files/Image/x.jpg",
+                       pictures[1], deleted=True),
+         ExtractedFile("/private/var/mobile/Media/DCIM/100APPLE/IMG_0003.JPG", "files/Image/IMG_0003.JPG", b"")],
+        device_name="iPhone", extraction_type="FullFileSystem", extracted_at=datetime(2024, 5, 6, 10, 0)))
     _import(tmp_path, pictures)
     fieldlab.scan(evidence / "Apple_iPhone_XR.ufdr", tmp_path / "case", exhibit_ref="PHONE3")
     db = _db(tmp_path / "case")
@@ -197,7 +199,7 @@ def test_known_pictures_in_an_encrypted_android_backup_are_found_and_placed_by_a
              "apps/com.whatsapp/_manifest": b"manifest"}
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    (evidence / "phone.ab").write_bytes(build_backup(backup_tar(files), password="s3cret"))
+    (evidence / "phone.ab").write_bytes(android_backup(tar_of(files), password="s3cret"))
     _import(tmp_path, pictures)
     fieldlab.scan(evidence / "phone.ab", tmp_path / "case", exhibit_ref="AB", passwords=["wrong", "s3cret"])
     placed = _placed(tmp_path / "case")

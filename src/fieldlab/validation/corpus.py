@@ -391,7 +391,7 @@ def _android_backup(planter: _Planter, per_class: int, size: str, target: Path) 
         members[path] = data
         planter.benign_item(ref, path, "picture")
     target.mkdir(parents=True)
-    (target / "backup.ab").write_bytes(phones.android_backup(members))
+    (target / "backup.ab").write_bytes(phones.android_backup(content.tar_of(members)))
     return _exhibit(ref, target, "backup.ab", "Android phone: an adb backup (.ab, compressed, no password) of "
                     "shared storage and app data")
 
@@ -405,10 +405,11 @@ def _ufdr_package(planter: _Planter, per_class: int, size: str, target: Path) ->
                            f"IMG-20240401-WA{i:04d}.jpg"):
             local = f"files/Image/{phone_path.rsplit('/', 1)[1]}"
             data, _ = planter.picture("phone/ufdr", ref, f"UFDR, {local} (on the phone {phone_path})")
-            files.append((phone_path, local, data))
+            files.append(phones.ExtractedFile(phone_path, local, data))
     for index, data in enumerate(_benign_phone_pictures(planter, size)):
         local = f"files/Image/Screenshot_20240402-{index:06d}.jpg"
-        files.append((f"/storage/emulated/0/Pictures/Screenshots/{local.rsplit('/', 1)[1]}", local, data))
+        files.append(phones.ExtractedFile(f"/storage/emulated/0/Pictures/Screenshots/{local.rsplit('/', 1)[1]}",
+                                          local, data))
         planter.benign_item(ref, local, "picture")
     target.mkdir(parents=True)
     device = {"DeviceInfoDetectedManufacturer": "samsung", "DeviceInfoDetectedModel": "SM-A536B",

@@ -1,7 +1,8 @@
 """The phone extractions of the validation corpus, written in the formats the tools that make them write and
 fieldlab reads: an iTunes/Finder backup folder (``Manifest.db`` and files stored under hashed names), an
-Android ``adb backup`` file (``.ab``) and a Cellebrite UFDR package.  Fixed times and no randomness, so the same
-content gives the same bytes.
+Android ``adb backup`` file (``.ab``) and a Cellebrite UFDR package.  Fixed times and only seeded randomness, so
+the same content gives the same bytes.  The tests build their phone evidence with these writers too, so their
+options (an encrypted ``.ab``, a deleted file in a UFDR) live here rather than in a second writer under tests/.
 """
 
 from __future__ import annotations
@@ -9,13 +10,19 @@ from __future__ import annotations
 import hashlib
 import os
 import plistlib
+import random
+import re
 import sqlite3
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from fieldlab.validation.content import FIXED_MTIME, tar_of, zip_of
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from fieldlab.validation.content import FIXED_MTIME, zip_of
 
 _BACKUP_TIME = datetime.fromtimestamp(FIXED_MTIME, timezone.utc).replace(tzinfo=None)
 _DEVICE = {"Device Name": "Alex's iPhone", "Product Type": "iPhone12,1", "Product Version": "17.4.1",
@@ -64,9 +71,14 @@ def ios_backup(folder: Path, udid: str, files: dict[tuple[str, str], bytes]) -> 
 
 
 def stored_name(domain: str, relative: str) -> str:
-    """Where a backup stores a file: ``<fileID[:2]>/<fileID>``, the fileID the SHA-1 of ``domain-relativePath``."""
-    file_id = hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest()
-    return f"{file_id[:2]}/{file_id}"
+    """Where a backup stores a file: ``<fileID[:2]>/<fileID>``."""
+    name = file_id(domain, relative)
+    return f"{name[:2]}/{name}"
+
+
+def file_id(domain: str, relative: str) -> str:
+    """The name a backup gives a file and its ``Manifest.db`` row: the SHA-1 of ``domain-relativePath``."""
+    return hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest()
 
 
 def _mbfile(relative: str, size: int, inode: int) -> bytes:
@@ -79,28 +91,75 @@ def _mbfile(relative: str, size: int, inode: int) -> bytes:
     return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY, sort_keys=True)
 
 
-def android_backup(members: dict[str, bytes]) -> bytes:
-    """An unencrypted, compressed ``adb backup`` (version 5): the header lines, then the tar deflated by zlib."""
-    return b"ANDROID BACKUP\n5\n1\nnone\n" + zlib.compress(tar_of(members), 6)
+def android_backup(tar: bytes, *, version: int = 5, compressed: bool = True, password: str | None = None,
+                   rounds: int = 10_000, seed: int = 1) -> bytes:
+    """An ``adb backup`` file of ``tar``: the header lines, then the tar, deflated by zlib if ``compressed``.
+
+    With a ``password``, encrypted as Android's backup manager does it: a random master key (from ``seed``, so the
+    bytes repeat) encrypts the payload; the master key, its IV and a checksum of it are encrypted with a key
+    derived from the password (PBKDF2-SHA1, ``rounds``).  Version 1 checksums the raw master key, later versions
+    the Java-chars form of it, and version 1 took the password as Latin-1 where later ones take UTF-8."""
+    payload = zlib.compress(tar, 6) if compressed else tar
+    header = b"ANDROID BACKUP\n%d\n%d\n" % (version, compressed)
+    if password is None:
+        return header + b"none\n" + payload
+    rng = random.Random(seed)
+    user_salt, checksum_salt, user_iv = rng.randbytes(64), rng.randbytes(64), rng.randbytes(16)
+    master_key, master_iv = rng.randbytes(32), rng.randbytes(16)
+    secret = password.encode("utf-8") if version >= 2 else bytes(ord(c) & 0xFF for c in password)
+    user_key = hashlib.pbkdf2_hmac("sha1", secret, user_salt, rounds, 32)
+    key_as_given = _java_chars_utf8(master_key) if version >= 2 else master_key
+    checksum = hashlib.pbkdf2_hmac("sha1", key_as_given, checksum_salt, rounds, 32)
+    blob = aes_cbc(user_key, user_iv, bytes([16]) + master_iv + bytes([32]) + master_key + bytes([32]) + checksum)
+    lines = [b"AES-256", user_salt.hex().upper().encode(), checksum_salt.hex().upper().encode(), b"%d" % rounds,
+             user_iv.hex().upper().encode(), blob.hex().upper().encode()]
+    return header + b"\n".join(lines) + b"\n" + aes_cbc(master_key, master_iv, payload)
 
 
-def ufdr(device: dict[str, str], files: list[tuple[str, str, bytes]]) -> bytes:
-    """A UFDR package: ``report.xml`` as UFED writes it (project, device info, one ``<file>`` per extracted file
-    with its phone path and ``Local Path``) and the files sorted by category.  ``files``: (phone path, local path
-    in the package, content)."""
+def _java_chars_utf8(key: bytes) -> bytes:
+    """What Java's ``(char) byte`` then UTF-8 makes of a key: the signed byte is widened to 16 bits."""
+    return "".join(chr(((b ^ 0x80) - 0x80) & 0xFFFF) for b in key).encode("utf-8")
+
+
+def aes_cbc(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """AES-CBC with PKCS#7 padding, as both phone backups encrypt (an iOS backup with a zero IV)."""
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+
+
+@dataclass(frozen=True)
+class ExtractedFile:
+    """A file in a UFDR package: where it was on the phone, where the package keeps it, and whether it was
+    recovered deleted."""
+
+    phone_path: str
+    local_path: str  # inside the package, '/'-separated
+    data: bytes
+    deleted: bool = False
+
+
+def ufdr(device: dict[str, str], files: list[ExtractedFile], *, device_name: str = "Android",
+         extraction_type: str = "FileSystem", extracted_at: datetime = _BACKUP_TIME) -> bytes:
+    """A UFDR package: ``report.xml`` as UFED writes it (project, extraction, device info, one ``<file>`` per
+    extracted file with its phone path and ``Local Path``) and the files sorted by category.  ``extracted_at`` (UTC)
+    is when the extraction started and each file's creation time; ``extraction_type`` is UFED's name for the kind
+    of extraction (``FileSystem``, ``FullFileSystem``)."""
     info = "".join(f'<item name="{escape(k)}"><![CDATA[{v}]]></item>' for k, v in device.items())
     tagged = "".join(
-        f'<file fs="Android" fsid="fs1" path={quoteattr(phone_path)} size="{len(data)}" id="f{n}" '
-        f'extractionId="0" deleted="Intact" embedded="false"><accessInfo><timestamp name="CreationTime">'
-        f'2024-05-17T12:30:00.000+00:00</timestamp></accessInfo><metadata section="File">'
-        f'<item name="Local Path"><![CDATA[{local.replace("/", chr(92))}]]></item>'
+        f'<file fs={quoteattr(device_name)} fsid="fs1" path={quoteattr(f.phone_path)} size="{len(f.data)}" id="f{n}" '
+        f'extractionId="0" deleted="{"Deleted" if f.deleted else "Intact"}" embedded="false"><accessInfo>'
+        f'<timestamp name="CreationTime">{extracted_at:%Y-%m-%dT%H:%M:%S}.000+00:00</timestamp></accessInfo>'
+        f'<metadata section="File"><item name="Local Path"><![CDATA[{f.local_path.replace("/", chr(92))}]]></item>'
         f'<item name="Tags"><![CDATA[Image]]></item></metadata></file>'
-        for n, (phone_path, local, data) in enumerate(files))
+        for n, f in enumerate(files))
+    extraction_name = quoteattr(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", extraction_type))
     report = ('<?xml version="1.0" encoding="utf-8"?><project id="validation" name="VALIDATION" '
               'reportVersion="7.60.0.0" containsGarbage="False" xmlns="http://pa.cellebrite.com/report/2.0">'
-              '<sourceExtractions><extractionInfo id="0" name="File System" isCustomName="False" type="FileSystem" '
-              'deviceName="Android" fullName="File System" index="0" IsPartialData="False"/></sourceExtractions>'
+              f'<sourceExtractions><extractionInfo id="0" name={extraction_name} isCustomName="False" '
+              f'type={quoteattr(extraction_type)} deviceName={quoteattr(device_name)} fullName={extraction_name} '
+              'index="0" IsPartialData="False"/></sourceExtractions>'
               '<metadata section="Extraction Data"><item name="DeviceInfoExtractionStartDateTime">'
-              '<![CDATA[17/05/2024 12:30:00(UTC+0)]]></item></metadata>'
+              f'<![CDATA[{extracted_at:%d/%m/%Y %H:%M:%S}(UTC+0)]]></item></metadata>'
               f'<metadata section="Device Info">{info}</metadata><taggedFiles>{tagged}</taggedFiles></project>')
-    return zip_of({"report.xml": report.encode("utf-8"), **{local: data for _, local, data in files}})
+    return zip_of({"report.xml": report.encode("utf-8"), **{f.local_path: f.data for f in files}})
