@@ -14,7 +14,7 @@ from fieldlab.evidence.item import Item
 from fieldlab.problems import Problem
 
 if TYPE_CHECKING:  # the classifier's own imports (numpy) stay out of whoever only passes results on
-    from fieldlab.detect.classify import Classification
+    from fieldlab.detect.classify import Classification, ModelPixels
 
 
 @dataclass(frozen=True)
@@ -104,4 +104,6 @@ class MediaResult:
     exif: str | None = None  # JSON of detect.exif.PhotoFacts
     camera: str | None = None
     camera_serial: str | None = None
-    classified: ClassifiedPicture | None = None  # None: the classifier stage did not run on it
+    # the picture, or a few sampled frames of the video, as the classifier's input; classified apart, after the
+    # hashes are recorded (triage/classify_pool.py); never stored
+    for_classifier: tuple[ModelPixels, ...] = ()

@@ -25,7 +25,7 @@ import skimage
 from nudenet import NudeDetector
 from PIL import Image
 
-from fieldlab.detect.classify import Classification, Classifier, Detection, describe_model, ordering_score
+from fieldlab.detect.classify import Classification, Classifier, Detection, describe_model, model_pixels, ordering_score
 from fieldlab.detect.perceptual import image_pdq
 from tests.conftest import REALDATA
 
@@ -80,6 +80,23 @@ def test_on_the_same_pixels_detections_equal_nudenets(ours: Classifier, referenc
         assert [score for _, score, _ in found] == pytest.approx([score for _, score, _ in expected], abs=1e-4), path.name
         compared += len(expected)
     assert compared >= 12  # faces, covered and exposed classes: the comparison is not of empty lists
+
+
+def test_a_batch_of_pictures_gives_each_the_detections_it_gets_alone(ours: Classifier) -> None:
+    """The scan runs the model on batches (triage/classify_pool.py): batching must not change a detection."""
+    pictures = []
+    for path in PHOTOS[:8]:
+        with Image.open(path) as opened:
+            pixels = np.asarray(opened.convert("RGB"))
+        pictures.append(model_pixels(pixels, ours.spec.side, pixels.shape[1], pixels.shape[0]))
+    together = ours.classify_many(pictures)
+    alone = [found for picture in pictures for found in ours.classify_many([picture])]
+    assert sum(len(found.detections) for found in alone) >= 6
+    for batched, single in zip(together, alone):
+        assert [d.label for d in batched.detections] == [d.label for d in single.detections]
+        boxes = np.subtract([d.box for d in batched.detections], [d.box for d in single.detections])
+        assert np.abs(boxes).max(initial=0) <= 1  # integer pixels of float boxes equal to within rounding
+        assert [d.score for d in batched.detections] == pytest.approx([d.score for d in single.detections], abs=1e-5)
 
 
 @pytest.mark.parametrize("name", ["astronaut.png", "camera.png", "no_exif.jpg", "q0291.jpg"])

@@ -29,6 +29,7 @@ from fieldlab.problems import ProblemKind
 from fieldlab.report.charging import charging_table
 from fieldlab.report.document import build_report
 from fieldlab.report.render import render_html
+from fieldlab.triage.classify_pool import ToClassify, classify_batch
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.web import WebConfig, create_app
 from fieldlab.web.accounts import add_user
@@ -226,10 +227,14 @@ def test_a_model_that_fails_on_one_picture_is_that_pictures_problem(tmp_path: Pa
     assert (item_id, stage, kind) == (ids["Users/alex/Pictures/blue.png"], "classify", "internal")
     assert "the model failed on this picture" in message
     assert _rows(tmp_path / "case", "SELECT count(*) FROM classifications") == [(len(FILES) - 1,)]
-    spec = describe_source(evidence)  # in this process too: the picture keeps its hash, the problem its kind
-    (result,) = perceive_batch(spec, [MediaTask(ids["Users/alex/Pictures/blue.png"], "file:Users/alex/Pictures/blue.png",
-                                                "image", 0)], describe_model(model))
-    assert result.pdq and result.classified.problem.kind is ProblemKind.INTERNAL
+    spec, blue = describe_source(evidence), ids["Users/alex/Pictures/blue.png"]
+    (result,) = perceive_batch(spec, [MediaTask(blue, "file:Users/alex/Pictures/blue.png", "image", 0)],
+                               describe_model(model))  # in this process too: the picture keeps its hash
+    assert result.pdq and result.for_classifier
+    red = [ToClassify(item_id, "", r.for_classifier) for item_id, r in enumerate(
+        perceive_batch(spec, [MediaTask(0, "file:Users/alex/Pictures/red.png", "image", 0)], describe_model(model)))]
+    found = dict(classify_batch(spec, describe_model(model), [*red, ToClassify(blue, "", result.for_classifier)]))
+    assert found[blue].problem.kind is ProblemKind.INTERNAL and found[0].found.nudity > 0.9  # its batch still classified
 
 
 def test_a_case_from_before_the_stage_opens_in_the_review_app_and_the_report(classified_case, tmp_path: Path) -> None:
@@ -251,3 +256,86 @@ def test_a_case_from_before_the_stage_opens_in_the_review_app_and_the_report(cla
     with TestClient(create_app(case, WebConfig())) as client:
         login(client, "examiner1", "examiner-password-1")
         assert client.get(f"/item/{_ids(case)['Users/alex/Pictures/red.png']}").status_code == 200
+
+
+def test_each_picture_is_hashed_and_its_near_match_recorded_before_it_is_classified(tmp_path: Path, monkeypatch) -> None:
+    evidence, home, model = _evidence(tmp_path)
+    seen: dict[int, tuple[bool, bool]] = {}  # item -> (hashed, near hit recorded) when its classification came back
+    record = CaseStore.record_classified
+
+    def checked(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str]) -> None:
+        with self.engine.connect() as conn:
+            hashed = {i for (i,) in conn.exec_driver_sql("SELECT item_id FROM media WHERE pdq IS NOT NULL")}
+            near = {i for (i,) in conn.exec_driver_sql("SELECT item_id FROM hits WHERE hash_set = 'near'")}
+        seen.update((i, (i in hashed, i in near)) for i, _ in found)
+        record(self, exhibit_id, found, paths)
+
+    monkeypatch.setattr(CaseStore, "record_classified", checked)
+    api.scan(evidence, tmp_path / "case", home=home, workers=1, classify_model=model)
+    assert len(seen) == len(FILES) and all(hashed for hashed, _ in seen.values())
+    assert seen[_ids(tmp_path / "case")["Users/alex/Downloads/near.jpg"]] == (True, True)
+
+
+def _scores_by_path(case: Path) -> dict[str, tuple[float, float]]:
+    return {path: (round(score, 5), round(nudity, 5)) for path, score, nudity in _rows(
+        case, "SELECT path, score, nudity FROM classifications JOIN items ON items.id = item_id")}
+
+
+def test_pictures_decoded_with_the_stage_off_are_classified_when_the_scan_runs_again_with_it(
+        classified_case, tmp_path: Path) -> None:
+    _, evidence, home, model = classified_case
+    case = tmp_path / "case"
+    api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify=False)
+    hashed = _rows(case, "SELECT item_id, pdq FROM media ORDER BY item_id")
+    assert _rows(case, "SELECT count(*) FROM classifications") == [(0,)]
+    api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model)
+    assert _scores_by_path(case) == _scores_by_path(classified_case[0])  # as if classified during the first scan
+    assert _rows(case, "SELECT item_id, pdq FROM media ORDER BY item_id") == hashed
+    api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model)  # nothing left: no change
+    assert _rows(case, "SELECT count(*) FROM detections") == _rows(classified_case[0], "SELECT count(*) FROM detections")
+
+
+def test_pictures_beyond_the_classifier_queue_are_decoded_again_at_the_end_and_classified_the_same(
+        classified_case, tmp_path: Path, monkeypatch) -> None:
+    from fieldlab.triage import classify_pool
+
+    _, evidence, home, model = classified_case
+    monkeypatch.setattr(classify_pool, "MAX_QUEUED_BYTES", 0)  # the queue is always full
+    api.scan(evidence, tmp_path / "case", home=home, workers=1, classify_model=model)
+    assert _scores_by_path(tmp_path / "case") == _scores_by_path(classified_case[0])
+
+
+def _video_of(colours: list[tuple[int, int, int]], path: Path) -> Path:
+    """One second per colour, with noise that changes every second (so vPDQ keeps a frame of each)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for second, rgb in enumerate(colours):
+            noise = np.random.default_rng(second).integers(-40, 40, (120, 160, 3))
+            frame = np.clip(np.full((120, 160, 3), rgb, np.int16) + noise, 0, 255).astype(np.uint8)
+            for _ in range(5):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def test_a_video_is_scored_by_its_strongest_sampled_frame_and_shown_like_a_picture(tmp_path: Path) -> None:
+    evidence, case = tmp_path / "evidence", tmp_path / "case"
+    evidence.mkdir()
+    _video_of([(0, 0, 255)] * 3 + [(255, 0, 0)] * 3, evidence / "blue_then_red.mp4")
+    _video_of([(0, 0, 255)] * 6, evidence / "blue.mp4")
+    api.scan(evidence, case, home=tmp_path / "home", workers=1,
+             classify_model=write_stub_model(tmp_path / "force-model.onnx"))
+    scores = _scores_by_path(case)
+    assert scores["blue_then_red.mp4"][1] > 0.5 and scores["blue.mp4"] == (0.0, 0.0)
+    assert _rows(case, "SELECT label FROM detections") == [("NUDITY_TEST",)]
+    store = CaseStore.open(case, create=False)
+    add_user(store, "examiner1", "examiner", "examiner-password-1", actor="test setup")
+    store.close()
+    with TestClient(create_app(case, WebConfig())) as client:
+        login(client, "examiner1", "examiner-password-1")
+        page = client.get(f"/item/{_ids(case)['blue_then_red.mp4']}").text
+        assert "Classifier (indicative, automatic)" in page and "NUDITY_TEST" in page and "strongest" in page
+        assert _tiles(client.get("/gallery?nudity=true").text) == [_ids(case)["blue_then_red.mp4"]]

@@ -93,7 +93,7 @@ class HitRecord:
     matched_hash: str | None = None
 
 
-_NOT_MEDIA_COLUMNS = ("frames", "classified")
+_NOT_MEDIA_COLUMNS = ("frames", "for_classifier")
 
 
 class CaseStore:
@@ -318,15 +318,8 @@ class CaseStore:
                          r.error or Problem(r.partial.kind, f"partly hashed: {r.partial.message}"))
             for r in results
             if r.error or r.partial
-        ] + [
-            _problem_row(exhibit_id, r.item_id, "classify", paths.get(r.item_id, ""), r.classified.problem)
-            for r in results
-            if r.classified and r.classified.problem
         ]
-        classified = [(r.item_id, r.classified) for r in results if r.classified and r.classified.found]
         with self.engine.begin() as conn:
-            if classified:
-                self._record_classified(conn, classified)
             if rows:
                 conn.execute(self._insert_ignore(media), rows)
             if frames:
@@ -343,15 +336,41 @@ class CaseStore:
         with self.engine.begin() as conn:
             conn.execute(self._insert_ignore(classifier_models), [row])
 
-    def _record_classified(self, conn, found: list[tuple[int, ClassifiedPicture]]) -> None:  # noqa: ANN001
-        conn.execute(self._insert_ignore(classifications),
-                     [{"item_id": i, "model_sha256": c.model_sha256, "score": c.found.score, "nudity": c.found.nudity}
-                      for i, c in found])
+    def record_classified(self, exhibit_id: int, found: Sequence[tuple[int, ClassifiedPicture]],
+                          paths: dict[int, str]) -> None:
+        """Detections and ordering scores of pictures (and videos) classified after their hashes were recorded, or
+        the problem that stopped each, in one transaction."""
+        done = [(i, c) for i, c in found if c.found]
+        problems = [_problem_row(exhibit_id, i, "classify", paths.get(i, ""), c.problem) for i, c in found if c.problem]
         boxes = [{"item_id": i, "rank": rank, "label": d.label, "score": d.score, "x": d.box[0], "y": d.box[1],
                   "width": d.box[2], "height": d.box[3]}
-                 for i, c in found for rank, d in enumerate(sorted(c.found.detections, key=lambda d: -d.score))]
-        if boxes:
-            conn.execute(self._insert_ignore(detections), boxes)
+                 for i, c in done for rank, d in enumerate(sorted(c.found.detections, key=lambda d: -d.score))]
+        with self.engine.begin() as conn:
+            if done:
+                conn.execute(self._insert_ignore(classifications),
+                             [{"item_id": i, "model_sha256": c.model_sha256, "score": c.found.score,
+                               "nudity": c.found.nudity} for i, c in done])
+            if boxes:
+                conn.execute(self._insert_ignore(detections), boxes)
+            if problems:
+                conn.execute(self._insert_ignore(errors), problems)
+
+    def unclassified_media(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingMedia]:
+        """Pictures and videos decoded but neither classified nor refused by the classifier: decoded with the stage
+        off, or left when a scan stopped or the classifier's queue was full.  Their decode is done again."""
+        refused = select(errors.c.item_id).where(errors.c.exhibit_id == exhibit_id, errors.c.stage == "classify",
+                                                 errors.c.item_id.is_not(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.family)
+                .join(media, media.c.item_id == items.c.id)
+                .outerjoin(classifications, classifications.c.item_id == items.c.id)
+                .where(items.c.exhibit_id == exhibit_id, items.c.id > after_id, media.c.error.is_(None),
+                       classifications.c.item_id.is_(None), items.c.id.not_in(refused))
+                .order_by(items.c.id)
+                .limit(limit)
+            ).all()
+        return [PendingMedia(r.id, r.locator, r.path, r.size, r.family) for r in rows]
 
     def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[MediaResult]:
         """Decoded media as their decoding recorded them (hashes, PDQ quality, frames; not EXIF), to match them

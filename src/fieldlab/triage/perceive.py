@@ -11,16 +11,17 @@ import io
 import json
 from dataclasses import dataclass
 
-from fieldlab.detect.classify import Classifier, ClassifierError, ModelSpec
-from fieldlab.detect.perceptual import ImageDecodeError, ImagePdq, image_pdq, pdq_hex
+from fieldlab.detect.classify import ModelPixels, ModelSpec, model_pixels
+from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import Problem, ProblemKind
-from fieldlab.results import ClassifiedPicture, FrameRecord, MediaResult
+from fieldlab.results import FrameRecord, MediaResult
 from fieldlab.triage.reader import opened_source
 
 STREAM_BUFFER = 1 << 20
+VIDEO_FRAMES = 4  # sampled frames of a video handed to the classifier, spread over its length
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class MediaTask:
 
 
 def perceive_batch(spec: SourceSpec, tasks: list[MediaTask], model: ModelSpec | None = None) -> list[MediaResult]:
-    """Decode and hash each task; with ``model``, classify each picture after its PDQ, on the same reduced pixels."""
+    """Decode and hash each task.  With ``model``, each result also carries the picture (a few sampled frames of a
+    video) as the model's input, made from the same reduced decode; it is classified apart, at a lower priority,
+    once the hashes are recorded (``triage/classify_pool.py``), so classifying never delays a near match."""
     source = opened_source(spec)
     results = []
     for task in tasks:
@@ -52,7 +55,7 @@ def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = (), model: M
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), STREAM_BUFFER)
         if task.family == "video":
-            return _video(task, stream)
+            return _video(task, stream, model)
         return _image(task, stream, model)
     finally:
         handle.close()
@@ -64,40 +67,30 @@ def _image(task: MediaTask, stream: io.BufferedReader, model: ModelSpec | None) 
     except ImageDecodeError as exc:
         return MediaResult(task.item_id, "image", error=Problem(ProblemKind.DAMAGED, str(exc)))
     facts = found.facts
-    classified = _classify(model, found) if model is not None else None
     return MediaResult(
         task.item_id, "image", format=found.format, width=found.width, height=found.height,
         pdq=pdq_hex(found.pdq), pdq_quality=found.quality, dihedral=b"".join(found.dihedral),
         exif=json.dumps(facts.to_json_dict(), sort_keys=True) if facts else None,
         camera=" ".join(filter(None, (facts.make, facts.model)))[:200] or None if facts else None,
-        camera_serial=facts.serial[:200] if facts and facts.serial else None, classified=classified,
+        camera_serial=facts.serial[:200] if facts and facts.serial else None,
+        for_classifier=_letterboxes(model, (found.pixels,) if model else (), found.width, found.height),
     )
 
 
-_loaded: dict[str, Classifier | ClassifierError] = {}  # per worker process: a model is loaded (or fails) once
-
-
-def _classify(model: ModelSpec, found: ImagePdq) -> ClassifiedPicture:
-    """The picture's detections, or why there are none: a model that cannot load, or fails on this picture, is a
-    problem of this picture only, and its hashes stand."""
-    loaded = _loaded.get(model.sha256)
-    if loaded is None:
-        try:
-            loaded = _loaded[model.sha256] = Classifier(model)
-        except ClassifierError as exc:
-            loaded = _loaded[model.sha256] = exc
-    if isinstance(loaded, ClassifierError):
-        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.UNSUPPORTED, f"not classified: {loaded}"))
+def _letterboxes(model: ModelSpec | None, reduced: tuple, width: int, height: int) -> tuple[ModelPixels, ...]:
+    """The model's input from reduced decodes.  Left empty if that fails: the hashes stand, and the classifier's
+    pass over what is left decodes the item again and records why it cannot be classified."""
+    if model is None:
+        return ()
     try:
-        return ClassifiedPicture(model.sha256, loaded.classify(found.pixels, found.width, found.height))
-    except Exception as exc:  # noqa: BLE001 - onnxruntime's failures are untyped; the picture is still hashed
-        message = f"not classified: the model failed on this picture: {type(exc).__name__}: {exc}"
-        return ClassifiedPicture(model.sha256, problem=Problem(ProblemKind.INTERNAL, message))
+        return tuple(model_pixels(pixels, model.side, width, height) for pixels in reduced)
+    except Exception:  # noqa: BLE001 - OpenCV's errors are untyped; this must never cost the item its hashes
+        return ()
 
 
-def _video(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
+def _video(task: MediaTask, stream: io.BufferedReader, model: ModelSpec | None) -> MediaResult:
     try:
-        found = video_pdq(stream)
+        found = video_pdq(stream, keep_frames=VIDEO_FRAMES if model else 0)
     except VideoDecodeError as exc:
         return MediaResult(task.item_id, "video", error=Problem(ProblemKind.DAMAGED, str(exc)))
     frames = tuple(FrameRecord(f.frame, f.timestamp, f.quality, pdq_hex(f.pdq)) for f in found.frames)
@@ -105,4 +98,5 @@ def _video(task: MediaTask, stream: io.BufferedReader) -> MediaResult:
         task.item_id, "video", format=None, width=found.width, height=found.height, duration=found.duration,
         frame_rate=found.frame_rate, codec=found.codec, frames=frames,
         partial=Problem(found.partial_kind or ProblemKind.DAMAGED, found.partial) if found.partial else None,
+        for_classifier=_letterboxes(model, found.pixels, found.width, found.height),
     )

@@ -9,7 +9,9 @@ the walk keeps only a queue of folders, and at most a few batches are in flight.
 
 Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
 pool, fed only when no file is waiting to be read: exact hashing, which gives
-the first and surest hits, never waits for decoding.
+the first and surest hits, never waits for decoding.  The optional classifier
+runs after that again, in its own lower-priority pool (``triage/classify_pool.py``):
+near matches are recorded before any picture is classified.
 
 The work units can run on a Dask cluster instead of this machine's processes
 (``triage/cluster.py``); nothing else changes, the database writer included.
@@ -42,6 +44,7 @@ from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.problems import Problem
 from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests
+from fieldlab.triage.classify_pool import ClassifyPool
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.media_pool import MediaPool
@@ -56,6 +59,7 @@ BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are
 BATCH_BYTES = 64 << 20
 REMATCH_CHUNK = 20_000
 MEDIA_BATCH = 8  # pictures or videos per decoding task: small, so a decoder crash costs little to retry
+CLASSIFY_AGAIN = 32  # items decoded again for the classifier per look at the case, at the end of a scan
 
 
 @dataclass
@@ -262,6 +266,8 @@ class _ScanRun:
         self._regions: list[RegionTask] | None = None
         self.carve = False  # free space of disk images: set by scan_source
         self.classify: ModelSpec | None = None  # the classifier model: set by scan_source
+        self._classifier: ClassifyPool | None = None
+        self._last_unclassified = 0
         self.stop = _StopRequest()
         self._last_report = 0.0
         # Listed = what the walk lists + what was found inside items (members, thumbnails, carved runs).  A resumed
@@ -288,13 +294,17 @@ class _ScanRun:
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
-        with MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media:
+        classifier = ClassifyPool(self.spec, self.classify, pool.width) if self.classify else None
+        with MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media, \
+                (classifier or contextlib.nullcontext()):
+            self._classifier = classifier
             try:
                 while True:
                     self.stop.check()
                     limit = 2 * pool.width  # a cluster's workers may come and go
                     self._collect(in_flight, block=False)
                     self._record_media(media.collect(block=False))
+                    self._record_classified()
                     self._dispatch(pool, in_flight, limit=limit)
                     self._dispatch_carving(pool, in_flight, limit)
                     self._dispatch_media(media, limit - len(in_flight))
@@ -309,20 +319,24 @@ class _ScanRun:
                         self._dispatch_carving(pool, in_flight, limit)
                         self._last_media = 0  # a last sweep: items read after the cursor passed them
                         self._dispatch_media(media, limit - len(in_flight))
-                        if not in_flight and not media.busy:
+                        if not in_flight and not media.busy and self._classified_all():
                             break
                     self._wait(in_flight, media)
             except BaseException:
                 pool.close(cancel=True)
                 media.shutdown()
+                if classifier is not None:
+                    classifier.shutdown()
                 raise
         self._report(force=True)
 
     def _wait(self, in_flight: dict[cf.Future, list[PendingItem]], media: MediaPool) -> None:
         # woken twice a second even if nothing finishes, so a Ctrl-C is acted on promptly
-        cf.wait([*in_flight, *media.futures], timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        classifying = self._classifier.futures if self._classifier else []
+        cf.wait([*in_flight, *media.futures, *classifying], timeout=0.5, return_when=cf.FIRST_COMPLETED)
         self._collect(in_flight, block=False)
         self._record_media(media.collect(block=False))
+        self._record_classified()
 
     def _walk_step(self, walker: Iterator[Item | WalkError]) -> bool:
         found: list[Item] = []
@@ -402,9 +416,35 @@ class _ScanRun:
             self.store.record_media(self.exhibit.id, results, found_hits, paths)
             self.progress.media_decoded += len(results)
             self.progress.note(r.error or r.partial for r in results)
-            self.progress.note(r.classified.problem for r in results if r.classified)
             self._count_near(found_hits)
+            if self._classifier is not None:  # after the hashes and near matches are recorded
+                self._classifier.offer(results, paths)
             self._report()
+
+    def _record_classified(self) -> None:
+        if self._classifier is None:
+            return
+        for found, paths in self._classifier.collect():
+            self.store.record_classified(self.exhibit.id, found, paths)
+            self.progress.note(c.problem for _, c in found)
+            self._report()
+        self._classifier.dispatch()
+
+    def _classified_all(self) -> bool:
+        """At the end of the scan: the classifier's queue is done, then what it has not classified (an earlier run
+        with the stage off or stopped, a full queue) is decoded again for it, a few batches at a time."""
+        if self._classifier is None:
+            return True
+        if self._classifier.busy:
+            return False
+        left = self.store.unclassified_media(self.exhibit.id, self._last_unclassified, CLASSIFY_AGAIN)
+        if not left:
+            return True
+        self._last_unclassified = left[-1].id
+        self._classifier.decode_again([MediaTask(p.id, p.locator, p.family, p.size) for p in left],
+                                      {p.id: p.path for p in left})
+        self._classifier.dispatch()
+        return False
 
     def _count_near(self, found_hits: list[HitRecord]) -> None:
         exact = self.store.items_with_exact_hits([h.item_id for h in found_hits])
