@@ -339,3 +339,22 @@ def test_a_video_is_scored_by_its_strongest_sampled_frame_and_shown_like_a_pictu
         page = client.get(f"/item/{_ids(case)['blue_then_red.mp4']}").text
         assert "Classifier (indicative, automatic)" in page and "NUDITY_TEST" in page and "strongest" in page
         assert _tiles(client.get("/gallery?nudity=true").text) == [_ids(case)["blue_then_red.mp4"]]
+
+
+def test_a_scan_stopped_while_classifying_keeps_its_hashes_and_the_resumed_scan_classifies_the_rest(
+        classified_case, tmp_path: Path, monkeypatch) -> None:
+    _, evidence, home, model = classified_case
+    case = tmp_path / "case"
+    record = CaseStore.record_classified
+
+    def stopped(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str]) -> None:
+        record(self, exhibit_id, found[:1], paths)
+        raise KeyboardInterrupt  # Ctrl-C, acted on right after this write
+
+    monkeypatch.setattr(CaseStore, "record_classified", stopped)
+    assert api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model).interrupted
+    assert _rows(case, "SELECT count(*) FROM classifications") == [(1,)]
+    assert _rows(case, "SELECT count(*) FROM media WHERE pdq IS NOT NULL") == [(len(FILES),)]
+    monkeypatch.setattr(CaseStore, "record_classified", record)
+    assert not api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model).interrupted
+    assert _scores_by_path(case) == _scores_by_path(classified_case[0])

@@ -135,6 +135,15 @@ class ClassifyPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def stop(self) -> None:
+        """The scan is stopping: batches in flight are dropped, not awaited (a low-priority batch on a busy machine
+        can take seconds); their pictures are classified by the next run."""
+        if self._pool is not None:
+            # ProcessPoolExecutor has no way to stop a running task before Python 3.14's terminate_workers()
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.kill()
+        self.shutdown()
+
 
 def _lower_priority() -> None:
     prepare_worker()

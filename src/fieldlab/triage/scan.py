@@ -326,7 +326,7 @@ class _ScanRun:
                 pool.close(cancel=True)
                 media.shutdown()
                 if classifier is not None:
-                    classifier.shutdown()
+                    classifier.stop()
                 raise
         self._report(force=True)
 
