@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,28 +16,32 @@ from fieldlab.triage.classify_pool import CRASHED, ClassifyPool, ToClassify
 
 MODEL = ModelSpec("unused.onnx", "stub", "0" * 64, "none", ("A",), frozenset({"A"}), 32)
 DIES_ON = 3
+SLOW = 9  # alone in the second batch
 
 
 def dies_on_one_picture(_spec: object, model: ModelSpec, batch: list[ToClassify]) -> list:
-    """Kills its worker process (as a native crash would) when the batch holds item ``DIES_ON``."""
+    """Kills its worker process (as a native crash would) when the batch holds item ``DIES_ON``; takes its time over
+    item ``SLOW``, so that batch is still running when the other worker dies."""
     if any(entry.item_id == DIES_ON for entry in batch):
         os._exit(1)
+    if any(entry.item_id == SLOW for entry in batch):
+        time.sleep(1)
     return [(entry.item_id, ClassifiedPicture(model.sha256, Classification((), 0.1 * entry.item_id, 0.0)))
             for entry in batch]
 
 
 def test_a_worker_dying_on_one_picture_is_that_pictures_problem_and_the_rest_are_classified(tmp_path: Path) -> None:
     letterbox = ModelPixels(np.zeros((32, 32, 3), np.uint8), (32, 32), (32, 32))
-    results = [MediaResult(i, "image", for_classifier=(letterbox,)) for i in range(1, 7)]
+    results = [MediaResult(i, "image", for_classifier=(letterbox,)) for i in range(1, 10)]
     found: dict[int, ClassifiedPicture] = {}
     with ClassifyPool(describe_source(tmp_path), MODEL, 2, run=dies_on_one_picture) as pool:
-        pool.offer(results, {i: f"picture{i}.jpg" for i in range(1, 7)})
+        pool.offer(results, {i: f"picture{i}.jpg" for i in range(1, 10)})
         while pool.busy:
             pool.dispatch()
             cf.wait(pool.futures, timeout=1, return_when=cf.FIRST_COMPLETED)
             for batch, paths in pool.collect():
                 assert all(paths[i] == f"picture{i}.jpg" for i, _ in batch)
                 found.update(batch)
-    assert sorted(found) == [1, 2, 3, 4, 5, 6]
+    assert sorted(found) == list(range(1, 10))  # the batch of 1 broke too: not blamed
     assert found[DIES_ON].problem.message == CRASHED and found[DIES_ON].found is None
     assert all(found[i].found.score == 0.1 * i for i in found if i != DIES_ON)

@@ -167,7 +167,7 @@ def test_the_report_names_the_model_its_hash_and_licence_and_that_it_only_ordere
     assert "force-model.onnx" in section and describe_model(model).sha256 in section
     assert "test stub, no licence needed" in section
     assert "It only ordered the review: its score changed no category, no count" in " ".join(section.split())
-    assert re.search(r"Pictures classified</th><td>6<", section)
+    assert re.search(r"Pictures and videos classified</th><td>6<", section)
 
 
 def test_the_score_changes_no_category_count_or_charging_line(classified_case, tmp_path: Path) -> None:

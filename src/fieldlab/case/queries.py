@@ -295,7 +295,7 @@ class ClassifierUse:
     name: str
     sha256: str
     licence: str
-    pictures: int  # classified with it
+    pictures: int  # pictures and videos classified with it
 
 
 def classifier_uses(store: CaseStore) -> tuple[ClassifierUse, ...]:

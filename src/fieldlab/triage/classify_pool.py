@@ -65,7 +65,7 @@ class ClassifyPool:
         self._queue: deque[ToClassify] = deque()
         self._queued_bytes = 0
         self._alone: deque[ToClassify] = deque()  # of a batch whose worker died
-        self._in_flight: dict[cf.Future, list[ToClassify]] = {}
+        self._in_flight: dict[cf.Future, tuple[list[ToClassify], bool]] = {}  # future -> (batch, run alone)
         self._broken = False
 
     def __enter__(self) -> ClassifyPool:
@@ -99,28 +99,28 @@ class ClassifyPool:
             return
         if self._alone:
             if not self._in_flight:  # alone, so a crash names its picture
-                self._submit([self._alone.popleft()])
+                self._submit([self._alone.popleft()], alone=True)
             return
         while self._queue and len(self._in_flight) < self.workers:
             batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
             self._queued_bytes -= sum(entry.size for entry in batch)
             self._submit(batch)
 
-    def _submit(self, batch: list[ToClassify]) -> None:
+    def _submit(self, batch: list[ToClassify], alone: bool = False) -> None:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_lower_priority)
-        self._in_flight[self._pool.submit(self._run, self.spec, self.model, batch)] = batch
+        self._in_flight[self._pool.submit(self._run, self.spec, self.model, batch)] = (batch, alone)
 
     def collect(self) -> list[Finished]:
         finished: list[Finished] = []
         for future in [future for future in self._in_flight if future.done()]:
-            batch = self._in_flight.pop(future)
+            batch, alone = self._in_flight.pop(future)
             paths = {entry.item_id: entry.path for entry in batch}
             try:
                 finished.append((future.result(), paths))
-            except BrokenProcessPool:
+            except BrokenProcessPool:  # every batch in flight fails with it: only one run alone names its picture
                 self._broken = True
-                if len(batch) == 1:
+                if alone:
                     crashed = ClassifiedPicture(self.model.sha256, problem=Problem(ProblemKind.INTERNAL, CRASHED))
                     finished.append(([(batch[0].item_id, crashed)], paths))
                 else:
