@@ -12,7 +12,7 @@ import numpy as np
 from fieldlab.detect.classify import Classification, ModelPixels, ModelSpec
 from fieldlab.evidence.sources import describe_source
 from fieldlab.results import ClassifiedPicture, MediaResult
-from fieldlab.triage.classify_pool import CRASHED, ClassifyPool, ToClassify
+from fieldlab.triage.classify_pool import CRASHED, NICENESS, ClassifyPool, ToClassify
 
 MODEL = ModelSpec("unused.onnx", "stub", "0" * 64, "none", ("A",), frozenset({"A"}), 32)
 DIES_ON = 3
@@ -45,3 +45,27 @@ def test_a_worker_dying_on_one_picture_is_that_pictures_problem_and_the_rest_are
     assert sorted(found) == list(range(1, 10))  # the batch of 1 broke too: not blamed
     assert found[DIES_ON].problem.message == CRASHED and found[DIES_ON].found is None
     assert all(found[i].found.score == 0.1 * i for i in found if i != DIES_ON)
+
+
+def niceness(_spec: object, model: ModelSpec, batch: list[ToClassify]) -> list:
+    """The worker's scheduling niceness, reported as the score."""
+    return [(entry.item_id, ClassifiedPicture(model.sha256, Classification((), float(os.nice(0)), 0.0)))
+            for entry in batch]
+
+
+def test_the_workers_yield_to_the_decoding_and_run_at_normal_priority_once_it_is_done(tmp_path: Path) -> None:
+    letterbox = ModelPixels(np.zeros((32, 32, 3), np.uint8), (32, 32), (32, 32))
+
+    def classified(pool: ClassifyPool, item_id: int) -> float:
+        pool.offer([MediaResult(item_id, "image", for_classifier=(letterbox,))], {})
+        found: dict[int, ClassifiedPicture] = {}
+        while pool.busy:
+            pool.dispatch()
+            cf.wait(pool.futures, timeout=1)
+            found.update(entry for batch, _ in pool.collect() for entry in batch)
+        return found[item_id].found.score
+
+    with ClassifyPool(describe_source(tmp_path), MODEL, 1, run=niceness) as pool:
+        assert classified(pool, 1) == os.nice(0) + NICENESS
+        pool.decoding_done()
+        assert classified(pool, 2) == os.nice(0)

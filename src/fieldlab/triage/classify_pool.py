@@ -4,8 +4,11 @@ The decoding workers hand back each picture (a few sampled frames of each
 video) as the model's letterbox beside its hashes; the scan records the hashes
 and near matches at once, then queues the letterboxes here.  These workers run
 at a lower scheduling priority (``os.nice``), so while pictures are being
-decoded they take only the CPU the decoding leaves, and they finish the queue
-when the decoding is done.  The model runs on batches of ``BATCH`` pictures.
+decoded they take only the CPU the decoding leaves.  Once the decoding is done
+nothing of the scan's is left to yield to, and on a machine busy with other work
+a niced pool finished its queue several times later (bench/classify.py): the
+pool is then replaced by one at normal priority (a process cannot raise its own
+priority back without privileges).  The model runs on batches of ``BATCH``.
 
 Nothing is lost by stopping: what is classified is recorded as it comes back,
 and whatever was decoded but not classified (the scan stopped, the queue was
@@ -67,6 +70,8 @@ class ClassifyPool:
         self._alone: deque[ToClassify] = deque()  # of a batch whose worker died
         self._in_flight: dict[cf.Future, tuple[list[ToClassify], bool]] = {}  # future -> (batch, run alone)
         self._broken = False
+        self._yielding = True  # to the decoding: new worker processes are niced
+        self._pool_niced = False
 
     def __enter__(self) -> ClassifyPool:
         return self
@@ -94,9 +99,15 @@ class ClassifyPool:
     def decode_again(self, tasks: list[MediaTask], paths: dict[int, str]) -> None:
         self._queue.extend(ToClassify(t.item_id, paths.get(t.item_id, ""), again=t) for t in tasks)
 
+    def decoding_done(self) -> None:
+        """From now on the workers run at normal priority: the niced ones are replaced once their batches are back."""
+        self._yielding = False
+
     def dispatch(self) -> None:
         if self._broken:
             return
+        if self._pool_niced and not self._yielding and not self._in_flight:
+            self.shutdown()
         if self._alone:
             if not self._in_flight:  # alone, so a crash names its picture
                 self._submit([self._alone.popleft()], alone=True)
@@ -108,7 +119,9 @@ class ClassifyPool:
 
     def _submit(self, batch: list[ToClassify], alone: bool = False) -> None:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_lower_priority)
+            initializer = _lower_priority if self._yielding else prepare_worker
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=initializer)
+            self._pool_niced = self._yielding
         self._in_flight[self._pool.submit(self._run, self.spec, self.model, batch)] = (batch, alone)
 
     def collect(self) -> list[Finished]:

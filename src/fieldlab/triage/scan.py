@@ -435,6 +435,7 @@ class _ScanRun:
         with the stage off or stopped, a full queue) is decoded again for it, a few batches at a time."""
         if self._classifier is None:
             return True
+        self._classifier.decoding_done()
         if self._classifier.busy:
             return False
         left = self.store.unclassified_media(self.exhibit.id, self._last_unclassified, CLASSIFY_AGAIN)
