@@ -38,6 +38,7 @@ the archive members, and the default scan those plus only free-space pictures.
 Usage (from the repository root, with the project's venv)::
 
     .venv/bin/python bench/seized_disk.py [--sizes 5,10,20] [--workdir DIR] [--runs 1] [--max-wait 1800] [--no-docs]
+    nice -n 19 .venv/bin/python bench/seized_disk.py --sizes 5,10 --build-only   # the disks only, ahead of time
 
 ``--sizes 1`` is a check that finishes in a few minutes on an idle machine.
 """
@@ -732,8 +733,17 @@ def main() -> None:
     parser.add_argument("--max-wait", type=float, default=1800.0,
                         help="seconds to wait for other benchmarks to end and the load to fall under 1 (default 1800)")
     parser.add_argument("--no-docs", action="store_true", help="print the results only; leave docs/benchmarks.md alone")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or check) the E01s of these sizes and stop: building takes longer than measuring, "
+                             "so it can run early, at low priority, while the code measured is still changing")
     args = parser.parse_args()
     sizes = sorted(float(s) for s in args.sizes.split(","))
+    if args.build_only:
+        workdir = args.workdir.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+        for gib in sizes:
+            ensure_disk(workdir, gib)
+        return
 
     facts = machine_facts()  # before anything runs: the code measured is the code as it is now
     tsk = tool_version(["tsk_recover", "-V"]).removeprefix("The Sleuth Kit ver ")
