@@ -16,6 +16,7 @@ from fieldlab.case.store import DATABASE_FILE, CaseError
 from tests.conftest import REALDATA
 
 DFTT8 = REALDATA / "sleuthkit__sleuthkit_test_data" / "from_brian" / "8-jpeg-search.zip"
+CHUNK = 64 * 512  # ewfacquire's default: 64 sectors a chunk
 KNOWN = {  # deleted, alternate data stream, allocated with a lying extension
     "del1/file6.jpg": ("afd55222024a4e22f7f5a3a665320763", "A"),
     "misc/file13.dll:here": ("9b787e63e3b64562730c5aecaab1e1f8", "B"),
@@ -78,6 +79,34 @@ def test_a_corrupted_image_is_reported_as_a_hash_mismatch(tmp_path: Path) -> Non
     segments[0].write_bytes(bytes(data))
     result = fieldlab.scan(segments[0], tmp_path / "cases" / "c2", exhibit_ref="X")
     assert result.progress.hash_state in ("mismatch", "unreadable")
+
+
+def test_a_scan_records_an_acquired_e01_as_verified_and_a_tampered_copy_as_a_mismatch(tmp_path: Path) -> None:
+    """The hash is checked by a background process during the scan; the verdict is the same either way."""
+    from tests.evidence.disk_builders import PlantedFile, build_disk, random_bytes, to_e01
+
+    known = PlantedFile("DCIM/IMG_0001.JPG", random_bytes(11, 20_000))
+    other = PlantedFile("Documents/notes.bin", random_bytes(12, 200_000))
+    disk = build_disk(tmp_path / "disk.raw", "mbr", [("fat16", 8, [known, other])])
+    image = to_e01(disk.path, tmp_path / "evidence" / "disk")[0]
+    fieldlab.import_hashset(_write(tmp_path / "k.csv", f"md5,category\n{known.md5},A\n"), name="k")
+    tampered = tmp_path / "tampered" / "disk.E01"
+    tampered.parent.mkdir()
+    # one byte of a chunk that holds only the other file's data (a damaged chunk reads as libewf reads it, whole);
+    # chunks are stored plain, so those bytes are in the E01 as they are on the disk
+    start = disk.path.read_bytes().index(other.data[:4096])
+    inside = (start // CHUNK + 2) * CHUNK + 100 - start
+    data = bytearray(image.read_bytes())
+    data[data.index(other.data[inside:inside + 4096])] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    for source, case, state in ((image, "c1", "verified"), (tampered, "c2", "mismatch")):
+        result = fieldlab.scan(source, tmp_path / case, exhibit_ref="PC-1")
+        assert result.progress.hash_state == state
+        assert [h.path.split("/", 1)[1] for h in fieldlab.hits(tmp_path / case)] == [known.path]
+        db = sqlite3.connect(tmp_path / case / DATABASE_FILE)
+        assert db.execute("SELECT hash_state FROM exhibits").fetchone()[0] == state
+        events = [json.loads(row[0]) for row in db.execute("SELECT detail FROM audit_log WHERE action = 'evidence_verified'")]
+        assert [e["state"] for e in events] == [state]
 
 
 def test_a_case_folder_beside_an_image_is_refused(dftt8: Path) -> None:

@@ -166,8 +166,14 @@ class EwfChunkReader:
         if (last - first + 1) * self.chunk_size <= _SHARED_READ:  # metadata (TSK reads 64 KiB at any offset)
             parts = [self._cached(index) for index in range(first, last + 1)]
         else:  # file content, the image hash: the middle is read in one go and not cached, so the cache keeps
-            # what small reads share; the two ends may be shared with neighbouring files and are cached
-            parts = [self._cached(first), *self._uncached(first + 1, last), self._cached(last)]
+            # what small reads share; an end that covers part of its chunk may be shared with a neighbouring file
+            # and is cached, a whole one is not (the image hash reads whole chunks: it would only churn the cache)
+            part_first = offset % self.chunk_size != 0
+            part_last = end % self.chunk_size != 0 and end < self.media_size
+            parts = [self._cached(first)] if part_first else []
+            parts += self._uncached(first + part_first, last + 1 - part_last)
+            if part_last:
+                parts.append(self._cached(last))
         parts[0] = parts[0][offset - first * self.chunk_size:]
         parts[-1] = parts[-1][:end - last * self.chunk_size]
         return b"".join(parts)

@@ -1,12 +1,29 @@
-"""Is the image still what was acquired? Recompute the media hash and compare it with the one stored at acquisition."""
+"""Is the image still what was acquired? Recompute the media hash and compare it with the one stored at acquisition.
+
+A scan verifies in the background (``BackgroundVerification``): a separate
+process at the lowest CPU priority reads the media sequentially from the
+start of the scan, so the hash is computed in the CPU the scan leaves idle
+and never delays the verdict.  Measured on the 1 GiB seized-disk E01 (2 cores):
+verification costs 4.5 CPU s (2.4 s reading and inflating, 2.0 s MD5+SHA-1),
+and an exact-only scan keeps about one core idle on average.  Hashing "from
+the same reads" as the scan's readers would have saved only the inflating
+half: the readers run in several processes and in no media order, and about
+a fifth of the chunks (free space) no reader touches, so a second,
+sequential pass was needed anyway.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
 
-from fieldlab.evidence.containers import MediaReader
+from fieldlab.errors import FieldlabError
+from fieldlab.evidence.containers import MediaReader, open_container
 
 CHUNK = 8 << 20
 
@@ -47,3 +64,78 @@ def verify_media(media: MediaReader, progress: Callable[[int, int], None] | None
     names = " and ".join(name.upper() for name in stored)
     verb = "matches" if len(stored) == 1 else "match"
     return VerifyResult("verified", stored, computed, f"{names} {verb} the acquisition hash")
+
+
+class BackgroundVerification:
+    """``verify_media`` of an image in its own process at the lowest CPU priority, followed through a pipe.
+
+    The process sends ``(done, total)`` after every 8 MiB hashed and the
+    ``VerifyResult`` last.  It is a separate process, not a thread, so its
+    inflating and hashing get their own (niced) CPU time and not the scan's
+    GIL.  If the scan dies, the pipe breaks and the process ends at its next
+    report; a scan stopped early leaves the exhibit's hash unchecked, and
+    running the scan again verifies it from the start.
+    """
+
+    def __init__(self, image: Path, parents: Sequence[Path] = ()) -> None:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of the scan's state copied
+        self._reports, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_verify_at_low_priority, args=(str(image), [str(p) for p in parents],
+                                                                              sender), daemon=True)
+        self._process.start()
+        sender.close()  # the child holds the only sending end: its exit is the pipe's end
+        self.done = self.total = 0
+        self.result: VerifyResult | None = None
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Take in what the process has sent (waiting up to ``timeout`` for the first message); returns how many
+        8 MiB units were hashed since the last call."""
+        units = 0
+        while self.result is None and self._reports.poll(timeout):
+            timeout = 0.0
+            try:
+                message = self._reports.recv()
+            except EOFError:  # ended without a result: it crashed or was killed
+                self._process.join()
+                self.result = VerifyResult("unreadable", message="the verification process ended without a result "
+                                                                 f"(exit code {self._process.exitcode})")
+                break
+            if isinstance(message, VerifyResult):
+                self.result = message
+            else:
+                self.done, self.total = message
+                units += 1
+        return units
+
+    @property
+    def running(self) -> bool:
+        return self._process.is_alive()
+
+    def close(self) -> None:
+        """End the process if it still runs (the scan was stopped or failed)."""
+        if self.running:
+            self._process.terminate()
+        self._process.join()
+        self._reports.close()
+
+    def __enter__(self) -> BackgroundVerification:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _verify_at_low_priority(image: str, parents: list[str], reports: Connection) -> None:
+    os.nice(19)
+    try:
+        try:
+            media = open_container(Path(image), [Path(p) for p in parents])
+        except FieldlabError as exc:
+            reports.send(VerifyResult("unreadable", message=f"the image could not be opened: {exc}"))
+            return
+        try:
+            reports.send(verify_media(media, lambda done, total: reports.send((done, total))))
+        finally:
+            media.close()
+    except (BrokenPipeError, EOFError):  # the scan is gone: nobody wants the answer
+        return

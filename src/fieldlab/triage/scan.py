@@ -39,7 +39,7 @@ from fieldlab.evidence.archives import MAX_DEPTH
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
-from fieldlab.evidence.verify import verify_media
+from fieldlab.evidence.verify import BackgroundVerification
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.problems import Problem
@@ -182,6 +182,8 @@ def scan_source(
         if classify and perceptual:
             store.record_classifier(classify)
         run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded, max_depth), observer, near)
+        if verify and isinstance(evidence, ImageSource) and not incomplete:  # overlaps the scan, at low priority
+            run.verification = opened.enter_context(BackgroundVerification(Path(spec.path), chain_parents))
         run.classify = classify if perceptual else None
         run.carve = carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
@@ -191,8 +193,7 @@ def scan_source(
                 run.stop = stop
                 run.execute(work)
                 run.analyse_phones()
-                if verify and isinstance(evidence, ImageSource) and not incomplete:
-                    run.verify(evidence)
+                run.record_verification()
         except KeyboardInterrupt:
             interrupted = True
         if incomplete:  # not finished: the same command with the parent in place walks it in full
@@ -268,6 +269,7 @@ class _ScanRun:
         self.classify: ModelSpec | None = None  # the classifier model: set by scan_source
         self._classifier: ClassifyPool | None = None
         self._last_unclassified = 0
+        self.verification: BackgroundVerification | None = None  # of an image's hash: set by scan_source
         self.stop = _StopRequest()
         self._last_report = 0.0
         # Listed = what the walk lists + what was found inside items (members, thumbnails, carved runs).  A resumed
@@ -528,24 +530,32 @@ class _ScanRun:
                 "exhibit": self.exhibit.ref, "devices": len(found.devices), "records": len(found.records),
                 "files_placed": len(found.origins), "problems": len(found.problems)})
 
-    def verify(self, image: ImageSource) -> None:
-        """The media hash against the acquisition hash, after the verdict so it never delays it."""
-
-        def progress(done: int, total: int) -> None:
-            self.kill_point.reached("verify")
-            self.progress.verify_done, self.progress.verify_total = done, total
+    def record_verification(self) -> None:
+        """The media hash against the acquisition hash, once the background verification ends: everything else
+        is recorded by then, so the verdict never waits for it; the scan ends when it is recorded."""
+        if self.verification is None:
+            return
+        while self.verification.result is None:
+            self._follow_verification(timeout=0.5)
             self._report()
-
-        self.progress.hash_state = "checking"
-        result = verify_media(image.media, progress)
+        result = self.verification.result
         self.progress.hash_state = result.state
         detail = {"stored": result.stored, "computed": result.computed, "message": result.message}
         self.store.update_exhibit(self.exhibit.id, hash_state=result.state, hash_detail=json.dumps(detail))
         self.store.audit.append("evidence_verified", {"exhibit": self.exhibit.ref, "state": result.state, **detail})
         self._report(force=True)
 
+    def _follow_verification(self, timeout: float = 0.0) -> None:
+        for _ in range(self.verification.poll(timeout)):
+            self.kill_point.reached("verify")
+        self.progress.verify_done, self.progress.verify_total = self.verification.done, self.verification.total
+        if self.progress.hash_state is None:
+            self.progress.hash_state = "checking"
+
     def _report(self, force: bool = False) -> None:
         self.stop.check()  # every caller has just finished a write: a safe point to stop
+        if self.verification is not None and self.verification.result is None:
+            self._follow_verification()
         now = time.monotonic()
         if self.observer is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
