@@ -667,7 +667,8 @@ step's processes.
   look-up of the listing in the CSV; the sum (the copies' writeback and deletion not counted).
 - fieldlab exact only: `fieldlab scan disk.E01 --case <fresh> --exhibit LAPTOP --no-live {' '.join(FIELDLAB_EXACT)}`.
 - fieldlab default: the same without the four `--no-` options: PDQ and vPDQ of every picture and video, embedded
-  media, carving of unallocated space, and the E01's MD5/SHA-1 verified after the verdict; `--no-classify`, as a plain
+  media, carving of unallocated space, and the E01's MD5/SHA-1 verified by a niced background process started with the
+  scan (the scan ends once its result is recorded); `--no-classify`, as a plain
   install has it (the optional classifier is measured by `bench/classify.py`).
 
 {table}
