@@ -629,10 +629,16 @@ def doc_section(results: list[SizeResult], command: str, facts: str, tsk: str, w
         "benchmark works and how the parts compare, not the 5-20 GiB figures the issue asks for (the command for "
         "those is in `bench/README.md`). Under a load of 8-12 on 2 cores, run-to-run noise is larger than the "
         "difference between these sizes, so the growth ratios and the line fit below say little.\n")
+    busiest = max(float(load.split(" / ")[0]) for s in results for load in s.load)
+    loaded = "" if busiest <= os.cpu_count() else (
+        f"\n**Loaded machine.** The 1-minute load average reached {busiest:.0f} on {os.cpu_count()} cores during these "
+        "runs (other work on the machine): every step ran several times slower than on a quiet machine and the "
+        "noise is large. Compare the steps of one size with each other (they shared the same conditions), not the "
+        "absolute times with other sections.\n")
     return f"""## A seized laptop's E01: first hit, exact verdict, full verdict, and how they grow
 
 Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `{command}`.
-{small}
+{small}{loaded}
 {facts}- The Sleuth Kit {tsk}; `ewfacquire` 20140813 (libewf)
 - Load average (1/5/15 min): {loads}. {waited}
 

@@ -533,29 +533,29 @@ class _ScanRun:
     def record_verification(self) -> None:
         """The media hash against the acquisition hash, once the background verification ends: everything else
         is recorded by then, so the verdict never waits for it; the scan ends when it is recorded."""
-        if self.verification is None:
+        verification = self.verification
+        if verification is None:
             return
-        while self.verification.result is None:
-            self._follow_verification(timeout=0.5)
+        while (result := verification.result) is None:
+            self._follow_verification(verification, timeout=0.5)
             self._report()
-        result = self.verification.result
         self.progress.hash_state = result.state
         detail = {"stored": result.stored, "computed": result.computed, "message": result.message}
         self.store.update_exhibit(self.exhibit.id, hash_state=result.state, hash_detail=json.dumps(detail))
         self.store.audit.append("evidence_verified", {"exhibit": self.exhibit.ref, "state": result.state, **detail})
         self._report(force=True)
 
-    def _follow_verification(self, timeout: float = 0.0) -> None:
-        for _ in range(self.verification.poll(timeout)):
+    def _follow_verification(self, verification: BackgroundVerification, timeout: float = 0.0) -> None:
+        for _ in range(verification.poll(timeout)):
             self.kill_point.reached("verify")
-        self.progress.verify_done, self.progress.verify_total = self.verification.done, self.verification.total
+        self.progress.verify_done, self.progress.verify_total = verification.done, verification.total
         if self.progress.hash_state is None:
             self.progress.hash_state = "checking"
 
     def _report(self, force: bool = False) -> None:
         self.stop.check()  # every caller has just finished a write: a safe point to stop
         if self.verification is not None and self.verification.result is None:
-            self._follow_verification()
+            self._follow_verification(self.verification)
         now = time.monotonic()
         if self.observer is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
