@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fieldlab.evidence.verify import BackgroundVerification, VerifyResult
+from fieldlab.evidence.verify import LOWEST_PRIORITY, BackgroundVerification, VerifyResult
 from fieldlab.validation.disks import to_e01
 
 MEDIA_BYTES = 3 << 20
@@ -55,3 +55,13 @@ def test_closing_a_verification_that_still_runs_ends_its_process(tmp_path: Path)
     verification = BackgroundVerification(_acquired(tmp_path))
     verification.close()
     assert not verification.running and verification.result is None
+
+
+def test_the_verification_runs_niced_until_the_scan_hurries_it(tmp_path: Path) -> None:
+    with BackgroundVerification(_acquired(tmp_path)) as verification:
+        assert os.getpriority(os.PRIO_PROCESS, verification.pid) == LOWEST_PRIORITY
+        raised = verification.hurry()  # raising a priority takes root or CAP_SYS_NICE: without, it stays niced
+        assert os.getpriority(os.PRIO_PROCESS, verification.pid) == (os.getpriority(os.PRIO_PROCESS, 0) if raised else LOWEST_PRIORITY)
+        assert raised or os.geteuid() != 0
+        _, result = _finished(verification)
+    assert result.state == "verified"

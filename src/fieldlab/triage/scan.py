@@ -536,6 +536,8 @@ class _ScanRun:
         verification = self.verification
         if verification is None:
             return
+        if verification.result is None:
+            verification.hurry()
         while (result := verification.result) is None:
             self._follow_verification(verification, timeout=0.5)
             self._report()
