@@ -20,13 +20,17 @@ from urllib.parse import unquote_to_bytes
 
 from fieldlab.errors import FieldlabError
 
-LAYER_KINDS = frozenset(
+VOLUME_LAYER_KINDS = frozenset(  # between a disk's media and its file systems: one entry each in evidence/volume_layers
     {
-        "file",  # a path inside the enclosing folder (bytes, '/'-separated)
         "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
         "bde",  # the decrypted view of a BitLocker volume
         "vss",  # a volume shadow copy, by store index
         "apfsvol",  # a volume of an APFS container, by index
+    }
+)
+LAYER_KINDS = VOLUME_LAYER_KINDS | frozenset(
+    {
+        "file",  # a path inside the enclosing folder (bytes, '/'-separated)
         "fsfile",  # a file-system entry: "<metadata address>:<path>" (the address re-opens deleted entries)
         "stream",  # a named data stream of a file (NTFS ADS)
         "member",  # an entry inside an archive or container file

@@ -1,42 +1,39 @@
 """A disk image or device as an evidence source: container > volumes > (BitLocker) > (shadow copies) > file systems.
 
 Each layer is a small read-only byte range with ``read(offset, size)`` and
-``size``; The Sleuth Kit sees the innermost one through ``_TskImage``.  The
-layout (volumes, gaps, encrypted volumes, shadow copies) is worked out once
-when the source opens and becomes the exhibit's facts; workers re-open the
-same image and reach any item again from its locator.
+``size``, opened through the table of ``volume_layers``; The Sleuth Kit sees
+the innermost one.  The layout (volumes, gaps, encrypted volumes, shadow
+copies) is worked out once when the source opens and becomes the exhibit's
+facts; workers re-open the same image and reach any item again from its
+locator, whose volume layers are walked through the same table.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Iterator, Sequence
 
-import pybde
 import pytsk3
-import pyvshadow
 
-from fieldlab.evidence.apfs import ApfsFileReader, apfs_volume_names, open_apfs_container, walk_apfs_volume
+from fieldlab.evidence.apfs import apfs_volume_names, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
-from fieldlab.evidence.filesystem import (
-    ImageFileReader,
-    TskFileReader,
-    fs_type_name,
-    parse_fsfile_value,
-    walk_file_system,
-)
+from fieldlab.evidence.filesystem import ImageFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.locator import Locator, LocatorError, parse_run
+from fieldlab.evidence.volume_layers import (
+    BY_KIND as VOLUME_LAYERS,
+    ENCRYPTIONS,
+    LockedVolume,
+    RangeVolume,
+    TskImage,
+    Volume,
+    shadow_copies,
+)
+from fieldlab.locator import Layer, Locator, LocatorError, parse_run
 from fieldlab.problems import ProblemKind
 
-
-class RangeReader(Protocol):
-    size: int
-
-    def read(self, offset: int, size: int) -> bytes: ...
+MAX_VOLUME_LAYERS = 8  # partition > encryption > snapshot > container volume, with room for more
 
 
 @dataclass(frozen=True)
@@ -77,72 +74,6 @@ class ImageFacts:
         return asdict(self)
 
 
-class _Region:
-    """A window of a larger range: one partition of a disk."""
-
-    def __init__(self, parent: RangeReader, start: int, length: int) -> None:
-        self._parent, self._start = parent, start
-        self.size = max(0, min(length, parent.size - start))
-
-    def read(self, offset: int, size: int) -> bytes:
-        if offset >= self.size:
-            return b""
-        return self._parent.read(self._start + offset, min(size, self.size - offset))
-
-
-class _FileObject:
-    """The file-like face of a range, which the libyal libraries (pybde, pyvshadow) read through."""
-
-    def __init__(self, source: RangeReader) -> None:
-        self._source, self._offset = source, 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self._source.size - self._offset
-        data = self._source.read(self._offset, size)
-        self._offset += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._offset = offset if whence == 0 else (self._offset + offset if whence == 1 else self._source.size + offset)
-        return self._offset
-
-    def tell(self) -> int:
-        return self._offset
-
-    def get_size(self) -> int:
-        return self._source.size
-
-
-class _LibyalRange:
-    """A decrypted BitLocker volume or a shadow-copy store as a range."""
-
-    def __init__(self, handle, owner: object = None) -> None:  # noqa: ANN001
-        self._handle = handle
-        self._owner = owner  # a shadow-copy store reads through its volume: keep that alive too
-        self.size = handle.get_size() if hasattr(handle, "get_size") else handle.get_volume_size()
-
-    def read(self, offset: int, size: int) -> bytes:
-        if offset >= self.size:
-            return b""
-        return self._handle.read_buffer_at_offset(min(size, self.size - offset), offset)
-
-
-class _TskImage(pytsk3.Img_Info):
-    def __init__(self, source: RangeReader) -> None:
-        self._source = source
-        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self._source.read(offset, size)
-
-    def get_size(self) -> int:
-        return self._source.size
-
-    def close(self) -> None:
-        pass
-
-
 class ImageSource:
     kind = "image"
 
@@ -151,10 +82,10 @@ class ImageSource:
         self.options = options or UnlockOptions()
         self.media: MediaReader = open_container(self.path, parents)
         raw = self.media.info.kind in ("raw", "device")
-        self._native = pytsk3.Img_Info(str(self.path)) if raw else None  # TSK opens raw files read-only
-        self._file_systems: dict[tuple[int, bool, int | None], pytsk3.FS_Info] = {}
-        self._unlocked: dict[int, _LibyalRange] = {}
-        self._apfs: dict[tuple[int, bool], tuple[object, _FileObject]] = {}
+        native = (pytsk3.Img_Info(str(self.path)), 0) if raw else None  # TSK opens raw files read-only
+        self._partitions: dict[int, int] = {}  # offset -> length of each volume the survey found
+        self._media_volume = RangeVolume(self.media, native, lambda: self._partitions)
+        self._volumes: dict[str, Volume] = {}  # what each chain of volume layers opened, by the chain's text
         self.facts = self._survey()
 
     @property
@@ -162,7 +93,7 @@ class ImageSource:
         return self.media.info
 
     def close(self) -> None:
-        self._file_systems.clear()
+        self._volumes.clear()
         self.media.close()
 
     # layout
@@ -178,7 +109,7 @@ class ImageSource:
             problems.append(
                 f"the image is incomplete: its end cannot be read (a segment is missing or truncated): {str(exc)[:300]}"
             )
-        image = _TskImage(self.media)
+        image = TskImage(self.media)
         try:
             layout = pytsk3.Volume_Info(image)
         except (OSError, RuntimeError):
@@ -202,59 +133,67 @@ class ImageSource:
                         volume.problem = f"extends {start + length - self.media.size:,} bytes past the end of the media"
                         problems.append(f"partition at offset {start:,}: {volume.problem}")
                     volumes.append(volume)
+        self._partitions.update((volume.offset, volume.length) for volume in volumes)
         for volume in volumes:
             self._survey_volume(volume)
         return ImageFacts(asdict(self.media.info), self.media.size, scheme, sector, volumes, gaps, problems)
 
     def _survey_volume(self, volume: VolumeFacts) -> None:
-        region = _Region(self.media, volume.offset, volume.length)
-        if region.size == 0:
+        base = Locator.of("partition", str(volume.offset))
+        view = self._volume(base.layers)
+        assert isinstance(view, RangeVolume)
+        if view.data.size == 0:
             volume.problem = volume.problem or "starts past the end of the media"
             return
-        if _is_bitlocker(region):
-            volume.encryption = "bitlocker"
+        for encryption in ENCRYPTIONS:  # BitLocker; a LUKS entry would be met here too
+            found = encryption.children(view)
+            if not found:
+                continue
+            volume.encryption = encryption.fact
             try:
-                region = self._unlock(volume.offset, region)
+                view = self._volume(base.child(encryption.kind, found[0]).layers)
                 volume.unlocked = True
-            except _Locked as exc:
+            except LockedVolume as exc:
                 volume.unlocked = False
                 volume.problem = str(exc)
                 return
+            break
+        assert isinstance(view, RangeVolume)
         try:
-            fs = self._open_tsk(volume.offset, region, plain=volume.encryption is None)
+            fs = view.file_system()
         except (OSError, RuntimeError):
-            file_object = _FileObject(region)
-            container = open_apfs_container(file_object)
+            container = view.apfs_container()
             if container is None:
                 volume.problem = volume.problem or "no file system recognised (its space is kept for carving)"
                 return
             volume.file_system = "apfs"
             volume.apfs_volumes = apfs_volume_names(container)
-            self._apfs[(volume.offset, volume.encryption is not None)] = (container, file_object)
             return
         volume.file_system = fs_type_name(fs)
-        self._file_systems[(volume.offset, volume.encryption is not None, None)] = fs
-        volume.shadow_copies = _shadow_copies(region)
+        volume.shadow_copies = shadow_copies(view)
 
-    def _unlock(self, offset: int, region: RangeReader) -> _LibyalRange:
-        if offset in self._unlocked:
-            return self._unlocked[offset]
-        if not (self.options.bitlocker_password or self.options.bitlocker_recovery_key):
-            raise _Locked("encrypted volume (BitLocker): supply the recovery key or password "
-                          "(--bitlocker-password or --bitlocker-recovery-key)")
-        volume = pybde.volume()
-        if self.options.bitlocker_password:
-            volume.set_password(self.options.bitlocker_password)
-        if self.options.bitlocker_recovery_key:
-            volume.set_recovery_password(self.options.bitlocker_recovery_key)
-        try:
-            volume.open_file_object(_FileObject(region))
-        except OSError as exc:
-            raise _Locked(f"encrypted volume (BitLocker) could not be opened: {exc}") from None
-        if volume.is_locked():
-            raise _Locked("encrypted volume (BitLocker): the password or recovery key given does not unlock it")
-        self._unlocked[offset] = unlocked = _LibyalRange(volume)
-        return unlocked
+    def _volume_base(self, volume: VolumeFacts) -> Locator:
+        """The locator of the volume's file system: its partition, then the layer that decrypted it, if any."""
+        base = Locator.of("partition", str(volume.offset))
+        encryption = next((layer for layer in ENCRYPTIONS if layer.fact == volume.encryption), None)
+        return base.child(encryption.kind, b"") if encryption else base
+
+    def _volume(self, layers: tuple[Layer, ...]) -> Volume:
+        """What a chain of volume layers opens to, each layer on the view of the one before it through the
+        table, opened once and kept under the chain's text (``partition:1048576|bde:``)."""
+        if not layers:
+            return self._media_volume
+        key = Locator(layers).to_text()
+        view = self._volumes.get(key)
+        if view is None:
+            parent, layer = self._volume(layers[:-1]), layers[-1]
+            entry = VOLUME_LAYERS.get(layer.kind)
+            if entry is None:
+                raise LocatorError(f"a disk image has no {layer.kind!r} layer: {key}")
+            if not isinstance(parent, RangeVolume):
+                raise LocatorError(f"nothing lies inside a {layers[-2].kind!r} layer: {key}")
+            view = self._volumes[key] = entry.open(parent, layer.value, self.options)
+        return view
 
     # walking
 
@@ -267,50 +206,36 @@ class ImageSource:
             if volume.problem and volume.file_system is None:
                 yield WalkError(prefix or str(self.path), volume.problem, _volume_problem_kind(volume, self.media.size))
                 continue
-            base = Locator.of("partition", str(volume.offset))
-            if volume.encryption:
-                base = base.child("bde", b"")
+            base = self._volume_base(volume)
             if volume.file_system == "apfs":
-                container, _ = self._apfs[(volume.offset, volume.encryption is not None)]
                 for index in range(len(volume.apfs_volumes)):
-                    yield from walk_apfs_volume(
-                        container.get_volume(index), base.child("apfsvol", str(index)), f"{prefix}apfs{index}/"
-                    )
+                    apfs = base.child("apfsvol", str(index))
+                    yield from walk_apfs_volume(self._volume(apfs.layers).volume, apfs, f"{prefix}apfs{index}/")
                 continue
-            fs = self._file_systems[(volume.offset, volume.encryption is not None, None)]
-            yield from walk_file_system(fs, base, prefix)
+            yield from walk_file_system(self._volume(base.layers).file_system(), base, prefix)
             if self.options.shadow_copies:
                 for copy in volume.shadow_copies:
-                    store_fs = self._file_system(volume.offset, volume.encryption is not None, copy["index"])
-                    yield from walk_file_system(store_fs, base.child("vss", str(copy["index"])), f"{prefix}vss{copy['index']}/")
+                    store = base.child("vss", str(copy["index"]))
+                    yield from walk_file_system(self._volume(store.layers).file_system(), store,
+                                                f"{prefix}vss{copy['index']}/")
 
     # reading
 
     def open_item(self, locator: Locator) -> ImageFileReader:
-        if len(locator.layers) == 1 and locator.layers[0].kind == "carved":
-            return MediaRunReader(self.media, *parse_run(locator.layers[0].value))
-        offset, encrypted, store, address, stream, apfs_volume = None, False, None, None, None, None
-        for layer in locator.layers:
-            if layer.kind == "partition":
-                offset = int(layer.value)
-            elif layer.kind == "bde":
-                encrypted = True
-            elif layer.kind == "vss":
-                store = int(layer.value)
-            elif layer.kind == "fsfile":
-                address = parse_fsfile_value(layer.value)[0]
-            elif layer.kind == "stream":
-                stream = layer.value
-            elif layer.kind == "apfsvol":
-                apfs_volume = int(layer.value)
-            else:
-                raise LocatorError(f"a disk image has no {layer.kind!r} layer: {locator}")
-        if offset is None or address is None:
+        layers = locator.layers
+        if len(layers) == 1 and layers[0].kind == "carved":
+            return MediaRunReader(self.media, *parse_run(layers[0].value))
+        split = next((i for i, layer in enumerate(layers) if layer.kind not in VOLUME_LAYERS), len(layers))
+        volume_layers, file_layers = layers[:split], layers[split:]
+        unknown = next((layer.kind for layer in file_layers if layer.kind not in ("fsfile", "stream")), None)
+        if unknown is not None:
+            raise LocatorError(f"a disk image has no {unknown!r} layer: {locator}")
+        if (not volume_layers or volume_layers[0].kind != "partition" or len(volume_layers) > MAX_VOLUME_LAYERS
+                or [layer.kind for layer in file_layers] not in (["fsfile"], ["fsfile", "stream"])):
             raise LocatorError(f"not a file of a disk image: {locator}")
-        if apfs_volume is not None:
-            container, _ = self._apfs[(offset, encrypted)]
-            return ApfsFileReader(container.get_volume(apfs_volume), address)
-        return TskFileReader(self._file_system(offset, encrypted, store), address, stream)
+        address = parse_fsfile_value(file_layers[0].value)[0]
+        stream = file_layers[1].value if len(file_layers) == 2 else None
+        return self._volume(volume_layers).open_file(address, stream)
 
     def unallocated_regions(self) -> Iterator[tuple[int, int]]:
         """Free clusters of the plain NTFS, FAT, exFAT, ext and HFS+ volumes, as (offset, length) of the media, for
@@ -318,34 +243,12 @@ class ImageSource:
         for volume in self.facts.volumes:
             if volume.encryption is None and volume.file_system in MAPPED_FILE_SYSTEMS:
                 try:
-                    fs = self._file_system(volume.offset, False, None)
-                    yield from unallocated_runs(fs, volume.file_system, volume.offset, volume.length, self.media.read,
-                                                problem=self.facts.problems.append)
+                    view = self._volume(Locator.of("partition", str(volume.offset)).layers)
+                    assert isinstance(view, RangeVolume)
+                    yield from unallocated_runs(view.file_system(), volume.file_system, volume.offset, volume.length,
+                                                self.media.read, problem=self.facts.problems.append)
                 except (OSError, LocatorError) as exc:
                     self.facts.problems.append(f"free space of the volume at {volume.offset} not listed: {exc}")
-
-    def _file_system(self, offset: int, encrypted: bool, store: int | None) -> pytsk3.FS_Info:
-        key = (offset, encrypted, store)
-        fs = self._file_systems.get(key)
-        if fs is None:
-            volume = next((v for v in self.facts.volumes if v.offset == offset), None)
-            if volume is None:
-                raise LocatorError(f"no volume at offset {offset}")
-            region: RangeReader = _Region(self.media, offset, volume.length)
-            if encrypted:
-                region = self._unlock(offset, region)
-            if store is not None:
-                region = _open_store(region, store)
-            fs = self._file_systems[key] = self._open_tsk(offset, region, plain=not encrypted and store is None)
-        return fs
-
-    def _open_tsk(self, offset: int, region: RangeReader, plain: bool) -> pytsk3.FS_Info:
-        """A file system as TSK sees it: straight from a raw image or device when nothing sits in between, since
-        TSK then reads in C; through our Python layers otherwise (measured: 191,870 reads for a 100,000-file NTFS
-        walk cost 2.0 s of Python call-backs)."""
-        if plain and self._native is not None:
-            return pytsk3.FS_Info(self._native, offset=offset)
-        return pytsk3.FS_Info(_TskImage(region))
 
 
 def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
@@ -364,49 +267,11 @@ def _image_problem_kind(problem: str, missing_parent: str | None) -> ProblemKind
     return ProblemKind.DAMAGED if problem.startswith("free space") else ProblemKind.TRUNCATED
 
 
-class _Locked(Exception):
-    pass
-
-
 _VS_TYPE_NAMES = {
     int(getattr(pytsk3, n)): n.removeprefix("TSK_VS_TYPE_").lower()
     for n in dir(pytsk3)
     if n.startswith("TSK_VS_TYPE_") and n not in ("TSK_VS_TYPE_ENUM",)
 }
-
-
-def _is_bitlocker(region: RangeReader) -> bool:
-    """libbde's own check: BitLocker To Go hides behind a readable FAT discovery volume, so a FAT check is not enough."""
-    try:
-        return bool(pybde.check_volume_signature_file_object(_FileObject(region)))
-    except OSError:
-        return False
-
-
-def _shadow_copies(region: RangeReader) -> list[dict]:
-    try:
-        if not pyvshadow.check_volume_signature_file_object(_FileObject(region)):
-            return []
-        volume = pyvshadow.volume()
-        volume.open_file_object(_FileObject(region))
-    except OSError:
-        return []
-    copies = []
-    for index in range(volume.get_number_of_stores()):
-        store = volume.get_store(index)
-        created = store.get_creation_time()
-        copies.append({
-            "index": index,
-            "created": created.replace(tzinfo=timezone.utc).isoformat() if isinstance(created, datetime) else str(created),
-            "size": store.get_volume_size(),
-        })
-    return copies
-
-
-def _open_store(region: RangeReader, index: int) -> _LibyalRange:
-    volume = pyvshadow.volume()
-    volume.open_file_object(_FileObject(region))
-    return _LibyalRange(volume.get_store(index), owner=volume)
 
 
 class MediaRunReader(ImageFileReader):

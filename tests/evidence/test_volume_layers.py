@@ -1,0 +1,62 @@
+"""The volume-layer table: every volume layer a locator can name has one entry that opens it, and a disk image
+opens a locator's volume layers through that table alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from fieldlab.evidence.image import ImageSource, UnlockOptions
+from fieldlab.evidence.volume_layers import BY_KIND, LAYERS
+from fieldlab.locator import LAYER_KINDS, VOLUME_LAYER_KINDS, Locator, LocatorError
+
+REALDATA = Path("/work/shared/realdata")
+PLASO = REALDATA / "log2timeline__plaso" / "test_data"
+DFVFS = REALDATA / "log2timeline__dfvfs" / "test_data"
+
+
+def test_every_volume_layer_kind_of_the_locator_has_one_table_entry_and_no_entry_is_unknown() -> None:
+    kinds = [layer.kind for layer in LAYERS]
+    assert len(kinds) == len(set(kinds))
+    assert set(kinds) == set(VOLUME_LAYER_KINDS)
+    assert VOLUME_LAYER_KINDS < LAYER_KINDS
+
+
+def test_each_unlock_input_a_layer_reads_is_a_field_of_the_unlock_options() -> None:
+    fields = {f.name for f in dataclasses.fields(UnlockOptions)}
+    assert all(set(layer.unlock) <= fields for layer in LAYERS)
+    assert BY_KIND["bde"].unlock  # the check above is not vacuous
+
+
+def test_a_shadow_copy_locator_opens_through_the_table_and_each_layer_path_is_opened_once() -> None:
+    source = ImageSource(PLASO / "vsstest.qcow2", UnlockOptions(shadow_copies=True))
+    try:
+        items = {i.path: i for i in source.walk() if hasattr(i, "locator")}
+        locator = items["vss1/another_file"].locator
+        first = source.open_item(locator)
+        store = source._volume(locator.layers[:2])
+        source.open_item(locator)
+        assert source._volume(locator.layers[:2]) is store  # kept under "partition:0|vss:1", not opened again
+        assert set(source._volumes) >= {"partition:0", "partition:0|vss:0", "partition:0|vss:1"}
+        assert first.size == items["vss1/another_file"].size
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("text", [
+    "vss:1|fsfile:5:/x",  # a shadow copy lies inside a volume, never on the media itself
+    "partition:0|partition:0|fsfile:5:/x",  # a partition lies only on the media
+    "partition:12345|fsfile:5:/x",  # no volume there
+    "partition:0|vss:x|fsfile:5:/x",  # not an index
+    "partition:0",  # a volume, not a file
+    "partition:0|member:1:a|fsfile:5:/x",  # a member is opened after the file holding it, not by the image
+])
+def test_a_locator_the_layers_cannot_open_is_a_locator_error(text: str) -> None:
+    source = ImageSource(PLASO / "vsstest.qcow2", UnlockOptions(shadow_copies=True))
+    try:
+        with pytest.raises(LocatorError):
+            source.open_item(Locator.parse(text))
+    finally:
+        source.close()
