@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 import fieldlab
 from fieldlab.case.store import CaseStore
 from fieldlab.demo import procedural_jpeg
+from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, reopen, stored_spec
 from fieldlab.problems import ProblemKind
@@ -90,19 +91,20 @@ def test_the_stored_exhibit_reopens_with_its_layout_and_says_at_once_when_a_pass
     source, kind = _exhibit(case)
     _, locator = items[PLAIN.device_path]
     started = time.monotonic()
-    with pytest.raises(ReopenError) as refused:
-        reopen(stored_spec(source, kind), locator)
-    assert time.monotonic() - started < 1.0
-    assert (refused.value.problem.kind, str(refused.value)) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
-    with pytest.raises(ReopenError) as wrong:
-        reopen(stored_spec(source, kind, passwords=("not this one",)), locator)
-    assert wrong.value.problem.kind is ProblemKind.ENCRYPTED and "password does not open it" in str(wrong.value)
-    handle = reopen(stored_spec(source, kind, passwords=(PASSWORD,)), locator)
-    try:
-        read = bytearray(handle.size)
-        assert handle.readinto(read) == len(PLAIN.data) and bytes(read) == PLAIN.data
-    finally:
-        handle.close()
+    with EvidenceContext() as context:
+        with pytest.raises(ReopenError) as refused:
+            reopen(stored_spec(source, kind), locator, context)
+        assert time.monotonic() - started < 1.0
+        assert (refused.value.problem.kind, str(refused.value)) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
+        with pytest.raises(ReopenError) as wrong:
+            reopen(stored_spec(source, kind, passwords=("not this one",)), locator, context)
+        assert wrong.value.problem.kind is ProblemKind.ENCRYPTED and "password does not open it" in str(wrong.value)
+        handle = reopen(stored_spec(source, kind, passwords=(PASSWORD,)), locator, context)
+        try:
+            read = bytearray(handle.size)
+            assert handle.readinto(read) == len(PLAIN.data) and bytes(read) == PLAIN.data
+        finally:
+            handle.close()
 
 
 def test_the_review_app_says_cannot_be_previewed_at_once_and_a_second_request_does_not_hang(backup_case) -> None:

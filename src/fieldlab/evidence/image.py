@@ -21,15 +21,8 @@ from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_contai
 from fieldlab.evidence.filesystem import ImageFileReader, fs_type_name, parse_fsfile_value, walk_file_system
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.evidence.volume_layers import (
-    BY_KIND as VOLUME_LAYERS,
-    ENCRYPTIONS,
-    LockedVolume,
-    RangeVolume,
-    TskImage,
-    Volume,
-    shadow_copies,
-)
+from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
+from fieldlab.evidence.volume_layers import ENCRYPTIONS, LockedVolume, RangeVolume, TskImage, Volume, shadow_copies
 from fieldlab.locator import Layer, Locator, LocatorError, parse_run
 from fieldlab.problems import ProblemKind
 

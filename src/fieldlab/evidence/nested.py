@@ -70,13 +70,13 @@ def depth(locator: Locator) -> int:
     return sum(1 for layer in locator.layers if layer.kind == "member")
 
 
-def archive_levels(source: EvidenceSource, locator: Locator) -> int:
+def archive_levels(containers: OpenedContainers, locator: Locator) -> int:
     """How many archives the item lies in, as an examiner counts them: the content of a compressed stream is the
-    stream's own level (a .tar.gz is one archive, not two).  The kinds come from the containers this process opened
-    on the way to the item; a container whose kind is not known counts as a level."""
+    stream's own level (a .tar.gz is one archive, not two).  The kinds come from the containers opened on the way
+    to the item; a container whose kind is not known counts as a level."""
     layers = locator.layers
     return sum(1 for position, layer in enumerate(layers) if layer.kind == "member"
-               and _archive_level(_container_kinds.get((id(source), Locator(layers[:position]).to_text()))))
+               and _archive_level(containers.kind(Locator(layers[:position]).to_text())))
 
 
 def _archive_level(kind: str | None) -> bool:
@@ -86,8 +86,56 @@ def _archive_level(kind: str | None) -> bool:
 NESTED_KINDS = ("member", "carved")
 
 
-def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords = ()) -> ItemHandle:
-    """``passwords``: the examiner's, tried on encrypted archive members (``UnlockOptions.archive_passwords``)."""
+class OpenedContainers:
+    """The containers of one opened source whose directory has been read, with the outer item each holds open, and
+    the kind of each container met, for counting archive levels.  Workers read members in order, so the last few
+    containers cover nearly every member; both are bounded, and ``close`` closes the outer items still held."""
+
+    KEEP_OPEN = 8
+    KEEP_KINDS = 4096
+
+    def __init__(self) -> None:
+        self._opened: OrderedDict[tuple[str, Passwords], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
+        self._kinds: OrderedDict[str, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._opened)
+
+    def opener(self, container: str, passwords: Passwords) -> MemberOpener | None:
+        """The member opener of the container at ``container`` (a locator's text), now the most recently used."""
+        key = (container, passwords)
+        if key not in self._opened:
+            return None
+        self._opened.move_to_end(key)
+        return self._opened[key][0]
+
+    def keep(self, container: str, passwords: Passwords, kind: str, opener: MemberOpener,
+             outer: ItemHandle | None) -> None:
+        self._opened[(container, passwords)] = (opener, outer)
+        while len(self._opened) > self.KEEP_OPEN:
+            _, (_, evicted) = self._opened.popitem(last=False)
+            if evicted is not None:
+                evicted.close()
+        self._kinds[container] = kind
+        self._kinds.move_to_end(container)
+        while len(self._kinds) > self.KEEP_KINDS:
+            self._kinds.popitem(last=False)
+
+    def kind(self, container: str) -> str | None:
+        return self._kinds.get(container)
+
+    def close(self) -> None:
+        while self._opened:
+            _, (_, outer) = self._opened.popitem()
+            if outer is not None:
+                outer.close()
+        self._kinds.clear()
+
+
+def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords = (), *,
+                containers: OpenedContainers) -> ItemHandle:
+    """``passwords``: the examiner's, tried on encrypted archive members (``UnlockOptions.archive_passwords``);
+    ``containers``: those already opened in ``source``, kept for the members that follow."""
     layers = locator.layers
     # a leading carved run is the source's own (a run of a disk image's media); later ones are runs of an item
     first = next((i for i, layer in enumerate(layers) if i > 0 and layer.kind in NESTED_KINDS), None)
@@ -97,7 +145,7 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
         raise LocatorError(f"members and carved runs must follow the item that holds them: {locator}")
     # the innermost container already open (members are read in order, many from one archive) is the start
     start = next((p for p in range(len(layers) - 1, first - 1, -1)
-                  if layers[p].kind == "member" and (id(source), Locator(layers[:p]).to_text(), passwords) in _opened),
+                  if layers[p].kind == "member" and containers.opener(Locator(layers[:p]).to_text(), passwords)),
                  None)
     outer = None
     if start is None:
@@ -112,49 +160,24 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
                 stream = _spooled(ByteWindow(stream, offset, length,
                                              f"carved run {offset}+{length} lies past the end of the data holding it"))
                 continue
-            key = (id(source), Locator(layers[:position]).to_text(), passwords)
-            if key not in _opened:
+            container = Locator(layers[:position]).to_text()
+            opener = containers.opener(container, passwords)
+            if opener is None:
                 kind = container_kind(stream, _name_of(layers[position - 1].value))
                 if kind is None:
                     raise ArchiveError("the item holding this member is not an archive (any more)")
-                _remember_kind(key[:2], kind)
                 holds_outer = position == first  # the container's stream reads the outer item itself
-                _keep(key, member_opener(stream, kind, passwords), outer if holds_outer else None)
+                opener = member_opener(stream, kind, passwords)
+                containers.keep(container, passwords, kind, opener, outer if holds_outer else None)
                 if holds_outer:
                     outer = None  # closed by the cache when the container is evicted
-            _opened.move_to_end(key)
-            member = _opened[key][0](*parse_key(layer.value))
+            member = opener(*parse_key(layer.value))
             stream = _seekable(member) if inner else _spooled(member)
         return MemberHandle(stream, outer, member if layers[-1].kind == "member" else None)
     except BaseException:
         if outer is not None:
             outer.close()
         raise
-
-
-# Per worker process: containers whose directory has been read, with the outer item they hold open (if any).
-# Workers read members in order, so the last few containers cover nearly every member.
-_opened: OrderedDict[tuple[int, str, Passwords], tuple[MemberOpener, ItemHandle | None]] = OrderedDict()
-KEEP_OPEN = 8
-# Per worker process: the kind of each container opened, by source and locator, for counting archive levels.
-_container_kinds: OrderedDict[tuple[int, str], str] = OrderedDict()
-KEEP_KINDS = 4096
-
-
-def _remember_kind(key: tuple[int, str], kind: str) -> None:
-    _container_kinds[key] = kind
-    _container_kinds.move_to_end(key)
-    while len(_container_kinds) > KEEP_KINDS:
-        _container_kinds.popitem(last=False)
-
-
-def _keep(key: tuple[int, str, Passwords], opener: MemberOpener, outer: ItemHandle | None) -> None:
-    _opened[key] = (opener, outer)
-    while len(_opened) > KEEP_OPEN:
-        _, (_, evicted) = _opened.popitem(last=False)
-        if evicted is not None:
-            evicted.close()
-
 
 
 def container_kind(stream: BinaryIO, name: str | None = None) -> str | None:

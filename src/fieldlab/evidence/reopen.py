@@ -1,5 +1,6 @@
 """Re-opening one item of an exhibit outside the walk: the review app's thumbnails, the report's pictures and the
-scan's workers all come here, so an item is opened the same way wherever it is asked for.
+scan's workers all come here, so an item is opened the same way wherever it is asked for, in the caller's
+``EvidenceContext`` (which keeps the exhibit and its containers open for the items that follow).
 
 The case stores an exhibit's source (its path), kind and facts (a differencing image's parents), never a
 password.  What else the scan knew is found again from the evidence itself: a folder's layout (an encrypted iOS
@@ -16,16 +17,16 @@ from pathlib import Path
 
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.archives import ArchiveError
+from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER
-from fieldlab.evidence.sources import EvidenceSource, ItemHandle, SourceSpec, describe_source, open_source
+from fieldlab.evidence.sources import ItemHandle, SourceSpec, describe_source
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.problems import Problem, ProblemKind
 
 NEEDS_PASSWORD = "needs the exhibit's password"
-_open_sources: dict[SourceSpec, EvidenceSource] = {}
 
 
 class ReopenError(EvidenceError):
@@ -50,27 +51,24 @@ def stored_spec(source: str, source_kind: str, parents: tuple[str, ...] = (),
     return SourceSpec(source, source_kind, unlock, parents=tuple(parents))
 
 
-def opened_source(spec: SourceSpec) -> EvidenceSource:
-    """The evidence, opened once per process and kept open for the items that follow (a worker's batches, a
-    server's thumbnails)."""
-    source = _open_sources.get(spec)
-    if source is None:
-        try:
-            source = _open_sources[spec] = open_source(spec)
-        except (SourceError, OSError) as exc:
-            raise ReopenError(ProblemKind.UNREADABLE, f"the evidence is not reachable: {_reason(exc)}") from None
-    return source
+def opened_exhibit(context: EvidenceContext, spec: SourceSpec) -> OpenedExhibit:
+    """The evidence, opened once in ``context`` and kept open for the items that follow (a worker's batches, a
+    server's thumbnails); ReopenError when it is not reachable."""
+    try:
+        return context.exhibit(spec)
+    except (SourceError, OSError) as exc:
+        raise ReopenError(ProblemKind.UNREADABLE, f"the evidence is not reachable: {_reason(exc)}") from None
 
 
-def reopen(spec: SourceSpec, locator: Locator | str) -> ItemHandle:
-    """The item at ``locator`` of the exhibit ``spec`` describes, in this process's cached opening of it."""
+def reopen(spec: SourceSpec, locator: Locator | str, context: EvidenceContext) -> ItemHandle:
+    """The item at ``locator`` of the exhibit ``spec`` describes, in the exhibit as ``context`` holds it open."""
     if not spec.unlock.archive_passwords and _encrypted_file(locator):
         raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # said before the evidence is even opened
-    return reopen_item(opened_source(spec), locator, spec.unlock.archive_passwords)
+    return reopen_item(opened_exhibit(context, spec), locator, spec.unlock.archive_passwords)
 
 
-def reopen_item(source: EvidenceSource, locator: Locator | str, passwords: tuple[str, ...] = ()) -> ItemHandle:
-    """The item at ``locator`` in the opened ``source``, read-only; ``passwords`` are tried on encrypted members.
+def reopen_item(exhibit: OpenedExhibit, locator: Locator | str, passwords: tuple[str, ...] = ()) -> ItemHandle:
+    """The item at ``locator`` in the opened ``exhibit``, read-only; ``passwords`` are tried on encrypted members.
     ReopenError, at once, when it cannot be opened."""
     try:
         parsed = locator if isinstance(locator, Locator) else Locator.parse(locator)
@@ -79,7 +77,7 @@ def reopen_item(source: EvidenceSource, locator: Locator | str, passwords: tuple
     if not passwords and _encrypted_file(parsed):
         raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # a file of an encrypted backup, its key wrapped
     try:
-        return open_nested(source, parsed, passwords)
+        return open_nested(exhibit.source, parsed, passwords, containers=exhibit.containers)
     except FileNotFoundError:
         raise ReopenError(ProblemKind.CHANGED, "vanished since it was listed") from None
     except OSError as exc:

@@ -21,8 +21,9 @@ from PIL import Image, ImageFilter, ImageOps
 from fieldlab.case.store import CaseStore
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
 from fieldlab.detect.video import MAX_FRAME_PIXELS
+from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.reopen import ReopenError, reopen_item, stored_spec
-from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream, SourceSpec, open_source
+from fieldlab.evidence.sources import ItemHandle, ItemStream, SourceSpec
 from fieldlab.report.charging import CountedItem
 
 CHUNK = 1 << 20
@@ -43,33 +44,32 @@ class Picture:
 
 
 def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: PictureStyle) -> dict[int, Picture]:
-    """A picture (or the reason there is none) for each item, keyed by item id; each exhibit is opened once."""
+    """A picture (or the reason there is none) for each item, keyed by item id; each exhibit is opened once, in
+    this run's own context, and closed when the pictures are drawn."""
     sources = {e.ref: stored_spec(e.source, e.source_kind, e.parents) for e in store.exhibits()}
     by_exhibit: dict[str, list[CountedItem]] = defaultdict(list)
     for item in items:
         by_exhibit[item.exhibit].append(item)
     pictures: dict[int, Picture] = {}
-    for ref in sorted(by_exhibit):
-        wanted = by_exhibit[ref]
-        try:
-            source = open_source(sources[ref])
-        except Exception as exc:  # noqa: BLE001 - a missing disk or folder is a sentence in the report, not a crash
-            pictures.update({i.item_id: Picture(note=f"cannot be previewed: the evidence is not reachable: "
-                                                          f"{_reason(exc)}") for i in wanted})
-            continue
-        try:
+    with EvidenceContext(max_exhibits=1) as context:  # exhibit by exhibit: the one before is closed
+        for ref in sorted(by_exhibit):
+            wanted = by_exhibit[ref]
+            try:
+                exhibit = context.exhibit(sources[ref])
+            except Exception as exc:  # noqa: BLE001 - a missing disk or folder is a sentence in the report, not a crash
+                pictures.update({i.item_id: Picture(note=f"cannot be previewed: the evidence is not reachable: "
+                                                              f"{_reason(exc)}") for i in wanted})
+                continue
             for item in wanted:
-                pictures[item.item_id] = _picture(sources[ref], source, item, style)
-        finally:
-            source.close()
+                pictures[item.item_id] = _picture(sources[ref], exhibit, item, style)
     return pictures
 
 
-def _picture(spec: SourceSpec, source: EvidenceSource, item: CountedItem, style: PictureStyle) -> Picture:
+def _picture(spec: SourceSpec, exhibit: OpenedExhibit, item: CountedItem, style: PictureStyle) -> Picture:
     if item.medium not in ("still", "movie"):
         return Picture(note="no picture is drawn of this kind of file")
     try:
-        handle = reopen_item(source, item.locator, spec.unlock.archive_passwords)
+        handle = reopen_item(exhibit, item.locator, spec.unlock.archive_passwords)
     except ReopenError as exc:  # hostile or missing evidence is reported, item by item
         return Picture(note=f"cannot be previewed: {exc}")
     try:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from fieldlab.detect.classify import ModelPixels, ModelSpec, model_pixels
 from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
+from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import FrameRecord, MediaResult
-from fieldlab.triage.reader import opened_source
+from fieldlab.triage.reader import worker_context
 
 STREAM_BUFFER = 1 << 20
 VIDEO_FRAMES = 4  # sampled frames of a video handed to the classifier, spread over its length
@@ -32,24 +33,27 @@ class MediaTask:
     size: int
 
 
-def perceive_batch(spec: SourceSpec, tasks: list[MediaTask], model: ModelSpec | None = None) -> list[MediaResult]:
+def perceive_batch(spec: SourceSpec, tasks: list[MediaTask], model: ModelSpec | None = None,
+                   context: EvidenceContext | None = None) -> list[MediaResult]:
     """Decode and hash each task.  With ``model``, each result also carries the picture (a few sampled frames of a
     video) as the model's input, made from the same reduced decode; it is classified apart, at a lower priority,
-    once the hashes are recorded (``triage/classify_pool.py``), so classifying never delays a near match."""
-    source = opened_source(spec)
+    once the hashes are recorded (``triage/classify_pool.py``), so classifying never delays a near match.
+    ``context``: where the evidence stays open; this worker process's own when not given."""
+    exhibit = (context or worker_context()).exhibit(spec)
     results = []
     for task in tasks:
         try:
-            results.append(_perceive(source, task, spec.unlock.archive_passwords, model))
+            results.append(_perceive(exhibit, task, spec.unlock.archive_passwords, model))
         except Exception as exc:  # noqa: BLE001 - one hostile file is that file's error, the scan goes on
             results.append(MediaResult(task.item_id, task.family, error=Problem(
                 ProblemKind.INTERNAL, f"internal error while decoding: {type(exc).__name__}: {exc}")))
     return results
 
 
-def _perceive(source, task: MediaTask, passwords: tuple[str, ...] = (), model: ModelSpec | None = None) -> MediaResult:  # noqa: ANN001 - an EvidenceSource
+def _perceive(exhibit: OpenedExhibit, task: MediaTask, passwords: tuple[str, ...] = (),
+              model: ModelSpec | None = None) -> MediaResult:
     try:
-        handle = reopen_item(source, task.locator, passwords)  # a member a password opened, too
+        handle = reopen_item(exhibit, task.locator, passwords)  # a member a password opened, too
     except ReopenError as exc:
         return MediaResult(task.item_id, task.family, error=exc.problem)
     try:

@@ -36,7 +36,7 @@ from fieldlab.case.store import CaseStore
 from fieldlab.detect.photo_databases import PhotoDatabaseError, photo_database_kind, read_photo_database
 from fieldlab.device import DeviceFacts
 from fieldlab.evidence.archives import ArchiveError, Passwords
-from fieldlab.evidence.nested import open_nested
+from fieldlab.evidence.nested import OpenedContainers, open_nested
 from fieldlab.evidence.phone.android import BuildPropError, device_from_build_prop
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER, EncryptedIosBackupSource
@@ -78,14 +78,22 @@ class _Evidence:
 
     source: EvidenceSource
     passwords: Passwords
+    containers: OpenedContainers = field(default_factory=OpenedContainers)
 
     def open(self, item: ListedItem) -> ItemHandle:
-        return open_nested(self.source, Locator.parse(item.locator), self.passwords)
+        return open_nested(self.source, Locator.parse(item.locator), self.passwords, containers=self.containers)
 
 
 def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: EvidenceSource,
                             passwords: Passwords = ()) -> PhoneFindings:
     source = _Evidence(evidence, passwords)
+    try:
+        return _analysed(store, exhibit_id, source)
+    finally:
+        source.containers.close()  # the archives opened on the way to the artefacts
+
+
+def _analysed(store: CaseStore, exhibit_id: int, source: _Evidence) -> PhoneFindings:
     # the database picks out the few items of interest: a laptop's million files cost one indexed-free scan each
     artefacts, hidden_folders, containers = [], set(), {}
     for item in listed_items(store, exhibit_id, named_like(store, ARTEFACT_SUFFIXES)):

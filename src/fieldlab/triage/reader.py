@@ -1,8 +1,8 @@
 """Worker side of a scan: open items by locator, read each once, and return digests and type.
 
 Runs in worker processes.  Only small task and result records cross the
-process boundary; each worker opens the evidence itself (once, then cached)
-and reads the bytes where they are hashed.
+process boundary; each worker opens the evidence itself, once, in its
+``EvidenceContext`` (``worker_context``), and reads the bytes where they are hashed.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from fieldlab.detect.exif_thumbnail import exif_thumbnail_run
 from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, identify
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
 from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
+from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.nested import archive_levels, member_items
 from fieldlab.evidence.reopen import ReopenError, reopen_item
-from fieldlab.evidence.sources import EvidenceSource, ItemStream, SourceSpec, open_source
+from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
 from fieldlab.results import ItemResult
 
-_open_sources: dict[SourceSpec, EvidenceSource] = {}
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media
 EMBED_MAX = 10_000
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -51,7 +51,10 @@ class ReadTask:
 
 def prepare_worker() -> None:
     """Workers leave Ctrl-C to the scan, which stops them cleanly and keeps what is already recorded,
-    and die with the scan if it is killed outright, rather than linger holding the evidence open."""
+    and die with the scan if it is killed outright, rather than linger holding the evidence open.  A forked worker
+    starts with a context of its own, never the evidence its parent had open."""
+    global _worker_context
+    _worker_context = None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -60,12 +63,16 @@ def prepare_worker() -> None:
         pass
 
 
-def opened_source(spec: SourceSpec) -> EvidenceSource:
-    """The evidence, opened once per worker process and kept open for the batches that follow."""
-    source = _open_sources.get(spec)
-    if source is None:
-        source = _open_sources[spec] = open_source(spec)
-    return source
+_worker_context: EvidenceContext | None = None  # this process's, once it has run a unit of work
+
+
+def worker_context() -> EvidenceContext:
+    """The context of this worker process, made by the first unit it runs (a local pool's, a Dask worker's, a
+    thumbnail worker's) and kept, so the evidence is opened once per process, not once per batch."""
+    global _worker_context
+    if _worker_context is None:
+        _worker_context = EvidenceContext()
+    return _worker_context
 
 
 @dataclass(frozen=True)
@@ -75,25 +82,27 @@ class ReadOptions:
     max_depth: int = MAX_DEPTH  # archive levels opened; a container deeper is reported as a nesting problem
 
 
-def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions) -> list[ItemResult]:
-    source = opened_source(spec)
+def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions,
+               context: EvidenceContext | None = None) -> list[ItemResult]:
+    """``context``: where the evidence stays open; this worker process's own when not given."""
+    exhibit = (context or worker_context()).exhibit(spec)
     passwords = spec.unlock.archive_passwords  # the examiner's, for encrypted archive members: in memory only
-    return [_read_guarded(source, task, options, passwords) for task in tasks]
+    return [_read_guarded(exhibit, task, options, passwords) for task in tasks]
 
 
-def _read_guarded(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
+def _read_guarded(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     """One hostile file must never stop the scan: any failure becomes that item's error."""
     try:
-        return _read_one(source, task, options, passwords)
+        return _read_one(exhibit, task, options, passwords)
     except Exception as exc:  # noqa: BLE001 - recorded against the item, the scan goes on
         return ItemResult(task.item_id, error=Problem(ProblemKind.INTERNAL,
                                                       f"internal error while reading: {type(exc).__name__}: {exc}"))
 
 
-def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
+def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     locator = Locator.parse(task.locator)
     try:
-        handle = reopen_item(source, locator, passwords)
+        handle = reopen_item(exhibit, locator, passwords)
     except ReopenError as exc:
         return ItemResult(task.item_id, error=exc.problem)
     try:
@@ -108,7 +117,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
     finally:
         handle.close()
     file_type = identify(head)
-    children, inside = _children(source, locator, task, head, file_type, hint is not None and hint.found, passwords,
+    children, inside = _children(exhibit, locator, task, head, file_type, hint is not None and hint.found, passwords,
                                  options.max_depth)
     return ItemResult(
         task.item_id,
@@ -127,7 +136,7 @@ def _read_one(source: EvidenceSource, task: ReadTask, options: ReadOptions, pass
 
 
 def _children(
-    source: EvidenceSource, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
+    exhibit: OpenedExhibit, locator: Locator, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
     passwords: Passwords = (), max_depth: int = MAX_DEPTH,
 ) -> tuple[list[Item], tuple[Problem, ...]]:
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
@@ -147,13 +156,13 @@ def _children(
     if kind is None and not exif_run and not embedded:
         return [], ()
     try:
-        handle = reopen_item(source, locator, passwords)
+        handle = reopen_item(exhibit, locator, passwords)
     except ReopenError as exc:
         return [], (Problem(exc.problem.kind, f"archive not opened: {exc}"),)
     try:
         stream = io.BufferedReader(ItemStream(handle, handle.size), 1 << 20)
         children, problems = (member_items(locator, task.path, flags, stream, kind, passwords, max_depth,
-                                           archive_levels(source, locator)) if kind else ([], ()))
+                                           archive_levels(exhibit.containers, locator)) if kind else ([], ()))
         # a container whose members are thumbnails and has some is a cache, not a document holding pictures
         if embedded and not (container and container.child_flag is ItemFlag.THUMBNAIL and children):
             stream.seek(0)

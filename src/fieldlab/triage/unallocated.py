@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fieldlab.detect.carve import carve
+from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind
-from fieldlab.triage.reader import opened_source
+from fieldlab.triage.reader import worker_context
 
 MAX_RUNS = 1_000_000
 
@@ -42,8 +43,9 @@ class CarvedRegion:
     problem: Problem | None
 
 
-def carve_region(spec: SourceSpec, task: RegionTask) -> CarvedRegion:
-    source = opened_source(spec)
+def carve_region(spec: SourceSpec, task: RegionTask, context: EvidenceContext | None = None) -> CarvedRegion:
+    """``context``: where the evidence stays open; this worker process's own when not given."""
+    source = (context or worker_context()).exhibit(spec).source
     media = getattr(source, "media", None)
     if media is None:
         return CarvedRegion(task, (), Problem(ProblemKind.UNSUPPORTED, "only disk images have unallocated space to carve"))

@@ -37,7 +37,7 @@ from fieldlab.errors import WebError
 from fieldlab.evidence.reopen import ReopenError, reopen
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import ProblemKind
-from fieldlab.triage.reader import prepare_worker
+from fieldlab.triage.reader import prepare_worker, worker_context
 
 SIDE = 256
 FRAMES = 6  # a video's sheet: 3 x 2 frames
@@ -81,9 +81,10 @@ class ThumbnailTask:
 # worker side
 
 def render(task: ThumbnailTask) -> bytes:
-    """The thumbnail's JPEG bytes; ThumbnailUnavailable when the item cannot be opened or decoded."""
+    """The thumbnail's JPEG bytes; ThumbnailUnavailable when the item cannot be opened or decoded.  Runs in a
+    thumbnail worker, whose context keeps the exhibits open for the pictures that follow."""
     try:
-        handle = reopen(task.spec, task.locator)
+        handle = reopen(task.spec, task.locator, worker_context())
     except ReopenError as exc:
         raise ThumbnailUnavailable(f"cannot be previewed: {exc}",
                                    lasting=exc.problem.kind in (ProblemKind.DAMAGED, ProblemKind.UNSUPPORTED)) from None
