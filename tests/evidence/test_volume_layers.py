@@ -60,3 +60,20 @@ def test_a_locator_the_layers_cannot_open_is_a_locator_error(text: str) -> None:
             source.open_item(Locator.parse(text))
     finally:
         source.close()
+
+
+def test_each_layer_lists_as_children_what_the_survey_recorded() -> None:
+    shadows = ImageSource(PLASO / "vsstest.qcow2")
+    apfs = ImageSource(DFVFS / "apfs.raw")
+    locked = ImageSource(DFVFS / "bdetogo.raw")
+    try:
+        media = shadows._volume(())
+        partition = shadows._volume(Locator.of("partition", "0").layers)
+        assert BY_KIND["partition"].children(media) == tuple(str(v.offset).encode() for v in shadows.facts.volumes)
+        assert BY_KIND["vss"].children(partition) == (b"0", b"1")
+        assert BY_KIND["bde"].children(partition) == ()
+        assert BY_KIND["bde"].children(locked._volume(Locator.of("partition", "0").layers)) == (b"",)
+        assert BY_KIND["apfsvol"].children(apfs._volume(Locator.of("partition", "0").layers)) == (b"0",)
+    finally:
+        for source in (shadows, apfs, locked):
+            source.close()

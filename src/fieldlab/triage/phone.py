@@ -36,7 +36,8 @@ from fieldlab.case.store import CaseStore
 from fieldlab.detect.photo_databases import PhotoDatabaseError, photo_database_kind, read_photo_database
 from fieldlab.device import DeviceFacts
 from fieldlab.evidence.archives import ArchiveError, Passwords
-from fieldlab.evidence.nested import OpenedContainers, open_nested
+from fieldlab.evidence.context import OpenedExhibit
+from fieldlab.evidence.nested import OpenedContainers
 from fieldlab.evidence.phone.android import BuildPropError, device_from_build_prop
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER, EncryptedIosBackupSource
@@ -50,6 +51,7 @@ from fieldlab.evidence.phone.ios_backup import (
 )
 from fieldlab.evidence.phone.storage import storage_key
 from fieldlab.evidence.phone.ufdr import REPORT_NAMES, UfdrError, read_report
+from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.locator import Locator, display_bytes
 from fieldlab.problems import Problem, ProblemKind
@@ -74,23 +76,27 @@ class PhoneFindings:
 
 @dataclass(frozen=True)
 class _Evidence:
-    """The exhibit, and the examiner's archive passwords: artefacts inside an encrypted archive open too."""
+    """The exhibit, and the examiner's archive passwords: artefacts inside an encrypted archive open too.  Artefacts
+    are opened the one way every item is re-opened (``reopen_item``)."""
 
-    source: EvidenceSource
+    exhibit: OpenedExhibit
     passwords: Passwords
-    containers: OpenedContainers = field(default_factory=OpenedContainers)
+
+    @property
+    def source(self) -> EvidenceSource:
+        return self.exhibit.source
 
     def open(self, item: ListedItem) -> ItemHandle:
-        return open_nested(self.source, Locator.parse(item.locator), self.passwords, containers=self.containers)
+        return reopen_item(self.exhibit, item.locator, self.passwords)
 
 
 def analyse_phone_artefacts(store: CaseStore, exhibit_id: int, evidence: EvidenceSource,
                             passwords: Passwords = ()) -> PhoneFindings:
-    source = _Evidence(evidence, passwords)
+    source = _Evidence(OpenedExhibit(evidence, OpenedContainers()), passwords)
     try:
         return _analysed(store, exhibit_id, source)
     finally:
-        source.containers.close()  # the archives opened on the way to the artefacts
+        source.exhibit.containers.close()  # the archives opened on the way to the artefacts; the scan owns the source
 
 
 def _analysed(store: CaseStore, exhibit_id: int, source: _Evidence) -> PhoneFindings:
@@ -122,14 +128,14 @@ def _analysed(store: CaseStore, exhibit_id: int, source: _Evidence) -> PhoneFind
                     found.devices.append((artefact.id, device_from_system_version(_read(source, artefact), artefact.path)))
                 elif name == "build.prop":
                     found.devices.append((artefact.id, device_from_build_prop(_read(source, artefact), artefact.path)))
-            except (BackupError, UfdrError, BuildPropError, ArchiveError, OSError) as exc:
+            except (BackupError, UfdrError, BuildPropError, ArchiveError, ReopenError, OSError) as exc:
                 found.problems.append((artefact, _problem(exc)))
         databases += _placed_databases(by_path, found.origins)
         present = _storage_index(listed_items(store, exhibit_id, media_or_hit()), found.origins) if databases else {}
         for database, kind, journals in databases:
             try:
                 _photo_database(source, database, kind, journals, Path(work), present, found)
-            except (PhotoDatabaseError, ArchiveError, OSError) as exc:
+            except (PhotoDatabaseError, ArchiveError, ReopenError, OSError) as exc:
                 found.problems.append((database, _problem(exc)))
     found.devices = _distinct(found.devices)
     apps = _container_apps(source, containers, found)
@@ -142,7 +148,7 @@ def _analysed(store: CaseStore, exhibit_id: int, source: _Evidence) -> PhoneFind
 
 def _problem(exc: Exception) -> Problem:
     """A manifest, plist or gallery database that could not be read: its records are missing, not the files."""
-    if isinstance(exc, (ArchiveError, BackupError)):
+    if isinstance(exc, (ArchiveError, BackupError, ReopenError)):
         return exc.problem
     if isinstance(exc, OSError):
         return Problem(ProblemKind.UNREADABLE, str(exc))
@@ -164,7 +170,7 @@ def _container_apps(source: _Evidence, containers: dict[str, ListedItem], found:
     for folder, item in containers.items():
         try:
             bundle = container_identifier(_read(source, item))
-        except (BackupError, ArchiveError, OSError) as exc:
+        except (BackupError, ArchiveError, ReopenError, OSError) as exc:
             found.problems.append((item, _problem(exc)))
             continue
         if bundle:
@@ -182,7 +188,7 @@ def _ios_backup(source: _Evidence, manifest: ListedItem, by_path: dict[str, List
     if info is not None:  # in the clear even in an encrypted backup: the device is named whatever the manifest
         try:
             found.devices.append((info.id, device_from_info_plist(_read(source, info), info.path)))
-        except (BackupError, ArchiveError, OSError) as exc:
+        except (BackupError, ArchiveError, ReopenError, OSError) as exc:
             found.problems.append((info, _problem(exc)))
     copy = _decrypted_manifest(source, manifest) or _copy_out(source, manifest, work, _journals(manifest.path, by_path))
     for record in read_manifest(copy):
