@@ -3,10 +3,11 @@
 A disk image's locator starts with volume layers, outermost first: ``partition:1048576|bde:|vss:1|fsfile:...``
 is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576.  ``ImageSource`` opens such a chain
 by handing each layer's value to its ``VolumeLayer`` with the view its parent opened, and keeps each view under the
-text of its layer path, so no method names a layer kind or fixes their order.  A new layer (LUKS, an LVM logical
-volume) is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and, when it
-needs a secret, a field of ``UnlockOptions``; ``tests/evidence/test_volume_layers.py`` fails when the table and the
-locator's vocabulary disagree.
+text of its layer path, so re-opening an item names no layer kind and fixes no order.  A new encrypted layer (LUKS)
+is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret as a
+field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (an
+LVM volume group inside a partition) also needs the survey to descend into it.
+``tests/evidence/test_volume_layers.py`` fails when the table and the locator's vocabulary disagree.
 """
 
 from __future__ import annotations
