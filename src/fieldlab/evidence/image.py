@@ -22,7 +22,15 @@ from fieldlab.evidence.filesystem import ImageFileReader, fs_type_name, parse_fs
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
-from fieldlab.evidence.volume_layers import ENCRYPTIONS, LockedVolume, RangeVolume, TskImage, Volume, shadow_copies
+from fieldlab.evidence.volume_layers import (
+    ENCRYPTIONS,
+    ApfsVolume,
+    LockedVolume,
+    RangeVolume,
+    TskImage,
+    Volume,
+    shadow_copies,
+)
 from fieldlab.locator import Layer, Locator, LocatorError, parse_run
 from fieldlab.problems import ProblemKind
 
@@ -133,8 +141,7 @@ class ImageSource:
 
     def _survey_volume(self, volume: VolumeFacts) -> None:
         base = Locator.of("partition", str(volume.offset))
-        view = self._volume(base.layers)
-        assert isinstance(view, RangeVolume)
+        view = self._range(base)
         if view.data.size == 0:
             volume.problem = volume.problem or "starts past the end of the media"
             return
@@ -144,14 +151,13 @@ class ImageSource:
                 continue
             volume.encryption = encryption.fact
             try:
-                view = self._volume(base.child(encryption.kind, found[0]).layers)
+                view = self._range(base.child(encryption.kind, found[0]))
                 volume.unlocked = True
             except LockedVolume as exc:
                 volume.unlocked = False
                 volume.problem = str(exc)
                 return
             break
-        assert isinstance(view, RangeVolume)
         try:
             fs = view.file_system()
         except (OSError, RuntimeError):
@@ -188,6 +194,13 @@ class ImageSource:
             view = self._volumes[key] = entry.open(parent, layer.value, self.options)
         return view
 
+    def _range(self, locator: Locator) -> RangeVolume:
+        """The volume at ``locator`` as bytes (a file system or another layer lies on it)."""
+        view = self._volume(locator.layers)
+        if not isinstance(view, RangeVolume):
+            raise LocatorError(f"not a volume of bytes: {locator}")
+        return view
+
     # walking
 
     def walk(self) -> Iterator[Item | WalkError]:
@@ -203,14 +216,15 @@ class ImageSource:
             if volume.file_system == "apfs":
                 for index in range(len(volume.apfs_volumes)):
                     apfs = base.child("apfsvol", str(index))
-                    yield from walk_apfs_volume(self._volume(apfs.layers).volume, apfs, f"{prefix}apfs{index}/")
+                    view = self._volume(apfs.layers)
+                    assert isinstance(view, ApfsVolume)  # the apfsvol layer opens nothing else
+                    yield from walk_apfs_volume(view.volume, apfs, f"{prefix}apfs{index}/")
                 continue
-            yield from walk_file_system(self._volume(base.layers).file_system(), base, prefix)
+            yield from walk_file_system(self._range(base).file_system(), base, prefix)
             if self.options.shadow_copies:
                 for copy in volume.shadow_copies:
                     store = base.child("vss", str(copy["index"]))
-                    yield from walk_file_system(self._volume(store.layers).file_system(), store,
-                                                f"{prefix}vss{copy['index']}/")
+                    yield from walk_file_system(self._range(store).file_system(), store, f"{prefix}vss{copy['index']}/")
 
     # reading
 
@@ -236,8 +250,7 @@ class ImageSource:
         for volume in self.facts.volumes:
             if volume.encryption is None and volume.file_system in MAPPED_FILE_SYSTEMS:
                 try:
-                    view = self._volume(Locator.of("partition", str(volume.offset)).layers)
-                    assert isinstance(view, RangeVolume)
+                    view = self._range(Locator.of("partition", str(volume.offset)))
                     yield from unallocated_runs(view.file_system(), volume.file_system, volume.offset, volume.length,
                                                 self.media.read, problem=self.facts.problems.append)
                 except (OSError, LocatorError) as exc:

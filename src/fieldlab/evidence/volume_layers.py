@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 
 class RangeReader(Protocol):
-    size: int
+    @property
+    def size(self) -> int: ...
 
     def read(self, offset: int, size: int) -> bytes: ...
 
