@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Literal, Protocol
 
 import pybde
 import pytsk3
@@ -164,7 +164,7 @@ Volume = RangeVolume | ApfsVolume
 @dataclass(frozen=True)
 class VolumeLayer:
     kind: str  # the locator layer kind
-    role: str  # volume (of the media's volume system) | encryption (wraps a whole volume) | snapshot | container
+    role: Literal["volume", "encryption", "snapshot", "container"]  # encryption: wraps a whole volume
     open: Callable[[RangeVolume, bytes, UnlockOptions], Volume]  # the layer named by a value, on its parent
     children: Callable[[RangeVolume], tuple[bytes, ...]]  # the values of this layer found on a parent
     unlock: tuple[str, ...] = ()  # the UnlockOptions fields it reads
@@ -184,7 +184,7 @@ def _partition_offsets(parent: RangeVolume) -> tuple[bytes, ...]:
     return tuple(str(offset).encode() for offset in parent.partitions())
 
 
-def is_bitlocker(parent: RangeVolume) -> tuple[bytes, ...]:
+def _bitlocker_found(parent: RangeVolume) -> tuple[bytes, ...]:
     """libbde's own check: BitLocker To Go hides behind a readable FAT discovery volume, so a FAT check is not enough."""
     try:
         return (b"",) if pybde.check_volume_signature_file_object(FileObject(parent.data)) else ()
@@ -260,7 +260,7 @@ def _number(value: bytes, what: str) -> int:
 
 LAYERS: tuple[VolumeLayer, ...] = (
     VolumeLayer("partition", "volume", _partition, _partition_offsets),
-    VolumeLayer("bde", "encryption", _bitlocker, is_bitlocker, ("bitlocker_password", "bitlocker_recovery_key"),
+    VolumeLayer("bde", "encryption", _bitlocker, _bitlocker_found, ("bitlocker_password", "bitlocker_recovery_key"),
                 fact="bitlocker"),
     VolumeLayer("vss", "snapshot", _shadow_copy, lambda parent: tuple(str(c["index"]).encode()
                                                                       for c in shadow_copies(parent))),
