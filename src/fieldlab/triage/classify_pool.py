@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 from fieldlab.detect.classify import Classification, Classifier, ClassifierError, ModelPixels, ModelSpec, strongest
+from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import ClassifiedPicture, MediaResult
 from fieldlab.triage.perceive import MediaTask, perceive_batch
-from fieldlab.triage.reader import prepare_worker
+from fieldlab.triage.reader import prepare_worker, worker_context
 
 NICENESS = 10  # CFS weight 110 against the decoders' 1024: about a tenth of a contended core
 BATCH = 8  # pictures per run of the model (bench/classify.py measures the gain over one at a time)
@@ -163,24 +164,19 @@ def _lower_priority() -> None:
     os.nice(NICENESS)
 
 
-_loaded: dict[str, Classifier | ClassifierError] = {}  # per worker process: a model is loaded (or fails) once
-
-
-def classify_batch(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify]) -> list[Classified]:
+def classify_batch(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify],
+                   context: EvidenceContext | None = None) -> list[Classified]:
     """Worker side: classify each entry; a model that cannot load, or fails on one picture, is a problem of that
-    picture (or of each, when it cannot load), never of the scan."""
-    loaded = _loaded.get(model.sha256)
-    if loaded is None:
-        try:
-            loaded = _loaded[model.sha256] = Classifier(model)
-        except ClassifierError as exc:
-            loaded = _loaded[model.sha256] = exc
+    picture (or of each, when it cannot load), never of the scan.  The model is loaded (or fails) once per
+    ``context``: this worker process's own when not given."""
+    context = context or worker_context()
+    loaded = context.loaded(model.sha256, lambda: _load(model))
     if isinstance(loaded, ClassifierError):
         problem = Problem(ProblemKind.UNSUPPORTED, f"not classified: {loaded}")
         return [(entry.item_id, ClassifiedPicture(model.sha256, problem=problem)) for entry in batch]
     found: list[Classified] = []
     ready: list[ToClassify] = []
-    for entry in _decoded_again(spec, model, batch):
+    for entry in _decoded_again(spec, model, batch, context):
         if isinstance(entry, ToClassify):
             ready.append(entry)
         else:
@@ -188,10 +184,18 @@ def classify_batch(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify]) 
     return found + _run(loaded, ready)
 
 
-def _decoded_again(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify]) -> list[ToClassify | Classified]:
+def _load(model: ModelSpec) -> Classifier | ClassifierError:
+    try:
+        return Classifier(model)
+    except ClassifierError as exc:
+        return exc
+
+
+def _decoded_again(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify],
+                   context: EvidenceContext) -> list[ToClassify | Classified]:
     """Entries with their letterboxes: those the decoding made, or made now by decoding again."""
     again = [entry.again for entry in batch if entry.again is not None]
-    decoded = {r.item_id: r for r in perceive_batch(spec, again, model)} if again else {}
+    decoded = {r.item_id: r for r in perceive_batch(spec, again, model, context)} if again else {}
     ready: list[ToClassify | Classified] = []
     for entry in batch:
         result = decoded.get(entry.item_id)
