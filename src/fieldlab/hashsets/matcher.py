@@ -47,13 +47,13 @@ class HashMatcher:
     def match(self, queries: Sequence[DigestQuery]) -> list[Match]:
         matches: list[Match] = []
         for method in EXACT_METHODS:
+            holding = [(loaded, loaded.columns[method]) for loaded in self.sets if method in loaded.columns]
+            if not holding:
+                continue  # no set holds this kind: nothing to pack (a small file's batch is mostly packing)
             positions, packed = _pack(queries, method)
             if not positions:
                 continue
-            for loaded in self.sets:
-                column = loaded.columns.get(method)
-                if column is None:
-                    continue
+            for loaded, column in holding:
                 codes = column.lookup(packed)
                 for hit in np.flatnonzero(codes >= 0):
                     matches.append(

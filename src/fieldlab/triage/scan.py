@@ -491,10 +491,12 @@ class _ScanRun:
             p.bytes_read_this_run += size
             # an archive member's size is known once expanded, and the store now holds that size: listed bytes
             # follow it, so what was read never exceeds what is listed
-            files = [c for c in r.children if c.kind is ItemKind.FILE]
-            self._found.add(len(files), size - item.size + sum(c.size for c in files))
+            if r.children or size != item.size:
+                files = [c for c in r.children if c.kind is ItemKind.FILE]
+                self._found.add(len(files), size - item.size + sum(c.size for c in files))
             p.media += r.family in ("image", "video")
-            p.note((r.error,) if r.error else r.problems)
+            if r.error or r.problems:
+                p.note((r.error,) if r.error else r.problems)
         p.known_good += len(known_good)
         self._update_listed()
         for labels in _labels_per_item(found_hits).values():
