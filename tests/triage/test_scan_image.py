@@ -147,6 +147,28 @@ def test_a_block_device_is_scanned_read_only(tmp_path: Path) -> None:
     assert hashlib.sha256(disk.path.read_bytes()).hexdigest() == before
 
 
+def test_a_block_device_gives_the_items_and_digests_of_the_same_bytes_as_a_file(dftt8: Path, tmp_path: Path) -> None:
+    """The on-scene path (a disk behind a write blocker, here ``losetup -r``) must find exactly what the image file
+    gives: every listed, deleted and carved item at the same locator, with the same size, state and digests."""
+    import subprocess
+
+    device = subprocess.run(["losetup", "--find", "--show", "--read-only", str(dftt8)],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        fieldlab.scan(device, tmp_path / "from-device", exhibit_ref="DEV", perceptual=False, verify=False)
+    finally:
+        subprocess.run(["losetup", "--detach", device], check=True)
+    fieldlab.scan(dftt8, tmp_path / "from-file", exhibit_ref="FILE", perceptual=False, verify=False)
+
+    def recorded(case: str) -> list[tuple]:
+        with sqlite3.connect(tmp_path / case / DATABASE_FILE) as db:
+            return db.execute("SELECT locator, kind, size, state, flags, md5, sha1 FROM items ORDER BY locator").fetchall()
+
+    from_file = recorded("from-file")
+    assert len(from_file) > 20 and any("deleted" in row[4] for row in from_file)
+    assert recorded("from-device") == from_file
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
