@@ -507,7 +507,8 @@ class _ScanRun:
         """Positions of files carved from free space that the file system still lists (a deleted file TSK
         recovered): the same copy found twice.  They keep their items, flagged ``duplicate``, but no hits and no
         decoding: those stay with the listed file, so nothing is counted twice."""
-        carved = [i for i, item in enumerate(batch) if ItemFlag.UNALLOCATED.value in item.flags.split(",")]
+        unallocated = ItemFlag.UNALLOCATED.value  # once a batch: an enum's value is a property lookup
+        carved = [i for i, item in enumerate(batch) if item.flags and unallocated in item.flags.split(",")]
         if not carved:
             return set()
         listed = self.store.listed_md5s(self.exhibit.id, [results[i].md5 for i in carved])
