@@ -233,7 +233,7 @@ class CaseStore:
 
     def pending_items(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingItem]:
         with self.engine.connect() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # plain tuples: see _bulk_sql
+            cursor = conn.connection.cursor()  # the driver's own cursor, plain tuples: see _bulk_sql
             try:
                 cursor.execute(self._bulk_sql(_PENDING_ITEMS), (exhibit_id, after_id, limit))
                 rows = cursor.fetchall()
