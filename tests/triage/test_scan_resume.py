@@ -153,6 +153,19 @@ def uninterrupted(
 
 
 
+def _copy_case(case_dir: Path, to: Path) -> Path:
+    """The case folder copied with its database through SQLite's backup: a plain file copy races the -wal file,
+    which the last connection to close (here or a garbage-collected one) checkpoints and deletes mid-copy."""
+    shutil.copytree(case_dir, to, ignore=shutil.ignore_patterns("case.sqlite*"))
+    source, copy = sqlite3.connect(case_dir / "case.sqlite"), sqlite3.connect(to / "case.sqlite")
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return to
+
+
 def _differences(expected: dict[str, list[tuple]], found: dict[str, list[tuple]]) -> dict[str, tuple[list, list]]:
     """Per table, the rows only the uninterrupted scan has and the rows only the other has."""
     return {table: ([r for r in rows if r not in found[table]], [r for r in found[table] if r not in rows])
@@ -184,8 +197,7 @@ def test_running_scan_again_on_a_finished_exhibit_changes_nothing(
 ) -> None:
     disk, home = evidence
     case_dir, first = uninterrupted
-    again = tmp_path / "again"
-    shutil.copytree(case_dir, again)
+    again = _copy_case(case_dir, tmp_path / "again")
     assert _scan(disk, home, again) == 0
     assert _differences(first, _recorded(again)) == {}
 
