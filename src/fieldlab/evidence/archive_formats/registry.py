@@ -30,7 +30,9 @@ class ContainerFormat:
     labels: tuple[str, ...]  # fieldlab.detect.filetype labels identified as this container
     list_members: Lister  # members in directory order, regular files only
     open_members: Opening  # reads the directory once; the opener gives one member's content
-    recognise: Callable[[bytes, str | None], bool] | None = None  # for containers no file type label names
+    # For containers no file type label names: the kind a head (and name) is, or None. Formats sharing one
+    # recogniser are asked once per item (the four thumbnail caches: once, not four times, on every file read).
+    recognise: Callable[[bytes, str | None], str | None] | None = None
     child_flag: ItemFlag = ItemFlag.IN_ARCHIVE  # THUMBNAIL: members are pictures a program derived
     archive_level: bool = True  # False: a compressed stream, whose content is its own level (a .tar.gz counts once)
     unread_member: ProblemKind | None = ProblemKind.UNSUPPORTED  # a member listed but not read (not locked, no bomb)
@@ -44,7 +46,7 @@ def _thumbnail_cache(kind: str) -> ContainerFormat:
     return ContainerFormat(
         kind, (), lambda stream, _: thumbnail_members.list_thumbnail_members(stream, kind),
         lambda stream, _: thumbnail_members.thumbnail_opener(stream, kind),
-        recognise=lambda head, name: thumbnail_members.thumbnail_container(head, name) == kind,
+        recognise=thumbnail_members.thumbnail_container,
         child_flag=ItemFlag.THUMBNAIL, unread_member=None, embedded_media=kind == "ole")
 
 
@@ -66,16 +68,20 @@ FORMATS: tuple[ContainerFormat, ...] = (
 )
 BY_KIND = {container.kind: container for container in FORMATS}
 _BY_LABEL = {label: container for container in FORMATS for label in container.labels}
-_RECOGNISED = tuple(container for container in FORMATS if container.recognise is not None)
+_RECOGNISERS = tuple(dict.fromkeys(container.recognise for container in FORMATS if container.recognise is not None))
 
 
 def kind_from_head(head: bytes, name: str | None, label: str | None = None) -> str | None:
     """How to open the members of an item: by its file type (``label``, when the caller has it already, else
     identified from ``head``), or by content and name for containers no file type names (thumbnail caches)."""
     container = _BY_LABEL.get(label or identify(head).label)
-    if container is None:
-        container = next((found for found in _RECOGNISED if found.recognise(head, name)), None)
-    return container.kind if container else None
+    if container is not None:
+        return container.kind
+    for recognise in _RECOGNISERS:
+        kind = recognise(head, name)
+        if kind in BY_KIND:
+            return kind
+    return None
 
 
 def list_members(stream: BinaryIO, kind: str, passwords: Passwords = ()) -> Iterator[Member | Problem | str]:
