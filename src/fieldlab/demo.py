@@ -110,7 +110,8 @@ def _picture(seed: int, width: int, height: int) -> Image.Image:
     ramp *= 255 / max(float(ramp.max()), 1e-6)
     # Colouring the ramp through a palette is ~20x faster than blending RGB in numpy.
     image = Image.frombytes("P", (width, height), ramp.astype(np.uint8).tobytes())
-    image.putpalette(np.linspace(*rng.integers(0, 256, (2, 3)), 256).astype(np.uint8).tobytes())
+    first, last = rng.integers(0, 256, (2, 3))
+    image.putpalette(np.linspace(first, last, 256).astype(np.uint8).tobytes())
     image = image.convert("RGB")
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(6, 15))):

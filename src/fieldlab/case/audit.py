@@ -95,7 +95,7 @@ class AuditLog:
 
     def record_head(self, entry: AuditEntry) -> None:
         if self._head_path is not None:
-            self._write_head(entry.seq, entry.entry_hash)
+            self._write_head(self._head_path, entry.seq, entry.entry_hash)
 
     def entries(self) -> list[AuditEntry]:
         with self._engine.connect() as conn:
@@ -136,8 +136,9 @@ class AuditLog:
             )
         return AuditVerification(True, count)
 
-    def _write_head(self, seq: int, digest: str) -> None:
-        tmp = self._head_path.with_suffix(".tmp")
+    @staticmethod
+    def _write_head(path: Path, seq: int, digest: str) -> None:
+        tmp = path.with_suffix(".tmp")
         write_private_bytes(tmp, f"{seq} {digest}\n".encode("ascii"))
-        os.replace(tmp, self._head_path)
+        os.replace(tmp, path)
 

@@ -157,13 +157,12 @@ def hashset_lookup(
     from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
 
     kinds = {64: "pdq"} if pdq else {32: "md5", 40: "sha1", 64: "sha256"}
-    queries = []
+    queries: list[str] = []
     for value in digests:
         text = value.strip().lower()
-        kind = kinds.get(len(text))
-        if kind is None or any(c not in "0123456789abcdef" for c in text):
+        if len(text) not in kinds or any(c not in "0123456789abcdef" for c in text):
             fail(f"{value!r} is not {'a PDQ hash (64 hex digits)' if pdq else 'an MD5, SHA-1 or SHA-256 in hex'}")
-        queries.append(text if pdq else DigestQuery(**{kind: text}))
+        queries.append(text)
     matcher = HashMatcher(HashSetLibrary(home).load())
     if pdq:
         import numpy as np
@@ -173,7 +172,7 @@ def hashset_lookup(
         rows = np.frombuffer(bytes.fromhex("".join(queries)), dtype=np.uint8).reshape(-1, 32)
         matches = matcher.match_pdq(rows, radius)
     else:
-        matches = matcher.match(queries)
+        matches = matcher.match([DigestQuery(**{kinds[len(text)]: text}) for text in queries])
     table = Table(title="Look-up")
     # PDQ rows name their query by number: two 64-digit hashes on one line do not fit a terminal
     for column in ("Query" if pdq else "Digest", "Set", "Category", "Trust rank") + (("Distance", "Known PDQ") if pdq else ()):

@@ -95,9 +95,10 @@ def user_list(
 
     from fieldlab.web.accounts import list_users
 
-    if (case is None) == (old_case is None):
+    chosen = case or old_case
+    if chosen is None or (case is not None and old_case is not None):
         fail("give the case folder: fieldlab user list CASE")
-    store = open_case(case or old_case)
+    store = open_case(chosen)
     try:
         found = list_users(store)
     finally:

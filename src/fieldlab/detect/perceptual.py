@@ -143,7 +143,7 @@ def _as_rgb(image: Image.Image) -> Image.Image:
         image.load()
         return image
     if image.mode.startswith(("I", "F")):
-        grey = np.asarray(image, dtype=np.float32)
+        grey: np.ndarray = np.asarray(image, dtype=np.float32)
         peak = grey.max(initial=0)
         if peak > 255:  # 16-bit data (I;16 PNG and TIFF, or I holding it)
             grey = grey / 256

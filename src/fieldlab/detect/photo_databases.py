@@ -66,7 +66,8 @@ _EARLIEST = -2_208_988_800  # 1900-01-01: older "times" are damage or a wrong un
 _LATEST = 4_102_444_800  # 2100-01-01
 _ANDROID_TRASH_DAYS = 30  # MediaProvider DEFAULT_DURATION_TRASHED
 _IOS_MEDIA = "/private/var/mobile/Media"
-_IOS_SUBTYPES = {2: "live photo", 10: "screenshot", 101: "slow motion", 102: "time-lapse"}
+_IOS_KINDS: dict[float, str] = {0: "image", 1: "video"}  # ZKIND
+_IOS_SUBTYPES: dict[float, str] = {2: "live photo", 10: "screenshot", 101: "slow motion", 102: "time-lapse"}
 
 # the columns read, where the table has them
 _MEDIASTORE_COLUMNS = (
@@ -476,7 +477,7 @@ def _photos_record(row: _Row) -> PhotoRecord:
         row_id=row_id,
         path=_ios_path(row.text("ZDIRECTORY"), row.text("ZFILENAME")),
         original_name=row.text("ZORIGINALFILENAME"),
-        kind=None if kind is None else {0: "image", 1: "video"}.get(kind, "other"),
+        kind=None if kind is None else _IOS_KINDS.get(kind, "other"),
         size=row.count("ZORIGINALFILESIZE"),
         width=row.count("ZWIDTH"),
         height=row.count("ZHEIGHT"),

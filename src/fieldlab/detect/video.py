@@ -96,7 +96,7 @@ def video_pdq(stream: BinaryIO | str, seconds_per_sample: float = 1.0, max_sampl
     if seconds_per_sample <= 0 or max_samples < 1:
         raise ValueError("seconds_per_sample must be positive and max_samples at least 1")
     try:
-        container = av.open(stream, metadata_errors="ignore")
+        container = av.open(stream, mode="r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError) as error:
         raise VideoDecodeError(f"FFmpeg cannot open it as a video ({error}); a truncated MP4 or MOV whose index "
                                "was at its end fails the same way") from error
@@ -157,8 +157,10 @@ class _Sampler:
     def __init__(self, container: av.container.InputContainer, video: av.VideoStream, step: float, max_samples: int,
                  deadline: float) -> None:
         self.container, self.video, self.deadline, self.max_samples = container, video, deadline, max_samples
+        if video.time_base is None:  # a demuxed stream has one; without it no timestamp can be read
+            raise VideoDecodeError("the video stream has no time base")
         self.time_base = video.time_base
-        self.start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+        self.start = float(video.start_time * self.time_base) if video.start_time is not None else 0.0
         self.duration = _duration(container, video)
         rate = video.average_rate or video.guessed_rate
         self.frame_rate = float(rate) if rate else None
@@ -260,7 +262,7 @@ class _Sampler:
 
 
 def _duration(container: av.container.InputContainer, video: av.VideoStream) -> float | None:
-    if video.duration is not None:
+    if video.duration is not None and video.time_base is not None:
         seconds = float(video.duration * video.time_base)
     elif container.duration is not None:
         seconds = container.duration / av.time_base

@@ -31,7 +31,10 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from fieldlab.errors import EvidenceError
 from fieldlab.problems import Problem, ProblemKind
@@ -138,7 +141,7 @@ class BoundedMember(io.RawIOBase):
     much was read.  Nothing is raised, so the prefix is hashed and searched like any content.
     """
 
-    def __init__(self, inner: BinaryIO, declared: int | None) -> None:
+    def __init__(self, inner: IO[bytes] | io.RawIOBase, declared: int | None) -> None:
         self._inner, self._declared, self._done = inner, declared, 0
         self._limit = MAX_MEMBER_BYTES if declared is None else min(declared, MAX_MEMBER_BYTES)
         self._problem: Problem | None = None
@@ -150,11 +153,12 @@ class BoundedMember(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if self._problem is not None:
             return 0
         try:
-            data = self._inner.read(min(len(buffer), self._limit - self._done + 1))
+            data = self._inner.read(min(len(view), self._limit - self._done + 1))
         except (ArchiveError, *DAMAGE) as exc:
             cut = isinstance(exc, EOFError) or (isinstance(exc, ArchiveError) and exc.kind is ProblemKind.TRUNCATED)
             self._problem = Problem(ProblemKind.TRUNCATED if cut else ProblemKind.DAMAGED,
@@ -169,7 +173,7 @@ class BoundedMember(io.RawIOBase):
                 ProblemKind.BOMB if self._limit == MAX_MEMBER_BYTES else ProblemKind.DAMAGED,
                 f"expands past {self._limit:,} bytes{' (its declared size)' if self._limit == self._declared else ''}:"
                 f" stopped there (a decompression bomb, or a size that lies)")
-        buffer[: len(data)] = data
+        view[: len(data)] = data
         self._done += len(data)
         return len(data)
 
@@ -179,6 +183,13 @@ class BoundedMember(io.RawIOBase):
     def close(self) -> None:
         self._inner.close()
         super().close()
+
+
+def as_binary(stream: io.RawIOBase) -> BinaryIO:
+    """One of our raw streams as the ``BinaryIO`` member openers return: at run time it is one (read, seek, tell,
+    close, a context manager), but typeshed does not derive ``io.RawIOBase`` from ``typing.BinaryIO``."""
+    return cast(BinaryIO, stream)
+
 
 class ByteWindow(io.RawIOBase):
     """``length`` bytes of a seekable stream from ``offset``: a tar member's data, a carved run inside its file.
@@ -192,14 +203,15 @@ class ByteWindow(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        wanted = min(len(buffer), self._length - self._position)
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
+        wanted = min(len(view), self._length - self._position)
         if wanted <= 0:
             return 0
         self._stream.seek(self._offset + self._position)
         data = self._stream.read(wanted)
         if not data and self._past_end:
             raise ArchiveError(self._past_end)
-        buffer[: len(data)] = data
+        view[: len(data)] = data
         self._position += len(data)
         return len(data)

@@ -72,6 +72,8 @@ class MediaReader:
         size = min(size, self.size - offset)
         if self._fd is not None:
             return os.pread(self._fd, size, offset)
+        if self._handle is None:
+            raise ValueError("read from a closed media reader")
         return self._handle.read_buffer_at_offset(size, offset)
 
     def close(self) -> None:

@@ -117,7 +117,7 @@ def open_chain(path: Path, fmt: LayeredFormat, handle: Any, given: Sequence[Path
 
     An incomplete chain is returned with ``missing`` set and no parent attached: reads of the child then fail,
     which is the truth; the caller reports it."""
-    handles, links, seen = [handle], [], {_file_key(path)} - {None}
+    handles, links, seen = [handle], [], {key for key in (_file_key(path),) if key is not None}
     current_path, current, missing = path, handle, None
     while True:
         link = ChainLink(str(current_path), fmt.identifier(current), fmt.parent_name(current),
@@ -134,7 +134,6 @@ def open_chain(path: Path, fmt: LayeredFormat, handle: Any, given: Sequence[Path
             missing = str(exc)
             break
         handles.append(current)
-        seen.add(_file_key(current_path))
     if missing is None:
         for child, parent in reversed(list(zip(handles, handles[1:]))):  # each parent complete before its child
             child.set_parent(parent)
@@ -172,6 +171,7 @@ def _find_parent(fmt: LayeredFormat, link: ChainLink, child: Path, given: Sequen
             handle.close()
             continue
         if link.parent_identifier or named:
+            seen.add(key)
             return candidate, handle
         handle.close()
     wanted_text = repr(wanted) + (f" (identifier {link.parent_identifier})" if link.parent_identifier else "")

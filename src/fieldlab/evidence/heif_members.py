@@ -27,12 +27,15 @@ AVIF thumbnails list, but decode only where libheif has an AV1 decoder.
 from __future__ import annotations
 
 import io
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from fieldlab.detect.exif_thumbnail import thumbnail_run_in_tiff
 from fieldlab.evidence.archives import ArchiveError, Member, MemberOpener
 from fieldlab.evidence.rendered import png_bytes, too_large
 from fieldlab.problems import ProblemKind
+
+if TYPE_CHECKING:
+    from pillow_heif.heif import HeifThumbnail
 
 KIND = "heif"
 FILE_TYPES = ("heic", "avif")  # fieldlab.detect.filetype labels of HEIF files
@@ -106,7 +109,7 @@ def _parsed(data: bytes):  # noqa: ANN202 - a pillow_heif.HeifFile
         raise ArchiveError(f"damaged HEIF file: {exc}"[:300]) from exc
 
 
-def _thumbnails(heif) -> Iterator[tuple[int, bytes, object]]:  # noqa: ANN001 - a pillow_heif.HeifFile
+def _thumbnails(heif) -> Iterator[tuple[int, bytes, HeifThumbnail]]:  # noqa: ANN001 - a pillow_heif.HeifFile
     """(image index, member name, thumbnail) in libheif's order."""
     try:
         for image_index in range(min(len(heif), MAX_IMAGES)):

@@ -136,7 +136,7 @@ def pdf_opener(stream: BinaryIO, passwords: tuple[str, ...] = ()) -> MemberOpene
         number, generation = _address(index, name)
         obj = _object(pdf, number, generation)
         picture = _picture(obj, number, generation)
-        if picture is None or picture.name != name or _plain_file(picture.filters):
+        if picture is None or not isinstance(obj, _pikepdf().Stream) or picture.name != name or _plain_file(picture.filters):
             raise ArchiveError(f"{name.decode('ascii', 'replace')[:40]} is not a picture to render in this PDF")
         if picture.problem:
             raise ArchiveError(picture.problem)
@@ -177,7 +177,9 @@ def _open(stream: BinaryIO, passwords: tuple[str, ...]) -> tuple[pikepdf.Pdf, st
 
 def _pictures(pdf: pikepdf.Pdf) -> tuple[list[_Picture], list[Problem | str]]:  # str: damage
     pikepdf = _pikepdf()
-    found, masks, problems = [], set(), []
+    found: list[_Picture] = []
+    masks: set[tuple[int, int]] = set()
+    problems: list[Problem | str] = []
     try:
         objects = pdf.objects
     except pikepdf.PikepdfError as exc:

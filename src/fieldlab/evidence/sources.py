@@ -13,13 +13,16 @@ import stat
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 from fieldlab.evidence.folder import SourceError, item_for, open_beneath, open_root, walk_folder
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.locator import Locator, LocatorError, display_bytes
 from fieldlab.problems import Problem, ProblemKind
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 class ItemHandle(Protocol):
@@ -35,7 +38,9 @@ class ItemHandle(Protocol):
 
 class EvidenceSource(Protocol):
     kind: str
-    facts: object
+
+    @property
+    def facts(self) -> object: ...
 
     def walk(self) -> Iterator[Item | WalkError]: ...
     def open_item(self, locator: Locator) -> ItemHandle: ...
@@ -100,8 +105,8 @@ class ItemStream(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        count = self._handle.readinto(buffer)
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        count = self._handle.readinto(memoryview(buffer))
         self._position += count
         return count
 

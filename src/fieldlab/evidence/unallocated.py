@@ -181,7 +181,7 @@ def _exfat_free(volume: _Volume) -> _FreeMap:
         return volume.bytes_at(heap_start + (number - 2) * cluster, size, what)
 
     bitmaps: dict[int, tuple[int, int]] = {}  # which FAT it serves -> (first cluster, length)
-    number, seen = root_cluster, set()
+    number, seen = root_cluster, set[int]()
     while len(seen) < _EXFAT_ROOT_CLUSTERS_READ and number not in seen and 2 <= number < cluster_count + 2:
         seen.add(number)
         folder = cluster_bytes(number, cluster, "the exFAT root folder")
@@ -189,7 +189,7 @@ def _exfat_free(volume: _Volume) -> _FreeMap:
         if (end := types.find(b"\x00")) >= 0:
             types = types[:end]
         for slot in np.flatnonzero(np.frombuffer(types, dtype=np.uint8) == _EXFAT_BITMAP_ENTRY):
-            flags, first, length = folder[32 * slot + 1], *struct.unpack_from("<IQ", folder, 32 * slot + 20)
+            flags, first, length = folder[32 * slot + 1], *struct.unpack_from("<IQ", folder, 32 * int(slot) + 20)
             bitmaps.setdefault(flags & 1, (first, length))
         if end >= 0:  # the folder ends in this cluster
             break

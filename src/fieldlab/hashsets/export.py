@@ -27,7 +27,7 @@ def iter_records(library: HashSetLibrary, loaded: LoadedSet) -> Iterator[dict[st
     table = load_records(library.folder / loaded.info.name)
     photodna = iter_photodna(library.folder / loaded.info.name)
     next_photodna = next(photodna, None)
-    kinds = [k for k in KINDS if k in table.dtype.names]
+    kinds = [k for k in KINDS if k in (table.dtype.names or ())]
     labels = loaded.info.labels
     for start in range(0, len(table), CHUNK):
         chunk = np.asarray(table[start : start + CHUNK])

@@ -7,6 +7,7 @@ atomically, so a scan never sees a half-written set.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -172,7 +173,7 @@ class HashSetLibrary:
             found.append(_read_info(meta))
         return found
 
-    def trust_order(self) -> list[str]:
+    def trust_order(self) -> builtins.list[str]:
         """Set names, most trusted first: the examiner's order (``hashset trust``), then the rest by import date."""
         try:
             chosen = json.loads((self.folder / TRUST_FILE).read_text(encoding="utf-8"))
@@ -182,7 +183,7 @@ class HashSetLibrary:
         names = [info.name for info in known]
         return [n for n in chosen if n in names] + [n for n in names if n not in chosen]
 
-    def set_trust_order(self, names: list[str]) -> None:
+    def set_trust_order(self, names: builtins.list[str]) -> None:
         known = {info.name for info in self.list()}
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -196,7 +197,7 @@ class HashSetLibrary:
             raise HashSetError(f"no hash set named {name!r}")
         shutil.rmtree(target)
 
-    def load(self, names: list[str] | None = None) -> list[LoadedSet]:
+    def load(self, names: builtins.list[str] | None = None) -> builtins.list[LoadedSet]:
         """The named sets (all when ``names`` is empty), opened memory-mapped."""
         available = {info.name: info for info in self.list()}
         wanted = names or sorted(n for n, info in available.items() if info.format != "blocks")
@@ -326,18 +327,18 @@ def _compile_videos(
     with open(folder / PROBLEMS_FILE, "w", encoding="utf-8") as problems_out:
         for entry in parse_vpdq_folder(source, category):
             if isinstance(entry, VideoProblem):
-                entry = entry.as_parse_problem()
+                problem = entry.as_parse_problem()
             else:
                 label = _label_for(HashRecord(0, category=entry.category), profile, unmapped, seen)
                 if builder.add(entry, profile.labels.index(label)):
                     per_category[label] += 1
                     continue
-                entry = ParseProblem(0, f"{entry.name!r}: no frame of quality {MIN_QUALITY} or more: cannot be matched")
+                problem = ParseProblem(0, f"{entry.name!r}: no frame of quality {MIN_QUALITY} or more: cannot be matched")
             problem_count += 1
             if len(problems) < PROBLEMS_KEPT:
-                problems.append(entry)
+                problems.append(problem)
             if problem_count <= PROBLEMS_WRITTEN:
-                problems_out.write(f"line {entry.line}: {entry.reason}\n")
+                problems_out.write(f"line {problem.line}: {problem.reason}\n")
     if not len(builder):
         raise HashSetError(f"{source} holds no usable vPDQ hash file (*.txt with frame_number,quality,pdq_hex,timestamp)")
     frames = builder.save(folder)

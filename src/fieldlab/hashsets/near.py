@@ -225,6 +225,7 @@ def _search_forked(index: PdqIndex, query_words: np.ndarray, radius: int, steps:
 
 
 def _search_forked_batch(start: int) -> tuple[np.ndarray, ...]:
+    assert _forked is not None, "set by _search_forked before the pool forks"
     index, query_words, radius = _forked
     return index._search_batch(query_words[start : start + _BATCH], start, radius)
 

@@ -92,7 +92,7 @@ def _merge(old_folder: Path, delta_folder: Path, target: Path) -> dict[str, int]
         counts[kind] = len(unique)
         for offset, column, table in ((0, old, old_records), (len(old_records), delta, delta_records)):
             slots = np.full(len(table), NO_DIGEST, dtype=np.uint32)
-            if column is not None and kind in table.dtype.names:
+            if column is not None and kind in (table.dtype.names or ()):
                 present = table[kind] != NO_DIGEST
                 slots[present] = np.searchsorted(unique, np.asarray(column.digests)[table[kind][present]])
             merged_records[kind][offset : offset + len(table)] = slots

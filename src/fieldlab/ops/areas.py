@@ -29,6 +29,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection, delete, desc, select
 
+from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.schema import area_chunks, area_sources
@@ -328,9 +329,9 @@ def import_areas(db: OpsDatabase, paths: Sequence[Path], level: str = "subdivisi
 
 def store_index(conn: Connection, index: AreaIndex, fmt: str, files: list[dict], level: str | None, networks: int,
                 actor: str) -> int:
-    source_id = conn.execute(area_sources.insert().values(
+    source_id = inserted_id(conn.execute(area_sources.insert().values(
         format=fmt, files=json.dumps(files), level=level, networks=networks, ranges=len(index),
-        names=json.dumps(index.names), imported_at=time.time(), imported_by=actor)).inserted_primary_key[0]
+        names=json.dumps(index.names), imported_at=time.time(), imported_by=actor)))
     conn.execute(delete(area_chunks))  # earlier data is replaced; its source row stays as the record of it
     for seq, start in enumerate(range(0, len(index), CHUNK)):
         part = slice(start, start + CHUNK)
@@ -363,9 +364,11 @@ def load_index(db: OpsDatabase, conn: Connection | None = None) -> AreaIndex | N
     finally:
         if own:
             conn.close()
-    joined = (np.concatenate(firsts), np.concatenate(lasts), np.concatenate(areas)) if firsts else (
-        np.array([], dtype=_KEY), np.array([], dtype=_KEY), np.array([], dtype=np.uint32))
-    index = AreaIndex(*joined, json.loads(source.names))
+    if firsts:
+        index = AreaIndex(np.concatenate(firsts), np.concatenate(lasts), np.concatenate(areas), json.loads(source.names))
+    else:
+        empty = np.array([], dtype=_KEY)
+        index = AreaIndex(empty, empty.copy(), np.array([], dtype=np.uint32), json.loads(source.names))
     db.cache["areas"] = (source.id, index)
     return index
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldlab.cli.common import fail
+
 if TYPE_CHECKING:
     from fieldlab.ops.database import OpsDatabase
 
@@ -23,7 +25,6 @@ user_app = typer.Typer(help="Accounts of the operations app, kept in the operati
 ops_app.add_typer(user_app, name="user")
 
 console = Console(width=None if Console().is_terminal else 160)
-errors = Console(stderr=True, soft_wrap=True)
 
 Database = Annotated[Optional[str], typer.Option("--database", envvar="FIELDLAB_OPS_DATABASE",
                                                  help="postgresql://user@host/db or sqlite:///path/ops.sqlite")]
@@ -32,18 +33,13 @@ OpsDir = Annotated[Optional[Path], typer.Option("--ops-dir", envvar="FIELDLAB_OP
 Home = Annotated[Optional[Path], typer.Option("--home", envvar="FIELDLAB_HOME", help="Hash-set library folder.")]
 
 
-def _fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
-
-
 def _open(database: str | None, ops_dir: Path | None) -> OpsDatabase:
     from fieldlab.ops.database import OpsDatabase, OpsError, locate
 
     try:
         return OpsDatabase.open(locate(database, ops_dir))
     except OpsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise  # not reached: _fail exits
 
 
@@ -59,9 +55,9 @@ def db_upgrade(database: Database = None, ops_dir: OpsDir = None) -> None:
         location = locate(database, ops_dir)
         before, after = upgrade(location)
     except OpsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - a driver's connection error, said plainly
-        _fail(f"cannot upgrade {locate(database, ops_dir).shown}: {plain(exc)}")
+        fail(f"cannot upgrade {locate(database, ops_dir).shown}: {plain(exc)}")
     console.print(f"{escape(location.shown)}: " + (f"already at revision {after}" if before == after
                                                     else f"revision {before or '(empty)'} -> {after}"))
 
@@ -79,13 +75,13 @@ def user_add(name: Annotated[str, typer.Argument(help="The officer's name or col
     from fieldlab.web.accounts import OPS_ROLES, AccountError, add_user
 
     if role not in OPS_ROLES:
-        _fail(f"--role must be one of {', '.join(OPS_ROLES)}")
+        fail(f"--role must be one of {', '.join(OPS_ROLES)}")
     password = ask_password(password_file)
     db = _open(database, ops_dir)
     try:
         user = add_user(db, name, role, password, roles=OPS_ROLES)
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Added {escape(user.name)} ({user.role})")
@@ -127,7 +123,7 @@ def areas(files: Annotated[list[Path], typer.Argument(help="GeoLite2 Blocks-IPv4
     try:
         report = import_areas(db, files, level, current_actor())
     except (AreaError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Area data ({report.format}): {report.networks:,} networks, {report.ranges:,} ranges, "
@@ -168,12 +164,12 @@ def settings(force_area: Annotated[Optional[list[str]], typer.Option(help="The f
         try:
             changes["weights"] = json.loads(weights_file.read_text(encoding="utf-8-sig"))
         except ValueError as exc:
-            _fail(f"{weights_file}: not JSON ({exc})")
+            fail(f"{weights_file}: not JSON ({exc})")
     db = _open(database, ops_dir)
     try:
         current = save_settings(db, current_actor(), **changes) if changes else load_settings(db)
     except (SettingsError, TypeError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Force areas: {escape('; '.join(current.force_areas)) or '(none: every sighting is set aside)'}")
@@ -198,7 +194,7 @@ def import_(file: Annotated[Path, typer.Argument(help="A monitoring export (CSV)
         report = import_sightings(db, file, layout=parse_layout(columns, header=not no_header), zone=zone, home=home,
                                   actor=current_actor())
     except (SightingsError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Import {report.import_id}: {report.rows:,} rows, {report.added:,} sightings added "
@@ -251,7 +247,7 @@ def warrant(target: Annotated[int, typer.Argument(help="The target's number.")],
     try:
         _data, digest = write_warrant(db, warrant_draft(db, target, current_actor()), fmt, output, current_actor())
     except WarrantError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Wrote {escape(str(output))} (SHA-256 {digest})")
@@ -271,12 +267,12 @@ def device(operation: Annotated[int, typer.Argument(help="The operation's number
     from fieldlab.ops.lifecycle import LifecycleError, add_device
 
     if case is not None and not (case / "case.sqlite").is_file():
-        _fail(f"{case} is not a fieldlab case folder")
+        fail(f"{case} is not a fieldlab case folder")
     db = _open(database, ops_dir)
     try:
         device_id = add_device(db, operation, exhibit, description, case, current_actor())
     except LifecycleError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
     console.print(f"Device {device_id} recorded for operation {operation}")
@@ -294,7 +290,7 @@ def audit(database: Database = None, ops_dir: OpsDir = None) -> None:
     finally:
         db.close()
     if not result.ok:
-        _fail(f"the audit trail is NOT intact: {result.problem}", code=1)
+        fail(f"the audit trail is NOT intact: {result.problem}", code=1)
     console.print(f"Audit trail intact: {result.entries:,} entries"
                   + ("" if db.location.head_dir else " (a server database keeps no head file: "
                      "truncation is refused by its triggers)"))
@@ -327,9 +323,9 @@ def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help="
         if magnet:
             sources.append(("magnet", "command line", [parse_magnet(m) for m in magnet], []))
     except (TorrentError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not sources:
-        _fail("give .torrent files, CSV lists or magnet-link files, or --magnet")
+        fail("give .torrent files, CSV lists or magnet-link files, or --magnet")
     db = _open(database, ops_dir)
     try:
         for kind, name, found, problems in sources:
@@ -339,7 +335,7 @@ def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help="
             for problem in done.problems[:20]:
                 console.print(f"[yellow]  {escape(problem)}[/]")
     except TorrentError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         db.close()
 
@@ -393,7 +389,7 @@ def observe(minutes: Annotated[Optional[float], typer.Option(help="Stop after th
                                 interval=interval, max_connections=max_connections, connections_per_second=rate,
                                 per_torrent_per_second=per_torrent_rate, source_address=source_address).validated()
     except ObserverError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db = _open(database, ops_dir)
     observer = Observer(db, config, current_actor(), home)
     try:

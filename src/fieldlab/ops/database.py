@@ -36,15 +36,20 @@ class OpsLocation:
         """The URL without its password, for messages."""
         return make_url(self.url).render_as_string(hide_password=True)
 
+    @property
+    def sqlite_file(self) -> Path:
+        """The file of a SQLite database (``locate`` refuses a SQLite URL without one)."""
+        return Path(make_url(self.url).database or "")
+
 
 def locate(database: str | None = None, ops_dir: Path | None = None) -> OpsLocation:
     """The database given by ``--database URL`` or ``--ops-dir DIR`` (exactly one)."""
-    if (database is None) == (ops_dir is None):
-        raise OpsError("give the operations database as --database URL (a team's PostgreSQL) or as --ops-dir "
-                       "FOLDER (SQLite for one examiner): one of the two")
-    if ops_dir is not None:
+    if ops_dir is not None and database is None:
         folder = Path(ops_dir).expanduser().resolve()
         return OpsLocation(f"sqlite:///{folder / DATABASE_FILE}", folder, True)
+    if database is None or ops_dir is not None:
+        raise OpsError("give the operations database as --database URL (a team's PostgreSQL) or as --ops-dir "
+                       "FOLDER (SQLite for one examiner): one of the two")
     url = driver_url(database)
     if url.startswith("sqlite"):
         path = make_url(url).database
@@ -96,7 +101,7 @@ def upgrade(location: OpsLocation) -> tuple[str | None, str]:
     if location.head_dir is not None:  # SQLite: a folder and a database file for the examiner alone
         if location.create or not location.head_dir.is_dir():  # never chmod a folder the database merely sits in
             make_private_folder(location.head_dir)
-        create_private_file(Path(make_url(location.url).database))
+        create_private_file(location.sqlite_file)
     engine = make_engine(location.url)
     try:
         before = current_revision(engine)
@@ -159,8 +164,8 @@ class OpsDatabase:
         """The database at ``location``; a folder database is created or migrated, any other must be current."""
         if location.create:
             upgrade(location)
-        elif location.url.startswith("sqlite") and not Path(make_url(location.url).database).is_file():
-            raise OpsError(f"there is no operations database at {make_url(location.url).database}: create it with "
+        elif location.url.startswith("sqlite") and not location.sqlite_file.is_file():
+            raise OpsError(f"there is no operations database at {location.sqlite_file}: create it with "
                            f"fieldlab db upgrade --database {location.shown}")
         engine = make_engine(location.url)
         try:

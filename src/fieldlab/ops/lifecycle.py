@@ -13,9 +13,11 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 from sqlalchemy import func, select, update
 
+from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.models import Operation, Safeguarded, SeizedDevice
@@ -58,9 +60,9 @@ def start_operation(db: OpsDatabase, target_id: int, reference: str, actor: str 
             raise LifecycleError(f"target {target_id} is not an open target")
         if change.conn.execute(select(operations.c.id).where(operations.c.target_id == target_id)).first():
             raise LifecycleError(f"target {target_id} already has an operation")
-        operation_id = change.conn.execute(operations.insert().values(
+        operation_id = inserted_id(change.conn.execute(operations.insert().values(
             target_id=target_id, reference=reference, created_by=actor or "", created_at=time.time())
-        ).inserted_primary_key[0]
+        ))
         change.detail["operation"] = operation_id
     return operation_id
 
@@ -90,7 +92,7 @@ def record_stage(db: OpsDatabase, operation_id: int, stage: str, on: date, perso
                 raise LifecycleError(f"'{STAGE_TITLES[stage]}' ({on}) cannot come {relation} "
                                      f"'{STAGE_TITLES[other]}' ({when})")
         change.detail["previous"] = str(getattr(row, _COLUMNS[stage]) or "")
-        values = {_COLUMNS[stage]: on}
+        values: dict[str, object] = {_COLUMNS[stage]: on}
         if stage in _PERSONS:
             values[_PERSONS[stage]] = persons
         change.conn.execute(update(operations).where(operations.c.id == operation_id).values(**values))
@@ -105,9 +107,9 @@ def add_device(db: OpsDatabase, operation_id: int, exhibit_ref: str, description
     with db.change("device_seized", actor, operation=operation_id, exhibit=exhibit_ref, case=folder) as change:
         if change.conn.execute(select(operations.c.id).where(operations.c.id == operation_id)).first() is None:
             raise LifecycleError(f"no operation {operation_id}")
-        device_id = change.conn.execute(seized_devices.insert().values(
+        device_id = inserted_id(change.conn.execute(seized_devices.insert().values(
             operation_id=operation_id, exhibit_ref=exhibit_ref, description=description, case_dir=folder,
-            recorded_by=actor or "", recorded_at=time.time())).inserted_primary_key[0]
+            recorded_by=actor or "", recorded_at=time.time())))
         change.detail["device"] = device_id
     return device_id
 
@@ -124,12 +126,12 @@ def record_safeguarding(db: OpsDatabase, operation_id: int, children: int, on: d
                    on=on.isoformat()) as change:
         if change.conn.execute(select(operations.c.id).where(operations.c.id == operation_id)).first() is None:
             raise LifecycleError(f"no operation {operation_id}")
-        return change.conn.execute(safeguarding.insert().values(
+        return inserted_id(change.conn.execute(safeguarding.insert().values(
             operation_id=operation_id, on_date=on, children=children, note=note, recorded_by=actor or "",
-            recorded_at=time.time())).inserted_primary_key[0]
+            recorded_at=time.time())))
 
 
-def _operation(row, devices: list, safeguards: list) -> Operation:  # noqa: ANN001
+def _operation(row, devices: Sequence, safeguards: Sequence) -> Operation:  # noqa: ANN001
     return Operation(row.id, row.target_id, row.reference, row.created_by,
                      {s: getattr(row, _COLUMNS[s]) for s in STAGES}, row.persons_arrested, row.persons_charged,
                      tuple(SeizedDevice(d.id, d.exhibit_ref, d.description, d.case_dir, d.recorded_by) for d in devices),

@@ -27,7 +27,8 @@ def score(seen: Sequence[SightingRow], risks: Sequence[RiskFact], weights: Score
           now_us: int) -> tuple[int, tuple[Reason, ...]]:
     """(score, reasons): the score is exactly the sum of the reasons' points."""
     reasons: list[Reason] = []
-    files = {(s.hash_kind, s.file_hash): s.category for s in seen if is_known(s.category, s.profile)}
+    files = {(s.hash_kind, s.file_hash): s.category for s in seen
+             if s.category is not None and is_known(s.category, s.profile)}
     volume = min(weights.volume_cap, weights.per_known_file * len(files))
     reasons.append(Reason("volume", volume, f"{len(files)} distinct known file(s) offered × {weights.per_known_file}"
                           + _capped(weights.per_known_file * len(files), weights.volume_cap)))

@@ -113,8 +113,8 @@ def monthly_counts(db: OpsDatabase) -> dict[str, dict[int, int]]:
     """Per measure, month index -> count (every month that has any)."""
     counts: dict[str, dict[int, int]] = {key: defaultdict(int) for key, _ in MEASURES}
     with db.engine.connect() as conn:
-        for row in conn.execute(select(safeguarding.c.on_date, safeguarding.c.children)):
-            counts["children_safeguarded"][_index(row.on_date)] += row.children
+        for safeguarded in conn.execute(select(safeguarding.c.on_date, safeguarding.c.children)):
+            counts["children_safeguarded"][_index(safeguarded.on_date)] += safeguarded.children
         for row in conn.execute(select(operations.c.warrant_executed_on, operations.c.arrested_on,
                                        operations.c.persons_arrested, operations.c.charged_on,
                                        operations.c.persons_charged)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -98,11 +99,12 @@ def save_settings(db: OpsDatabase, actor: str | None = None, **changes: object) 
     return updated
 
 
-def _tupled(key: str, value: object) -> object:
+def _tupled(key: str, value: Any) -> Any:
+    """A setting as stored (JSON) or given, in the form its field takes; Any, because ``_validated`` checks it."""
     if key == "force_areas":
-        return tuple(str(v).strip() for v in value)  # type: ignore[union-attr]
+        return tuple(str(v).strip() for v in value)
     if key == "advice_links":
-        return tuple((str(t).strip(), str(u).strip()) for t, u in value)  # type: ignore[union-attr]
+        return tuple((str(t).strip(), str(u).strip()) for t, u in value)
     if key == "weights" and isinstance(value, dict):
         return ScoreWeights(**value)
     return value

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from fieldlab.case.queries import deciding_category
+from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
@@ -338,10 +339,10 @@ def import_sightings(db: OpsDatabase, source: Path | BinaryIO, file_name: str | 
         with db.change("sightings_imported", actor, file=name) as change:
             conn = change.conn
             serialise(conn, "sightings", "targets")
-            import_id = conn.execute(imports.insert().values(
+            import_id = inserted_id(conn.execute(imports.insert().values(
                 file_name=name, sha256="", layout=layout.to_json(), zone=zone_info.key if zone_info else None,
                 imported_at=time.time(), imported_by=actor or "", rows=0, added=0, duplicates=0, malformed=0,
-                set_aside=0)).inserted_primary_key[0]
+                set_aside=0)))
             seen: set[str] = set()
             batch: list[ParsedSighting] = []
             for parsed in read_rows(text, layout, zone_info, now):
@@ -389,10 +390,10 @@ def store_observed(db: OpsDatabase, batch: Sequence[ParsedSighting], run_id: int
     with db.change("observation_batch", actor, run=run_id, observer=observer, sha256=digest) as change:
         conn = change.conn
         serialise(conn, "sightings", "targets")
-        import_id = conn.execute(imports.insert().values(
+        import_id = inserted_id(conn.execute(imports.insert().values(
             file_name=name, sha256=digest, layout=json.dumps({"observer_run": run_id}), zone=None,
             imported_at=time.time(), imported_by=actor or "", rows=len(batch), added=0, duplicates=0, malformed=0,
-            set_aside=0, source="observer")).inserted_primary_key[0]
+            set_aside=0, source="observer")))
         _store(conn, import_id, list(batch), set(), matcher, index, settings, counts)
         conn.execute(imports.update().where(imports.c.id == import_id).values(
             added=counts["added"], duplicates=counts["duplicates"], set_aside=counts["set_aside"]))
@@ -450,7 +451,7 @@ def match_files(found: Sequence[ParsedSighting], matcher: HashMatcher) -> list[t
     per_query: dict[int, list] = {}
     for match in matcher.match(queries) if matcher.sets else []:
         per_query.setdefault(match.query_index, []).append(match)
-    result = []
+    result: list[tuple[str | None, str | None, str | None]] = []
     for position in range(len(found)):
         matches = per_query.get(position, [])
         decisive = [m for m in matches if not m.known_good]

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
+from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.areas import load_index
 from fieldlab.ops.database import OpsDatabase, serialise
@@ -142,15 +143,15 @@ def regroup(conn: Connection, settings: OpsSettings) -> dict[str, int]:
     groups.sort(key=lambda g: (-len(g.sightings), g.sightings[0]))
     claimed: set[int] = set(actioned)
     moves: dict[int, list[int]] = defaultdict(list)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     rules: dict[int, str] = {}
     for group in groups:
         held = Counter(was[s] for s in group.sightings if was[s] is not None)
         keepers = [t for t, _ in sorted(held.items(), key=lambda kv: (kv[0] not in actioned, -kv[1], kv[0]))]
         pick = next((t for t in keepers if t in actioned), None) or next((t for t in keepers if t not in claimed), None)
         if pick is None:
-            pick = conn.execute(targets.insert().values(created_at=time.time(), rule="", status="open")
-                                ).inserted_primary_key[0]
+            pick = inserted_id(conn.execute(targets.insert().values(created_at=time.time(), rule="", status="open")
+                                ))
             counts["created"] += 1
         claimed.add(pick)
         rules[pick] = group.rule(settings.window_days)
@@ -179,7 +180,7 @@ def regroup(conn: Connection, settings: OpsSettings) -> dict[str, int]:
 
 def _retire(conn: Connection, claimed: set[int], was: dict[int, int | None]) -> Counter:
     """Targets left without sightings: merged into the target that took most of them, or empty (set aside)."""
-    counts = Counter()
+    counts: Counter[str] = Counter()
     now_of = dict(conn.execute(select(sightings.c.id, sightings.c.target_id)
                                .where(sightings.c.target_id.is_not(None))).all())
     holding = set(now_of.values())
@@ -329,9 +330,9 @@ def add_risk_fact(db: OpsDatabase, target_id: int, kind: str, note: str, points:
     note = _text(note, "the note (where the fact comes from)")
     with db.change("risk_fact_added", actor, target=target_id, kind=kind, points=points) as change:
         _existing(change.conn, target_id)
-        fact_id = change.conn.execute(risk_facts.insert().values(
+        fact_id = inserted_id(change.conn.execute(risk_facts.insert().values(
             target_id=target_id, kind=kind, points=points, note=note, entered_by=actor or "",
-            entered_at=time.time())).inserted_primary_key[0]
+            entered_at=time.time())))
         change.detail["fact"] = fact_id
     return fact_id
 
@@ -379,9 +380,9 @@ def add_subscriber(db: OpsDatabase, target_id: int, isp: str, isp_reference: str
         if held is None:
             raise TargetError("the ISP was asked about an address and time this target was not seen at: "
                               "choose one of its sightings")
-        new_id = change.conn.execute(subscribers.insert().values(
+        new_id = inserted_id(change.conn.execute(subscribers.insert().values(
             target_id=target_id, seen_us=seen_us, entered_by=actor or "", entered_at=time.time(), **values)
-        ).inserted_primary_key[0]
+        ))
     return new_id
 
 

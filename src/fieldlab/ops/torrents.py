@@ -121,7 +121,9 @@ def parse_torrent_file(data: bytes, source: str = "") -> TorrentFacts:
         start, end = info_span(data)
     except BencodeError as exc:
         raise TorrentError(f"{source}: not a .torrent file ({exc})") from None
-    info = top[b"info"]  # type: ignore[index]
+    if not isinstance(top, dict):  # info_span found an info dictionary, so this never happens
+        raise TorrentError(f"{source}: not a .torrent file (not a dictionary)")
+    info = top[b"info"]
     raw = data[start:end]
     version = info.get(b"meta version")
     has_v1 = isinstance(info.get(b"pieces"), bytes)
@@ -309,7 +311,7 @@ def rematch_sightings(conn: Connection) -> int:
 def read_sources(paths: Sequence[Path]) -> list[tuple[str, str, list[TorrentFacts], list[str]]]:
     """(source kind, file name, torrents, problems) per file: ``.torrent`` files, ``.csv`` lists, and text files of
     magnet links (one a line)."""
-    read = []
+    read: list[tuple[str, str, list[TorrentFacts], list[str]]] = []
     for path in paths:
         with open(path, "rb") as handle:
             data = handle.read(MAX_TORRENT_FILE + 1)

@@ -87,7 +87,7 @@ def warrant_draft(db: OpsDatabase, target_id: int, prepared_by: str, now: dateti
         target=detail, prepared_by=prepared_by, prepared_at=moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
         tool_version=__version__, subscriber=detail.subscribers[0] if detail.subscribers else None,
         known=known, unknown=tuple(f for f in detail.files if not f.known),
-        categories=tuple(sorted(Counter(f.category for f in known).items())),
+        categories=tuple(sorted(Counter(f.category for f in known if f.category is not None).items())),
         networks=tuple(sorted({s.network for s in detail.sightings if s.network})),
         sources=tuple(sources), risk_titles={k: v[0] for k, v in RISK_KINDS.items()},
     )

@@ -153,7 +153,7 @@ def _file(ids: _Ids, row: ItemRow, profile: Profile | None) -> dict:
     }
     for prop, seconds in (("modifiedTime", row.mtime), ("accessedTime", row.atime),
                           ("metadataChangeTime", row.ctime), ("observableCreatedTime", row.btime)):
-        if utc_iso(seconds):
+        if seconds is not None and utc_iso(seconds):
             file_facet[f"uco-observable:{prop}"] = _time(seconds)
     content: dict[str, object] = {"@id": ids("content-data-facet", row.item_id),
                                   "@type": "uco-observable:ContentDataFacet", "uco-observable:sizeInBytes": row.size}

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from fieldlab import __version__
 from fieldlab.case.item_rows import exhibit_rows
@@ -528,7 +529,7 @@ def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def utc_text(value: object) -> str:
+def utc_text(value: Any) -> str:
     """A time the case recorded (seconds since 1970, UTC) as text; what is not a time is shown as recorded."""
     if value is None:
         return ""

@@ -19,7 +19,7 @@ class NearMatching:
         self.matcher, self.radius = matcher, radius
 
     def hits(self, results: list[MediaResult]) -> list[HitRecord]:
-        pictures = [(r.item_id, r.dihedral) for r in results if r.kind == "image" and _usable(r)]
+        pictures = [(r.item_id, r.dihedral) for r in results if r.kind == "image" and r.dihedral is not None and _usable(r)]
         videos = [(r.item_id, [bytes.fromhex(f.pdq) for f in r.frames if f.quality >= MIN_QUALITY]) for r in results
                   if r.kind == "video" and not r.error]
         return self._picture_hits(pictures) + self._video_hits(videos)
@@ -35,8 +35,8 @@ class NearMatching:
                 continue
             picture, transform = divmod(match.query_index, _TRANSFORMS)
             key = (pictures[picture][0], match.hash_set)
-            if key not in best or (match.distance, transform) < best[key][:2]:
-                best[key] = (match.distance, transform, match)
+            if key not in best or (_distance(match), transform) < best[key][:2]:
+                best[key] = (_distance(match), transform, match)
         return [_record(item_id, m, DIHEDRAL_NAMES[t]) for (item_id, _), (_, t, m) in sorted(best.items(), key=lambda e: e[0])]
 
     def _video_hits(self, videos: list[tuple[int, list[bytes]]]) -> list[HitRecord]:
@@ -46,7 +46,7 @@ class NearMatching:
         best: dict[tuple[int, str], Match] = {}
         for match in self.matcher.match_videos(frames, self.radius):
             key = (videos[match.query_index][0], match.hash_set)
-            if not match.known_good and (key not in best or match.distance > best[key].distance):
+            if not match.known_good and (key not in best or _distance(match) > _distance(best[key])):
                 best[key] = match  # the known video this one covers best
         return [_record(item_id, m, None) for (item_id, _), m in sorted(best.items(), key=lambda e: e[0])]
 
@@ -59,6 +59,12 @@ class NearMatching:
         while decoded := store.done_media(exhibit_id, after, REMATCH_CHUNK):
             store.add_hits(self.hits(decoded))
             after = decoded[-1].item_id
+
+
+def _distance(match: Match) -> int:
+    """A near match's differing bits, a video match's percentage: only exact matches have no distance."""
+    assert match.distance is not None, "a PDQ or vPDQ match"
+    return match.distance
 
 
 def _usable(result: MediaResult) -> bool:

@@ -168,6 +168,7 @@ def reencoded_video(source: Path, target: Path, size: tuple[int, int] = (256, 19
     """``source`` scaled down and recompressed harder: what a messaging app does to a forwarded clip."""
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
+        assert stream.average_rate is not None, "our generated videos have a constant frame rate"
         fps = int(round(stream.average_rate))
         frames = [_yuv420(np.asarray(Image.fromarray(_rgb(frame.to_ndarray())).resize(size, Image.Resampling.BILINEAR)))
                   for frame in container.decode(stream)]

@@ -918,7 +918,7 @@ def to_split_raw(raw: Path, target_stem: Path, segment_size_mib: int, style: str
         raise ValueError("segment_size_mib must be at least 1")
     raw, target_stem = Path(raw), Path(target_stem)
     target_stem.parent.mkdir(parents=True, exist_ok=True)
-    segments = []
+    segments: list[Path] = []
     with open(raw, "rb") as source:
         while block := source.read(segment_size_mib * MIB):
             number = len(segments)

@@ -71,10 +71,10 @@ FORMATS = (
 def _literals(formats: tuple[Format, ...]) -> tuple[tuple[int, bytes], ...]:
     """What ``bytes.find`` looks for: a format's signatures, or their common prefix where it is as rare (``GIF8``),
     which saves a pass; ``matches`` then checks the whole signature."""
-    found = []
+    found: list[tuple[int, bytes]] = []
     for f in formats:
         places = {at for at, _ in f.signatures}
-        prefix = os.path.commonprefix([s for _, s in f.signatures])
+        prefix = os.path.commonprefix([s for _, s in f.signatures]) or b""  # "" only for no signatures
         found += [(places.pop(), prefix)] if len(places) == 1 and len(prefix) >= 4 else f.signatures
     return tuple(found)
 

@@ -10,10 +10,13 @@ import functools
 import io
 import time
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator, TypeVar
 
 from fieldlab.evidence.archives import ArchiveError
 from fieldlab.problems import ProblemKind
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 _T = TypeVar("_T")
 
@@ -45,7 +48,7 @@ class LibarchiveCursor:
         while (facts := self._next()) is not None:
             yield self.index, facts
 
-    def open(self, index: int, name: bytes) -> BinaryIO:
+    def open(self, index: int, name: bytes) -> io.RawIOBase:
         if self._archive is None or index < self.index or (index == self.index and not self._unread):
             self._begin()
         facts = None
@@ -71,9 +74,9 @@ class LibarchiveCursor:
 
     def _begin(self) -> None:
         self.close()
-        self._pass = contextlib.ExitStack()
+        self._pass = stack = contextlib.ExitStack()
         reader = _libarchive_reader(self._stream, self._formats, self._keys, self._start)
-        self._archive = self._call(lambda: self._pass.enter_context(reader))
+        self._archive = self._call(lambda: stack.enter_context(reader))
         self.index, self._unread, self.consumed = -1, False, 0
         self.generation += 1
 
@@ -113,11 +116,12 @@ class _LibarchiveContent(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if (self._cursor.generation, self._cursor.index) != (self._generation, self._index):
             raise ArchiveError("the archive was read on past this member before its content was")
-        data = self._cursor.read(min(len(buffer), 1 << 20))
-        buffer[: len(data)] = data
+        data = self._cursor.read(min(len(view), 1 << 20))
+        view[: len(data)] = data
         return len(data)
 
 
@@ -132,7 +136,7 @@ class LibarchiveMember(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         return self._content.readinto(buffer)
 
     def close(self) -> None:
@@ -157,7 +161,7 @@ def _libarchive_reader(stream: BinaryIO, formats: tuple[str, ...], keys: list[by
         nonlocal position
         try:
             stream.seek(position)
-            count = stream.readinto(buffer)
+            count = stream.readinto(buffer)  # type: ignore[attr-defined]  # every stream given here has it; BinaryIO omits it
         except (OSError, ValueError, ArchiveError):
             return -1  # ARCHIVE_FATAL: libarchive reports the read as failed
         position += count or 0

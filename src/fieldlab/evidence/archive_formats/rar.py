@@ -47,6 +47,7 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
     bomb_problem,
     head_of,
 )
@@ -119,7 +120,7 @@ def rar_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
             return Expanded(last[index].getvalue(), last[index].problem)
         content = BoundedMember(cursor.open(index, name), member.size)
         if member.size is None or member.size > KEEP_LAST:
-            return content
+            return as_binary(content)
         kept = Expanded(content.read(), content.problem)
         last.clear()
         last[index] = kept

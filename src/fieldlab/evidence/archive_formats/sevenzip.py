@@ -143,7 +143,8 @@ class SevenZipMembers:
         for file in self._archive.files:  # folders holding nothing from ``index`` on are not expanded at all
             needed = not file.is_directory and (file.id >= index if file.folder is None
                                                 else any(other.id >= index for other in file.folder.files))
-            worker.register_filelike(file.id, MemIO(str(file.id), factory) if needed else None)
+            # py7zr only calls create(); its WriterFactory base is not imported at module level (cheap imports)
+            worker.register_filelike(file.id, MemIO(str(file.id), factory) if needed else None)  # type: ignore[arg-type]
         try:
             worker.extract(self._archive.fp, None, parallel=False)
         except (_PassEnough, _BudgetSpent):

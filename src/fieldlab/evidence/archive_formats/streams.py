@@ -11,7 +11,7 @@ import bz2
 import io
 import lzma
 import zlib
-from typing import BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from fieldlab.evidence.archives import (
     BOMB_FLOOR,
@@ -22,8 +22,12 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
 )
 from fieldlab.problems import Problem, ProblemKind
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 _INPUT_CHUNK = 16 << 10  # small: bz2 and lzma hide the input they hold, so the bytes consumed are known to a chunk
 _ZSTD_INPUT_CHUNK = 1 << 10  # zstd's decompressor cannot bound its output: 1 KiB of input makes at most ~32 MiB
@@ -35,6 +39,7 @@ class _Decompressor:
 
     def __init__(self, kind: str) -> None:
         self._kind = kind
+        self._inner: Any  # the four decompressors share this face but no base class
         if kind == "gzip":
             self._inner = zlib.decompressobj(31)
         elif kind == "bzip2":
@@ -116,11 +121,12 @@ class _Expanding(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         while not self._spill and not self._ended:
             self._spill = memoryview(self._expand())
-        data, self._spill = self._spill[: len(buffer)], self._spill[len(buffer):]
-        buffer[: len(data)] = data
+        data, self._spill = self._spill[: len(view)], self._spill[len(view):]
+        view[: len(data)] = data
         self.produced += len(data)
         consumed = self._read - self._decompressor.unread
         if self.produced > MAX_MEMBER_BYTES or (self.produced > BOMB_FLOOR and self.produced > MAX_RATIO * consumed):
@@ -191,7 +197,7 @@ def stream_opener(kind: str) -> Callable[[BinaryIO, Passwords], MemberOpener]:
             if index != 0:
                 raise ArchiveError("a compressed stream has one member")
             stream.seek(0)
-            return BoundedMember(_Expanding(stream, kind), None)
+            return as_binary(BoundedMember(_Expanding(stream, kind), None))
 
         return open_member
 

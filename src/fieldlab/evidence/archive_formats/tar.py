@@ -16,6 +16,7 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
     bomb_problem,
 )
 from fieldlab.problems import ProblemKind
@@ -49,9 +50,11 @@ def tar_opener(stream: BinaryIO, _passwords: Passwords = ()) -> MemberOpener:
         if info is None or not info.isreg() or info.name.encode("utf-8", "surrogateescape") != name:
             raise ArchiveError(f"member {index} is not {name[:80]!r} in this archive")
         if info.issparse():
-            return BoundedMember(archive.extractfile(info), info.size)
+            sparse = archive.extractfile(info)
+            assert sparse is not None, "tarfile gives every regular member a file object"
+            return as_binary(BoundedMember(sparse, info.size))
         # read where the content lies, not through tarfile, which refuses a member cut short by the archive's end
-        return BoundedMember(ByteWindow(stream, info.offset_data, info.size), info.size)
+        return as_binary(BoundedMember(ByteWindow(stream, info.offset_data, info.size), info.size))
 
     return open_member
 

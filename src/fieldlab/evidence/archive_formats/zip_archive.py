@@ -25,6 +25,7 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
     bomb_problem,
     head_of,
     locked_message,
@@ -86,13 +87,14 @@ def zip_opener(stream: BinaryIO, passwords: Passwords) -> MemberOpener:
         if problem := bomb_problem(info.file_size, info.compress_size):
             raise ArchiveError(problem, ProblemKind.BOMB)
         if not info.flag_bits & 0x1:
-            return BoundedMember(archive.open(info), info.file_size)
+            return as_binary(BoundedMember(archive.open(info), info.file_size))
         unlocking = keys.unlock(info)
         if not unlocking:
             raise ArchiveError(locked_message(passwords), ProblemKind.ENCRYPTED)
         if info.compress_type == _WINZIP_AES:  # zipfile cannot decrypt it
-            return BoundedMember(LibarchiveMember(stream, ("zip_streamable",), unlocking, info.header_offset), info.file_size)
-        return BoundedMember(archive.open(info, pwd=unlocking[0]), info.file_size)
+            return as_binary(BoundedMember(LibarchiveMember(stream, ("zip_streamable",), unlocking, info.header_offset),
+                                            info.file_size))
+        return as_binary(BoundedMember(archive.open(info, pwd=unlocking[0]), info.file_size))
 
     return open_member
 
@@ -137,7 +139,7 @@ def _cut_zip_opener(stream: BinaryIO, passwords: Passwords, cause: Exception) ->
             raise ArchiveError(member.problem, ProblemKind.ENCRYPTED if member.encrypted else ProblemKind.BOMB)
         content = BoundedMember(cursor.open(index, name), member.size)
         if member.size is None or member.size > KEEP_LAST:
-            return content
+            return as_binary(content)
         return Expanded(content.read(), content.problem)  # read now: the cursor moves on to the next member
 
     return open_member

@@ -41,4 +41,6 @@ def device_from_build_prop(data: bytes, source: str) -> DeviceFacts:
     found = {field: next((values[k] for k in keys if values.get(k)), None) for field, keys in _KEYS.items()}
     if not found["model"] and not found["product_type"]:
         raise BuildPropError(f"{source} names no device (no ro.product.model)")
-    return DeviceFacts(platform="android", source=source, extraction="file system", **found)
+    return DeviceFacts(platform="android", source=source, extraction="file system", model=found["model"],
+                       make=found["make"], product_type=found["product_type"], os_version=found["os_version"],
+                       build=found["build"], serial=found["serial"])

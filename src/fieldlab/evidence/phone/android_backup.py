@@ -28,12 +28,15 @@ import hmac
 import io
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from fieldlab.evidence.archives import MAX_MEMBER_BYTES, ArchiveError
 from fieldlab.problems import ProblemKind
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MAGIC = b"ANDROID BACKUP"
 VERSIONS = range(1, 6)
@@ -99,7 +102,7 @@ def read_header(stream: BinaryIO) -> AndroidBackupHeader:
                                blob, lines.offset)
 
 
-def open_backup_tar(stream: BinaryIO, passwords: Sequence[str] = (), max_bytes: int = MAX_TAR_BYTES) -> BinaryIO:
+def open_backup_tar(stream: BinaryIO, passwords: Sequence[str] = (), max_bytes: int = MAX_TAR_BYTES) -> io.RawIOBase:
     """The tar inside the backup as a readable, forward-only stream (for ``tarfile.open(mode="r|")``).
 
     ``stream`` must be seekable; it stays open and the caller's (the reader keeps its own position in it).  Each of
@@ -259,10 +262,10 @@ def _decrypted(chunks: Iterator[bytes], key: bytes, iv: bytes) -> Iterator[bytes
         if plain[:-_BLOCK]:
             yield plain[:-_BLOCK]
     whole_blocks = read % _BLOCK == 0
-    plain = _unpadded(held) if whole_blocks else None
-    if plain is not None:
-        if plain:
-            yield plain
+    unpadded = _unpadded(held) if whole_blocks else None
+    if unpadded is not None:
+        if unpadded:
+            yield unpadded
         return
     yield held  # damaged or cut short: still the examiner's bytes
     raise AndroidBackupError(f"truncated or damaged Android backup: the encrypted data ends after {read:,} bytes "
@@ -316,7 +319,8 @@ class _ForwardStream(io.RawIOBase):
     def tell(self) -> int:
         return self._position
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if self.closed:
             raise ValueError("read from a closed Android backup stream")
         while not self._pending:
@@ -330,8 +334,8 @@ class _ForwardStream(io.RawIOBase):
             if chunk is None:
                 return 0
             self._pending = memoryview(chunk)
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
         self._pending, self._position = self._pending[count:], self._position + count
         return count
 

@@ -23,6 +23,7 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
 )
 from fieldlab.evidence.phone.android_backup import AndroidBackupError, open_backup_tar
 from fieldlab.problems import Problem, ProblemKind
@@ -56,41 +57,43 @@ class _Cursor:
 
     def __init__(self, stream: BinaryIO, passwords: Passwords) -> None:
         self._stream, self._passwords = stream, passwords
-        self._entries: Iterator[tuple[int, tarfile.TarInfo]] | None = None
-        self._archive: tarfile.TarFile | None = None
+        self._pass: tuple[tarfile.TarFile, Iterator[tuple[int, tarfile.TarInfo]]] | None = None
         self._position = -1
         self._last: tuple[int, bytes] | None = None  # a reader opens a picture again for its EXIF thumbnail
 
     def read(self, index: int, name: bytes) -> BinaryIO:
         if self._last is not None and self._last[0] == index:
             return io.BytesIO(self._last[1])
-        if self._entries is None or index <= self._position:
-            self._restart()
+        if self._pass is None or index <= self._position:
+            self._pass = self._restart()
+        archive, entries = self._pass
         try:
-            for position, info in self._entries:
+            for position, info in entries:
                 self._position = position
                 if position < index:
                     continue
                 if position > index or info.name.encode("utf-8", "surrogateescape") != name or not info.isreg():
                     break
-                content = BoundedMember(self._archive.extractfile(info), info.size)
+                data = archive.extractfile(info)
+                assert data is not None, "tarfile gives every regular member a file object"
+                content = BoundedMember(data, info.size)
                 if info.size > KEEP_LAST:
-                    return content  # read before the pass moves on: readers finish one member before the next
+                    return as_binary(content)  # read before the pass moves on: readers finish one member before the next
                 self._last = (index, content.read())
                 return io.BytesIO(self._last[1])
         except (AndroidBackupError, tarfile.TarError, EOFError, OSError) as exc:
-            self._entries = None
+            self._pass = None
             raise ArchiveError(f"Android backup: {exc}") from exc
-        self._entries = None
+        self._pass = None
         raise ArchiveError(f"member {index} is not {name[:80]!r} in this backup")
 
-    def _restart(self) -> None:
-        self._entries, self._archive = None, None
+    def _restart(self) -> tuple[tarfile.TarFile, Iterator[tuple[int, tarfile.TarInfo]]]:
+        self._pass = None
         self._stream.seek(0)
         tar_stream = open_backup_tar(self._stream, self._passwords)
-        self._archive = tarfile.open(fileobj=io.BufferedReader(tar_stream, 1 << 20), mode="r|")
-        self._entries = _numbered(self._archive)
+        archive = tarfile.open(fileobj=io.BufferedReader(tar_stream, 1 << 20), mode="r|")
         self._position = -1
+        return archive, _numbered(archive)
 
 
 def _entries(stream: BinaryIO, passwords: Passwords) -> Iterator[tuple[int, tarfile.TarInfo]]:

@@ -159,6 +159,7 @@ class EncryptedIosBackupSource(FolderSource):
                 self._manifest_problem = exc
         if self._manifest_problem is not None:
             raise BackupError(str(self._manifest_problem), self._manifest_problem.kind)
+        assert self._manifest_db is not None, "decrypted, or its problem recorded"
         return self._manifest_db
 
     def _decrypt_manifest(self, class_keys: dict[int, bytes]) -> Path:

@@ -81,9 +81,9 @@ def detect_format(path: Path) -> str:
             return "pdq"
         if csv_layout(split_header(text)) is not None:
             return "csv"
-        fmt = _HASH_LIST_BY_LENGTH.get(len(token))
-        if fmt and parse_hex_digest(token.decode("ascii", "replace"), len(token) // 2):
-            return fmt
+        by_length = _HASH_LIST_BY_LENGTH.get(len(token))
+        if by_length and parse_hex_digest(token.decode("ascii", "replace"), len(token) // 2):
+            return by_length
         if parse_hex_digest(token.split(b",", 1)[0].decode("ascii", "replace"), PDQ_SIZE):
             raise HashSetFileError(
                 f"{path}: unknown hash-set format: the first line {quoted(line)} starts with 64 hex digits, which may be a SHA-256 or a PDQ "

@@ -153,7 +153,7 @@ def _clean_record(number: int, fields: tuple[str, ...], row: tuple[object, ...])
     Several times faster than record_from_fields, which the other rows
     (blanks, bad lengths, damage) still go through, for its checks and messages.
     """
-    digests = {}
+    digests: dict[str, bytes] = {}
     for field, value in zip(fields, row):
         if value is None:
             continue
@@ -170,7 +170,9 @@ def _clean_record(number: int, fields: tuple[str, ...], row: tuple[object, ...])
         if len(digest) != size:  # fromhex skips white space
             return None
         digests[field] = digest
-    return HashRecord(number, **digests) if digests else None
+    if not digests:
+        return None
+    return HashRecord(number, md5=digests.get("md5"), sha1=digests.get("sha1"), sha256=digests.get("sha256"))
 
 
 def _texts(values: Iterable[object], fields: tuple[str, ...]) -> Iterator[str | None]:

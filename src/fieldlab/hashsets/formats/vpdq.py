@@ -107,7 +107,8 @@ def _read_categories(folder: Path) -> tuple[dict[str, str], list[VideoProblem]]:
         category_column = find_columns(names).get("category")
         if file_column is None or category_column is None:
             return {}, [VideoProblem(CATEGORIES_FILE, header_line, "needs a file (or file_name) and a category column")]
-        found, problems = {}, []
+        found: dict[str, str] = {}
+        problems: list[VideoProblem] = []
         for entry in csv_rows(lines, header_line, sniff_delimiter(header)):
             if isinstance(entry, tuple) and len(found) >= MAX_VIDEOS:
                 problems.append(VideoProblem(CATEGORIES_FILE, entry[0], f"more than {MAX_VIDEOS:,} rows: the rest ignored"))

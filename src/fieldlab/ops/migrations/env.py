@@ -19,5 +19,8 @@ def run(conn) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
 if connection is not None:
     run(connection)
 else:  # the alembic command line, given sqlalchemy.url
-    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as conn:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("alembic: no sqlalchemy.url in its configuration")
+    with create_engine(url).begin() as conn:
         run(conn)

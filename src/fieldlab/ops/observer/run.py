@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from fieldlab import __version__
+from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress
@@ -97,7 +98,7 @@ class ObserverStatus:
 
     run_id: int = 0
     state: str = "starting"  # starting | running | stopped
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     last_round_at: float | None = None
     last_batch_at: float | None = None
 
@@ -174,9 +175,9 @@ class Observer:
     def start(self) -> None:
         """Record the run's start (audited); ``run`` does it itself if it was not done before."""
         with self.db.change("observer_started", self.actor, config=json.loads(self.config.to_json())) as change:
-            run_id = change.conn.execute(observer_runs.insert().values(
+            run_id = inserted_id(change.conn.execute(observer_runs.insert().values(
                 started_at=time.time(), started_by=self.actor, observer="", config=self.config.to_json(),
-                status="{}")).inserted_primary_key[0]
+                status="{}")))
             change.detail["run"] = run_id
         self.status.run_id, self.status.state = run_id, "running"
         self._save_status()
@@ -248,10 +249,10 @@ class Observer:
                 found.setdefault(peer, set()).add("tracker")
         if self.nodes:
             counts["dht_lookups"] += 1
-            answer = await get_peers(torrent.wire_hash, self.nodes, self.confinement)
-            counts["dht_queries"] += answer.queries
-            counts["dht_answers"] += answer.answers
-            for peer in answer.peers:
+            lookup = await get_peers(torrent.wire_hash, self.nodes, self.confinement)
+            counts["dht_queries"] += lookup.queries
+            counts["dht_answers"] += lookup.answers
+            for peer in lookup.peers:
                 found.setdefault(peer, set()).add("dht")
         counts["peers_found"] += len(found)
         return {p: ",".join(sorted(how)) for p, how in found.items()}
@@ -307,7 +308,7 @@ class Observer:
         waited = await self._global.acquire()
         waited += await self._per_torrent.setdefault(
             work.torrent.id, RateLimit(self.config.per_torrent_per_second)).acquire()
-        counts["rate_limited_seconds"] += round(waited, 3)
+        counts["rate_limited_seconds"] += round(waited, 3)  # type: ignore[assignment]  # a Counter holds any number
         counts["connections"] += 1
         try:
             look = await look_at_peer(work.peer.ip, work.peer.port, work.torrent.wire_hash, work.torrent.pieces,

@@ -156,7 +156,7 @@ async def _resolve(host: str) -> list[str]:
         found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return []
-    return [f[4][0] for f in found]
+    return [str(f[4][0]) for f in found]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
