@@ -20,7 +20,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from lxml import etree
 
@@ -39,6 +39,9 @@ from fieldlab.report.case_items import (
     xml_text,
 )
 from fieldlab.report.charging import charging_table
+
+if TYPE_CHECKING:
+    from lxml.etree._serializer import _IncrementalFileWriter
 
 DFXML_VERSION = "1.2.0"
 DFXML_NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
@@ -67,7 +70,7 @@ def write_dfxml(store: CaseStore, out: BinaryIO, profile: Profile) -> int:
     return count
 
 
-def _stream(xf: etree.xmlfile, element: etree._Element, depth: int) -> None:
+def _stream(xf: _IncrementalFileWriter, element: etree._Element, depth: int) -> None:
     """Write ``element`` inside the open root, so the root's namespace declarations serve it (an element written
     whole would repeat them on every fileobject)."""
     xf.write("\n" + "  " * depth)
@@ -103,8 +106,9 @@ def _fileobject(row: ItemRow, profile: Profile) -> etree._Element:
     run = carved_run(row.locator)
     if run is not None:
         runs = etree.SubElement(obj, _df("byte_runs"))
-        placed = {"img_offset": str(run.offset)} if run.parent is None else {_fl("parent_offset"): str(run.offset)}
-        etree.SubElement(runs, _df("byte_run"), {"file_offset": "0", **placed, "len": str(run.length)})
+        byte_run = etree.SubElement(runs, _df("byte_run"), file_offset="0")
+        byte_run.set("img_offset" if run.parent is None else _fl("parent_offset"), str(run.offset))
+        byte_run.set("len", str(run.length))
     for kind in ("md5", "sha1", "sha256"):
         digest = getattr(row, kind)
         if digest:

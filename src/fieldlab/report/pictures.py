@@ -13,7 +13,7 @@ import hashlib
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import BinaryIO, Sequence
 
 import av
 from PIL import Image, ImageFilter, ImageOps
@@ -100,7 +100,7 @@ def _changed_since_scan(handle: ItemHandle, item: CountedItem) -> str | None:
     return None
 
 
-def _still(stream: io.BufferedReader) -> Image.Image:
+def _still(stream: BinaryIO) -> Image.Image:
     image = Image.open(stream, formats=IMAGE_FORMATS)
     width, height = image.size
     if width * height > DEFAULT_MAX_PIXELS:
@@ -109,8 +109,8 @@ def _still(stream: io.BufferedReader) -> Image.Image:
     return ImageOps.exif_transpose(image).convert("RGB")
 
 
-def _first_frame(stream: io.BufferedReader) -> Image.Image:
-    with av.open(stream, metadata_errors="ignore") as container:
+def _first_frame(stream: BinaryIO) -> Image.Image:
+    with av.open(stream, mode="r", metadata_errors="ignore") as container:
         moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if not moving:
             raise ValueError("no video stream")

@@ -218,7 +218,7 @@ def allowed(permission: str):  # noqa: ANN201 - a FastAPI dependency
     """The session, if its user may ``permission`` (a name in ``web.permissions``); 403 otherwise."""
     def check(session: Session = Depends(current_session)) -> Session:
         return _permitted(session, permission)
-    check.permission = PERMISSIONS[permission].name  # an unknown name fails when the routes are defined
+    check.permission = PERMISSIONS[permission].name  # type: ignore[attr-defined]  # read by the permission walk; an unknown name fails when the routes are defined
     return check
 
 
@@ -228,10 +228,10 @@ async def csrf_checked(request: Request, session: Session = Depends(current_sess
     # a browser posting a form from our own page says "null" (Referrer-Policy: no-referrer): the token decides then
     if origin is not None and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
         raise HTTPException(403, "the request came from another site")
-    offered = request.headers.get(CSRF_HEADER)
+    offered: object = request.headers.get(CSRF_HEADER)
     if offered is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
-        offered = (await request.form()).get("csrf")
+        offered = (await request.form()).get("csrf")  # an uploaded file named csrf is no token
     if not accounts.csrf_matches(session, offered if isinstance(offered, str) else None):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page")
     return session
@@ -241,7 +241,7 @@ def may(permission: str):  # noqa: ANN201 - a FastAPI dependency
     """A state change by a user who may ``permission``: CSRF first, then the role."""
     def check(session: Session = Depends(csrf_checked)) -> Session:
         return _permitted(session, permission)
-    check.permission = PERMISSIONS[permission].name
+    check.permission = PERMISSIONS[permission].name  # type: ignore[attr-defined]  # read by the permission walk
     return check
 
 

@@ -54,7 +54,7 @@ def category_bars(per_exhibit: list[tuple[str, dict[str, tuple[int, int]]]], cat
         for j, category in enumerate(categories):
             counted, indicative = counts.get(category, (0, 0))
             x = start + j * bar_width
-            base = HEIGHT - BOTTOM
+            base: float = HEIGHT - BOTTOM
             for value, css, what in ((counted, f"cat-{_css(category)}", "counted"),
                                      (indicative, "indicative", "indicative")):
                 if value:
@@ -109,13 +109,14 @@ def _buckets(first: tuple[int, ...], last: tuple[int, ...], unit: str) -> list[t
     if unit == "year":
         return [(y,) for y in range(first[0], last[0] + 1)]
     if unit == "month":
-        found, (y, m) = [], first
+        found: list[tuple[int, ...]] = []
+        y, m = first
         while (y, m) <= last:
             found.append((y, m))
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return found
-    start = datetime(*first, tzinfo=timezone.utc).toordinal()
-    end = datetime(*last, tzinfo=timezone.utc).toordinal()
+    start = datetime(first[0], first[1], first[2], tzinfo=timezone.utc).toordinal()
+    end = datetime(last[0], last[1], last[2], tzinfo=timezone.utc).toordinal()
     return [_bucket(datetime.fromordinal(d), "day") for d in range(start, end + 1)]
 
 

@@ -20,7 +20,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from fieldlab import __version__
 from fieldlab.ops.database import OpsDatabase, OpsLocation
 from fieldlab.web.accounts import Session
-from fieldlab.web.app import CookieNames, WebConfig, secure, state_of
+from fieldlab.web.app import CookieNames, WebConfig, secure
 from fieldlab.web.login_throttle import LoginThrottle
 
 
@@ -50,6 +50,11 @@ class OpsState:
 
     def close(self) -> None:
         self.db.close()
+
+
+def ops_state_of(request: Request) -> OpsState:
+    """The operations app's state, where the review app's ``state_of`` finds a case's."""
+    return request.app.state.fieldlab
 
 
 def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home: Path | None = None,
@@ -82,7 +87,7 @@ def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home:
 
 def ops_render(request: Request, template: str, session: Session | None, status: int = 200,
                **context: object) -> HTMLResponse:
-    state: OpsState = state_of(request)
+    state = ops_state_of(request)
     page = state.templates.get_template(template).render(
         user=session.user if session else None, csrf=session.csrf_token if session else "", version=__version__,
         case_name=state.title, now=time.time(), **context)

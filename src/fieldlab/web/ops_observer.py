@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from fieldlab.ops.observer.run import Observer, ObserverConfig, ObserverError, latest_runs
 from fieldlab.web.accounts import Session
-from fieldlab.web.app import allowed, may, state_of
-from fieldlab.web.ops_app import OpsState, ops_render
+from fieldlab.web.app import allowed, may
+from fieldlab.web.ops_app import OpsState, ops_render, ops_state_of
 
 router = APIRouter()
 Lines = Annotated[str, Form(max_length=2000)]
@@ -67,7 +67,7 @@ def observer_page(request: Request, session: Session = Depends(allowed("ops_obse
 
 
 def _page(request: Request, session: Session, problem: str | None = None) -> Response:
-    state: OpsState = state_of(request)
+    state = ops_state_of(request)
     runs = latest_runs(state.db)
     last = ObserverConfig.from_json_dict(runs[0]["config"]) if runs else ObserverConfig()
     return ops_render(request, "ops_observer.html", session, status=400 if problem else 200, problem=problem,
@@ -86,7 +86,7 @@ def observer_start(request: Request, minutes: Annotated[float, Form(gt=0, le=7 *
         config = ObserverConfig(bootstrap=tuple(bootstrap.split()), confine_to=tuple(confine_to.split()), lab=lab,
                                 interval=interval, max_connections=max_connections, connections_per_second=rate,
                                 per_torrent_per_second=per_torrent_rate).validated()
-        _runner(request).start(state_of(request), config, minutes, session.user.name)
+        _runner(request).start(ops_state_of(request), config, minutes, session.user.name)
     except ObserverError as exc:
         return _page(request, session, str(exc))
     return RedirectResponse("/observer", status_code=303)

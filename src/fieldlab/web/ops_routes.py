@@ -31,9 +31,9 @@ from fieldlab.ops.targets import (
 from fieldlab.ops.warrant import WarrantError, warrant_draft, write_warrant
 from fieldlab.web import accounts
 from fieldlab.web.accounts import OPS_ROLES, AccountError, Session
-from fieldlab.web.app import allowed, may, state_of
+from fieldlab.web.app import allowed, may
 from fieldlab.web.body_limits import BodyLimit
-from fieldlab.web.ops_app import OpsState, ops_render
+from fieldlab.web.ops_app import OpsState, ops_render, ops_state_of
 from fieldlab.web.permissions import role_duties
 from fieldlab.web.routes import favicon, login, login_form, logout, static_css
 
@@ -59,7 +59,7 @@ def ops_css() -> Response:
 
 
 def _state(request: Request) -> OpsState:
-    return state_of(request)
+    return ops_state_of(request)
 
 
 def _actor(session: Session) -> str:
@@ -292,7 +292,7 @@ def operation_device(request: Request, operation_id: Id, exhibit_ref: Annotated[
         state = _state(request)
         folder = None
         if case:
-            if case not in state.case_folders():
+            if state.cases_root is None or case not in state.case_folders():
                 raise LifecycleError("choose a case folder from the list")
             folder = state.cases_root / case
         lifecycle.add_device(state.db, operation_id, exhibit_ref, description, folder, _actor(session))

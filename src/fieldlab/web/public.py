@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from fieldlab.ops.public import MEASURES, PeriodError, PublicFigures, public_figures
-from fieldlab.web.app import state_of
+from fieldlab.web.ops_app import ops_state_of
 
 router = APIRouter()
 Month = Annotated[str | None, Query(alias="from", max_length=7)]
@@ -18,7 +18,7 @@ UntilMonth = Annotated[str | None, Query(alias="to", max_length=7)]
 
 def _figures(request: Request, first: str | None, last: str | None) -> PublicFigures:
     try:
-        return public_figures(state_of(request).db, first or None, last or None)
+        return public_figures(ops_state_of(request).db, first or None, last or None)
     except PeriodError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -26,7 +26,7 @@ def _figures(request: Request, first: str | None, last: str | None) -> PublicFig
 @router.get("/public")
 def public_page(request: Request, first: Month = None, last: UntilMonth = None) -> Response:
     figures = _figures(request, first, last)
-    page = state_of(request).templates.get_template("public.html").render(figures=figures, measures=MEASURES)
+    page = ops_state_of(request).templates.get_template("public.html").render(figures=figures, measures=MEASURES)
     return HTMLResponse(page, headers={"Cache-Control": "public, max-age=3600"})
 
 

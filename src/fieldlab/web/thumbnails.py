@@ -26,7 +26,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable, Literal
 
 import av
 from PIL import Image
@@ -98,7 +98,7 @@ def render(task: ThumbnailTask) -> bytes:
         handle.close()
 
 
-def _picture(stream: io.BufferedReader) -> bytes:
+def _picture(stream: BinaryIO) -> bytes:
     with Image.open(stream, formats=IMAGE_FORMATS) as image:
         if image.width * image.height > DEFAULT_MAX_PIXELS:
             raise ThumbnailUnavailable(f"{image.width}x{image.height} is over the {DEFAULT_MAX_PIXELS:,} pixel limit")
@@ -114,9 +114,9 @@ def _picture(stream: io.BufferedReader) -> bytes:
     return _jpeg(shown)
 
 
-def _video_sheet(stream: io.BufferedReader) -> bytes:
+def _video_sheet(stream: BinaryIO) -> bytes:
     cell = (SIDE * 2 // 3, SIDE // 2)
-    with av.open(stream, metadata_errors="ignore") as container:
+    with av.open(stream, mode="r", metadata_errors="ignore") as container:
         moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if not moving:
             raise ThumbnailUnavailable("no video stream in this file")
@@ -139,21 +139,22 @@ def _sampled_frames(container: av.container.InputContainer, video: av.VideoStrea
     """One frame from each sixth of the video.  A sample far ahead is reached by seeking (so a long video is never
     decoded whole); a near one by decoding on, which is cheaper when keyframes are sparse.  The frames decoded in
     all are capped, so a hostile or huge stream costs a bounded time."""
+    time_base = video.time_base
     duration = None
-    if video.duration is not None and video.time_base:
-        duration = float(video.duration * video.time_base)
+    if video.duration is not None and time_base:
+        duration = float(video.duration * time_base)
     elif container.duration:
         duration = container.duration / av.time_base
-    if not duration or duration <= 0:
+    if not duration or duration <= 0 or not time_base:  # nowhere to seek to: the first frames
         return [frame.to_image() for frame, _ in zip(container.decode(video), range(FRAMES))]
-    start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
+    start = float(video.start_time * time_base) if video.start_time is not None else 0.0
     frames: list[Image.Image] = []
     decoded, position, stream = 0, None, None
     for k in range(FRAMES):
         target = start + duration * (k + 0.5) / FRAMES
         try:
             if stream is None or position is None or target - position > SEEK_BEYOND_SECONDS:
-                container.seek(int(target / video.time_base), stream=video, backward=True)
+                container.seek(int(target / time_base), stream=video, backward=True)
                 stream = container.decode(video)
             frame = None
             for frame in stream:
@@ -243,10 +244,10 @@ class ThumbnailService:
     def _make(self, task: ThumbnailTask) -> bytes:
         with self._slots:
             outcome = self._run("shared", task)
-        if outcome == "broken":
+        if isinstance(outcome, str):
             with self._alone:
                 outcome = self._run("alone", task)
-            if outcome == "broken":
+            if isinstance(outcome, str):
                 reason = "the decoder crashed or hung on this file and was stopped; the server went on"
                 self._store(task.item_id, ".failed", reason.encode())
                 raise ThumbnailUnavailable(reason)
@@ -256,7 +257,7 @@ class ThumbnailService:
             raise outcome
         return outcome
 
-    def _run(self, which: str, task: ThumbnailTask) -> bytes | ThumbnailUnavailable | str:
+    def _run(self, which: str, task: ThumbnailTask) -> bytes | ThumbnailUnavailable | Literal["broken"]:
         pool = self._pool(which)
         try:
             future = pool.submit(self.render, task)
