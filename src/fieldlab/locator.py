@@ -16,28 +16,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal, TypeGuard, get_args
 from urllib.parse import unquote_to_bytes
 
 from fieldlab.errors import FieldlabError
 
-VOLUME_LAYER_KINDS = frozenset(  # between a disk's media and its file systems: one entry each in evidence/volume_layers
-    {
-        "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
-        "bde",  # the decrypted view of a BitLocker volume
-        "vss",  # a volume shadow copy, by store index
-        "apfsvol",  # a volume of an APFS container, by index
-    }
-)
-LAYER_KINDS = VOLUME_LAYER_KINDS | frozenset(
-    {
-        "file",  # a path inside the enclosing folder (bytes, '/'-separated)
-        "fsfile",  # a file-system entry: "<metadata address>:<path>" (the address re-opens deleted entries)
-        "stream",  # a named data stream of a file (NTFS ADS)
-        "member",  # an entry inside an archive or container file
-        "carved",  # a byte run "OFFSET+LENGTH" inside the enclosing data
-        "ioskey",  # the plaintext of an encrypted iOS backup's stored file: "CLASS:WRAPPED-KEY-HEX:SIZE"
-    }
-)
+# Literals, not enums: the kinds are written as text in every locator the case stores, and each call site names its
+# kind as a plain string the type check verifies.
+VolumeLayerKind = Literal[  # between a disk's media and its file systems: one entry each in evidence/volume_layers
+    "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
+    "bde",  # the decrypted view of a BitLocker volume
+    "vss",  # a volume shadow copy, by store index
+    "apfsvol",  # a volume of an APFS container, by index
+]
+LayerKind = Literal[
+    VolumeLayerKind,
+    "file",  # a path inside the enclosing folder (bytes, '/'-separated)
+    "fsfile",  # a file-system entry: "<metadata address>:<path>" (the address re-opens deleted entries)
+    "stream",  # a named data stream of a file (NTFS ADS)
+    "member",  # an entry inside an archive or container file
+    "carved",  # a byte run "OFFSET+LENGTH" inside the enclosing data
+    "ioskey",  # the plaintext of an encrypted iOS backup's stored file: "CLASS:WRAPPED-KEY-HEX:SIZE"
+]
+VOLUME_LAYER_KINDS: frozenset[str] = frozenset(get_args(VolumeLayerKind))
+LAYER_KINDS: frozenset[str] = frozenset(get_args(LayerKind))
 
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~+,()[]!$&'*;=@: ")
 _SEPARATOR = "|"
@@ -59,9 +61,13 @@ def parse_run(value: bytes) -> tuple[int, int]:
     return int(offset), int(length)
 
 
+def _is_layer_kind(kind: str) -> TypeGuard[LayerKind]:
+    return kind in LAYER_KINDS
+
+
 @dataclass(frozen=True)
 class Layer:
-    kind: str
+    kind: LayerKind
     value: bytes
 
     def __post_init__(self) -> None:
@@ -79,10 +85,10 @@ class Locator:
         return cls((Layer("file", relative_path),))
 
     @classmethod
-    def of(cls, kind: str, value: bytes | str) -> Locator:
+    def of(cls, kind: LayerKind, value: bytes | str) -> Locator:
         return cls(()).child(kind, value)
 
-    def child(self, kind: str, value: bytes | str) -> Locator:
+    def child(self, kind: LayerKind, value: bytes | str) -> Locator:
         """The locator of something found inside this item (archive member, stream, carved run)."""
         raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
         return Locator(self.layers + (Layer(kind, raw),))
@@ -103,6 +109,8 @@ class Locator:
             kind, colon, value = part.partition(":")
             if not colon:
                 raise LocatorError(f"locator layer without a kind: {part!r}")
+            if not _is_layer_kind(kind):
+                raise LocatorError(f"unknown locator layer kind {kind!r}")
             layers.append(Layer(kind, _decode(value)))
         return cls(tuple(layers))
 

@@ -8,10 +8,12 @@ process boundaries pickled.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from fieldlab.evidence.item import Item
 from fieldlab.problems import Problem
+
+MediaKind = Literal["image", "video"]  # what the decoding stage makes of an item (media.kind)
 
 if TYPE_CHECKING:  # the classifier's own imports (numpy) stay out of whoever only passes results on
     from fieldlab.detect.classify import Classification, ModelPixels
@@ -63,7 +65,7 @@ class PendingMedia:
     locator: str
     path: str
     size: int
-    family: str  # image | video
+    family: MediaKind
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class MediaResult:
     """What decoding one picture or video produced: its perceptual hashes and a few facts, or why it failed."""
 
     item_id: int
-    kind: str  # image | video
+    kind: MediaKind
     format: str | None = None
     width: int | None = None
     height: int | None = None

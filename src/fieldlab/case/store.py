@@ -37,6 +37,7 @@ from fieldlab.case.schema import (
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.errors import CaseError
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.hashsets.records import EXACT_METHODS
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import (
     ClassifiedPicture,
@@ -49,7 +50,6 @@ from fieldlab.results import (
 )
 
 DATABASE_FILE = "case.sqlite"
-EXACT_METHODS = ("md5", "sha1", "sha256")
 
 
 _INSERT_ITEMS = (

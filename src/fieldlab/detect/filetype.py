@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 HEAD_SIZE = 4096
 """Bytes ``identify`` wants: PDF may start up to 1 KiB in, tar's magic sits at 257,
@@ -26,15 +27,19 @@ an MP3 frame can be 1441 bytes long and we want to see the next one.  One page
 costs the same to read as 1 KiB; ``identify`` never scans all of it."""
 
 
+# stored per item (items.family) and shown in reports; image and video are what the decoding stage reads
+FileFamily = Literal["image", "video", "audio", "archive", "document", "database", "executable", "other"]
+
+
 @dataclass(frozen=True)
 class FileType:
     label: str  # short stable id stored in the case database and printed in reports
     mime: str
-    family: str  # image | video | audio | archive | document | database | executable | other
+    family: FileFamily
     extensions: tuple[str, ...]  # lower case, no dot: the names this type normally carries
 
 
-def _t(label: str, mime: str, family: str, extensions: str = "") -> FileType:
+def _t(label: str, mime: str, family: FileFamily, extensions: str = "") -> FileType:
     return FileType(label, mime, family, tuple(extensions.split()))
 
 

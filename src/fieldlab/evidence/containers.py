@@ -17,7 +17,7 @@ import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence
 
 import pyewf
 import pyqcow
@@ -34,9 +34,12 @@ class ContainerError(EvidenceError):
     """The image cannot be opened; the message names the file and what is wrong."""
 
 
+ContainerKind = Literal["raw", "split-raw", "ewf", "vmdk", "vhd", "qcow2", "device"]  # in the exhibit's facts
+
+
 @dataclass(frozen=True)
 class ContainerInfo:
-    kind: str  # raw | split-raw | ewf | vmdk | vhd | qcow2 | device
+    kind: ContainerKind
     segments: tuple[str, ...]
     media_size: int
     bytes_per_sector: int = 512
@@ -170,7 +173,7 @@ def device_ids(device: Path, by_id: Path = Path("/dev/disk/by-id"), limit: int =
     return tuple(sorted(names))
 
 
-def _open_raw(path: Path, kind: str, segments: list[Path]) -> MediaReader:
+def _open_raw(path: Path, kind: ContainerKind, segments: list[Path]) -> MediaReader:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     size = os.lseek(fd, 0, os.SEEK_END)
     return MediaReader(ContainerInfo(kind, tuple(map(str, segments)), size), fd=fd)
@@ -201,7 +204,7 @@ def _open_ewf(path: Path) -> MediaReader:
         return MediaReader(info, handle)  # a layout only libewf knows (EWF2, damaged tables): its own reads
 
 
-def _open_layered(path: Path, kind: str, parents: Sequence[Path]) -> MediaReader:
+def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2"], parents: Sequence[Path]) -> MediaReader:
     fmt = FORMATS[kind]
     try:
         handle = fmt.open(str(path))

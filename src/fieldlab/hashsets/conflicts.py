@@ -14,11 +14,12 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from fieldlab.hashsets.library import LoadedSet
+from fieldlab.hashsets.records import DIGEST_KINDS, DigestKind
 
 
 @dataclass(frozen=True)
 class Conflict:
-    kind: str  # md5 | sha1 | sha256
+    kind: DigestKind
     digest: str  # lowercase hex
     trusted_set: str
     trusted_category: str
@@ -30,9 +31,7 @@ def find_conflicts(sets: Sequence[LoadedSet]) -> Iterator[Conflict]:
     """Every disagreement between two known-bad sets, the more trusted set first in each."""
     bad = sorted((s for s in sets if not s.info.known_good), key=lambda s: s.trust_rank)
     for trusted, other in combinations(bad, 2):
-        for kind in sorted(set(trusted.columns) & set(other.columns)):
-            if kind == "pdq":
-                continue
+        for kind in (k for k in DIGEST_KINDS if k in trusted.columns and k in other.columns):
             a, b = trusted.columns[kind], other.columns[kind]
             common, in_a, in_b = np.intersect1d(a.digests, b.digests, assume_unique=True, return_indices=True)
             labels_a = np.asarray(trusted.info.labels, dtype=object)[a.codes[in_a]]

@@ -9,8 +9,7 @@ import numpy as np
 
 from fieldlab.hashsets.compiled import WIDTHS
 from fieldlab.hashsets.library import LoadedSet
-
-EXACT_METHODS = ("md5", "sha1", "sha256")
+from fieldlab.hashsets.records import EXACT_METHODS, MatchMethod
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Match:
     hash_set_sha256: str
     profile: str
     category: str
-    method: str
+    method: MatchMethod
     trust_rank: int
     known_good: bool
     distance: int | None = None  # near matches only: differing bits
@@ -90,7 +89,7 @@ class HashMatcher:
                         hash_set_sha256=loaded.info.source_sha256,
                         profile=loaded.info.profile,
                         category=loaded.info.labels[codes[entry]],
-                        method="pdq",
+                        method=MatchMethod.PDQ,
                         trust_rank=loaded.trust_rank,
                         known_good=loaded.info.known_good,
                         distance=int(near.distance[row]),
@@ -114,7 +113,7 @@ class HashMatcher:
                         hash_set_sha256=loaded.info.source_sha256,
                         profile=loaded.info.profile,
                         category=loaded.info.labels[loaded.videos.codes[found.video]],
-                        method="vpdq",
+                        method=MatchMethod.VPDQ,
                         trust_rank=loaded.trust_rank,
                         known_good=loaded.info.known_good,
                         distance=round(100 * found.fraction),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, get_args
 
 from fieldlab.errors import HashSetError
 
@@ -14,7 +16,23 @@ class HashSetFileError(HashSetError, ValueError):
     A ValueError too, as these have always been, so callers that checked for one still work."""
 
 
-DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32}
+DigestKind = Literal["md5", "sha1", "sha256"]  # the exact digests: raw bytes in hash sets, hex in the case
+DIGEST_KINDS: tuple[DigestKind, ...] = get_args(DigestKind)
+# bytes per digest, by DigestKind; keyed by str, as column names read from a hash-set file look it up
+DIGEST_SIZES: dict[str, int] = {"md5": 16, "sha1": 20, "sha256": 32}
+
+
+class MatchMethod(StrEnum):
+    """How a hit was made.  The values are what the case stores (``hits.method``) and the exports write."""
+
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    PDQ = "pdq"  # a picture within the PDQ radius of a known one
+    VPDQ = "vpdq"  # a video whose frames cover a known video's
+
+
+EXACT_METHODS = (MatchMethod.MD5, MatchMethod.SHA1, MatchMethod.SHA256)
 PDQ_SIZE = 32
 MIN_PDQ_QUALITY = 50  # Meta's rule: a PDQ of lower quality (a near-blank picture) is close to too much to mean anything
 

@@ -17,10 +17,11 @@ from typing import Iterable, Iterator, TextIO
 
 from fieldlab.case.queries import HitRow, deciding_category
 from fieldlab.case.store import EXACT_METHODS
+from fieldlab.hashsets.records import MatchMethod
 from fieldlab.report.csv_safe import write_rows_csv
 
 COLUMNS = [f.name for f in fields(HitRow)]
-METHOD_ORDER = (*EXACT_METHODS, "pdq", "vpdq")
+METHOD_ORDER = tuple(MatchMethod)
 
 
 def one_row_per_set(rows: Iterable[HitRow]) -> Iterator[HitRow]:

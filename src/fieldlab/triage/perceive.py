@@ -18,7 +18,7 @@ from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
 from fieldlab.problems import Problem, ProblemKind
-from fieldlab.results import FrameRecord, MediaResult
+from fieldlab.results import FrameRecord, MediaKind, MediaResult
 from fieldlab.triage.reader import worker_context
 
 STREAM_BUFFER = 1 << 20
@@ -29,7 +29,7 @@ VIDEO_FRAMES = 4  # sampled frames of a video handed to the classifier, spread o
 class MediaTask:
     item_id: int
     locator: str
-    family: str  # image | video
+    family: MediaKind
     size: int
 
 

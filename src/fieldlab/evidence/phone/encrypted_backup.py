@@ -30,7 +30,7 @@ import sqlite3
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Final, Iterator
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -44,7 +44,7 @@ from fieldlab.locator import Locator, LocatorError, display_bytes
 from fieldlab.problems import Problem, ProblemKind
 
 LAYOUT = "encrypted-ios-backup"  # SourceSpec.layout of a folder holding an encrypted backup
-KEY_LAYER = "ioskey"
+KEY_LAYER: Final = "ioskey"
 MAX_MANIFEST_PLIST = 64 << 20  # it lists the installed apps, with their icons: megabytes, not gigabytes
 MAX_MANIFEST_DB = 4 << 30
 _BLOCK = 16
