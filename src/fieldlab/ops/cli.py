@@ -40,7 +40,6 @@ def _open(database: str | None, ops_dir: Path | None) -> OpsDatabase:
         return OpsDatabase.open(locate(database, ops_dir))
     except OpsError as exc:
         fail(str(exc))
-        raise  # not reached: _fail exits
 
 
 @db_app.command("upgrade")
