@@ -13,12 +13,13 @@ from typing import Protocol
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
+from fieldlab.case.schema import examiner_settings, exposure_log, inserted_id, users, web_sessions
 from fieldlab.errors import CaseError
 
 
 class HasEngine(Protocol):
-    engine: Engine
+    @property
+    def engine(self) -> Engine: ...
 
 
 class NameTaken(CaseError):
@@ -56,8 +57,8 @@ def insert_user(store: HasEngine, name: str, role: str, password_hash: str, crea
         taken = {key(n): n for (n,) in conn.execute(select(users.c.name))}
         if key(name) in taken:
             raise NameTaken(taken[key(name)])
-        return conn.execute(insert(users).values(name=name, role=role, password_hash=password_hash,
-                                                 created_at=created_at, disabled=False)).inserted_primary_key[0]
+        return inserted_id(conn.execute(insert(users).values(name=name, role=role, password_hash=password_hash,
+                                                             created_at=created_at, disabled=False)))
 
 
 def all_users(store: HasEngine) -> list[UserRow]:

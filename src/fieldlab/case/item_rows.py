@@ -78,7 +78,7 @@ class MediaItemRow:
     """A picture's or video's row with what the scan recorded of its pixels: its PDQ hash and EXIF facts (JSON)."""
 
     item: ItemRow
-    pdq: bytes | None
+    pdq: str | None  # hex, as media.pdq holds it
     exif: str | None
 
 

@@ -231,7 +231,7 @@ def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[Exhi
         for ex_id, kind, n in conn.execute(select(errors.c.exhibit_id, errors.c.kind, func.count())
                                            .group_by(errors.c.exhibit_id, errors.c.kind)):
             problem_counts.setdefault(ex_id, Counter())[stored_kind(kind).value] += n
-        decoded = dict(
+        decoded: dict[int, int] = dict(
             conn.execute(
                 select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
                 .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))

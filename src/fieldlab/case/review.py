@@ -173,7 +173,7 @@ def tile_facts(store: CaseStore, item_ids: list[int], profile: str) -> TileFacts
                                     .where(decisions.c.id.in_(latest))).all())
         groups = dict(conn.execute(select(media_groups.c.item_id, media_groups.c.group_id)
                                    .where(media_groups.c.item_id.in_(item_ids))).all())
-        sizes = dict(conn.execute(select(media_groups.c.group_id, func.count()).where(
+        sizes: dict[int, int] = dict(conn.execute(select(media_groups.c.group_id, func.count()).where(
             media_groups.c.group_id.in_(set(groups.values()))).group_by(media_groups.c.group_id)).all())
     return TileFacts(decided, groups, sizes)
 

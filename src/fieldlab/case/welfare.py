@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log, pictures_sent
+from fieldlab.case.schema import examiner_settings, exposure_log, inserted_id, pictures_sent
 from fieldlab.case.store import CaseStore
 
 
@@ -62,9 +62,9 @@ def log_exposure(store: CaseStore, user_id: int, examiner: str, item_id: int, ho
                  seconds: float | None = None) -> int:
     """A look, its length still open (``seconds`` None) for an explicit reveal; the new entry's id."""
     with store.engine.begin() as conn:
-        return conn.execute(insert(exposure_log).values(
+        return inserted_id(conn.execute(insert(exposure_log).values(
             user_id=user_id, examiner=examiner, item_id=item_id, how=how, revealed_at=revealed_at, seconds=seconds,
-        )).inserted_primary_key[0]
+        )))
 
 
 def log_picture_sent(store: CaseStore, user_id: int, examiner: str, session_hash: str, item_id: int,
@@ -107,7 +107,7 @@ def claimed_seconds(store: CaseStore, user_id: int, item_id: int, since: float) 
     with store.engine.connect() as conn:
         return float(conn.execute(select(func.coalesce(func.sum(exposure_log.c.seconds), 0.0)).where(
             exposure_log.c.user_id == user_id, exposure_log.c.item_id == item_id, exposure_log.c.how != "reveal",
-            exposure_log.c.revealed_at >= since)).scalar())
+            exposure_log.c.revealed_at >= since)).scalar_one())
 
 
 def revealed_since(store: CaseStore, user_id: int, item_ids: list[int], since: float) -> bool:
@@ -122,7 +122,7 @@ def revealed_since(store: CaseStore, user_id: int, item_ids: list[int], since: f
 def exposure_seconds_since(store: CaseStore, user_id: int, since: float) -> float:
     with store.engine.connect() as conn:
         return float(conn.execute(select(func.coalesce(func.sum(exposure_log.c.seconds), 0.0)).where(
-            exposure_log.c.user_id == user_id, exposure_log.c.revealed_at > since)).scalar())
+            exposure_log.c.user_id == user_id, exposure_log.c.revealed_at > since)).scalar_one())
 
 
 def exposure_totals(store: CaseStore, since: float = 0.0) -> list[ExposureTotal]:

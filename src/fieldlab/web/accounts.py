@@ -15,12 +15,13 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fieldlab.case import accounts as stored
-from fieldlab.case.store import CaseStore
+from fieldlab.case.audit import AuditLog
 from fieldlab.errors import WebError
 from fieldlab.web.permissions import OPS_ROLES, ROLES, role_may  # noqa: F401 - the roles, for callers of add_user
 
@@ -57,6 +58,13 @@ class User:
         return not self.disabled and role_may(self.role, permission)
 
 
+class AccountStore(stored.HasEngine, Protocol):
+    """Where accounts live: a case or the operations database, anything with the ``users`` table and an audit log."""
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+
 @dataclass(frozen=True)
 class Session:
     user: User
@@ -78,7 +86,7 @@ def name_key(typed: str) -> str:
     return canonical_name(typed).casefold()
 
 
-def add_user(store: CaseStore, name: str, role: str, password: str, actor: str | None = None,
+def add_user(store: AccountStore, name: str, role: str, password: str, actor: str | None = None,
              roles: tuple[str, ...] = ROLES) -> User:
     """A new account; ``store`` is a case or the operations database (``roles=OPS_ROLES``): anything with the
     ``users`` table and an audit log."""
@@ -97,11 +105,11 @@ def add_user(store: CaseStore, name: str, role: str, password: str, actor: str |
     return User(new_id, name, role, False, now)
 
 
-def list_users(store: CaseStore) -> list[User]:
+def list_users(store: AccountStore) -> list[User]:
     return [_user(r) for r in stored.all_users(store)]
 
 
-def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> User:
+def set_disabled(store: AccountStore, user_id: int, disabled: bool, actor: str) -> User:
     row = stored.set_user_disabled(store, user_id, disabled)
     if row is None:
         raise AccountError(f"no user with id {user_id}")
@@ -109,7 +117,7 @@ def set_disabled(store: CaseStore, user_id: int, disabled: bool, actor: str) -> 
     return User(row.id, row.name, row.role, disabled, row.created_at)
 
 
-def user_named(store: CaseStore, name: str) -> User:
+def user_named(store: AccountStore, name: str) -> User:
     row = stored.user_by_name(store, name.strip())
     if row is None:
         raise AccountError(f"no user named {name.strip()!r}")
@@ -122,7 +130,7 @@ def check_password(password: str) -> None:
         raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
 
 
-def set_password(store: CaseStore, name: str, password: str, actor: str | None = None) -> User:
+def set_password(store: AccountStore, name: str, password: str, actor: str | None = None) -> User:
     """A new password (forgotten, or given away); the account's open sessions end."""
     check_password(password)
     user = user_named(store, name)
@@ -131,7 +139,7 @@ def set_password(store: CaseStore, name: str, password: str, actor: str | None =
     return user
 
 
-def remove_user(store: CaseStore, name: str, actor: str | None = None) -> User:
+def remove_user(store: AccountStore, name: str, actor: str | None = None) -> User:
     """Removes an account that never saw a picture. One that did is named by the exposure log, which is kept for
     the examiner's welfare and for the court: such an account can only be disabled."""
     user = user_named(store, name)
@@ -142,7 +150,7 @@ def remove_user(store: CaseStore, name: str, actor: str | None = None) -> User:
     return user
 
 
-def authenticate(store: CaseStore, name: str, password: str) -> User | None:
+def authenticate(store: AccountStore, name: str, password: str) -> User | None:
     """The user, if the name and password are right and the account is enabled; the same work is done for an
     unknown name, so timing does not tell which names exist.  At most ``HASHING_AT_ONCE`` passwords are checked
     at a time in this process (memory and CPU stay bounded under a flood); ServerBusy after waiting too long."""
@@ -162,7 +170,7 @@ def authenticate(store: CaseStore, name: str, password: str) -> User | None:
     return User(row.id, row.name, row.role, False, row.created_at)
 
 
-def start_session(store: CaseStore, user: User) -> tuple[str, Session]:
+def start_session(store: AccountStore, user: User) -> tuple[str, Session]:
     """A new session: the token for the cookie, and what the server keeps."""
     token = secrets.token_urlsafe(32)
     now = time.time()
@@ -171,7 +179,7 @@ def start_session(store: CaseStore, user: User) -> tuple[str, Session]:
     return token, session
 
 
-def session_for(store: CaseStore, token: str | None, idle_seconds: float = IDLE_SECONDS,
+def session_for(store: AccountStore, token: str | None, idle_seconds: float = IDLE_SECONDS,
                 max_seconds: float = MAX_SECONDS) -> Session | None:
     """The live session of ``token``; an expired one is removed and None returned."""
     if not token or len(token) > 100:
@@ -189,12 +197,12 @@ def session_for(store: CaseStore, token: str | None, idle_seconds: float = IDLE_
     return Session(_user(row.user), row.csrf_token, token_hash, row.created_at)
 
 
-def end_session(store: CaseStore, token: str) -> None:
+def end_session(store: AccountStore, token: str) -> None:
     stored.delete_session(store, _digest(token))
 
 
 def csrf_matches(session: Session, offered: str | None) -> bool:
-    return bool(offered) and secrets.compare_digest(session.csrf_token.encode(), offered.encode())
+    return offered is not None and bool(offered) and secrets.compare_digest(session.csrf_token.encode(), offered.encode())
 
 
 def _user(row: stored.UserRow) -> User:

@@ -256,7 +256,7 @@ def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -
         decision = facts.latest.get(content.item_id)
         group = facts.groups.get(content.item_id)
         found.append(Tile(content, decision if decision and decision != UNCATEGORISED else None, group,
-                          facts.group_sizes.get(group, 1)))
+                          1 if group is None else facts.group_sizes.get(group, 1)))
     return found
 
 
