@@ -28,6 +28,7 @@ from fieldlab import __version__
 from fieldlab.case.item_rows import ExhibitRow, ItemRow, exhibit_rows
 from fieldlab.case.store import CaseStore
 from fieldlab.hashsets.profiles import Profile
+from fieldlab.hashsets.records import DIGEST_KINDS
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.report.case_items import (
     DELETED,
@@ -109,7 +110,7 @@ def _fileobject(row: ItemRow, profile: Profile) -> etree._Element:
         byte_run = etree.SubElement(runs, _df("byte_run"), file_offset="0")
         byte_run.set("img_offset" if run.parent is None else _fl("parent_offset"), str(run.offset))
         byte_run.set("len", str(run.length))
-    for kind in ("md5", "sha1", "sha256"):
+    for kind in DIGEST_KINDS:
         digest = getattr(row, kind)
         if digest:
             _child(obj, "hashdigest", digest, type=kind)
@@ -136,7 +137,7 @@ def _metadata(store: CaseStore, exhibit_list: list[ExhibitRow], profile: Profile
         if exhibit.hash_state:
             element.set("hash_state", exhibit.hash_state)
         for kind, digest in sorted(exhibit.media_hashes.items()):
-            if kind in ("md5", "sha1", "sha256"):
+            if kind in DIGEST_KINDS:
                 etree.SubElement(element, _df("hashdigest"), type=kind).text = digest
     return metadata
 
