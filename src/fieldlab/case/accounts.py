@@ -13,8 +13,9 @@ from typing import Protocol
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log, inserted_id, users, web_sessions
+from fieldlab.case.schema import examiner_settings, exposure_log, users, web_sessions
 from fieldlab.errors import CaseError
+from fieldlab.sql import inserted_id
 
 
 class HasEngine(Protocol):

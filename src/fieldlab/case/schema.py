@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    CursorResult,
     Float,
     ForeignKey,
     Index,
@@ -319,12 +316,3 @@ pictures_sent = Table(  # every picture the review app sent, logged by the serve
     Column("sent_at", Float, nullable=False),
 )
 Index("ix_pictures_sent_session", pictures_sent.c.session, pictures_sent.c.item_id, pictures_sent.c.sent_at)
-
-
-def inserted_id(result: CursorResult[Any]) -> int:
-    """The id of the row an INSERT made.  SQLAlchemy types ``inserted_primary_key`` as optional (it is None only
-    for a statement that is no single-row INSERT), so every insert that wants its id asks here."""
-    key = result.inserted_primary_key
-    if key is None:
-        raise TypeError("not a single-row INSERT: no primary key was made")
-    return key[0]

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 
-from fieldlab.case.schema import examiner_settings, exposure_log, inserted_id, pictures_sent
+from fieldlab.case.schema import examiner_settings, exposure_log, pictures_sent
 from fieldlab.case.store import CaseStore
+from fieldlab.sql import inserted_id
 
 
 @dataclass(frozen=True)

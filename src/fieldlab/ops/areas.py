@@ -29,10 +29,10 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection, delete, desc, select
 
-from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.schema import area_chunks, area_sources
+from fieldlab.sql import inserted_id
 
 LEVELS = ("country", "subdivision_1", "subdivision_2", "city", "postal")
 MAPPED_V4 = 0xFFFF << 32  # ::ffff:0:0/96

@@ -17,11 +17,11 @@ from typing import Sequence
 
 from sqlalchemy import func, select, update
 
-from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.models import Operation, Safeguarded, SeizedDevice
 from fieldlab.ops.schema import imports, operations, safeguarding, seized_devices, sightings, targets
+from fieldlab.sql import inserted_id
 
 STAGES = ("warrant_applied", "warrant_granted", "warrant_executed", "arrested", "charged", "first_court")
 STAGE_TITLES = {"target": "target", "warrant_applied": "warrant applied for", "warrant_granted": "warrant granted",

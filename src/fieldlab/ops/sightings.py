@@ -38,7 +38,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from fieldlab.case.queries import deciding_category
-from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher
@@ -47,6 +46,7 @@ from fieldlab.ops.database import OpsDatabase, serialise
 from fieldlab.ops.schema import import_problems, imports, sightings
 from fieldlab.ops.settings import load_settings
 from fieldlab.ops.torrents import torrent_matches
+from fieldlab.sql import inserted_id
 
 DEFAULT_LAYOUT = {"timestamp": "timestamp_utc", "ip": "ip", "port": "port", "network": "network",
                   "guid": "client_guid", "hash": "file_hash", "file_name": "file_name", "file_size": "file_size"}

@@ -24,7 +24,6 @@ from typing import Sequence
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.areas import load_index
 from fieldlab.ops.database import OpsDatabase, serialise
@@ -42,6 +41,7 @@ from fieldlab.ops.priority import is_known, score
 from fieldlab.ops.schema import operations, risk_facts, sightings, subscribers, targets
 from fieldlab.ops.settings import OTHER_RISK_MAX, RISK_KINDS, OpsSettings, load_settings
 from fieldlab.ops.sightings import RowError, parse_address
+from fieldlab.sql import inserted_id
 
 DAY_US = 86_400 * 1_000_000
 SHOWN_IN_RULE = 3

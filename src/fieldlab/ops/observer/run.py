@@ -28,7 +28,6 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from fieldlab import __version__
-from fieldlab.case.schema import inserted_id
 from fieldlab.errors import OpsError
 from fieldlab.ops.database import OpsDatabase
 from fieldlab.ops.observer.addresses import Confinement, PeerAddress
@@ -38,6 +37,7 @@ from fieldlab.ops.observer.tracker import TrackerError, ask_tracker, is_tracker_
 from fieldlab.ops.schema import observer_runs
 from fieldlab.ops.sightings import ParsedSighting, RowError, parse_address, store_observed
 from fieldlab.ops.torrents import KnownTorrent, list_known
+from fieldlab.sql import inserted_id
 
 MAX_BACKOFF = 3600.0
 REMEMBERED_PEERS = 100_000
