@@ -253,7 +253,12 @@ def detections(output: np.ndarray, spec: ModelSpec, width: int, height: int) -> 
     h = np.minimum(h * factor, height - y)
     boxes = np.stack([x, y, w, h], axis=1)
     kept = _suppress(boxes, best.astype(np.float64))[:MAX_DETECTIONS]
-    return tuple(Detection(spec.labels[classes[i]], float(best[i]), tuple(int(v) for v in boxes[i])) for i in kept)
+    return tuple(Detection(spec.labels[classes[i]], float(best[i]), _box(boxes[i])) for i in kept)
+
+
+def _box(row: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = (int(v) for v in row)
+    return x, y, w, h
 
 
 def _suppress(boxes: np.ndarray, scores: np.ndarray) -> list[int]:

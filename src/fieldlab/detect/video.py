@@ -111,7 +111,7 @@ def video_pdq(stream: BinaryIO | str, seconds_per_sample: float = 1.0, max_sampl
             frames.append(replace(frame, pixels=None))  # one frame's pixels at a time, whatever the video's length
         if not frames:
             raise VideoDecodeError(f"no frame could be decoded{': ' + sampler.stopped if sampler.stopped else ''}")
-        return VideoPdq(frames, sampler.duration, video.codec_context.width, video.codec_context.height,
+        return VideoPdq(tuple(frames), sampler.duration, video.codec_context.width, video.codec_context.height,
                         video.codec_context.name, sampler.frame_rate, sampler.stopped, sampler.stopped_kind,
                         spread.chosen())
 

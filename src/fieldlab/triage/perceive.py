@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from fieldlab.detect.classify import ModelPixels, ModelSpec, model_pixels
 from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
@@ -65,7 +66,7 @@ def _perceive(exhibit: OpenedExhibit, task: MediaTask, passwords: tuple[str, ...
         handle.close()
 
 
-def _image(task: MediaTask, stream: io.BufferedReader, model: ModelSpec | None) -> MediaResult:
+def _image(task: MediaTask, stream: BinaryIO, model: ModelSpec | None) -> MediaResult:
     try:
         found = image_pdq(stream, keep_pixels=model is not None)
     except ImageDecodeError as exc:
@@ -92,7 +93,7 @@ def _letterboxes(model: ModelSpec | None, reduced: tuple, width: int, height: in
         return ()
 
 
-def _video(task: MediaTask, stream: io.BufferedReader, model: ModelSpec | None) -> MediaResult:
+def _video(task: MediaTask, stream: BinaryIO, model: ModelSpec | None) -> MediaResult:
     try:
         found = video_pdq(stream, keep_frames=VIDEO_FRAMES if model else 0)
     except VideoDecodeError as exc:
