@@ -117,7 +117,7 @@ class ImageSource:
             layout = None
         if layout is None:
             volumes = [VolumeFacts(0, self.media.size, "whole media (no partition table)")]
-            scheme, sector, gaps = "none", self.media.info.bytes_per_sector, []
+            scheme, sector, gaps = "none", self.media.info.bytes_per_sector, list[tuple[int, int]]()
         else:
             scheme = _VS_TYPE_NAMES.get(int(layout.info.vstype), "unknown")
             sector = layout.info.block_size

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fieldlab.detect.filetype import HEAD_SIZE
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head, list_members, member_opener
@@ -24,12 +24,16 @@ from fieldlab.evidence.archives import (
     Member,
     MemberOpener,
     Passwords,
+    as_binary,
     parse_key,
 )
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
 from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
 from fieldlab.problems import Problem, ProblemKind, merged
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SPOOL_LIMIT = 256 << 20  # a member that is itself a container is held in memory up to this, for cheap seeking
 STREAM_BUFFER = 1 << 20
@@ -157,8 +161,8 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
             layer, inner = layers[position], position < len(layers) - 1
             if layer.kind == "carved":
                 offset, length = parse_run(layer.value)
-                stream = _spooled(ByteWindow(stream, offset, length,
-                                             f"carved run {offset}+{length} lies past the end of the data holding it"))
+                stream = _spooled(as_binary(ByteWindow(stream, offset, length,
+                                                       f"carved run {offset}+{length} lies past the end of the data holding it")))
                 continue
             container = Locator(layers[:position]).to_text()
             opener = containers.opener(container, passwords)
@@ -226,14 +230,15 @@ class _Chain(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if self._head:
-            count = min(len(buffer), len(self._head))
-            buffer[:count] = self._head[:count]
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
             self._head = self._head[count:]
             return count
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import pyvshadow
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
-from fieldlab.locator import LocatorError
+from fieldlab.locator import LocatorError, VolumeLayerKind
 
 if TYPE_CHECKING:
     from fieldlab.evidence.image import UnlockOptions
@@ -163,7 +163,7 @@ Volume = RangeVolume | ApfsVolume
 
 @dataclass(frozen=True)
 class VolumeLayer:
-    kind: str  # the locator layer kind
+    kind: VolumeLayerKind
     role: Literal["volume", "encryption", "snapshot", "container"]  # encryption: wraps a whole volume
     open: Callable[[RangeVolume, bytes, UnlockOptions], Volume]  # the layer named by a value, on its parent
     children: Callable[[RangeVolume], tuple[bytes, ...]]  # the values of this layer found on a parent
@@ -266,5 +266,5 @@ LAYERS: tuple[VolumeLayer, ...] = (
                                                                       for c in shadow_copies(parent))),
     VolumeLayer("apfsvol", "container", _apfs_volume, _apfs_volume_indexes),
 )
-BY_KIND = {layer.kind: layer for layer in LAYERS}
+BY_KIND: dict[str, VolumeLayer] = {layer.kind: layer for layer in LAYERS}  # looked up with any layer kind
 ENCRYPTIONS = tuple(layer for layer in LAYERS if layer.role == "encryption")
