@@ -72,6 +72,7 @@ def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
 def scan(
     source: str | Path,
     case_dir: str | Path,
+    *,
     exhibit_ref: str | None = None,
     hash_sets: Sequence[str] | None = None,
     home: str | Path | None = None,
@@ -94,6 +95,9 @@ def scan(
     classify_model: str | Path | None = None,
 ) -> ScanResult:
     """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
+
+    Everything after ``case_dir`` is a keyword; the switches become one frozen ``triage.options.ScanOptions``, the
+    scan's only description of what to do (and what its audit entry records).
 
     With ``perceptual``, pictures and videos are also decoded for PDQ/vPDQ near matches within ``pdq_radius``;
     with ``embedded``, documents and unknown files are searched for pictures and videos inside them; with
@@ -119,17 +123,21 @@ def scan(
     from fieldlab.evidence.archives import MAX_DEPTH
     from fieldlab.evidence.image import UnlockOptions
     from fieldlab.hashsets.library import HashSetLibrary
+    from fieldlab.triage.options import ScanOptions, SourceAccess, Workers
     from fieldlab.triage.scan import scan_source
 
-    model = _classifier(classify, classify_model) if perceptual else None
     if passwords:
         unlock = unlock or UnlockOptions()
         unlock = replace(unlock, archive_passwords=tuple(dict.fromkeys([*unlock.archive_passwords, *passwords])))
-    return scan_source(
-        Path(source), Path(case_dir), exhibit_ref, hash_sets, HashSetLibrary(Path(home) if home else None),
-        sha256, workers, observer, unlock, verify, perceptual, pdq_radius, embedded, carve, cluster, local_cluster,
-        [Path(p) for p in parents], second_copy, MAX_DEPTH if max_depth is None else max_depth, model,
+    options = ScanOptions(
+        hash_sets=tuple(hash_sets or ()), sha256=sha256, verify=verify, perceptual=perceptual, pdq_radius=pdq_radius,
+        embedded=embedded, carve=carve, max_depth=MAX_DEPTH if max_depth is None else max_depth,
+        classify=_classifier(classify, classify_model) if perceptual else None, second_copy=second_copy,
+        workers=Workers(processes=workers, cluster=cluster, local_cluster=local_cluster),
+        access=SourceAccess(unlock=unlock, parents=tuple(Path(p) for p in parents)),
     )
+    return scan_source(Path(source), Path(case_dir), options=options, exhibit_ref=exhibit_ref,
+                       library=HashSetLibrary(Path(home) if home else None), observer=observer)
 
 
 def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSpec | None:

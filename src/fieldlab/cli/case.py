@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -111,19 +112,17 @@ def scan(
     from fieldlab.triage.live import LiveDisplay
 
     passwords = tuple(dict.fromkeys([*(password or []), *(password_lines(password_file) if password_file else [])]))
-    unlock = UnlockOptions(bitlocker_password, bitlocker_recovery_key, shadow_copies, passwords)
+    unlock = UnlockOptions(bitlocker_password=bitlocker_password, bitlocker_recovery_key=bitlocker_recovery_key,
+                           shadow_copies=shadow_copies, archive_passwords=passwords)
+    shown_live = LiveDisplay(console) if live and console.is_terminal else contextlib.nullcontext()
     try:
-        if live and console.is_terminal:
-            with LiveDisplay(console) as display:
-                result = api.scan(source, case, exhibit, hashset, home, sha256, workers, display, unlock, verify,
-                                  perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                                  parents=parent or [], second_copy=second_copy, max_depth=max_depth,
-                                  classify=classify, classify_model=classify_model)
-        else:
-            result = api.scan(source, case, exhibit, hashset, home, sha256, workers, None, unlock, verify,
-                              perceptual, pdq_radius, embedded, carve, cluster=cluster, local_cluster=local_cluster,
-                              parents=parent or [], second_copy=second_copy, max_depth=max_depth,
-                              classify=classify, classify_model=classify_model)
+        with shown_live as display:
+            result = api.scan(
+                source, case, exhibit_ref=exhibit, hash_sets=hashset, home=home, sha256=sha256, workers=workers,
+                observer=display, unlock=unlock, verify=verify, perceptual=perceptual, pdq_radius=pdq_radius,
+                embedded=embedded, carve=carve, cluster=cluster, local_cluster=local_cluster, parents=parent or [],
+                second_copy=second_copy, max_depth=max_depth, classify=classify, classify_model=classify_model,
+            )
     except (SourceError, ContainerError, CaseError, HashSetError, ClusterError, ClassifierError) as exc:
         fail(str(exc))
     if result.interrupted:
@@ -536,7 +535,7 @@ def demo(
     hashset_import(built.csv_path, name="demo-csv", fmt="auto", profile="uk", mapping=None,
                    replace=False, update=False, known_good=False, category=None, home=home)
     case_dir = folder / "case"
-    result = api.scan(built.evidence_dir, case_dir, "DEMO-1", home=home)
+    result = api.scan(built.evidence_dir, case_dir, exhibit_ref="DEMO-1", home=home)
     console.print(verdict_table(api.summary(case_dir), title=f"Verdict: {case_dir}", details=errors_hint(case_dir)))
     hits_file = folder / "hits.csv"
     with open(hits_file, "w", encoding="utf-8", newline="") as out:

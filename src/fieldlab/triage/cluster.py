@@ -166,7 +166,7 @@ def _run_unit(fn: Callable[..., Any], *args: Any) -> Any:
 
 @contextlib.contextmanager
 def open_work_pool(
-    evidence: str, workers: int | None = None, cluster: str | None = None, local_cluster: int | None = None,
+    evidence: str, *, workers: int | None = None, cluster: str | None = None, local_cluster: int | None = None,
 ) -> Iterator[LocalPool | ClusterPool]:
     """This machine's reader processes, or the workers of the Dask scheduler at ``cluster``, or of a
     ``LocalCluster`` of ``local_cluster`` processes started here (and stopped at the end)."""

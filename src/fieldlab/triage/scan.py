@@ -35,8 +35,7 @@ from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord
 from fieldlab.detect.classify import ModelSpec
-from fieldlab.evidence.archives import MAX_DEPTH
-from fieldlab.evidence.image import ImageSource, UnlockOptions
+from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import BackgroundVerification
@@ -49,6 +48,7 @@ from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.near import NearMatching
+from fieldlab.triage.options import ScanOptions
 from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
@@ -114,36 +114,22 @@ class ScanResult:
 def scan_source(
     source: Path,
     case_dir: Path,
+    *,
+    options: ScanOptions = ScanOptions(),
     exhibit_ref: str | None = None,
-    hash_sets: Sequence[str] | None = None,
     library: HashSetLibrary | None = None,
-    sha256: bool = False,
-    workers: int | None = None,
     observer: ScanObserver | None = None,
-    unlock: UnlockOptions | None = None,
-    verify: bool = True,
-    perceptual: bool = True,
-    pdq_radius: int = 31,
-    embedded: bool = True,
-    carve: bool = True,
-    cluster: str | None = None,
-    local_cluster: int | None = None,
-    parents: Sequence[Path] = (),
-    second_copy: bool = False,
-    max_depth: int = MAX_DEPTH,
-    classify: ModelSpec | None = None,
 ) -> ScanResult:
-    """Scan a folder, device or disk image into the case; re-running the same call resumes an interrupted scan.
+    """Scan a folder, device or disk image into the case as ``options`` say; re-running the same call resumes an
+    interrupted scan.
 
-    ``workers`` reader processes on this machine, or the workers of the Dask scheduler at ``cluster``
-    (``tcp://host:8786``), or of a local Dask cluster of ``local_cluster`` processes started for the scan.
-    ``parents``: files or folders holding the parents of a differencing image, besides the folder holding it.
-    A source the case already holds under another exhibit reference is refused (``case/same_source.py``) unless
-    ``second_copy``.  ``classify``: the model that classifies each decoded picture after its PDQ (review order only).
+    The exhibit is ``exhibit_ref`` (default: the source's name); hash sets come from ``library`` (default: the
+    examiner's).  A source the case already holds under another exhibit reference is refused
+    (``case/same_source.py``) unless ``options.second_copy``.
     """
-    spec = describe_source(Path(source), unlock, parents)
+    spec = describe_source(Path(source), options.access.unlock, options.access.parents)
     library = library or HashSetLibrary()
-    matcher = HashMatcher(library.load(list(hash_sets) if hash_sets else None))
+    matcher = HashMatcher(library.load(list(options.hash_sets) or None))
     with contextlib.ExitStack() as opened:
         evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
         opened.callback(evidence.close)
@@ -153,39 +139,39 @@ def scan_source(
         if chain_parents and not incomplete:  # workers open exactly the chain found here, not a new search's
             spec = replace(spec, parents=chain_parents)
         refuse_near_evidence(Path(case_dir), spec.path, spec.kind, "the case folder", chain_parents)
-        work = opened.enter_context(open_work_pool(spec.path, workers, cluster, local_cluster))
+        place = options.workers
+        work = opened.enter_context(open_work_pool(
+            spec.path, workers=place.processes, cluster=place.cluster, local_cluster=place.local_cluster))
         store = CaseStore.open(case_dir)
         opened.callback(store.close)
         ref = exhibit_ref or _default_ref(Path(spec.path))
         copy_of = None
         if ref not in {e.ref for e in store.exhibits()}:
             identity = source_identity(spec.path, spec.kind, image.facts.to_json_dict() if image else None)
-            copy_of = refuse_second_copy(store, identity, second_copy)
+            copy_of = refuse_second_copy(store, identity, options.second_copy)
         exhibit, created = store.ensure_exhibit(ref, spec.path, spec.kind)
         store.audit.append(
             "scan_started" if created else "scan_resumed",
-            {"exhibit": exhibit.ref, "source": spec.path, "kind": spec.kind, "hash_sets": matcher.versions,
-             "sha256": sha256, "shadow_copies": spec.unlock.shadow_copies, "perceptual": perceptual,
-             "pdq_radius": pdq_radius, "embedded": embedded, "carve": carve, "max_depth": max_depth,
-             "archive_passwords": len(spec.unlock.archive_passwords),  # how many, never which
-             "cluster": work.address if isinstance(work, ClusterPool) else None,
-             "classify": {"model": classify.name, "sha256": classify.sha256} if classify and perceptual else None,
-             **({"parents": list(chain_parents)} if chain_parents else {}),
-             **({"second_copy_of": copy_of} if copy_of else {})},
+            options.audit_record(
+                exhibit=exhibit.ref, source=spec.path, kind=spec.kind, hash_sets=matcher.versions,
+                cluster=work.address if isinstance(work, ClusterPool) else None, parents=chain_parents,
+                second_copy_of=copy_of,
+            ),
         )
         store.update_exhibit(
             exhibit.id, scan_started_at=time.time(), scan_finished_at=None, hash_sets=",".join(matcher.versions)
         )
         if isinstance(evidence, ImageSource):
             _record_image_facts(store, exhibit, evidence)
-        near = NearMatching(matcher, pdq_radius) if perceptual else None
-        if classify and perceptual:
-            store.record_classifier(classify)
-        run = _ScanRun(store, exhibit, spec, evidence, matcher, ReadOptions(sha256, embedded, max_depth), observer, near)
-        if verify and isinstance(evidence, ImageSource) and not incomplete:  # overlaps the scan, at low priority
+        near = NearMatching(matcher, options.pdq_radius) if options.perceptual else None
+        if options.classifier:
+            store.record_classifier(options.classifier)
+        reading = ReadOptions(sha256=options.sha256, embedded=options.embedded, max_depth=options.max_depth)
+        run = _ScanRun(store, exhibit, spec, evidence, matcher, reading, observer, near)
+        if options.verify and isinstance(evidence, ImageSource) and not incomplete:  # overlaps the scan, at low priority
             run.verification = opened.enter_context(BackgroundVerification(Path(spec.path), chain_parents))
-        run.classify = classify if perceptual else None
-        run.carve = carve and isinstance(evidence, ImageSource)
+        run.classify = options.classifier
+        run.carve = options.carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
         interrupted = False
         try:
