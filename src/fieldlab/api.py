@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 def import_hashset(
     path: str | Path,
+    *,
     name: str | None = None,
     fmt: str = "auto",
     profile: str = "uk",
@@ -48,11 +49,12 @@ def import_hashset(
 
     library = HashSetLibrary(Path(home) if home else None)
     mapping = Path(mapping_file) if mapping_file else None
-    return library.import_file(Path(path), name, fmt, profile, mapping, replace, known_good, category)
+    return library.import_file(Path(path), name=name, fmt=fmt, profile=profile, mapping_file=mapping, replace=replace,
+                               known_good=known_good, category=category)
 
 
 def update_hashset(
-    path: str | Path, name: str, fmt: str = "auto", mapping_file: str | Path | None = None,
+    path: str | Path, name: str, *, fmt: str = "auto", mapping_file: str | Path | None = None,
     home: str | Path | None = None,
 ) -> ImportReport:
     """Merge a periodic update into set ``name``: its categories win where both list a digest."""
@@ -60,7 +62,7 @@ def update_hashset(
     from fieldlab.hashsets.update import update_set
 
     library = HashSetLibrary(Path(home) if home else None)
-    return update_set(library, name, Path(path), fmt, Path(mapping_file) if mapping_file else None)
+    return update_set(library, name, Path(path), fmt=fmt, mapping_file=Path(mapping_file) if mapping_file else None)
 
 
 def list_hashsets(home: str | Path | None = None) -> list[HashSetInfo]:
@@ -186,6 +188,7 @@ def report(
     case_dir: str | Path,
     fmt: str = "pdf",
     output: str | Path | None = None,
+    *,
     profile: str = "uk",
     declaration: str | None = None,
     thumbnails: bool = False,
@@ -205,9 +208,11 @@ def report(
         raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     store = CaseStore.open(Path(case_dir), create=False)
     try:
-        content = build_report(store, profile, declaration, PictureStyle() if thumbnails else None,
-                               HashSetLibrary(Path(home) if home else None))
-        return write_report(store, content, fmt, Path(output) if output else default_output(Path(case_dir), profile, fmt))
+        content = build_report(store, profile=profile, declaration=declaration,
+                               pictures=PictureStyle() if thumbnails else None,
+                               library=HashSetLibrary(Path(home) if home else None))
+        return write_report(store, content, fmt=fmt,
+                            output=Path(output) if output else default_output(Path(case_dir), profile, fmt))
     finally:
         store.close()
 
@@ -216,6 +221,7 @@ def export_case(
     case_dir: str | Path,
     fmt: str,
     output: str | Path,
+    *,
     profile: str = "uk",
     mapping_file: str | Path | None = None,
     all_media: bool = False,
@@ -226,7 +232,8 @@ def export_case(
 
     store = CaseStore.open(Path(case_dir), create=False)
     try:
-        return write_export(store, fmt, Path(output), profile, Path(mapping_file) if mapping_file else None, all_media)
+        return write_export(store, fmt, Path(output), profile=profile,
+                            mapping_file=Path(mapping_file) if mapping_file else None, all_media=all_media)
     finally:
         store.close()
 
@@ -234,6 +241,7 @@ def export_case(
 def build_block_set(
     folder: str | Path,
     name: str,
+    *,
     category: str | None = None,
     categories_file: str | Path | None = None,
     profile: str = "uk",
@@ -248,15 +256,17 @@ def build_block_set(
     from fieldlab.hashsets.library import HashSetLibrary
 
     return build(
-        HashSetLibrary(Path(home) if home else None), Path(folder), name, category,
-        Path(categories_file) if categories_file else None, profile, Path(mapping_file) if mapping_file else None,
-        replace, DEFAULT_MIN_ENTROPY if min_entropy is None else min_entropy,
+        HashSetLibrary(Path(home) if home else None), Path(folder), name, category=category,
+        categories_file=Path(categories_file) if categories_file else None, profile=profile,
+        mapping_file=Path(mapping_file) if mapping_file else None, replace=replace,
+        min_entropy=DEFAULT_MIN_ENTROPY if min_entropy is None else min_entropy,
     )
 
 
 def prescan(
     source: str | Path,
     block_sets: Sequence[str] | None = None,
+    *,
     minutes: float = 5.0,
     confidence: float | None = None,
     min_mib: float = 1.0,
@@ -273,4 +283,5 @@ def prescan(
     from fieldlab.triage.prescan import prescan as sample
 
     sets = load_block_sets(HashSetLibrary(Path(home) if home else None), list(block_sets or []))
-    return sample(Path(source), sets, minutes, confidence, min_mib, seed, stop_on_match, observer)
+    return sample(Path(source), sets, minutes=minutes, confidence=confidence, min_mib=min_mib, seed=seed,
+                  stop_on_match=stop_on_match, observer=observer)

@@ -52,8 +52,9 @@ def test_serve_refuses_a_case_and_an_operations_database_together(tmp_path) -> N
 
 def test_serve_starts_the_operations_app_on_the_database_given(ops_location, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr("fieldlab.web.server.serve_operations", lambda *args: calls.append(args))
+    monkeypatch.setattr("fieldlab.web.server.serve_operations",
+                        lambda location, **options: calls.append((location, options["listening"])))
     result = runner.invoke(app, ["serve", *_where(ops_location), "--port", "9001"])
     assert result.exit_code == 0, result.output
     assert "No accounts yet" in result.output and "public figures at /public" in result.output
-    assert calls and calls[0][0].url == ops_location.url and calls[0][2] == 9001
+    assert calls and calls[0][0].url == ops_location.url and calls[0][1].port == 9001

@@ -112,7 +112,7 @@ def test_vics_imports_back_with_the_counted_items_digests_and_categories(
     if mapping:
         mapping_file = tmp_path / "caid-codes.json"
         mapping_file.write_text(json.dumps(mapping))
-    written = export_case(case, "vics", tmp_path / "case.vics.json", profile, mapping_file)
+    written = export_case(case, "vics", tmp_path / "case.vics.json", profile=profile, mapping_file=mapping_file)
     counted = _counted(case, profile)
     assert written.items == len(counted) and counted
 
@@ -139,8 +139,8 @@ def test_vics_writes_only_properties_of_the_project_vic_2_0_model_with_their_typ
     if mapping:
         mapping_file = tmp_path / "caid-codes.json"
         mapping_file.write_text(json.dumps(mapping))
-    written = export_case(uk_case if profile == "uk" else us_case, "vics", tmp_path / "case.json", profile,
-                          mapping_file, all_media=True)
+    written = export_case(uk_case if profile == "uk" else us_case, "vics", tmp_path / "case.json",
+                          profile=profile, mapping_file=mapping_file, all_media=True)
     document = json.loads(written.output.read_text(encoding="utf-8"))
     assert document["@odata.context"].endswith(f"/2.0.xml/{profile.upper()}/$metadata#Cases")
     assert _edmx_problems(document) == []
@@ -152,7 +152,7 @@ def test_vics_writes_only_properties_of_the_project_vic_2_0_model_with_their_typ
 def test_vics_uk_labels_differ_from_the_model_only_in_category_text(uk_case: Path, tmp_path: Path) -> None:
     """Without a force's numbers the UK labels are written as text, as our importer reads them: the model's
     Category is a byte, so that (and nothing else) is flagged."""
-    written = export_case(uk_case, "vics", tmp_path / "case.json", "uk", all_media=True)
+    written = export_case(uk_case, "vics", tmp_path / "case.json", profile="uk", all_media=True)
     problems = _edmx_problems(json.loads(written.output.read_text(encoding="utf-8")))
     assert problems and {p.split(": ", 1)[1] for p in problems} <= {"'A' is not Edm.Byte", "'B' is not Edm.Byte",
                                                                      "'C' is not Edm.Byte"}
@@ -160,7 +160,7 @@ def test_vics_uk_labels_differ_from_the_model_only_in_category_text(uk_case: Pat
 
 
 def test_vics_lists_every_copy_with_where_it_was_and_how_it_was_counted(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "vics", tmp_path / "case.json", "uk")
+    written = export_case(uk_case, "vics", tmp_path / "case.json", profile="uk")
     case = json.loads(written.output.read_text(encoding="utf-8"))["value"][0]
     assert uuid.UUID(case["CaseID"]) and case["SourceApplicationName"] == "fieldlab"
     assert case["TotalMediaFiles"] == len(case["Media"]) and case["TotalPrecategorized"] == len(case["Media"]) - 1
@@ -177,8 +177,8 @@ def test_vics_lists_every_copy_with_where_it_was_and_how_it_was_counted(uk_case:
 
 
 def test_vics_with_all_media_adds_the_uncounted_pictures_uncategorised(uk_case: Path, tmp_path: Path) -> None:
-    counted = export_case(uk_case, "vics", tmp_path / "counted.json", "uk")
-    everything = export_case(uk_case, "vics", tmp_path / "all.json", "uk", all_media=True)
+    counted = export_case(uk_case, "vics", tmp_path / "counted.json", profile="uk")
+    everything = export_case(uk_case, "vics", tmp_path / "all.json", profile="uk", all_media=True)
     media = json.loads(everything.output.read_text(encoding="utf-8"))["value"][0]["Media"]
     extra = [m for m in media if "Category" not in m]
     assert everything.items > counted.items and extra
@@ -187,7 +187,7 @@ def test_vics_with_all_media_adds_the_uncounted_pictures_uncategorised(uk_case: 
 
 
 def test_vics_carries_a_photos_exif_as_the_model_has_it(formula_case: Path, tmp_path: Path) -> None:
-    written = export_case(formula_case, "vics", tmp_path / "all.json", "us", all_media=True)
+    written = export_case(formula_case, "vics", tmp_path / "all.json", profile="us", all_media=True)
     document = json.loads(written.output.read_text(encoding="utf-8"))
     assert _edmx_problems(document) == []
     (photo,) = document["value"][0]["Media"]
@@ -263,7 +263,7 @@ def _edm_compatible(edm_type: str, value: object) -> bool:
 # CASE/UCO
 
 def test_case_uco_conforms_to_the_case_ontology(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "case-uco", tmp_path / "case.jsonld", "uk")
+    written = export_case(uk_case, "case-uco", tmp_path / "case.jsonld", profile="uk")
     validate = Path(sys.executable).with_name("case_validate")
     result = subprocess.run([str(validate), str(written.output)], capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -271,7 +271,7 @@ def test_case_uco_conforms_to_the_case_ontology(uk_case: Path, tmp_path: Path) -
 
 
 def test_case_uco_holds_the_examination_exhibits_and_every_counted_copy(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "case-uco", tmp_path / "case.jsonld", "uk")
+    written = export_case(uk_case, "case-uco", tmp_path / "case.jsonld", profile="uk")
     graph = json.loads(written.output.read_text(encoding="utf-8"))["@graph"]
     by_type: dict[str, list[dict]] = {}
     for node in graph:
@@ -306,7 +306,7 @@ def test_case_uco_holds_the_examination_exhibits_and_every_counted_copy(uk_case:
 # DFXML
 
 def test_dfxml_validates_against_the_schema_and_lists_every_item(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "dfxml", tmp_path / "case.dfxml", "uk")
+    written = export_case(uk_case, "dfxml", tmp_path / "case.dfxml", profile="uk")
     schema = etree.XMLSchema(etree.parse(str(SPECS / "dfxml.xsd")))
     document = etree.parse(str(written.output))
     assert schema.validate(document), schema.error_log
@@ -336,7 +336,7 @@ def test_dfxml_validates_against_the_schema_and_lists_every_item(uk_case: Path, 
 
 
 def test_a_name_that_is_markup_is_only_ever_escaped_in_xml(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "dfxml", tmp_path / "case.dfxml", "uk")
+    written = export_case(uk_case, "dfxml", tmp_path / "case.dfxml", profile="uk")
     raw = written.output.read_bytes()
     assert b"<img" not in raw and b"&lt;img src=x onerror=alert(1)&gt;.jpg" in raw
     names = [e.text for e in etree.parse(str(written.output)).getroot().iterfind("df:fileobject/df:filename", DF)]
@@ -346,7 +346,7 @@ def test_a_name_that_is_markup_is_only_ever_escaped_in_xml(uk_case: Path, tmp_pa
 # Items CSV
 
 def test_items_csv_has_every_item_and_the_counted_ones_category(uk_case: Path, tmp_path: Path) -> None:
-    written = export_case(uk_case, "items-csv", tmp_path / "items.csv", "uk")
+    written = export_case(uk_case, "items-csv", tmp_path / "items.csv", profile="uk")
     with open(written.output, newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
     assert header == COLUMNS and written.items == len(rows) == _item_count(uk_case)
@@ -362,7 +362,7 @@ def test_items_csv_has_every_item_and_the_counted_ones_category(uk_case: Path, t
 
 
 def test_items_csv_neutralises_names_a_spreadsheet_would_run(formula_case: Path, tmp_path: Path) -> None:
-    written = export_case(formula_case, "items-csv", tmp_path / "items.csv", "uk")
+    written = export_case(formula_case, "items-csv", tmp_path / "items.csv", profile="uk")
     with open(written.output, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(r["path"] for r in rows) == sorted(["photo.jpg", *("'" + name for name in FORMULA_NAMES)])
@@ -402,7 +402,7 @@ class _NullText:
 
 def test_every_export_is_audit_logged_with_its_file_hash(uk_case: Path, tmp_path: Path) -> None:
     for fmt in ("vics", "case-uco", "dfxml", "items-csv"):
-        written = export_case(uk_case, fmt, tmp_path / f"export.{fmt}", "uk")
+        written = export_case(uk_case, fmt, tmp_path / f"export.{fmt}", profile="uk")
         store = CaseStore.open(uk_case, create=False)
         try:
             entry = store.audit.entries()[-1]
@@ -418,14 +418,14 @@ def test_every_export_is_audit_logged_with_its_file_hash(uk_case: Path, tmp_path
 def test_an_export_is_never_written_into_the_evidence(uk_case: Path, report_case: ReportCase) -> None:
     target = report_case.evidence / "phone" / "export.csv"
     with pytest.raises(CaseError, match="(inside|beside) the evidence"):  # the phone folder lies beside laptop.raw too
-        export_case(uk_case, "items-csv", target, "uk")
+        export_case(uk_case, "items-csv", target, profile="uk")
     assert not target.exists()
 
 
 def test_an_export_is_never_written_beside_a_disk_image(uk_case: Path, report_case: ReportCase) -> None:
     target = report_case.evidence / "export.csv"  # the folder holding laptop.raw
     with pytest.raises(CaseError, match="beside the evidence"):
-        export_case(uk_case, "items-csv", target, "uk")
+        export_case(uk_case, "items-csv", target, profile="uk")
     assert not target.exists()
 
 

@@ -104,12 +104,12 @@ def test_disable_enable_reset_and_remove_accounts_from_the_command_line(web_case
 
 def test_serve_warns_loudly_beyond_loopback_and_passes_its_options(web_case, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr("fieldlab.web.server.serve", lambda *args: calls.append(args))
+    monkeypatch.setattr("fieldlab.web.server.serve", lambda case, **options: calls.append(options["listening"]))
     quiet = runner.invoke(app, ["serve", str(web_case.case)])
     assert quiet.exit_code == 0 and "WARNING" not in quiet.output and "http://127.0.0.1:8765" in quiet.output
     loud = runner.invoke(app, ["serve", str(web_case.case), "--host", "0.0.0.0", "--port", "9000"])
     assert loud.exit_code == 0 and "WARNING" in loud.output and "reachable from the network" in loud.output
-    assert calls[0][1:3] == ("127.0.0.1", 8765) and calls[1][1:3] == ("0.0.0.0", 9000)
+    assert [(c.host, c.port) for c in calls] == [("127.0.0.1", 8765), ("0.0.0.0", 9000)]
     assert runner.invoke(app, ["serve", str(web_case.case / "nope")]).exit_code == 2
 
 

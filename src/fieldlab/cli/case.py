@@ -166,7 +166,8 @@ def prescan(
     names = [n.strip() for n in block_sets.split(",") if n.strip()] if block_sets else None
     try:
         if json_output or not errors.is_terminal:
-            result = api.prescan(source, names, minutes, confidence, min_mib, seed, stop_on_match, home)
+            result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib, seed=seed,
+                                 stop_on_match=stop_on_match, home=home)
         else:
             with Progress(console=errors, transient=True) as bar:
                 task = bar.add_task("sampling", total=None)
@@ -175,7 +176,8 @@ def prescan(
                     bar.update(task, description=f"{progress.blocks_read:,} blocks read, {progress.matches:,} matching, "
                                                  f"P(detect {min_mib:g} MiB) {100 * progress.probability:.1f}%")
 
-                result = api.prescan(source, names, minutes, confidence, min_mib, seed, stop_on_match, home, show)
+                result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib,
+                                     seed=seed, stop_on_match=stop_on_match, home=home, observer=show)
     except (SourceError, ContainerError, HashSetError) as exc:
         fail(str(exc))
     if json_output:
@@ -386,7 +388,7 @@ def report(
         except UnicodeDecodeError:
             fail(f"the declaration {declaration} is not UTF-8 text: save it as UTF-8 and run the report again")
     try:
-        written = api.report(case, fmt, output, profile, text, thumbnails, home)
+        written = api.report(case, fmt, output, profile=profile, declaration=text, thumbnails=thumbnails, home=home)
     except CaseError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -469,7 +471,7 @@ def export(
     if (mapping is not None or all_media) and fmt != "vics":
         fail("--mapping and --all-media apply to --format vics only")
     try:
-        written = api.export_case(case, fmt, output, profile, mapping, all_media)
+        written = api.export_case(case, fmt, output, profile=profile, mapping_file=mapping, all_media=all_media)
     except CaseError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -571,7 +573,7 @@ def validate(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         fail(f"{out} is not an empty folder: choose a new folder for the validation")
     try:
-        written = run_validation(out, seed, size, peers)
+        written = run_validation(out, seed=seed, size=size, peers=peers)
     except RuntimeError as exc:
         fail(str(exc))
     record = json.loads(written.json.read_text(encoding="utf-8"))

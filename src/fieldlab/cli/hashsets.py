@@ -44,9 +44,10 @@ def hashset_import(
         if update:
             if not name:
                 fail("--update needs the --name of the set to update")
-            report = api.update_hashset(path, name, fmt, mapping, home)
+            report = api.update_hashset(path, name, fmt=fmt, mapping_file=mapping, home=home)
         else:
-            report = api.import_hashset(path, name, fmt, profile, mapping, replace, home, known_good, category)
+            report = api.import_hashset(path, name=name, fmt=fmt, profile=profile, mapping_file=mapping, replace=replace,
+                                        home=home, known_good=known_good, category=category)
     except (HashSetError, OSError) as exc:
         fail(str(exc))
     info = report.info
@@ -285,7 +286,8 @@ def hashset_blocks(
     from fieldlab.hashsets.library import HashSetError
 
     try:
-        report = api.build_block_set(folder, name, category, categories, profile, mapping, replace, home, min_entropy)
+        report = api.build_block_set(folder, name, category=category, categories_file=categories, profile=profile,
+                                     mapping_file=mapping, replace=replace, home=home, min_entropy=min_entropy)
     except (HashSetError, OSError) as exc:
         fail(str(exc))
     stats = report.stats

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
 
 from fieldlab.cli.common import HomeOption, check_profile, console, errors, fail, open_case
+
+if TYPE_CHECKING:
+    from fieldlab.web.server import Listening
 
 serve_app = typer.Typer()
 
@@ -31,16 +34,18 @@ def serve(
     Example: [bold]fieldlab serve ~/cases/op-ash[/]   then open http://127.0.0.1:8765
     Operations: [bold]fieldlab serve --database postgresql://fieldlab@db/ops --host 10.0.0.5 --tls-cert c.pem --tls-key k.pem[/]
     """
-    from fieldlab.web.server import is_loopback
+    from fieldlab.web.server import Listening, is_loopback
     from fieldlab.web.server import serve as run
 
     check_profile(profile)
     if (tls_cert is None) != (tls_key is None):
         fail("give both --tls-cert and --tls-key, or neither")
+    listening = Listening(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
     if database is not None or ops_dir is not None:
         if case is not None:
             fail("serve a case folder or an operations database, not both: run two servers on two ports")
-        return _serve_operations(database, ops_dir, host, port, profile, tls_cert, tls_key, cases_root, home)
+        return _serve_operations(database, ops_dir, listening=listening, profile=profile, cases_root=cases_root,
+                                 home=home)
     if case is None:
         fail("give a case folder to review, or --database/--ops-dir to serve operations")
     from fieldlab.web.accounts import list_users
@@ -59,14 +64,12 @@ def serve(
             + ("." if tls_cert else "; without --tls-cert/--tls-key traffic is unencrypted and browsers will not "
                "keep the (Secure) session cookie, so logging in will fail.")
         )
-    scheme = "https" if tls_cert else "http"
-    shown_host = f"[{host}]" if ":" in host else host
-    console.print(f"Review app for {escape(str(case))} at {scheme}://{escape(shown_host)}:{port}  (Ctrl-C stops it)")
-    run(case, host, port, profile, tls_cert, tls_key)
+    console.print(f"Review app for {escape(str(case))} at {escape(listening.url)}  (Ctrl-C stops it)")
+    run(case, listening=listening, profile=profile)
 
 
-def _serve_operations(database: str | None, ops_dir: Path | None, host: str, port: int, profile: str,
-                      tls_cert: Path | None, tls_key: Path | None, cases_root: Path | None, home: Path | None) -> None:
+def _serve_operations(database: str | None, ops_dir: Path | None, *, listening: Listening, profile: str,
+                      cases_root: Path | None, home: Path | None) -> None:
     from fieldlab.ops.database import OpsDatabase, OpsError, locate
     from fieldlab.web.accounts import list_users
     from fieldlab.web.server import is_loopback, serve_operations
@@ -82,12 +85,10 @@ def _serve_operations(database: str | None, ops_dir: Path | None, host: str, por
                           f"{'--ops-dir ' + escape(str(ops_dir)) if ops_dir else '--database URL'} --role supervisor")
     finally:
         db.close()
-    if not is_loopback(host):
-        errors.print(f"[bold red]WARNING: serving operations on {escape(host)}, reachable from the network.[/] "
-                     "Use it only on a closed police network" + ("." if tls_cert else
+    if not is_loopback(listening.host):
+        errors.print(f"[bold red]WARNING: serving operations on {escape(listening.host)}, reachable from the network.[/] "
+                     "Use it only on a closed police network" + ("." if listening.tls_cert else
                                                                  "; without --tls-cert/--tls-key logging in will fail."))
-    scheme = "https" if tls_cert else "http"
-    shown_host = f"[{host}]" if ":" in host else host
-    console.print(f"Operations app for {escape(location.shown)} at {scheme}://{escape(shown_host)}:{port}  "
+    console.print(f"Operations app for {escape(location.shown)} at {escape(listening.url)}  "
                   f"(public figures at /public; Ctrl-C stops it)")
-    serve_operations(location, host, port, profile, tls_cert, tls_key, cases_root, home)
+    serve_operations(location, listening=listening, profile=profile, cases_root=cases_root, home=home)

@@ -40,7 +40,7 @@ def build_from_case(
                 for d in files:
                     usable_pdq = d.pdq if d.pdq and (d.pdq_quality or 0) >= MIN_QUALITY else ""
                     writer.writerow([d.md5 or "", d.sha1 or "", usable_pdq, d.category])
-            reports.append(library.import_file(table, name, "csv", profile, replace=replace, known_good=False))
+            reports.append(library.import_file(table, name=name, fmt="csv", profile=profile, replace=replace, known_good=False))
         videos = [d for d in chosen if d.family == "video"]
         frames = store.video_frames([d.item_id for d in videos]) if videos else {}
         videos = [d for d in videos if frames.get(d.item_id)]
@@ -57,5 +57,6 @@ def build_from_case(
                     "".join(f"{f.frame},{f.quality},{f.pdq},{f.timestamp:.3f}\n" for f in frames[d.item_id]),
                     encoding="ascii",
                 )
-            reports.append(library.import_file(folder, f"{name}-videos", "vpdq", profile, replace=replace, known_good=False))
+            reports.append(library.import_file(folder, name=f"{name}-videos", fmt="vpdq", profile=profile, replace=replace,
+                                               known_good=False))
     return reports

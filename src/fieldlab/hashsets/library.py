@@ -109,6 +109,7 @@ class HashSetLibrary:
     def import_file(
         self,
         source: Path,
+        *,
         name: str | None = None,
         fmt: str = "auto",
         profile: str = "uk",

@@ -34,7 +34,9 @@ from fieldlab.hashsets.near import build_index
 from fieldlab.hashsets.profiles import load_profile
 
 
-def update_set(library: HashSetLibrary, name: str, source: Path, fmt: str = "auto", mapping_file: Path | None = None) -> ImportReport:
+def update_set(
+    library: HashSetLibrary, name: str, source: Path, *, fmt: str = "auto", mapping_file: Path | None = None,
+) -> ImportReport:
     (current,) = library.load([name])
     info = current.info
     if info.format == "vpdq":

@@ -258,6 +258,7 @@ class ReportContent:
 
 def build_report(
     store: CaseStore,
+    *,
     profile: str = "uk",
     declaration: str | None = None,
     pictures: PictureStyle | None = None,

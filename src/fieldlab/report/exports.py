@@ -34,7 +34,7 @@ class ExportResult:
     items: int  # VICS: copies listed (MediaFiles); CASE/UCO: counted copies; DFXML and CSV: every item
 
 
-def export_case(store: CaseStore, fmt: str, output: Path, profile: str = "uk", mapping_file: Path | None = None,
+def export_case(store: CaseStore, fmt: str, output: Path, *, profile: str = "uk", mapping_file: Path | None = None,
                 all_media: bool = False) -> ExportResult:
     """Write the case as ``fmt`` (one of EXPORT_FORMATS) to ``output``; ``mapping_file`` is the category mapping
     given to ``hashset import --mapping`` (VICS numbers for UK categories); ``all_media`` adds every other picture

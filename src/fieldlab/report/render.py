@@ -98,7 +98,7 @@ def default_output(case_dir: Path, profile: str, fmt: str, now: datetime | None 
     return Path(case_dir) / f"report-{profile}-{stamp}.{fmt}"
 
 
-def write_report(store: CaseStore, content: ReportContent, fmt: str, output: Path) -> WrittenReport:
+def write_report(store: CaseStore, content: ReportContent, *, fmt: str, output: Path) -> WrittenReport:
     """Render, write (whole or not at all) and record in the audit trail the file's name and SHA-256."""
     if fmt not in FORMATS:
         raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")

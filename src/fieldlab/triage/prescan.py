@@ -298,6 +298,7 @@ Observer = Callable[[PrescanProgress], None]
 def prescan(
     source: Path,
     block_sets: Sequence[BlockSet],
+    *,
     minutes: float = DEFAULT_MINUTES,
     confidence: float | None = None,
     min_mib: float = DEFAULT_MIN_MIB,

@@ -13,7 +13,7 @@ from fieldlab.validation.score import score
 __all__ = ["SIZES", "validate"]
 
 
-def validate(out: Path, seed: int = 1, size: str = "quick", peers: bool = False) -> WrittenRecord:
+def validate(out: Path, *, seed: int = 1, size: str = "quick", peers: bool = False) -> WrittenRecord:
     """Build the corpus in ``out/corpus``, scan it into ``out/work``, score it and write ``out/validation-record.*``."""
     out = Path(out)
     truth = build_corpus(out / "corpus", seed, size)

@@ -57,7 +57,7 @@ def ops_state_of(request: Request) -> OpsState:
     return request.app.state.fieldlab
 
 
-def create_ops_app(location: OpsLocation, config: WebConfig | None = None, home: Path | None = None,
+def create_ops_app(location: OpsLocation, config: WebConfig | None = None, *, home: Path | None = None,
                    cases_root: Path | None = None) -> FastAPI:
     """The operations app over the database at ``location`` (which must be migrated: ``fieldlab db upgrade``)."""
     config = config or WebConfig()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from fieldlab.ops.database import OpsLocation
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -27,30 +34,48 @@ def allowed_hosts(host: str) -> tuple[str, ...] | None:
     return ("localhost", "127.0.0.1", "::1") if is_loopback(host) else None
 
 
-def serve(case_dir: Path, host: str = "127.0.0.1", port: int = 8765, profile: str = "uk",
-          tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
-    import uvicorn
+@dataclass(frozen=True)
+class Listening:
+    """Where a server answers: the address, the port, and a TLS certificate with its key (both or neither)."""
 
+    host: str = "127.0.0.1"
+    port: int = 8765
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies under TLS, and beyond loopback, where a browser must not send them in the clear."""
+        return self.tls_cert is not None or not is_loopback(self.host)
+
+    @property
+    def url(self) -> str:
+        shown_host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls_cert else 'http'}://{shown_host}:{self.port}"
+
+
+def serve(case_dir: Path, *, listening: Listening = Listening(), profile: str = "uk") -> None:
     from fieldlab.web.app import WebConfig, create_app
 
-    secure = tls_cert is not None or not is_loopback(host)
-    config = WebConfig(profile=profile, secure_cookies=secure, allowed_hosts=allowed_hosts(host), warm_up=True)
-    app = create_app(case_dir, config)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
-                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+    config = WebConfig(profile=profile, secure_cookies=listening.secure_cookies,
+                       allowed_hosts=allowed_hosts(listening.host), warm_up=True)
+    _run(create_app(case_dir, config), listening)
 
 
-def serve_operations(location, host: str = "127.0.0.1", port: int = 8765, profile: str = "uk",  # noqa: ANN001
-                     tls_cert: Path | None = None, tls_key: Path | None = None, cases_root: Path | None = None,
-                     home: Path | None = None) -> None:
-    """The operations app (``location``: an ``ops.database.OpsLocation``) under uvicorn, like ``serve``."""
-    import uvicorn
-
+def serve_operations(location: OpsLocation, *, listening: Listening = Listening(), profile: str = "uk",
+                     cases_root: Path | None = None, home: Path | None = None) -> None:
+    """The operations app over the database at ``location`` under uvicorn, like ``serve``."""
     from fieldlab.web.app import WebConfig
     from fieldlab.web.ops_app import create_ops_app
 
-    secure = tls_cert is not None or not is_loopback(host)
-    config = WebConfig(profile=profile, secure_cookies=secure, allowed_hosts=allowed_hosts(host))
-    app = create_ops_app(location, config, home, cases_root)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
-                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
+    config = WebConfig(profile=profile, secure_cookies=listening.secure_cookies,
+                       allowed_hosts=allowed_hosts(listening.host))
+    _run(create_ops_app(location, config, home=home, cases_root=cases_root), listening)
+
+
+def _run(app: FastAPI, listening: Listening) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=listening.host, port=listening.port, log_level="warning", access_log=False,
+                server_header=False, ssl_certfile=str(listening.tls_cert) if listening.tls_cert else None,
+                ssl_keyfile=str(listening.tls_key) if listening.tls_key else None)

@@ -187,6 +187,7 @@ def build_block_set(
     library: HashSetLibrary,
     folder: Path,
     name: str,
+    *,
     category: str | None = None,
     categories_file: Path | None = None,
     profile: str = "uk",
