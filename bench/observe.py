@@ -105,7 +105,8 @@ def observe(db_folder: Path, tracker, torrents, config, rounds: int) -> tuple[fl
 
     db = OpsDatabase.open(locate(ops_dir=db_folder))
     try:
-        import_torrents(db, [parse_torrent_file(t.metainfo) for t in torrents], "torrent", "bench", category="A")
+        import_torrents(db, [parse_torrent_file(t.metainfo) for t in torrents], source="torrent", source_name="bench",
+                        category="A")
         observer = Observer(db, config, "bench")
         began = time.perf_counter()
         status = asyncio.run(observer.run(rounds=rounds))

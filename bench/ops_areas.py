@@ -119,7 +119,7 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     upgrade(location)
     db = OpsDatabase.open(location)
     began = time.perf_counter()
-    report = import_areas(db, [work / "geolite"], "city", actor="bench")
+    report = import_areas(db, [work / "geolite"], level="city", actor="bench")
     imported = time.perf_counter() - began
     db.close()
 

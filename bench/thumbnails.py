@@ -101,7 +101,7 @@ def build_case(evidence: Path) -> Path:
     fieldlab.scan(evidence, case, exhibit_ref="BENCH", home=home, perceptual=False, verify=False)
     store = CaseStore.open(case, create=False)
     try:
-        add_user(store, "bench", "examiner", PASSWORD, actor="bench")
+        add_user(store, "bench", "examiner", password=PASSWORD, actor="bench")
     finally:
         store.close()
     return case

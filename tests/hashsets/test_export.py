@@ -40,7 +40,7 @@ def test_export_then_import_gives_the_same_entries(tmp_path: Path, fmt: str) -> 
     library = HashSetLibrary(tmp_path / "home")
     library.import_file(_source(tmp_path / "src.csv"), name="original")
     exported = tmp_path / f"out.{fmt}"
-    assert export_set(library, "original", fmt, exported) == 301
+    assert export_set(library, "original", fmt, target=exported) == 301
     report = library.import_file(exported, name="again")
     assert report.info.problems == 0 and report.info.format == fmt
     assert _entries(library, "again") == _entries(library, "original")
@@ -64,7 +64,7 @@ def test_vics_photodna_is_kept_and_written_back_where_vics_puts_it(tmp_path: Pat
     library = HashSetLibrary(tmp_path / "home")
     report = library.import_file(source, name="vic", profile="us")
     assert report.info.entries == 4 and report.info.problems == 1 and "PhotoDNA" in report.problems[0].reason
-    export_set(library, "vic", "vics", tmp_path / "out.json")
+    export_set(library, "vic", "vics", target=tmp_path / "out.json")
     written = {m["MD5"]: m.get("PhotoDNA") for m in json.loads((tmp_path / "out.json").read_text())["value"]}
     assert written == {media[0]["MD5"]: photodna(1), media[1]["MD5"]: photodna(2), media[2]["MD5"]: None, media[3]["MD5"]: None}
 
@@ -74,7 +74,7 @@ def test_us_categories_export_to_vics_as_numbers(tmp_path: Path) -> None:
     source.write_text(f"md5,category\n{hashlib.md5(b'x').hexdigest()},2\n")
     library = HashSetLibrary(tmp_path / "home")
     library.import_file(source, name="us", profile="us")
-    export_set(library, "us", "vics", tmp_path / "out.json")
+    export_set(library, "us", "vics", target=tmp_path / "out.json")
     text = (tmp_path / "out.json").read_text()
     assert '"Category": 2' in text and "/US/$metadata#Media" in text
 

@@ -140,7 +140,7 @@ def test_an_imported_categorised_pdq_list_counts_its_categories_and_exports_back
     assert report.info.per_category == {"A": 1, "C": 1}
     assert report.problems == (ParseProblem(4, "no MD5, SHA1, SHA256 or PDQ value"),)
     exported = tmp_path / "out.csv"
-    assert export_set(library, "shared", "csv", exported) == 2
+    assert export_set(library, "shared", "csv", target=exported) == 2
     again = library.import_file(exported, name="again")  # the export of a PDQ-only set imports back
     assert again.info.per_category == {"A": 1, "C": 1} and again.info.problems == 0
 

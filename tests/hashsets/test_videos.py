@@ -146,4 +146,4 @@ def test_video_sets_are_replaced_not_updated_and_not_exported_as_digests(tmp_pat
     with pytest.raises(HashSetError, match="--replace"):
         update_set(library, "v", folder)
     with pytest.raises(HashSetError, match="known videos"):
-        export_set(library, "v", "csv", tmp_path / "out.csv")
+        export_set(library, "v", "csv", target=tmp_path / "out.csv")

@@ -125,7 +125,7 @@ def add_users(db) -> None:  # noqa: ANN001
     from fieldlab.web.accounts import OPS_ROLES, add_user
 
     for name, password in PASSWORDS.items():
-        add_user(db, name, ROLES[name], password, actor="test setup", roles=OPS_ROLES)
+        add_user(db, name, ROLES[name], password=password, actor="test setup", roles=OPS_ROLES)
 
 
 def run_lifecycle(db, target_ids, case_dir=None) -> list[int]:  # noqa: ANN001
@@ -151,8 +151,9 @@ def run_lifecycle(db, target_ids, case_dir=None) -> list[int]:  # noqa: ANN001
     ]
     for operation, stages in plan:
         for stage, on, persons in stages:
-            record_stage(db, operation, stage, on, persons, actor="exam1")
-    add_device(db, ops[0], "JS/1", "laptop, bedroom", case_dir, actor="exam1")
-    record_safeguarding(db, ops[0], 3, date(2024, 7, 3), "referred to children's services", actor="exam1")
-    record_safeguarding(db, ops[1], 4, date(2024, 7, 8), "strategy meeting held", actor="exam1")
+            record_stage(db, operation, stage, on=on, persons=persons, actor="exam1")
+    add_device(db, ops[0], exhibit_ref="JS/1", description="laptop, bedroom", case_dir=case_dir, actor="exam1")
+    record_safeguarding(db, ops[0], children=3, on=date(2024, 7, 3), note="referred to children's services",
+                        actor="exam1")
+    record_safeguarding(db, ops[1], children=4, on=date(2024, 7, 8), note="strategy meeting held", actor="exam1")
     return ops

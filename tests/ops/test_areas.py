@@ -112,7 +112,7 @@ def test_lookups_agree_with_a_plain_bisect_over_random_networks() -> None:
 
 
 def test_area_data_is_kept_in_the_database_and_replaced_by_the_next_import(ops_db, geolite, tmp_path) -> None:
-    report = import_areas(ops_db, [geolite], "subdivision_2", actor="DS 2 Super")
+    report = import_areas(ops_db, [geolite], level="subdivision_2", actor="DS 2 Super")
     assert (report.format, report.networks, report.problem_count) == ("geolite", 5, 2)
     ops_db.cache.clear()
     stored = load_index(ops_db)

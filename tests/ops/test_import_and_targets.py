@@ -124,17 +124,18 @@ def test_officers_reorder_targets_with_risk_facts_and_overrides_all_audited(ops_
     prepare(ops_db, scenario)
     _import(ops_db, scenario)
     w1, w2, w4, w3 = list_targets(ops_db, now=NOW)
-    add_risk_fact(ops_db, w3.id, "access_to_children", "works at a primary school (employer check 12/5)",
+    add_risk_fact(ops_db, w3.id, kind="access_to_children", note="works at a primary school (employer check 12/5)",
                   actor="DC 1 Intel")
     assert [t.id for t in list_targets(ops_db, now=NOW)] == [w3.id, w1.id, w2.id, w4.id]  # 11 + 40 = 51
-    set_override(ops_db, w4.id, 100, "the ISP reports the account is used at a children's home", actor="DS 2 Super")
+    set_override(ops_db, w4.id, new_score=100, note="the ISP reports the account is used at a children's home",
+                 actor="DS 2 Super")
     ranked = list_targets(ops_db, now=NOW)
     assert ranked[0].id == w4.id and ranked[0].priority.score == 100 and ranked[0].priority.computed == 22
     assert ranked[0].priority.override_note.startswith("the ISP reports")
     with pytest.raises(TargetError, match="reason"):
-        set_override(ops_db, w4.id, 5, "  ", actor="DS 2 Super")
+        set_override(ops_db, w4.id, new_score=5, note="  ", actor="DS 2 Super")
     with pytest.raises(TargetError, match="points from 0 to 40"):
-        add_risk_fact(ops_db, w1.id, "other", "a note", points=90, actor="DC 1 Intel")
+        add_risk_fact(ops_db, w1.id, kind="other", note="a note", points=90, actor="DC 1 Intel")
     fact = target_detail(ops_db, w3.id, NOW).risk_facts[0]
     withdraw_risk_fact(ops_db, w3.id, fact.id, actor="DC 1 Intel")
     assert list_targets(ops_db, now=NOW)[-1].id == w3.id
@@ -150,7 +151,7 @@ def test_a_sighting_that_links_two_targets_merges_them_and_their_facts_follow(op
     prepare(ops_db, scenario)
     _import(ops_db, scenario)
     w1, w2, _w4, _w3 = list_targets(ops_db, now=NOW)
-    add_risk_fact(ops_db, w2.id, "previous_conviction", "PNC record", actor="DC 1 Intel")
+    add_risk_fact(ops_db, w2.id, kind="previous_conviction", note="PNC record", actor="DC 1 Intel")
     bridge = tmp_path / "bridge.csv"
     bridge.write_text("timestamp_utc,ip,client_guid,file_hash\n"
                       f"2024-05-26T09:00:00Z,203.0.113.20,{GUID_1},{scenario.files['C2'].md5}\n")
@@ -199,7 +200,7 @@ def test_a_closed_target_opens_again_when_new_sightings_join_it(ops_db, scenario
     prepare(ops_db, scenario)
     _import(ops_db, scenario)
     w4 = next(t for t in list_targets(ops_db, now=NOW) if t.addresses == ("2001:db8:a::99",))
-    close_target(ops_db, w4.id, "shared library terminal: no further action", actor="DS 2 Super")
+    close_target(ops_db, w4.id, note="shared library terminal: no further action", actor="DS 2 Super")
     assert w4.id not in [t.id for t in list_targets(ops_db, now=NOW)]
     later = tmp_path / "later.csv"
     later.write_text(f"timestamp_utc,ip,file_hash\n2024-06-09T00:00:00Z,2001:db8:a::99,{scenario.files['A1'].md5}\n")

@@ -54,19 +54,19 @@ def test_stages_come_in_order_and_never_in_the_future(ops_db, scenario) -> None:
     w1, *_ = _targets(ops_db, scenario)
     operation = start_operation(ops_db, w1, "Op ELM-1", actor="intel1")
     with pytest.raises(LifecycleError, match="before 'warrant granted'"):
-        record_stage(ops_db, operation, "warrant_granted", date(2024, 7, 2), actor="exam1")
-    record_stage(ops_db, operation, "warrant_applied", date(2024, 7, 2), actor="exam1")
+        record_stage(ops_db, operation, "warrant_granted", on=date(2024, 7, 2), actor="exam1")
+    record_stage(ops_db, operation, "warrant_applied", on=date(2024, 7, 2), actor="exam1")
     with pytest.raises(LifecycleError, match="cannot come before 'warrant applied for'"):
-        record_stage(ops_db, operation, "warrant_granted", date(2024, 7, 1), actor="exam1")
-    record_stage(ops_db, operation, "arrested", date(2024, 7, 9), actor="exam1")  # an arrest needs no warrant
+        record_stage(ops_db, operation, "warrant_granted", on=date(2024, 7, 1), actor="exam1")
+    record_stage(ops_db, operation, "arrested", on=date(2024, 7, 9), actor="exam1")  # an arrest needs no warrant
     with pytest.raises(LifecycleError, match="cannot come before 'arrested'"):
-        record_stage(ops_db, operation, "charged", date(2024, 7, 8), actor="exam1")
+        record_stage(ops_db, operation, "charged", on=date(2024, 7, 8), actor="exam1")
     with pytest.raises(LifecycleError, match="in the future"):
-        record_stage(ops_db, operation, "charged", date(2999, 1, 1), actor="exam1")
+        record_stage(ops_db, operation, "charged", on=date(2999, 1, 1), actor="exam1")
     with pytest.raises(LifecycleError, match="already has an operation"):
         start_operation(ops_db, w1, "Op ELM-2", actor="intel1")
     with pytest.raises(LifecycleError, match="no names"):
-        record_safeguarding(ops_db, operation, 1, date(2024, 7, 9), "", actor="exam1")
+        record_safeguarding(ops_db, operation, children=1, on=date(2024, 7, 9), note="", actor="exam1")
     assert get_operation(ops_db, operation).dates["arrested"] == date(2024, 7, 9)
 
 
@@ -75,6 +75,6 @@ def test_a_device_whose_case_is_missing_says_so(ops_db, scenario, tmp_path) -> N
 
     w1, *_ = _targets(ops_db, scenario)
     operation = start_operation(ops_db, w1, "Op ELM-3", actor="intel1")
-    add_device(ops_db, operation, "JS/9", "phone", tmp_path / "nowhere", actor="exam1")
+    add_device(ops_db, operation, exhibit_ref="JS/9", description="phone", case_dir=tmp_path / "nowhere", actor="exam1")
     found = device_charging(get_operation(ops_db, operation).devices[0])
     assert isinstance(found, str) and "not a fieldlab case" in found

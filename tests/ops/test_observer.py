@@ -89,8 +89,8 @@ def _config(swarm: Swarm, **changes: object) -> ObserverConfig:
 
 
 def _know(db, swarm: Swarm) -> None:  # noqa: ANN001
-    import_torrents(db, [parse_torrent_file(swarm.known.metainfo)], "torrent", "known.torrent", category="A",
-                    description="generated test torrent", actor="tester")
+    import_torrents(db, [parse_torrent_file(swarm.known.metainfo)], source="torrent", source_name="known.torrent",
+                    category="A", description="generated test torrent", actor="tester")
 
 
 def _lab_area(db, tmp_path: Path) -> None:  # noqa: ANN001
@@ -152,7 +152,7 @@ def test_the_observer_records_every_peer_with_its_share_and_client_into_targets_
     assert any(r.part == "severity" and "category A" in r.text for r in seed_target.priority.reasons)
     detail = target_detail(ops_db, seed_target.id)
     assert [s.share for s in detail.sightings] == [1.0, 1.0] and all(s.observed for s in detail.sightings)
-    html = render_html(warrant_draft(ops_db, seed_target.id, "DC 1 Observer"))
+    html = render_html(warrant_draft(ops_db, seed_target.id, prepared_by="DC 1 Observer"))
     assert "127.0.0.11" in html and "fieldlab-test-peer/127.0.0.11" in html and "100%" in html
     assert f"observer run {status.run_id}" in html
 
@@ -262,7 +262,8 @@ def test_the_command_line_imports_known_torrents_and_observes(swarm: Swarm, tmp_
 
 def test_a_udp_tracker_named_by_a_magnet_link_gives_the_peers(swarm: Swarm, ops_db) -> None:
     link = f"magnet:?xt=urn:btih:{swarm.known.v1}&tr={urllib.parse.quote(swarm.tracker.udp_url, safe='')}"
-    import_torrents(ops_db, [parse_magnet(link)], "magnet", "links.txt", category="B", actor="tester")
+    import_torrents(ops_db, [parse_magnet(link)], source="magnet", source_name="links.txt", category="B",
+                    actor="tester")
     status = asyncio.run(Observer(ops_db, _config(swarm, bootstrap=()), "tester").run(rounds=1))
     with ops_db.engine.connect() as conn:
         rows = conn.execute(select(sightings)).all()
@@ -279,8 +280,9 @@ def test_a_piece_nobody_asked_for_is_dropped_and_the_look_goes_on(swarm: Swarm) 
 
     pushy = OddPeer("127.0.0.31", swarm.known.v1, swarm.known.pieces, "pushy")
     try:
-        look = asyncio.run(look_at_peer(pushy.address, pushy.port, bytes.fromhex(swarm.known.v1), swarm.known.pieces,
-                                        b"-FL0100-" + bytes(12), "test", read_timeout=1.0, source_address=OBSERVER))
+        look = asyncio.run(look_at_peer(pushy.address, pushy.port, bytes.fromhex(swarm.known.v1),
+                                        pieces=swarm.known.pieces, peer_id=b"-FL0100-" + bytes(12), client="test",
+                                        read_timeout=1.0, source_address=OBSERVER))
     finally:
         pushy.close()
     assert (look.client, look.pieces_held, look.share, look.problem) == ("OddPeer pushy", 9, 1.0, None)

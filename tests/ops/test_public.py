@@ -60,7 +60,7 @@ def test_the_threshold_is_the_force_s_choice(ops_db, scenario, triage_case, make
     _operations(ops_db, scenario, triage_case)
     save_settings(ops_db, "super1", suppress_below=3, advice_text="Call us.",
                   advice_links=[("Our advice page", "https://police.example/advice")])
-    july, august, _ = public_figures(ops_db, "2024-07", "2024-09").months
+    july, august, _ = public_figures(ops_db, first="2024-07", last="2024-09").months
     assert (july.figures["warrants_executed"].shown, july.figures["charges"].shown) == ("fewer than 3", "fewer than 3")
     assert august.figures["charges"].shown == "4"
     page = make_client().get("/public", params=PERIOD).text

@@ -87,7 +87,8 @@ def test_an_infohash_sighting_imported_by_csv_matches_a_torrent_known_later(ops_
 
     (tmp_path / "known.torrent").write_bytes(torrent.metainfo)
     kind, name, found, problems = read_sources([tmp_path / "known.torrent"])[0]
-    done = import_torrents(ops_db, found, kind, name, category="A", description="series X", actor="tester")
+    done = import_torrents(ops_db, found, source=kind, source_name=name, category="A", description="series X",
+                           actor="tester")
     assert (done.added, done.updated, done.rematched, done.problems) == (1, 0, 1, ())
     with ops_db.engine.connect() as conn:
         row = conn.execute(select(sightings)).one()
@@ -101,7 +102,7 @@ def test_an_infohash_sighting_imported_by_csv_matches_a_torrent_known_later(ops_
     # a CSV row for the same torrent later completes nothing it lacks but changes the category; a new export of
     # the same infohash matches at once
     listed, _ = read_torrent_list(f"infohash,category,description\n{torrent.v1},B,re-graded\n")
-    again = import_torrents(ops_db, listed, "csv", "list.csv", actor="tester")
+    again = import_torrents(ops_db, listed, source="csv", source_name="list.csv", actor="tester")
     assert (again.added, again.updated, again.rematched) == (0, 1, 1)
     with ops_db.engine.connect() as conn:
         assert conn.execute(select(sightings.c.category)).scalar_one() == "B"
@@ -113,5 +114,5 @@ def test_an_infohash_sighting_imported_by_csv_matches_a_torrent_known_later(ops_
 
 def test_a_torrent_without_a_category_is_a_problem_not_a_guess(ops_db, tmp_path: Path) -> None:
     torrent = make_torrent("x.bin", 2, None, 5, tmp_path)
-    done = import_torrents(ops_db, [parse_torrent_file(torrent.metainfo)], "torrent", "x.torrent")
+    done = import_torrents(ops_db, [parse_torrent_file(torrent.metainfo)], source="torrent", source_name="x.torrent")
     assert done.added == 0 and "give --category" in done.problems[0]

@@ -24,8 +24,8 @@ def test_the_pdf_draft_holds_the_target_s_sightings_files_and_subscriber(ops_db,
     first = target.sightings[0]
     add_subscriber(ops_db, target.summary.id, ip=first.ip, seen_us=first.seen_us, actor="intel1", **SUBSCRIBER)
     output = tmp_path / "draft.pdf"
-    data, digest = write_warrant(ops_db, warrant_draft(ops_db, target.summary.id, "DC 1 Intel", NOW), "pdf", output,
-                                 actor="DC 1 Intel")
+    draft = warrant_draft(ops_db, target.summary.id, prepared_by="DC 1 Intel", now=NOW)
+    data, digest = write_warrant(ops_db, draft, fmt="pdf", output=output, actor="DC 1 Intel")
     assert output.read_bytes() == data and data.startswith(b"%PDF") and hashlib.sha256(data).hexdigest() == digest
     text = subprocess.run(["pdftotext", "-layout", str(output), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
@@ -46,7 +46,7 @@ def test_the_pdf_draft_holds_the_target_s_sightings_files_and_subscriber(ops_db,
 
 def test_the_html_draft_escapes_every_string_and_says_what_is_missing(ops_db, scenario) -> None:
     target = _first_target(ops_db, scenario)
-    page = render_html(warrant_draft(ops_db, target.summary.id, "DC <i>1</i>", NOW))
+    page = render_html(warrant_draft(ops_db, target.summary.id, prepared_by="DC <i>1</i>", now=NOW))
     assert "&lt;b&gt;x&lt;/b&gt;.jpg" in page and "<b>x</b>" not in page
     assert "DC &lt;i&gt;1&lt;/i&gt;" in page
     assert "No subscriber details yet" in page
@@ -63,4 +63,4 @@ def test_subscriber_details_must_be_for_one_of_the_target_s_sightings(ops_db, sc
     entry = ops_db.audit.entries()[-1]
     assert entry.action == "subscriber_entered" and SUBSCRIBER["name"] not in str(entry.detail)  # a digest only
     with pytest.raises(WarrantError):
-        warrant_draft(ops_db, 999, "intel1")
+        warrant_draft(ops_db, 999, prepared_by="intel1")

@@ -148,7 +148,7 @@ def test_every_page_renders_for_every_role_or_is_refused(ops_db, scenario, make_
     _upload(make_client("intel1"), scenario)
     ids = [t.id for t in list_targets(ops_db, now=NOW)]
     operations = run_lifecycle(ops_db, ids[:3], triage_case)
-    close_target(ops_db, ids[3], "no further action: address reassigned", actor="intel1")
+    close_target(ops_db, ids[3], note="no further action: address reassigned", actor="intel1")
     pages = ["/", "/targets", "/targets?closed=true", *(f"/targets/{i}" for i in ids),
              "/import", "/imports/1", *(f"/operations/{o}" for o in operations), "/settings", "/users"]
     for user, role in ROLES.items():

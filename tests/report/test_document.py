@@ -365,7 +365,7 @@ def test_a_report_is_never_written_inside_or_beside_the_evidence(report_case: Re
 
 
 def test_the_default_report_name_comes_from_the_profile_and_the_time_only(tmp_path: Path) -> None:
-    name = default_output(tmp_path, "us", "pdf", datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
+    name = default_output(tmp_path, "us", "pdf", now=datetime(2031, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
     assert name == tmp_path / "report-us-20310506T070809Z.pdf"
 
 

@@ -67,7 +67,7 @@ def us_case(report_case: ReportCase, tmp_path_factory: pytest.TempPathFactory) -
     try:
         new_id = store.engine.connect().exec_driver_sql(
             "SELECT id FROM items WHERE path LIKE '%Downloads/new.jpg'").scalar_one()
-        categorise(store, [new_id], "2", "us", examiner="Det Test 42")
+        categorise(store, [new_id], "2", profile="us", examiner="Det Test 42")
     finally:
         store.close()
     return case

@@ -73,7 +73,7 @@ def build_derived_case(root: Path) -> DerivedCase:
     try:
         group_pictures(store)
         for name, password in PASSWORDS.items():
-            add_user(store, name, ROLES[name], password, actor="test setup")
+            add_user(store, name, ROLES[name], password=password, actor="test setup")
         with store.engine.connect() as conn:
             ids = dict(conn.exec_driver_sql("SELECT path, id FROM items").fetchall())
     finally:

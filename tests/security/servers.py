@@ -34,7 +34,7 @@ def new_case(folder: Path) -> Path:
     """An empty case with one examiner, ``examiner2``."""
     store = CaseStore.open(folder)
     try:
-        add_user(store, "examiner2", "examiner", PASSWORD, actor="test setup")
+        add_user(store, "examiner2", "examiner", password=PASSWORD, actor="test setup")
     finally:
         store.close()
     return folder
@@ -44,7 +44,7 @@ def new_ops_dir(folder: Path) -> Path:
     """An empty operations database (SQLite in ``folder``) with an intelligence officer, ``intel1``."""
     db = OpsDatabase.open(locate(ops_dir=folder))
     try:
-        add_user(db, "intel1", "intelligence", OPS_PASSWORD, actor="test setup", roles=OPS_ROLES)
+        add_user(db, "intel1", "intelligence", password=OPS_PASSWORD, actor="test setup", roles=OPS_ROLES)
     finally:
         db.close()
     return folder

@@ -70,7 +70,7 @@ def test_an_account_cannot_be_added_under_another_spelling_of_an_existing_name(c
     try:
         for spelling in ("Examiner2", " examiner2", "\uff45xaminer2"):
             with pytest.raises(accounts.AccountError, match="already a user named 'examiner2'"):
-                accounts.add_user(store, spelling, "viewer", "a long enough password")
+                accounts.add_user(store, spelling, "viewer", password="a long enough password")
     finally:
         store.close()
 

@@ -49,7 +49,7 @@ def backup_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
                   unlock=UnlockOptions(archive_passwords=(PASSWORD,)))
     store = CaseStore.open(root / "case", create=False)
     try:
-        add_user(store, "examiner1", "examiner", PASSWORDS["examiner1"], actor="test setup")
+        add_user(store, "examiner1", "examiner", password=PASSWORDS["examiner1"], actor="test setup")
         with store.engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT path, id, locator FROM items").fetchall()
     finally:

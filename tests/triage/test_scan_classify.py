@@ -131,7 +131,7 @@ def client(classified_case, tmp_path: Path) -> TestClient:
     case = tmp_path / "case"
     shutil.copytree(classified_case[0], case)
     store = CaseStore.open(case, create=False)
-    add_user(store, "examiner1", "examiner", "examiner-password-1", actor="test setup")
+    add_user(store, "examiner1", "examiner", password="examiner-password-1", actor="test setup")
     store.close()
     with TestClient(create_app(case, WebConfig())) as opened:
         assert login(opened, "examiner1", "examiner-password-1").status_code == 303
@@ -247,7 +247,7 @@ def test_a_case_from_before_the_stage_opens_in_the_review_app_and_the_report(cla
             db.execute(f"DROP TABLE {table}")
     store = CaseStore.open(case, create=False)
     try:
-        add_user(store, "examiner1", "examiner", "examiner-password-1", actor="test setup")
+        add_user(store, "examiner1", "examiner", password="examiner-password-1", actor="test setup")
         index = ReviewIndex(store, "uk").fresh()
         assert len(index.unknown) == 5
         assert "Review ordering" not in render_html(build_report(store, library=HashSetLibrary(classified_case[2])))
@@ -332,7 +332,7 @@ def test_a_video_is_scored_by_its_strongest_sampled_frame_and_shown_like_a_pictu
     assert scores["blue_then_red.mp4"][1] > 0.5 and scores["blue.mp4"] == (0.0, 0.0)
     assert _rows(case, "SELECT label FROM detections") == [("NUDITY_TEST",)]
     store = CaseStore.open(case, create=False)
-    add_user(store, "examiner1", "examiner", "examiner-password-1", actor="test setup")
+    add_user(store, "examiner1", "examiner", password="examiner-password-1", actor="test setup")
     store.close()
     with TestClient(create_app(case, WebConfig())) as client:
         login(client, "examiner1", "examiner-password-1")

@@ -92,7 +92,7 @@ def build_web_case(root: Path) -> WebCase:
             conn.execute(devices.insert().values(exhibit_id=1, source_item_id=None, platform="android", facts=json.dumps(
                 DeviceFacts("android", "build.prop", make="samsung", model="SM-G960F").to_json_dict())))
         for name, password in PASSWORDS.items():
-            add_user(store, name, ROLES[name], password, actor="test setup")
+            add_user(store, name, ROLES[name], password=password, actor="test setup")
         with store.engine.connect() as conn:
             ids = dict(conn.exec_driver_sql("SELECT path, id FROM items").fetchall())
     finally:

@@ -47,7 +47,7 @@ class Undone:
 
 
 def categorise(
-    store: CaseStore, item_ids: Sequence[int], category: str, profile: str = "uk", examiner: str | None = None,
+    store: CaseStore, item_ids: Sequence[int], category: str, *, profile: str = "uk", examiner: str | None = None,
     note: str | None = None,
 ) -> int:
     if profile not in PROFILES or category not in PROFILES[profile].labels:

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 from fieldlab.case.store import CaseError, CaseStore
 
 
-def refuse_near_evidence(target: Path, source: str, kind: str, what: str, parents: Sequence[str] = ()) -> None:
+def refuse_near_evidence(target: Path, source: str, kind: str, *, what: str, parents: Sequence[str] = ()) -> None:
     """CaseError, naming the places allowed, when writing ``target`` could touch or confuse the evidence at
     ``source`` (and at ``parents``, the other files of a differencing image)."""
     target = Path(target).resolve()
@@ -56,7 +56,7 @@ def _touches_folder_of(target: Path, evidence: Path) -> bool:
 def refuse_case_evidence(store: CaseStore, target: Path, what: str) -> None:
     """The same rule for every exhibit of a case: an output of the case never lands near any of its evidence."""
     for exhibit in store.exhibits():
-        refuse_near_evidence(target, exhibit.source, exhibit.source_kind, what, exhibit.parents)
+        refuse_near_evidence(target, exhibit.source, exhibit.source_kind, what=what, parents=exhibit.parents)
 
 
 @contextlib.contextmanager

@@ -85,7 +85,7 @@ def media_or_hit() -> ColumnElement[bool]:
     return or_(items.c.family.in_(("image", "video")), items.c.id.in_(select(hits.c.item_id)))
 
 
-def replace_phone_findings(store: CaseStore, exhibit_id: int, found_devices: Sequence[tuple[int, DeviceFacts]],
+def replace_phone_findings(store: CaseStore, exhibit_id: int, *, found_devices: Sequence[tuple[int, DeviceFacts]],
                            records: Sequence[PhoneRecord], placings: Sequence[Placing],
                            deleted_items: Sequence[int]) -> None:
     """One transaction: a re-run (a resumed scan) replaces what an earlier run found, never doubles it."""

@@ -36,7 +36,7 @@ class SourceIdentity:
     devices: frozenset[str]  # "by-id:<name>", "serial:<model>/<serial>"
 
 
-def source_identity(source: str, kind: str, facts: dict | None = None, hash_detail: dict | None = None
+def source_identity(source: str, kind: str, facts: dict | None = None, *, hash_detail: dict | None = None
                     ) -> SourceIdentity:
     """What identifies a source, from its path and what the scan recorded of it (``exhibits.facts``,
     ``exhibits.hash_detail``; for a new source, the facts just read)."""
@@ -70,14 +70,15 @@ def why_same(new: SourceIdentity, old: SourceIdentity) -> str | None:
     return None
 
 
-def refuse_second_copy(store: CaseStore, new: SourceIdentity, second_copy: bool) -> str | None:
+def refuse_second_copy(store: CaseStore, new: SourceIdentity, *, second_copy: bool) -> str | None:
     """CaseError naming the exhibit already made from this source, unless ``second_copy``; then that exhibit's ref
     (for the audit trail), or None when the source is new to the case."""
     with store.engine.connect() as conn:
         rows = conn.execute(select(exhibits.c.ref, exhibits.c.source, exhibits.c.source_kind, exhibits.c.facts,
                                    exhibits.c.hash_detail).order_by(exhibits.c.id)).all()
     for row in rows:
-        reason = why_same(new, source_identity(row.source, row.source_kind, _json(row.facts), _json(row.hash_detail)))
+        known = source_identity(row.source, row.source_kind, _json(row.facts), hash_detail=_json(row.hash_detail))
+        reason = why_same(new, known)
         if reason is None:
             continue
         if second_copy:

@@ -257,7 +257,7 @@ def hashset_export(
         if fmt == "blocks":
             count = export_block_set(HashSetLibrary(home), name, output)
         else:
-            count = export_set(HashSetLibrary(home), name, fmt, output)
+            count = export_set(HashSetLibrary(home), name, fmt, target=output)
     except HashSetError as exc:
         fail(str(exc))
     console.print(f"{count:,} {'blocks' if fmt == 'blocks' else 'records'} written to {escape(str(output))}")
@@ -345,7 +345,7 @@ def hashset_from_case(
 
     store = open_case(case)
     try:
-        reports = build_from_case(store, HashSetLibrary(home), name, profile, replace)
+        reports = build_from_case(store, HashSetLibrary(home), name, profile=profile, replace=replace)
     except HashSetError as exc:
         fail(str(exc))
     finally:

@@ -74,7 +74,7 @@ def user_add(
     password = ask_password(password_file)
     store = open_case(case)
     try:
-        user = add_user(store, name, role, password)
+        user = add_user(store, name, role, password=password)
     except AccountError as exc:
         fail(str(exc))
     finally:
@@ -127,7 +127,7 @@ def user_password(case: CaseArgument, name: NameArgument, password_file: Passwor
     store = open_case(case)
     try:
         user_named(store, name)  # an unknown name is said before the password is asked for
-        user = set_password(store, name, ask_password(password_file), current_actor())
+        user = set_password(store, name, ask_password(password_file), actor=current_actor())
     except AccountError as exc:
         fail(str(exc))
     finally:
@@ -141,7 +141,7 @@ def _set_disabled(case: Path, name: str, disabled: bool) -> None:
 
     store = open_case(case)
     try:
-        user = set_disabled(store, user_named(store, name).id, disabled, current_actor())
+        user = set_disabled(store, user_named(store, name).id, disabled=disabled, actor=current_actor())
     except AccountError as exc:
         fail(str(exc))
     finally:

@@ -98,12 +98,12 @@ NO_DIGEST = np.uint32(0xFFFFFFFF)
 RECORDS_FILE = "records.npy"
 
 
-def save_column(folder: Path, kind: str, digests: np.ndarray, codes: np.ndarray) -> None:
+def save_column(folder: Path, kind: str, digests: np.ndarray, *, codes: np.ndarray) -> None:
     np.save(folder / f"{kind}.npy", digests, allow_pickle=False)
     np.save(folder / f"{kind}.codes.npy", codes, allow_pickle=False)
 
 
-def save_records(folder: Path, count: int, codes: np.ndarray, columns: dict[str, BuiltColumn]) -> None:
+def save_records(folder: Path, count: int, codes: np.ndarray, *, columns: dict[str, BuiltColumn]) -> None:
     """One row per source record: its category code and, per kind, its digest's slot (NO_DIGEST when absent).
 
     Lets a set be exported as the records it was imported from (MD5 and SHA-1 of one file stay together)

@@ -71,7 +71,7 @@ def vics_category(label: str, codes: Mapping[str, int] | None = None) -> int | s
     return int(label) if label.isdigit() else label
 
 
-def vics_media(media_id: int, md5: str | None, sha1: str | None, sha256: str | None, category: str,
+def vics_media(media_id: int, *, md5: str | None, sha1: str | None, sha256: str | None, category: str,
                pdq: str | None = None, photodna: str | None = None,
                codes: Mapping[str, int] | None = None) -> dict[str, object]:
     """The hashes and category of one VICS 2.0 ``Media``: hex upper-cased; SHA-256 and PDQ go into
@@ -99,15 +99,15 @@ def write_vics(library: HashSetLibrary, loaded: LoadedSet, out: TextIO) -> int:
     out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT.format(region)) + ', "value": [')
     count = 0
     for record in iter_records(library, loaded):
-        media = vics_media(count + 1, record.get("md5"), record.get("sha1"), record.get("sha256"), record["category"],
-                           record.get("pdq"), record["photodna"])
+        media = vics_media(count + 1, md5=record.get("md5"), sha1=record.get("sha1"), sha256=record.get("sha256"),
+                           category=record["category"], pdq=record.get("pdq"), photodna=record["photodna"])
         out.write(("," if count else "") + "\n  " + json.dumps(media))
         count += 1
     out.write("\n]}\n")
     return count
 
 
-def export_set(library: HashSetLibrary, name: str, fmt: str, target: Path) -> int:
+def export_set(library: HashSetLibrary, name: str, fmt: str, *, target: Path) -> int:
     (loaded,) = library.load([name])
     if loaded.videos is not None:
         raise HashSetError(f"{name} is a set of known videos (vPDQ): its hash files are the export")

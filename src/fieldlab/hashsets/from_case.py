@@ -21,7 +21,7 @@ from fieldlab.hashsets.videos import MIN_QUALITY
 
 
 def build_from_case(
-    store: CaseStore, library: HashSetLibrary, name: str, profile: str = "uk", replace: bool = False
+    store: CaseStore, library: HashSetLibrary, name: str, *, profile: str = "uk", replace: bool = False
 ) -> list[ImportReport]:
     """Import ``name`` (files and pictures) and, if any video was categorised, ``name``-videos."""
     check_name(name)  # before it names a file in the work folder

@@ -135,7 +135,7 @@ class HashSetLibrary:
         if fmt == "blocks" or (fmt == "auto" and not folder_format and _is_block_export(source)):
             from fieldlab.hashsets.blocks.exchange import import_block_export
 
-            return import_block_export(self, source, name, replace)
+            return import_block_export(self, source, name, replace=replace)
         chosen = load_profile(profile, mapping_file)
         resolved_format = "vpdq" if folder_format else detect_format(source) if fmt == "auto" else fmt
 
@@ -290,10 +290,10 @@ def _compile(
         (folder / PHOTODNA_FILE).unlink()
     built = {kind: builder.build() for kind, builder in builders.items() if len(builder)}
     for kind, column in built.items():
-        save_column(folder, kind, column.digests, column.codes)
+        save_column(folder, kind, column.digests, codes=column.codes)
     if "pdq" in built:
         build_index(folder, built["pdq"].digests)
-    save_records(folder, entries, np.frombuffer(record_codes.tobytes(), dtype=np.uint8), built)
+    save_records(folder, entries, np.frombuffer(record_codes.tobytes(), dtype=np.uint8), columns=built)
     counts = {kind: len(column.digests) for kind, column in built.items()}
     conflicts = sum(column.conflicts for column in built.values())
     info = HashSetInfo(

@@ -88,7 +88,7 @@ def _merge(old_folder: Path, delta_folder: Path, target: Path) -> dict[str, int]
         first = np.ones(len(digests), dtype=bool)
         first[1:] = digests[1:] != digests[:-1]
         unique, unique_codes = digests[first], codes[first]
-        save_column(target, kind, unique, unique_codes)
+        save_column(target, kind, unique, codes=unique_codes)
         if kind == "pdq":
             build_index(target, unique)
         counts[kind] = len(unique)

@@ -180,7 +180,7 @@ def read_geolite_locations(path: Path, level: str) -> dict[str, str]:
     return found
 
 
-def read_geolite_blocks(path: Path, places: dict[str, str], level: str, names: _Names,
+def read_geolite_blocks(path: Path, places: dict[str, str], level: str, *, names: _Names,
                         problems: _Problems) -> Iterator[tuple[int, int, int]]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
@@ -275,7 +275,7 @@ def read_area_files(paths: Sequence[Path], level: str = "subdivision_2") -> tupl
                             + (f"; not {', '.join(others)}" if others else ""))
         places = read_geolite_locations(locations[0], level)
         for path in blocks:
-            networks.extend(read_geolite_blocks(path, places, level, names, problems))
+            networks.extend(read_geolite_blocks(path, places, level, names=names, problems=problems))
         fmt = "geolite"
     else:
         for path in files:
@@ -309,7 +309,7 @@ def _kind(path: Path) -> str:
     return "cidr"
 
 
-def import_areas(db: OpsDatabase, paths: Sequence[Path], level: str = "subdivision_2",
+def import_areas(db: OpsDatabase, paths: Sequence[Path], *, level: str = "subdivision_2",
                  actor: str | None = None) -> AreaImport:
     """Read, compile and store area data in place of the current data; every sighting is placed again (and its
     targets regrouped) in the same transaction."""
@@ -319,15 +319,15 @@ def import_areas(db: OpsDatabase, paths: Sequence[Path], level: str = "subdivisi
     fmt, index, networks, problems = read_area_files(files, level)
     described = [{"name": p.name, "sha256": _sha256(p)} for p in files]
     with db.change("areas_imported", actor, format=fmt, files=described, level=level) as change:
-        source_id = store_index(change.conn, index, fmt, described, level if fmt == "geolite" else None, networks,
-                                actor or "")
+        source_id = store_index(change.conn, index, fmt=fmt, files=described, level=level if fmt == "geolite" else None,
+                                networks=networks, actor=actor or "")
         db.cache["areas"] = (source_id, index)
         change.detail.update(networks=networks, ranges=len(index), areas=len(index.names), problems=problems.count)
         change.detail["placed"] = refresh(db, change.conn)
     return AreaImport(source_id, fmt, networks, len(index), len(index.names), tuple(problems.kept), problems.count)
 
 
-def store_index(conn: Connection, index: AreaIndex, fmt: str, files: list[dict], level: str | None, networks: int,
+def store_index(conn: Connection, index: AreaIndex, *, fmt: str, files: list[dict], level: str | None, networks: int,
                 actor: str) -> int:
     source_id = inserted_id(conn.execute(area_sources.insert().values(
         format=fmt, files=json.dumps(files), level=level, networks=networks, ranges=len(index),

@@ -78,7 +78,7 @@ def user_add(name: Annotated[str, typer.Argument(help="The officer's name or col
     password = ask_password(password_file)
     db = _open(database, ops_dir)
     try:
-        user = add_user(db, name, role, password, roles=OPS_ROLES)
+        user = add_user(db, name, role, password=password, roles=OPS_ROLES)
     except AccountError as exc:
         fail(str(exc))
     finally:
@@ -120,7 +120,7 @@ def areas(files: Annotated[list[Path], typer.Argument(help="GeoLite2 Blocks-IPv4
 
     db = _open(database, ops_dir)
     try:
-        report = import_areas(db, files, level, current_actor())
+        report = import_areas(db, files, level=level, actor=current_actor())
     except (AreaError, OSError) as exc:
         fail(str(exc))
     finally:
@@ -244,7 +244,8 @@ def warrant(target: Annotated[int, typer.Argument(help="The target's number.")],
     fmt = output.suffix.lower().lstrip(".")
     db = _open(database, ops_dir)
     try:
-        _data, digest = write_warrant(db, warrant_draft(db, target, current_actor()), fmt, output, current_actor())
+        draft = warrant_draft(db, target, prepared_by=current_actor())
+        _data, digest = write_warrant(db, draft, fmt=fmt, output=output, actor=current_actor())
     except WarrantError as exc:
         fail(str(exc))
     finally:
@@ -269,7 +270,8 @@ def device(operation: Annotated[int, typer.Argument(help="The operation's number
         fail(f"{case} is not a fieldlab case folder")
     db = _open(database, ops_dir)
     try:
-        device_id = add_device(db, operation, exhibit, description, case, current_actor())
+        device_id = add_device(db, operation, exhibit_ref=exhibit, description=description, case_dir=case,
+                               actor=current_actor())
     except LifecycleError as exc:
         fail(str(exc))
     finally:
@@ -328,7 +330,8 @@ def torrents_import(files: Annotated[Optional[list[Path]], typer.Argument(help="
     db = _open(database, ops_dir)
     try:
         for kind, name, found, problems in sources:
-            done = import_torrents(db, found, kind, name, profile, category, description, current_actor(), problems)
+            done = import_torrents(db, found, source=kind, source_name=name, profile=profile, category=category,
+                                   description=description, actor=current_actor(), problems=problems)
             console.print(f"{escape(name)}: {done.added} added, {done.updated} updated, {done.rematched} sighting(s) "
                           "matched again")
             for problem in done.problems[:20]:

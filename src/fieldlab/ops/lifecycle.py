@@ -52,7 +52,7 @@ def _text(value: str, what: str, limit: int) -> str:
     return value
 
 
-def start_operation(db: OpsDatabase, target_id: int, reference: str, actor: str | None = None) -> int:
+def start_operation(db: OpsDatabase, target_id: int, reference: str, *, actor: str | None = None) -> int:
     reference = _text(reference, "the operation's reference", 100)
     with db.change("operation_started", actor, target=target_id, reference=reference) as change:
         target = change.conn.execute(select(targets.c.status).where(targets.c.id == target_id)).first()
@@ -67,7 +67,7 @@ def start_operation(db: OpsDatabase, target_id: int, reference: str, actor: str 
     return operation_id
 
 
-def record_stage(db: OpsDatabase, operation_id: int, stage: str, on: date, persons: int = 1,
+def record_stage(db: OpsDatabase, operation_id: int, stage: str, *, on: date, persons: int = 1,
                  actor: str | None = None, now: date | None = None) -> None:
     """Date ``stage`` (and, for arrests and charges, how many people); stages come in order, none in the future."""
     if stage not in STAGES:
@@ -98,7 +98,7 @@ def record_stage(db: OpsDatabase, operation_id: int, stage: str, on: date, perso
         change.conn.execute(update(operations).where(operations.c.id == operation_id).values(**values))
 
 
-def add_device(db: OpsDatabase, operation_id: int, exhibit_ref: str, description: str, case_dir: Path | None = None,
+def add_device(db: OpsDatabase, operation_id: int, *, exhibit_ref: str, description: str, case_dir: Path | None = None,
                actor: str | None = None) -> int:
     """A seized device, named by its exhibit reference; ``case_dir`` is the triage case that holds that exhibit."""
     exhibit_ref = _text(exhibit_ref, "the exhibit reference", 200)
@@ -114,7 +114,7 @@ def add_device(db: OpsDatabase, operation_id: int, exhibit_ref: str, description
     return device_id
 
 
-def record_safeguarding(db: OpsDatabase, operation_id: int, children: int, on: date, note: str,
+def record_safeguarding(db: OpsDatabase, operation_id: int, *, children: int, on: date, note: str,
                         actor: str | None = None, now: date | None = None) -> int:
     """Children safeguarded: how many, when, and a note of what was done (no names, no identities)."""
     if not 0 <= children <= 100:

@@ -24,7 +24,7 @@ def is_known(category: str | None, profile: str | None) -> bool:
 
 
 def score(seen: Sequence[SightingRow], risks: Sequence[RiskFact], weights: ScoreWeights,
-          now_us: int) -> tuple[int, tuple[Reason, ...]]:
+          *, now_us: int) -> tuple[int, tuple[Reason, ...]]:
     """(score, reasons): the score is exactly the sum of the reasons' points."""
     reasons: list[Reason] = []
     files = {(s.hash_kind, s.file_hash): s.category for s in seen

@@ -147,7 +147,7 @@ def total_of(months: list[Figure], threshold: int) -> Figure:
     return Figure(f"between {low:,} and {high:,}", None, low, high)
 
 
-def public_figures(db: OpsDatabase, first: str | None = None, last: str | None = None,
+def public_figures(db: OpsDatabase, *, first: str | None = None, last: str | None = None,
                    today: date | None = None) -> PublicFigures:
     settings = load_settings(db)
     start, end = period(first, last, today)

@@ -123,7 +123,7 @@ class Layout:
         return json.dumps({"columns": self.columns, "header": self.header}, sort_keys=True)
 
 
-def parse_layout(text: str | None, header: bool = True) -> Layout:
+def parse_layout(text: str | None, *, header: bool = True) -> Layout:
     """``field=column`` pairs separated by commas or new lines; fields not named keep the default column name."""
     columns = dict(DEFAULT_LAYOUT) if header else {}
     for part in re.split(r"[,\n]", text or ""):
@@ -232,7 +232,7 @@ def _clean_text(value: str, limit: int, what: str) -> str:
     return value
 
 
-def parse_row(line: int, values: dict[str, str], zone: ZoneInfo | None, now: datetime) -> ParsedSighting:
+def parse_row(line: int, values: dict[str, str], zone: ZoneInfo | None, *, now: datetime) -> ParsedSighting:
     network = _clean_text(values.get("network", ""), 40, "network").lower()
     guid = _clean_text(values.get("guid", ""), 200, "client GUID")
     if any(unicodedata.category(c)[0] in "CZ" and c != " " for c in guid):
@@ -255,7 +255,7 @@ def parse_row(line: int, values: dict[str, str], zone: ZoneInfo | None, now: dat
 
 
 def read_rows(text: io.TextIOBase, layout: Layout, zone: ZoneInfo | None,
-              now: datetime) -> Iterator[ParsedSighting | ImportProblem]:
+              *, now: datetime) -> Iterator[ParsedSighting | ImportProblem]:
     reader = csv.reader(text)
     positions = _positions(reader, layout) if layout.header else {
         f: int(c[1:]) - 1 for f, c in layout.columns.items()}
@@ -275,7 +275,7 @@ def read_rows(text: io.TextIOBase, layout: Layout, zone: ZoneInfo | None,
             yield ImportProblem(line, f"{len(row)} fields, expected at least {width}")
             continue
         try:
-            yield parse_row(line, {f: row[i] for f, i in positions.items()}, zone, now)
+            yield parse_row(line, {f: row[i] for f, i in positions.items()}, zone, now=now)
         except RowError as exc:
             yield ImportProblem(line, str(exc))
 
@@ -316,7 +316,7 @@ class _HashingReader(io.RawIOBase):
         return len(data)
 
 
-def import_sightings(db: OpsDatabase, source: Path | BinaryIO, file_name: str | None = None,
+def import_sightings(db: OpsDatabase, source: Path | BinaryIO, *, file_name: str | None = None,
                      layout: Layout | None = None, zone: str | None = None, home: Path | None = None,
                      actor: str | None = None, now: datetime | None = None) -> ImportReport:
     """Import one export; it lands whole (with its audit entry) or not at all.  Targets are regrouped after."""
@@ -345,7 +345,7 @@ def import_sightings(db: OpsDatabase, source: Path | BinaryIO, file_name: str | 
                 set_aside=0)))
             seen: set[str] = set()
             batch: list[ParsedSighting] = []
-            for parsed in read_rows(text, layout, zone_info, now):
+            for parsed in read_rows(text, layout, zone_info, now=now):
                 counts["rows"] += 1
                 if isinstance(parsed, ImportProblem):
                     counts["malformed"] += 1
@@ -373,7 +373,7 @@ def import_sightings(db: OpsDatabase, source: Path | BinaryIO, file_name: str | 
                         counts["malformed"], counts["set_aside"], counts["known"], tuple(problems))
 
 
-def store_observed(db: OpsDatabase, batch: Sequence[ParsedSighting], run_id: int, observer: str,
+def store_observed(db: OpsDatabase, batch: Sequence[ParsedSighting], *, run_id: int, observer: str,
                    home: Path | None = None, actor: str | None = None) -> ImportReport:
     """One batch of the BitTorrent observer's sightings, through the same path as an export: matched, placed,
     duplicates never twice, targets regrouped; the batch is an ``imports`` row of source ``observer`` (its SHA-256

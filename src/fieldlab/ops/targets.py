@@ -252,7 +252,7 @@ def list_targets(db: OpsDatabase, now: datetime | None = None, statuses: Sequenc
 
 def _summary(row, seen: list[SightingRow], facts: list[RiskFact], weights, at: int,  # noqa: ANN001
              operation_id: int | None) -> TargetSummary:
-    computed, reasons = score(seen, facts, weights, at)
+    computed, reasons = score(seen, facts, weights, now_us=at)
     priority = Priority(computed, reasons, row.override_score, row.override_note, row.override_by)
     known = {(s.hash_kind, s.file_hash) for s in seen if is_known(s.category, s.profile)}
     return TargetSummary(
@@ -317,7 +317,7 @@ def _text(value: str, what: str, limit: int = 2000, required: bool = True) -> st
     return value
 
 
-def add_risk_fact(db: OpsDatabase, target_id: int, kind: str, note: str, points: int | None = None,
+def add_risk_fact(db: OpsDatabase, target_id: int, *, kind: str, note: str, points: int | None = None,
                   actor: str | None = None) -> int:
     if kind not in RISK_KINDS:
         raise TargetError(f"risk fact kinds are {', '.join(RISK_KINDS)}")
@@ -337,7 +337,7 @@ def add_risk_fact(db: OpsDatabase, target_id: int, kind: str, note: str, points:
     return fact_id
 
 
-def withdraw_risk_fact(db: OpsDatabase, target_id: int, fact_id: int, actor: str | None = None) -> None:
+def withdraw_risk_fact(db: OpsDatabase, target_id: int, fact_id: int, *, actor: str | None = None) -> None:
     with db.change("risk_fact_withdrawn", actor, target=target_id, fact=fact_id) as change:
         _existing(change.conn, target_id)
         done = change.conn.execute(update(risk_facts).where(and_(
@@ -347,7 +347,9 @@ def withdraw_risk_fact(db: OpsDatabase, target_id: int, fact_id: int, actor: str
             raise TargetError(f"target {target_id} has no standing risk fact {fact_id}")
 
 
-def set_override(db: OpsDatabase, target_id: int, new_score: int | None, note: str, actor: str | None = None) -> None:
+def set_override(
+    db: OpsDatabase, target_id: int, *, new_score: int | None, note: str, actor: str | None = None,
+) -> None:
     """An officer's priority in place of the computed one (None: back to the computed score), with the reason."""
     if new_score is not None and not 0 <= new_score <= 10_000:
         raise TargetError("an overriding score is 0 to 10000")
@@ -362,7 +364,7 @@ def set_override(db: OpsDatabase, target_id: int, new_score: int | None, note: s
             override_at=time.time() if new_score is not None else None))
 
 
-def add_subscriber(db: OpsDatabase, target_id: int, isp: str, isp_reference: str, ip: str, seen_us: int, name: str,
+def add_subscriber(db: OpsDatabase, target_id: int, *, isp: str, isp_reference: str, ip: str, seen_us: int, name: str,
                    address: str, actor: str | None = None) -> int:
     """Subscriber details from an ISP's answer.  The audit entry names the fields and the SHA-256 of the values,
     not the values: the append-only trail must not keep a person's details for ever."""
@@ -386,7 +388,7 @@ def add_subscriber(db: OpsDatabase, target_id: int, isp: str, isp_reference: str
     return new_id
 
 
-def close_target(db: OpsDatabase, target_id: int, note: str, reopen: bool = False, actor: str | None = None) -> None:
+def close_target(db: OpsDatabase, target_id: int, *, note: str, reopen: bool = False, actor: str | None = None) -> None:
     note = _text(note, "the reason")
     with db.change("target_reopened" if reopen else "target_closed", actor, target=target_id, note=note) as change:
         _existing(change.conn, target_id)

@@ -225,7 +225,7 @@ def read_torrent_list(text: str) -> tuple[list[TorrentFacts], list[str]]:
     return found, problems
 
 
-def import_torrents(db: OpsDatabase, found: Sequence[TorrentFacts], source: str, source_name: str,
+def import_torrents(db: OpsDatabase, found: Sequence[TorrentFacts], *, source: str, source_name: str,
                     profile: str = "uk", category: str | None = None, description: str | None = None,
                     actor: str | None = None, problems: Sequence[str] = ()) -> TorrentImport:
     """Add or complete known torrents (one audited transaction), then match every infohash sighting again.

@@ -67,7 +67,7 @@ class WarrantDraft:
         return f"Target {self.target.summary.id}"
 
 
-def warrant_draft(db: OpsDatabase, target_id: int, prepared_by: str, now: datetime | None = None) -> WarrantDraft:
+def warrant_draft(db: OpsDatabase, target_id: int, *, prepared_by: str, now: datetime | None = None) -> WarrantDraft:
     detail = target_detail(db, target_id, now)
     if detail is None or not detail.sightings:
         raise WarrantError(f"target {target_id} has no sightings to apply on")
@@ -108,7 +108,7 @@ def render_pdf(draft: WarrantDraft) -> bytes:
     return html_to_pdf(render_html(draft))
 
 
-def write_warrant(db: OpsDatabase, draft: WarrantDraft, fmt: str, output: Path | None = None,
+def write_warrant(db: OpsDatabase, draft: WarrantDraft, *, fmt: str, output: Path | None = None,
                   actor: str | None = None) -> tuple[bytes, str]:
     """The draft's bytes and SHA-256, written to ``output`` if given (whole or not at all); audited either way."""
     if fmt not in FORMATS:

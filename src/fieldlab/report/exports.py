@@ -51,7 +51,7 @@ def export_case(store: CaseStore, fmt: str, output: Path, *, profile: str = "uk"
         else:
             with open(partial, "w", encoding="utf-8", newline="") as out:
                 if fmt == "vics":
-                    count = write_vics(store, out, chosen, all_media)
+                    count = write_vics(store, out, chosen, all_media=all_media)
                 elif fmt == "case-uco":
                     count = write_case_uco(store, out, chosen)
                 else:

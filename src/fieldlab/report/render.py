@@ -92,7 +92,7 @@ def html_to_pdf(html: str, fetcher: DataOnlyFetcher | None = None) -> bytes:
     return HTML(string=html, base_url=None, url_fetcher=fetcher or DataOnlyFetcher()).write_pdf()
 
 
-def default_output(case_dir: Path, profile: str, fmt: str, now: datetime | None = None) -> Path:
+def default_output(case_dir: Path, profile: str, fmt: str, *, now: datetime | None = None) -> Path:
     """In the case folder, named from the profile and the time only: never from anything in the evidence."""
     stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path(case_dir) / f"report-{profile}-{stamp}.{fmt}"

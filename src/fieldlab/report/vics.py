@@ -66,7 +66,7 @@ def category_codes(profile: Profile) -> dict[str, int]:
     return codes
 
 
-def write_vics(store: CaseStore, out: TextIO, profile: Profile, all_media: bool = False) -> int:
+def write_vics(store: CaseStore, out: TextIO, profile: Profile, *, all_media: bool = False) -> int:
     """Write the case file; returns how many MediaFiles (copies) it lists."""
     table = charging_table(store, profile.name)
     codes = category_codes(profile)
@@ -94,8 +94,8 @@ def _media(media_id: int, copies: list[_Copy], codes: dict[str, int], first_file
     counted = next((c.counted for c in copies if c.counted), None)
     category = counted.category if counted else UNCATEGORISED
     sha256 = next((c.item.sha256 for c in copies if c.item.sha256), None)
-    record = vics_media(media_id, first.item.md5, first.item.sha1, sha256, category,
-                        next((c.pdq for c in copies if c.pdq), None), None, codes)
+    record = vics_media(media_id, md5=first.item.md5, sha1=first.item.sha1, sha256=sha256, category=category,
+                        pdq=next((c.pdq for c in copies if c.pdq), None), photodna=None, codes=codes)
     record["IsPrecategorized"] = counted is not None and counted.basis != "examiner"
     if counted is not None:
         if counted.basis != "examiner" and counted.hash_set:

@@ -140,7 +140,8 @@ def _analysed(store: CaseStore, exhibit_id: int, source: _Evidence) -> PhoneFind
     found.devices = _distinct(found.devices)
     apps = _container_apps(source, containers, found)
     placings = _placings(listed_items(store, exhibit_id, media_or_hit()), found.origins, hidden_folders, apps)
-    replace_phone_findings(store, exhibit_id, found.devices, found.records, placings, sorted(found.deleted))
+    replace_phone_findings(store, exhibit_id, found_devices=found.devices, records=found.records, placings=placings,
+                           deleted_items=sorted(found.deleted))
     for artefact, problem in found.problems:
         store.add_error(exhibit_id, "phone", artefact.path, problem, item_id=artefact.id)
     return found

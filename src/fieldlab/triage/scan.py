@@ -138,7 +138,7 @@ def scan_source(
         chain_parents = tuple(link.path for link in image.container.chain[1:]) if image else ()
         if chain_parents and not incomplete:  # workers open exactly the chain found here, not a new search's
             spec = replace(spec, parents=chain_parents)
-        refuse_near_evidence(Path(case_dir), spec.path, spec.kind, "the case folder", chain_parents)
+        refuse_near_evidence(Path(case_dir), spec.path, spec.kind, what="the case folder", parents=chain_parents)
         place = options.workers
         work = opened.enter_context(open_work_pool(
             spec.path, workers=place.processes, cluster=place.cluster, local_cluster=place.local_cluster))
@@ -148,7 +148,7 @@ def scan_source(
         copy_of = None
         if ref not in {e.ref for e in store.exhibits()}:
             identity = source_identity(spec.path, spec.kind, image.facts.to_json_dict() if image else None)
-            copy_of = refuse_second_copy(store, identity, options.second_copy)
+            copy_of = refuse_second_copy(store, identity, second_copy=options.second_copy)
         exhibit, created = store.ensure_exhibit(ref, spec.path, spec.kind)
         store.audit.append(
             "scan_started" if created else "scan_resumed",

@@ -25,4 +25,4 @@ def validate(out: Path, *, seed: int = 1, size: str = "quick", peers: bool = Fal
 
         peer_scores = {name: score(truth, findings, None)
                        for name, findings in run_peers(out / "corpus", truth, out / "work" / "peers").items()}
-    return write_record(build_record(truth, run, result, peer_scores), out)
+    return write_record(build_record(truth, run, result, peers=peer_scores), out)

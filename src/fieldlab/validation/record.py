@@ -54,7 +54,7 @@ class WrittenRecord:
     pdf: Path
 
 
-def build_record(truth: Truth, run: FieldlabRun, result: Score, peers: dict[str, Score]) -> dict:
+def build_record(truth: Truth, run: FieldlabRun, result: Score, *, peers: dict[str, Score]) -> dict:
     by_ref = {r.ref: r for r in run.exhibits}
     limits = [{"name": c.name, "found": c.found, "planted": c.planted, "missed": list(c.missed)}
               for c in result.classes if c.found < c.planted]

@@ -86,7 +86,7 @@ def name_key(typed: str) -> str:
     return canonical_name(typed).casefold()
 
 
-def add_user(store: AccountStore, name: str, role: str, password: str, actor: str | None = None,
+def add_user(store: AccountStore, name: str, role: str, *, password: str, actor: str | None = None,
              roles: tuple[str, ...] = ROLES) -> User:
     """A new account; ``store`` is a case or the operations database (``roles=OPS_ROLES``): anything with the
     ``users`` table and an audit log."""
@@ -109,7 +109,7 @@ def list_users(store: AccountStore) -> list[User]:
     return [_user(r) for r in stored.all_users(store)]
 
 
-def set_disabled(store: AccountStore, user_id: int, disabled: bool, actor: str) -> User:
+def set_disabled(store: AccountStore, user_id: int, *, disabled: bool, actor: str) -> User:
     row = stored.set_user_disabled(store, user_id, disabled)
     if row is None:
         raise AccountError(f"no user with id {user_id}")
@@ -130,7 +130,7 @@ def check_password(password: str) -> None:
         raise AccountError(f"the password must be at least {MIN_PASSWORD} characters")
 
 
-def set_password(store: AccountStore, name: str, password: str, actor: str | None = None) -> User:
+def set_password(store: AccountStore, name: str, password: str, *, actor: str | None = None) -> User:
     """A new password (forgotten, or given away); the account's open sessions end."""
     check_password(password)
     user = user_named(store, name)
@@ -179,7 +179,7 @@ def start_session(store: AccountStore, user: User) -> tuple[str, Session]:
     return token, session
 
 
-def session_for(store: AccountStore, token: str | None, idle_seconds: float = IDLE_SECONDS,
+def session_for(store: AccountStore, token: str | None, *, idle_seconds: float = IDLE_SECONDS,
                 max_seconds: float = MAX_SECONDS) -> Session | None:
     """The live session of ``token``; an expired one is removed and None returned."""
     if not token or len(token) > 100:

@@ -197,8 +197,8 @@ def state_of(request: Request) -> AppState:
 def session_of(connection: HTTPConnection) -> Session | None:
     """The live session whose token the request's cookie carries, if any."""
     state = connection.app.state.fieldlab
-    return accounts.session_for(state.store, connection.cookies.get(state.cookies.session), state.config.idle_seconds,
-                                state.config.max_seconds)
+    return accounts.session_for(state.store, connection.cookies.get(state.cookies.session),
+                                idle_seconds=state.config.idle_seconds, max_seconds=state.config.max_seconds)
 
 
 def current_session(request: Request) -> Session:
@@ -245,7 +245,9 @@ def may(permission: str):  # noqa: ANN201 - a FastAPI dependency
     return check
 
 
-def render(request: Request, template: str, session: Session | None, status: int = 200, **context: object) -> HTMLResponse:
+def render(
+    request: Request, template: str, session: Session | None, *, status: int = 200, **context: object,
+) -> HTMLResponse:
     state = state_of(request)
     welfare = settings_for(state.store, session.user.id) if session else None
     page = state.templates.get_template(template).render(

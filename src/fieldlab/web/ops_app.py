@@ -85,7 +85,7 @@ def create_ops_app(location: OpsLocation, config: WebConfig | None = None, *, ho
     return app
 
 
-def ops_render(request: Request, template: str, session: Session | None, status: int = 200,
+def ops_render(request: Request, template: str, session: Session | None, *, status: int = 200,
                **context: object) -> HTMLResponse:
     state = ops_state_of(request)
     page = state.templates.get_template(template).render(

@@ -163,7 +163,7 @@ def target_risk(request: Request, target_id: Id, kind: Annotated[str, Form(max_l
             given = int(points) if points.strip() else None
         except ValueError:
             raise TargetError("points are a whole number") from None
-        add_risk_fact(_state(request).db, target_id, kind, note, given, _actor(session))
+        add_risk_fact(_state(request).db, target_id, kind=kind, note=note, points=given, actor=_actor(session))
     return _target_change(request, session, target_id, act)
 
 
@@ -171,7 +171,7 @@ def target_risk(request: Request, target_id: Id, kind: Annotated[str, Form(max_l
 def target_risk_withdraw(request: Request, target_id: Id, fact_id: Id,
                          session: Session = Depends(may("ops_intelligence"))) -> Response:
     return _target_change(request, session, target_id,
-                          lambda: withdraw_risk_fact(_state(request).db, target_id, fact_id, _actor(session)))
+                          lambda: withdraw_risk_fact(_state(request).db, target_id, fact_id, actor=_actor(session)))
 
 
 @router.post("/targets/{target_id}/override")
@@ -182,7 +182,7 @@ def target_override(request: Request, target_id: Id, note: Text, score: Annotate
             value = int(score) if score.strip() else None
         except ValueError:
             raise TargetError("the score is a whole number (leave it empty to go back to the computed score)") from None
-        set_override(_state(request).db, target_id, value, note, _actor(session))
+        set_override(_state(request).db, target_id, new_score=value, note=note, actor=_actor(session))
     return _target_change(request, session, target_id, act)
 
 
@@ -197,8 +197,8 @@ def target_subscriber(request: Request, target_id: Id, sighting: Annotated[int, 
         chosen = next((s for s in detail.sightings if s.id == sighting), None) if detail else None
         if chosen is None:
             raise TargetError("choose one of this target's sightings: the address and time the ISP was asked about")
-        add_subscriber(state.db, target_id, isp, isp_reference, chosen.ip, chosen.seen_us, name, address,
-                       _actor(session))
+        add_subscriber(state.db, target_id, isp=isp, isp_reference=isp_reference, ip=chosen.ip, seen_us=chosen.seen_us,
+                       name=name, address=address, actor=_actor(session))
     return _target_change(request, session, target_id, act)
 
 
@@ -206,7 +206,8 @@ def target_subscriber(request: Request, target_id: Id, sighting: Annotated[int, 
 def target_close(request: Request, target_id: Id, note: Text, reopen: Annotated[bool, Form()] = False,
                  session: Session = Depends(may("ops_intelligence"))) -> Response:
     return _target_change(request, session, target_id,
-                          lambda: close_target(_state(request).db, target_id, note, reopen, _actor(session)))
+                          lambda: close_target(_state(request).db, target_id, note=note, reopen=reopen,
+                                               actor=_actor(session)))
 
 
 @router.post("/targets/{target_id}/operation")
@@ -214,7 +215,7 @@ def target_operation(request: Request, target_id: Id, reference: Annotated[str, 
                      session: Session = Depends(may("ops_intelligence"))) -> Response:
     started: list[int] = []
     refused = _problem(lambda: started.append(lifecycle.start_operation(_state(request).db, target_id, reference,
-                                                                         _actor(session))),
+                                                                         actor=_actor(session))),
                        lambda p: _target_page(request, session, target_id, p))
     return refused or RedirectResponse(f"/operations/{started[0]}", status_code=303)
 
@@ -226,21 +227,21 @@ def target_operation(request: Request, target_id: Id, reference: Annotated[str, 
 def warrant_page(request: Request, target_id: Id, session: Session = Depends(may("ops_intelligence"))) -> Response:
     state = _state(request)
     draft = _draft(state, target_id, session)
-    write_warrant(state.db, draft, "html", actor=_actor(session))
+    write_warrant(state.db, draft, fmt="html", actor=_actor(session))
     return ops_render(request, "ops_warrant.html", session, draft=draft)
 
 
 @router.post("/targets/{target_id}/warrant.pdf")
 def warrant_pdf(request: Request, target_id: Id, session: Session = Depends(may("ops_intelligence"))) -> Response:
     state = _state(request)
-    data, _digest = write_warrant(state.db, _draft(state, target_id, session), "pdf", actor=_actor(session))
+    data, _digest = write_warrant(state.db, _draft(state, target_id, session), fmt="pdf", actor=_actor(session))
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="warrant-draft-target-{target_id}.pdf"'})
 
 
 def _draft(state: OpsState, target_id: int, session: Session):  # noqa: ANN202
     try:
-        return warrant_draft(state.db, target_id, _actor(session))
+        return warrant_draft(state.db, target_id, prepared_by=_actor(session))
     except WarrantError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -281,7 +282,7 @@ def operation_stage(request: Request, operation_id: Id, stage: Annotated[str, Fo
                     on: Annotated[str, Form(max_length=10)], persons: Annotated[int, Form(ge=1, le=100)] = 1,
                     session: Session = Depends(may("ops_lifecycle"))) -> Response:
     return _operation_change(request, session, operation_id, lambda: lifecycle.record_stage(
-        _state(request).db, operation_id, stage, _day(on), persons, _actor(session)))
+        _state(request).db, operation_id, stage, on=_day(on), persons=persons, actor=_actor(session)))
 
 
 @router.post("/operations/{operation_id}/devices")
@@ -295,7 +296,8 @@ def operation_device(request: Request, operation_id: Id, exhibit_ref: Annotated[
             if state.cases_root is None or case not in state.case_folders():
                 raise LifecycleError("choose a case folder from the list")
             folder = state.cases_root / case
-        lifecycle.add_device(state.db, operation_id, exhibit_ref, description, folder, _actor(session))
+        lifecycle.add_device(state.db, operation_id, exhibit_ref=exhibit_ref, description=description, case_dir=folder,
+                             actor=_actor(session))
     return _operation_change(request, session, operation_id, act)
 
 
@@ -304,7 +306,7 @@ def operation_safeguarding(request: Request, operation_id: Id, children: Annotat
                            on: Annotated[str, Form(max_length=10)], note: Text,
                            session: Session = Depends(may("ops_lifecycle"))) -> Response:
     return _operation_change(request, session, operation_id, lambda: lifecycle.record_safeguarding(
-        _state(request).db, operation_id, children, _day(on), note, _actor(session)))
+        _state(request).db, operation_id, children=children, on=_day(on), note=note, actor=_actor(session)))
 
 
 # settings and accounts (supervisors)
@@ -358,7 +360,7 @@ def add_user(request: Request, name: Annotated[str, Form(max_length=200)], role:
 
     def act() -> None:
         with state.write_lock:
-            accounts.add_user(state.store, name, role, password, actor=_actor(session), roles=OPS_ROLES)
+            accounts.add_user(state.store, name, role, password=password, actor=_actor(session), roles=OPS_ROLES)
     return _problem(act, lambda p: _users_page(request, session, p)) or RedirectResponse("/users", 303)
 
 
@@ -371,7 +373,7 @@ def enable_user(request: Request, user_id: Id, change: str, session: Session = D
     state = _state(request)
     try:
         with state.write_lock:
-            accounts.set_disabled(state.store, user_id, change == "disable", _actor(session))
+            accounts.set_disabled(state.store, user_id, disabled=change == "disable", actor=_actor(session))
     except AccountError as exc:
         raise HTTPException(404, str(exc)) from None
     return RedirectResponse("/users", status_code=303)

@@ -18,7 +18,7 @@ UntilMonth = Annotated[str | None, Query(alias="to", max_length=7)]
 
 def _figures(request: Request, first: str | None, last: str | None) -> PublicFigures:
     try:
-        return public_figures(ops_state_of(request).db, first or None, last or None)
+        return public_figures(ops_state_of(request).db, first=first or None, last=last or None)
     except PeriodError as exc:
         raise HTTPException(400, str(exc)) from None
 

@@ -246,7 +246,7 @@ def _unknown_order(content: Content) -> tuple:
     return content.tier, -content.score, content.item_id
 
 
-def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -> list[Tile]:
+def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], *, profile: str) -> list[Tile]:
     """Tiles for one page of content keys, with each content's standing decision and group."""
     chosen = [index.contents[k] for k in keys]
     ids = [c.item_id for c in chosen]
@@ -260,7 +260,7 @@ def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], profile: str) -
     return found
 
 
-def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], whole_group: bool) -> list[int]:
+def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], *, whole_group: bool) -> list[int]:
     """The items a categorisation applies to: each chosen item's copies, and with ``whole_group`` its
     near-duplicates (and their copies)."""
     chosen = set(item_ids)

@@ -172,7 +172,7 @@ def gallery(request: Request, session: Session = Depends(allowed("view")),
         keys = [k for k in keys if index.contents[k].item_id not in decided]
     page_size = state.config.page_size
     chosen = keys[(page - 1) * page_size: page * page_size]
-    shown = tiles(state.store, index, chosen, state.config.profile)
+    shown = tiles(state.store, index, chosen, profile=state.config.profile)
     pages = max(1, -(-len(keys) // page_size))
     return render(request, "gallery.html", session, tab=tab, page=page, pages=pages, tiles=shown,
                   total=len(keys), known_total=len(index.known), review_total=len(index.unknown),
@@ -272,10 +272,10 @@ def categorise_items(request: Request, body: Categorisation, session: Session = 
     if body.category not in PROFILES[profile].labels:
         raise HTTPException(422, f"{body.category!r} is not a category of the {profile} profile")
     index = state.fresh_review()
-    chosen = expand_selection(state.store, index, body.items, body.whole_group)
+    chosen = expand_selection(state.store, index, body.items, whole_group=body.whole_group)
     with state.write_lock:
         try:
-            categorise(state.store, chosen, body.category, profile, examiner=session.user.name,
+            categorise(state.store, chosen, body.category, profile=profile, examiner=session.user.name,
                        note="whole group" if body.whole_group else None)
         except CaseError as exc:
             raise HTTPException(404, str(exc)) from None
@@ -320,9 +320,9 @@ def exposure(request: Request, body: Exposure, session: Session = Depends(may("s
     with state.write_lock:
         try:
             if body.exposure_id is not None:
-                welfare.end_exposure(state.store, session, body.exposure_id, body.seconds)
+                welfare.end_exposure(state.store, session, body.exposure_id, seconds=body.seconds)
             elif body.item_id is not None and body.how != "reveal":
-                welfare.record_exposure(state.store, session, body.item_id, body.how, body.seconds)
+                welfare.record_exposure(state.store, session, body.item_id, how=body.how, seconds=body.seconds)
             else:
                 raise HTTPException(422, "give item_id (hover, key) or exposure_id (reveal)")
         except welfare.ExposureRefused as exc:
@@ -370,7 +370,8 @@ def save_settings(request: Request, blur_px: Annotated[int, Form(ge=0, le=1000)]
                   greyscale: Annotated[bool, Form()] = False, session: Session = Depends(may("view"))) -> Response:
     state = state_of(request)
     with state.write_lock:
-        welfare.save_settings(state.store, session.user, blur_px, greyscale, break_minutes)
+        welfare.save_settings(state.store, session.user, blur_px=blur_px, greyscale=greyscale,
+                              break_minutes=break_minutes)
     return RedirectResponse("/settings?saved=true", status_code=303)
 
 
@@ -390,7 +391,7 @@ def add_user(request: Request, name: Annotated[str, Form(max_length=200)], role:
     state = state_of(request)
     try:
         with state.write_lock:
-            accounts.add_user(state.store, name, role, password, actor=session.user.name)
+            accounts.add_user(state.store, name, role, password=password, actor=session.user.name)
     except AccountError as exc:
         return render(request, "users.html", session, status=400, users=accounts.list_users(state.store),
                       roles=accounts.ROLES, duties=role_duties("review"), exposure=exposure_totals(state.store), problem=str(exc), utc=utc)
@@ -413,7 +414,7 @@ def _set_disabled(request: Request, user_id: int, disabled: bool, session: Sessi
     state = state_of(request)
     try:
         with state.write_lock:
-            accounts.set_disabled(state.store, user_id, disabled, session.user.name)
+            accounts.set_disabled(state.store, user_id, disabled=disabled, actor=session.user.name)
     except AccountError as exc:
         raise HTTPException(404, str(exc)) from None
     return RedirectResponse("/users", status_code=303)

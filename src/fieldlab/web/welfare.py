@@ -33,7 +33,9 @@ class ExposureRefused(WebError):
     """A browser's claim of a look that the server cannot have made possible: the message says why."""
 
 
-def save_settings(store: CaseStore, user: User, blur_px: int, greyscale: bool, break_minutes: int) -> WelfareSettings:
+def save_settings(
+    store: CaseStore, user: User, *, blur_px: int, greyscale: bool, break_minutes: int,
+) -> WelfareSettings:
     """Store the examiner's choices, held within sane bounds."""
     blur_px = min(max(int(blur_px), BLUR_RANGE[0]), BLUR_RANGE[1])
     break_minutes = min(max(int(break_minutes), BREAK_RANGE[0]), BREAK_RANGE[1])
@@ -62,7 +64,7 @@ def record_picture_sent(store: CaseStore, session: Session, item_id: int) -> Non
     stored.log_picture_sent(store, session.user.id, session.user.name, session.token_hash, item_id, time.time())
 
 
-def end_exposure(store: CaseStore, session: Session, exposure_id: int, seconds: float) -> bool:
+def end_exposure(store: CaseStore, session: Session, exposure_id: int, *, seconds: float) -> bool:
     """The length of the session user's own reveal ``exposure_id``, at most the time since its picture was sent to
     this session; False if it is not theirs or already has one; ExposureRefused if the picture was never sent."""
     user = session.user
@@ -80,7 +82,7 @@ def end_exposure(store: CaseStore, session: Session, exposure_id: int, seconds: 
     return done
 
 
-def record_exposure(store: CaseStore, session: Session, item_id: int, how: str, seconds: float) -> int:
+def record_exposure(store: CaseStore, session: Session, item_id: int, *, how: str, seconds: float) -> int:
     """A look that has ended (the picture unblurred by hover or key), timed by the browser, stamped by the server.
     Only a picture sent to this session can have been looked at, and for no longer than since it was first sent,
     less the looks at it already recorded: ExposureRefused otherwise, and the length capped."""
@@ -99,7 +101,7 @@ def record_exposure(store: CaseStore, session: Session, item_id: int, how: str, 
     return exposure_id
 
 
-def has_revealed(store: CaseStore, user: User, item_ids: list[int], within: float = REVEAL_VALID_SECONDS) -> bool:
+def has_revealed(store: CaseStore, user: User, item_ids: list[int], *, within: float = REVEAL_VALID_SECONDS) -> bool:
     return stored.revealed_since(store, user.id, item_ids, since=time.time() - within)
 
 

@@ -88,7 +88,7 @@ def is_block_export(path: Path) -> bool:
         return False
 
 
-def import_block_export(library: HashSetLibrary, source: Path, name: str, replace: bool = False) -> ImportReport:
+def import_block_export(library: HashSetLibrary, source: Path, name: str, *, replace: bool = False) -> ImportReport:
     """Import a block-hash set exported by ``export_block_set``; the file's own profile and statistics are kept.
 
     Lines that do not parse, blocks of unknown files and repeated digests are problems (reported with their line

@@ -45,9 +45,8 @@ def parse_nsrl_rds(path: Path) -> Iterator[HashRecord | ParseProblem]:
 
     Raises HashSetFileError when the file is not SQLite or has no DISTINCT_HASH or FILE with hash columns.
     """
-    return read_sqlite_set(
-        path, rds_source, RDS_COLUMNS, "an NSRL RDSv3 database: no DISTINCT_HASH or FILE with sha256, sha1 or md5"
-    )
+    return read_sqlite_set(path, rds_source, RDS_COLUMNS,
+                           expected="an NSRL RDSv3 database: no DISTINCT_HASH or FILE with sha256, sha1 or md5")
 
 
 def is_nsrl_txt_header(line: str) -> bool:

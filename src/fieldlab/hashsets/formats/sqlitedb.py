@@ -103,7 +103,7 @@ def read_sqlite_set(
     path: Path,
     choose_source: Callable[[Schema], str | None],
     columns: Mapping[str, str],
-    expected: str,
+    *, expected: str,
 ) -> Iterator[HashRecord | ParseProblem]:
     """Records from the table or view ``choose_source`` picks, reading whichever of ``columns`` it has.
 

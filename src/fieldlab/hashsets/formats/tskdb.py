@@ -33,4 +33,5 @@ def parse_tsk_kdb(path: Path) -> Iterator[HashRecord | ParseProblem]:
 
     Raises HashSetFileError when the file is not SQLite or has no hashes table with an md5 column.
     """
-    return read_sqlite_set(path, kdb_source, KDB_COLUMNS, "a TSK/Autopsy hash database: no hashes table with md5")
+    return read_sqlite_set(path, kdb_source, KDB_COLUMNS,
+                           expected="a TSK/Autopsy hash database: no hashes table with md5")

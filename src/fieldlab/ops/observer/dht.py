@@ -61,7 +61,7 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 async def get_peers(infohash: bytes, bootstrap: tuple[PeerAddress, ...], confinement: Confinement,
-                    max_queries: int = 64, in_flight: int = 8, timeout: float = 2.0,
+                    *, max_queries: int = 64, in_flight: int = 8, timeout: float = 2.0,
                     node_id: bytes | None = None) -> DhtAnswer:
     """Peers the DHT holds for ``infohash`` (its first 20 bytes: a v2 torrent is announced under its truncated hash)."""
     target = infohash[:20]

@@ -76,7 +76,7 @@ def extension_handshake(client: str) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-async def look_at_peer(ip: str, port: int, infohash: bytes, pieces: int | None, peer_id: bytes, client: str,
+async def look_at_peer(ip: str, port: int, infohash: bytes, *, pieces: int | None, peer_id: bytes, client: str,
                        connect_timeout: float = 5.0, read_timeout: float = 5.0, deadline: float = 10.0,
                        source_address: str | None = None) -> PeerLook:
     """Connect (from ``source_address`` if given), handshake, and read until the peer has said its client and its

@@ -240,8 +240,8 @@ class Observer:
                 continue
             counts["tracker_requests"] += 1
             try:
-                answer = await ask_tracker(tracker, torrent.wire_hash, self.peer_id, self.config.announce_port,
-                                           self.confinement)
+                answer = await ask_tracker(tracker, torrent.wire_hash, peer_id=self.peer_id,
+                                           port=self.config.announce_port, confinement=self.confinement)
             except TrackerError:
                 counts["tracker_errors"] += 1
                 continue
@@ -311,8 +311,8 @@ class Observer:
         counts["rate_limited_seconds"] += round(waited, 3)  # type: ignore[assignment]  # a Counter holds any number
         counts["connections"] += 1
         try:
-            look = await look_at_peer(work.peer.ip, work.peer.port, work.torrent.wire_hash, work.torrent.pieces,
-                                      self.peer_id, CLIENT_NAME, read_timeout=self.config.read_timeout,
+            look = await look_at_peer(work.peer.ip, work.peer.port, work.torrent.wire_hash, pieces=work.torrent.pieces,
+                                      peer_id=self.peer_id, client=CLIENT_NAME, read_timeout=self.config.read_timeout,
                                       deadline=self.config.peer_timeout,
                                       source_address=self.config.source_address or None)
         except PeerError as exc:
@@ -335,7 +335,8 @@ class Observer:
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
         if batch:
-            report = store_observed(self.db, batch, self.status.run_id, self._observer_address, self.home, self.actor)
+            report = store_observed(self.db, batch, run_id=self.status.run_id, observer=self._observer_address,
+                                    home=self.home, actor=self.actor)
             counts = self.status.counts
             counts["batches"] += 1
             counts["sightings_added"] += report.added

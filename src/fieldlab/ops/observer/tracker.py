@@ -36,7 +36,7 @@ class TrackerAnswer:
     interval: int | None  # seconds the tracker asks us to wait before the next announce
 
 
-def announce_url(tracker: str, infohash: bytes, peer_id: bytes, port: int) -> str:
+def announce_url(tracker: str, infohash: bytes, *, peer_id: bytes, port: int) -> str:
     query = urllib.parse.urlencode({"info_hash": infohash[:20], "peer_id": peer_id, "port": port, "uploaded": 0,
                                     "downloaded": 0, "left": 1, "compact": 1, "numwant": NUMWANT},
                                    quote_via=urllib.parse.quote)  # %20, never "+": trackers differ on "+"
@@ -69,7 +69,7 @@ def is_tracker_we_ask(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https", "udp")
 
 
-async def ask_tracker(tracker: str, infohash: bytes, peer_id: bytes, port: int, confinement: Confinement,
+async def ask_tracker(tracker: str, infohash: bytes, *, peer_id: bytes, port: int, confinement: Confinement,
                       timeout: float = 10.0) -> TrackerAnswer:
     """Peers from one HTTP or UDP tracker; a tracker outside the confinement is refused before anything is sent."""
     parts = urllib.parse.urlsplit(tracker)
@@ -84,8 +84,8 @@ async def ask_tracker(tracker: str, infohash: bytes, peer_id: bytes, port: int, 
             target = None
         if target is None or not target[1]:
             raise TrackerError(f"tracker {tracker[:100]!r} has no address and port")
-        return await ask_udp_tracker(target, infohash, peer_id, port, timeout)
-    url = announce_url(tracker, infohash, peer_id, port)
+        return await ask_udp_tracker(target, infohash, peer_id=peer_id, port=port, timeout=timeout)
+    url = announce_url(tracker, infohash, peer_id=peer_id, port=port)
     return await asyncio.to_thread(_fetch, url, timeout)
 
 
@@ -102,7 +102,7 @@ class _Datagrams(asyncio.DatagramProtocol):
             self.queue.put_nowait(data[:65536])
 
 
-async def ask_udp_tracker(target: tuple[str, int], infohash: bytes, peer_id: bytes, port: int,
+async def ask_udp_tracker(target: tuple[str, int], infohash: bytes, *, peer_id: bytes, port: int,
                           timeout: float = 10.0) -> TrackerAnswer:
     """BEP 15: connect, then announce; each step tried twice within ``timeout``."""
     loop = asyncio.get_running_loop()
