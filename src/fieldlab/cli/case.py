@@ -438,7 +438,7 @@ def categorise(
     store = open_case(case)
     try:
         chosen = sorted({m for i in item_ids for m in (group_of(store, i) if whole_group else [i])})
-        count = record(store, chosen, category, profile, note=note)
+        count = record(store, chosen, category, profile=profile, note=note)
     except CaseError as exc:
         fail(str(exc))
     finally:
