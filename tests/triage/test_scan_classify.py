@@ -206,10 +206,11 @@ def test_a_model_the_workers_cannot_load_is_a_problem_of_each_picture_and_the_sc
     spec = describe_model(model)
     broken = tmp_path / "replaced.onnx"
     broken.write_bytes(b"not an onnx model")
+    from fieldlab.triage.options import ScanOptions, Workers
     from fieldlab.triage.scan import scan_source
 
-    result = scan_source(evidence, tmp_path / "case", workers=1, library=HashSetLibrary(home),
-                         classify=replace(spec, path=str(broken)))
+    options = ScanOptions(classify=replace(spec, path=str(broken)), workers=Workers(processes=1))
+    result = scan_source(evidence, tmp_path / "case", options=options, library=HashSetLibrary(home))
     assert not result.interrupted and result.progress.media_decoded == len(FILES)
     problems = _rows(tmp_path / "case", "SELECT stage, kind, message FROM errors")
     assert len(problems) == len(FILES) and {(stage, kind) for stage, kind, _ in problems} == {("classify", "unsupported")}
