@@ -50,7 +50,7 @@ class SessionRow:
     user: UserRow
 
 
-def insert_user(store: HasEngine, name: str, role: str, password_hash: str, created_at: float,
+def insert_user(store: HasEngine, name: str, role: str, *, password_hash: str, created_at: float,
                 key: Callable[[str], str]) -> int:
     """The new account's id; NameTaken when an account's name has the same ``key`` (checked in the same
     transaction, so two requests cannot both take a name)."""
@@ -74,7 +74,7 @@ def user_by_name(store: HasEngine, name: str) -> UserRow | None:
     return _user(row) if row is not None else None
 
 
-def set_user_disabled(store: HasEngine, user_id: int, disabled: bool) -> UserRow | None:
+def set_user_disabled(store: HasEngine, user_id: int, *, disabled: bool) -> UserRow | None:
     """The account as it was, now (dis)abled, its sessions ended when disabled; None when there is no such account."""
     with store.engine.begin() as conn:
         row = conn.execute(select(users).where(users.c.id == user_id)).first()
@@ -86,7 +86,7 @@ def set_user_disabled(store: HasEngine, user_id: int, disabled: bool) -> UserRow
     return _user(row)
 
 
-def set_password_hash(store: HasEngine, user_id: int, password_hash: str, end_sessions: bool) -> None:
+def set_password_hash(store: HasEngine, user_id: int, password_hash: str, *, end_sessions: bool) -> None:
     with store.engine.begin() as conn:
         conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
         if end_sessions:
@@ -104,7 +104,7 @@ def delete_user_unless_exposed(store: HasEngine, user_id: int) -> bool:
     return True
 
 
-def insert_session(store: HasEngine, token_hash: str, user_id: int, csrf_token: str, now: float) -> None:
+def insert_session(store: HasEngine, token_hash: str, user_id: int, *, csrf_token: str, now: float) -> None:
     with store.engine.begin() as conn:
         conn.execute(insert(web_sessions).values(token_hash=token_hash, user_id=user_id, csrf_token=csrf_token,
                                                  created_at=now, last_seen=now))

@@ -99,7 +99,9 @@ class ExhibitProblem:
     at: float
 
 
-def exhibit_problems(store: CaseStore, exhibit_id: int, limit: int, newest_first: bool = False) -> list[ExhibitProblem]:
+def exhibit_problems(
+    store: CaseStore, exhibit_id: int, *, limit: int, newest_first: bool = False,
+) -> list[ExhibitProblem]:
     """Up to ``limit`` of an exhibit's problems, in the order recorded (or newest first)."""
     order = errors.c.id.desc() if newest_first else errors.c.id
     with store.engine.connect() as conn:

@@ -48,7 +48,7 @@ def settings_for(store: CaseStore, user_id: int) -> WelfareSettings:
     return WelfareSettings(row.blur_px, bool(row.greyscale), row.break_minutes, row.break_taken_at)
 
 
-def store_settings(store: CaseStore, user_id: int, values: dict, current: WelfareSettings) -> None:
+def store_settings(store: CaseStore, user_id: int, *, values: dict, current: WelfareSettings) -> None:
     """Change ``values`` of the examiner's settings; the first change stores ``current`` with them."""
     with store.engine.begin() as conn:
         if conn.execute(select(examiner_settings.c.user_id).where(examiner_settings.c.user_id == user_id)).first():
@@ -59,7 +59,7 @@ def store_settings(store: CaseStore, user_id: int, values: dict, current: Welfar
             conn.execute(insert(examiner_settings).values(user_id=user_id, **row))
 
 
-def log_exposure(store: CaseStore, user_id: int, examiner: str, item_id: int, how: str, revealed_at: float,
+def log_exposure(store: CaseStore, user_id: int, examiner: str, *, item_id: int, how: str, revealed_at: float,
                  seconds: float | None = None) -> int:
     """A look, its length still open (``seconds`` None) for an explicit reveal; the new entry's id."""
     with store.engine.begin() as conn:
@@ -68,7 +68,7 @@ def log_exposure(store: CaseStore, user_id: int, examiner: str, item_id: int, ho
         )))
 
 
-def log_picture_sent(store: CaseStore, user_id: int, examiner: str, session_hash: str, item_id: int,
+def log_picture_sent(store: CaseStore, user_id: int, examiner: str, *, session_hash: str, item_id: int,
                      sent_at: float) -> None:
     """A picture leaving the server for a session, with its audit entry in the same transaction."""
     with store.engine.begin() as conn:
@@ -78,7 +78,7 @@ def log_picture_sent(store: CaseStore, user_id: int, examiner: str, session_hash
     store.audit.record_head(entry)
 
 
-def first_sent(store: CaseStore, session_hash: str, item_id: int, since: float = 0.0) -> float | None:
+def first_sent(store: CaseStore, session_hash: str, item_id: int, *, since: float = 0.0) -> float | None:
     """When the item's picture was first sent to the session (at or after ``since``), or None."""
     with store.engine.connect() as conn:
         return conn.execute(select(func.min(pictures_sent.c.sent_at)).where(
@@ -103,7 +103,7 @@ def close_reveal(store: CaseStore, exposure_id: int, seconds: float) -> bool:
         ).values(seconds=seconds)).rowcount)
 
 
-def claimed_seconds(store: CaseStore, user_id: int, item_id: int, since: float) -> float:
+def claimed_seconds(store: CaseStore, user_id: int, item_id: int, *, since: float) -> float:
     """How long the user's looks (not reveals) at the item since ``since`` already claim."""
     with store.engine.connect() as conn:
         return float(conn.execute(select(func.coalesce(func.sum(exposure_log.c.seconds), 0.0)).where(
@@ -111,7 +111,7 @@ def claimed_seconds(store: CaseStore, user_id: int, item_id: int, since: float) 
             exposure_log.c.revealed_at >= since)).scalar_one())
 
 
-def revealed_since(store: CaseStore, user_id: int, item_ids: list[int], since: float) -> bool:
+def revealed_since(store: CaseStore, user_id: int, item_ids: list[int], *, since: float) -> bool:
     """Whether the user explicitly revealed any of the items after ``since``."""
     with store.engine.connect() as conn:
         return conn.execute(select(exposure_log.c.id).where(

@@ -98,7 +98,8 @@ def add_user(store: AccountStore, name: str, role: str, *, password: str, actor:
     check_password(password)
     now = time.time()
     try:
-        new_id = stored.insert_user(store, name, role, _hasher.hash(password), now, name_key)
+        new_id = stored.insert_user(store, name, role, password_hash=_hasher.hash(password), created_at=now,
+                                    key=name_key)
     except stored.NameTaken as exc:
         raise AccountError(str(exc)) from None
     store.audit.append("user_added", {"user": name, "role": role}, actor=actor)
@@ -110,7 +111,7 @@ def list_users(store: AccountStore) -> list[User]:
 
 
 def set_disabled(store: AccountStore, user_id: int, *, disabled: bool, actor: str) -> User:
-    row = stored.set_user_disabled(store, user_id, disabled)
+    row = stored.set_user_disabled(store, user_id, disabled=disabled)
     if row is None:
         raise AccountError(f"no user with id {user_id}")
     store.audit.append("user_disabled" if disabled else "user_enabled", {"user": row.name}, actor=actor)
@@ -175,7 +176,7 @@ def start_session(store: AccountStore, user: User) -> tuple[str, Session]:
     token = secrets.token_urlsafe(32)
     now = time.time()
     session = Session(user, secrets.token_urlsafe(32), _digest(token), now)
-    stored.insert_session(store, session.token_hash, user.id, session.csrf_token, now)
+    stored.insert_session(store, session.token_hash, user.id, csrf_token=session.csrf_token, now=now)
     return token, session
 
 

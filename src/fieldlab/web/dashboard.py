@@ -97,11 +97,12 @@ def _charging_rows(table: ChargingTable, scope: str) -> list[tuple[str, str, dic
 
 
 def _recent_errors(store: CaseStore, exhibit_id: int, limit: int = 10) -> list[tuple[str, str, str, str]]:
-    return [(p.kind.label, p.stage, p.path, p.message) for p in exhibit_problems(store, exhibit_id, limit, True)]
+    newest = exhibit_problems(store, exhibit_id, limit=limit, newest_first=True)
+    return [(p.kind.label, p.stage, p.path, p.message) for p in newest]
 
 
 def exhibit_errors(store: CaseStore, exhibit_id: int, limit: int = 5000) -> list[tuple[str, str, str, str, float]]:
     """(kind label, stage, path, message, when) of an exhibit's problems, in the order recorded."""
-    return [(p.kind.label, p.stage, p.path, p.message, p.at) for p in exhibit_problems(store, exhibit_id, limit)]
+    return [(p.kind.label, p.stage, p.path, p.message, p.at) for p in exhibit_problems(store, exhibit_id, limit=limit)]
 
 

@@ -41,27 +41,28 @@ def save_settings(
     break_minutes = min(max(int(break_minutes), BREAK_RANGE[0]), BREAK_RANGE[1])
     current = settings_for(store, user.id)
     values = {"blur_px": blur_px, "greyscale": bool(greyscale), "break_minutes": break_minutes}
-    stored.store_settings(store, user.id, values, current)
+    stored.store_settings(store, user.id, values=values, current=current)
     store.audit.append("welfare_settings_changed", values, actor=user.name)
     return WelfareSettings(blur_px, bool(greyscale), break_minutes, current.break_taken_at)
 
 
 def take_break(store: CaseStore, user: User) -> None:
     """Exposure is counted afresh from now."""
-    stored.store_settings(store, user.id, {"break_taken_at": time.time()}, settings_for(store, user.id))
+    stored.store_settings(store, user.id, values={"break_taken_at": time.time()}, current=settings_for(store, user.id))
 
 
 def start_reveal(store: CaseStore, user: User, item_id: int) -> int:
     """An explicit reveal of a known-hash hit: logged before the picture is sent.  Its length is added when the
     browser says the reveal ended (``end_exposure``)."""
-    exposure_id = stored.log_exposure(store, user.id, user.name, item_id, "reveal", time.time())
+    exposure_id = stored.log_exposure(store, user.id, user.name, item_id=item_id, how="reveal", revealed_at=time.time())
     store.audit.append("item_revealed", {"item": item_id, "exposure": exposure_id}, actor=user.name)
     return exposure_id
 
 
 def record_picture_sent(store: CaseStore, session: Session, item_id: int) -> None:
     """A picture is leaving the server for this session: logged, with its audit entry, before it is sent."""
-    stored.log_picture_sent(store, session.user.id, session.user.name, session.token_hash, item_id, time.time())
+    stored.log_picture_sent(store, session.user.id, session.user.name, session_hash=session.token_hash, item_id=item_id,
+                            sent_at=time.time())
 
 
 def end_exposure(store: CaseStore, session: Session, exposure_id: int, *, seconds: float) -> bool:
@@ -95,7 +96,8 @@ def record_exposure(store: CaseStore, session: Session, item_id: int, *, how: st
     now = time.time()
     claimed = stored.claimed_seconds(store, user.id, item_id, since=sent)
     seconds = round(max(0.0, min(float(seconds), MAX_EXPOSURE_SECONDS, now - sent - claimed)), 1)
-    exposure_id = stored.log_exposure(store, user.id, user.name, item_id, how, now - seconds, seconds)
+    exposure_id = stored.log_exposure(store, user.id, user.name, item_id=item_id, how=how, revealed_at=now - seconds,
+                                      seconds=seconds)
     store.audit.append("item_viewed", {"item": item_id, "exposure": exposure_id, "seconds": seconds, "how": how},
                        actor=user.name)
     return exposure_id

@@ -261,6 +261,6 @@ def build_block_set(
         counts={"blocks": stats.unique, "files": stats.files}, per_category=dict(per_category),
         problems=len(problems), conflicts=0, unmapped_categories=dict(unmapped.most_common(50)),
     )
-    install_block_set(library, name, info, stats, selected.digests, selected.block_files, selected.block_indices, files,
-             names, problems)
+    install_block_set(library, name, info, stats=stats, digests=selected.digests, block_files=selected.block_files,
+                      block_indices=selected.block_indices, files=files, names=names, problems=problems)
     return BlockSetReport(info, stats, tuple(problems[:PROBLEMS_KEPT]), target / PROBLEMS_FILE)

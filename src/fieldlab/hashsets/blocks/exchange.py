@@ -141,7 +141,8 @@ def import_block_export(library: HashSetLibrary, source: Path, name: str, *, rep
     )
     block_files = np.frombuffer(collector.block_files.tobytes(), dtype=np.uint32)[keep]
     block_indices = np.frombuffer(collector.block_indices.tobytes(), dtype=np.uint32)[keep]
-    install_block_set(library, name, info, stats, digests[first], block_files, block_indices, table, names, problems)
+    install_block_set(library, name, info, stats=stats, digests=digests[first], block_files=block_files,
+                      block_indices=block_indices, files=table, names=names, problems=problems)
     return ImportReport(info, tuple(problems[:PROBLEMS_KEPT]), target / PROBLEMS_FILE)
 
 

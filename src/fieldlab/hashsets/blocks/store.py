@@ -82,9 +82,9 @@ class BlockSet:
         return self.info.labels[int(self.files["code"][self.block_files[row]])]
 
 
-def install_block_set(library: HashSetLibrary, name: str, info: HashSetInfo, stats: BlockSetStats, digests: np.ndarray,
-             block_files: np.ndarray, block_indices: np.ndarray, files: np.ndarray, names: list[str],
-             problems: list[ParseProblem]) -> None:
+def install_block_set(library: HashSetLibrary, name: str, info: HashSetInfo, *, stats: BlockSetStats,
+                      digests: np.ndarray, block_files: np.ndarray, block_indices: np.ndarray, files: np.ndarray,
+                      names: list[str], problems: list[ParseProblem]) -> None:
     """Write the set into a staging folder and swap it into place, as every import does (a built set or an imported
     export alike)."""
     library.folder.mkdir(parents=True, exist_ok=True)
