@@ -6,12 +6,13 @@ grows a positional switch again, or the API stops handing the scan what it was a
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import inspect
 import pkgutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -122,3 +123,58 @@ def test_the_audit_record_counts_passwords_and_names_a_classifier_only_with_the_
     resolved = options.audit_record(exhibit="EX1", source="/e", kind="image", hash_sets=[], cluster="tcp://s:1",
                                     parents=("/p.vhd",), second_copy_of="EX0")
     assert (resolved["cluster"], resolved["parents"], resolved["second_copy_of"]) == ("tcp://s:1", ["/p.vhd"], "EX0")
+
+
+
+def _module_of(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[1:] if parts[0] == "src" else parts).removesuffix(".__init__")
+
+
+def _calls_resolved(path: Path, root: Path) -> Iterator[tuple[ast.Call, tuple[str, str]]]:
+    """Each call in the file with the (module, function) its name is bound to there: a function defined in the file,
+    one imported by name, or an attribute of an imported module (``api.scan``, ``fieldlab.scan``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = _module_of(path, root)
+    bound = {n.name: (here, n.name) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    modules = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = (node.module, alias.name)
+                modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                modules[alias.asname or alias.name] = alias.name
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in bound:
+            yield node, bound[node.func.id]
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            module = modules.get(node.func.value.id)
+            if module:
+                yield node, ("fieldlab.api" if module == "fieldlab" else module, node.func.attr)
+
+
+def test_no_call_in_the_repository_passes_a_keyword_only_argument_by_position() -> None:
+    """The signature walk guards the definitions; this guards the calls, so a branch merged later that still passes
+    ``add_subscriber(db, 7, "BT", ...)`` fails here rather than in front of an officer."""
+    limits = {(f.__module__, f.__name__): len(_positional(f)) for f in PUBLIC_FUNCTIONS
+              if any(p.kind == inspect.Parameter.KEYWORD_ONLY for p in inspect.signature(f).parameters.values())}
+    root = Path(__file__).resolve().parents[1]
+    too_many = [f"{path.relative_to(root)}:{call.lineno} {ast.unparse(call)[:100]}"
+                for folder in ("src", "tests", "bench") for path in sorted((root / folder).rglob("*.py"))
+                for call, target in _calls_resolved(path, root) if len(call.args) > limits.get(target, len(call.args))]
+    assert too_many == []
+
+
+def test_the_call_check_sees_calls_by_name_by_module_and_inside_the_defining_module(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "fieldlab" / "ops" / "example.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("from fieldlab import api\nimport fieldlab\nfrom fieldlab.ops.targets import add_subscriber\n"
+                      "def own(a, b): ...\nadd_subscriber(db, 1, 'BT')\napi.scan(s, c, 'EX1')\n"
+                      "fieldlab.scan(s, c)\nown(1, 2)\n", encoding="utf-8")
+    found = [(target, len(call.args)) for call, target in _calls_resolved(source, tmp_path)]
+    assert found == [(("fieldlab.ops.targets", "add_subscriber"), 3), (("fieldlab.api", "scan"), 3),
+                     (("fieldlab.api", "scan"), 2), (("fieldlab.ops.example", "own"), 2)]
