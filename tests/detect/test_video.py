@@ -226,6 +226,26 @@ def test_cover_art_of_an_audio_file_is_not_a_video(tmp_path: Path) -> None:
         video_pdq(str(mp3_with_cover_art(tmp_path / "song.mp3")))
 
 
+def test_the_report_pictures_and_review_thumbnails_share_the_video_guard(monkeypatch: pytest.MonkeyPatch,
+                                                                       original: Path, tmp_path: Path) -> None:
+    """One guard (``first_video_stream``) for every reader of videos: lowering its limit refuses the video for the
+    report's picture and the review's sheet too, and cover art is no video for either."""
+    from fieldlab.report.pictures import _first_frame
+    from fieldlab.web.thumbnails import ThumbnailUnavailable, _video_sheet
+
+    song = mp3_with_cover_art(tmp_path / "song.mp3")
+    assert _first_frame(io.BytesIO(original.read_bytes())).size == (480, 360)
+    with pytest.raises(VideoDecodeError, match="no video stream in this mp3 file"):
+        _first_frame(io.BytesIO(song.read_bytes()))
+    with pytest.raises(ThumbnailUnavailable, match="no video stream in this mp3 file"):
+        _video_sheet(io.BytesIO(song.read_bytes()))
+    monkeypatch.setattr(video_module, "MAX_FRAME_PIXELS", 480 * 360 - 1)
+    with pytest.raises(VideoDecodeError, match="over the 172,799 pixel limit"):
+        _first_frame(io.BytesIO(original.read_bytes()))
+    with pytest.raises(ThumbnailUnavailable, match="over the 172,799 pixel limit"):
+        _video_sheet(io.BytesIO(original.read_bytes()))
+
+
 # --------------------------------------------------------------------------- Meta's matching rule
 
 

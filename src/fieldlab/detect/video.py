@@ -141,9 +141,17 @@ def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
     name = container.format.name
     if name.endswith("_pipe") or name in _NOT_VIDEO_FORMATS:
         raise VideoDecodeError(f"a still image ({name}), not a video")
+    return first_video_stream(container)
+
+
+def first_video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The first moving-picture stream of an opened container, checked before any frame is decoded: the one guard
+    that vPDQ, the report's pictures and the review thumbnails share.  VideoDecodeError when there is none (audio
+    files show their cover art as a one-picture "video" stream, which is not one) or its frames claim more than
+    ``MAX_FRAME_PIXELS`` (hostile or broken: decoding them would exhaust memory)."""
     moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-    if not moving:  # audio files show their cover art as a one-picture "video" stream
-        raise VideoDecodeError(f"no video stream in this {name} file")
+    if not moving:
+        raise VideoDecodeError(f"no video stream in this {container.format.name} file")
     video = moving[0]
     width, height = video.codec_context.width, video.codec_context.height
     if width * height > MAX_FRAME_PIXELS:

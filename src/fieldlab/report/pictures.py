@@ -20,7 +20,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from fieldlab.case.store import CaseStore
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
-from fieldlab.detect.video import MAX_FRAME_PIXELS
+from fieldlab.detect.video import first_video_stream
 from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.reopen import ReopenError, reopen_item, stored_spec
 from fieldlab.evidence.sources import ItemHandle, ItemStream, SourceSpec
@@ -111,12 +111,7 @@ def _still(stream: BinaryIO) -> Image.Image:
 
 def _first_frame(stream: BinaryIO) -> Image.Image:
     with av.open(stream, mode="r", metadata_errors="ignore") as container:
-        moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-        if not moving:
-            raise ValueError("no video stream")
-        video = moving[0]
-        if video.codec_context.width * video.codec_context.height > MAX_FRAME_PIXELS:
-            raise ValueError(f"frames over the {MAX_FRAME_PIXELS:,} pixel limit")
+        video = first_video_stream(container)
         for frame in container.decode(video):
             return frame.to_image()
     raise ValueError("no frame could be decoded")

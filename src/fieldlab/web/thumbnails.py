@@ -33,6 +33,7 @@ from PIL import Image
 
 from fieldlab.case.private import make_private_folder, write_private_bytes
 from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
+from fieldlab.detect.video import VideoDecodeError, first_video_stream
 from fieldlab.errors import WebError
 from fieldlab.evidence.reopen import ReopenError, reopen
 from fieldlab.evidence.sources import ItemStream, SourceSpec
@@ -43,7 +44,6 @@ SIDE = 256
 FRAMES = 6  # a video's sheet: 3 x 2 frames
 QUALITY = 80
 SECONDS_PER_ITEM = 20.0  # far beyond an honest file (a 12 MP JPEG takes ~40 ms at reduced scale)
-MAX_FRAME_PIXELS = 50_000_000
 MAX_FRAMES_DECODED = 600  # for one video's six samples: 20 s of 30 fps, whatever its keyframes
 SEEK_BEYOND_SECONDS = 3.0  # a sample further ahead than this is sought, a nearer one decoded to
 WARM_UP_ATTEMPTS = 3  # starting the workers is tried this often before the server starts without them
@@ -117,12 +117,10 @@ def _picture(stream: BinaryIO) -> bytes:
 def _video_sheet(stream: BinaryIO) -> bytes:
     cell = (SIDE * 2 // 3, SIDE // 2)
     with av.open(stream, mode="r", metadata_errors="ignore") as container:
-        moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-        if not moving:
-            raise ThumbnailUnavailable("no video stream in this file")
-        video = moving[0]
-        if video.codec_context.width * video.codec_context.height > MAX_FRAME_PIXELS:
-            raise ThumbnailUnavailable("the video claims frames over the pixel limit")
+        try:
+            video = first_video_stream(container)
+        except VideoDecodeError as exc:
+            raise ThumbnailUnavailable(str(exc)) from None
         video.thread_type = "AUTO"
         frames = _sampled_frames(container, video)
     if not frames:
