@@ -14,6 +14,7 @@ from sqlalchemy import not_, select, tuple_
 
 from fieldlab.case.schema import case_info, exhibits, items, media
 from fieldlab.case.store import CaseStore
+from fieldlab.evidence.item import ItemFlag, parsed_flags
 
 _BATCH = 1000
 _CHUNK = 500  # ids or keys in one IN (...)
@@ -69,8 +70,8 @@ class ItemRow:
     hash_set: str | None = None
 
     @property
-    def flag_set(self) -> frozenset[str]:
-        return frozenset(filter(None, self.flags.split(",")))
+    def flag_set(self) -> frozenset[ItemFlag]:
+        return parsed_flags(self.flags)
 
 
 @dataclass(frozen=True)

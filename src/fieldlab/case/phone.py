@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, bindparam, case, delete, func, or_, select
 from fieldlab.case.schema import devices, exhibits, hits, items, media, phone_records
 from fieldlab.case.store import CaseStore
 from fieldlab.device import DeviceFacts
+from fieldlab.evidence.item import ItemFlag, parsed_flags, stored_flags
 
 CHUNK = 5000
 
@@ -109,7 +110,7 @@ def replace_phone_findings(store: CaseStore, exhibit_id: int, *, found_devices: 
                                      for p in placings[start:start + CHUNK]])
         for item_id in deleted_items:  # an extraction report says the phone had deleted it
             flags = conn.execute(select(items.c.flags).where(items.c.id == item_id)).scalar_one()
-            marked = ",".join(sorted({*filter(None, flags.split(",")), "deleted"}))
+            marked = stored_flags(parsed_flags(flags) | {ItemFlag.DELETED})
             conn.execute(update(items).where(items.c.id == item_id).values(flags=marked))
 
 

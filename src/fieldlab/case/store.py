@@ -36,7 +36,7 @@ from fieldlab.case.schema import (
 )
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.errors import CaseError
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags, stored_flags
 from fieldlab.hashsets.records import EXACT_METHODS
 from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import (
@@ -215,7 +215,7 @@ class CaseStore:
         return [
             (
                 exhibit_id, item.locator.to_text(), item.path, item.kind.value, item.size, item.mtime, item.atime,
-                item.ctime, item.btime, item.link_target, ",".join(sorted(f.value for f in item.flags)) if item.flags else "",
+                item.ctime, item.btime, item.link_target, stored_flags(item.flags),
                 "pending" if item.kind is ItemKind.FILE else "done",
             )
             for item in found
@@ -431,7 +431,7 @@ class CaseStore:
                 .order_by(items.c.id)
                 .limit(limit)
             ).all()
-        return [ReadDigests(r.id, r.md5, r.sha1, r.sha256, "duplicate" in r.flags.split(",")) for r in rows]
+        return [ReadDigests(r.id, r.md5, r.sha1, r.sha256, ItemFlag.DUPLICATE in parsed_flags(r.flags)) for r in rows]
 
     def _bulk_sql(self, statement: str) -> str:
         """The scan's hot statements go straight to the driver: SQLAlchemy's per-row parameter and result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fieldlab.locator import Locator
@@ -27,6 +28,17 @@ class ItemFlag(str, enum.Enum):
     DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
     PSEUDO = "pseudo"  # a file-system record TSK lists like a file, no user's (reserved MFT records, exFAT labels)
     TRUNCATED = "truncated"  # its content stops early (a cut archive, damage, a bomb stopped): the readable prefix
+
+
+def stored_flags(flags: Iterable[ItemFlag]) -> str:
+    """The case store's form of an item's flags: their values, sorted, joined by commas ("" for none)."""
+    return ",".join(sorted(flag.value for flag in flags))
+
+
+def parsed_flags(stored: str) -> frozenset[ItemFlag]:
+    """The flags of an item from their stored form.  Empty parts are skipped: SQL appends ",duplicate" and
+    ",truncated" to whatever is stored, so an item with no other flag reads ",duplicate"."""
+    return frozenset(ItemFlag(part) for part in stored.split(",") if part)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Iterable
 from fieldlab.case.matched_items import MatchedItem, iter_profile_hits, iter_standing_decisions
 from fieldlab.case.queries import deciding_category
 from fieldlab.case.store import EXACT_METHODS, CaseStore
+from fieldlab.evidence.item import ItemFlag, parsed_flags
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, Profile
 
 BASES = ("hash set", "examiner", "indicative")
@@ -187,8 +188,8 @@ def _state(copies: list[_Item]) -> str:
     return "thumbnail"
 
 
-def _flags(item: _Item) -> set[str]:
-    return set(filter(None, item.row.flags.split(",")))
+def _flags(item: _Item) -> frozenset[ItemFlag]:
+    return parsed_flags(item.row.flags)
 
 
 def _medium(copies: list[_Item]) -> str:
@@ -212,7 +213,7 @@ def _counted(copy: _Item, content: str, medium: str, category: str, basis: str, 
     return CountedItem(
         item_id=copy.id, exhibit=copy.exhibit, locator=r.locator, path=r.path, origin=r.origin, size=r.size,
         md5=r.md5, sha1=r.sha1, sha256=r.sha256, mtime=r.mtime, atime=r.atime, ctime=r.ctime, btime=r.btime,
-        flags=tuple(sorted(_flags(copy))), medium=medium, content=content, category=category, basis=basis, how=how,
+        flags=tuple(sorted(flag.value for flag in _flags(copy))), medium=medium, content=content, category=category, basis=basis, how=how,
         hash_set=chosen[3] if chosen else None, hash_set_sha256=chosen[4] if chosen else None,
         distance=best_near[5] if best_near and not best_exact else None,
         examiner=copy.decision[2] if copy.decision else None,
@@ -239,8 +240,7 @@ def _items_of_interest(store: CaseStore, profile: str) -> dict[int, _Item]:
 
 
 def _item(wanted: dict[int, _Item], row: MatchedItem) -> _Item | None:
-    flags = set(filter(None, row.flags.split(",")))
-    if row.known_good or "duplicate" in flags:
+    if row.known_good or ItemFlag.DUPLICATE in parsed_flags(row.flags):
         return None
     if row.id not in wanted:
         kind = row.media_kind or row.family

@@ -20,7 +20,7 @@ from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, id
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
 from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
 from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags
 from fieldlab.evidence.nested import archive_levels, member_items
 from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemStream, SourceSpec
@@ -143,7 +143,7 @@ def _children(
     cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
     pictures embedded in a document or unknown file.  The item is opened again only when its first bytes (or its
     type) say so."""
-    flags = frozenset(ItemFlag(f) for f in task.flags.split(",") if f)
+    flags = parsed_flags(task.flags)
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], ()  # a picture from a cache or carved: whatever it looks like, it holds nothing more
     kind = kind_from_head(head, task.name, file_type.label)

@@ -36,7 +36,7 @@ from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.image import ImageSource
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
+from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError, parsed_flags
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import BackgroundVerification
 from fieldlab.hashsets.library import HashSetLibrary
@@ -493,8 +493,7 @@ class _ScanRun:
         """Positions of files carved from free space that the file system still lists (a deleted file TSK
         recovered): the same copy found twice.  They keep their items, flagged ``duplicate``, but no hits and no
         decoding: those stay with the listed file, so nothing is counted twice."""
-        unallocated = ItemFlag.UNALLOCATED.value  # once a batch: an enum's value is a property lookup
-        carved = [i for i, item in enumerate(batch) if item.flags and unallocated in item.flags.split(",")]
+        carved = [i for i, item in enumerate(batch) if item.flags and ItemFlag.UNALLOCATED in parsed_flags(item.flags)]
         if not carved:
             return set()
         listed = self.store.listed_md5s(self.exhibit.id, [results[i].md5 for i in carved])

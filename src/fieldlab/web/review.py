@@ -43,6 +43,7 @@ from fieldlab.case.review import (
 )
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.detect.classify import likely_nudity
+from fieldlab.evidence.item import parsed_flags
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.locator import Locator, LocatorError
@@ -391,7 +392,7 @@ def _display_locator(text: str) -> str:
 
 
 def _flags(text: str | None) -> tuple[str, ...]:
-    return tuple(sorted(filter(None, (text or "").split(","))))
+    return tuple(sorted(flag.value for flag in parsed_flags(text or "")))
 
 
 def _times(row: ItemRow) -> tuple[tuple[str, str], ...]:
