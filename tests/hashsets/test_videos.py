@@ -51,7 +51,7 @@ def test_meta_sample_hash_files_import_and_a_one_per_second_sample_at_another_ph
     for index, name in enumerate(names):
         mine = {m.matched_hash: m for m in matches if m.query_index == index}
         assert name in mine and mine[name].method == "vpdq" and mine[name].category == "A"
-        assert mine[name].distance >= 80  # percent of the known video's seconds
+        assert mine[name].frames_matched_pct >= 80  # percent of the known video's seconds
     assert not any(m.matched_hash.startswith("doorknob") for m in matches)  # another video altogether
 
 
@@ -110,7 +110,7 @@ def test_a_video_matches_when_80_percent_of_its_seconds_are_covered_and_not_belo
     as_rows = lambda hashes: np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 32)  # noqa: E731
     nudged = [bytes([h[0] ^ 0xFF]) + h[1:] for h in seconds]  # 8 bits away: still close
     matches = matcher.match_videos([as_rows(nudged[:8]), as_rows(seconds[:7]), as_rows(random_hashes(4, 30))])
-    assert [(m.query_index, m.distance) for m in matches] == [(0, 80)]
+    assert [(m.query_index, m.distance, m.frames_matched_pct) for m in matches] == [(0, None, 80)]
 
 
 def test_bad_lines_and_unusable_files_are_reported_with_their_file_and_the_rest_imported(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ class HitRecord:
     category: str
     method: str
     trust_rank: int = 0
-    distance: int | None = None
+    distance: int | None = None  # the hits table's column: pdq, differing bits; vpdq, percent of frames matched
     transform: str | None = None
     matched_hash: str | None = None
 

@@ -31,8 +31,9 @@ class Match:
     method: MatchMethod
     trust_rank: int
     known_good: bool
-    distance: int | None = None  # near matches only: differing bits
-    matched_hash: str | None = None  # near matches only: the known PDQ hash (hex) that was close
+    distance: int | None = None  # PDQ matches only: differing bits
+    matched_hash: str | None = None  # PDQ: the known hash (hex) that was close; vPDQ: the known video's name
+    frames_matched_pct: int | None = None  # vPDQ matches only: percent of the known video's frames matched
 
 
 class HashMatcher:
@@ -116,7 +117,7 @@ class HashMatcher:
                         method=MatchMethod.VPDQ,
                         trust_rank=loaded.trust_rank,
                         known_good=loaded.info.known_good,
-                        distance=round(100 * found.fraction),
+                        frames_matched_pct=round(100 * found.fraction),
                         matched_hash=loaded.videos.names[found.video][:64],
                     )
                 )

@@ -35,9 +35,10 @@ class NearMatching:
                 continue
             picture, transform = divmod(match.query_index, _TRANSFORMS)
             key = (pictures[picture][0], match.hash_set)
-            if key not in best or (_distance(match), transform) < best[key][:2]:
-                best[key] = (_distance(match), transform, match)
-        return [_record(item_id, m, DIHEDRAL_NAMES[t]) for (item_id, _), (_, t, m) in sorted(best.items(), key=lambda e: e[0])]
+            if key not in best or (_bits(match), transform) < best[key][:2]:
+                best[key] = (_bits(match), transform, match)
+        return [_record(item_id, m, _bits(m), DIHEDRAL_NAMES[t])
+                for (item_id, _), (_, t, m) in sorted(best.items(), key=lambda e: e[0])]
 
     def _video_hits(self, videos: list[tuple[int, list[bytes]]]) -> list[HitRecord]:
         if not videos:
@@ -46,9 +47,9 @@ class NearMatching:
         best: dict[tuple[int, str], Match] = {}
         for match in self.matcher.match_videos(frames, self.radius):
             key = (videos[match.query_index][0], match.hash_set)
-            if not match.known_good and (key not in best or _distance(match) > _distance(best[key])):
+            if not match.known_good and (key not in best or _share(match) > _share(best[key])):
                 best[key] = match  # the known video this one covers best
-        return [_record(item_id, m, None) for (item_id, _), m in sorted(best.items(), key=lambda e: e[0])]
+        return [_record(item_id, m, _share(m), None) for (item_id, _), m in sorted(best.items(), key=lambda e: e[0])]
 
     def rematch(self, store: CaseStore, exhibit_id: int) -> None:
         """Media decoded by an earlier run, matched against today's sets (a set may have been added since).
@@ -61,10 +62,14 @@ class NearMatching:
             after = decoded[-1].item_id
 
 
-def _distance(match: Match) -> int:
-    """A near match's differing bits, a video match's percentage: only exact matches have no distance."""
-    assert match.distance is not None, "a PDQ or vPDQ match"
+def _bits(match: Match) -> int:
+    assert match.distance is not None, "a PDQ match has its differing bits"
     return match.distance
+
+
+def _share(match: Match) -> int:
+    assert match.frames_matched_pct is not None, "a vPDQ match has its share of frames matched"
+    return match.frames_matched_pct
 
 
 def _usable(result: MediaResult) -> bool:
@@ -72,8 +77,10 @@ def _usable(result: MediaResult) -> bool:
     return not result.error and result.dihedral is not None and (result.pdq_quality or 0) >= MIN_QUALITY
 
 
-def _record(item_id: int, match: Match, transform: str | None) -> HitRecord:
+def _record(item_id: int, match: Match, measure: int, transform: str | None) -> HitRecord:
+    """The hit as stored: its one ``distance`` column holds a picture's differing bits or a video's percentage
+    (the method says which), as the case schema has always kept it."""
     return HitRecord(
         item_id, match.hash_set, match.hash_set_sha256, match.profile, match.category, match.method, match.trust_rank,
-        match.distance, transform, match.matched_hash,
+        measure, transform, match.matched_hash,
     )
