@@ -8,7 +8,10 @@ from pathlib import Path
 import fieldlab
 from fieldlab.api import list_problems as problems
 from fieldlab.case.store import CaseStore
+from fieldlab.evidence.item import Item, ItemKind
+from fieldlab.locator import Locator
 from fieldlab.problems import Problem, ProblemKind, merged
+from fieldlab.results import MediaResult
 
 
 def _old_case(case_dir: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -63,3 +66,24 @@ def test_merged_problems_keep_one_row_per_kind_and_bound_the_message() -> None:
     assert (damaged.kind, encrypted.kind) == (ProblemKind.DAMAGED, ProblemKind.ENCRYPTED)
     assert damaged.message.startswith("member 0: bad CRC; member 1") and damaged.message.endswith("; and 5 more")
     assert encrypted.message == "secret.jpg: encrypted"
+
+
+def test_a_decode_records_why_it_failed_or_why_a_video_was_hashed_only_in_part(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    store = CaseStore.open(case)
+    try:
+        exhibit, _ = store.ensure_exhibit("EX1", str(tmp_path / "evidence"), "folder")
+        names = ("broken.jpg", "cut.mp4", "whole.mp4")
+        store.add_items(exhibit.id, [Item(Locator.for_file(n.encode()), n, ItemKind.FILE, 1) for n in names])
+        ids = dict(sqlite3.connect(case / "case.sqlite").execute("SELECT path, id FROM items"))
+        store.record_media(exhibit.id, [
+            MediaResult(ids["broken.jpg"], "image", error=Problem(ProblemKind.DAMAGED, "not a JPEG")),
+            MediaResult(ids["cut.mp4"], "video", partial=Problem(ProblemKind.TRUNCATED, "stream ends at 3 s")),
+            MediaResult(ids["whole.mp4"], "video"),
+        ], [], {ids[n]: n for n in names})
+    finally:
+        store.close()
+    rows = sqlite3.connect(case / "case.sqlite").execute(
+        "SELECT path, stage, kind, message FROM errors ORDER BY path").fetchall()
+    assert rows == [("broken.jpg", "decode", "damaged", "not a JPEG"),
+                    ("cut.mp4", "decode", "truncated", "partly hashed: stream ends at 3 s")]

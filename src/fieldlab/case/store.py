@@ -163,9 +163,11 @@ class CaseStore:
                         "give this source its own --exhibit reference"
                     )
                 return Exhibit(row.id, row.ref, row.source, row.source_kind, bool(row.walk_complete)), False
-            new_id = conn.execute(
+            key = conn.execute(
                 insert(exhibits).values(ref=ref, source=source, source_kind=source_kind, created_at=time.time(), walk_complete=False)
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert key is not None, "a one-row INSERT has its primary key"
+            new_id = key[0]
         return Exhibit(new_id, ref, source, source_kind, False), True
 
     def add_regions(self, exhibit_id: int, found: Sequence[tuple[str, int, int]]) -> None:
@@ -317,12 +319,8 @@ class CaseStore:
                  "error": r.error.message if r.error else None, "partial": r.partial.message if r.partial else None}
                 for r in results]
         frames = [{"item_id": r.item_id, **f.__dict__} for r in results for f in r.frames]
-        problems = [
-            _problem_row(exhibit_id, r.item_id, "decode", paths.get(r.item_id, ""),
-                         r.error or Problem(r.partial.kind, f"partly hashed: {r.partial.message}"))
-            for r in results
-            if r.error or r.partial
-        ]
+        problems = [_problem_row(exhibit_id, r.item_id, "decode", paths.get(r.item_id, ""), problem)
+                    for r in results if (problem := _decode_problem(r))]
         with self.engine.begin() as conn:
             if rows:
                 conn.execute(self._insert_ignore(media), rows)
@@ -344,16 +342,16 @@ class CaseStore:
                           paths: dict[int, str]) -> None:
         """Detections and ordering scores of pictures (and videos) classified after their hashes were recorded, or
         the problem that stopped each, in one transaction."""
-        done = [(i, c) for i, c in found if c.found]
+        done = [(i, c.model_sha256, result) for i, c in found if (result := c.found)]
         problems = [_problem_row(exhibit_id, i, "classify", paths.get(i, ""), c.problem) for i, c in found if c.problem]
         boxes = [{"item_id": i, "rank": rank, "label": d.label, "score": d.score, "x": d.box[0], "y": d.box[1],
                   "width": d.box[2], "height": d.box[3]}
-                 for i, c in done for rank, d in enumerate(sorted(c.found.detections, key=lambda d: -d.score))]
+                 for i, _, result in done for rank, d in enumerate(sorted(result.detections, key=lambda d: -d.score))]
         with self.engine.begin() as conn:
             if done:
                 conn.execute(self._insert_ignore(classifications),
-                             [{"item_id": i, "model_sha256": c.model_sha256, "score": c.found.score,
-                               "nudity": c.found.nudity} for i, c in done])
+                             [{"item_id": i, "model_sha256": model_sha256, "score": result.score,
+                               "nudity": result.nudity} for i, model_sha256, result in done])
             if boxes:
                 conn.execute(self._insert_ignore(detections), boxes)
             if problems:
@@ -455,6 +453,13 @@ def recorded_parents(facts: str | None) -> tuple[str, ...]:
         return tuple(str(link["path"]) for link in chain[1:])
     except (ValueError, AttributeError, TypeError, KeyError):
         return ()
+
+
+def _decode_problem(result: MediaResult) -> Problem | None:
+    """What the errors table records of a decode: why it failed, else why a video was hashed only in part."""
+    if result.error:
+        return result.error
+    return Problem(result.partial.kind, f"partly hashed: {result.partial.message}") if result.partial else None
 
 
 def _problem_row(exhibit_id: int, item_id: int | None, stage: str, path: str, problem: Problem,

@@ -169,7 +169,7 @@ def scan_source(
         reading = ReadOptions(sha256=options.sha256, embedded=options.embedded, max_depth=options.max_depth)
         run = _ScanRun(store, exhibit, spec, evidence, matcher, reading, observer, near)
         if options.verify and isinstance(evidence, ImageSource) and not incomplete:  # overlaps the scan, at low priority
-            run.verification = opened.enter_context(BackgroundVerification(Path(spec.path), chain_parents))
+            run.verification = opened.enter_context(BackgroundVerification(Path(spec.path), [Path(p) for p in chain_parents]))
         run.classify = options.classifier
         run.carve = options.carve and isinstance(evidence, ImageSource)
         run.load_previous_state()
@@ -362,7 +362,8 @@ class _ScanRun:
             if not pending:
                 self._reads_waiting = False
                 return
-            batch, total = [], 0
+            batch: list[PendingItem] = []
+            total = 0
             for item in pending:
                 if batch and total + item.size > BATCH_BYTES:
                     break
@@ -399,6 +400,7 @@ class _ScanRun:
 
     def _record_media(self, finished: list[tuple[list[MediaResult], dict[int, str]]]) -> None:
         for results, paths in finished:
+            assert self.near is not None, "media are decoded only for perceptual matching (_dispatch_media)"
             self.kill_point.reached("decode")
             found_hits = self.near.hits(results)
             self.store.record_media(self.exhibit.id, results, found_hits, paths)
