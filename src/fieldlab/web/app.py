@@ -15,12 +15,13 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
@@ -106,8 +107,7 @@ class AppState:
         self.throttle = LoginThrottle()
         self.cookies = CookieNames.of("review", str(self.case_dir.resolve()), config.secure_cookies)
         self.exhibit_passwords = ExhibitPasswords()  # in memory only: a case never holds a password
-        self.templates = Environment(loader=PackageLoader("fieldlab.web", "templates"), autoescape=True,
-                                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.templates = page_templates(PackageLoader("fieldlab.web", "templates"))
         self.templates.filters["wrap_at_separators"] = wrap_at_separators
         self.templates.globals["uncategorised"] = UNCATEGORISED  # the label buttons never offer: u withdraws
 
@@ -126,24 +126,35 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
     if config.profile not in PROFILES:
         raise OptionError(f"unknown profile {config.profile!r}")
     state = AppState(case_dir, config)
+    from fieldlab.web.routes import BODY_LIMITS, router  # the routes use this module's dependencies
 
+    return served_app("fieldlab review", state, body_limits=BODY_LIMITS, routers=(router,),
+                      on_start=state.thumbnails.warm_up if config.warm_up else None)
+
+
+def served_app(title: str, state, *, body_limits: tuple[BodyLimit, ...], routers: Sequence[APIRouter],  # noqa: ANN001
+               on_start: Callable[[], object] | None = None) -> FastAPI:
+    """What the review and operations apps share: no API docs, ``state`` (AppState or OpsState) on
+    ``app.state.fieldlab`` for the shared dependencies and closed when the server stops, the security of
+    ``secure``, then the routers in order.  ``on_start``: blocking work done, in a thread, before serving."""
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
-        if config.warm_up:
-            await run_in_threadpool(state.thumbnails.warm_up)
+        if on_start is not None:
+            await run_in_threadpool(on_start)
         yield
         state.close()
 
-    app = FastAPI(title="fieldlab review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=lifespan)
+    app = FastAPI(title=title, version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.fieldlab = state
-
-    from fieldlab.web.routes import BODY_LIMITS, router  # the routes use this module's dependencies
-
-    secure(app, state, BODY_LIMITS)
-
-    app.include_router(router)
+    secure(app, state, body_limits)
+    for router in routers:
+        app.include_router(router)
     return app
+
+
+def page_templates(loader: BaseLoader) -> Environment:
+    """The Jinja environment of both apps' pages: every value escaped, an unknown name an error, not a blank."""
+    return Environment(loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def secure(app: FastAPI, state, body_limits: tuple[BodyLimit, ...] = ()) -> None:  # noqa: ANN001 - AppState or OpsState

@@ -1,7 +1,7 @@
 """The operations app: the review app's factory, security and accounts, over the operations database.
 
 ``fieldlab serve --database URL`` (or ``--ops-dir``) serves it.  It shares with the review app everything that
-keeps it safe: the headers and Host check (``app.secure``), argon2 accounts and hashed session tokens
+keeps it safe: the headers and Host check (``app.served_app``), argon2 accounts and hashed session tokens
 (``accounts``, here in the operations database), CSRF on every POST, roles checked on the server, and the same
 login and logout routes.  ``/public`` and ``/public.json`` are the only pages without a login.
 """
@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, PackageLoader
 
 from fieldlab import __version__
 from fieldlab.ops.database import OpsDatabase, OpsLocation
 from fieldlab.web.accounts import Session
-from fieldlab.web.app import CookieNames, WebConfig, secure
+from fieldlab.web.app import CookieNames, WebConfig, page_templates, served_app
 from fieldlab.web.login_throttle import LoginThrottle
 
 
@@ -37,10 +36,9 @@ class OpsState:
         self.cases_root = Path(cases_root).resolve() if cases_root else None  # triage cases devices may link to
         self.throttle = LoginThrottle()
         self.cookies = CookieNames.of("ops", location.shown, config.secure_cookies)
-        self.templates = Environment(
-            loader=ChoiceLoader([PackageLoader("fieldlab.web", "templates/ops"), PackageLoader("fieldlab.web", "templates"),
-                                 PackageLoader("fieldlab.ops", "templates")]),
-            autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self.templates = page_templates(
+            ChoiceLoader([PackageLoader("fieldlab.web", "templates/ops"), PackageLoader("fieldlab.web", "templates"),
+                          PackageLoader("fieldlab.ops", "templates")]))
 
     def case_folders(self) -> list[str]:
         """Names of the triage case folders under the cases root: the only cases a web form can link."""
@@ -62,27 +60,12 @@ def create_ops_app(location: OpsLocation, config: WebConfig | None = None, *, ho
     """The operations app over the database at ``location`` (which must be migrated: ``fieldlab db upgrade``)."""
     config = config or WebConfig()
     state = OpsState(location, config, home, cases_root)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # noqa: ANN202
-        yield
-        state.close()
-
-    app = FastAPI(title="fieldlab operations", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=lifespan)
-    app.state.fieldlab = state
-
+    from fieldlab.web.ops_observer import router as observer_router
     from fieldlab.web.ops_routes import BODY_LIMITS, router
-
-    secure(app, state, BODY_LIMITS)
     from fieldlab.web.public import router as public_router
 
-    app.include_router(public_router)
-    app.include_router(router)
-    from fieldlab.web.ops_observer import router as observer_router
-
-    app.include_router(observer_router)
-    return app
+    return served_app("fieldlab operations", state, body_limits=BODY_LIMITS,
+                      routers=(public_router, router, observer_router))
 
 
 def ops_render(request: Request, template: str, session: Session | None, *, status: int = 200,
