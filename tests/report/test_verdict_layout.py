@@ -71,3 +71,10 @@ def test_the_rows_are_the_same_with_or_without_hits() -> None:
 def test_where_the_problems_are_listed_is_said_only_when_there_are_problems() -> None:
     assert "Each problem, by kind: fieldlab errors /cases/op-ash" in _render(EXHIBITS[:1], 80)
     assert "fieldlab errors" not in _render(EXHIBITS[2:], 80)
+
+
+def test_the_title_is_never_wrapped_to_a_narrow_tables_width() -> None:
+    case = "/cases/run-20261206T174140Z/case"
+    console = Console(width=80, record=True, color_system=None, file=open(os.devnull, "w"))
+    console.print(verdict_table(EXHIBITS[2:], title=f"Verdict: {case}"))
+    assert f"Verdict: {case}" in console.export_text().splitlines()[0]

@@ -85,14 +85,17 @@ class VerdictTable:
                 used = label_width + 4
             chunks[-1].append(index)
             used += width + 3
-        for number, chunk in enumerate(chunks):
+        # the title on a line of its own: as a table's title it would wrap to the table's width, and one narrow
+        # exhibit column would break the case's path mid-name
+        yield Text(self.title, style="italic", overflow="fold")
+        for chunk in chunks:
             widths = {index: min(natural[index], _MAX_COLUMN) for index in chunk}
             room = options.max_width - label_width - 4 - sum(w + 3 for w in widths.values())
             for index in chunk:  # a wider terminal unwraps the long values (problems) first
                 extra = max(0, min(natural[index] - widths[index], room))
                 widths[index] += extra
                 room -= extra
-            table = Table(title=self.title if number == 0 else None, title_justify="left")
+            table = Table()
             table.add_column("Exhibit", no_wrap=True, style="bold")
             for index in chunk:
                 table.add_column(Text(self.counts[index].ref), min_width=widths[index], max_width=widths[index])
