@@ -20,12 +20,8 @@ def audit_verify(case: CaseArgument) -> None:
     Example: [bold]fieldlab audit verify ~/cases/op-ash[/]
     """
     from fieldlab import api
-    from fieldlab.case.store import CaseError
 
-    try:
-        result = api.verify_audit(case)
-    except CaseError as exc:
-        fail(str(exc))
+    result = api.verify_audit(case)
     if result.ok:
         console.print(f"[green]Audit trail intact:[/] {result.entries} entries, chain and head verified.")
     else:

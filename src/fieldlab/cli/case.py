@@ -101,30 +101,21 @@ def scan(
     In the lab: [bold]fieldlab scan /evidence/op-ash/disk1.E01 --case /cases/op-ash --cluster tcp://scheduler:8786[/]
     """
     from fieldlab import api
-    from fieldlab.case.store import CaseError
-    from fieldlab.detect.classify import ClassifierError
-    from fieldlab.evidence.containers import ContainerError
-    from fieldlab.evidence.folder import SourceError
     from fieldlab.evidence.image import UnlockOptions
-    from fieldlab.hashsets.library import HashSetError
     from fieldlab.report.verdict import verdict_table
-    from fieldlab.triage.cluster import ClusterError
     from fieldlab.triage.live import LiveDisplay
 
     passwords = tuple(dict.fromkeys([*(password or []), *(password_lines(password_file) if password_file else [])]))
     unlock = UnlockOptions(bitlocker_password=bitlocker_password, bitlocker_recovery_key=bitlocker_recovery_key,
                            shadow_copies=shadow_copies, archive_passwords=passwords)
     shown_live = LiveDisplay(console) if live and console.is_terminal else contextlib.nullcontext()
-    try:
-        with shown_live as display:
-            result = api.scan(
-                source, case, exhibit_ref=exhibit, hash_sets=hashset, home=home, sha256=sha256, workers=workers,
-                observer=display, unlock=unlock, verify=verify, perceptual=perceptual, pdq_radius=pdq_radius,
-                embedded=embedded, carve=carve, cluster=cluster, local_cluster=local_cluster, parents=parent or [],
-                second_copy=second_copy, max_depth=max_depth, classify=classify, classify_model=classify_model,
-            )
-    except (SourceError, ContainerError, CaseError, HashSetError, ClusterError, ClassifierError) as exc:
-        fail(str(exc))
+    with shown_live as display:
+        result = api.scan(
+            source, case, exhibit_ref=exhibit, hash_sets=hashset, home=home, sha256=sha256, workers=workers,
+            observer=display, unlock=unlock, verify=verify, perceptual=perceptual, pdq_radius=pdq_radius,
+            embedded=embedded, carve=carve, cluster=cluster, local_cluster=local_cluster, parents=parent or [],
+            second_copy=second_copy, max_depth=max_depth, classify=classify, classify_model=classify_model,
+        )
     if result.interrupted:
         errors.print("[yellow]Scan interrupted. Everything read so far is recorded; run the same command again to resume.[/]")
     if result.incomplete:
@@ -157,29 +148,23 @@ def prescan(
     from rich.progress import Progress
 
     from fieldlab import api
-    from fieldlab.evidence.containers import ContainerError
-    from fieldlab.evidence.folder import SourceError
-    from fieldlab.hashsets.library import HashSetError
     from fieldlab.report.prescan import prescan_matches_table, prescan_summary_table, prescan_verdict
     from fieldlab.triage.prescan import PrescanProgress
 
     names = [n.strip() for n in block_sets.split(",") if n.strip()] if block_sets else None
-    try:
-        if json_output or not errors.is_terminal:
-            result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib, seed=seed,
-                                 stop_on_match=stop_on_match, home=home)
-        else:
-            with Progress(console=errors, transient=True) as bar:
-                task = bar.add_task("sampling", total=None)
+    if json_output or not errors.is_terminal:
+        result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib, seed=seed,
+                             stop_on_match=stop_on_match, home=home)
+    else:
+        with Progress(console=errors, transient=True) as bar:
+            task = bar.add_task("sampling", total=None)
 
-                def show(progress: PrescanProgress) -> None:
-                    bar.update(task, description=f"{progress.blocks_read:,} blocks read, {progress.matches:,} matching, "
-                                                 f"P(detect {min_mib:g} MiB) {100 * progress.probability:.1f}%")
+            def show(progress: PrescanProgress) -> None:
+                bar.update(task, description=f"{progress.blocks_read:,} blocks read, {progress.matches:,} matching, "
+                                             f"P(detect {min_mib:g} MiB) {100 * progress.probability:.1f}%")
 
-                result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib,
-                                     seed=seed, stop_on_match=stop_on_match, home=home, observer=show)
-    except (SourceError, ContainerError, HashSetError) as exc:
-        fail(str(exc))
+            result = api.prescan(source, names, minutes=minutes, confidence=confidence, min_mib=min_mib,
+                                 seed=seed, stop_on_match=stop_on_match, home=home, observer=show)
     if json_output:
         print(json_module.dumps(result.to_json_dict(), indent=2))
     else:
@@ -202,13 +187,9 @@ def summary(
     import json as json_module
 
     from fieldlab import api
-    from fieldlab.case.store import CaseError
     from fieldlab.report.verdict import summary_json, verdict_table
 
-    try:
-        counts = api.summary(case)
-    except CaseError as exc:
-        fail(str(exc))
+    counts = api.summary(case)
     if json_output:
         print(json_module.dumps([summary_json(c) for c in counts], indent=2))
         return
@@ -228,14 +209,10 @@ def errors_command(
     import json as json_module
 
     from fieldlab import api
-    from fieldlab.case.store import CaseError
     from fieldlab.problems import parse_kind
 
-    try:
-        chosen = parse_kind(kind) if kind else None
-        rows = api.list_problems(case, chosen)
-    except CaseError as exc:
-        fail(str(exc))
+    chosen = parse_kind(kind) if kind else None
+    rows = api.list_problems(case, chosen)
     if json_output:
         print(json_module.dumps([r.to_json_dict() for r in rows], indent=2, ensure_ascii=False))
         return
@@ -308,26 +285,22 @@ def hits(
     Example: [bold]fieldlab hits ~/cases/op-ash --format csv -o hits.csv[/]
     """
     from fieldlab import api
-    from fieldlab.case.store import CaseError
     from fieldlab.report.hits import write_hits_csv, write_hits_json
 
     writers = {"csv": write_hits_csv, "json": write_hits_json}
     if fmt not in writers:
         fail("--format must be csv or json")
-    try:
-        rows = api.hits(case)
-        if output is None:
-            count = writers[fmt](rows, sys.stdout)
-        else:
-            store = open_case(case)
-            try:
-                refuse_output(store, output)
-            finally:
-                store.close()
-            with open(output, "w", encoding="utf-8", newline="") as out:
-                count = writers[fmt](rows, out)
-    except CaseError as exc:
-        fail(str(exc))
+    rows = api.hits(case)
+    if output is None:
+        count = writers[fmt](rows, sys.stdout)
+    else:
+        store = open_case(case)
+        try:
+            refuse_output(store, output)
+        finally:
+            store.close()
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            count = writers[fmt](rows, out)
     errors.print(f"{count:,} {'rows (one per item and hash set)' if fmt == 'csv' else 'matches'} written")
 
 
@@ -374,7 +347,6 @@ def report(
     Example: [bold]fieldlab report ~/cases/op-ash --format pdf -o op-ash.pdf --declaration statement.txt[/]
     """
     from fieldlab import api
-    from fieldlab.case.store import CaseError
 
     if fmt not in ("html", "pdf"):
         fail("--format must be pdf or html")
@@ -389,8 +361,6 @@ def report(
             fail(f"the declaration {declaration} is not UTF-8 text: save it as UTF-8 and run the report again")
     try:
         written = api.report(case, fmt, output, profile=profile, declaration=text, thumbnails=thumbnails, home=home)
-    except CaseError as exc:
-        fail(str(exc))
     except OSError as exc:
         fail(f"cannot write the report: {exc.strerror or exc}")
     console.print(f"Report written: {escape(str(written.path))}\nSHA-256 {written.sha256} (recorded in the audit trail)")
@@ -433,14 +403,11 @@ def categorise(
     """
     from fieldlab.case.decisions import categorise as record
     from fieldlab.case.groups import group_of
-    from fieldlab.case.store import CaseError
 
     store = open_case(case)
     try:
         chosen = sorted({m for i in item_ids for m in (group_of(store, i) if whole_group else [i])})
         count = record(store, chosen, category, profile=profile, note=note)
-    except CaseError as exc:
-        fail(str(exc))
     finally:
         store.close()
     console.print(f"{count:,} item(s) categorised {escape(category)} ({profile})")
@@ -462,7 +429,6 @@ def export(
     Example: [bold]fieldlab export ~/cases/op-ash --format vics --profile uk -o op-ash.vics.json[/]
     """
     from fieldlab import api
-    from fieldlab.case.store import CaseError
     from fieldlab.report.exports import EXPORT_FORMATS
 
     if fmt not in EXPORT_FORMATS:
@@ -472,8 +438,6 @@ def export(
         fail("--mapping and --all-media apply to --format vics only")
     try:
         written = api.export_case(case, fmt, output, profile=profile, mapping_file=mapping, all_media=all_media)
-    except CaseError as exc:
-        fail(str(exc))
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     console.print(f"{written.items:,} items written to {escape(str(written.output))} ({fmt}, profile {written.profile})\n"
@@ -490,13 +454,10 @@ def verify_image(
     """
     from rich.progress import Progress
 
-    from fieldlab.evidence.containers import ContainerError, open_container
+    from fieldlab.evidence.containers import open_container
     from fieldlab.evidence.verify import verify_media
 
-    try:
-        media = open_container(image)
-    except ContainerError as exc:
-        fail(str(exc))
+    media = open_container(image)
     try:
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("verifying", total=media.size)

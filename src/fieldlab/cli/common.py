@@ -36,23 +36,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def open_case(case: Path) -> CaseStore:
-    from fieldlab.case.store import CaseError, CaseStore
+    from fieldlab.case.store import CaseStore
 
-    try:
-        return CaseStore.open(case, create=False)
-    except CaseError as exc:
-        fail(str(exc))
+    return CaseStore.open(case, create=False)
 
 
 def refuse_output(store: CaseStore, output: Path) -> None:
     """An output file named by the examiner never lands inside or beside the case's evidence."""
     from fieldlab.case.outputs import refuse_case_evidence
-    from fieldlab.case.store import CaseError
 
-    try:
-        refuse_case_evidence(store, output, "the output")
-    except CaseError as exc:
-        fail(str(exc))
+    refuse_case_evidence(store, output, "the output")
 
 
 def check_profile(profile: str) -> None:

@@ -201,13 +201,10 @@ def hashset_trust(
 
     Example: [bold]fieldlab hashset trust caid-verified projectvic[/]
     """
-    from fieldlab.hashsets.library import HashSetError, HashSetLibrary
+    from fieldlab.hashsets.library import HashSetLibrary
 
     library = HashSetLibrary(home)
-    try:
-        library.set_trust_order(names)
-    except HashSetError as exc:
-        fail(str(exc))
+    library.set_trust_order(names)
     console.print("Trust order: " + " > ".join(escape(n) for n in library.trust_order()))
 
 
@@ -249,17 +246,14 @@ def hashset_export(
     """
     from fieldlab.hashsets.blocks.exchange import export_block_set
     from fieldlab.hashsets.export import export_set
-    from fieldlab.hashsets.library import HashSetError, HashSetLibrary
+    from fieldlab.hashsets.library import HashSetLibrary
 
     if fmt not in ("csv", "vics", "blocks"):
         fail("--format must be csv, vics or blocks")
-    try:
-        if fmt == "blocks":
-            count = export_block_set(HashSetLibrary(home), name, output)
-        else:
-            count = export_set(HashSetLibrary(home), name, fmt, target=output)
-    except HashSetError as exc:
-        fail(str(exc))
+    if fmt == "blocks":
+        count = export_block_set(HashSetLibrary(home), name, output)
+    else:
+        count = export_set(HashSetLibrary(home), name, fmt, target=output)
     console.print(f"{count:,} {'blocks' if fmt == 'blocks' else 'records'} written to {escape(str(output))}")
 
 
@@ -319,12 +313,9 @@ def hashset_remove(name: str, home: HomeOption = None) -> None:
 
     Example: [bold]fieldlab hashset remove old_caid[/]
     """
-    from fieldlab.hashsets.library import HashSetError, HashSetLibrary
+    from fieldlab.hashsets.library import HashSetLibrary
 
-    try:
-        HashSetLibrary(home).remove(name)
-    except HashSetError as exc:
-        fail(str(exc))
+    HashSetLibrary(home).remove(name)
     console.print(f"Removed {escape(name)}")
 
 
@@ -341,13 +332,11 @@ def hashset_from_case(
     Example: [bold]fieldlab hashset from-case ~/cases/op-ash --name force-own-2026-11[/]
     """
     from fieldlab.hashsets.from_case import build_from_case
-    from fieldlab.hashsets.library import HashSetError, HashSetLibrary
+    from fieldlab.hashsets.library import HashSetLibrary
 
     store = open_case(case)
     try:
         reports = build_from_case(store, HashSetLibrary(home), name, profile=profile, replace=replace)
-    except HashSetError as exc:
-        fail(str(exc))
     finally:
         store.close()
     for report in reports:

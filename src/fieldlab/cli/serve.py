@@ -70,15 +70,12 @@ def serve(
 
 def _serve_operations(database: str | None, ops_dir: Path | None, *, listening: Listening, profile: str,
                       cases_root: Path | None, home: Path | None) -> None:
-    from fieldlab.ops.database import OpsDatabase, OpsError, locate
+    from fieldlab.ops.database import OpsDatabase, locate
     from fieldlab.web.accounts import list_users
     from fieldlab.web.server import is_loopback, serve_operations
 
-    try:
-        location = locate(database, ops_dir)
-        db = OpsDatabase.open(location)
-    except OpsError as exc:
-        fail(str(exc))
+    location = locate(database, ops_dir)
+    db = OpsDatabase.open(location)
     try:
         if not list_users(db):
             errors.print("[yellow]No accounts yet: add one first, e.g.[/] fieldlab ops user add NAME "

@@ -66,7 +66,7 @@ def user_add(
 
     Example: [bold]fieldlab user add ~/cases/op-ash "DC 1234 Smith" --role examiner[/]
     """
-    from fieldlab.web.accounts import ROLES, AccountError, add_user
+    from fieldlab.web.accounts import ROLES, add_user
 
     case, name = _case_and_name(case, name, old_case)
     if role not in ROLES:
@@ -75,8 +75,6 @@ def user_add(
     store = open_case(case)
     try:
         user = add_user(store, name, role, password=password)
-    except AccountError as exc:
-        fail(str(exc))
     finally:
         store.close()
     console.print(f"Added {escape(user.name)} ({user.role})")
@@ -122,14 +120,12 @@ def user_password(case: CaseArgument, name: NameArgument, password_file: Passwor
     Example: [bold]fieldlab user password ~/cases/op-ash "DC 1234 Smith"[/]
     """
     from fieldlab.case.audit import current_actor
-    from fieldlab.web.accounts import AccountError, set_password, user_named
+    from fieldlab.web.accounts import set_password, user_named
 
     store = open_case(case)
     try:
         user_named(store, name)  # an unknown name is said before the password is asked for
         user = set_password(store, name, ask_password(password_file), actor=current_actor())
-    except AccountError as exc:
-        fail(str(exc))
     finally:
         store.close()
     console.print(f"New password set for {escape(user.name)}; their open sessions ended")
@@ -137,13 +133,11 @@ def user_password(case: CaseArgument, name: NameArgument, password_file: Passwor
 
 def _set_disabled(case: Path, name: str, disabled: bool) -> None:
     from fieldlab.case.audit import current_actor
-    from fieldlab.web.accounts import AccountError, set_disabled, user_named
+    from fieldlab.web.accounts import set_disabled, user_named
 
     store = open_case(case)
     try:
         user = set_disabled(store, user_named(store, name).id, disabled=disabled, actor=current_actor())
-    except AccountError as exc:
-        fail(str(exc))
     finally:
         store.close()
     console.print(f"{escape(user.name)} is {'disabled: they cannot log in, their sessions ended' if disabled else 'enabled'}")
@@ -174,13 +168,11 @@ def user_remove(case: CaseArgument, name: NameArgument) -> None:
     Example: [bold]fieldlab user remove ~/cases/op-ash "DC 1234 Smith"[/]
     """
     from fieldlab.case.audit import current_actor
-    from fieldlab.web.accounts import AccountError, remove_user
+    from fieldlab.web.accounts import remove_user
 
     store = open_case(case)
     try:
         user = remove_user(store, name, current_actor())
-    except AccountError as exc:
-        fail(str(exc))
     finally:
         store.close()
     console.print(f"Removed {escape(user.name)} ({user.role})")
