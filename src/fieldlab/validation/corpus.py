@@ -317,14 +317,23 @@ def _card_and_linux(planter: _Planter, per_class: int, size: str, target: Path, 
                     "(allocated and deleted); split raw, 8 MiB segments")
 
 
+def _allocated_and_deleted(planter: _Planter, ref: str, per_class: int, classes: str, file_system: str,
+                           allocated: str, deleted: str) -> list[PlantedFile]:
+    """Per number ``i``, a known picture at ``allocated`` (class ``<classes>/allocated``) then one at ``deleted``
+    (``<classes>/deleted``), the paths formatted with ``i``; in this order, which fixes the corpus's bytes."""
+    files = []
+    for i in range(1, per_class + 1):
+        for klass, path, gone in ((f"{classes}/allocated", allocated.format(i=i), False),
+                                  (f"{classes}/deleted", deleted.format(i=i), True)):
+            data, _ = planter.picture(klass, ref, f"{file_system} partition, /{path}" + (", deleted" if gone else ""))
+            files.append(PlantedFile(path, data, deleted=gone))
+    return files
+
+
 def _usb_stick(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
     ref = "EX03"
-    files: list[PlantedFile] = []
-    for i in range(1, per_class + 1):
-        for klass, path, deleted in (("exfat/allocated", f"Photos/pic_{i}.jpg", False),
-                                     ("exfat/deleted", f"Photos/gone_{i}.jpg", True)):
-            data, _ = planter.picture(klass, ref, f"exFAT partition, /{path}" + (", deleted" if deleted else ""))
-            files.append(PlantedFile(path, data, deleted=deleted))
+    files = _allocated_and_deleted(planter, ref, per_class, "exfat", "exFAT", "Photos/pic_{i}.jpg",
+                                   "Photos/gone_{i}.jpg")
     files += _benign_files(planter, ref, "", size, work)
     disk = build_disk(work / "ex03.raw", "mbr", [("exfat", _size_mib(files, 8), files)])
     target.mkdir(parents=True)
@@ -421,12 +430,8 @@ def _ufdr_package(planter: _Planter, per_class: int, size: str, target: Path) ->
 
 def _virtual_machine(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
     ref = "EX08"
-    files = []
-    for i in range(1, per_class + 1):
-        for klass, path, deleted in (("vhdx/allocated", f"Users/sam/Pictures/vm_{i:04d}.jpg", False),
-                                     ("vhdx/deleted", f"Users/sam/Pictures/Trash/vm_del_{i:04d}.jpg", True)):
-            data, _ = planter.picture(klass, ref, f"NTFS partition, /{path}" + (", deleted" if deleted else ""))
-            files.append(PlantedFile(path, data, deleted=deleted))
+    files = _allocated_and_deleted(planter, ref, per_class, "vhdx", "NTFS", "Users/sam/Pictures/vm_{i:04d}.jpg",
+                                   "Users/sam/Pictures/Trash/vm_del_{i:04d}.jpg")
     files += _benign_files(planter, ref, "Users/sam/", size, work)
     disk = build_disk(work / "ex08.raw", "gpt", [("ntfs", _size_mib(files, 8), files)])
     target.mkdir(parents=True)
@@ -440,12 +445,8 @@ def _virtual_machine(planter: _Planter, per_class: int, size: str, target: Path,
 
 def _mac(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
     ref = "EX09"
-    files = []
-    for i in range(1, per_class + 1):
-        for klass, path, deleted in (("hfsplus/allocated", f"Users/robin/Pictures/Photos/mac_{i:04d}.jpg", False),
-                                     ("hfsplus/deleted", f"Users/robin/.Trash/mac_del_{i:04d}.jpg", True)):
-            data, _ = planter.picture(klass, ref, f"HFS+ partition, /{path}" + (", deleted" if deleted else ""))
-            files.append(PlantedFile(path, data, deleted=deleted))
+    files = _allocated_and_deleted(planter, ref, per_class, "hfsplus", "HFS+", "Users/robin/Pictures/Photos/mac_{i:04d}.jpg",
+                                   "Users/robin/.Trash/mac_del_{i:04d}.jpg")
     files += _benign_files(planter, ref, "Users/robin/", size, work)
     target.mkdir(parents=True)
     build_disk(target / "macbook.dd", "gpt", [("hfsplus", _size_mib(files, 8), files)])
