@@ -16,6 +16,7 @@ from typing import Iterator
 
 import pytsk3
 
+from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
@@ -76,13 +77,29 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
     root = fs.info.root_inum
     queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
     visited.add(root)
+    catalog: HfsCatalog | None = None
     while queue:
         directory = heapq.heappop(queue)
         shown = display_prefix + (display_bytes(directory.path) or "/")
         try:
             opened = fs.open_dir(inode=directory.address)
         except (OSError, RuntimeError) as exc:
-            yield WalkError(shown, f"folder cannot be read: {exc}")
+            if fs_kind != "hfs":
+                yield WalkError(shown, f"folder cannot be read: {exc}")
+                continue
+            catalog = catalog or HfsCatalog.of(fs)  # TSK 4.15 refuses some sound HFS+ folders (hfsplus_catalog.py)
+            listing = catalog.children(directory.address, limit=MAX_ENTRIES_PER_DIRECTORY)
+            for problem in listing.problems:
+                yield WalkError(shown, f"folder refused by The Sleuth Kit ({exc}), listed from the catalog: "
+                                       f"{problem.message}", problem.kind)
+            for child in listing.children:
+                if (entry := _open_meta(fs, child.cnid)) is None:
+                    path = directory.path + b"/" + child.name if directory.path else child.name
+                    yield WalkError(display_prefix + display_bytes(path),
+                                    f"the HFS+ catalog lists it, but its CNID {child.cnid} cannot be opened")
+                    continue
+                yield from _entry_items(fs, entry, child.name, False, child.cnid, directory, base, display_prefix,
+                                        queue, visited, counter, fs_kind)
             continue
         listed = 0
         try:
@@ -92,32 +109,35 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
                     yield WalkError(shown, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} entries: the rest are skipped",
                                     ProblemKind.LIMIT)
                     break
-                yield from _entry_items(fs, entry, directory, base, display_prefix, queue, visited, counter, fs_kind)
+                name_info = entry.info.name
+                yield from _entry_items(fs, entry, name_info.name, bool(int(name_info.flags) & _NAME_UNALLOC),
+                                        name_info.meta_addr, directory, base, display_prefix, queue, visited,
+                                        counter, fs_kind)
         except (OSError, RuntimeError) as exc:
             yield WalkError(shown, f"folder could not be listed completely: {exc}")
 
 
 def _entry_items(
-    fs: pytsk3.FS_Info, entry: pytsk3.File, directory: _Directory, base: Locator | None, display_prefix: str,
-    queue: list[_Directory], visited: set[int], counter: count, fs_kind: str,
+    fs: pytsk3.FS_Info, entry: pytsk3.File, name: bytes, unallocated: bool, meta_addr: int, directory: _Directory,
+    base: Locator | None, display_prefix: str, queue: list[_Directory], visited: set[int], counter: count,
+    fs_kind: str,
 ) -> Iterator[Item | WalkError]:
-    name_info = entry.info.name
-    name = name_info.name
+    """The items of one folder entry: its ``name`` and ``meta_addr`` come from TSK's listing or the HFS+ catalog."""
     if name in (b".", b"..") or not name:
         return
     path = directory.path + b"/" + name if directory.path else name
     meta = entry.info.meta
-    if meta is None and name_info.meta_addr:
-        entry = _open_meta(fs, name_info.meta_addr) or entry  # TSK leaves some deleted entries' metadata unloaded
+    if meta is None and meta_addr:
+        entry = _open_meta(fs, meta_addr) or entry  # TSK leaves some deleted entries' metadata unloaded
         meta = entry.info.meta
-    deleted = directory.deleted or bool(int(name_info.flags) & _NAME_UNALLOC)
+    deleted = directory.deleted or unallocated
     orphan = directory.orphan or (not directory.path and name == _ORPHANS)
     flags = set()
     if deleted:
         flags.add(ItemFlag.DELETED)
     if orphan and directory.path:
         flags.update((ItemFlag.ORPHAN, ItemFlag.DELETED))
-    if _is_pseudo_entry(fs_kind, name, name_info.meta_addr, ItemFlag.ORPHAN in flags):
+    if _is_pseudo_entry(fs_kind, name, meta_addr, ItemFlag.ORPHAN in flags):
         flags.add(ItemFlag.PSEUDO)
     if meta is None:
         if deleted:  # the name survives, its metadata is gone: nothing to read, but the examiner should see it
