@@ -108,6 +108,23 @@ def test_the_catalog_lists_every_folder_as_the_sleuth_kit_does(tmp_path: Path) -
         assert len(listing.children) == len(listed)
 
 
+def test_names_are_spelt_as_the_sleuth_kit_spells_them(tmp_path: Path) -> None:
+    image = tmp_path / "volume.img"
+    with open(image, "wb") as out:
+        out.truncate(4 << 20)
+    write_hfsplus(image, [HfsFile(f"A/{name}.jpg", b"x") for name in ("eX", "sXy", "nXl")], b"identity", 0)
+    data = bytearray(image.read_bytes())
+    for ascii_name, stored in (("eX", "e\u0301"), ("sXy", "s/y"), ("nXl", "n\0l")):  # decomposed é, '/', NUL
+        at = data.index(ascii_name.encode("utf-16-be"))  # the file record's key (its thread's name comes later)
+        data[at: at + 2 * len(stored)] = stored.encode("utf-16-be")
+    image.write_bytes(data)
+    fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)))
+    folder = _cnid(fs, "/A")
+    listed = [e.info.name.name for e in fs.open_dir(inode=folder) if e.info.name.name != b".."]
+    assert listed == [child.name for child in HfsCatalog.of(fs).children(folder, limit=10).children]
+    assert listed == ["e\u0301.jpg".encode(), b"n^l.jpg", b"s:y.jpg"]  # é as stored, decomposed: not NFC
+
+
 def test_the_walk_lists_a_refused_folder_and_its_sub_folder_with_their_contents(tmp_path: Path) -> None:
     _, fs = _volume(tmp_path)
     found = list(walk_file_system(fs, None, ""))

@@ -28,7 +28,6 @@ _DESCRIPTOR = 14  # fLink, bLink, kind, height, numRecords, reserved
 _LEAF, _INDEX, _HEADER = -1, 0, 1
 _FOLDER, _FILE, _FOLDER_THREAD, _FILE_THREAD = 1, 2, 3, 4
 _VARIABLE_INDEX_KEYS = 4
-_HARD_LINK = (b"hlnk", b"hfs+")  # a file record that stands for the file whose CNID is in its BSD "special" field
 
 ReadAt = Callable[[int, int], bytes]
 
@@ -37,8 +36,8 @@ ReadAt = Callable[[int, int], bytes]
 class CatalogChild:
     """One entry of a folder as the catalog lists it, named the way TSK names HFS+ entries."""
 
-    name: bytes  # UTF-8 of the stored (decomposed) UTF-16, NUL as U+FFFD and '/' as ':' like TSK, not normalised
-    cnid: int  # the address TSK opens it by (a hard link's target, as TSK lists it)
+    name: bytes  # UTF-8 of the stored (decomposed) UTF-16, NUL as '^' and '/' as ':' like TSK 4.15, not normalised
+    cnid: int  # the address TSK opens it by (a hard link's own: its target is walked in the private folder)
     folder: bool
 
 
@@ -204,8 +203,6 @@ def _child(record: _Record) -> CatalogChild | None:
     if len(record.data) < 12:
         return None
     kind, cnid = struct.unpack_from(">h6xI", record.data)
-    if kind == _FILE and len(record.data) >= 56 and (record.data[48:52], record.data[52:56]) == _HARD_LINK:
-        cnid = int.from_bytes(record.data[44:48], "big") or cnid  # the link's target, as TSK's listing gives
     if kind not in (_FOLDER, _FILE) or cnid == 0:
         return None
     return CatalogChild(_tsk_name(record.name), cnid, kind == _FOLDER)
@@ -213,5 +210,5 @@ def _child(record: _Record) -> CatalogChild | None:
 
 def _tsk_name(utf16: bytes) -> bytes:
     """The name as TSK spells it: HFS+ may store NUL and '/', which a path cannot hold."""
-    text = utf16.decode("utf-16-be", "surrogatepass").replace("\0", "\ufffd").replace("/", ":")
+    text = utf16.decode("utf-16-be", "surrogatepass").replace("\0", "^").replace("/", ":")
     return text.encode("utf-8", "surrogatepass")
