@@ -26,7 +26,7 @@ CATALOG_CNID = 4  # the catalog file's own CNID, which TSK opens it by
 MAX_TREE_DEPTH = 16  # Apple's kMaxTreeDepth: no valid catalog is deeper
 _DESCRIPTOR = 14  # fLink, bLink, kind, height, numRecords, reserved
 _LEAF, _INDEX, _HEADER = -1, 0, 1
-_FOLDER, _FILE, _FOLDER_THREAD, _FILE_THREAD = 1, 2, 3, 4
+_FOLDER, _FILE = 1, 2  # record types; 3 and 4, the threads, name no entry
 _VARIABLE_INDEX_KEYS = 4
 
 ReadAt = Callable[[int, int], bytes]
