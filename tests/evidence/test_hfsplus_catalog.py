@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from fieldlab.case.store import DATABASE_FILE
 from fieldlab.cli import app
 from fieldlab.evidence.filesystem import MAX_ENTRIES_PER_DIRECTORY, walk_file_system
-from fieldlab.evidence.hfsplus_catalog import HfsCatalog
+from fieldlab.evidence.hfsplus_catalog import CatalogListing, HfsCatalog
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.problems import ProblemKind
 from fieldlab.validation.disks import PlantedFile, build_disk
@@ -210,3 +210,15 @@ def test_random_damage_to_the_catalog_never_raises_or_loops(tmp_path: Path) -> N
 def test_an_unreadable_catalog_is_a_problem_not_an_empty_folder(tmp_path: Path) -> None:
     listing = HfsCatalog(lambda offset, length: b"", 0).children(2, limit=10)
     assert listing.children == () and [p.kind for p in listing.problems] == [ProblemKind.DAMAGED]
+
+
+def test_a_folder_the_catalog_does_not_hold_is_a_problem_one_with_no_entries_is_not(tmp_path: Path) -> None:
+    image = tmp_path / "volume.img"
+    with open(image, "wb") as out:
+        out.truncate(4 << 20)
+    write_hfsplus(image, [HfsFile("A/a.jpg", b"x")], b"identity", 0)
+    catalog = HfsCatalog.of(pytsk3.FS_Info(pytsk3.Img_Info(str(image))))
+    missing = catalog.children(4000, limit=10)
+    assert missing.children == () and "no record of folder 4000" in missing.problems[0].message
+    no_entries = catalog.children(17, limit=10)  # a.jpg's CNID: only its thread record, which names no entry
+    assert no_entries == CatalogListing((), ())

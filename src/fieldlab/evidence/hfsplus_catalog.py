@@ -88,6 +88,7 @@ class HfsCatalog:
         """The folder and file records whose key's parent is ``parent``, in catalog order, at most ``limit``."""
         children: list[CatalogChild] = []
         problems: list[Problem] = []
+        found = False  # any record of the folder, its thread included: none means the catalog does not know it
         try:
             tree = self._tree()
             for record in self._records_from(tree, parent):
@@ -95,6 +96,7 @@ class HfsCatalog:
                     continue
                 if record.parent > parent:
                     break
+                found = True
                 child = _child(record)
                 if child is None:
                     continue
@@ -104,6 +106,9 @@ class HfsCatalog:
                 children.append(child)
         except _BadNode as exc:  # what was listed before it stands; the rest of this folder is lost
             problems.append(Problem(ProblemKind.DAMAGED, f"the HFS+ catalog cannot be read further: {exc}"))
+        else:
+            if not found:
+                problems.append(Problem(ProblemKind.DAMAGED, f"the HFS+ catalog holds no record of folder {parent}"))
         return CatalogListing(tuple(children), tuple(problems))
 
     def _tree(self) -> _Tree:
