@@ -12,10 +12,9 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sqlalchemy import Engine, and_, create_engine, event, func, insert, inspect, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
@@ -34,7 +33,6 @@ from fieldlab.case.schema import (
     regions,
     video_frames,
 )
-from fieldlab.detect.classify import ModelSpec
 from fieldlab.errors import CaseError
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags, stored_flags
 from fieldlab.hashsets.records import EXACT_METHODS
@@ -48,6 +46,9 @@ from fieldlab.results import (
     PendingMedia,
     ReadDigests,
 )
+
+if TYPE_CHECKING:
+    from fieldlab.detect.classify import ModelSpec  # NumPy: only a scan that classifies needs it
 
 DATABASE_FILE = "case.sqlite"
 
@@ -439,8 +440,12 @@ class CaseStore:
         return statement
 
     def _insert_ignore(self, table):  # noqa: ANN001 - SQLAlchemy's Table
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        # Imported here: a reader (summary, hits, the review app) never loads PostgreSQL's dialect.
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        return dialect_insert(table).on_conflict_do_nothing()
 
     def close(self) -> None:
         self.engine.dispose()
