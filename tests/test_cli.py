@@ -161,3 +161,28 @@ def test_start_up_loads_no_evidence_database_or_imaging_library() -> None:
             "print(' '.join(m for m in heavy if m in sys.modules))\n")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_summary_and_hits_load_only_the_case_database(tmp_path: Path) -> None:
+    """summary and hits open the case (SQLAlchemy Core and its SQLite dialect) and load nothing else heavy: no NumPy
+    (the classifier's types), no PostgreSQL dialect or ORM, no evidence reader, decoder or web library (issue 17)."""
+    from fieldlab.case.store import CaseStore
+
+    case = tmp_path / "case"
+    store = CaseStore.open(case)
+    store.ensure_exhibit("X1", str(tmp_path / "evidence"), "folder")
+    store.close()
+    code = ("import sys\n"
+            "from typer.testing import CliRunner\n"
+            "from fieldlab.cli import app\n"
+            f"case, out = {str(case)!r}, {str(tmp_path / 'hits.json')!r}\n"
+            "for args in (['summary', case], ['summary', case, '--json'], ['hits', case],\n"
+            "             ['hits', case, '--format', 'json', '-o', out]):\n"
+            "    result = CliRunner().invoke(app, args)\n"
+            "    assert result.exit_code == 0, (args, result.output)\n"
+            "heavy = ('numpy', 'sqlalchemy.orm', 'sqlalchemy.dialects.postgresql', 'pytsk3', 'pyewf', 'PIL', 'av',\n"
+            "         'fieldlab.evidence.sources', 'fieldlab.triage.scan', 'fastapi', 'jinja2', 'argon2', 'weasyprint')\n"
+            "print('sqlalchemy' in sys.modules, ' '.join(m for m in heavy if m in sys.modules))\n")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == ["True"]  # the case database is read, and nothing heavy beside it is loaded
+

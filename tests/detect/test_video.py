@@ -231,7 +231,8 @@ def test_the_report_pictures_and_review_thumbnails_share_the_video_guard(monkeyp
     """One guard (``first_video_stream``) for every reader of videos: lowering its limit refuses the video for the
     report's picture and the review's sheet too, and cover art is no video for either."""
     from fieldlab.report.pictures import _first_frame
-    from fieldlab.web.thumbnails import ThumbnailUnavailable, _video_sheet
+    from fieldlab.web.thumbnail_render import _video_sheet
+    from fieldlab.web.thumbnails import ThumbnailUnavailable
 
     song = mp3_with_cover_art(tmp_path / "song.mp3")
     assert _first_frame(io.BytesIO(original.read_bytes())).size == (480, 360)

@@ -9,6 +9,7 @@ request must echo.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -35,7 +36,14 @@ HASHING_WAIT_SECONDS = 10.0  # a login waits this long for its turn, then is tol
 
 _hasher = PasswordHasher()
 _hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
-_DUMMY_HASH = _hasher.hash("not a real password, compared against when the name is unknown")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown name's password is checked against.  Made on first use, not at import: argon2id costs
+    64 MiB and ~0.1 s of a core (several times that on a loaded machine), which every ``fieldlab serve`` and
+    ``fieldlab user`` paid before it could start."""
+    return _hasher.hash("not a real password, compared against when the name is unknown")
 
 
 class AccountError(WebError):
@@ -159,7 +167,8 @@ def authenticate(store: AccountStore, name: str, password: str) -> User | None:
     if not _hashing.acquire(timeout=HASHING_WAIT_SECONDS):
         raise ServerBusy("the server is checking other logins: try again in a moment")
     try:
-        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        dummy = _dummy_hash()  # made by the first login whatever its name, within the bound on hashing at once
+        _hasher.verify(row.password_hash if row is not None else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     finally:

@@ -129,14 +129,15 @@ def create_app(case_dir: Path, config: WebConfig | None = None) -> FastAPI:
     from fieldlab.web.routes import BODY_LIMITS, router  # the routes use this module's dependencies
 
     return served_app("fieldlab review", state, body_limits=BODY_LIMITS, routers=(router,),
-                      on_start=state.thumbnails.warm_up if config.warm_up else None)
+                      on_start=state.thumbnails.start_warm_up if config.warm_up else None)
 
 
 def served_app(title: str, state, *, body_limits: tuple[BodyLimit, ...], routers: Sequence[APIRouter],  # noqa: ANN001
                on_start: Callable[[], object] | None = None) -> FastAPI:
     """What the review and operations apps share: no API docs, ``state`` (AppState or OpsState) on
     ``app.state.fieldlab`` for the shared dependencies and closed when the server stops, the security of
-    ``secure``, then the routers in order.  ``on_start``: blocking work done, in a thread, before serving."""
+    ``secure``, then the routers in order.  ``on_start``: done, in a thread, before serving: the server answers
+    nothing until it returns, so it only starts what takes long."""
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         if on_start is not None:

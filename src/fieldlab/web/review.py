@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from fieldlab.case.groups import group_of
 from fieldlab.case.item_rows import ItemRow
 from fieldlab.case.phone import first_generation_candidates
 from fieldlab.case.queries import deciding_category
@@ -42,7 +41,6 @@ from fieldlab.case.review import (
     tile_facts,
 )
 from fieldlab.case.store import EXACT_METHODS, CaseStore
-from fieldlab.detect.classify import likely_nudity
 from fieldlab.evidence.item import parsed_flags
 from fieldlab.evidence.phone.apps import placement
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
@@ -264,6 +262,8 @@ def tiles(store: CaseStore, index: ReviewIndex, keys: list[str], *, profile: str
 def expand_selection(store: CaseStore, index: ReviewIndex, item_ids: list[int], *, whole_group: bool) -> list[int]:
     """The items a categorisation applies to: each chosen item's copies, and with ``whole_group`` its
     near-duplicates (and their copies)."""
+    from fieldlab.case.groups import group_of  # NumPy, for the near-duplicate groups: loaded when first asked
+
     chosen = set(item_ids)
     if whole_group:
         for item_id in item_ids:
@@ -338,6 +338,8 @@ _EXIF_LABELS = {"make": "Camera make", "model": "Camera model", "serial": "Camer
 
 
 def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
+    from fieldlab.case.groups import group_of
+
     record = item_record(store, item_id)
     if record is None:
         return None
@@ -369,6 +371,8 @@ def item_detail(store: CaseStore, item_id: int) -> ItemDetail | None:
 
 
 def _classified(found: ClassificationRecord | None) -> Classified | None:
+    from fieldlab.detect.classify import likely_nudity  # the classifier's module loads NumPy: not at start-up
+
     if found is None:
         return None
     return Classified(found.score, found.nudity, likely_nudity(found.nudity), found.model or "unknown model",

@@ -18,8 +18,6 @@ from fieldlab.case.queries import has_exact_hit, item_exists, picture_source
 from fieldlab.case.review import decided_items
 from fieldlab.case.store import CaseError
 from fieldlab.case.welfare import exposure_totals
-from fieldlab.detect.classify import likely_nudity
-from fieldlab.evidence.reopen import stored_spec
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED
 from fieldlab.web import accounts, welfare
 from fieldlab.web.accounts import AccountError, Session
@@ -166,6 +164,8 @@ def gallery(request: Request, session: Session = Depends(allowed("view")),
     index = state.fresh_review()
     keys = index.unknown if tab == "review" else index.known
     if nudity:
+        from fieldlab.detect.classify import likely_nudity  # loads NumPy: not at the server's start
+
         keys = [k for k in keys if likely_nudity(index.contents[k].nudity)]
     if undecided:
         decided = decided_items(state.store, state.config.profile)
@@ -199,6 +199,8 @@ def _asks_password(state, session: Session, exhibit_id: int) -> bool:  # noqa: A
     """The examiner may see pictures of an encrypted exhibit, and has given no password for it in this session."""
     if not session.user.can("see_pictures") or state.exhibit_passwords.of(session.token_hash, exhibit_id):
         return False
+    from fieldlab.evidence.reopen import stored_spec  # the evidence readers: loaded when a picture is first asked
+
     exhibit = next((e for e in state.store.exhibits() if e.id == exhibit_id), None)
     return exhibit is not None and bool(stored_spec(exhibit.source, exhibit.source_kind).layout)
 
@@ -249,6 +251,8 @@ def _thumbnail_task(state, item_id: int, session: Session) -> tuple[ThumbnailTas
     row = picture_source(state.store, item_id)
     if row is None or row.family not in ("image", "video"):
         raise HTTPException(404, "no picture or video with this id")
+    from fieldlab.evidence.reopen import stored_spec
+
     own_exact = has_exact_hit(state.store, item_id)
     guarded = state.fresh_review().reveal_needed(item_id, content_key(row.item_id, row.md5, row.sha1), own_exact)
     spec = stored_spec(row.source, row.source_kind, row.parents,

@@ -2,10 +2,10 @@
 
 An item is re-opened by its locator in a worker process (never the server's:
 a decoder fed hostile bytes may crash or hang, and only that worker dies),
-decoded no larger than needed, shrunk to ``SIDE`` pixels and encoded afresh as
-a JPEG without metadata: the suspect bytes themselves never reach a browser.
-A video becomes a sheet of ``FRAMES`` frames sampled across its length: no
-video element, no sound.
+decoded no larger than needed, shrunk and encoded afresh as a JPEG without
+metadata: the suspect bytes themselves never reach a browser.  A video becomes a
+sheet of frames sampled across its length: no video element, no sound.  That
+side lives in ``thumbnail_render``, which only the workers import.
 
 The cache is ``thumbnails/<item id>.jpg`` in the case folder (0700, files
 0600; ``.failed`` beside it records why a file could not be shown, so a
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
-import io
 import multiprocessing
 import os
 import threading
@@ -26,35 +25,19 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Literal
-
-import av
-from PIL import Image
+from typing import TYPE_CHECKING, Callable, Literal
 
 from fieldlab.case.private import make_private_folder, write_private_bytes
-from fieldlab.detect.perceptual import DEFAULT_MAX_PIXELS, IMAGE_FORMATS
-from fieldlab.detect.video import VideoDecodeError, first_video_stream
 from fieldlab.errors import WebError
-from fieldlab.evidence.reopen import ReopenError, reopen
-from fieldlab.evidence.sources import ItemStream, SourceSpec
-from fieldlab.problems import ProblemKind
-from fieldlab.triage.reader import prepare_worker, worker_context
 
-SIDE = 256
-FRAMES = 6  # a video's sheet: 3 x 2 frames
-QUALITY = 80
+if TYPE_CHECKING:
+    from fieldlab.evidence.sources import SourceSpec
+
 SECONDS_PER_ITEM = 20.0  # far beyond an honest file (a 12 MP JPEG takes ~40 ms at reduced scale)
-MAX_FRAMES_DECODED = 600  # for one video's six samples: 20 s of 30 fps, whatever its keyframes
-SEEK_BEYOND_SECONDS = 3.0  # a sample further ahead than this is sought, a nearer one decoded to
 WARM_UP_ATTEMPTS = 3  # starting the workers is tried this often before the server starts without them
 WARM_UP_SECONDS = 60.0
 FOLDER = "thumbnails"
-_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-            8: Image.Transpose.ROTATE_90}  # EXIF orientation -> the turn that shows the picture upright
 _START_FAILURES = (BrokenProcessPool, EOFError, OSError)  # a worker process could not be forked or reached
-_DECODE_FAILURES = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
-                    Image.DecompressionBombError, av.FFmpegError)
 
 
 class ThumbnailUnavailable(WebError):
@@ -82,97 +65,17 @@ class ThumbnailTask:
 
 def render(task: ThumbnailTask) -> bytes:
     """The thumbnail's JPEG bytes; ThumbnailUnavailable when the item cannot be opened or decoded.  Runs in a
-    thumbnail worker, whose context keeps the exhibits open for the pictures that follow."""
-    try:
-        handle = reopen(task.spec, task.locator, worker_context())
-    except ReopenError as exc:
-        raise ThumbnailUnavailable(f"cannot be previewed: {exc}",
-                                   lasting=exc.problem.kind in (ProblemKind.DAMAGED, ProblemKind.UNSUPPORTED)) from None
-    try:
-        stream = io.BufferedReader(ItemStream(handle, handle.size or task.size), 1 << 20)
-        try:
-            return _video_sheet(stream) if task.family == "video" else _picture(stream)
-        except _DECODE_FAILURES as exc:
-            raise ThumbnailUnavailable(f"cannot be decoded: {type(exc).__name__}: {exc}"[:300]) from None
-    finally:
-        handle.close()
+    thumbnail worker: the decoders and evidence readers (``thumbnail_render``) are loaded there, preloaded by the
+    forkserver, and never in the server, which starts without them."""
+    from fieldlab.web.thumbnail_render import render_thumbnail
+
+    return render_thumbnail(task)
 
 
-def _picture(stream: BinaryIO) -> bytes:
-    with Image.open(stream, formats=IMAGE_FORMATS) as image:
-        if image.width * image.height > DEFAULT_MAX_PIXELS:
-            raise ThumbnailUnavailable(f"{image.width}x{image.height} is over the {DEFAULT_MAX_PIXELS:,} pixel limit")
-        image.draft("RGB", (SIDE, SIDE))  # JPEG: decoded at 1/2, 1/4 or 1/8 scale, no smaller than SIDE
-        try:
-            orientation = image.getexif().get(0x0112)
-        except _DECODE_FAILURES:  # a damaged EXIF block does not stop the picture being shown
-            orientation = None
-        shown = image.convert("RGB")
-    if orientation in _UPRIGHT:  # shown upright, as the examiner would see it on the device
-        shown = shown.transpose(_UPRIGHT[orientation])
-    shown.thumbnail((SIDE, SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return _jpeg(shown)
+def _prepare_worker() -> None:
+    from fieldlab.triage.reader import prepare_worker
 
-
-def _video_sheet(stream: BinaryIO) -> bytes:
-    cell = (SIDE * 2 // 3, SIDE // 2)
-    with av.open(stream, mode="r", metadata_errors="ignore") as container:
-        try:
-            video = first_video_stream(container)
-        except VideoDecodeError as exc:
-            raise ThumbnailUnavailable(str(exc)) from None
-        video.thread_type = "AUTO"
-        frames = _sampled_frames(container, video)
-    if not frames:
-        raise ThumbnailUnavailable("no frame of this video could be decoded")
-    sheet = Image.new("RGB", (cell[0] * 3, cell[1] * 2), (40, 40, 40))
-    for index, frame in enumerate(frames[:FRAMES]):
-        frame.thumbnail(cell, Image.Resampling.BILINEAR)
-        x, y = (index % 3) * cell[0], (index // 3) * cell[1]
-        sheet.paste(frame, (x + (cell[0] - frame.width) // 2, y + (cell[1] - frame.height) // 2))
-    return _jpeg(sheet)
-
-
-def _sampled_frames(container: av.container.InputContainer, video: av.VideoStream) -> list[Image.Image]:
-    """One frame from each sixth of the video.  A sample far ahead is reached by seeking (so a long video is never
-    decoded whole); a near one by decoding on, which is cheaper when keyframes are sparse.  The frames decoded in
-    all are capped, so a hostile or huge stream costs a bounded time."""
-    time_base = video.time_base
-    duration = None
-    if video.duration is not None and time_base:
-        duration = float(video.duration * time_base)
-    elif container.duration:
-        duration = container.duration / av.time_base
-    if not duration or duration <= 0 or not time_base:  # nowhere to seek to: the first frames
-        return [frame.to_image() for frame, _ in zip(container.decode(video), range(FRAMES))]
-    start = float(video.start_time * time_base) if video.start_time is not None else 0.0
-    frames: list[Image.Image] = []
-    decoded, position, stream = 0, None, None
-    for k in range(FRAMES):
-        target = start + duration * (k + 0.5) / FRAMES
-        try:
-            if stream is None or position is None or target - position > SEEK_BEYOND_SECONDS:
-                container.seek(int(target / time_base), stream=video, backward=True)
-                stream = container.decode(video)
-            frame = None
-            for frame in stream:
-                decoded += 1
-                position = frame.time
-                if frame.time is None or frame.time >= target or decoded >= MAX_FRAMES_DECODED:
-                    break
-        except av.FFmpegError:
-            stream = frame = None
-        if frame is not None:
-            frames.append(frame.to_image())
-        if decoded >= MAX_FRAMES_DECODED:
-            break
-    return frames
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=QUALITY, optimize=False)  # no EXIF, no ICC: pixels only
-    return out.getvalue()
+    prepare_worker()
 
 
 # server side
@@ -192,6 +95,8 @@ class ThumbnailService:
         self._slots = threading.Semaphore(workers)  # the deadline counts decoding, not queueing
         self._pools: dict[str, cf.ProcessPoolExecutor] = {}
         self._in_flight: dict[int, cf.Future] = {}
+        self._closed = False  # no pool is started after close, not even by a warm-up still trying
+        self.warming: threading.Thread | None = None
 
     def cached(self, item_id: int) -> bytes | None:
         try:
@@ -279,13 +184,15 @@ class ThumbnailService:
 
     def _pool(self, which: str) -> cf.ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise BrokenProcessPool("the thumbnail service is closed")
             pool = self._pools.get(which)
             if pool is None:
                 context = multiprocessing.get_context("forkserver")  # no fork of a threaded server
-                context.set_forkserver_preload([__name__])
+                context.set_forkserver_preload(["fieldlab.web.thumbnail_render"])
                 pool = self._pools[which] = cf.ProcessPoolExecutor(
                     max_workers=1 if which == "alone" else self.workers, mp_context=context,
-                    initializer=prepare_worker)
+                    initializer=_prepare_worker)
             return pool
 
     def _discard(self, which: str, pool: cf.ProcessPoolExecutor, kill: bool) -> None:
@@ -299,17 +206,28 @@ class ThumbnailService:
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
+    def start_warm_up(self) -> None:
+        """``warm_up`` in a thread of its own (``warming``): the server answers at once instead of after the
+        forkserver and the workers have started and loaded the decoders (2.5 s of the 5 s the review server took to
+        answer on a loaded 2-core machine); the first gallery page finds the workers started or starting."""
+        self.warming = threading.Thread(target=self.warm_up, name="thumbnail-warm-up", daemon=True)
+        self.warming.start()
+
     def warm_up(self, attempts: int = WARM_UP_ATTEMPTS) -> bool:
         """Start the workers now, so the first gallery page does not wait for them.  On a loaded machine starting
         them can fail (the forkserver cannot fork: EOFError); that is tried again, and if it keeps failing the
-        server starts anyway and the workers are started by the first thumbnail asked for.  True if they run."""
+        workers are started by the first thumbnail asked for.  True if they run; False also once the service is
+        closed."""
         for attempt in range(attempts):
-            pool = self._pool("shared")
+            try:
+                pool = self._pool("shared")
+            except BrokenProcessPool:  # the service was closed meanwhile
+                return False
             try:
                 for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
                     future.result(timeout=WARM_UP_SECONDS)
                 return True
-            except (*_START_FAILURES, cf.TimeoutError):
+            except (*_START_FAILURES, cf.TimeoutError, cf.CancelledError):
                 self._discard("shared", pool, kill=True)
                 time.sleep(0.5 * (attempt + 1))
         return False
@@ -327,6 +245,7 @@ class ThumbnailService:
         ends its process by raising SIGTERM again once the app has stopped, which runs no finalizers, so the pools'
         semaphores must be released here or the resource tracker reports them leaked."""
         with self._lock:
+            self._closed = True
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             for process in list((getattr(pool, "_processes", None) or {}).values()):
