@@ -42,9 +42,9 @@ NOTES = """\
 `tests/test_cli.py::test_start_up_loads_no_evidence_database_or_imaging_library`). `summary` and `hits` also load
 SQLAlchemy Core and its SQLite dialect to open the case, and nothing else heavy (no NumPy, PostgreSQL dialect, ORM,
 evidence reader: `tests/test_cli.py::test_summary_and_hits_load_only_the_case_database`); with SQLAlchemy's import
-alone near 0.2 s on top of the command line's own, they cannot reach 0.3 s. A prototype (timed by hand, not by
-this script) that read the same SQL through the `sqlite3` module took about 0.25 s CPU, but it needs the two queries
-as SQL text beside their Core statements (a second query implementation), so it was not adopted. The review server
+alone (above) on top of the command line's own, they cannot reach 0.3 s. A prototype (timed by hand, not by this
+script) that read the same SQL through the `sqlite3` module took about 0.25 s CPU, but it needs the two queries as
+SQL text beside their Core statements (a second query implementation), so it was not adopted. The review server
 answers once the command line, FastAPI, SQLAlchemy and its routes are loaded and the case is open; its thumbnail
 workers (PIL, PyAV, the evidence readers) start beside it (`tests/security/test_start_and_stop.py`).
 """
