@@ -16,6 +16,7 @@ from typing import Iterator
 
 import pytsk3
 
+from fieldlab.evidence.extents import ExtentsTable, VolumePlacement, default_stream_extents
 from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
@@ -69,8 +70,18 @@ def parse_fsfile_value(value: bytes) -> tuple[int, bytes]:
     return int(address), path
 
 
-def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: str) -> Iterator[Item | WalkError]:
-    """Every entry of ``fs``; ``base`` is the locator of the volume holding it."""
+@dataclass(frozen=True)
+class ExtentsWanted:
+    """Where the walk puts the data runs of the files it lists, and where their file system lies on the media."""
+
+    placement: VolumePlacement
+    table: ExtentsTable
+
+
+def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: str,
+                     extents: ExtentsWanted | None = None) -> Iterator[Item | WalkError]:
+    """Every entry of ``fs``; ``base`` is the locator of the volume holding it.  With ``extents``, the media runs
+    of the plain files it can read that way go to ``extents.table``."""
     counter = count()
     visited: set[int] = set()
     fs_kind = fs_type_name(fs)
@@ -99,7 +110,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
                                     f"the HFS+ catalog lists it, but its CNID {child.cnid} cannot be opened")
                     continue
                 yield from _entry_items(fs, entry, child.name, False, child.cnid, directory, base, display_prefix,
-                                        queue, visited, counter, fs_kind)
+                                        queue, visited, counter, fs_kind, extents)
             continue
         listed = 0
         try:
@@ -112,7 +123,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
                 name_info = entry.info.name
                 yield from _entry_items(fs, entry, name_info.name, bool(int(name_info.flags) & _NAME_UNALLOC),
                                         name_info.meta_addr, directory, base, display_prefix, queue, visited,
-                                        counter, fs_kind)
+                                        counter, fs_kind, extents)
         except (OSError, RuntimeError) as exc:
             yield WalkError(shown, f"folder could not be listed completely: {exc}")
 
@@ -120,7 +131,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
 def _entry_items(
     fs: pytsk3.FS_Info, entry: pytsk3.File, name: bytes, unallocated: bool, meta_addr: int, directory: _Directory,
     base: Locator | None, display_prefix: str, queue: list[_Directory], visited: set[int], counter: count,
-    fs_kind: str,
+    fs_kind: str, extents: ExtentsWanted | None,
 ) -> Iterator[Item | WalkError]:
     """The items of one folder entry: its ``name`` and ``meta_addr`` come from TSK's listing or the HFS+ catalog."""
     if name in (b".", b"..") or not name:
@@ -162,9 +173,21 @@ def _entry_items(
     if meta_type != _REG:
         yield _item(base, meta.addr, path, display_prefix, ItemKind.SPECIAL, 0, meta, flags)
         return
-    yield _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
-    if fs_kind == "ntfs":  # only NTFS has named data streams; listing attributes costs ~10 us a file
-        yield from _named_streams(entry, base, meta, path, display_prefix, flags)
+    file = _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
+    if fs_kind != "ntfs" and extents is None:
+        yield file
+        return
+    try:  # only NTFS has named data streams; listing attributes costs ~10 us a file
+        attributes = list(entry)
+    except (OSError, RuntimeError):
+        attributes = []
+    if extents is not None and attributes:
+        found = default_stream_extents(attributes, file.size, fs_kind, fs.info.block_size, fs.info.last_block,
+                                       extents.placement)
+        if found is not None:
+            extents.table.offer(file.locator.to_text(), found)
+    yield file
+    yield from _named_streams(attributes, base, meta, path, display_prefix, flags)
 
 
 def _is_pseudo_entry(fs_kind: str, name: bytes, address: int, orphan: bool) -> bool:
@@ -184,12 +207,9 @@ def _open_meta(fs: pytsk3.FS_Info, address: int) -> pytsk3.File | None:
         return None
 
 
-def _named_streams(entry: pytsk3.File, base: Locator | None, meta, path: bytes, display_prefix: str, flags: set) -> Iterator[Item]:  # noqa: ANN001
+def _named_streams(attributes: list[pytsk3.Attribute], base: Locator | None, meta, path: bytes,  # noqa: ANN001
+                   display_prefix: str, flags: set) -> Iterator[Item]:
     """NTFS alternate data streams: each its own item, since material is hidden there."""
-    try:
-        attributes = list(entry)
-    except (OSError, RuntimeError):
-        return
     for attribute in attributes:
         info = attribute.info
         if int(info.type) != _NTFS_DATA or not info.name or info.name == b"$Data":

@@ -18,7 +18,14 @@ import pytsk3
 
 from fieldlab.evidence.apfs import apfs_volume_names, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
-from fieldlab.evidence.filesystem import ImageFileReader, fs_type_name, parse_fsfile_value, walk_file_system
+from fieldlab.evidence.extents import Extents, ExtentsTable, VolumePlacement
+from fieldlab.evidence.filesystem import (
+    ExtentsWanted,
+    ImageFileReader,
+    fs_type_name,
+    parse_fsfile_value,
+    walk_file_system,
+)
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
@@ -87,6 +94,7 @@ class ImageSource:
         self._partitions: dict[int, int] = {}  # offset -> length of each volume the survey found
         self._media_volume = RangeVolume(self.media, native, lambda: self._partitions)
         self._volumes: dict[str, Volume] = {}  # what each chain of volume layers opened, by the chain's text
+        self.extents = ExtentsTable()  # the walk's files' media runs, by locator text, until a reader takes them
         self.facts = self._survey()
 
     @property
@@ -220,13 +228,26 @@ class ImageSource:
                     assert isinstance(view, ApfsVolume)  # the apfsvol layer opens nothing else
                     yield from walk_apfs_volume(view.volume, apfs, f"{prefix}apfs{index}/")
                 continue
-            yield from walk_file_system(self._range(base).file_system(), base, prefix)
+            yield from walk_file_system(self._range(base).file_system(), base, prefix, self._extents_wanted(volume))
             if self.options.shadow_copies:
                 for copy in volume.shadow_copies:
                     store = base.child("vss", str(copy["index"]))
                     yield from walk_file_system(self._range(store).file_system(), store, f"{prefix}vss{copy['index']}/")
 
+    def _extents_wanted(self, volume: VolumeFacts) -> ExtentsWanted | None:
+        """Files of a volume that is a plain byte range of the media have runs the readers can read straight from
+        the media; an encrypted volume's runs are offsets of the decrypted volume, not the media."""
+        if volume.encryption is not None:
+            return None
+        placement = VolumePlacement(volume.offset, max(0, min(volume.length, self.media.size - volume.offset)))
+        return ExtentsWanted(placement, self.extents)
+
     # reading
+
+    def open_extents(self, extents: Extents) -> ImageFileReader:
+        """A file the walk listed with its media runs, read from the media run by run (the E01 chunk cache included),
+        without The Sleuth Kit re-reading its metadata."""
+        return ExtentReader(self.media, extents)
 
     def open_item(self, locator: Locator) -> ImageFileReader:
         layers = locator.layers
@@ -290,3 +311,28 @@ class MediaRunReader(ImageFileReader):
 
     def _read_at(self, offset: int, size: int) -> bytes:
         return self._media.read(self._start + offset, size)
+
+
+class ExtentReader(ImageFileReader):
+    """A file's content from its media runs (``evidence/extents.py``): bytes past its initialised size are zeros,
+    exactly as The Sleuth Kit reads them."""
+
+    def __init__(self, media: MediaReader, extents: Extents) -> None:
+        self._media, self._extents, self.size = media, extents, extents.size
+
+    def _read_at(self, offset: int, size: int) -> bytes:
+        parts, position, end = [], 0, min(offset + size, self.size)
+        for start, length in self._extents.runs:
+            if position + length > offset and position < end:
+                first, last = max(offset, position), min(end, position + length)
+                readable = min(last, max(first, self._extents.initialized))
+                if readable > first:
+                    data = self._media.read(start + first - position, readable - first)
+                    if len(data) != readable - first:
+                        raise OSError(f"media ends inside the file's run at offset {start}")
+                    parts.append(data)
+                parts.append(bytes(last - readable))
+            position += length
+            if position >= end:
+                break
+        return b"".join(parts)

@@ -20,10 +20,12 @@ from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, id
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
 from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
 from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
+from fieldlab.evidence.extents import Extents
+from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags
 from fieldlab.evidence.nested import archive_levels, member_items
 from fieldlab.evidence.reopen import ReopenError, reopen_item
-from fieldlab.evidence.sources import ItemStream, SourceSpec
+from fieldlab.evidence.sources import ItemHandle, ItemStream, SourceSpec
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
 from fieldlab.results import ItemResult
@@ -41,6 +43,7 @@ class ReadTask:
     size: int  # as listed by the walk
     mtime: float | None
     flags: str = ""  # as stored: members of a deleted archive are deleted too
+    extents: Extents | None = None  # where the walk found its content on the media: read from there, not via TSK
 
     @property
     def name(self) -> str:
@@ -102,7 +105,7 @@ def _read_guarded(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, 
 def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
     locator = Locator.parse(task.locator)
     try:
-        handle = reopen_item(exhibit, locator, passwords)
+        handle = _opened(exhibit, locator, task.extents, passwords)
     except ReopenError as exc:
         return ItemResult(task.item_id, error=exc.problem)
     try:
@@ -133,6 +136,13 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
         children=tuple(children),
         truncated=stopped is not None,
     )
+
+
+def _opened(exhibit: OpenedExhibit, locator: Locator, extents: Extents | None, passwords: Passwords) -> ItemHandle:
+    """The item by its media runs when the walk gave them (a disk image's plain file), else by its locator."""
+    if extents is not None and isinstance(exhibit.source, ImageSource):
+        return exhibit.source.open_extents(extents)
+    return reopen_item(exhibit, locator, passwords)
 
 
 def _children(

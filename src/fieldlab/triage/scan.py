@@ -35,6 +35,7 @@ from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord
 from fieldlab.detect.classify import ModelSpec
+from fieldlab.evidence.extents import Extents, ExtentsTable
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError, parsed_flags
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
@@ -247,6 +248,7 @@ class _ScanRun:
         self.store, self.exhibit, self.spec, self.evidence, self.matcher = store, exhibit, spec, evidence, matcher
         self.read_options, self.observer, self.near = read_options, observer, near
         self.progress = ScanProgress(exhibit.ref)
+        self._extents = evidence.extents if isinstance(evidence, ImageSource) else ExtentsTable(limit=0)
         self._last_dispatched = 0
         self._last_media = 0
         self._reads_waiting = True
@@ -370,7 +372,10 @@ class _ScanRun:
                 batch.append(item)
                 total += item.size
             self._last_dispatched = batch[-1].id
-            tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags) for i in batch]
+            # in media order, so a worker's reads follow one another and each E01 chunk is inflated about once
+            placed = sorted(((i, self._extents.take(i.locator)) for i in batch), key=_media_order)
+            batch = [i for i, _ in placed]
+            tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags, runs) for i, runs in placed]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
     def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
@@ -552,6 +557,11 @@ class _ScanRun:
         if self.observer is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
             self.observer.update(self.progress)
+
+
+def _media_order(placed: tuple[PendingItem, Extents | None]) -> int:
+    """Where a file's content starts on the media; files read through TSK (no runs) first, in walk order."""
+    return -1 if placed[1] is None else placed[1].first_offset
 
 
 def _match_exact(matcher: HashMatcher, read: Sequence[ReadDigests]) -> tuple[list[HitRecord], list[int]]:

@@ -1,0 +1,154 @@
+"""Where a file's content lies on the media, as The Sleuth Kit lists it at the walk: its data runs.
+
+Why: a reader that re-opens a file through TSK by its address re-reads (and, in an E01, re-inflates) the
+file-system metadata the walk has just read, once per reader process.  The walk already holds the file's runs, so
+it hands them on and the reader reads the content straight from the media, through the E01 chunk cache.
+
+Only the simple case is carried, so that these bytes are exactly the bytes TSK's own read gives
+(``tsk_fs_attr_read``): the default data stream of a regular file, non-resident, neither compressed, encrypted
+nor sparse, every run a plain one (no sparse, filler or encrypted run), consecutive, inside the file system and
+inside the volume, at most ``MAX_RUNS`` of them, on a file system whose runs TSK reads that way (NTFS, FAT,
+exFAT, ext).  Bytes past NTFS's *initialised size* read as zeros, as TSK reads them.  Anything else is read
+through TSK as before.
+
+pytsk3 does not expose the initialised size (TSK's ``nrd.initsize``), so it is read from TSK's own attribute
+structure behind the pytsk3 object, and used only if the fields beside it equal what pytsk3 shows (type, id,
+flags, size) and its allocated size equals the runs' length: on any other pytsk3 or TSK layout the file is read
+through TSK.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass
+from typing import Iterable
+
+import pytsk3
+
+MAX_RUNS = 1024  # a hostile or badly fragmented file claims more: read through TSK
+_PLAIN_ATTRIBUTE = int(pytsk3.TSK_FS_ATTR_INUSE) | int(pytsk3.TSK_FS_ATTR_NONRES)  # no COMP, ENC, SPARSE, RECOVERY
+_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+_READ_AS_RUNS = ("ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4")  # fs_type_name values
+
+# TSK_FS_ATTR (tsk/fs/tsk_fs.h, 64-bit): next, fs_file, flags, name, name_size, type, id, size, then ``nrd``:
+# run, run_end, skiplen, allocsize, initsize, compsize.  pytsk3's wrapper keeps the struct's address after the
+# object header.
+_HEAD = struct.Struct("<QQI4xQQIH2xq")
+_NRD = struct.Struct("<QQI4xqq")
+_WRAPPED_ADDRESS = 2 * ctypes.sizeof(ctypes.c_void_p)
+
+
+@dataclass(frozen=True, slots=True)
+class Extents:
+    """A file's content as runs of the media: ``runs`` are (media offset, length) in file order and cover
+    ``size``; bytes at or past ``initialized`` read as zeros."""
+
+    runs: tuple[tuple[int, int], ...]
+    size: int
+    initialized: int
+
+    @property
+    def first_offset(self) -> int:
+        return self.runs[0][0] if self.runs else 0
+
+
+@dataclass(frozen=True)
+class VolumePlacement:
+    """A file system that is a plain byte range of the media: where it starts and how many bytes of it the media
+    holds.  BitLocker, shadow copies and APFS are not: their runs are not media offsets."""
+
+    offset: int
+    length: int
+
+
+def default_stream_extents(attributes: Iterable[pytsk3.Attribute], size: int, fs_kind: str, block_size: int,
+                           last_block: int, placement: VolumePlacement) -> Extents | None:
+    """The extents of a regular file's default data stream, or None when TSK must read it."""
+    if fs_kind not in _READ_AS_RUNS or size <= 0 or block_size <= 0:
+        return None
+    wanted = _NTFS_DATA if fs_kind == "ntfs" else _DEFAULT
+    found = [a for a in attributes if int(a.info.type) == wanted and a.info.name in (None, b"", b"$Data")]
+    if len(found) != 1 or int(found[0].info.flags) != _PLAIN_ATTRIBUTE or int(found[0].info.size) != size:
+        return None
+    attribute = found[0]
+    runs: list[tuple[int, int]] = []
+    blocks, content_blocks = 0, -(-size // block_size)
+    for run in attribute:
+        if len(runs) >= MAX_RUNS or int(run.offset) != blocks:
+            return None
+        address, length = int(run.addr), int(run.len)
+        if length <= 0:
+            return None
+        blocks += length
+        if blocks - length >= content_blocks:
+            continue  # past the file's size (ext lists its unused block pointers as sparse): never read
+        if int(run.flags) != 0 or address < 0 or address + length > last_block + 1:
+            return None
+        start, end = address * block_size, (address + length) * block_size
+        if end > placement.length:
+            return None  # past the volume or the end of the media: TSK says what such a read gives
+        runs.append((placement.offset + start, end - start))
+    if blocks < content_blocks:
+        return None
+    initialized = _initialized_size(attribute, content_blocks * block_size, blocks * block_size)
+    if initialized is None:
+        return None
+    cut, left = [], size
+    for offset, length in runs:
+        cut.append((offset, min(length, left)))
+        left -= length
+        if left <= 0:
+            break
+    return Extents(tuple(_merged(cut)), size, min(initialized, size))
+
+
+def _initialized_size(attribute: pytsk3.Attribute, least: int, most: int) -> int | None:
+    """TSK's ``nrd.initsize`` of the attribute, or None unless the structure around it checks out: its allocated
+    size lies between the blocks the content needs (``least`` bytes: ext) and all the runs listed (``most``)."""
+    info = attribute.info
+    address = ctypes.c_void_p.from_address(id(info) + _WRAPPED_ADDRESS).value
+    if not address:
+        return None
+    raw = ctypes.string_at(address, _HEAD.size + _NRD.size)
+    _, _, flags, _, _, kind, ident, size = _HEAD.unpack_from(raw)
+    _, _, _, allocsize, initsize = _NRD.unpack_from(raw, _HEAD.size)
+    if (flags, kind, ident, size) != (int(info.flags), int(info.type), int(info.id), int(info.size)):
+        return None
+    if not least <= allocsize <= most or not 0 <= initsize <= allocsize:
+        return None
+    return initsize
+
+
+def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Runs that follow each other on the media read as one."""
+    merged: list[tuple[int, int]] = []
+    for offset, length in runs:
+        if merged and merged[-1][0] + merged[-1][1] == offset:
+            merged[-1] = (merged[-1][0], merged[-1][1] + length)
+        else:
+            merged.append((offset, length))
+    return merged
+
+
+MAX_HELD = 200_000  # extents waiting for their reader: ~300 bytes each; files past this are read through TSK
+
+
+class ExtentsTable:
+    """Extents the walk found, held in memory by locator until the scan hands each file to a reader.  The walk
+    runs ahead of the readers, so it is bounded: once full, further files go without (and are read through TSK)."""
+
+    def __init__(self, limit: int = MAX_HELD) -> None:
+        self._held: dict[str, Extents] = {}
+        self._limit = limit
+
+    def offer(self, locator: str, extents: Extents) -> None:
+        if len(self._held) < self._limit:
+            self._held[locator] = extents
+
+    def take(self, locator: str) -> Extents | None:
+        return self._held.pop(locator, None)
+
+    def __len__(self) -> int:
+        return len(self._held)
