@@ -58,6 +58,8 @@ from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
 BATCH_BYTES = 64 << 20
+ORDER_WINDOW_FILES = 4 * BATCH_FILES  # pending items put in media order together: a few batches, so first hits
+ORDER_WINDOW_BYTES = 4 * BATCH_BYTES  # still come from the walk's first folders
 REMATCH_CHUNK = 20_000
 MEDIA_BATCH = 8  # pictures or videos per decoding task: small, so a decoder crash costs little to retry
 CLASSIFY_AGAIN = 32  # items decoded again for the classifier per look at the case, at the end of a scan
@@ -250,6 +252,7 @@ class _ScanRun:
         self.progress = ScanProgress(exhibit.ref)
         self._extents = evidence.extents if isinstance(evidence, ImageSource) else ExtentsTable(limit=0)
         self._last_dispatched = 0
+        self._ordered: list[list[tuple[PendingItem, Extents | None]]] = []  # batches of the window in hand
         self._last_media = 0
         self._reads_waiting = True
         self._regions: list[RegionTask] | None = None
@@ -360,23 +363,40 @@ class _ScanRun:
     def _dispatch(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         self._reads_waiting = True
         while len(in_flight) < limit:
-            pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, BATCH_FILES)
-            if not pending:
-                self._reads_waiting = False
-                return
-            batch: list[PendingItem] = []
-            total = 0
-            for item in pending:
-                if batch and total + item.size > BATCH_BYTES:
-                    break
-                batch.append(item)
-                total += item.size
-            self._last_dispatched = batch[-1].id
-            # in media order, so a worker's reads follow one another and each E01 chunk is inflated about once
-            placed = sorted(((i, self._extents.take(i.locator)) for i in batch), key=_media_order)
+            if not self._ordered:
+                self._ordered = self._ordered_batches()
+                if not self._ordered:
+                    self._reads_waiting = False
+                    return
+            placed = self._ordered.pop(0)
             batch = [i for i, _ in placed]
             tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags, runs) for i, runs in placed]
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
+
+    def _ordered_batches(self) -> list[list[tuple[PendingItem, Extents | None]]]:
+        """The next window of pending items in the walk's order (user folders first), as batches in media order:
+        each batch a run of neighbouring files, so two workers rarely inflate the same E01 chunk and one worker's
+        reads follow one another."""
+        pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, ORDER_WINDOW_FILES)
+        window, total = [], 0
+        for item in pending:
+            if window and total + item.size > ORDER_WINDOW_BYTES:
+                break
+            window.append(item)
+            total += item.size
+        if not window:
+            return []
+        self._last_dispatched = window[-1].id
+        placed = sorted(((i, self._extents.take(i.locator)) for i in window), key=_media_order)
+        batches: list[list[tuple[PendingItem, Extents | None]]] = [[]]
+        total = 0
+        for item, runs in placed:
+            if batches[-1] and (len(batches[-1]) >= BATCH_FILES or total + item.size > BATCH_BYTES):
+                batches.append([])
+                total = 0
+            batches[-1].append((item, runs))
+            total += item.size
+        return batches
 
     def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
