@@ -378,7 +378,8 @@ class _ScanRun:
         each batch a run of neighbouring files, so two workers rarely inflate the same E01 chunk and one worker's
         reads follow one another."""
         pending = self.store.pending_items(self.exhibit.id, self._last_dispatched, ORDER_WINDOW_FILES)
-        window, total = [], 0
+        window: list[PendingItem] = []
+        total = 0
         for item in pending:
             if window and total + item.size > ORDER_WINDOW_BYTES:
                 break
