@@ -4,6 +4,9 @@ Why: a reader that re-opens a file through TSK by its address re-reads (and, in 
 file-system metadata the walk has just read, once per reader process.  The walk already holds the file's runs, so
 it hands them on and the reader reads the content straight from the media, through the E01 chunk cache.
 
+A file small enough to live inside its NTFS MFT record (resident) has no runs: the walk hands on its content,
+which TSK holds in memory once the record is read, so a reader needs no file-system metadata at all.
+
 Only the simple case is carried, so that these bytes are exactly the bytes TSK's own read gives
 (``tsk_fs_attr_read``): the default data stream of a regular file, non-resident, neither compressed, encrypted
 nor sparse, every run a plain one (no sparse, filler or encrypted run), consecutive, inside the file system and
@@ -27,7 +30,9 @@ from typing import Iterable
 import pytsk3
 
 MAX_RUNS = 1024  # a hostile or badly fragmented file claims more: read through TSK
+MAX_RESIDENT = 4096  # an MFT record's size: a larger "resident" stream is a damaged record, left to TSK
 _PLAIN_ATTRIBUTE = int(pytsk3.TSK_FS_ATTR_INUSE) | int(pytsk3.TSK_FS_ATTR_NONRES)  # no COMP, ENC, SPARSE, RECOVERY
+_RESIDENT_ATTRIBUTE = int(pytsk3.TSK_FS_ATTR_INUSE) | int(pytsk3.TSK_FS_ATTR_RES)
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 _READ_AS_RUNS = ("ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4")  # fs_type_name values
@@ -43,15 +48,18 @@ _WRAPPED_ADDRESS = 2 * ctypes.sizeof(ctypes.c_void_p)
 @dataclass(frozen=True, slots=True)
 class Extents:
     """A file's content as runs of the media: ``runs`` are (media offset, length) in file order and cover
-    ``size``; bytes at or past ``initialized`` read as zeros."""
+    ``size``; bytes at or past ``initialized`` read as zeros.  A resident file has no runs and its ``resident``
+    content instead."""
 
     runs: tuple[tuple[int, int], ...]
     size: int
     initialized: int
+    resident: bytes = b""
 
     @property
     def first_offset(self) -> int:
-        return self.runs[0][0] if self.runs else 0
+        """Where the content starts on the media; -1 for a resident file (its record was read by the walk)."""
+        return self.runs[0][0] if self.runs else -1
 
 
 @dataclass(frozen=True)
@@ -63,16 +71,20 @@ class VolumePlacement:
     length: int
 
 
-def default_stream_extents(attributes: Iterable[pytsk3.Attribute], size: int, fs_kind: str, block_size: int,
-                           last_block: int, placement: VolumePlacement) -> Extents | None:
+def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attribute], size: int, fs_kind: str,
+                           block_size: int, last_block: int, placement: VolumePlacement) -> Extents | None:
     """The extents of a regular file's default data stream, or None when TSK must read it."""
     if fs_kind not in _READ_AS_RUNS or size <= 0 or block_size <= 0:
         return None
     wanted = _NTFS_DATA if fs_kind == "ntfs" else _DEFAULT
     found = [a for a in attributes if int(a.info.type) == wanted and a.info.name in (None, b"", b"$Data")]
-    if len(found) != 1 or int(found[0].info.flags) != _PLAIN_ATTRIBUTE or int(found[0].info.size) != size:
+    if len(found) != 1 or int(found[0].info.size) != size:
         return None
     attribute = found[0]
+    if int(attribute.info.flags) == _RESIDENT_ATTRIBUTE and size <= MAX_RESIDENT:
+        return _resident(file, size)
+    if int(attribute.info.flags) != _PLAIN_ATTRIBUTE:
+        return None
     runs: list[tuple[int, int]] = []
     blocks, content_blocks = 0, -(-size // block_size)
     for run in attribute:
@@ -104,6 +116,15 @@ def default_stream_extents(attributes: Iterable[pytsk3.Attribute], size: int, fs
     return Extents(tuple(_merged(cut)), size, min(initialized, size))
 
 
+def _resident(file: pytsk3.File, size: int) -> Extents | None:
+    """A resident stream's content, as TSK reads it (from the record the walk has just read: no media read)."""
+    try:
+        content = file.read_random(0, size)
+    except (OSError, RuntimeError):
+        return None
+    return Extents((), size, size, content) if len(content) == size else None
+
+
 def _initialized_size(attribute: pytsk3.Attribute, least: int, most: int) -> int | None:
     """TSK's ``nrd.initsize`` of the attribute, or None unless the structure around it checks out: its allocated
     size lies between the blocks the content needs (``least`` bytes: ext) and all the runs listed (``most``)."""
@@ -133,22 +154,29 @@ def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 MAX_HELD = 200_000  # extents waiting for their reader: ~300 bytes each; files past this are read through TSK
+MAX_RESIDENT_HELD = 32 << 20  # resident content waiting for its reader
 
 
 class ExtentsTable:
     """Extents the walk found, held in memory by locator until the scan hands each file to a reader.  The walk
     runs ahead of the readers, so it is bounded: once full, further files go without (and are read through TSK)."""
 
-    def __init__(self, limit: int = MAX_HELD) -> None:
+    def __init__(self, limit: int = MAX_HELD, resident_limit: int = MAX_RESIDENT_HELD) -> None:
         self._held: dict[str, Extents] = {}
-        self._limit = limit
+        self._limit, self._resident_limit = limit, resident_limit
+        self._resident = 0  # bytes of resident content held
 
     def offer(self, locator: str, extents: Extents) -> None:
-        if len(self._held) < self._limit:
-            self._held[locator] = extents
+        if len(self._held) >= self._limit or self._resident + len(extents.resident) > self._resident_limit:
+            return
+        self._held[locator] = extents
+        self._resident += len(extents.resident)
 
     def take(self, locator: str) -> Extents | None:
-        return self._held.pop(locator, None)
+        extents = self._held.pop(locator, None)
+        if extents is not None:
+            self._resident -= len(extents.resident)
+        return extents
 
     def __len__(self) -> int:
         return len(self._held)

@@ -182,7 +182,7 @@ def _entry_items(
     except (OSError, RuntimeError):
         attributes = []
     if extents is not None and attributes:
-        found = default_stream_extents(attributes, file.size, fs_kind, fs.info.block_size, fs.info.last_block,
+        found = default_stream_extents(entry, attributes, file.size, fs_kind, fs.info.block_size, fs.info.last_block,
                                        extents.placement)
         if found is not None:
             extents.table.offer(file.locator.to_text(), found)

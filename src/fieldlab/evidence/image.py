@@ -316,13 +316,15 @@ class MediaRunReader(ImageFileReader):
 
 
 class ExtentReader(ImageFileReader):
-    """A file's content from its media runs (``evidence/extents.py``): bytes past its initialised size are zeros,
-    exactly as The Sleuth Kit reads them."""
+    """A file's content from its media runs (``evidence/extents.py``), or the resident content the walk read:
+    bytes past its initialised size are zeros, exactly as The Sleuth Kit reads them."""
 
     def __init__(self, media: MediaReader, extents: Extents) -> None:
         self._media, self._extents, self.size = media, extents, extents.size
 
     def _read_at(self, offset: int, size: int) -> bytes:
+        if self._extents.resident:
+            return self._extents.resident[offset:offset + size]
         parts, position, end = [], 0, min(offset + size, self.size)
         for start, length in self._extents.runs:
             if position + length > offset and position < end:

@@ -581,7 +581,8 @@ class _ScanRun:
 
 
 def _media_order(placed: tuple[PendingItem, Extents | None]) -> int:
-    """Where a file's content starts on the media; files read through TSK (no runs) first, in walk order."""
+    """Where a file's content starts on the media; files with none to read there (read through TSK, or resident in
+    their record) first, in walk order."""
     return -1 if placed[1] is None else placed[1].first_offset
 
 
