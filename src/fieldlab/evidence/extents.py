@@ -15,9 +15,11 @@ exFAT, ext).  Bytes past NTFS's *initialised size* read as zeros, as TSK reads t
 through TSK as before.
 
 pytsk3 does not expose the initialised size (TSK's ``nrd.initsize``), so it is read from TSK's own attribute
-structure behind the pytsk3 object, and used only if the fields beside it equal what pytsk3 shows (type, id,
-flags, size) and its allocated size equals the runs' length: on any other pytsk3 or TSK layout the file is read
-through TSK.
+structure behind the pytsk3 object, only with a pytsk3 release whose layout was checked (``_CHECKED_PYTSK3``: a
+wrong address would crash the walk, not just mislead it), and used only if the fields beside it equal what pytsk3
+shows (type, id, flags, size) and its allocated size lies between the blocks the content needs and all the runs
+listed.  With another release, non-resident files are read through TSK (``tests/evidence/test_extents.py`` then
+fails, asking for the layout to be checked again).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _READ_AS_RUNS = ("ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ex
 _HEAD = struct.Struct("<QQI4xQQIH2xq")
 _NRD = struct.Struct("<QQI4xqq")
 _WRAPPED_ADDRESS = 2 * ctypes.sizeof(ctypes.c_void_p)
+_CHECKED_PYTSK3 = ("20260715",)  # pytsk3.get_version() of the releases whose TSK_FS_ATTR layout was checked
+_LAYOUT_KNOWN = pytsk3.get_version() in _CHECKED_PYTSK3 and ctypes.sizeof(ctypes.c_void_p) == 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,8 @@ def _resident(file: pytsk3.File, size: int) -> Extents | None:
 def _initialized_size(attribute: pytsk3.Attribute, least: int, most: int) -> int | None:
     """TSK's ``nrd.initsize`` of the attribute, or None unless the structure around it checks out: its allocated
     size lies between the blocks the content needs (``least`` bytes: ext) and all the runs listed (``most``)."""
+    if not _LAYOUT_KNOWN:
+        return None
     info = attribute.info
     address = ctypes.c_void_p.from_address(id(info) + _WRAPPED_ADDRESS).value
     if not address:
