@@ -1,14 +1,14 @@
 """What the scan's worker processes hand back and what the case store hands them: the messages between triage/ and case/.
 
 They live apart from both so that a worker, which reads evidence and never the case, imports none of the case
-store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses: they cross
-process boundaries pickled.
+store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses (a named
+tuple for the one made per file read): they cross process boundaries pickled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from fieldlab.evidence.item import Item
 from fieldlab.problems import Problem
@@ -29,9 +29,12 @@ class PendingItem:
     flags: str = ""
 
 
-@dataclass(frozen=True)
-class ItemResult:
-    """What reading one item produced; digests are lowercase hex."""
+class ItemResult(NamedTuple):
+    """What reading one item produced; digests are lowercase hex.
+
+    A named tuple, not a dataclass: one crosses the process boundary per file read, and a million small files made
+    its pickling count (measured per result: unpickling 1.4 us as a named tuple, 4.7 us as a frozen dataclass, in
+    the scan's one main process)."""
 
     item_id: int
     md5: str | None = None
