@@ -192,11 +192,3 @@ def test_ntfs_files_resident_in_their_record_are_handed_on_with_their_content(tm
     finally:
         source.close()
 
-
-def test_this_pytsk3_release_is_one_whose_attribute_layout_was_checked() -> None:
-    import pytsk3
-
-    from fieldlab.evidence import extents
-
-    assert extents._LAYOUT_KNOWN, (
-        f"pytsk3 {pytsk3.get_version()}: check TSK_FS_ATTR's layout (evidence/extents.py) and add it to _CHECKED_PYTSK3")

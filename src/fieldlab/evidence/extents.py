@@ -11,25 +11,24 @@ Only the simple case is carried, so that these bytes are exactly the bytes TSK's
 (``tsk_fs_attr_read``): the default data stream of a regular file, non-resident, neither compressed, encrypted
 nor sparse, every run a plain one (no sparse, filler or encrypted run), consecutive, inside the file system and
 inside the volume, at most ``MAX_RUNS`` of them, on a file system whose runs TSK reads that way (NTFS, FAT,
-exFAT, ext).  Bytes past NTFS's *initialised size* read as zeros, as TSK reads them.  Anything else is read
-through TSK as before.
+exFAT, ext).  Anything else is read through TSK as before.
 
-pytsk3 does not expose the initialised size (TSK's ``nrd.initsize``), so it is read from TSK's own attribute
-structure behind the pytsk3 object, only with a pytsk3 release whose layout was checked (``_CHECKED_PYTSK3``: a
-wrong address would crash the walk, not just mislead it), and used only if the fields beside it equal what pytsk3
-shows (type, id, flags, size) and its allocated size lies between the blocks the content needs and all the runs
-listed.  With another release, non-resident files are read through TSK (``tests/evidence/test_extents.py`` then
-fails, asking for the layout to be checked again).
+Bytes past a stream's *initialised size* read as zeros, as TSK reads them.  Only NTFS has one that TSK honours
+(``nrd.initsize``): pytsk3 does not expose it, so it is read from the file's MFT record (``ntfs_record.py``), and
+used only if that record's unnamed $DATA is the attribute TSK lists (same id, same size, an allocated size between
+the blocks the content needs and all the runs listed); if not, the file is read through TSK.  FAT, ext and exFAT
+streams are initialised up to their size in TSK 4.15 (exFAT's ValidDataLength is not read: TSK reads the clusters
+past it as they lie), so their runs are read whole.
 """
 
 from __future__ import annotations
 
-import ctypes
-import struct
 from dataclasses import dataclass
 from typing import Iterable
 
 import pytsk3
+
+from fieldlab.evidence.ntfs_record import MftRecords
 
 MAX_RUNS = 1024  # a hostile or badly fragmented file claims more: read through TSK
 MAX_RESIDENT = 4096  # an MFT record's size: a larger "resident" stream is a damaged record, left to TSK
@@ -38,15 +37,6 @@ _RESIDENT_ATTRIBUTE = int(pytsk3.TSK_FS_ATTR_INUSE) | int(pytsk3.TSK_FS_ATTR_RES
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 _READ_AS_RUNS = ("ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4")  # fs_type_name values
-
-# TSK_FS_ATTR (tsk/fs/tsk_fs.h, 64-bit): next, fs_file, flags, name, name_size, type, id, size, then ``nrd``:
-# run, run_end, skiplen, allocsize, initsize, compsize.  pytsk3's wrapper keeps the struct's address after the
-# object header.
-_HEAD = struct.Struct("<QQI4xQQIH2xq")
-_NRD = struct.Struct("<QQI4xqq")
-_WRAPPED_ADDRESS = 2 * ctypes.sizeof(ctypes.c_void_p)
-_CHECKED_PYTSK3 = ("20260715",)  # pytsk3.get_version() of the releases whose TSK_FS_ATTR layout was checked
-_LAYOUT_KNOWN = pytsk3.get_version() in _CHECKED_PYTSK3 and ctypes.sizeof(ctypes.c_void_p) == 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +66,10 @@ class VolumePlacement:
 
 
 def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attribute], size: int, fs_kind: str,
-                           block_size: int, last_block: int, placement: VolumePlacement) -> Extents | None:
-    """The extents of a regular file's default data stream, or None when TSK must read it."""
+                           block_size: int, last_block: int, placement: VolumePlacement,
+                           records: MftRecords | None = None) -> Extents | None:
+    """The extents of a regular file's default data stream, or None when TSK must read it.  An NTFS file needs
+    ``records``, its file system's MFT records, for its initialised size."""
     if fs_kind not in _READ_AS_RUNS or size <= 0 or block_size <= 0:
         return None
     wanted = _NTFS_DATA if fs_kind == "ntfs" else _DEFAULT
@@ -108,7 +100,9 @@ def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attrib
         runs.append((placement.offset + start, end - start))
     if blocks < content_blocks:
         return None
-    initialized = _initialized_size(attribute, content_blocks * block_size, blocks * block_size)
+    initialized = size
+    if fs_kind == "ntfs":
+        initialized = _initialized_size(file, attribute, records, content_blocks * block_size, blocks * block_size)
     if initialized is None:
         return None
     cut, left = [], size
@@ -129,23 +123,18 @@ def _resident(file: pytsk3.File, size: int) -> Extents | None:
     return Extents((), size, size, content) if len(content) == size else None
 
 
-def _initialized_size(attribute: pytsk3.Attribute, least: int, most: int) -> int | None:
-    """TSK's ``nrd.initsize`` of the attribute, or None unless the structure around it checks out: its allocated
-    size lies between the blocks the content needs (``least`` bytes: ext) and all the runs listed (``most``)."""
-    if not _LAYOUT_KNOWN:
+def _initialized_size(file: pytsk3.File, attribute: pytsk3.Attribute, records: MftRecords | None, least: int,
+                      most: int) -> int | None:
+    """The initialised size in the file's MFT record, or None unless its data is the attribute TSK lists: same id
+    and size, and an allocated size between the blocks the content needs (``least`` bytes) and all the runs listed
+    (``most``)."""
+    if records is None:
         return None
+    sizes = records.data_sizes(int(file.info.meta.addr))
     info = attribute.info
-    address = ctypes.c_void_p.from_address(id(info) + _WRAPPED_ADDRESS).value
-    if not address:
+    if sizes is None or (sizes.attribute_id, sizes.size) != (int(info.id), int(info.size)):
         return None
-    raw = ctypes.string_at(address, _HEAD.size + _NRD.size)
-    _, _, flags, _, _, kind, ident, size = _HEAD.unpack_from(raw)
-    _, _, _, allocsize, initsize = _NRD.unpack_from(raw, _HEAD.size)
-    if (flags, kind, ident, size) != (int(info.flags), int(info.type), int(info.id), int(info.size)):
-        return None
-    if not least <= allocsize <= most or not 0 <= initsize <= allocsize:
-        return None
-    return initsize
+    return sizes.initialized if least <= sizes.allocated <= most else None
 
 
 def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:

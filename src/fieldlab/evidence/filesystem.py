@@ -10,7 +10,7 @@ set of visited addresses, so a corrupt, looping directory tree ends.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from typing import Iterator
 
@@ -19,6 +19,7 @@ import pytsk3
 from fieldlab.evidence.extents import ExtentsTable, VolumePlacement, default_stream_extents
 from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
+from fieldlab.evidence.ntfs_record import MftRecords
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
 from fieldlab.locator import Locator, display_bytes
 from fieldlab.problems import Problem, ProblemKind
@@ -76,6 +77,7 @@ class ExtentsWanted:
 
     placement: VolumePlacement
     table: ExtentsTable
+    records: MftRecords | None = None  # NTFS: its MFT records, where the initialised sizes are
 
 
 def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: str,
@@ -85,6 +87,8 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
     counter = count()
     visited: set[int] = set()
     fs_kind = fs_type_name(fs)
+    if extents is not None and fs_kind == "ntfs":
+        extents = replace(extents, records=MftRecords.open(fs))
     root = fs.info.root_inum
     queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
     visited.add(root)
@@ -183,7 +187,7 @@ def _entry_items(
         attributes = []
     if extents is not None and attributes:
         found = default_stream_extents(entry, attributes, file.size, fs_kind, fs.info.block_size, fs.info.last_block,
-                                       extents.placement)
+                                       extents.placement, extents.records)
         if found is not None:
             extents.table.offer(file.locator.to_text(), found)
     yield file

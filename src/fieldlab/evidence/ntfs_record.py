@@ -1,0 +1,147 @@
+"""The sizes of an NTFS file's unnamed data stream, read from its MFT record as the published format lays it out.
+
+Why: bytes of a stream past its *initialised size* (valid data length) read as zeros, and The Sleuth Kit reads them
+so; pytsk3 does not expose that size.  Reading the record ourselves (through TSK, from the ``$MFT`` file the walk is
+already reading, so its chunks are cached) gives the on-disk truth without touching TSK's memory.
+
+The record is suspect-controlled: its update-sequence fixups must all match, every attribute's length is checked
+against the record, at most ``MAX_ATTRIBUTES`` are looked at, and anything unexpected (an attribute list, which can
+put the data in another record; a second unnamed data stream; an extension record) gives None: the file is then
+read through TSK as before.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import pytsk3
+
+MAX_ATTRIBUTES = 64  # a record of 4 KiB holds at most ~170 minimal attributes; real files have a handful
+_STRIDE = 512  # the update sequence protects the last two bytes of every 512 bytes of a record (whatever the sector)
+_SMALLEST_RECORD, _LARGEST_RECORD = 512, 65536
+_END = 0xFFFFFFFF
+_ATTRIBUTE_LIST, _DATA = 0x20, 0x80
+_MFT, _BOOT = 0, 7  # the MFT's own record, and $Boot (the boot sector)
+_RECORD_HEADER = struct.Struct("<4sHH12xHHII")  # signature, USA offset, USA count, first attribute, flags, used, size
+_NON_RESIDENT = struct.Struct("<qq8xqqq")  # starting VCN, last VCN, (run offset ...), allocated, real, initialised
+
+
+@dataclass(frozen=True, slots=True)
+class DataSizes:
+    """The unnamed non-resident $DATA attribute of a base record: its id and its sizes in bytes."""
+
+    attribute_id: int
+    allocated: int
+    size: int
+    initialized: int
+
+
+def unnamed_data_sizes(record: bytes, record_number: int) -> DataSizes | None:
+    """The sizes of the record's unnamed non-resident $DATA, or None unless the whole record checks out."""
+    fixed = _with_fixups(record)
+    if fixed is None:
+        return None
+    _, usa_offset, _, first, _, used, allocated = _RECORD_HEADER.unpack_from(fixed)
+    if allocated != len(fixed) or not first < used <= len(fixed) or first < usa_offset:
+        return None
+    if struct.unpack_from("<Q", fixed, 0x20)[0] != 0:
+        return None  # an extension record: its base record is the file
+    if usa_offset >= 0x30 and struct.unpack_from("<I", fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
+        return None  # the record says it is another one
+    found: list[DataSizes] = []
+    offset = first
+    for _ in range(MAX_ATTRIBUTES):
+        if offset + 4 > used:
+            return None
+        kind = struct.unpack_from("<I", fixed, offset)[0]
+        if kind == _END:
+            return found[0] if len(found) == 1 else None
+        if offset + 0x18 > used:
+            return None
+        length, non_resident, name_length = struct.unpack_from("<IBB", fixed, offset + 4)
+        if length < 0x18 or length % 8 or offset + length > used or kind == _ATTRIBUTE_LIST:
+            return None
+        if kind == _DATA and name_length == 0:
+            if not non_resident or length < 0x40:
+                return None
+            sizes = _non_resident_sizes(fixed, offset)
+            if sizes is None:
+                return None
+            found.append(sizes)
+        offset += length
+    return None  # more attributes than any real file has
+
+
+def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
+    flags, attribute_id = struct.unpack_from("<HH", record, offset + 0x0C)
+    first_vcn, last_vcn, allocated, size, initialized = _NON_RESIDENT.unpack_from(record, offset + 0x10)
+    if first_vcn != 0 or last_vcn < -1 or flags != 0:
+        return None  # a later piece of the stream, or a compressed, encrypted or sparse one
+    if not 0 <= initialized <= allocated or not 0 <= size <= allocated:
+        return None
+    return DataSizes(attribute_id, allocated, size, initialized)
+
+
+def _with_fixups(record: bytes) -> bytearray | None:
+    """The record with its update sequence applied, or None if it is not a record or a stride's check fails (a torn
+    write, or a forged record)."""
+    if len(record) < _SMALLEST_RECORD or len(record) % _STRIDE:
+        return None
+    signature, usa_offset, usa_count = _RECORD_HEADER.unpack_from(record)[:3]
+    strides = len(record) // _STRIDE
+    if signature != b"FILE" or usa_count != strides + 1 or usa_offset % 2 or usa_offset < 0x28:
+        return None
+    if usa_offset + 2 * usa_count > _STRIDE - 2:
+        return None  # the sequence would overlap the first stride's own check bytes
+    fixed = bytearray(record)
+    check = fixed[usa_offset:usa_offset + 2]
+    for stride in range(strides):
+        end = (stride + 1) * _STRIDE
+        if fixed[end - 2:end] != check:
+            return None
+        replacement = usa_offset + 2 * (stride + 1)
+        fixed[end - 2:end] = fixed[replacement:replacement + 2]
+    return fixed
+
+
+class MftRecords:
+    """A file system's MFT records, read through TSK from its ``$MFT`` file, as the walk meets their files."""
+
+    def __init__(self, mft: pytsk3.File, record_size: int) -> None:
+        self._mft, self.record_size = mft, record_size
+
+    @classmethod
+    def open(cls, fs: pytsk3.FS_Info) -> MftRecords | None:
+        """The records of ``fs``, with their size from the boot sector; None if either cannot be read."""
+        try:
+            boot = fs.open_meta(inode=_BOOT).read_random(0, 512)
+            mft = fs.open_meta(inode=_MFT)
+        except (OSError, RuntimeError):
+            return None
+        size = record_size(boot)
+        return None if size is None else cls(mft, size)
+
+    def data_sizes(self, record_number: int) -> DataSizes | None:
+        if record_number < 0:
+            return None
+        try:
+            record = self._mft.read_random(record_number * self.record_size, self.record_size)
+        except (OSError, RuntimeError):
+            return None
+        if len(record) != self.record_size:
+            return None
+        return unnamed_data_sizes(record, record_number)
+
+
+def record_size(boot: bytes) -> int | None:
+    """An MFT record's size from the NTFS boot sector: clusters per record, or (if negative) 2 to the minus that
+    power bytes."""
+    if len(boot) < 0x44 or boot[3:11] != b"NTFS    ":
+        return None
+    sector, cluster_sectors = struct.unpack_from("<HB", boot, 0x0B)
+    per_record = struct.unpack_from("<b", boot, 0x40)[0]
+    size = per_record * sector * cluster_sectors if per_record > 0 else 1 << min(-per_record, 31)
+    if not _SMALLEST_RECORD <= size <= _LARGEST_RECORD or size & (size - 1):
+        return None
+    return size
