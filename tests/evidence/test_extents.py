@@ -6,15 +6,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
+import struct
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
+import pytsk3
 
 from fieldlab.evidence.extents import MAX_RUNS, Extents, ExtentsTable, VolumePlacement, default_stream_extents
 from fieldlab.evidence.filesystem import ImageFileReader
 from fieldlab.evidence.image import ExtentReader, ImageSource
 from fieldlab.evidence.item import Item, ItemKind
+from fieldlab.evidence.ntfs_record import MAX_ATTRIBUTES, DataSizes, MftRecords, record_size, unnamed_data_sizes
 from fieldlab.validation.disks import standard_gpt_fat_ext_disk, standard_mbr_ntfs_disk, to_e01
 from tests.conftest import REALDATA
 
@@ -142,8 +146,7 @@ class _Info:
 
 
 class _Attribute:
-    """Runs as a hostile file system could claim them; its initialised size is never reached, as every case
-    here must be refused before that."""
+    """Runs as a hostile file system could claim them (on FAT: no initialised size to read)."""
 
     def __init__(self, runs: list[_Run], size: int) -> None:
         self.info = _Info()
@@ -156,7 +159,7 @@ class _Attribute:
 
 @pytest.mark.parametrize("runs, last_block, why", [
     ([_Run(10, 1, 0), _Run(100, 1, 1)], 63, "past the file system's last block"),
-    ([_Run(40, 20, 0)], 1 << 20, "past the volume's bytes on the media"),
+    ([_Run(1020, 20, 0)], 1 << 20, "past the volume's bytes on the media"),
     ([_Run(1, 1, 0), _Run(5, 1, 2)], 63, "a gap in the file's run list (TSK fills it with a filler run)"),
     ([_Run(1, 1, 0, flags=2)], 63, "a sparse run"),
     ([_Run(i, 1, i) for i in range(MAX_RUNS + 1)], 1 << 20, "more runs than the cap"),
@@ -192,3 +195,157 @@ def test_ntfs_files_resident_in_their_record_are_handed_on_with_their_content(tm
     finally:
         source.close()
 
+
+
+# --- NTFS: the initialised size, from the file's MFT record ---------------------------------------------------------
+
+_USA_OFFSET = 0x30
+
+
+def _protected(record: bytearray, sequence: bytes = b"\x07\x00") -> bytes:
+    """The record as it lies on disk: each 512-byte stride's last two bytes saved in the update sequence array and
+    replaced by the sequence number."""
+    record[_USA_OFFSET:_USA_OFFSET + 2] = sequence
+    for stride in range(len(record) // 512):
+        end, saved = (stride + 1) * 512, _USA_OFFSET + 2 * (stride + 1)
+        record[saved:saved + 2], record[end - 2:end] = record[end - 2:end], sequence
+    return bytes(record)
+
+
+def _unprotected(record: bytes) -> bytearray:
+    fixed = bytearray(record)
+    for stride in range(len(fixed) // 512):
+        end, saved = (stride + 1) * 512, _USA_OFFSET + 2 * (stride + 1)
+        fixed[end - 2:end] = fixed[saved:saved + 2]
+    return fixed
+
+
+def _attribute(kind: int, body: bytes, non_resident: int = 0, name_length: int = 0, flags: int = 0,
+               ident: int = 0) -> bytes:
+    length = 16 + len(body)
+    return struct.pack("<IIBBHHH", kind, length, non_resident, name_length, 0x40, flags, ident) + body
+
+
+def _data(ident: int = 3, allocated: int = 8192, size: int = 5000, initialized: int = 3000, flags: int = 0,
+          name_length: int = 0) -> bytes:
+    body = struct.pack("<qqHH4xqqq", 0, 1, 0x40, 0, allocated, size, initialized) + b"\x11\x02\x10" + bytes(5)
+    return _attribute(0x80, body, non_resident=1, name_length=name_length, flags=flags, ident=ident)
+
+
+_STANDARD_INFORMATION = _attribute(0x10, struct.pack("<IHBB", 0x48, 0x18, 0, 0) + bytes(0x48))
+
+
+def _record(attributes: list[bytes], number: int = 42, size: int = 1024) -> bytearray:
+    """An MFT record (fixups not yet applied) holding ``attributes``, then the end marker."""
+    body = b"".join(attributes) + struct.pack("<II", 0xFFFFFFFF, 0)
+    record, count = bytearray(size), size // 512 + 1
+    first = -(-(_USA_OFFSET + 2 * count) // 8) * 8
+    struct.pack_into("<4sHHQHHHHII", record, 0, b"FILE", _USA_OFFSET, count, 0, 1, 1, first, 1, first + len(body),
+                     size)
+    struct.pack_into("<I", record, 0x2C, number)
+    record[first:first + len(body)] = body
+    return record
+
+
+def test_the_unnamed_data_sizes_are_read_from_a_sound_record_whatever_its_size() -> None:
+    for size in (1024, 4096):
+        record = _protected(_record([_STANDARD_INFORMATION, _data(ident=5)], number=42, size=size))
+        assert unnamed_data_sizes(record, 42) == DataSizes(attribute_id=5, allocated=8192, size=5000,
+                                                           initialized=3000)
+
+
+def _break_fixup(record: bytearray) -> bytes:
+    protected = bytearray(_protected(record))
+    protected[1022] ^= 0xFF  # the second stride's check bytes no longer match: a torn write
+    return bytes(protected)
+
+
+def _set_length(index: int, length: int) -> Callable[[bytearray], bytes]:
+    def mutate(record: bytearray) -> bytes:
+        offset = struct.unpack_from("<H", record, 0x14)[0] + (len(_STANDARD_INFORMATION) if index else 0)
+        struct.pack_into("<I", record, offset + 4, length)
+        return _protected(record)
+    return mutate
+
+
+def _many_attributes(record: bytearray) -> bytes:
+    tiny = _attribute(0x40, bytes(8))  # an object id's header alone: the smallest attribute there is
+    return _protected(_record([tiny] * (MAX_ATTRIBUTES + 1) + [_data()], size=4096))
+
+
+@pytest.mark.parametrize("mutate, why", [
+    (_break_fixup, "an update-sequence check that does not match"),
+    (_set_length(0, 0), "an attribute of length 0 (a walk that would never move)"),
+    (_set_length(1, 0x10000), "an attribute running past the record"),
+    (_set_length(1, 0x41), "an attribute length that is not a multiple of 8"),
+    (lambda r: _protected(_record([_STANDARD_INFORMATION, _attribute(0x20, bytes(32)), _data()])),
+     "an attribute list: the data may be (partly) in another record"),
+    (lambda r: _protected(_record([_STANDARD_INFORMATION, _data(), _data(ident=4)])), "two unnamed data streams"),
+    (lambda r: _protected(_record([_STANDARD_INFORMATION, _data(name_length=4)])), "only a named stream"),
+    (lambda r: _protected(_record([_STANDARD_INFORMATION, _data(flags=0x8000)])), "a sparse stream"),
+    (lambda r: _protected(_record([_STANDARD_INFORMATION, _data(initialized=9000)])), "initialised past allocated"),
+    (lambda r: _protected(_record([_data()], number=43)), "a record that says it is another one"),
+    (lambda r: _protected(_record([_data()]))[:1000], "a short read"),
+    (lambda r: b"BAAD" + _protected(r)[4:], "a record marked bad"),
+    (_many_attributes, "more attributes than the cap"),
+])
+def test_a_hostile_or_unexpected_record_gives_no_initialised_size(mutate: Callable[[bytearray], bytes],
+                                                                   why: str) -> None:
+    record = _record([_STANDARD_INFORMATION, _data()])
+    assert unnamed_data_sizes(mutate(record), 42) is None, why
+
+
+def test_the_record_size_comes_from_the_boot_sector() -> None:
+    boot = bytearray(512)
+    boot[3:11] = b"NTFS    "
+    struct.pack_into("<HB", boot, 0x0B, 512, 8)
+    for per_record, expected in ((-10, 1024), (-12, 4096), (2, 8192), (0, None), (-40, None), (3, None)):
+        struct.pack_into("<b", boot, 0x40, per_record)
+        assert record_size(bytes(boot)) == expected, per_record
+    assert record_size(b"\xeb\x52\x90" + b"FAT32   " + bytes(501)) is None
+
+
+def _patch_initialised_size(image: Path, partition_offset: int, path: str, initialized: int) -> int:
+    """Set the initialised size of ``path``'s data in its MFT record, on the raw image, fixups kept valid; returns
+    the file's size."""
+    fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)), offset=partition_offset)
+    number = fs.open(path).info.meta.addr
+    records = MftRecords.open(fs)
+    assert records is not None
+    cluster = fs.info.block_size
+    runs = [run for attribute in fs.open_meta(inode=0) if int(attribute.info.type) == 0x80 for run in attribute]
+    position, at = number * records.record_size, None
+    for run in runs:  # the record's place on the media, through the $MFT's own runs
+        if run.offset * cluster <= position < (run.offset + run.len) * cluster:
+            at = partition_offset + (run.addr - run.offset) * cluster + position
+    assert at is not None
+    with open(image, "r+b") as disk:
+        disk.seek(at)
+        record = _unprotected(disk.read(records.record_size))
+        sequence = bytes(record[_USA_OFFSET:_USA_OFFSET + 2])
+        offset = struct.unpack_from("<H", record, 0x14)[0]
+        while struct.unpack_from("<I", record, offset)[0] != 0x80:
+            offset += struct.unpack_from("<I", record, offset + 4)[0]
+        size = struct.unpack_from("<q", record, offset + 0x30)[0]
+        struct.pack_into("<q", record, offset + 0x38, initialized)
+        disk.seek(at)
+        disk.write(_protected(record, sequence))
+    return size
+
+
+def test_an_ntfs_file_initialised_short_of_its_size_reads_the_same_zeros_by_runs_as_through_tsk(
+        tmp_path: Path) -> None:
+    disk = standard_mbr_ntfs_disk(tmp_path / "ntfs")
+    partition = disk.partitions[0]
+    planted = next(f for f in partition.files if f.path.endswith("IMG_2041.jpg"))
+    size = _patch_initialised_size(disk.path, partition.start_offset, "/" + planted.path, 1000)
+    assert size == len(planted.data) > 4096
+    source = ImageSource(to_e01(disk.path, tmp_path / "e01" / "ntfs", compression="deflate:fast")[0])
+    try:
+        item = next(e for e in source.walk() if isinstance(e, Item) and e.path.endswith(planted.path))
+        extents = source.extents.take(item.locator.to_text())
+        assert extents is not None and not extents.resident and extents.initialized == 1000
+        expected = (hashlib.sha1(planted.data[:1000] + bytes(size - 1000)).hexdigest(), size)
+        assert _digest(source.open_extents(extents)) == _digest(source.open_item(item.locator)) == expected
+    finally:
+        source.close()

@@ -83,16 +83,16 @@ def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attrib
         return None
     runs: list[tuple[int, int]] = []
     blocks, content_blocks = 0, -(-size // block_size)
-    for run in attribute:
-        if len(runs) >= MAX_RUNS or int(run.offset) != blocks:
+    for listed, run in enumerate(attribute):  # every run listed counts, those past the file's size too
+        if listed >= MAX_RUNS or int(run.offset) != blocks:
             return None
         address, length = int(run.addr), int(run.len)
-        if length <= 0:
-            return None
+        if length <= 0 or address < 0 or address + length > last_block + 1:
+            return None  # even past the file's size: a run outside the file system is a damaged or forged list
         blocks += length
         if blocks - length >= content_blocks:
             continue  # past the file's size (ext lists its unused block pointers as sparse): never read
-        if int(run.flags) != 0 or address < 0 or address + length > last_block + 1:
+        if int(run.flags) != 0:
             return None
         start, end = address * block_size, (address + length) * block_size
         if end > placement.length:

@@ -42,9 +42,9 @@ def unnamed_data_sizes(record: bytes, record_number: int) -> DataSizes | None:
     fixed = _with_fixups(record)
     if fixed is None:
         return None
-    _, usa_offset, _, first, _, used, allocated = _RECORD_HEADER.unpack_from(fixed)
-    if allocated != len(fixed) or not first < used <= len(fixed) or first < usa_offset:
-        return None
+    _, usa_offset, usa_count, first, _, used, allocated = _RECORD_HEADER.unpack_from(fixed)
+    if allocated != len(fixed) or not first < used <= len(fixed) or first < usa_offset + 2 * usa_count:
+        return None  # attributes would overlap the header or the update sequence
     if struct.unpack_from("<Q", fixed, 0x20)[0] != 0:
         return None  # an extension record: its base record is the file
     if usa_offset >= 0x30 and struct.unpack_from("<I", fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
