@@ -100,7 +100,7 @@ def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attrib
         runs.append((placement.offset + start, end - start))
     if blocks < content_blocks:
         return None
-    initialized = size
+    initialized: int | None = size  # FAT, exFAT, ext: TSK reads every byte up to the size
     if fs_kind == "ntfs":
         initialized = _initialized_size(file, attribute, records, content_blocks * block_size, blocks * block_size)
     if initialized is None:

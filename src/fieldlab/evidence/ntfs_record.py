@@ -24,7 +24,11 @@ _END = 0xFFFFFFFF
 _ATTRIBUTE_LIST, _DATA = 0x20, 0x80
 _MFT, _BOOT = 0, 7  # the MFT's own record, and $Boot (the boot sector)
 _RECORD_HEADER = struct.Struct("<4sHH12xHHII")  # signature, USA offset, USA count, first attribute, flags, used, size
-_NON_RESIDENT = struct.Struct("<qq8xqqq")  # starting VCN, last VCN, (run offset ...), allocated, real, initialised
+_NON_RESIDENT = struct.Struct("<HHqq8xqqq")  # flags, id, starting VCN, last VCN, (run list ...), allocated, real, initial
+_ATTRIBUTE_HEAD = struct.Struct("<IIBB")  # type, length, non-resident, name length
+_TYPE = struct.Struct("<I")
+_BASE_RECORD = struct.Struct("<Q")  # at 0x20: zero in a base record
+_NUMBER = struct.Struct("<I")  # at 0x2C (NTFS 3.1 records): the record's own number
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,43 +43,47 @@ class DataSizes:
 
 def unnamed_data_sizes(record: bytes, record_number: int) -> DataSizes | None:
     """The sizes of the record's unnamed non-resident $DATA, or None unless the whole record checks out."""
-    fixed = _with_fixups(record)
+    if len(record) < _SMALLEST_RECORD or len(record) % _STRIDE:
+        return None
+    signature, usa_offset, usa_count, first, _, used, allocated = _RECORD_HEADER.unpack_from(record)
+    if signature != b"FILE" or allocated != len(record) or usa_count != len(record) // _STRIDE + 1:
+        return None
+    if usa_offset % 2 or usa_offset < 0x28 or usa_offset + 2 * usa_count > _STRIDE - 2:
+        return None  # the sequence would overlap the header or the first stride's own check bytes
+    if not usa_offset + 2 * usa_count <= first < used <= len(record):
+        return None  # attributes would overlap the update sequence, or run past the record
+    fixed = _with_fixups(record, usa_offset, usa_count)
     if fixed is None:
         return None
-    _, usa_offset, usa_count, first, _, used, allocated = _RECORD_HEADER.unpack_from(fixed)
-    if allocated != len(fixed) or not first < used <= len(fixed) or first < usa_offset + 2 * usa_count:
-        return None  # attributes would overlap the header or the update sequence
-    if struct.unpack_from("<Q", fixed, 0x20)[0] != 0:
+    if _BASE_RECORD.unpack_from(fixed, 0x20)[0] != 0:
         return None  # an extension record: its base record is the file
-    if usa_offset >= 0x30 and struct.unpack_from("<I", fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
+    if usa_offset >= 0x30 and _NUMBER.unpack_from(fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
         return None  # the record says it is another one
-    found: list[DataSizes] = []
+    found: DataSizes | None = None
     offset = first
     for _ in range(MAX_ATTRIBUTES):
         if offset + 4 > used:
             return None
-        kind = struct.unpack_from("<I", fixed, offset)[0]
-        if kind == _END:
-            return found[0] if len(found) == 1 else None
+        if _TYPE.unpack_from(fixed, offset)[0] == _END:
+            return found
         if offset + 0x18 > used:
             return None
-        length, non_resident, name_length = struct.unpack_from("<IBB", fixed, offset + 4)
+        kind, length, non_resident, name_length = _ATTRIBUTE_HEAD.unpack_from(fixed, offset)
         if length < 0x18 or length % 8 or offset + length > used or kind == _ATTRIBUTE_LIST:
             return None
         if kind == _DATA and name_length == 0:
-            if not non_resident or length < 0x40:
+            if found is not None or not non_resident or length < 0x40:
+                return None  # a second unnamed stream, or a resident one (TSK listed it non-resident)
+            found = _non_resident_sizes(fixed, offset)
+            if found is None:
                 return None
-            sizes = _non_resident_sizes(fixed, offset)
-            if sizes is None:
-                return None
-            found.append(sizes)
         offset += length
     return None  # more attributes than any real file has
 
 
 def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
-    flags, attribute_id = struct.unpack_from("<HH", record, offset + 0x0C)
-    first_vcn, last_vcn, allocated, size, initialized = _NON_RESIDENT.unpack_from(record, offset + 0x10)
+    flags, attribute_id, first_vcn, last_vcn, allocated, size, initialized = _NON_RESIDENT.unpack_from(
+        record, offset + 0x0C)
     if first_vcn != 0 or last_vcn < -1 or flags != 0:
         return None  # a later piece of the stream, or a compressed, encrypted or sparse one
     if not 0 <= initialized <= allocated or not 0 <= size <= allocated:
@@ -83,25 +91,16 @@ def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
     return DataSizes(attribute_id, allocated, size, initialized)
 
 
-def _with_fixups(record: bytes) -> bytearray | None:
-    """The record with its update sequence applied, or None if it is not a record or a stride's check fails (a torn
-    write, or a forged record)."""
-    if len(record) < _SMALLEST_RECORD or len(record) % _STRIDE:
-        return None
-    signature, usa_offset, usa_count = _RECORD_HEADER.unpack_from(record)[:3]
-    strides = len(record) // _STRIDE
-    if signature != b"FILE" or usa_count != strides + 1 or usa_offset % 2 or usa_offset < 0x28:
-        return None
-    if usa_offset + 2 * usa_count > _STRIDE - 2:
-        return None  # the sequence would overlap the first stride's own check bytes
+def _with_fixups(record: bytes, usa_offset: int, usa_count: int) -> bytearray | None:
+    """The record with its update sequence applied, or None if a stride's check fails (a torn write, or a forged
+    record)."""
+    check = record[usa_offset:usa_offset + 2]
     fixed = bytearray(record)
-    check = fixed[usa_offset:usa_offset + 2]
-    for stride in range(strides):
-        end = (stride + 1) * _STRIDE
-        if fixed[end - 2:end] != check:
+    for stride in range(1, usa_count):
+        end, saved = stride * _STRIDE, usa_offset + 2 * stride
+        if record[end - 2:end] != check:
             return None
-        replacement = usa_offset + 2 * (stride + 1)
-        fixed[end - 2:end] = fixed[replacement:replacement + 2]
+        fixed[end - 2:end] = record[saved:saved + 2]
     return fixed
 
 
