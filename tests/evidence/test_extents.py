@@ -19,7 +19,14 @@ from fieldlab.evidence.filesystem import ImageFileReader
 from fieldlab.evidence.image import ExtentReader, ImageSource
 from fieldlab.evidence.item import Item, ItemKind
 from fieldlab.evidence.ntfs_record import MAX_ATTRIBUTES, DataSizes, MftRecords, record_size, unnamed_data_sizes
-from fieldlab.validation.disks import standard_gpt_fat_ext_disk, standard_mbr_ntfs_disk, to_e01
+from fieldlab.validation.disks import (
+    PlantedFile,
+    build_disk,
+    random_bytes,
+    standard_gpt_fat_ext_disk,
+    standard_mbr_ntfs_disk,
+    to_e01,
+)
 from tests.conftest import REALDATA
 
 DFVFS = REALDATA / "log2timeline__dfvfs" / "test_data"
@@ -346,6 +353,40 @@ def test_an_ntfs_file_initialised_short_of_its_size_reads_the_same_zeros_by_runs
         extents = source.extents.take(item.locator.to_text())
         assert extents is not None and not extents.resident and extents.initialized == 1000
         expected = (hashlib.sha1(planted.data[:1000] + bytes(size - 1000)).hexdigest(), size)
+        assert _digest(source.open_extents(extents)) == _digest(source.open_item(item.locator)) == expected
+    finally:
+        source.close()
+
+
+def _set_exfat_valid_data_length(image: Path, size: int, valid: int) -> None:
+    """Give the exFAT file of ``size`` bytes a ValidDataLength of ``valid`` (its stream extension entry), with the
+    entry set's checksum recomputed."""
+    raw = bytearray(image.read_bytes())
+    stream = next(at for at in range(32, len(raw), 32)
+                  if raw[at] == 0xC0 and struct.unpack_from("<Q", raw, at + 24)[0] == size)
+    struct.pack_into("<Q", raw, stream + 8, valid)
+    primary = stream - 32
+    assert raw[primary] == 0x85
+    entries = raw[primary:primary + 32 * (raw[primary + 1] + 1)]
+    checksum = 0
+    for index, byte in enumerate(entries):
+        if index not in (2, 3):
+            checksum = (((checksum << 15) | (checksum >> 1)) + byte) & 0xFFFF
+    struct.pack_into("<H", raw, primary + 2, checksum)
+    image.write_bytes(raw)
+
+
+def test_exfat_bytes_past_the_valid_data_length_are_read_as_they_lie_both_ways(tmp_path: Path) -> None:
+    """TSK 4.15 does not read exFAT's ValidDataLength: the runs are read whole, as TSK reads them."""
+    planted = PlantedFile("DCIM/clip.bin", random_bytes(7, 20_000))
+    disk = build_disk(tmp_path / "card.img", "none", [("exfat", 8, [planted])])
+    _set_exfat_valid_data_length(disk.path, len(planted.data), 1000)
+    source = ImageSource(to_e01(disk.path, tmp_path / "e01" / "card", compression="deflate:fast")[0])
+    try:
+        item = next(e for e in source.walk() if isinstance(e, Item) and e.path.endswith(planted.path))
+        extents = source.extents.take(item.locator.to_text())
+        assert extents is not None and extents.initialized == extents.size == len(planted.data)
+        expected = (planted.sha1, len(planted.data))
         assert _digest(source.open_extents(extents)) == _digest(source.open_item(item.locator)) == expected
     finally:
         source.close()
