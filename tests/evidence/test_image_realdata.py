@@ -12,6 +12,7 @@ from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.verify import verify_media
+from fieldlab.problems import ProblemKind
 from tests.conftest import REALDATA
 
 DFVFS = REALDATA / "log2timeline__dfvfs" / "test_data"
@@ -245,3 +246,23 @@ def test_hfsplus_and_iso9660_volumes_are_walked() -> None:
         source = ImageSource(DFVFS / name)
         items = {p.lower(): i for p, i in _items(source).items()}
         assert _content(source, items["passwords.txt"], "sha256") == EXT2_SHA256["passwords.txt"], name
+
+
+def test_dftt10_a_partition_holding_two_file_systems_says_so_instead_of_none(dftt) -> None:  # noqa: ANN001
+    # Each partition was formatted NTFS, then ext2 or UFS2: both signatures survive and TSK refuses to choose.
+    source = ImageSource(dftt("10b-ntfs-autodetect.zip", "10-ntfs-autodetect/10-ntfs-disk.dd"))
+    problems = {e.path: e.message for e in source.walk() if isinstance(e, WalkError)}
+    assert set(problems) == {"vol2@32256/", "vol3@49351680/"}
+    assert "more than one file system in this volume (EXT2/3/4 or NTFS)" in problems["vol2@32256/"]
+    assert "more than one file system in this volume (UFS or NTFS)" in problems["vol3@49351680/"]
+    assert not any("no file system recognised" in message for message in problems.values())
+
+
+def test_an_lvm_physical_volume_is_named_as_one() -> None:
+    source = ImageSource(DFVFS / "lvm.qcow2")
+    try:
+        problems = [e for e in source.walk() if isinstance(e, WalkError)]
+        assert [p.message.split(":")[0] for p in problems] == ["an LVM physical volume"]
+        assert problems[0].kind is ProblemKind.UNSUPPORTED
+    finally:
+        source.close()

@@ -28,6 +28,7 @@ from fieldlab.evidence.filesystem import (
 )
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
+from fieldlab.evidence.unrecognised_volume import LVM_LABEL_SECTORS, why_no_file_system
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
@@ -168,10 +169,11 @@ class ImageSource:
             break
         try:
             fs = view.file_system()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError) as exc:
             container = view.apfs_container()
             if container is None:
-                volume.problem = volume.problem or "no file system recognised (its space is kept for carving)"
+                head = view.data.read(0, min(LVM_LABEL_SECTORS * 512, view.data.size))
+                volume.problem = volume.problem or why_no_file_system(exc, head)
                 return
             volume.file_system = "apfs"
             volume.apfs_volumes = apfs_volume_names(container)

@@ -1,0 +1,38 @@
+"""Why a volume opened to no file system, in words an examiner can act on.
+
+"No file system recognised" is true of blank space, but it hides two layouts real seized media hold: a partition
+reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
+neither is listed: DFTT test #10) and an LVM physical volume (the logical volumes, and the file systems inside
+them, are behind a volume manager fieldlab does not read).  Naming them tells the examiner which tool to reach
+for next instead of suggesting the space is empty.
+"""
+
+from __future__ import annotations
+
+import re
+
+# TSK's words when more than one file system's signature is found ("... (EXT2/3/4 or NTFS)").
+_SEVERAL_FILE_SYSTEMS = re.compile(r"Multiple file system types detected \(([^)]{1,80})\)")
+
+# An LVM2 physical volume label: "LABELONE" in one of the first four 512-byte sectors, type "LVM2 001" 24 bytes on.
+LVM_LABEL_SECTORS = 4
+
+
+def why_no_file_system(error: Exception, head: bytes) -> str:
+    """The problem recorded for a volume TSK opened no file system on; ``head`` is the volume's first
+    ``LVM_LABEL_SECTORS`` sectors (fewer when the volume is that small)."""
+    several = _SEVERAL_FILE_SYSTEMS.search(str(error))
+    if several:
+        return (f"more than one file system in this volume ({several.group(1)}), as a reformat leaves: "
+                "TSK will not choose between them, so neither is listed; its space is kept for carving")
+    if _is_lvm_physical_volume(head):
+        return ("an LVM physical volume: its logical volumes are not read (unsupported); "
+                "its space is kept for carving")
+    return "no file system recognised (its space is kept for carving)"
+
+
+def _is_lvm_physical_volume(head: bytes) -> bool:
+    return any(
+        head[sector * 512: sector * 512 + 8] == b"LABELONE" and head[sector * 512 + 24: sector * 512 + 32] == b"LVM2 001"
+        for sector in range(LVM_LABEL_SECTORS)
+    )
