@@ -266,3 +266,12 @@ def test_an_lvm_physical_volume_is_named_as_one() -> None:
         assert problems[0].kind is ProblemKind.UNSUPPORTED
     finally:
         source.close()
+
+
+def test_a_compressed_dmg_is_named_with_the_way_to_read_it() -> None:
+    source = ImageSource(DFVFS / "hfsplus_zlib.dmg")
+    try:
+        problems = [e.message for e in source.walk() if isinstance(e, WalkError)]
+        assert len(problems) == 1 and problems[0].startswith("an Apple disk image (UDIF .dmg) with compressed chunks")
+    finally:
+        source.close()

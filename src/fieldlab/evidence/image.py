@@ -28,7 +28,7 @@ from fieldlab.evidence.filesystem import (
 )
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.evidence.unrecognised_volume import LVM_LABEL_SECTORS, why_no_file_system
+from fieldlab.evidence.unrecognised_volume import why_no_file_system
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
@@ -172,8 +172,7 @@ class ImageSource:
         except (OSError, RuntimeError) as exc:
             container = view.apfs_container()
             if container is None:
-                head = view.data.read(0, min(LVM_LABEL_SECTORS * 512, view.data.size))
-                volume.problem = volume.problem or why_no_file_system(exc, head)
+                volume.problem = volume.problem or why_no_file_system(exc, view.data)
                 return
             volume.file_system = "apfs"
             volume.apfs_volumes = apfs_volume_names(container)

@@ -1,38 +1,54 @@
 """Why a volume opened to no file system, in words an examiner can act on.
 
-"No file system recognised" is true of blank space, but it hides two layouts real seized media hold: a partition
+"No file system recognised" is true of blank space, but it hides layouts real seized media hold: a partition
 reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
-neither is listed: DFTT test #10) and an LVM physical volume (the logical volumes, and the file systems inside
-them, are behind a volume manager fieldlab does not read).  Naming them tells the examiner which tool to reach
-for next instead of suggesting the space is empty.
+neither is listed: DFTT test #10), an LVM physical volume (the logical volumes, and the file systems inside them,
+are behind a volume manager fieldlab does not read) and a compressed Apple disk image (UDIF .dmg: its chunks must
+be inflated before any file system shows).  Naming them tells the examiner which tool to reach for next instead of
+suggesting the space is empty.
 """
 
 from __future__ import annotations
 
 import re
 
+from fieldlab.evidence.volume_layers import RangeReader
+
 # TSK's words when more than one file system's signature is found ("... (EXT2/3/4 or NTFS)").
 _SEVERAL_FILE_SYSTEMS = re.compile(r"Multiple file system types detected \(([^)]{1,80})\)")
 
 # An LVM2 physical volume label: "LABELONE" in one of the first four 512-byte sectors, type "LVM2 001" 24 bytes on.
-LVM_LABEL_SECTORS = 4
+_LVM_LABEL_SECTORS = 4
+
+# A UDIF disk image ends with a 512-byte trailer starting "koly".
+_UDIF_TRAILER = 512
 
 
-def why_no_file_system(error: Exception, head: bytes) -> str:
-    """The problem recorded for a volume TSK opened no file system on; ``head`` is the volume's first
-    ``LVM_LABEL_SECTORS`` sectors (fewer when the volume is that small)."""
+def why_no_file_system(error: Exception, volume: RangeReader) -> str:
+    """The problem recorded for a volume TSK (``error``) opened no file system on."""
     several = _SEVERAL_FILE_SYSTEMS.search(str(error))
     if several:
         return (f"more than one file system in this volume ({several.group(1)}), as a reformat leaves: "
                 "TSK will not choose between them, so neither is listed; its space is kept for carving")
-    if _is_lvm_physical_volume(head):
+    if _is_lvm_physical_volume(_read(volume, 0, min(_LVM_LABEL_SECTORS * 512, volume.size))):
         return ("an LVM physical volume: its logical volumes are not read (unsupported); "
                 "its space is kept for carving")
+    if volume.size >= _UDIF_TRAILER and _read(volume, volume.size - _UDIF_TRAILER, 4) == b"koly":
+        return ("an Apple disk image (UDIF .dmg) with compressed chunks: not read (unsupported); "
+                "convert it to a raw image (hdiutil convert -format UDTO, or dmg2img) and scan that")
     return "no file system recognised (its space is kept for carving)"
 
 
 def _is_lvm_physical_volume(head: bytes) -> bool:
     return any(
         head[sector * 512: sector * 512 + 8] == b"LABELONE" and head[sector * 512 + 24: sector * 512 + 32] == b"LVM2 001"
-        for sector in range(LVM_LABEL_SECTORS)
+        for sector in range(_LVM_LABEL_SECTORS)
     )
+
+
+def _read(volume: RangeReader, offset: int, size: int) -> bytes:
+    """Nothing when the bytes cannot be read: a damaged or cut-short image is recorded as such elsewhere."""
+    try:
+        return volume.read(offset, size)
+    except OSError:
+        return b""
