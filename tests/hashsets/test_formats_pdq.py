@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fieldlab.hashsets.formats import detect_format
 from fieldlab.hashsets.formats.pdq import parse_pdq
 from fieldlab.hashsets.records import HashRecord, ParseProblem
+from tests.conftest import REALDATA
 from tests.hashsets.hashset_builders import Digests, write_lines
 
 
@@ -78,3 +80,24 @@ def test_pdq_declared_for_another_list_fails_at_its_first_line(tmp_path: Path, f
     path = write_lines(tmp_path / "list.txt", "# comment", first_line, pdq("a"))
     with pytest.raises(ValueError, match=r"list\.txt: not a PDQ list: line 2 is "):
         next(parse_pdq(path))
+
+
+THREATEXCHANGE_PDQ_MD5 = REALDATA / "facebook__ThreatExchange/pdq/wasm/test/TestData/PDQMD5TestData.csv"
+
+
+def test_threatexchange_filepath_hash_csv_declared_pdq_gives_its_pdqs_and_its_videos_md5s() -> None:
+    # 'FilePath,Hash': 16 pictures' PDQs (64 hex digits), then two videos' MD5s (32) in the same column.
+    entries = list(parse_pdq(THREATEXCHANGE_PDQ_MD5))
+    assert not [e for e in entries if isinstance(e, ParseProblem)]
+    records = [e for e in entries if isinstance(e, HashRecord)]
+    assert [r.line for r in records] == list(range(2, 20))
+    assert records[0].pdq == bytes.fromhex("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22")
+    assert sum(r.pdq is not None for r in records) == 16
+    assert [r.md5 for r in records[16:]] == [
+        bytes.fromhex("0a21c8f85a55a9e276ffc2c53f6887c4"), bytes.fromhex("9ffbb242d27f51a14e9c3633abead255"),
+    ]
+
+
+def test_threatexchange_filepath_hash_csv_undeclared_asks_for_format_pdq() -> None:
+    with pytest.raises(ValueError, match=r"names a hash column without saying which hash it holds.*--format pdq"):
+        detect_format(THREATEXCHANGE_PDQ_MD5)

@@ -88,7 +88,7 @@ def test_a_hash_column_beside_a_signal_type_column_is_read_the_same_way(tmp_path
 def test_a_bare_hash_column_is_not_guessed_to_be_pdq(tmp_path: Path) -> None:
     # Meta's PDQ test data has FilePath,Hash: a 64-digit "hash" could as well be a SHA-256
     path = write_lines(tmp_path / "hashes.csv", "FilePath,Hash", f"data/b.jpg,{A.pdq.hex()}")
-    with pytest.raises(ValueError, match="unknown hash-set format"):
+    with pytest.raises(ValueError, match="names a hash column without saying which hash it holds"):
         detect_format(path)
     with pytest.raises(ValueError, match="'hash' beside 'quality' or 'signal_type'"):
         list(parse_csv(path))

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from fieldlab.hashsets.format_names import FORMATS
-from fieldlab.hashsets.formats.csvlist import BOM, csv_layout, parse_csv, quoted, split_header
+from fieldlab.hashsets.formats.csvlist import BOM, csv_layout, names_a_bare_hash, parse_csv, quoted, split_header
 from fieldlab.hashsets.formats.encase import SIGNATURE as ENCASE_SIGNATURE
 from fieldlab.hashsets.formats.encase import parse_encase
 from fieldlab.hashsets.formats.hashkeeper import is_hashkeeper_header, parse_hashkeeper
@@ -89,6 +89,12 @@ def detect_format(path: Path) -> str:
                 f"{path}: unknown hash-set format: the first line {quoted(line)} starts with 64 hex digits, which may be a SHA-256 or a PDQ "
                 "hash: for a PDQ list (such as pdq-photo-hasher's hash,quality,filename) pass --format pdq, or give "
                 "the file a header line naming its columns (pdq,quality,category)"
+            )
+        if names_a_bare_hash(text):
+            raise HashSetFileError(
+                f"{path}: the header {quoted(line)} names a hash column without saying which hash it holds (MD5, "
+                "SHA-256 and PDQ all fit): for a PDQ list (such as ThreatExchange's FilePath,Hash) pass --format pdq, "
+                "otherwise name the column md5, sha1, sha256 or pdq"
             )
         raise HashSetFileError(
             f"{path}: unknown hash-set format: the first line {quoted(line)} is neither a CSV header naming an "

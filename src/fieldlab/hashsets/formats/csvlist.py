@@ -50,6 +50,7 @@ ECHO = 80  # characters of a bad value quoted back in a problem report
 DELIMITERS = (",", ";", "\t")
 COLUMNS = ("md5", "sha1", "sha256", "pdq", "photodna", "category", "quality", "hash", "signal", "signaltype")
 _SIZES = {**DIGEST_SIZES, "pdq": PDQ_SIZE}
+_BY_HEX_LENGTH = {DIGEST_SIZES["md5"] * 2: "md5", DIGEST_SIZES["sha1"] * 2: "sha1"}
 _LABELS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ"}
 _NAME_NOISE = re.compile(r"[^a-z0-9]")
 _NAME_SUFFIXES = ("hash", "digest", "value", "sum", "hex", "str")
@@ -180,6 +181,7 @@ class CsvLayout:
 
     columns: dict[str, int]  # keys from COLUMNS that are read as themselves (md5 ... category, quality)
     signal: tuple[int, int] | None = None  # (type column, value column): python-threatexchange's shape
+    declared: tuple[int, str] | None = None  # (a bare hash column, what its 64 hex digits are, as the examiner said)
 
     def fields(self, row: list[str]) -> dict[str, str | None] | str:
         """The row's named values, or why it holds none we use."""
@@ -191,15 +193,22 @@ class CsvLayout:
             if kind is None:
                 return f"signal type {quoted(raw_kind.strip())} is not a PDQ or MD5: not imported"
             fields[kind] = row[value_column] if value_column < len(row) else None
+        if self.declared is not None:
+            column, kind = self.declared
+            value = row[column] if column < len(row) else None
+            # 32 or 40 hex digits can only be an MD5 or a SHA-1 (ThreatExchange's list gives its videos' MD5s there)
+            fields[_BY_HEX_LENGTH.get(len(value.strip()), kind) if value else kind] = value
         return fields
 
 
-def csv_layout(names: list[str]) -> CsvLayout | None:
+def csv_layout(names: list[str], bare_hash: str | None = None) -> CsvLayout | None:
     """How to read a CSV with these header names; None when no column holds a digest we use.
 
     A bare ``hash`` column says nothing about its kind (an MD5? a SHA-256? a
     PDQ?), so it is read only where the header tells: beside ``signal_type``,
-    or beside ``quality``, which only a PDQ has.
+    or beside ``quality``, which only a PDQ has, or as ``bare_hash`` when the
+    examiner declared the file's kind (``--format pdq`` on ThreatExchange's
+    ``FilePath,Hash``).
     """
     found = find_columns(names)
     columns = {name: index for name, index in found.items() if name in _SIZES or name in ("photodna", "category", "quality")}
@@ -208,7 +217,17 @@ def csv_layout(names: list[str]) -> CsvLayout | None:
         return CsvLayout(columns, (found["signaltype"], value))
     if "hash" in found and "quality" in found and "pdq" not in columns:
         columns["pdq"] = found["hash"]
+    if "hash" in found and bare_hash and bare_hash not in columns:
+        return CsvLayout(columns, declared=(found["hash"], bare_hash))
     return CsvLayout(columns) if columns.keys() & _SIZES.keys() else None
+
+
+def names_a_bare_hash(header: str) -> bool:
+    """Whether a header line names a ``hash`` column that nothing beside it says the kind of, among other named
+    columns (``FilePath,Hash``): a lone ``HASH`` line is more likely another format's signature (EnCase)."""
+    names = split_header(header)
+    return (len(names) > 1 and all(name.strip().isprintable() and name.strip() for name in names)
+            and "hash" in find_columns(names) and csv_layout(names) is None)
 
 
 def split_header(header: str) -> list[str]:
@@ -219,8 +238,8 @@ def split_header(header: str) -> list[str]:
         return []
 
 
-def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
-    """Records from a CSV hash set, numbered by physical line.
+def parse_csv(path: Path, bare_hash: str | None = None) -> Iterator[HashRecord | ParseProblem]:
+    """Records from a CSV hash set, numbered by physical line; a bare ``hash`` column read as ``bare_hash``.
 
     Raises HashSetFileError when the first non-blank line names no MD5, SHA1,
     SHA256 or PDQ column: nothing in such a file can be imported.
@@ -231,12 +250,12 @@ def parse_csv(path: Path) -> Iterator[HashRecord | ParseProblem]:
         if not header:
             return
         names = split_header(header)
-        layout = csv_layout(names)
+        layout = csv_layout(names, bare_hash)
         if layout is None:
             shown = ", ".join(quoted(name) for name in names[:10])
             raise HashSetFileError(
                 f"{path}: line {header_line} names no MD5, SHA1, SHA256 or PDQ column (found {shown}); a PDQ column "
-                "may also be 'hash' beside 'quality' or 'signal_type'"
+                "may also be 'hash' beside 'quality' or 'signal_type' (or any 'hash' column, with --format pdq)"
             )
         for entry in csv_rows(lines, header_line, sniff_delimiter(header)):
             if isinstance(entry, ParseProblem):

@@ -16,7 +16,9 @@ thing read is the quality the hasher wrote (``<hash>,<quality>,...`` or
 lines and ``#`` comments are skipped.
 
 A bare 64-hex-digit line looks exactly like a SHA-256, so only the ``pdq
-<hash>`` form is recognised by content; a bare list must be declared.
+<hash>`` form is recognised by content; a bare list must be declared.  So must
+a CSV whose header names only a ``hash`` column (ThreatExchange's
+``FilePath,Hash`` test data): declared a PDQ list, that column is read as PDQ.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from fieldlab.hashsets.formats.csvlist import pdq_quality_problem, quoted, read_lines
+from fieldlab.hashsets.formats.csvlist import names_a_bare_hash, parse_csv, pdq_quality_problem, quoted, read_lines
 from fieldlab.hashsets.records import PDQ_SIZE, HashRecord, HashSetFileError, ParseProblem, parse_hex_digest
 
 PREFIX = b"pdq"
@@ -68,6 +70,9 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
                 yield HashRecord(number, pdq=digest)
                 if weak := pdq_quality_problem(number, _quality(line.strip())):
                     yield weak
+            elif first and names_a_bare_hash(line.decode("utf-8", "replace")):
+                yield from _csv_of_pdqs(path)
+                return
             elif first:
                 raise HashSetFileError(
                     f"{path}: not a PDQ list: line {number} is {quoted(line.strip())}, not a 64-hex-digit PDQ hash "
@@ -76,6 +81,19 @@ def parse_pdq(path: Path) -> Iterator[HashRecord | ParseProblem]:
             else:
                 yield ParseProblem(number, f"{quoted(token)} is not a {PDQ_SIZE * 2}-hex-digit PDQ hash")
             first = False
+
+
+def _csv_of_pdqs(path: Path) -> Iterator[HashRecord | ParseProblem]:
+    """A CSV whose bare ``hash`` column was declared PDQ; its first record must hold one, or the file is another
+    list with a hash column (HashKeeper's holds MD5s) and was declared by mistake."""
+    entries = parse_csv(path, bare_hash="pdq")
+    for entry in entries:
+        if isinstance(entry, HashRecord) and entry.pdq is None:
+            raise HashSetFileError(f"{path}: not a PDQ list: line {entry.line}'s hash column holds no 64-hex-digit PDQ")
+        yield entry
+        if isinstance(entry, HashRecord):
+            break
+    yield from entries
 
 
 def _quality(text: bytes) -> str | None:
