@@ -51,7 +51,7 @@ _LABELS = {
     ProblemKind.BOMB: "decompression bomb, stopped",
     ProblemKind.NESTING: "not opened: nesting limit",
     ProblemKind.LIMIT: "limit reached",
-    ProblemKind.NORMAL: "normal, empty",
+    ProblemKind.NORMAL: "normal",  # an empty cache, a fragment in free space: facts of the evidence
     ProblemKind.INTERNAL: "internal error",
 }
 

@@ -191,7 +191,19 @@ def test_the_report_lists_problems_grouped_by_kind_with_their_labels(tmp_path: P
     headings = re.findall(r'<h3 class="problem-kind" data-kind="(\w+)">([^<]*)</h3>', html)
     assert [(kind, " ".join(text.split()[2:])) for kind, text in headings] == [
         ("damaged", "1 damaged"), ("changed", "1 changed during the scan"),
-        ("normal", "10 normal, empty (not an error) (first 5 shown)")]
+        ("normal", "10 normal (not an error) (first 5 shown)")]
     damaged_at, changed_at = html.index('data-kind="damaged"'), html.index('data-kind="changed"')
     assert damaged_at < html.index("statement.pdf (read)") < changed_at < html.index("log.txt (read)")
     assert "1 damaged, 1 changed during the scan · 10 normal" in html
+
+
+def test_a_fragment_carved_from_free_space_is_a_normal_fact_worded_as_one(tmp_path: Path) -> None:
+    # DFTT #8's free space holds a JPEG cut short: a fact of free space, not "empty" and not an error.
+    with zipfile.ZipFile(REALDATA / "sleuthkit__sleuthkit_test_data/from_brian/8-jpeg-search.zip") as archive:
+        image = Path(archive.extract("8-jpeg-search/8-jpeg-search.dd", tmp_path))
+    _scan(image, tmp_path / "case")
+    with sqlite3.connect(tmp_path / "case" / "case.sqlite") as db:
+        carve_notes = db.execute("SELECT kind, message FROM errors WHERE stage = 'carve'").fetchall()
+    assert carve_notes == [("normal", "1 carved run was incomplete or undecodable (fragments of overwritten files, "
+                                      "as free space holds): not counted")]
+    assert ProblemKind.NORMAL.label == "normal"

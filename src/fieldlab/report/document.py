@@ -136,7 +136,7 @@ class ErrorGroup:
     """The problems of one kind on one exhibit: the kind's words for a court report, and the first few."""
 
     kind: str  # ProblemKind value
-    label: str  # what it means: "damaged", "changed during the scan", "normal, empty"...
+    label: str  # what it means: "damaged", "changed during the scan", "normal"...
     is_error: bool  # false for normal: listed as a fact, not counted as an error
     count: int
     first: tuple[Fact, ...]  # "path (stage)" -> message, the first few recorded

@@ -65,5 +65,9 @@ def carve_region(spec: SourceSpec, task: RegionTask, context: EvidenceContext | 
         return CarvedRegion(task, tuple(found),
                             Problem(ProblemKind.UNREADABLE, f"carving stopped, the media could not be read: {exc}"))
     # fragments of overwritten files are what free space holds: a fact about the region, not an error
-    note = Problem(ProblemKind.NORMAL, f"{invalid:,} incomplete or undecodable runs not counted") if invalid else None
+    note = Problem(
+        ProblemKind.NORMAL,
+        f"{invalid:,} carved {'run was' if invalid == 1 else 'runs were'} incomplete or undecodable (fragments of "
+        "overwritten files, as free space holds): not counted",
+    ) if invalid else None
     return CarvedRegion(task, tuple(found), note)
