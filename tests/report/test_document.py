@@ -10,6 +10,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import zipfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -19,6 +20,7 @@ import pytest
 from PIL import Image, ImageFilter, ImageStat
 from typer.testing import CliRunner
 
+import fieldlab
 from fieldlab.case.queries import exhibit_counts
 from fieldlab.case.store import CaseStore
 from fieldlab.cli import app
@@ -27,6 +29,7 @@ from fieldlab.report.charging import BASES, TOTAL, charging_table
 from fieldlab.report.document import ReportContent, build_report
 from fieldlab.report.pictures import PictureStyle
 from fieldlab.report.render import DataOnlyFetcher, default_output, html_to_pdf, render_html, render_pdf
+from tests.conftest import REALDATA
 from tests.report.report_case import HOSTILE_NAME, ReportCase
 
 DATA_URI = re.compile(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"')
@@ -428,3 +431,15 @@ def test_loading_the_pdf_renderer_leaves_pillow_strict_about_truncated_pictures(
 
     importlib.reload(render)
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_a_real_disk_images_facts_show_no_empty_json_values(tmp_path: Path) -> None:
+    # DFTT #9 (a FAT volume, no partition table): its container records no device ids and no missing parent
+    with zipfile.ZipFile(REALDATA / "sleuthkit__sleuthkit_test_data/from_brian/9-fat-label.zip") as archive:
+        image = Path(archive.extract("9-fat-label/9-fat-label.dd", tmp_path))
+    fieldlab.scan(image, tmp_path / "case", workers=1, perceptual=False)
+    (exhibit,) = _content(tmp_path / "case").exhibits
+    assert exhibit.facts is not None
+    shown = {fact.label: fact.value for fact in (*exhibit.facts.container, *exhibit.facts.other)}
+    assert shown["unpartitioned gaps (offset, length)"] == "none"
+    assert not [label for label, value in shown.items() if value in ("[]", "{}", "null", '""')], shown

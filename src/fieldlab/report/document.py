@@ -366,6 +366,9 @@ def _exhibit_sections(store: CaseStore) -> tuple[ExhibitSection, ...]:
     )
 
 
+_EMPTY: tuple[object, ...] = (None, "", [], {})
+
+
 def _image_facts(text: str | None) -> ImageFacts | None:
     if not text:
         return None
@@ -384,11 +387,13 @@ def _image_facts(text: str | None) -> ImageFacts | None:
             f"{link.get('path')}" + (f" (identifier {link['identifier']})" if link.get("identifier") else "")
             for link in container["chain"] if isinstance(link, dict))))
     known = {"container", "partition_scheme", "volumes", "problems", "media_size", "sector_size", "gaps"}
-    other = [Fact(k, _json(v)) for k, v in sorted(facts.items()) if k not in known]
+    # a fact recorded empty ("device_ids: []", "missing_parent: null") says nothing an examiner can use
+    other = [Fact(k, _json(v)) for k, v in sorted(facts.items()) if k not in known and v not in _EMPTY]
     other += [Fact(f"container {k}", _json(v)) for k, v in sorted(container.items())
-              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes", "chain")]
+              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes", "chain")
+              and v not in _EMPTY]
     if "gaps" in facts:
-        other.append(Fact("unpartitioned gaps (offset, length)", _json(facts["gaps"])))
+        other.append(Fact("unpartitioned gaps (offset, length)", _json(facts["gaps"]) if facts["gaps"] else "none"))
     return ImageFacts(
         container=tuple(described),
         headers=_facts(container.get("headers")),
