@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -275,3 +277,17 @@ def test_a_compressed_dmg_is_named_with_the_way_to_read_it() -> None:
         assert len(problems) == 1 and problems[0].startswith("an Apple disk image (UDIF .dmg) with compressed chunks")
     finally:
         source.close()
+
+
+def test_dftt5_fat_times_are_the_recorded_wall_clock_wherever_the_scan_runs(dftt) -> None:  # noqa: ANN001
+    # FAT keeps zone-less wall-clock times: winter.txt was written at 14:00:02, summer.txt at 15:00:04 (answer key)
+    image = dftt("5-fat-daylight.zip", "5-fat-daylight/daylight.dd")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TZ", "America/New_York")
+            time.tzset()
+            items = _items(ImageSource(image))
+    finally:
+        time.tzset()
+    shown = {path: datetime.fromtimestamp(items[path].mtime or 0, timezone.utc).isoformat() for path in items}
+    assert shown == {"winter.txt": "2004-01-01T14:00:02+00:00", "summer.txt": "2004-06-01T15:00:04+00:00"}

@@ -16,6 +16,7 @@ from typing import Iterator
 
 import pytsk3
 
+from fieldlab.evidence.dos_times import DOS_CLOCK_FILE_SYSTEMS, read_dos_times_as_recorded
 from fieldlab.evidence.extents import ExtentsTable, VolumePlacement, default_stream_extents
 from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
@@ -89,6 +90,8 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
     fs_kind = fs_type_name(fs)
     if extents is not None and fs_kind == "ntfs":
         extents = replace(extents, records=MftRecords.open(fs))
+    if fs_kind in DOS_CLOCK_FILE_SYSTEMS:
+        read_dos_times_as_recorded()
     root = fs.info.root_inum
     queue = [_Directory(NEUTRAL, next(counter), root, b"", False, False)]
     visited.add(root)
