@@ -18,6 +18,7 @@ from fieldlab.detect.perceptual import (
     DIHEDRAL_NAMES,
     ImageDecodeError,
     ImagePdq,
+    UndecodableImageFormat,
     hamming,
     image_pdq,
     pdq_from_hex,
@@ -314,3 +315,14 @@ def test_hamming_counts_differing_bits_of_32_byte_hashes() -> None:
     assert hamming(zero, b"\x80" + bytes(30) + b"\x01") == 2
     with pytest.raises(ValueError):
         hamming(zero, bytes(31))
+
+
+ILEAPP_SAMPLES = REALDATA / "abrignoni__iLEAPP" / "admin" / "test" / "samples_data"
+
+
+def test_a_qoi_picture_is_decoded_and_a_jpeg_xl_one_is_an_undecodable_format_not_damage() -> None:
+    with (ILEAPP_SAMPLES / "sample_qoi.qoi").open("rb") as stream:
+        found = image_pdq(stream)
+    assert found.format == "QOI" and found.width > 0 and found.height > 0
+    with (ILEAPP_SAMPLES / "sample_jxl.jxl").open("rb") as stream, pytest.raises(UndecodableImageFormat):
+        image_pdq(stream)

@@ -207,3 +207,13 @@ def test_a_fragment_carved_from_free_space_is_a_normal_fact_worded_as_one(tmp_pa
     assert carve_notes == [("normal", "1 carved run was incomplete or undecodable (fragments of overwritten files, "
                                       "as free space holds): not counted")]
     assert ProblemKind.NORMAL.label == "normal"
+
+
+def test_a_picture_format_fieldlab_cannot_decode_is_unsupported_not_damaged(tmp_path: Path) -> None:
+    samples = REALDATA / "abrignoni__iLEAPP/admin/test/samples_data"
+    source = tmp_path / "phone-pictures"
+    source.mkdir()
+    for name in ("sample_jxl.jxl", "sample_qoi.qoi", "sample_gif.gif"):
+        shutil.copy(samples / name, source / name)
+    fieldlab.scan(source, tmp_path / "case", workers=1, classify=False)  # decoding is the perceptual stage
+    assert _problems(tmp_path / "case") == [("unsupported", "decode", "sample_jxl.jxl")]

@@ -59,7 +59,7 @@ DEFAULT_MAX_PIXELS = 150_000_000  # above 108 MP phone sensors; a full 150 MP RG
 # Ghostscript), PDF, WMF and dozens of exotic formats no photo arrives in.
 IMAGE_FORMATS = tuple(
     name for name in ("JPEG", "MPO", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF", "JPEG2000", "PPM", "TGA",
-                      "ICO")
+                      "ICO", "QOI")
     if name in Image.OPEN
 )
 
@@ -80,6 +80,11 @@ _HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 class ImageDecodeError(EvidenceError):
     """The bytes could not be turned into pixels: not an image, damaged, or over a size limit."""
+
+
+class UndecodableImageFormat(ImageDecodeError):
+    """No decoder here knows these bytes: a picture the file-type check recognised in a format this build cannot
+    decode (JPEG XL) is unsupported, not damaged, and is recorded so."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,9 @@ def image_pdq(stream: BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, keep_pixel
     except Image.DecompressionBombError as error:
         raise ImageDecodeError(f"too many pixels: {error}") from error
     except Image.UnidentifiedImageError as error:
-        raise ImageDecodeError("not an image in a supported photo format") from error
+        raise UndecodableImageFormat(
+            "not an image in a picture format fieldlab decodes (JPEG XL is one it cannot), or its header is damaged"
+        ) from error
     except _DECODER_FAILURES as error:
         raise ImageDecodeError(f"damaged or truncated image: {error}") from error
     with image:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from fieldlab.detect.classify import ModelPixels, ModelSpec, model_pixels
-from fieldlab.detect.perceptual import ImageDecodeError, image_pdq, pdq_hex
+from fieldlab.detect.perceptual import ImageDecodeError, UndecodableImageFormat, image_pdq, pdq_hex
 from fieldlab.detect.video import VideoDecodeError, video_pdq
 from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
 from fieldlab.evidence.reopen import ReopenError, reopen_item
@@ -70,7 +70,8 @@ def _image(task: MediaTask, stream: BinaryIO, model: ModelSpec | None) -> MediaR
     try:
         found = image_pdq(stream, keep_pixels=model is not None)
     except ImageDecodeError as exc:
-        return MediaResult(task.item_id, "image", error=Problem(ProblemKind.DAMAGED, str(exc)))
+        kind = ProblemKind.UNSUPPORTED if isinstance(exc, UndecodableImageFormat) else ProblemKind.DAMAGED
+        return MediaResult(task.item_id, "image", error=Problem(kind, str(exc)))
     facts = found.facts
     return MediaResult(
         task.item_id, "image", format=found.format, width=found.width, height=found.height,
