@@ -106,6 +106,9 @@ def test_shadow_copies_are_listed_with_their_creation_times() -> None:
 
 def test_shadow_copies_are_walked_only_when_asked() -> None:
     plain = _items(ImageSource(PLASO / "vsstest.qcow2"))
+    notices = [e for e in ImageSource(PLASO / "vsstest.qcow2").walk() if isinstance(e, WalkError)]
+    assert [(e.kind, e.message.split(" (")[0]) for e in notices] == [
+        (ProblemKind.NORMAL, "2 volume shadow copies not scanned")]
     with_copies = _items(ImageSource(PLASO / "vsstest.qcow2", UnlockOptions(shadow_copies=True)))
     assert not any(p.startswith("vss") for p in plain)
     # Each snapshot holds the volume as it was: the first only the old syslog, the second also another_file.

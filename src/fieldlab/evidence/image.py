@@ -234,6 +234,10 @@ class ImageSource:
                 for copy in volume.shadow_copies:
                     store = base.child("vss", str(copy["index"]))
                     yield from walk_file_system(self._range(store).file_system(), store, f"{prefix}vss{copy['index']}/")
+            elif volume.shadow_copies:  # earlier states of the volume may hold pictures since deleted: say so
+                yield WalkError(prefix or str(self.path),
+                                f"{len(volume.shadow_copies)} volume shadow copies not scanned (earlier states of this "
+                                "volume; scan again with --shadow-copies to include them)", ProblemKind.NORMAL)
 
     def _extents_wanted(self, volume: VolumeFacts) -> ExtentsWanted | None:
         """Files of a volume that is a plain byte range of a container's media have runs the readers can read
