@@ -26,7 +26,7 @@ from fieldlab.case.store import CaseStore
 from fieldlab.cli import app
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.report.charging import BASES, TOTAL, charging_table
-from fieldlab.report.document import ReportContent, build_report
+from fieldlab.report.document import ReportContent, build_report, utc_text
 from fieldlab.report.pictures import PictureStyle
 from fieldlab.report.render import DataOnlyFetcher, default_output, html_to_pdf, render_html, render_pdf
 from tests.conftest import REALDATA
@@ -443,3 +443,9 @@ def test_a_real_disk_images_facts_show_no_empty_json_values(tmp_path: Path) -> N
     shown = {fact.label: fact.value for fact in (*exhibit.facts.container, *exhibit.facts.other)}
     assert shown["unpartitioned gaps (offset, length)"] == "none"
     assert not [label for label, value in shown.items() if value in ("[]", "{}", "null", '""')], shown
+
+
+def test_audit_trail_times_read_like_every_other_time_in_the_report() -> None:
+    assert utc_text("2026-12-06T19:06:00.282475+00:00") == "2026-12-06 19:06:00 UTC"
+    assert utc_text("2026-12-06T20:06:00+01:00") == "2026-12-06 19:06:00 UTC"
+    assert utc_text("not a time") == "not a time"

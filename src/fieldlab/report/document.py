@@ -536,10 +536,16 @@ def _json(value: object) -> str:
 
 
 def utc_text(value: Any) -> str:
-    """A time the case recorded (seconds since 1970, UTC) as text; what is not a time is shown as recorded."""
+    """A time the case recorded (seconds since 1970, UTC, or the audit trail's ISO 8601 text) as text, every time in
+    the report in one form; what is not a time is shown as recorded."""
     if value is None:
         return ""
     try:
         return datetime.fromtimestamp(float(value), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
         return str(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if moment.tzinfo else str(value)
