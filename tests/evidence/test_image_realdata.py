@@ -294,3 +294,13 @@ def test_dftt5_fat_times_are_the_recorded_wall_clock_wherever_the_scan_runs(dftt
         time.tzset()
     shown = {path: datetime.fromtimestamp(items[path].mtime or 0, timezone.utc).isoformat() for path in items}
     assert shown == {"winter.txt": "2004-01-01T14:00:02+00:00", "summer.txt": "2004-06-01T15:00:04+00:00"}
+
+
+def test_dftt14_iso_files_of_another_directory_tree_are_orphans_with_content_never_deleted(dftt) -> None:  # noqa: ANN001
+    # iso-dirtree2.iso: File1.txt in the primary tree, File2.txt in the second supplementary one; TSK names neither
+    source = ImageSource(dftt("14-iso9660-1.zip", "14-iso9660-1/iso-dirtree2.iso"))
+    items = _items(source)
+    contents = {_content(source, item) for item in items.values()}
+    assert contents == {hashlib.md5(b"Hello. I am file #1.\n").hexdigest(),
+                        hashlib.md5(b"Goodbye. I am file #2. \n").hexdigest()}
+    assert all(item.flags == frozenset({ItemFlag.ORPHAN}) for item in items.values())

@@ -148,13 +148,15 @@ def _entry_items(
     if meta is None and meta_addr:
         entry = _open_meta(fs, meta_addr) or entry  # TSK leaves some deleted entries' metadata unloaded
         meta = entry.info.meta
-    deleted = directory.deleted or unallocated
+    # ISO 9660 deletes nothing: what TSK lists as unallocated there is a file of another directory tree (the
+    # primary beside Joliet, a second volume descriptor: DFTT #14), an orphan to show, never a deleted file
+    deleted = (directory.deleted or unallocated) and fs_kind != "iso9660"
     orphan = directory.orphan or (not directory.path and name == _ORPHANS)
     flags = set()
     if deleted:
         flags.add(ItemFlag.DELETED)
     if orphan and directory.path:
-        flags.update((ItemFlag.ORPHAN, ItemFlag.DELETED))
+        flags.update((ItemFlag.ORPHAN, ItemFlag.DELETED) if fs_kind != "iso9660" else (ItemFlag.ORPHAN,))
     if _is_pseudo_entry(fs_kind, name, meta_addr, ItemFlag.ORPHAN in flags):
         flags.add(ItemFlag.PSEUDO)
     if meta is None:
