@@ -72,6 +72,14 @@ class PendingMedia:
 
 
 @dataclass(frozen=True)
+class UnclassifiedMedia(PendingMedia):
+    """A decoded picture or video the classifier has not scored; ``retry``: an earlier run's attempt failed for a
+    cause that may lie outside the picture (its worker died, its time ran out), and this is its one more try."""
+
+    retry: bool = False
+
+
+@dataclass(frozen=True)
 class FrameRecord:
     frame: int
     timestamp: float

@@ -3,7 +3,8 @@
 Its one candidate box scores class ``NUDITY_TEST`` by the picture's mean red and ``FACE_TEST`` by its mean green,
 so a generated red picture is "nudity", a green one "a person", a blue one nothing.  With ``crash_on_blue`` it
 also reshapes its output by the mean blue, which onnxruntime refuses at run time for a mostly blue picture: a
-model that fails on one picture.
+model that fails on one picture.  With ``hang_on_blue`` a ``Loop`` runs 10^15 empty turns when a picture of the
+batch is mostly blue (none otherwise): a model that never returns, inside onnxruntime's native code.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from onnx import TensorProto, helper
 LABELS = ["NUDITY_TEST", "FACE_TEST"]
 
 
-def write_stub_model(path: Path, side: int = 64, crash_on_blue: bool = False) -> Path:
+def write_stub_model(path: Path, side: int = 64, crash_on_blue: bool = False, hang_on_blue: bool = False) -> Path:
     const = lambda name, values, kind=TensorProto.FLOAT, dims=None: helper.make_node(  # noqa: E731
         "Constant", [], [name], value=helper.make_tensor(name + "_v", kind, dims or [len(values)], values))
     nodes = [
@@ -31,14 +32,39 @@ def write_stub_model(path: Path, side: int = 64, crash_on_blue: bool = False) ->
         helper.make_node("Add", ["zero_column", "box"], ["boxes"]),  # N x 4
         helper.make_node("Concat", ["boxes", "scores"], ["rows"], axis=1),  # N x 6
     ]
-    if crash_on_blue:
+    if crash_on_blue or hang_on_blue:
         nodes += [
             const("blue_at", [2], TensorProto.INT64), const("blue_end", [3], TensorProto.INT64),
             helper.make_node("Slice", ["means", "blue_at", "blue_end", "axis1"], ["blue"]),
             helper.make_node("ReduceMax", ["blue"], ["most_blue"], keepdims=0),
             const("half", [1.5], dims=[]), const("one", [1.0], dims=[]),
             helper.make_node("Mul", ["most_blue", "half"], ["scaled"]),
-            helper.make_node("Floor", ["scaled"], ["floored"]),
+            helper.make_node("Floor", ["scaled"], ["floored"]),  # 0, or 1 for a mostly blue picture
+        ]
+    if hang_on_blue:
+        body = helper.make_graph(
+            [helper.make_node("Identity", ["go"], ["go_on"]), helper.make_node("Identity", ["carried"], ["carried_on"])],
+            "empty-turn",
+            [helper.make_tensor_value_info("turn", TensorProto.INT64, []),
+             helper.make_tensor_value_info("go", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("carried", TensorProto.FLOAT, [])],
+            [helper.make_tensor_value_info("go_on", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("carried_on", TensorProto.FLOAT, [])],
+        )
+        scalar = lambda name, kind, value: helper.make_node(  # noqa: E731
+            "Constant", [], [name], value=helper.make_tensor(name + "_v", kind, [], [value]))
+        nodes += [
+            const("forever", [1e15]),
+            helper.make_node("Mul", ["floored", "forever"], ["turns_1"]),
+            helper.make_node("ReduceMax", ["turns_1"], ["turns_f"], keepdims=0),  # a scalar, as Loop wants
+            helper.make_node("Cast", ["turns_f"], ["turns"], to=TensorProto.INT64),
+            scalar("true", TensorProto.BOOL, True), scalar("nothing", TensorProto.FLOAT, 0.0),
+            helper.make_node("Loop", ["turns", "true", "nothing"], ["looped"], body=body),
+            helper.make_node("Add", ["rows", "looped"], ["rows_after"]),  # the output waits for the loop
+            const("axis2", [2], TensorProto.INT64), helper.make_node("Unsqueeze", ["rows_after", "axis2"], ["output0"]),
+        ]
+    elif crash_on_blue:
+        nodes += [
             helper.make_node("Add", ["floored", "one"], ["anchors_f"]),  # 1, or 2 for a mostly blue picture
             helper.make_node("Cast", ["anchors_f"], ["anchors"], to=TensorProto.INT64),
             const("one_long", [1], TensorProto.INT64),

@@ -1,4 +1,5 @@
-"""The classifier's pool on its own: a worker that dies costs only the picture it died on."""
+"""The classifier's pool on its own: a worker that dies, or a batch that never ends, costs only the picture that
+caused it, and the pool goes on."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import numpy as np
 
 from fieldlab.detect.classify import Classification, ModelPixels, ModelSpec
 from fieldlab.evidence.sources import describe_source
+from fieldlab.problems import ProblemKind
 from fieldlab.results import ClassifiedPicture, MediaResult
-from fieldlab.triage.classify_pool import CRASHED, NICENESS, ClassifyPool, ToClassify
+from fieldlab.triage.classify_pool import AGAIN, CRASHED, NICENESS, TIMED_OUT, ClassifyPool, ToClassify
+from fieldlab.triage.perceive import MediaTask
 
 MODEL = ModelSpec("unused.onnx", "stub", "0" * 64, "none", ("A",), frozenset({"A"}), 32)
 DIES_ON = 3
 SLOW = 9  # alone in the second batch
+HANGS = 2
+LETTERBOX = ModelPixels(np.zeros((32, 32, 3), np.uint8), (32, 32), (32, 32))
 
 
 def dies_on_one_picture(_spec: object, model: ModelSpec, batch: list[ToClassify]) -> list:
@@ -69,3 +74,46 @@ def test_the_workers_yield_to_the_decoding_and_run_at_normal_priority_once_it_is
         assert classified(pool, 1) == os.nice(0) + NICENESS
         pool.decoding_done()
         assert classified(pool, 2) == os.nice(0)
+
+
+def hangs_on_one_picture(_spec: object, model: ModelSpec, batch: list[ToClassify]) -> list:
+    """Never returns when the batch holds item ``HANGS`` (as a model stuck inside onnxruntime would not)."""
+    while any(entry.item_id == HANGS for entry in batch):
+        time.sleep(1)
+    return [(entry.item_id, ClassifiedPicture(model.sha256, Classification((), 0.1 * entry.item_id, 0.0)))
+            for entry in batch]
+
+
+def _run_to_the_end(pool: ClassifyPool) -> dict[int, ClassifiedPicture]:
+    found: dict[int, ClassifiedPicture] = {}
+    while pool.busy:
+        pool.dispatch()
+        cf.wait(pool.futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+        for batch, _ in pool.collect():
+            found.update(batch)
+    return found
+
+
+def test_a_batch_past_its_time_limit_is_stopped_and_only_the_picture_that_hangs_alone_is_blamed(tmp_path: Path) -> None:
+    results = [MediaResult(i, "image", for_classifier=(LETTERBOX,)) for i in range(1, 5)]
+    started = time.monotonic()
+    with ClassifyPool(describe_source(tmp_path), MODEL, 1, run=hangs_on_one_picture, seconds_per_picture=0.5) as pool:
+        pool.offer(results, {i: f"picture{i}.jpg" for i in range(1, 5)})
+        found = _run_to_the_end(pool)
+    assert time.monotonic() - started < 30  # the batch of 4 had 2 s, the picture alone 0.5 s: not for ever
+    assert sorted(found) == [1, 2, 3, 4]
+    problem = found[HANGS].problem
+    assert problem is not None and (problem.kind, problem.message) == (ProblemKind.LIMIT, TIMED_OUT)
+    assert found[HANGS].found is None
+    assert all(found[i].found.score == 0.1 * i and found[i].problem is None for i in (1, 3, 4))
+
+
+def test_a_picture_that_fails_again_on_its_one_more_try_is_recorded_as_not_tried_again(tmp_path: Path) -> None:
+    tasks = [MediaTask(i, f"file:picture{i}.jpg", "image", 1) for i in (HANGS, DIES_ON)]
+    found: dict[int, ClassifiedPicture] = {}
+    for run in (hangs_on_one_picture, dies_on_one_picture):
+        with ClassifyPool(describe_source(tmp_path), MODEL, 1, run=run, seconds_per_picture=0.5) as pool:
+            pool.decode_again(tasks, {}, retry=frozenset({HANGS, DIES_ON}))
+            found.update({i: c for i, c in _run_to_the_end(pool).items() if c.problem})
+    assert found[HANGS].problem.message == TIMED_OUT + AGAIN and found[HANGS].problem.kind is ProblemKind.LIMIT
+    assert found[DIES_ON].problem.message == CRASHED + AGAIN and found[DIES_ON].problem.kind is ProblemKind.INTERNAL

@@ -4,11 +4,14 @@ decides nothing.  Pictures are generated; the model is a stub of the documented 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -29,8 +32,9 @@ from fieldlab.problems import ProblemKind
 from fieldlab.report.charging import charging_table
 from fieldlab.report.document import build_report
 from fieldlab.report.render import render_html
-from fieldlab.triage.classify_pool import ToClassify, classify_batch
+from fieldlab.triage.classify_pool import AGAIN, TIMED_OUT, ToClassify, classify_batch
 from fieldlab.triage.perceive import MediaTask, perceive_batch
+from fieldlab.triage.scan import ScanResult
 from fieldlab.web import WebConfig, create_app
 from fieldlab.web.accounts import add_user
 from fieldlab.web.review import ReviewIndex
@@ -264,12 +268,12 @@ def test_each_picture_is_hashed_and_its_near_match_recorded_before_it_is_classif
     seen: dict[int, tuple[bool, bool]] = {}  # item -> (hashed, near hit recorded) when its classification came back
     record = CaseStore.record_classified
 
-    def checked(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str]) -> None:
+    def checked(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str], **more: Any) -> Counter:
         with self.engine.connect() as conn:
             hashed = {i for (i,) in conn.exec_driver_sql("SELECT item_id FROM media WHERE pdq IS NOT NULL")}
             near = {i for (i,) in conn.exec_driver_sql("SELECT item_id FROM hits WHERE hash_set = 'near'")}
         seen.update((i, (i in hashed, i in near)) for i, _ in found)
-        record(self, exhibit_id, found, paths)
+        return record(self, exhibit_id, found, paths, **more)
 
     monkeypatch.setattr(CaseStore, "record_classified", checked)
     api.scan(evidence, tmp_path / "case", home=home, workers=1, classify_model=model)
@@ -348,8 +352,8 @@ def test_a_scan_stopped_while_classifying_keeps_its_hashes_and_the_resumed_scan_
     case = tmp_path / "case"
     record = CaseStore.record_classified
 
-    def stopped(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str]) -> None:
-        record(self, exhibit_id, found[:1], paths)
+    def stopped(self: CaseStore, exhibit_id: int, found: list, paths: dict[int, str], **more: Any) -> Counter:
+        record(self, exhibit_id, found[:1], paths, **more)
         raise KeyboardInterrupt  # Ctrl-C, acted on right after this write
 
     monkeypatch.setattr(CaseStore, "record_classified", stopped)
@@ -359,3 +363,86 @@ def test_a_scan_stopped_while_classifying_keeps_its_hashes_and_the_resumed_scan_
     monkeypatch.setattr(CaseStore, "record_classified", record)
     assert not api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model).interrupted
     assert _scores_by_path(case) == _scores_by_path(classified_case[0])
+
+
+HUNG_LIMIT = 2.0  # seconds a picture: the stub model answers in milliseconds, or never
+
+
+@contextlib.contextmanager
+def _short_time_limit() -> Iterator[None]:
+    """Batches of 2 with 2 s a picture, so a hang is found in seconds, not the minutes the stage allows."""
+    from fieldlab.triage import classify_pool
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(classify_pool, "SECONDS_PER_PICTURE", HUNG_LIMIT)
+        patch.setattr(classify_pool, "BATCH", 2)
+        yield
+
+
+def _scan_with(evidence: Path, case: Path, home: Path, model: Path) -> ScanResult:
+    with _short_time_limit():
+        return api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model)
+
+
+@pytest.fixture(scope="module")
+def hung_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path, ScanResult]:
+    """A scan whose model never returns on the blue picture: a real ONNX ``Loop`` of 10^15 turns inside
+    onnxruntime, which no Python-level timeout can interrupt."""
+    root = tmp_path_factory.mktemp("hung")
+    evidence, home, model = _evidence(root)
+    hangs = write_stub_model(root / "hangs-on-blue.onnx", hang_on_blue=True)
+    return root / "case", evidence, home, model, _scan_with(evidence, root / "case", home, hangs)
+
+
+def _classify_problems(case: Path) -> list[tuple]:
+    return _rows(case, "SELECT items.path, errors.kind, errors.message, errors.at FROM errors "
+                       "JOIN items ON items.id = errors.item_id WHERE stage = 'classify'")
+
+
+def test_a_model_that_hangs_on_one_picture_is_stopped_that_picture_blamed_and_the_scan_ends(hung_case) -> None:
+    case, *_, result = hung_case
+    assert not result.interrupted
+    ((path, kind, message, _),) = _classify_problems(case)
+    assert (path, kind, message) == ("Users/alex/Pictures/blue.png", "limit", TIMED_OUT)
+    assert result.progress.problems == {"limit": 1}
+    scores = _scores_by_path(case)
+    assert len(scores) == len(FILES) - 1 and scores["Users/alex/Pictures/red.png"][1] > 0.9
+    assert _rows(case, "SELECT count(*) FROM media WHERE pdq IS NOT NULL") == [(len(FILES),)]  # hashes all stand
+    assert len(_rows(case, "SELECT DISTINCT item_id, hash_set FROM hits")) == 2  # exact and near hits stand
+
+
+def test_a_picture_stopped_for_time_is_tried_once_more_by_the_next_run_and_its_problem_replaced(
+        hung_case, classified_case, tmp_path: Path) -> None:
+    import shutil
+
+    hung, evidence, home, model, _ = hung_case
+    shutil.copytree(hung, tmp_path / "case")
+    result = _scan_with(evidence, tmp_path / "case", home, model)
+    assert _classify_problems(tmp_path / "case") == [] and result.progress.problems == {}
+    assert _scores_by_path(tmp_path / "case") == _scores_by_path(classified_case[0])  # blue too, as in one clean run
+
+
+def test_a_picture_that_hangs_again_on_its_one_more_try_is_not_tried_a_third_time(hung_case, tmp_path: Path) -> None:
+    import shutil
+
+    hung, evidence, home, model, _ = hung_case
+    case = tmp_path / "case"
+    shutil.copytree(hung, case)
+    hangs = hung.parent / "hangs-on-blue.onnx"
+    _scan_with(evidence, case, home, hangs)
+    ((path, kind, message, at),) = _classify_problems(case)
+    assert (path, kind, message) == ("Users/alex/Pictures/blue.png", "limit", TIMED_OUT + AGAIN)
+    result = _scan_with(evidence, case, home, model)  # this model would classify it: it is not asked to
+    assert _classify_problems(case) == [(path, kind, message, at)] and result.progress.problems == {"limit": 1}
+    assert "Users/alex/Pictures/blue.png" not in _scores_by_path(case)
+
+
+def test_a_picture_the_model_itself_fails_on_is_not_tried_again(tmp_path: Path) -> None:
+    evidence, home, model = _evidence(tmp_path)
+    case = tmp_path / "case"
+    api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1,
+             classify_model=write_stub_model(tmp_path / "crashes-on-blue.onnx", crash_on_blue=True))
+    before = _classify_problems(case)
+    assert [(path, kind) for path, kind, *_ in before] == [("Users/alex/Pictures/blue.png", "internal")]
+    api.scan(evidence, case, exhibit_ref="EX1", home=home, workers=1, classify_model=model)
+    assert _classify_problems(case) == before and "Users/alex/Pictures/blue.png" not in _scores_by_path(case)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
-from sqlalchemy import Engine, and_, create_engine, event, func, insert, inspect, or_, select, update
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, inspect, or_, select, update
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
@@ -45,6 +46,7 @@ from fieldlab.results import (
     PendingItem,
     PendingMedia,
     ReadDigests,
+    UnclassifiedMedia,
 )
 
 if TYPE_CHECKING:
@@ -340,15 +342,23 @@ class CaseStore:
             conn.execute(self._insert_ignore(classifier_models), [row])
 
     def record_classified(self, exhibit_id: int, found: Sequence[tuple[int, ClassifiedPicture]],
-                          paths: dict[int, str]) -> None:
+                          paths: dict[int, str], superseded: Collection[str] = ()) -> Counter[str]:
         """Detections and ordering scores of pictures (and videos) classified after their hashes were recorded, or
-        the problem that stopped each, in one transaction."""
+        the problem that stopped each, in one transaction.  A classify problem of these items whose message is in
+        ``superseded`` (an earlier attempt's, tried again) is removed: the new outcome replaces it.  Returns the
+        kinds removed, for the scan's counts."""
         done = [(i, c.model_sha256, result) for i, c in found if (result := c.found)]
         problems = [_problem_row(exhibit_id, i, "classify", paths.get(i, ""), c.problem) for i, c in found if c.problem]
         boxes = [{"item_id": i, "rank": rank, "label": d.label, "score": d.score, "x": d.box[0], "y": d.box[1],
                   "width": d.box[2], "height": d.box[3]}
                  for i, _, result in done for rank, d in enumerate(sorted(result.detections, key=lambda d: -d.score))]
         with self.engine.begin() as conn:
+            replaced = Counter[str]()
+            if superseded and found:
+                earlier = and_(errors.c.exhibit_id == exhibit_id, errors.c.stage == "classify",
+                               errors.c.item_id.in_([i for i, _ in found]), errors.c.message.in_(list(superseded)))
+                replaced.update(kind for (kind,) in conn.execute(select(errors.c.kind).where(earlier)))
+                conn.execute(delete(errors).where(earlier))
             if done:
                 conn.execute(self._insert_ignore(classifications),
                              [{"item_id": i, "model_sha256": model_sha256, "score": result.score,
@@ -357,23 +367,32 @@ class CaseStore:
                 conn.execute(self._insert_ignore(detections), boxes)
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
+        return replaced
 
-    def unclassified_media(self, exhibit_id: int, after_id: int, limit: int) -> list[PendingMedia]:
+    def unclassified_media(self, exhibit_id: int, after_id: int, limit: int, *, retried: Collection[str] = (),
+                           recorded_before: float = 0.0) -> list[UnclassifiedMedia]:
         """Pictures and videos decoded but neither classified nor refused by the classifier: decoded with the stage
-        off, or left when a scan stopped or the classifier's queue was full.  Their decode is done again."""
-        refused = select(errors.c.item_id).where(errors.c.exhibit_id == exhibit_id, errors.c.stage == "classify",
-                                                 errors.c.item_id.is_not(None))
+        off, or left when a scan stopped or the classifier's queue was full.  Their decode is done again.  A classify
+        problem whose message is in ``retried`` and that was recorded before ``recorded_before`` (by an earlier run)
+        does not refuse its item: the item comes back marked ``retry``."""
+        classify_problems = and_(errors.c.exhibit_id == exhibit_id, errors.c.stage == "classify",
+                                 errors.c.item_id.is_not(None))
+        transient = and_(errors.c.message.in_(list(retried)), errors.c.at < recorded_before)
+        refused = select(errors.c.item_id).where(classify_problems, ~transient)
+        retry = select(errors.c.item_id).where(classify_problems, transient).distinct().subquery()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.family)
+                select(items.c.id, items.c.locator, items.c.path, items.c.size, items.c.family,
+                       retry.c.item_id.is_not(None).label("retry"))
                 .join(media, media.c.item_id == items.c.id)
                 .outerjoin(classifications, classifications.c.item_id == items.c.id)
+                .outerjoin(retry, retry.c.item_id == items.c.id)
                 .where(items.c.exhibit_id == exhibit_id, items.c.id > after_id, media.c.error.is_(None),
                        classifications.c.item_id.is_(None), items.c.id.not_in(refused))
                 .order_by(items.c.id)
                 .limit(limit)
             ).all()
-        return [PendingMedia(r.id, r.locator, r.path, r.size, r.family) for r in rows]
+        return [UnclassifiedMedia(r.id, r.locator, r.path, r.size, r.family, bool(r.retry)) for r in rows]
 
     def done_media(self, exhibit_id: int, after_id: int, limit: int) -> list[MediaResult]:
         """Decoded media as their decoding recorded them (hashes, PDQ quality, frames; not EXIF), to match them

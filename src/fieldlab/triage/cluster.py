@@ -3,8 +3,9 @@
 On a cluster the scan stays what it is on one machine: the main process (the
 coordinator) walks, dispatches, and is the only database writer.  Only the units
 that already cross a process boundary go to the cluster's workers: ``ReadTask``
-batches (locators and sizes, never file contents), ``MediaTask`` batches and
-``RegionTask`` carving units, each with the ``SourceSpec`` that tells a worker
+batches (locators and sizes, never file contents), ``MediaTask`` batches,
+``RegionTask`` carving units and the classifier's batches (the model's small
+letterboxes, or items to decode again), each with the ``SourceSpec`` that tells a worker
 where the evidence is.  A worker opens the evidence itself, at the same path as
 the coordinator (shared, read-only storage), and keeps it open for later units.
 
@@ -100,10 +101,13 @@ class ClusterPool:
             self._width, self._width_at = max(1, len(self.client.nthreads())), now
         return self._width
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, priority: int = 0) -> cf.Future:
+        """``priority`` is Dask's: of the units waiting, the scheduler starts the higher first (the classifier's
+        batches go below the reading and decoding while those wait)."""
         done: cf.Future = cf.Future()
-        name = getattr(fn, "__name__", "unit")  # read_batch-…, perceive_batch-…, carve_region-… on the dashboard
-        task = self.client.submit(_run_unit, fn, *args, key=f"{name}-{uuid.uuid4().hex}", pure=False, retries=RETRIES)
+        name = getattr(fn, "__name__", "unit")  # read_batch-…, perceive_batch-…, classify_batch-… on the dashboard
+        task = self.client.submit(_run_unit, fn, *args, key=f"{name}-{uuid.uuid4().hex}", pure=False, retries=RETRIES,
+                                  priority=priority)
         with self._lock:
             self._running[done] = task
         task.add_done_callback(lambda settled: self._settle(done, settled))

@@ -44,7 +44,7 @@ from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
 from fieldlab.problems import Problem
 from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests
-from fieldlab.triage.classify_pool import ClassifyPool
+from fieldlab.triage.classify_pool import TRANSIENT, ClassifyPool
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.media_pool import MediaPool
@@ -260,6 +260,7 @@ class _ScanRun:
         self.classify: ModelSpec | None = None  # the classifier model: set by scan_source
         self._classifier: ClassifyPool | None = None
         self._last_unclassified = 0
+        self._started_at = time.time()  # classify problems recorded before it are an earlier run's
         self.verification: BackgroundVerification | None = None  # of an image's hash: set by scan_source
         self.stop = _StopRequest()
         self._last_report = 0.0
@@ -287,7 +288,7 @@ class _ScanRun:
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
-        classifier = ClassifyPool(self.spec, self.classify, pool.width) if self.classify else None
+        classifier = ClassifyPool(self.spec, self.classify, pool.width, cluster=cluster) if self.classify else None
         with MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media, \
                 (classifier or contextlib.nullcontext()):
             self._classifier = classifier
@@ -441,25 +442,28 @@ class _ScanRun:
         if self._classifier is None:
             return
         for found, paths in self._classifier.collect():
-            self.store.record_classified(self.exhibit.id, found, paths)
+            replaced = self.store.record_classified(self.exhibit.id, found, paths, superseded=TRANSIENT)
+            self.progress.problems -= replaced  # drops the kinds left at zero
             self.progress.note(c.problem for _, c in found)
             self._report()
         self._classifier.dispatch()
 
     def _classified_all(self) -> bool:
         """At the end of the scan: the classifier's queue is done, then what it has not classified (an earlier run
-        with the stage off or stopped, a full queue) is decoded again for it, a few batches at a time."""
+        with the stage off or stopped, a full queue, an earlier run's transient failure) is decoded again for it, a
+        few batches at a time."""
         if self._classifier is None:
             return True
         self._classifier.decoding_done()
         if self._classifier.busy:
             return False
-        left = self.store.unclassified_media(self.exhibit.id, self._last_unclassified, CLASSIFY_AGAIN)
+        left = self.store.unclassified_media(self.exhibit.id, self._last_unclassified, CLASSIFY_AGAIN,
+                                             retried=TRANSIENT, recorded_before=self._started_at)
         if not left:
             return True
         self._last_unclassified = left[-1].id
         self._classifier.decode_again([MediaTask(p.id, p.locator, p.family, p.size) for p in left],
-                                      {p.id: p.path for p in left})
+                                      {p.id: p.path for p in left}, retry=frozenset(p.id for p in left if p.retry))
         self._classifier.dispatch()
         return False
 
