@@ -6,15 +6,17 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from fieldlab.detect.classify import Classification, ModelPixels, ModelSpec
+from fieldlab.detect.classify import Classification, ModelPixels, ModelSpec, describe_model
+from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.sources import describe_source
 from fieldlab.problems import ProblemKind
 from fieldlab.results import ClassifiedPicture, MediaResult
-from fieldlab.triage.classify_pool import AGAIN, CRASHED, NICENESS, TIMED_OUT, ClassifyPool, ToClassify
+from fieldlab.triage.classify_pool import AGAIN, CRASHED, NICENESS, TIMED_OUT, ClassifyPool, ToClassify, classify_batch
 from fieldlab.triage.perceive import MediaTask
 
 MODEL = ModelSpec("unused.onnx", "stub", "0" * 64, "none", ("A",), frozenset({"A"}), 32)
@@ -117,3 +119,15 @@ def test_a_picture_that_fails_again_on_its_one_more_try_is_recorded_as_not_tried
             found.update({i: c for i, c in _run_to_the_end(pool).items() if c.problem})
     assert found[HANGS].problem.message == TIMED_OUT + AGAIN and found[HANGS].problem.kind is ProblemKind.LIMIT
     assert found[DIES_ON].problem.message == CRASHED + AGAIN and found[DIES_ON].problem.kind is ProblemKind.INTERNAL
+
+
+def test_a_worker_without_the_scans_model_path_uses_its_own_copy_of_the_same_file_and_no_other(tmp_path: Path) -> None:
+    """A cluster worker may have the classify extra installed elsewhere: the same file (by SHA-256) is found."""
+    installed = describe_model()
+    elsewhere = replace(installed, path=str(tmp_path / "other-venv" / "320n.onnx"))
+    entry = ToClassify(1, "picture1.jpg", (ModelPixels(np.zeros((320, 320, 3), np.uint8), (320, 320), (320, 320)),))
+    ((_, found),) = classify_batch(describe_source(tmp_path), elsewhere, [entry], EvidenceContext())
+    assert found.problem is None and found.found is not None
+    another = replace(elsewhere, sha256="1" * 64)
+    ((_, refused),) = classify_batch(describe_source(tmp_path), another, [entry], EvidenceContext())
+    assert refused.problem is not None and refused.problem.kind is ProblemKind.UNSUPPORTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import ctypes
 import faulthandler
 import io
@@ -18,22 +19,28 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import dask
+import numpy as np
 import pytest
 from distributed import LocalCluster
 
 import fieldlab
 from fieldlab.case.store import MediaResult
 from fieldlab.demo import procedural_jpeg, procedural_png
+from fieldlab.detect.classify import Classification, ModelPixels, ModelSpec
 from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.evidence.sources import SourceSpec
+from fieldlab.problems import Problem, ProblemKind
+from fieldlab.results import ClassifiedPicture
 from fieldlab.triage import scan as scan_module
-from fieldlab.triage.cluster import ClusterError, open_work_pool
+from fieldlab.triage.classify_pool import TIMED_OUT, ClassifyPool, ToClassify
+from fieldlab.triage.cluster import ClusterError, ClusterPool, open_work_pool
 from fieldlab.triage.media_pool import CRASHED, HUNG, MediaPool
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import read_batch
 from fieldlab.triage.scan import ScanResult
 from fieldlab.triage.unallocated import carve_region
 from tests.builders import KnownFile, write_csv_hashset
+from tests.detect.classifier_builders import write_stub_model
 from tests.evidence.disk_builders import PlantedFile, build_disk
 
 TRIP_WIRE = "trip-wire"  # a unit holding an item of this name kills its worker the first time it runs
@@ -283,3 +290,65 @@ def test_the_scan_command_runs_on_a_local_cluster_and_the_audit_trail_says_where
     refused = CliRunner().invoke(app, ["scan", str(evidence), "--case", str(case), "--local-cluster", "2",
                                        "--workers", "2", "--no-live"])
     assert refused.exit_code == 2 and "with a cluster, its workers do the reading" in " ".join(refused.output.split())
+
+
+def _pid_or_hang(_spec: SourceSpec, model: ModelSpec, batch: list[ToClassify]) -> list:
+    """Scores each picture with the process id of the worker that ran it; never returns on item 2."""
+    while any(entry.item_id == 2 for entry in batch):
+        time.sleep(1)
+    return [(entry.item_id, ClassifiedPicture(model.sha256, Classification((), float(os.getpid()), 0.0)))
+            for entry in batch]
+
+
+def test_on_a_cluster_the_classifier_runs_on_the_workers_and_a_batch_that_hangs_costs_only_its_picture(
+    tmp_path: Path
+) -> None:
+    letterbox = ModelPixels(np.zeros((32, 32, 3), np.uint8), (32, 32), (32, 32))
+    model = ModelSpec("unused.onnx", "stub", "0" * 64, "none", ("A",), frozenset({"A"}), 32)
+    found: dict[int, ClassifiedPicture] = {}
+    cluster = _cluster()
+    with open_work_pool(str(tmp_path), cluster=cluster.scheduler_address) as pool:
+        assert isinstance(pool, ClusterPool)
+        # 5 s a picture: a fresh worker's first unit imports this module, seconds under load
+        with ClassifyPool(SourceSpec(str(tmp_path), "folder"), model, 2, run=_pid_or_hang, seconds_per_picture=5,
+                          cluster=pool) as classifier:
+            for items in ([2], [1, 3, 4, 5]):  # two batches, one on each worker
+                classifier.offer([MediaResult(i, "image", for_classifier=(letterbox,)) for i in items], {})
+                classifier.dispatch()
+            assert len(classifier.futures) == 2
+            while classifier.busy:
+                cf.wait(classifier.futures, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for batch, _ in classifier.collect():
+                    found.update(batch)
+                classifier.dispatch()
+    cluster.close()
+    assert sorted(found) == [1, 2, 3, 4, 5]
+    assert found[2].problem == Problem(ProblemKind.LIMIT, TIMED_OUT)
+    workers = {found[i].found.score for i in found if i != 2}  # the other batch was not disturbed
+    assert len(workers) == 1 and float(os.getpid()) not in workers
+
+
+def test_a_scan_on_a_cluster_sends_the_classifier_batches_to_the_workers_and_scores_as_one_machine(
+    tmp_path: Path, dask_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for n in range(12):
+        (evidence / f"{n}.jpg").write_bytes(procedural_jpeg(70 + n, 120, 90))
+    model = write_stub_model(tmp_path / "force-model.onnx")
+    units: list[str] = []
+    submit = ClusterPool.submit
+
+    def noted(self: ClusterPool, fn: Callable[..., Any], /, *args: Any, **options: Any) -> cf.Future:
+        units.append(fn.__name__)
+        return submit(self, fn, *args, **options)
+
+    monkeypatch.setattr(ClusterPool, "submit", noted)
+    _scan(evidence, tmp_path / "alone", workers=2, classify_model=model)
+    assert units == []
+    _scan(evidence, tmp_path / "cluster", cluster=dask_cluster.scheduler_address, classify_model=model)
+    assert "classify_batch" in units
+    scores = "SELECT i.path, c.score, c.nudity FROM classifications c JOIN items i ON i.id = c.item_id ORDER BY i.path"
+    local, distributed = (sqlite3.connect(tmp_path / case / "case.sqlite").execute(scores).fetchall()
+                          for case in ("alone", "cluster"))
+    assert len(local) == 12 and distributed == local

@@ -32,7 +32,7 @@ import ast
 import hashlib
 import importlib.util
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,16 @@ def describe_model(path: Path | None = None) -> ModelSpec:
     licence = NUDENET_LICENCE if default else str(meta.get("license") or meta.get("licence") or "not stated in the model")
     return ModelSpec(str(chosen), "NudeNet 320n (nudenet 3.4.2)" if default else chosen.name, _sha256(chosen), licence,
                      labels, nudity & frozenset(labels), side, channels == "BGR")
+
+
+def locally(model: ModelSpec) -> ModelSpec:
+    """The model as this process finds it: a cluster worker may have the ``fieldlab[classify]`` extra installed at
+    another path than the scanning machine, so NudeNet's model is looked for in this machine's wheel too, and
+    used only if it is the very file the scan named (same SHA-256)."""
+    if Path(model.path).is_file():
+        return model
+    own = default_model_path()
+    return replace(model, path=str(own)) if own is not None and _sha256(own) == model.sha256 else model
 
 
 def _labels(names: str | None) -> tuple[str, ...]:

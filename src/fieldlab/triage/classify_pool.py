@@ -43,7 +43,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable
 
-from fieldlab.detect.classify import Classification, Classifier, ClassifierError, ModelPixels, ModelSpec, strongest
+from fieldlab.detect.classify import (
+    Classification,
+    Classifier,
+    ClassifierError,
+    ModelPixels,
+    ModelSpec,
+    locally,
+    strongest,
+)
 from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import Problem, ProblemKind
@@ -245,7 +253,7 @@ def classify_batch(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify],
 
 def _load(model: ModelSpec) -> Classifier | ClassifierError:
     try:
-        return Classifier(model)
+        return Classifier(locally(model))
     except ClassifierError as exc:
         return exc
 
