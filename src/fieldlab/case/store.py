@@ -342,7 +342,7 @@ class CaseStore:
             conn.execute(self._insert_ignore(classifier_models), [row])
 
     def record_classified(self, exhibit_id: int, found: Sequence[tuple[int, ClassifiedPicture]],
-                          paths: dict[int, str], superseded: Collection[str] = ()) -> Counter[str]:
+                          paths: dict[int, str], *, superseded: Collection[str] = ()) -> Counter[str]:
         """Detections and ordering scores of pictures (and videos) classified after their hashes were recorded, or
         the problem that stopped each, in one transaction.  A classify problem of these items whose message is in
         ``superseded`` (an earlier attempt's, tried again) is removed: the new outcome replaces it.  Returns the
