@@ -40,7 +40,6 @@ from fieldlab.triage.reader import read_batch
 from fieldlab.triage.scan import ScanResult
 from fieldlab.triage.unallocated import carve_region
 from tests.builders import KnownFile, write_csv_hashset
-from tests.detect.classifier_builders import write_stub_model
 from tests.evidence.disk_builders import PlantedFile, build_disk
 
 TRIP_WIRE = "trip-wire"  # a unit holding an item of this name kills its worker the first time it runs
@@ -331,6 +330,9 @@ def test_on_a_cluster_the_classifier_runs_on_the_workers_and_a_batch_that_hangs_
 def test_a_scan_on_a_cluster_sends_the_classifier_batches_to_the_workers_and_scores_as_one_machine(
     tmp_path: Path, dask_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # imported here: every fresh Dask worker imports this module to run its units, and onnx costs it most of a second
+    from tests.detect.classifier_builders import write_stub_model
+
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     for n in range(12):
