@@ -28,6 +28,7 @@ VolumeLayerKind = Literal[  # between a disk's media and its file systems: one e
     "bde",  # the decrypted view of a BitLocker volume
     "vss",  # a volume shadow copy, by store index
     "apfsvol",  # a volume of an APFS container, by index
+    "lvm",  # a logical volume of the LVM volume group on a physical volume, by index
 ]
 LayerKind = Literal[
     VolumeLayerKind,

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import subprocess
 import time
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import pyvslvm
 
 from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.verify import verify_media
+from fieldlab.locator import Locator, LocatorError
 from fieldlab.problems import ProblemKind
 from tests.conftest import REALDATA
 
@@ -263,12 +268,120 @@ def test_dftt10_a_partition_holding_two_file_systems_says_so_instead_of_none(dft
     assert not any("no file system recognised" in message for message in problems.values())
 
 
-def test_an_lvm_physical_volume_is_named_as_one() -> None:
+def _sleuth_kit_md5s(image: Path) -> dict[str, str]:
+    """Each allocated regular file of a file-system image as the system's own Sleuth Kit lists and reads it."""
+    listing = subprocess.run(["fls", "-r", "-p", "-F", "-u", str(image)], check=True, capture_output=True, text=True)
+    md5s = {}
+    for line in listing.stdout.splitlines():  # "r/r 14:\tpasswords.txt"
+        kind_and_inode, path = line.split("\t", 1)
+        content = subprocess.run(["icat", str(image), kind_and_inode.split()[1].rstrip(":")], check=True,
+                                 capture_output=True).stdout
+        md5s[path] = hashlib.md5(content).hexdigest()
+    return md5s
+
+
+@pytest.fixture
+def lvm_raw(tmp_path: Path) -> Path:
+    """dfvfs's lvm.qcow2 as a raw image: volume group test_volume_group on one physical volume (extents from 1 MiB),
+    one 4 MiB logical volume test_logical_volume holding ext2."""
+    raw = tmp_path / "lvm.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(DFVFS / "lvm.qcow2"), str(raw)], check=True)
+    return raw
+
+
+def _rewrite_lvm_metadata(raw: Path, old: bytes, new: bytes) -> None:
+    """Edit the volume group's current metadata text as LVM would write it: the metadata area header at 4 KiB points
+    at the text (offset, size, CRC) and carries its own CRC, both LVM's CRC-32 seeded with 0xf597a6cf."""
+    def lvm_crc(data: bytes) -> int:
+        return ~zlib.crc32(data, ~0xF597A6CF & 0xFFFFFFFF) & 0xFFFFFFFF
+
+    image, header = bytearray(raw.read_bytes()), 4096
+    offset, size, _ = struct.unpack_from("<QQI", image, header + 40)
+    text = bytes(image[header + offset: header + offset + size])
+    assert text.count(old) == 1
+    text = text.replace(old, new)
+    image[header + offset: header + offset + len(text)] = text
+    struct.pack_into("<QQI", image, header + 40, offset, len(text), lvm_crc(text))
+    struct.pack_into("<I", image, header, lvm_crc(bytes(image[header + 4: header + 512])))
+    raw.write_bytes(image)
+
+
+def test_the_logical_volume_of_an_lvm_physical_volume_is_walked_and_read_as_the_sleuth_kit_reads_it(
+        tmp_path: Path, lvm_raw: Path) -> None:
+    raw, logical = lvm_raw, tmp_path / "lv.raw"
+    handle = pyvslvm.handle()
+    handle.open(str(raw))
+    handle.open_physical_volume_files([str(raw)])
+    volume = handle.get_volume_group().get_logical_volume(0)
+    logical.write_bytes(volume.read_buffer_at_offset(volume.get_size(), 0))
+    handle.close()
+    expected = _sleuth_kit_md5s(logical)
+    assert set(expected) >= set(EXT2_SHA256)
+
     source = ImageSource(DFVFS / "lvm.qcow2")
     try:
-        problems = [e for e in source.walk() if isinstance(e, WalkError)]
-        assert [p.message.split(":")[0] for p in problems] == ["an LVM physical volume"]
-        assert problems[0].kind is ProblemKind.UNSUPPORTED
+        [volume] = source.facts.volumes
+        assert (volume.file_system, volume.problem) == ("lvm", None)
+        assert volume.logical_volumes == [{"index": 0, "name": "test_logical_volume", "size": 4 * 1024 * 1024,
+                                           "file_system": "ext2", "problem": None}]
+        assert not [e for e in source.walk() if isinstance(e, WalkError)]
+        files = {p.removeprefix("lvm:test_logical_volume/"): i for p, i in _items(source).items() if not i.flags}
+        assert {p: _content(source, files[p]) for p in expected} == expected
+        assert {p: _content(source, files[p], "sha256") for p in EXT2_SHA256} == EXT2_SHA256
+        assert files["passwords.txt"].locator.to_text() == "partition:0|lvm:0|fsfile:14:passwords.txt"
+        assert list(source.unallocated_regions()) == []  # free space inside a logical volume is not carved (yet)
+    finally:
+        source.close()
+    again = ImageSource(DFVFS / "lvm.qcow2")  # a worker reaches the file from its locator alone
+    try:
+        assert _content(again, files["passwords.txt"], "sha256") == EXT2_SHA256["passwords.txt"]
+    finally:
+        again.close()
+
+
+def test_a_volume_group_spanning_a_disk_not_in_the_image_is_listed_as_a_problem_and_its_space_carved(
+        lvm_raw: Path) -> None:
+    _rewrite_lvm_metadata(lvm_raw, b"pe_count = 1\n}\n}\n", b"""pe_count = 1
+}
+pv1 {
+id = "AAAAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGGGG"
+device = "/dev/sdb1"
+status = ["ALLOCATABLE"]
+flags = []
+dev_size = 16384
+pe_start = 2048
+pe_count = 1
+}
+}
+""")
+    source = ImageSource(lvm_raw)
+    try:
+        [volume] = source.facts.volumes
+        assert volume.file_system is None  # so the scan keeps the whole physical volume for carving
+        assert volume.problem is not None and "volume group 'test_volume_group' spans 2 physical volumes" in volume.problem
+        assert [(v["name"], v["file_system"]) for v in volume.logical_volumes] == [("test_logical_volume", None)]
+        walked = list(source.walk())
+        assert [(e.message, e.kind) for e in walked if isinstance(e, WalkError)] == [
+            (volume.problem, ProblemKind.UNSUPPORTED)]
+        assert not [i for i in walked if isinstance(i, Item)]
+        with pytest.raises(LocatorError):
+            source.open_item(Locator.parse("partition:0|lvm:0|fsfile:14:passwords.txt"))
+    finally:
+        source.close()
+
+
+def test_a_logical_volume_holding_swap_is_named_and_said_not_to_be_carved(lvm_raw: Path) -> None:
+    with lvm_raw.open("r+b") as image:  # the logical volume's only extent starts 1 MiB into the physical volume
+        image.seek((1 << 20) + 1024)
+        image.write(bytes(1024))  # no ext2 superblock
+        image.seek((1 << 20) + 4096 - 10)
+        image.write(b"SWAPSPACE2")
+    source = ImageSource(lvm_raw)
+    try:
+        problems = [(e.path, e.message, e.kind) for e in source.walk() if isinstance(e, WalkError)]
+        assert problems == [("lvm:test_logical_volume/", "logical volume 'test_logical_volume': a Linux swap area: "
+                             "not read (unsupported), and its space is not carved", ProblemKind.UNSUPPORTED)]
+        assert source.facts.volumes[0].file_system == "lvm"
     finally:
         source.close()
 

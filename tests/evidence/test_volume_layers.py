@@ -52,6 +52,7 @@ def test_a_shadow_copy_locator_opens_through_the_table_and_each_layer_path_is_op
     "partition:0|vss:x|fsfile:5:/x",  # not an index
     "partition:0",  # a volume, not a file
     "partition:0|member:1:a|fsfile:5:/x",  # a member is opened after the file holding it, not by the image
+    "partition:0|lvm:0|fsfile:5:/x",  # an NTFS volume is no LVM physical volume
 ])
 def test_a_locator_the_layers_cannot_open_is_a_locator_error(text: str) -> None:
     source = ImageSource(PLASO / "vsstest.qcow2", UnlockOptions(shadow_copies=True))
@@ -62,10 +63,22 @@ def test_a_locator_the_layers_cannot_open_is_a_locator_error(text: str) -> None:
         source.close()
 
 
+@pytest.mark.parametrize("text", ["partition:0|lvm:1|fsfile:14:passwords.txt", "partition:0|lvm:x|fsfile:14:passwords.txt"])
+def test_a_logical_volume_the_group_does_not_hold_is_a_locator_error(text: str) -> None:
+    source = ImageSource(DFVFS / "lvm.qcow2")
+    try:
+        assert source.open_item(Locator.parse("partition:0|lvm:0|fsfile:14:passwords.txt")).size == 116
+        with pytest.raises(LocatorError):
+            source.open_item(Locator.parse(text))
+    finally:
+        source.close()
+
+
 def test_each_layer_lists_as_children_what_the_survey_recorded() -> None:
     shadows = ImageSource(PLASO / "vsstest.qcow2")
     apfs = ImageSource(DFVFS / "apfs.raw")
     locked = ImageSource(DFVFS / "bdetogo.raw")
+    lvm = ImageSource(DFVFS / "lvm.qcow2")
     try:
         media = shadows._volume(())
         partition = shadows._volume(Locator.of("partition", "0").layers)
@@ -74,6 +87,8 @@ def test_each_layer_lists_as_children_what_the_survey_recorded() -> None:
         assert BY_KIND["bde"].children(partition) == ()
         assert BY_KIND["bde"].children(locked._volume(Locator.of("partition", "0").layers)) == (b"",)
         assert BY_KIND["apfsvol"].children(apfs._volume(Locator.of("partition", "0").layers)) == (b"0",)
+        assert BY_KIND["lvm"].children(lvm._volume(Locator.of("partition", "0").layers)) == (b"0",)
+        assert BY_KIND["lvm"].children(partition) == ()
     finally:
-        for source in (shadows, apfs, locked):
+        for source in (shadows, apfs, locked, lvm):
             source.close()

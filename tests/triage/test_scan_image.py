@@ -172,3 +172,16 @@ def test_a_block_device_gives_the_items_and_digests_of_the_same_bytes_as_a_file(
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_a_known_file_inside_an_lvm_logical_volume_is_a_hit(tmp_path: Path) -> None:
+    known = tmp_path / "known.csv"  # passwords.txt of dfvfs's lvm.qcow2 (its ext2 logical volume)
+    known.write_text("md5,category\n39cb097008d17660abd0539891a672af,A\n")
+    fieldlab.import_hashset(known, name="known")
+    fieldlab.scan(REALDATA / "log2timeline__dfvfs" / "test_data" / "lvm.qcow2", tmp_path / "case", exhibit_ref="LVM1")
+    assert {(h.path, h.category) for h in fieldlab.hits(tmp_path / "case")} == {
+        ("lvm:test_logical_volume/passwords.txt", "A")}
+    db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
+    [volume] = json.loads(db.execute("SELECT facts FROM exhibits").fetchone()[0])["volumes"]
+    assert volume["file_system"] == "lvm" and volume["logical_volumes"][0]["file_system"] == "ext2"
+    assert db.execute("SELECT message FROM errors").fetchall() == []

@@ -1,4 +1,5 @@
-"""A disk image or device as an evidence source: container > volumes > (BitLocker) > (shadow copies) > file systems.
+"""A disk image or device as an evidence source: container > volumes > (BitLocker) > (shadow copies | LVM logical
+volumes) > file systems.
 
 Each layer is a small read-only byte range with ``read(offset, size)`` and
 ``size``, opened through the table of ``volume_layers``; The Sleuth Kit sees
@@ -28,7 +29,7 @@ from fieldlab.evidence.filesystem import (
 )
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.evidence.unrecognised_volume import why_no_file_system
+from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
@@ -37,7 +38,9 @@ from fieldlab.evidence.volume_layers import (
     RangeVolume,
     TskImage,
     Volume,
+    logical_volume_count,
     shadow_copies,
+    spanned_physical_volumes,
 )
 from fieldlab.locator import Layer, Locator, LocatorError, parse_run
 from fieldlab.problems import ProblemKind
@@ -66,6 +69,7 @@ class VolumeFacts:
     unlocked: bool | None = None
     shadow_copies: list[dict] = field(default_factory=list)  # {"index", "created", "size"}
     apfs_volumes: list[str] = field(default_factory=list)  # names, in container order
+    logical_volumes: list[dict] = field(default_factory=list)  # LVM: {"index", "name", "size", "file_system", "problem"}
     problem: str | None = None
 
 
@@ -170,6 +174,8 @@ class ImageSource:
         try:
             fs = view.file_system()
         except (OSError, RuntimeError) as exc:
+            if self._survey_logical_volumes(volume, view):
+                return
             container = view.apfs_container()
             if container is None:
                 volume.problem = volume.problem or why_no_file_system(exc, view.data)
@@ -179,6 +185,52 @@ class ImageSource:
             return
         volume.file_system = fs_type_name(fs)
         volume.shadow_copies = shadow_copies(view)
+
+    def _survey_logical_volumes(self, volume: VolumeFacts, view: RangeVolume) -> bool:
+        """Whether the volume is an LVM physical volume; if so its logical volumes, each with its file system or why
+        none is read, become the volume's facts.  A volume group spanning other physical volumes (another disk) is
+        listed but not read, and its space is carved like that of any volume fieldlab cannot read."""
+        try:
+            group = view.volume_group()
+        except OSError as exc:
+            volume.problem = (f"an LVM physical volume whose volume group could not be read (its space is kept for "
+                              f"carving): {str(exc)[:300]}")
+            return True
+        if group is None:
+            return False
+        base = self._volume_base(volume)
+        for index in range(logical_volume_count(group)):
+            logical = group.get_logical_volume(index)
+            name = (logical.get_name() or "")[:120]
+            file_system, problem = self._survey_logical_volume(base.child("lvm", str(index)))
+            volume.logical_volumes.append({"index": index, "name": name, "size": logical.get_size(),
+                                           "file_system": file_system,
+                                           "problem": problem and f"logical volume {name!r}: {problem}"})
+        spanned = spanned_physical_volumes(group)
+        if spanned:
+            names = ", ".join(repr(fact["name"]) for fact in volume.logical_volumes)
+            volume.problem = (f"an LVM physical volume whose volume group {group.get_name()[:80]!r} spans {spanned} "
+                              f"physical volumes (other disks or partitions): its logical volumes ({names[:500]}) are "
+                              "not read, only a group lying whole on one physical volume is; its space is kept for "
+                              "carving")
+            return True
+        volume.file_system = "lvm"
+        if group.get_number_of_logical_volumes() > logical_volume_count(group):
+            volume.problem = (f"only the first {logical_volume_count(group)} of the "
+                              f"{group.get_number_of_logical_volumes():,} logical volumes of its LVM volume group are "
+                              "listed")
+        return True
+
+    def _survey_logical_volume(self, located: Locator) -> tuple[str | None, str | None]:
+        """(its file system, or why none is read) of one logical volume."""
+        try:
+            view = self._range(located)
+        except LocatorError as exc:  # a group spanning disks, or a volume of too many segments
+            return None, str(exc)
+        try:
+            return fs_type_name(view.file_system()), None
+        except (OSError, RuntimeError) as exc:
+            return None, why_no_file_system_in_logical_volume(exc, view.data)
 
     def _volume_base(self, volume: VolumeFacts) -> Locator:
         """The locator of the volume's file system: its partition, then the layer that decrypted it, if any."""
@@ -229,6 +281,9 @@ class ImageSource:
                     assert isinstance(view, ApfsVolume)  # the apfsvol layer opens nothing else
                     yield from walk_apfs_volume(view.volume, apfs, f"{prefix}apfs{index}/")
                 continue
+            if volume.file_system == "lvm":
+                yield from self._walk_logical_volumes(volume, base, prefix)
+                continue
             yield from walk_file_system(self._range(base).file_system(), base, prefix, self._extents_wanted(volume))
             if self.options.shadow_copies:
                 for copy in volume.shadow_copies:
@@ -238,6 +293,19 @@ class ImageSource:
                 yield WalkError(prefix or str(self.path),
                                 f"{len(volume.shadow_copies)} volume shadow copies not scanned (earlier states of this "
                                 "volume; scan again with --shadow-copies to include them)", ProblemKind.NORMAL)
+
+    def _walk_logical_volumes(self, volume: VolumeFacts, base: Locator, prefix: str) -> Iterator[Item | WalkError]:
+        """Each logical volume's file system under ``lvm:NAME/``; its files' runs are offsets of the logical volume,
+        not of the media, so the readers reach them through the layer again."""
+        if volume.problem:  # more logical volumes than are listed
+            yield WalkError(prefix or str(self.path), volume.problem, ProblemKind.LIMIT)
+        for logical in volume.logical_volumes:
+            shown = f"{prefix}lvm:{logical['name']}/"
+            if logical["file_system"] is None:
+                yield WalkError(shown, logical["problem"], ProblemKind.UNSUPPORTED)
+                continue
+            located = base.child("lvm", str(logical["index"]))
+            yield from walk_file_system(self._range(located).file_system(), located, shown)
 
     def _extents_wanted(self, volume: VolumeFacts) -> ExtentsWanted | None:
         """Files of a volume that is a plain byte range of a container's media have runs the readers can read

@@ -2,9 +2,9 @@
 
 "No file system recognised" is true of blank space, but it hides layouts real seized media hold: a partition
 reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
-neither is listed: DFTT test #10), an LVM physical volume (the logical volumes, and the file systems inside them,
-are behind a volume manager fieldlab does not read) and a compressed Apple disk image (UDIF .dmg: its chunks must
-be inflated before any file system shows).  Naming them tells the examiner which tool to reach for next instead of
+neither is listed: DFTT test #10), an LVM physical volume whose volume group metadata cannot be read (its logical
+volumes, and the file systems inside them, are then out of reach) and a compressed Apple disk image (UDIF .dmg: its
+chunks must be inflated before any file system shows).  Naming them tells the examiner which tool to reach for next instead of
 suggesting the space is empty.
 """
 
@@ -23,6 +23,9 @@ _LVM_LABEL_SECTORS = 4
 # A UDIF disk image ends with a 512-byte trailer starting "koly".
 _UDIF_TRAILER = 512
 
+# A Linux swap area ends its first page with "SWAPSPACE2" (pages of 4 KiB, or 64 KiB on some ARM and POWER systems).
+_SWAP_SIGNATURE_ENDS = (4096, 65536)
+
 
 def why_no_file_system(error: Exception, volume: RangeReader) -> str:
     """The problem recorded for a volume TSK (``error``) opened no file system on."""
@@ -31,12 +34,22 @@ def why_no_file_system(error: Exception, volume: RangeReader) -> str:
         return (f"more than one file system in this volume ({several.group(1)}), as a reformat leaves: "
                 "TSK will not choose between them, so neither is listed; its space is kept for carving")
     if _is_lvm_physical_volume(_read(volume, 0, min(_LVM_LABEL_SECTORS * 512, volume.size))):
-        return ("an LVM physical volume: its logical volumes are not read (unsupported); "
-                "its space is kept for carving")
+        return ("an LVM physical volume whose volume group libvslvm does not recognise: its logical volumes are not "
+                "read; its space is kept for carving")
     if volume.size >= _UDIF_TRAILER and _read(volume, volume.size - _UDIF_TRAILER, 4) == b"koly":
         return ("an Apple disk image (UDIF .dmg) with compressed chunks: not read (unsupported); "
                 "convert it to a raw image (hdiutil convert -format UDTO, or dmg2img) and scan that")
     return "no file system recognised (its space is kept for carving)"
+
+
+def why_no_file_system_in_logical_volume(error: Exception, volume: RangeReader) -> str:
+    """The problem recorded for an LVM logical volume TSK opened no file system on.  Its bytes are not one run of the
+    media, so unlike a partition's its space is not carved: the words say so."""
+    if any(volume.size >= end and _read(volume, end - 10, 10) == b"SWAPSPACE2" for end in _SWAP_SIGNATURE_ENDS):
+        return "a Linux swap area: not read (unsupported), and its space is not carved"
+    several = _SEVERAL_FILE_SYSTEMS.search(str(error))
+    found = f"more than one file system ({several.group(1)})" if several else "no file system recognised"
+    return f"{found}: not read, and free space inside a logical volume is not carved"
 
 
 def _is_lvm_physical_volume(head: bytes) -> bool:

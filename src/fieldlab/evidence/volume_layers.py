@@ -5,8 +5,8 @@ is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576. 
 by handing each layer's value to its ``VolumeLayer`` with the view its parent opened, and keeps each view under the
 text of its layer path, so re-opening an item names no layer kind and fixes no order.  A new encrypted layer (LUKS)
 is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret as a
-field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (an
-LVM volume group inside a partition) also needs the survey to descend into it.
+field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (the
+logical volumes of an LVM physical volume, ``partition:1048576|lvm:0``) also needs the survey to descend into it.
 ``tests/evidence/test_volume_layers.py`` fails when the table and the locator's vocabulary disagree.
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Literal, Protocol
 import pybde
 import pytsk3
 import pyvshadow
+import pyvslvm
 
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
@@ -27,6 +28,11 @@ from fieldlab.locator import LocatorError, VolumeLayerKind
 
 if TYPE_CHECKING:
     from fieldlab.evidence.image import UnlockOptions
+
+# A volume group's metadata is suspect data: no more logical volumes are listed than a real system holds, and a
+# logical volume cut into more segments than this (a real one has a handful) is not read.
+MAX_LOGICAL_VOLUMES = 256
+MAX_LOGICAL_VOLUME_SEGMENTS = 10_000
 
 
 class RangeReader(Protocol):
@@ -78,11 +84,11 @@ class FileObject:
 
 
 class LibyalRange:
-    """A decrypted BitLocker volume or a shadow-copy store as a range."""
+    """A decrypted BitLocker volume, a shadow-copy store or an LVM logical volume as a range."""
 
     def __init__(self, handle, owner: object = None) -> None:  # noqa: ANN001
         self._handle = handle
-        self._owner = owner  # a shadow-copy store reads through its volume: keep that alive too
+        self._owner = owner  # a shadow-copy store or logical volume reads through its parent: keep that alive too
         self.size = handle.get_size() if hasattr(handle, "get_size") else handle.get_volume_size()
 
     def read(self, offset: int, size: int) -> bytes:
@@ -119,6 +125,7 @@ class RangeVolume:
         self._partitions = partitions  # the media only: the volume system's volumes, offset -> length
         self._file_system: pytsk3.FS_Info | None = None
         self._apfs: tuple[object, FileObject] | None = None
+        self._lvm: tuple[object, ...] | None = None
 
     def partitions(self) -> dict[int, int]:
         if self._partitions is None:
@@ -141,6 +148,13 @@ class RangeVolume:
             file_object = FileObject(self.data)  # libfsapfs reads through it: kept with the container
             self._apfs = (open_apfs_container(file_object), file_object)
         return self._apfs[0]
+
+    def volume_group(self):  # noqa: ANN201 - a pyvslvm.volume_group, or None when the range is no LVM physical volume
+        """The LVM volume group this range is a physical volume of, read once; OSError when its metadata cannot be
+        read.  Logical volumes are read only from a group lying whole on this range (``_open_volume_group``)."""
+        if self._lvm is None:
+            self._lvm = _open_volume_group(self.data)
+        return self._lvm[0]
 
     def open_file(self, address: int, stream: bytes | None) -> ImageFileReader:
         return TskFileReader(self.file_system(), address, stream)
@@ -252,6 +266,59 @@ def _apfs_volume_indexes(parent: RangeVolume) -> tuple[bytes, ...]:
     return tuple(str(i).encode() for i in range(container.get_number_of_volumes())) if container is not None else ()
 
 
+def _open_volume_group(data: RangeReader) -> tuple[object, ...]:
+    """(volume group, what libvslvm reads through: kept alive with it), or (None,) when there is no LVM label.
+    libvslvm reads logical volumes only when it is handed every physical volume of the group, so the extents of a
+    group spanning others (another disk) are not opened: its logical volumes are listed, not read."""
+    label, extents = FileObject(data), FileObject(data)
+    if not pyvslvm.check_volume_signature_file_object(label):
+        return (None,)
+    handle = pyvslvm.handle()
+    handle.open_file_object(label)
+    group = handle.get_volume_group()
+    if group.get_number_of_physical_volumes() == 1:
+        handle.open_physical_volume_files_as_file_objects([extents])
+        group = handle.get_volume_group()  # one taken before reads nothing
+    return group, handle, label, extents
+
+
+def spanned_physical_volumes(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
+    """How many physical volumes the group spans when that is more than this one, whose logical volumes are then not
+    read; 0 when the group lies whole on this one."""
+    count = group.get_number_of_physical_volumes()
+    return count if count > 1 else 0
+
+
+def logical_volume_count(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
+    return min(group.get_number_of_logical_volumes(), MAX_LOGICAL_VOLUMES)
+
+
+def _logical_volume(parent: RangeVolume, value: bytes, _: UnlockOptions) -> RangeVolume:
+    try:
+        group = parent.volume_group()
+    except OSError as exc:
+        raise LocatorError(f"the LVM volume group could not be read: {exc}") from None
+    if group is None:
+        raise LocatorError("no LVM physical volume here")
+    index = _number(value, "logical volume index")
+    if index >= logical_volume_count(group):
+        raise LocatorError(f"the LVM volume group has no logical volume {index}")
+    if spanned_physical_volumes(group):
+        raise LocatorError(f"the LVM volume group spans {spanned_physical_volumes(group)} physical volumes: not read")
+    volume = group.get_logical_volume(index)
+    if volume.get_number_of_segments() > MAX_LOGICAL_VOLUME_SEGMENTS:
+        raise LocatorError(f"logical volume {index} has more than {MAX_LOGICAL_VOLUME_SEGMENTS:,} segments: not read")
+    return RangeVolume(LibyalRange(volume, owner=parent))  # the volume reads through its parent's handle
+
+
+def _logical_volume_indexes(parent: RangeVolume) -> tuple[bytes, ...]:
+    try:
+        group = parent.volume_group()
+    except OSError:
+        return ()
+    return tuple(str(i).encode() for i in range(logical_volume_count(group))) if group is not None else ()
+
+
 def _number(value: bytes, what: str) -> int:
     if not value.isdigit() or len(value) > 20:
         raise LocatorError(f"not a {what}: {value[:40]!r}")
@@ -265,6 +332,7 @@ LAYERS: tuple[VolumeLayer, ...] = (
     VolumeLayer("vss", "snapshot", _shadow_copy, lambda parent: tuple(str(c["index"]).encode()
                                                                       for c in shadow_copies(parent))),
     VolumeLayer("apfsvol", "container", _apfs_volume, _apfs_volume_indexes),
+    VolumeLayer("lvm", "volume", _logical_volume, _logical_volume_indexes),
 )
 BY_KIND: dict[str, VolumeLayer] = {layer.kind: layer for layer in LAYERS}  # looked up with any layer kind
 ENCRYPTIONS = tuple(layer for layer in LAYERS if layer.role == "encryption")
