@@ -339,6 +339,23 @@ def test_the_logical_volume_of_an_lvm_physical_volume_is_walked_and_read_as_the_
         again.close()
 
 
+def test_an_lvm_physical_volume_in_a_partition_is_walked_under_the_partition(tmp_path: Path, lvm_raw: Path) -> None:
+    disk = bytearray(1 << 20)  # an MBR whose one partition (type 0x8e, Linux LVM) starts at 1 MiB: the physical volume
+    struct.pack_into("<B3xB3xII", disk, 446, 0, 0x8E, 2048, lvm_raw.stat().st_size // 512)
+    disk[510:512] = b"\x55\xaa"
+    (tmp_path / "disk.raw").write_bytes(bytes(disk) + lvm_raw.read_bytes())
+    source = ImageSource(tmp_path / "disk.raw")
+    try:
+        [volume] = [v for v in source.facts.volumes if v.offset == 1 << 20]
+        assert volume.file_system == "lvm"
+        shown = f"vol{volume.index}@1048576/lvm:test_logical_volume/passwords.txt"
+        item = _items(source)[shown]
+        assert item.locator.to_text() == "partition:1048576|lvm:0|fsfile:14:passwords.txt"
+        assert _content(source, item, "sha256") == EXT2_SHA256["passwords.txt"]
+    finally:
+        source.close()
+
+
 def test_a_volume_group_spanning_a_disk_not_in_the_image_is_listed_as_a_problem_and_its_space_carved(
         lvm_raw: Path) -> None:
     _rewrite_lvm_metadata(lvm_raw, b"pe_count = 1\n}\n}\n", b"""pe_count = 1

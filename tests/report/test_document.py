@@ -386,6 +386,24 @@ def test_the_command_refuses_unknown_formats_and_profiles(report_case: ReportCas
     assert result.exit_code == 2 and message in result.output
 
 
+def test_the_logical_volumes_of_an_lvm_physical_volume_are_named_in_the_volume_table(report_case: ReportCase,
+                                                                                       tmp_path: Path) -> None:
+    case = tmp_path / "edited"
+    shutil.copytree(report_case.case, case)
+    volume = {"offset": 1048576, "length": 8388608, "description": "Linux Logical Volume Manager", "index": 2,
+              "file_system": "lvm", "logical_volumes": [
+                  {"index": 0, "name": "root", "size": 4194304, "file_system": "ext4", "problem": None},
+                  {"index": 1, "name": "<swap_1>", "size": 4194304, "file_system": None, "problem": "a swap area"}]}
+    facts = {"container": {"kind": "raw"}, "media_size": 9437184, "partition_scheme": "dos", "sector_size": 512,
+             "volumes": [volume], "gaps": [], "problems": []}
+    with sqlite3.connect(case / "case.sqlite") as db:
+        db.execute("UPDATE exhibits SET facts = ? WHERE ref = 'EX1-LAPTOP'", (json.dumps(facts),))
+    content = _content(case, home=report_case.case.parent / "home")
+    [shown] = content.exhibits[0].facts.volumes
+    assert (shown.file_system, shown.logical_volumes) == ("lvm", "root (ext4), <swap_1> (not read)")
+    assert "(LVM logical volumes: root (ext4), &lt;swap_1&gt; (not read))" in render_html(content)
+
+
 def test_acquisition_metadata_devices_and_errors_recorded_by_the_case_are_shown(report_case: ReportCase,
                                                                                tmp_path: Path) -> None:
     case = tmp_path / "edited"

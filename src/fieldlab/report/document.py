@@ -53,6 +53,7 @@ class Volume:
     encryption: str
     shadow_copies: int
     apfs_volumes: str
+    logical_volumes: str  # LVM: "root (ext4), swap_1 (not read)"
     problem: str
 
 
@@ -413,6 +414,8 @@ def _volume(v: dict) -> Volume:
         encryption=("" if not v.get("encryption") else
                     f"{v['encryption']} ({'unlocked' if v.get('unlocked') else 'locked'})"),
         shadow_copies=len(v.get("shadow_copies") or []), apfs_volumes=", ".join(map(str, v.get("apfs_volumes") or [])),
+        logical_volumes=", ".join(f"{lv.get('name')} ({lv.get('file_system') or 'not read'})"
+                                  for lv in v.get("logical_volumes") or [] if isinstance(lv, dict)),
         problem=str(v.get("problem") or ""),
     )
 
