@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import pyvslvm
 
+from fieldlab.evidence import volume_layers
 from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
@@ -383,6 +384,29 @@ pe_count = 1
         assert not [i for i in walked if isinstance(i, Item)]
         with pytest.raises(LocatorError):
             source.open_item(Locator.parse("partition:0|lvm:0|fsfile:14:passwords.txt"))
+    finally:
+        source.close()
+
+
+def test_a_logical_volume_name_that_is_not_utf8_is_shown_by_its_index(lvm_raw: Path) -> None:
+    _rewrite_lvm_metadata(lvm_raw, b"\ntest_logical_volume {", b"\ntest_\xff\xfe_volume {")
+    source = ImageSource(lvm_raw)
+    try:
+        assert [v["name"] for v in source.facts.volumes[0].logical_volumes] == ["lv0"]
+        assert _content(source, _items(source)["lvm:lv0/passwords.txt"], "sha256") == EXT2_SHA256["passwords.txt"]
+    finally:
+        source.close()
+
+
+def test_a_logical_volume_of_more_segments_than_the_bound_is_not_read(lvm_raw: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(volume_layers, "MAX_LOGICAL_VOLUME_SEGMENTS", 0)  # the real bound is 10,000: too big to build
+    source = ImageSource(lvm_raw)
+    try:
+        [logical] = source.facts.volumes[0].logical_volumes
+        assert logical["file_system"] is None
+        assert logical["problem"] == "logical volume 'test_logical_volume': logical volume 0 has more than 0 segments: not read"
+        assert [(e.path, e.kind) for e in source.walk()] == [("lvm:test_logical_volume/", ProblemKind.UNSUPPORTED)]
     finally:
         source.close()
 

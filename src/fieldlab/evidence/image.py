@@ -39,6 +39,7 @@ from fieldlab.evidence.volume_layers import (
     TskImage,
     Volume,
     logical_volume_count,
+    lvm_name,
     shadow_copies,
     spanned_physical_volumes,
 )
@@ -201,7 +202,7 @@ class ImageSource:
         base = self._volume_base(volume)
         for index in range(logical_volume_count(group)):
             logical = group.get_logical_volume(index)
-            name = (logical.get_name() or "")[:120]
+            name = lvm_name(logical, f"lv{index}")
             file_system, problem = self._survey_logical_volume(base.child("lvm", str(index)))
             volume.logical_volumes.append({"index": index, "name": name, "size": logical.get_size(),
                                            "file_system": file_system,
@@ -209,7 +210,7 @@ class ImageSource:
         spanned = spanned_physical_volumes(group)
         if spanned:
             names = ", ".join(repr(fact["name"]) for fact in volume.logical_volumes)
-            volume.problem = (f"an LVM physical volume whose volume group {group.get_name()[:80]!r} spans {spanned} "
+            volume.problem = (f"an LVM physical volume whose volume group {lvm_name(group, '?')!r} spans {spanned} "
                               f"physical volumes (other disks or partitions): its logical volumes ({names[:500]}) are "
                               "not read, only a group lying whole on one physical volume is; its space is kept for "
                               "carving")

@@ -289,6 +289,15 @@ def spanned_physical_volumes(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_g
     return count if count > 1 else 0
 
 
+def lvm_name(named, fallback: str) -> str:  # noqa: ANN001 - a pyvslvm.volume_group or logical_volume
+    """A volume group's or logical volume's name from suspect metadata, at most 120 characters; ``fallback`` when
+    libvslvm cannot decode it as UTF-8."""
+    try:
+        return (named.get_name() or fallback)[:120]
+    except (UnicodeDecodeError, OSError):
+        return fallback
+
+
 def logical_volume_count(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
     return min(group.get_number_of_logical_volumes(), MAX_LOGICAL_VOLUMES)
 
