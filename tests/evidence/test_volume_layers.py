@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fieldlab.evidence.image import ImageSource, UnlockOptions
-from fieldlab.evidence.volume_layers import BY_KIND, LAYERS
+from fieldlab.evidence.volume_layers import BY_KIND, LAYERS, RangeVolume
 from fieldlab.locator import LAYER_KINDS, VOLUME_LAYER_KINDS, Locator, LocatorError
 
 REALDATA = Path("/work/shared/realdata")
@@ -72,6 +72,19 @@ def test_a_logical_volume_the_group_does_not_hold_is_a_locator_error(text: str) 
             source.open_item(Locator.parse(text))
     finally:
         source.close()
+
+
+@pytest.mark.parametrize("size", [100, 512, 4096])
+def test_a_range_too_small_for_an_lvm_label_is_no_physical_volume(size: int) -> None:
+    class Zeros:
+        def __init__(self) -> None:
+            self.size = size
+
+        def read(self, offset: int, length: int) -> bytes:
+            return bytes(max(0, min(length, self.size - offset)))
+
+    assert RangeVolume(Zeros()).volume_group() is None
+    assert BY_KIND["lvm"].children(RangeVolume(Zeros())) == ()
 
 
 def test_each_layer_lists_as_children_what_the_survey_recorded() -> None:

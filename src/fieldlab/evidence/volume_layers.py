@@ -271,7 +271,11 @@ def _open_volume_group(data: RangeReader) -> tuple[object, ...]:
     libvslvm reads logical volumes only when it is handed every physical volume of the group, so the extents of a
     group spanning others (another disk) are not opened: its logical volumes are listed, not read."""
     label, extents = FileObject(data), FileObject(data)
-    if not pyvslvm.check_volume_signature_file_object(label):
+    try:
+        labelled = pyvslvm.check_volume_signature_file_object(label)
+    except OSError:  # shorter than a label (a tiny partition) or unreadable there: not read as LVM
+        return (None,)
+    if not labelled:
         return (None,)
     handle = pyvslvm.handle()
     handle.open_file_object(label)
