@@ -77,6 +77,17 @@ def test_every_known_file_is_a_hit_with_its_set_category_and_method(tmp_path: Pa
     assert counts.extension_mismatches == 1  # the JPEG named .txt
 
 
+def test_a_set_of_sha256_digests_only_is_matched_without_asking_for_sha256(tmp_path: Path) -> None:
+    """Some exchanges send SHA-256 alone; a scan that computed only MD5 and SHA-1 would match none of it, silently."""
+    source, known = _evidence(tmp_path)
+    rows = ["sha256,category"] + [f"{hashlib.sha256(k.data).hexdigest()},{k.category}" for k in known]
+    (tmp_path / "set.csv").write_text("\n".join(rows) + "\n")
+    fieldlab.import_hashset(tmp_path / "set.csv", name="sha256-only")
+    fieldlab.scan(source, tmp_path / "case", exhibit_ref="EX1")
+    found = {(h.path, h.category, h.method) for h in fieldlab.hits(tmp_path / "case")}
+    assert found == {(k.relative, k.category, "sha256") for k in known} | {("copies/a-copy.jpg", "A", "sha256")}
+
+
 def test_digests_and_types_are_recorded_for_every_file_including_empty_ones(tmp_path: Path) -> None:
     source, _ = _evidence(tmp_path)
     fieldlab.scan(source, tmp_path / "case", sha256=True)

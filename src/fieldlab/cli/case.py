@@ -36,7 +36,7 @@ def scan(
     case: Annotated[Path, typer.Option("--case", help="Case folder (created if new).")],
     exhibit: Annotated[Optional[str], typer.Option(help="Exhibit reference (default: the source folder's name).")] = None,
     hashset: Annotated[Optional[list[str]], typer.Option(help="Hash set to match (repeatable; default: all).")] = None,
-    sha256: Annotated[bool, typer.Option(help="Also compute SHA-256.")] = False,
+    sha256: Annotated[bool, typer.Option(help="Also compute SHA-256 (done anyway when a hash set used holds SHA-256 digests).")] = False,
     workers: Annotated[Optional[int], typer.Option(help="Reader processes on this machine (default: one per core).")] = None,
     cluster: Annotated[
         Optional[str], typer.Option(help="Run the reading on the workers of this Dask scheduler (tcp://host:8786); see docs/cluster.md.")

@@ -44,6 +44,10 @@ class HashMatcher:
     def versions(self) -> list[str]:
         return [s.info.version for s in self.sets]
 
+    def holds(self, method: str) -> bool:
+        """Whether any loaded set holds digests of this kind: the scan computes SHA-256 when one does."""
+        return any(method in loaded.columns for loaded in self.sets)
+
     def match(self, queries: Sequence[DigestQuery]) -> list[Match]:
         matches: list[Match] = []
         for method in EXACT_METHODS:

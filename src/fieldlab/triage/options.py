@@ -44,7 +44,7 @@ class ScanOptions:
     """How one scan reads and matches its source; the defaults are the command line's."""
 
     hash_sets: tuple[str, ...] = ()  # the sets matched, by name; none named: every set of the library
-    sha256: bool = False  # also compute SHA-256 (MD5 and SHA-1 always)
+    sha256: bool = False  # also compute SHA-256 (MD5 and SHA-1 always; SHA-256 too when a set used holds it)
     verify: bool = True  # check a disk image against its acquisition hash after the verdict
     perceptual: bool = True  # decode pictures and videos for PDQ/vPDQ near matches
     pdq_radius: int = 31  # largest PDQ distance that counts as a near match

@@ -133,6 +133,8 @@ def scan_source(
     spec = describe_source(Path(source), options.access.unlock, options.access.parents)
     library = library or HashSetLibrary()
     matcher = HashMatcher(library.load(list(options.hash_sets) or None))
+    if matcher.holds("sha256") and not options.sha256:  # a SHA-256-only set would otherwise match nothing, silently
+        options = replace(options, sha256=True)
     with contextlib.ExitStack() as opened:
         evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
         opened.callback(evidence.close)
