@@ -15,6 +15,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from fieldlab.demo import procedural_jpeg
 from fieldlab.detect.perceptual import (
+    ALIASING_ROW,
     DIHEDRAL_NAMES,
     ImageDecodeError,
     ImagePdq,
@@ -194,6 +195,19 @@ def test_each_dihedral_hash_is_the_hash_of_its_named_transform(original: Image.I
     transform = PILLOW_TRANSFORMS[index]
     transformed = original if transform is None else original.transpose(transform)
     assert hamming(image_pdq(encoded(transformed, quality=92)).pdq, original_hash.dihedral[index]) <= 8
+
+
+@pytest.mark.parametrize(("width", "height", "transposed"), [
+    (1024, 576, True), (2048, 1536, True), (512, 384, True), (576, 1024, False), (1200, 900, False)])
+def test_pictures_hashed_transposed_to_spare_the_cache_get_the_hashes_pdqhash_gives_directly(
+        width: int, height: int, transposed: bool) -> None:
+    found = image_pdq(encoded(picture(seed=9, width=width, height=height), quality=90), keep_pixels=True)
+    assert found.pixels is not None
+    columns = found.pixels.shape[1]
+    assert (columns % ALIASING_ROW == 0) is transposed  # the case this picture exercises
+    bits, quality = pdqhash.compute_dihedral(found.pixels)
+    assert found.dihedral == tuple(np.packbits(np.asarray(b, dtype=np.uint8)).tobytes() for b in bits)
+    assert found.quality == quality
 
 
 def test_a_rotated_copy_matches_only_through_the_dihedral_hashes(original: Image.Image,
