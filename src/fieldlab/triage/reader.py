@@ -7,8 +7,10 @@ process boundary; each worker opens the evidence itself, once, in its
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import ctypes
 import io
+import os
 import signal
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -67,6 +69,18 @@ def prepare_worker() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+def worker_pool(workers: int, niceness: int = 0) -> cf.ProcessPoolExecutor:
+    """Processes for units of work (``prepare_worker``), at ``niceness`` for their whole life: without privileges
+    a process cannot raise its priority back, so a pool that must later run at full speed is replaced, not reniced."""
+    return cf.ProcessPoolExecutor(max_workers=workers, initializer=_prepare_niced_worker, initargs=(niceness,))
+
+
+def _prepare_niced_worker(niceness: int) -> None:
+    prepare_worker()
+    if niceness:
+        os.nice(niceness)
 
 
 _worker_context: EvidenceContext | None = None  # this process's, once it has run a unit of work

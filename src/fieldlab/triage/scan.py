@@ -8,8 +8,11 @@ users' picture folders first.  Memory stays bounded whatever the source size:
 the walk keeps only a queue of folders, and at most a few batches are in flight.
 
 Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
-pool, fed only when no file is waiting to be read: exact hashing, which gives
-the first and surest hits, never waits for decoding.  The optional classifier
+pool.  Until every listed file is read (the exact verdict) that pool decodes
+only pictures, in processes at the lowest CPU priority: exact hashing, which
+gives the first and surest hits, never waits for decoding, and decoding uses
+the CPU reading leaves idle.  From then on decoding and carving run at full
+priority side by side.  The optional classifier
 runs after that again, in its own lower-priority pool (``triage/classify_pool.py``):
 near matches are recorded before any picture is classified.
 
@@ -257,6 +260,7 @@ class _ScanRun:
         self._ordered: list[list[tuple[PendingItem, Extents | None]]] = []  # batches of the window in hand
         self._last_media = 0
         self._reads_waiting = True
+        self._exact_done = False  # latched once the walk is complete and every listed item read: the exact verdict
         self._regions: list[RegionTask] | None = None
         self.carve = False  # free space of disk images: set by scan_source
         self.classify: ModelSpec | None = None  # the classifier model: set by scan_source
@@ -302,8 +306,9 @@ class _ScanRun:
                     self._record_media(media.collect(block=False))
                     self._record_classified()
                     self._dispatch(pool, in_flight, limit=limit)
+                    self._note_exact_verdict(in_flight, media)
                     self._dispatch_carving(pool, in_flight, limit)
-                    self._dispatch_media(media, limit - len(in_flight))
+                    self._dispatch_media(media, limit)
                     if walker is not None:
                         if not self._walk_step(walker):
                             walker = None
@@ -312,9 +317,10 @@ class _ScanRun:
                         continue
                     if not in_flight and not media.busy:
                         self._dispatch(pool, in_flight, limit=limit)
+                        self._note_exact_verdict(in_flight, media)
                         self._dispatch_carving(pool, in_flight, limit)
                         self._last_media = 0  # a last sweep: items read after the cursor passed them
-                        self._dispatch_media(media, limit - len(in_flight))
+                        self._dispatch_media(media, limit)
                         if not in_flight and not media.busy and self._classified_all():
                             break
                     self._wait(in_flight, media)
@@ -402,12 +408,22 @@ class _ScanRun:
             total += item.size
         return batches
 
-    def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
-        """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
-        is then recognised as the file the file system still lists (``_without_recarved``)."""
-        if not self.carve or not self.progress.walk_complete or self._reads_waiting:
+    def _note_exact_verdict(self, in_flight: dict, media: MediaPool) -> None:
+        """The walk is complete and every listed item read and recorded: decoding gets full priority.  Members and
+        carved runs found later are read beside decoding and carving, never holding them back again."""
+        if self._exact_done or not self.progress.walk_complete or self._reads_waiting:
             return
         if any(not isinstance(work, RegionTask) for work in in_flight.values()):
+            return
+        self._exact_done = True
+        media.full_priority()
+        self._last_media = 0  # back to the videos passed over until now
+
+    def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
+        """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
+        is then recognised as the file the file system still lists (``_recarved``).  Carved runs are read in the
+        same slots as they come back, dispatched first."""
+        if not self.carve or not self._exact_done:
             return
         if self._regions is None:
             self._regions = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
@@ -415,17 +431,23 @@ class _ScanRun:
             task = self._regions.pop(0)
             in_flight[pool.submit(carve_region, self.spec, task)] = task
 
-    def _dispatch_media(self, media: MediaPool, free_slots: int) -> None:
-        """Pictures and videos to decode, only while no file waits to be read: exact hits come first."""
-        if self.near is None or self._reads_waiting:
+    def _dispatch_media(self, media: MediaPool, limit: int) -> None:
+        """Pictures and videos to decode, in the media pool's own processes.  Before the exact verdict only while
+        that pool yields (its processes niced: exact hits come first), only pictures (a video's hashing has a
+        wall-clock budget a niced process would spend waiting), and one batch per process: those are all that can
+        lag behind once the pool is replaced at full priority."""
+        if self.near is None or not (self._exact_done or media.yielding):
             return
-        while media.accepting and media.in_flight < free_slots:
-            pending = [p for p in self.store.pending_media(self.exhibit.id, self._last_media, MEDIA_BATCH)
-                       if not media.holds(p.id)]
-            if not pending:
+        slots = limit if self._exact_done else media.workers
+        while media.accepting and media.in_flight < slots:
+            rows = self.store.pending_media(self.exhibit.id, self._last_media, MEDIA_BATCH)
+            if not rows:
                 return
-            self._last_media = pending[-1].id
-            media.submit([MediaTask(p.id, p.locator, p.family, p.size) for p in pending], {p.id: p.path for p in pending})
+            self._last_media = rows[-1].id
+            pending = [p for p in rows if not media.holds(p.id) and (self._exact_done or p.family == "image")]
+            if pending:
+                media.submit([MediaTask(p.id, p.locator, p.family, p.size) for p in pending],
+                             {p.id: p.path for p in pending})
 
     def _record_media(self, finished: list[tuple[list[MediaResult], dict[int, str]]]) -> None:
         for results, paths in finished:
@@ -493,7 +515,6 @@ class _ScanRun:
         self._found.add(len(carved.items), sum(i.size for i in carved.items))
         self._update_listed()
         self.progress.note([carved.problem])
-        self._reads_waiting = bool(carved.items)  # the carved files are read next
         self._report()
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
