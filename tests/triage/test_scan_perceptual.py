@@ -256,3 +256,24 @@ def test_before_every_file_is_read_only_pictures_are_decoded_and_only_by_niced_p
     assert any("video" in families for _, families, _ in submitted)
     assert _db(case).execute("SELECT COUNT(*) FROM media WHERE pdq IS NOT NULL OR item_id IN "
                              "(SELECT item_id FROM video_frames)").fetchone() == (13,)
+
+
+def test_the_image_verification_is_hurried_when_decoding_gets_full_priority_not_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldlab.evidence.verify import BackgroundVerification
+    from tests.evidence.disk_builders import PlantedFile, build_disk
+
+    files = [PlantedFile(f"Users/sam/Pictures/{n}.jpg", encoded(picture(90 + n, 320, 240), quality=80).getvalue())
+             for n in range(20)]
+    (tmp_path / "evidence").mkdir()
+    disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr", [("ntfs", 24, files)])
+    events: list[str] = []
+    full_priority, hurry, submit = MediaPool.full_priority, BackgroundVerification.hurry, MediaPool.submit
+    monkeypatch.setattr(MediaPool, "full_priority", lambda pool: (events.append("decoding"), full_priority(pool))[1])
+    monkeypatch.setattr(BackgroundVerification, "hurry", lambda v: (events.append("verification"), hurry(v))[1])
+    monkeypatch.setattr(MediaPool, "submit", lambda pool, *a, **k: (events.append(
+        "niced batch" if pool.yielding else "batch"), submit(pool, *a, **k))[1])
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD")
+    assert events.index("verification") == events.index("decoding") + 1
+    assert all(event != "batch" for event in events[: events.index("decoding")])

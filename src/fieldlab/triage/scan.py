@@ -409,7 +409,8 @@ class _ScanRun:
         return batches
 
     def _note_exact_verdict(self, in_flight: dict, media: MediaPool) -> None:
-        """The walk is complete and every listed item read and recorded: decoding gets full priority.  Members and
+        """The walk is complete and every listed item read and recorded: decoding (and the image's verification,
+        where the system allows raising its priority) get full priority.  Members and
         carved runs found later are read beside decoding and carving, never holding them back again."""
         if self._exact_done or not self.progress.walk_complete or self._reads_waiting:
             return
@@ -417,6 +418,8 @@ class _ScanRun:
             return
         self._exact_done = True
         media.full_priority()
+        if self.verification is not None:  # beside decoding from now on, not alone after it with a core idle
+            self.verification.hurry()
         self._last_media = 0  # back to the videos passed over until now
 
     def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
