@@ -410,8 +410,8 @@ class _ScanRun:
 
     def _note_exact_verdict(self, in_flight: dict, media: MediaPool) -> None:
         """The walk is complete and every listed item read and recorded: decoding (and the image's verification,
-        where the system allows raising its priority) get full priority.  Members and
-        carved runs found later are read beside decoding and carving, never holding them back again."""
+        where the system allows raising its priority) get full priority.  Members and carved runs found later are
+        read beside decoding and carving, never holding them back again."""
         if self._exact_done or not self.progress.walk_complete or self._reads_waiting:
             return
         if any(not isinstance(work, RegionTask) for work in in_flight.values()):
