@@ -107,7 +107,7 @@ def main() -> None:
         "",
         table,
         "",
-        "Until every file is read only niced processes decode (pictures only), so the exact verdict is not delayed; "
+        "Decoding starts once every file is read, so the exact verdict is not delayed; "
         f"the perceptual stage then adds {decoding:.1f} s, **{naive / decoding:.1f}x** faster than the plain pdqhash pool over "
         "the same pictures.",
     ])

@@ -209,28 +209,7 @@ def test_pictures_inside_a_disk_image_are_decoded_from_the_file_system_deleted_o
     assert {p.rsplit("/", 1)[-1] for p in found} == {"copy.jpg", "gone.png"}
 
 
-def _report_niceness(spec: SourceSpec, tasks: list[MediaTask]) -> list[MediaResult]:
-    """A decoder that tells, in the width, the niceness of the process it ran in."""
-    return [MediaResult(t.item_id, t.family, width=os.nice(0)) for t in tasks]
-
-
-def test_a_yielding_media_pool_decodes_niced_and_at_full_priority_once_told_the_niced_batches_still_come_back(
-    tmp_path: Path,
-) -> None:
-    spec = SourceSpec(str(tmp_path), "folder")
-    ours = os.nice(0)
-    niceness: dict[int, int | None] = {}
-    with MediaPool(spec, 1, decode=_report_niceness) as pool:
-        assert pool.yielding
-        pool.submit([MediaTask(1, "file:1.jpg", "image", 1)], {1: "1.jpg"})
-        pool.full_priority()
-        pool.submit([MediaTask(2, "file:2.jpg", "image", 1)], {2: "2.jpg"})
-        while pool.busy:
-            niceness.update((r.item_id, r.width) for batch, _ in pool.collect(block=True) for r in batch)
-    assert niceness == {1: min(ours + 19, 19), 2: ours}
-
-
-def test_before_every_file_is_read_only_pictures_are_decoded_and_only_by_niced_processes(
+def test_nothing_is_decoded_before_every_file_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     evidence = tmp_path / "evidence"
@@ -241,24 +220,23 @@ def test_before_every_file_is_read_only_pictures_are_decoded_and_only_by_niced_p
         (evidence / f"note{n}.txt").write_bytes(b"x" * (n % 97))
     procedural_video(evidence / "clip.mp4", seed=3, seconds=3)
     case = tmp_path / "case"
-    submitted: list[tuple[bool, set[str], int]] = []  # at each batch: yielding, its families, items still unread
+    submitted: list[tuple[set[str], int]] = []  # at each batch: its families, items still unread
     submit = MediaPool.submit
 
     def noting(pool: MediaPool, tasks: list[MediaTask], paths: dict[int, str], alone: bool = False) -> None:
         (unread,) = _db(case).execute("SELECT COUNT(*) FROM items WHERE state = 'pending'").fetchone()
-        submitted.append((pool.yielding, {t.family for t in tasks}, unread))
+        submitted.append(({t.family for t in tasks}, unread))
         submit(pool, tasks, paths, alone)
 
     monkeypatch.setattr(MediaPool, "submit", noting)
     fieldlab.scan(evidence, case, exhibit_ref="EX1")
-    assert all(families == {"image"} for yielding, families, _ in submitted if yielding)
-    assert all(unread == 0 for yielding, _, unread in submitted if not yielding)
-    assert any("video" in families for _, families, _ in submitted)
+    assert submitted and all(unread == 0 for _, unread in submitted)
+    assert any("video" in families for families, _ in submitted)
     assert _db(case).execute("SELECT COUNT(*) FROM media WHERE pdq IS NOT NULL OR item_id IN "
                              "(SELECT item_id FROM video_frames)").fetchone() == (13,)
 
 
-def test_the_image_verification_is_hurried_when_decoding_gets_full_priority_not_after_it(
+def test_the_image_verification_is_hurried_when_decoding_starts_not_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fieldlab.evidence.verify import BackgroundVerification
@@ -269,11 +247,9 @@ def test_the_image_verification_is_hurried_when_decoding_gets_full_priority_not_
     (tmp_path / "evidence").mkdir()
     disk = build_disk(tmp_path / "evidence" / "disk.raw", "mbr", [("ntfs", 24, files)])
     events: list[str] = []
-    full_priority, hurry, submit = MediaPool.full_priority, BackgroundVerification.hurry, MediaPool.submit
-    monkeypatch.setattr(MediaPool, "full_priority", lambda pool: (events.append("decoding"), full_priority(pool))[1])
+    hurry, submit = BackgroundVerification.hurry, MediaPool.submit
     monkeypatch.setattr(BackgroundVerification, "hurry", lambda v: (events.append("verification"), hurry(v))[1])
-    monkeypatch.setattr(MediaPool, "submit", lambda pool, *a, **k: (events.append(
-        "niced batch" if pool.yielding else "batch"), submit(pool, *a, **k))[1])
+    monkeypatch.setattr(MediaPool, "submit", lambda pool, *a, **k: (events.append("batch"), submit(pool, *a, **k))[1])
     fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="HDD")
-    assert events.index("verification") == events.index("decoding") + 1
-    assert all(event != "batch" for event in events[: events.index("decoding")])
+    assert events[0] == "verification" and events.count("verification") == 1
+    assert "batch" in events

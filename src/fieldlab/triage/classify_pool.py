@@ -36,7 +36,6 @@ cancelled and its worker restarted, others are not disturbed.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
 import time
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
@@ -58,7 +57,7 @@ from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import ClassifiedPicture, MediaResult
 from fieldlab.triage.cluster import ClusterPool, UnitLost
 from fieldlab.triage.perceive import MediaTask, perceive_batch
-from fieldlab.triage.reader import prepare_worker, worker_context
+from fieldlab.triage.reader import worker_context, worker_pool
 
 NICENESS = 10  # CFS weight 110 against the decoders' 1024: about a tenth of a contended core
 BATCH = 8  # pictures per run of the model (bench/classify.py measures the gain over one at a time)
@@ -160,8 +159,7 @@ class ClassifyPool:
             future = self._cluster.submit(self._run, self.spec, self.model, batch, priority=priority)
         else:
             if self._pool is None:
-                initializer = _lower_priority if self._yielding else prepare_worker
-                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=initializer)
+                self._pool = worker_pool(self.workers, NICENESS if self._yielding else 0)
                 self._pool_niced = self._yielding
             future = self._pool.submit(self._run, self.spec, self.model, batch)
         self._in_flight[future] = (batch, alone, deadline)
@@ -224,11 +222,6 @@ class ClassifyPool:
         scan's other units (``ClusterPool.close``)."""
         self._kill_workers()
         self.shutdown()
-
-
-def _lower_priority() -> None:
-    prepare_worker()
-    os.nice(NICENESS)
 
 
 def classify_batch(spec: SourceSpec, model: ModelSpec, batch: list[ToClassify],

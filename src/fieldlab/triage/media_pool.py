@@ -14,14 +14,6 @@ worker that dies is Dask's to handle: the batch runs again elsewhere, and only
 when its workers keep dying does it come back lost, to be split into suspects
 as here.  A batch past its time is cancelled and its worker restarted; other
 batches are not disturbed.
-
-Locally the pool starts *yielding*: its processes run at the lowest CPU
-priority, so decoding pictures while files are still being read takes only the
-CPU the readers leave idle and the exact verdict is not delayed.  Once every
-listed file is read the scan calls ``full_priority``: later batches go to new
-processes at normal priority (a niced process on a busy machine finishes
-several times later, and cannot be reniced back), while the niced ones finish
-the batches they hold and end.
 """
 
 from __future__ import annotations
@@ -42,7 +34,6 @@ from fieldlab.triage.reader import worker_pool
 CRASHED = "the decoder crashed on this file (its worker process died); the scan went on"
 HUNG = "the decoder did not finish this file within {:.0f} s and was stopped; the scan went on"
 SECONDS_PER_ITEM = 180.0  # far beyond any honest file: a video is hashed within 60 s of wall time
-YIELDING_NICENESS = 19  # CFS weight 15 against the readers' 1024: idle CPU only
 Finished = tuple[list[MediaResult], dict[int, str]]  # results, and the display path of each item
 
 
@@ -56,8 +47,6 @@ class MediaPool:
         self._model = (model,) if model is not None else ()  # the classifier, passed on to ``decode`` when chosen
         self._cluster = cluster
         self._pool: cf.ProcessPoolExecutor | None = None
-        self._retired: list[cf.ProcessPoolExecutor] = []  # niced pools finishing what they hold
-        self.yielding = cluster is None  # a cluster's workers are not this machine's CPU
         # future -> (tasks, paths, run alone, deadline)
         self._in_flight: dict[cf.Future, tuple[list[MediaTask], dict[int, str], bool, float]] = {}
         self._suspects: list[tuple[MediaTask, str]] = []
@@ -87,14 +76,6 @@ class MediaPool:
     def futures(self) -> list[cf.Future]:
         return list(self._in_flight)
 
-    def full_priority(self) -> None:
-        """From now on batches run at normal priority, in new processes."""
-        if self.yielding and self._pool is not None:
-            self._pool.shutdown(wait=False)  # its batches still run; then its processes end
-            self._retired.append(self._pool)
-            self._pool = None
-        self.yielding = False
-
     def holds(self, item_id: int) -> bool:
         return any(t.item_id == item_id for tasks, *_ in self._in_flight.values() for t in tasks) or any(
             t.item_id == item_id for t, _ in self._suspects
@@ -107,7 +88,7 @@ class MediaPool:
             future = self._cluster.submit(self.decode, self.spec, tasks, *self._model)
         else:
             if self._pool is None:  # started on first use: a scan without pictures never pays for it
-                self._pool = worker_pool(self.workers, YIELDING_NICENESS if self.yielding else 0)
+                self._pool = worker_pool(self.workers)
             future = self._pool.submit(self.decode, self.spec, tasks, *self._model)
         self._in_flight[future] = (tasks, paths, alone, deadline)
 
@@ -149,22 +130,17 @@ class MediaPool:
             return []
         if self._cluster is not None:
             self._cluster.stop(late)
-        elif self._local_pools:
+        elif self._pool is not None:
             late = list(self._in_flight)
             # ProcessPoolExecutor has no way to stop a running task before Python 3.14's terminate_workers()
-            for pool in self._local_pools:
-                for process in list((getattr(pool, "_processes", None) or {}).values()):
-                    process.kill()
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.kill()
         else:
             return []
         self._stopped_for_time.update(late)
         return late
 
-    @property
-    def _local_pools(self) -> list[cf.ProcessPoolExecutor]:
-        return [*self._retired, *([self._pool] if self._pool is not None else [])]
-
     def shutdown(self) -> None:
-        for pool in self._local_pools:
-            pool.shutdown(wait=True, cancel_futures=True)
-        self._retired, self._pool = [], None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -8,11 +8,11 @@ users' picture folders first.  Memory stays bounded whatever the source size:
 the walk keeps only a queue of folders, and at most a few batches are in flight.
 
 Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
-pool.  Until every listed file is read (the exact verdict) that pool decodes
-only pictures, in processes at the lowest CPU priority: exact hashing, which
-gives the first and surest hits, never waits for decoding, and decoding uses
-the CPU reading leaves idle.  From then on decoding and carving run at full
-priority side by side.  The optional classifier
+pool, started once every listed file is read (the exact verdict): exact
+hashing, which gives the first and surest hits, never shares the CPU with
+decoding (niced decoders running beside the readers measured a later exact
+verdict on 2 cores, docs/benchmarks.md).  From then on decoding and carving
+run side by side.  The optional classifier
 runs after that again, in its own lower-priority pool (``triage/classify_pool.py``):
 near matches are recorded before any picture is classified.
 
@@ -306,7 +306,7 @@ class _ScanRun:
                     self._record_media(media.collect(block=False))
                     self._record_classified()
                     self._dispatch(pool, in_flight, limit=limit)
-                    self._note_exact_verdict(in_flight, media)
+                    self._note_exact_verdict(in_flight)
                     self._dispatch_carving(pool, in_flight, limit)
                     self._dispatch_media(media, limit)
                     if walker is not None:
@@ -317,7 +317,7 @@ class _ScanRun:
                         continue
                     if not in_flight and not media.busy:
                         self._dispatch(pool, in_flight, limit=limit)
-                        self._note_exact_verdict(in_flight, media)
+                        self._note_exact_verdict(in_flight)
                         self._dispatch_carving(pool, in_flight, limit)
                         self._last_media = 0  # a last sweep: items read after the cursor passed them
                         self._dispatch_media(media, limit)
@@ -408,19 +408,17 @@ class _ScanRun:
             total += item.size
         return batches
 
-    def _note_exact_verdict(self, in_flight: dict, media: MediaPool) -> None:
-        """The walk is complete and every listed item read and recorded: decoding (and the image's verification,
-        where the system allows raising its priority) get full priority.  Members and carved runs found later are
+    def _note_exact_verdict(self, in_flight: dict) -> None:
+        """The walk is complete and every listed item read and recorded: decoding and carving start, and the
+        image's verification gets full priority where the system allows.  Members and carved runs found later are
         read beside decoding and carving, never holding them back again."""
         if self._exact_done or not self.progress.walk_complete or self._reads_waiting:
             return
         if any(not isinstance(work, RegionTask) for work in in_flight.values()):
             return
         self._exact_done = True
-        media.full_priority()
         if self.verification is not None:  # beside decoding from now on, not alone after it with a core idle
             self.verification.hurry()
-        self._last_media = 0  # back to the videos passed over until now
 
     def _dispatch_carving(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         """Free space, carved once every listed file has been read and recorded: a carved copy of a deleted file
@@ -435,19 +433,15 @@ class _ScanRun:
             in_flight[pool.submit(carve_region, self.spec, task)] = task
 
     def _dispatch_media(self, media: MediaPool, limit: int) -> None:
-        """Pictures and videos to decode, in the media pool's own processes.  Before the exact verdict only while
-        that pool yields (its processes niced: exact hits come first), only pictures (a video's hashing has a
-        wall-clock budget a niced process would spend waiting), and one batch per process: those are all that can
-        lag behind once the pool is replaced at full priority."""
-        if self.near is None or not (self._exact_done or media.yielding):
+        """Pictures and videos to decode, in the media pool's own processes, from the exact verdict on."""
+        if self.near is None or not self._exact_done:
             return
-        slots = limit if self._exact_done else media.workers
-        while media.accepting and media.in_flight < slots:
+        while media.accepting and media.in_flight < limit:
             rows = self.store.pending_media(self.exhibit.id, self._last_media, MEDIA_BATCH)
             if not rows:
                 return
             self._last_media = rows[-1].id
-            pending = [p for p in rows if not media.holds(p.id) and (self._exact_done or p.family == "image")]
+            pending = [p for p in rows if not media.holds(p.id)]
             if pending:
                 media.submit([MediaTask(p.id, p.locator, p.family, p.size) for p in pending],
                              {p.id: p.path for p in pending})
