@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 SECONDS_PER_ITEM = 20.0  # far beyond an honest file (a 12 MP JPEG takes ~40 ms at reduced scale)
 WARM_UP_ATTEMPTS = 3  # starting the workers is tried this often before the server starts without them
 WARM_UP_SECONDS = 60.0
+WARM_UP_JOIN_SECONDS = 10.0  # how long closing waits for a warm-up in progress to notice and stop
 FOLDER = "thumbnails"
 _START_FAILURES = (BrokenProcessPool, EOFError, OSError)  # a worker process could not be forked or reached
 
@@ -76,6 +77,13 @@ def _prepare_worker() -> None:
     from fieldlab.triage.reader import prepare_worker
 
     prepare_worker()
+
+
+def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """A decode in progress is of no more use: killed, not asked to stop (a worker still importing its decoders, or
+    inside one, would hold the server's exit)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 # server side
@@ -248,8 +256,11 @@ class ThumbnailService:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()
+            _kill_workers(pool)
+        if self.warming is not None:  # a warm-up still starting workers ends once they die and the service is closed
+            self.warming.join(WARM_UP_JOIN_SECONDS)
+        for pool in pools:
+            _kill_workers(pool)  # any the warm-up started while the first were being killed
             pool.shutdown(wait=True, cancel_futures=True)
         del pools
         gc.collect()  # the queues' semaphores are freed with the queues, which sit in reference cycles
