@@ -10,9 +10,9 @@ the walk keeps only a queue of folders, and at most a few batches are in flight.
 Pictures and videos are decoded for perceptual hashes (PDQ, vPDQ) in a second
 pool, started once every listed file is read (the exact verdict): exact
 hashing, which gives the first and surest hits, never shares the CPU with
-decoding (niced decoders running beside the readers measured a later exact
-verdict on 2 cores, docs/benchmarks.md).  From then on decoding and carving
-run side by side.  The optional classifier
+decoding (niced decoders beside the readers were measured: no earlier verdict
+on 2 cores, and more machinery, docs/benchmarks.md).  From then on decoding
+and carving run side by side.  The optional classifier
 runs after that again, in its own lower-priority pool (``triage/classify_pool.py``):
 near matches are recorded before any picture is classified.
 
