@@ -398,6 +398,16 @@ def test_a_logical_volume_name_that_is_not_utf8_is_shown_by_its_index(lvm_raw: P
         source.close()
 
 
+def test_a_logical_volume_name_with_control_characters_is_shown_escaped(lvm_raw: Path) -> None:
+    _rewrite_lvm_metadata(lvm_raw, b"\ntest_logical_volume {", b"\ntest_\x1b[2J_volume {")
+    source = ImageSource(lvm_raw)
+    try:
+        assert [v["name"] for v in source.facts.volumes[0].logical_volumes] == ["test_\\x1b[2J_volume"]
+        assert "lvm:test_\\x1b[2J_volume/passwords.txt" in _items(source)
+    finally:
+        source.close()
+
+
 def test_a_logical_volume_of_more_segments_than_the_bound_is_not_read(lvm_raw: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(volume_layers, "MAX_LOGICAL_VOLUME_SEGMENTS", 0)  # the real bound is 10,000: too big to build

@@ -24,7 +24,7 @@ import pyvslvm
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
-from fieldlab.locator import LocatorError, VolumeLayerKind
+from fieldlab.locator import LocatorError, VolumeLayerKind, display_bytes
 
 if TYPE_CHECKING:
     from fieldlab.evidence.image import UnlockOptions
@@ -294,12 +294,14 @@ def spanned_physical_volumes(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_g
 
 
 def lvm_name(named, fallback: str) -> str:  # noqa: ANN001 - a pyvslvm.volume_group or logical_volume
-    """A volume group's or logical volume's name from suspect metadata, at most 120 characters; ``fallback`` when
-    libvslvm cannot decode it as UTF-8."""
+    """A volume group's or logical volume's name from suspect metadata, at most 120 characters, its control
+    characters escaped as every shown name's are (``display_bytes``); ``fallback`` when libvslvm cannot decode it as
+    UTF-8."""
     try:
-        return (named.get_name() or fallback)[:120]
+        name = named.get_name() or fallback
     except (UnicodeDecodeError, OSError):
         return fallback
+    return display_bytes(name[:120].encode("utf-8", "surrogateescape"))
 
 
 def logical_volume_count(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
