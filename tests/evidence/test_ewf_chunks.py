@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pyewf
@@ -126,3 +127,46 @@ def test_a_layout_this_reader_refuses_is_read_by_libewf(tmp_path, monkeypatch):
     media = open_container(Path(segments[0]))
     assert media.read(0, len(data)) == data
     media.close()
+
+
+def _counting_inflations(reader: EwfChunkReader, monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
+    inflated: Counter[int] = Counter()
+    inflate = reader._inflate
+
+    def counted(index: int, stored: bytes) -> bytes:
+        inflated[index] += 1
+        return inflate(index, stored)
+
+    monkeypatch.setattr(reader, "_inflate", counted)
+    return inflated
+
+
+def test_kept_chunks_are_inflated_once_however_much_is_read_between_until_let_go(tmp_path, monkeypatch):
+    data = _media(tmp_path / "media.raw")
+    segments = _acquire(tmp_path / "media.raw", tmp_path / "image", "encase6", "deflate:fast", 64, None)
+    chunk = 64 * 512
+    reader = EwfChunkReader(segments, _libewf(segments), len(data), chunk, cache_bytes=2 * chunk)
+    inflated = _counting_inflations(reader, monkeypatch)
+    reader.keep([(3 * chunk + 100, 2 * chunk)])  # chunks 3, 4 and 5
+    for _ in range(3):
+        for offset in range(0, len(data), chunk):  # every chunk in turn: the cache's two slots turn over
+            assert reader.read_buffer_at_offset(1024, offset + 7) == data[offset + 7:offset + 1031]
+    assert [inflated[index] for index in range(2, 7)] == [3, 1, 1, 1, 3]
+    reader.keep(())
+    for offset in range(0, len(data), chunk):
+        reader.read_buffer_at_offset(1024, offset)
+    assert inflated[4] == 2
+
+
+def test_chunks_kept_take_at_most_an_eighth_of_the_memory(tmp_path, monkeypatch):
+    data = _media(tmp_path / "media.raw")
+    segments = _acquire(tmp_path / "media.raw", tmp_path / "image", "encase6", "deflate:fast", 64, None)
+    chunk = 64 * 512
+    monkeypatch.setattr("fieldlab.evidence.ewf_chunks._memory_bytes", lambda: 8 * 3 * chunk)
+    reader = EwfChunkReader(segments, _libewf(segments), len(data), chunk, cache_bytes=2 * chunk)
+    inflated = _counting_inflations(reader, monkeypatch)
+    reader.keep([(0, 10 * chunk)])
+    for _ in range(2):
+        for offset in range(0, len(data), chunk):
+            assert reader.read_buffer_at_offset(10, offset) == data[offset:offset + 10]
+    assert [inflated[index] for index in range(5)] == [1, 1, 1, 2, 2]

@@ -8,13 +8,22 @@ import hashlib
 import shutil
 import struct
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
 import pytest
 import pytsk3
 
-from fieldlab.evidence.extents import MAX_RUNS, Extents, ExtentsTable, VolumePlacement, default_stream_extents
+from fieldlab.evidence.ewf_chunks import EwfChunkReader
+from fieldlab.evidence.extents import (
+    MAX_RUNS,
+    Extents,
+    ExtentsTable,
+    VolumePlacement,
+    default_stream_extents,
+    mft_runs,
+)
 from fieldlab.evidence.filesystem import ImageFileReader
 from fieldlab.evidence.image import ExtentReader, ImageSource
 from fieldlab.evidence.item import Item, ItemKind
@@ -112,6 +121,51 @@ def test_generated_ntfs_fat_and_ext4_disks_acquired_as_e01_read_the_same_by_runs
         planted = {f.path for partition in disk.partitions for f in partition.files
                    if len(f.data) > 4096 and f.stream is None and (not f.deleted or partition.fs_type == "ntfs")}
         assert {path.split("/", 1)[-1] for path in compared} >= planted
+
+
+def _ntfs_and_its_mft(image: Path, offset: int) -> tuple[list[tuple[int, int]], bytes]:
+    fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)), offset=offset)
+    mft = fs.open_meta(inode=0)
+    return mft_runs(fs, VolumePlacement(offset, image.stat().st_size - offset)), mft.read_random(0, mft.info.meta.size)
+
+
+@pytest.mark.parametrize("name", ["dftt-7-undel-ntfs", "dftt-8-jpeg-search-ntfs"])
+def test_the_mft_runs_hold_the_mft_tsk_reads(name: str, tmp_path: Path) -> None:
+    image = REAL_IMAGES[name](tmp_path)
+    runs, mft = _ntfs_and_its_mft(image, 0)
+    media = image.read_bytes()
+    assert runs and b"".join(media[offset:offset + length] for offset, length in runs)[:len(mft)] == mft
+
+
+def test_an_e01_walk_inflates_each_chunk_of_the_mft_once_however_small_the_cache(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    # files made in turn in 7 folders: each folder's records are spread over the whole MFT, which outgrows TSK's
+    # own 2 MiB cache
+    disk = build_disk(tmp_path / "disk.raw", "mbr", [("ntfs", 64, [
+        PlantedFile(f"folder{n % 7}/file{n:04}.txt", b"%d" % n) for n in range(3000)])])
+    partition = disk.partitions[0]
+    runs, _ = _ntfs_and_its_mft(disk.path, partition.start_offset)
+    e01 = to_e01(disk.path, tmp_path / "e01" / "disk", compression="deflate:fast")[0]
+    monkeypatch.setattr("fieldlab.evidence.ewf_chunks.DEFAULT_CACHE_BYTES", 2 << 15)  # two 32 KiB chunks
+    inflated: Counter[int] = Counter()
+    inflate = EwfChunkReader._inflate
+
+    def counted(reader: EwfChunkReader, index: int, stored: bytes) -> bytes:
+        inflated[index] += 1
+        return inflate(reader, index, stored)
+
+    monkeypatch.setattr(EwfChunkReader, "_inflate", counted)
+    source = ImageSource(e01)
+    inflated.clear()  # what the survey read before the walk
+    try:
+        walked = [e for e in source.walk() if isinstance(e, Item)]
+    finally:
+        source.close()
+    assert {f.path for f in partition.files} <= {item.path.split("/", 1)[-1] for item in walked}
+    chunk = 32 << 10
+    mft_chunks = {index for offset, length in runs for index in range(offset // chunk, -(-(offset + length) // chunk))}
+    touched = [inflated[index] for index in mft_chunks if inflated[index]]
+    assert len(touched) > 4 and max(touched) == 1
 
 
 class _Media:

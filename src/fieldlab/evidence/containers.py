@@ -79,6 +79,12 @@ class MediaReader:
             raise ValueError("read from a closed media reader")
         return self._handle.read_buffer_at_offset(size, offset)
 
+    def keep(self, runs: Sequence[tuple[int, int]]) -> None:
+        """A walk is about to read these media runs (file-system metadata) over and over: a container that
+        inflates what it reads (EWF) keeps them once inflated; ``()`` lets them go."""
+        if isinstance(self._handle, EwfChunkReader):
+            self._handle.keep(runs)
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)

@@ -81,6 +81,44 @@ def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attrib
         return _resident(file, size)
     if int(attribute.info.flags) != _PLAIN_ATTRIBUTE:
         return None
+    listed = _media_runs(attribute, size, block_size, last_block, placement)
+    if listed is None:
+        return None
+    runs, blocks = listed
+    initialized: int | None = size  # FAT, exFAT, ext: TSK reads every byte up to the size
+    if fs_kind == "ntfs":
+        initialized = _initialized_size(file, attribute, records, -(-size // block_size) * block_size,
+                                        blocks * block_size)
+    if initialized is None:
+        return None
+    cut, left = [], size
+    for offset, length in runs:
+        cut.append((offset, min(length, left)))
+        left -= length
+        if left <= 0:
+            break
+    return Extents(tuple(_merged(cut)), size, min(initialized, size))
+
+
+def mft_runs(fs: pytsk3.FS_Info, placement: VolumePlacement) -> list[tuple[int, int]]:
+    """Where an NTFS volume's MFT lies on the media, as (offset, length) runs; none if TSK cannot list them or
+    they are not plain runs inside the volume."""
+    try:
+        mft = fs.open_meta(inode=0)  # record 0 is the MFT's own
+        size = int(mft.info.meta.size)
+        data = [a for a in mft if int(a.info.type) == _NTFS_DATA and not a.info.name]
+    except (OSError, RuntimeError):
+        return []
+    if len(data) != 1 or int(data[0].info.flags) != _PLAIN_ATTRIBUTE or size <= 0:
+        return []
+    listed = _media_runs(data[0], size, fs.info.block_size, fs.info.last_block, placement)
+    return listed[0] if listed is not None else []
+
+
+def _media_runs(attribute: pytsk3.Attribute, size: int, block_size: int, last_block: int,
+                placement: VolumePlacement) -> tuple[list[tuple[int, int]], int] | None:
+    """The media runs holding a plain attribute's first ``size`` bytes, and the blocks all its runs list; None if
+    any run is not a plain run inside the volume."""
     runs: list[tuple[int, int]] = []
     blocks, content_blocks = 0, -(-size // block_size)
     for listed, run in enumerate(attribute):  # every run listed counts, those past the file's size too
@@ -98,20 +136,7 @@ def default_stream_extents(file: pytsk3.File, attributes: Iterable[pytsk3.Attrib
         if end > placement.length:
             return None  # past the volume or the end of the media: TSK says what such a read gives
         runs.append((placement.offset + start, end - start))
-    if blocks < content_blocks:
-        return None
-    initialized: int | None = size  # FAT, exFAT, ext: TSK reads every byte up to the size
-    if fs_kind == "ntfs":
-        initialized = _initialized_size(file, attribute, records, content_blocks * block_size, blocks * block_size)
-    if initialized is None:
-        return None
-    cut, left = [], size
-    for offset, length in runs:
-        cut.append((offset, min(length, left)))
-        left -= length
-        if left <= 0:
-            break
-    return Extents(tuple(_merged(cut)), size, min(initialized, size))
+    return (runs, blocks) if blocks >= content_blocks else None
 
 
 def _resident(file: pytsk3.File, size: int) -> Extents | None:
@@ -148,7 +173,7 @@ def _merged(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-MAX_HELD = 200_000  # extents waiting for their reader: ~300 bytes each; files past this are read through TSK
+MAX_HELD = 1_000_000  # extents waiting for their reader: ~400 bytes each; files past this are read through TSK
 MAX_RESIDENT_HELD = 32 << 20  # resident content waiting for its reader
 
 
