@@ -96,7 +96,7 @@ def scan(
     classify: bool | None = None,
     classify_model: str | Path | None = None,
 ) -> ScanResult:
-    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) into a case.
+    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg) into a case.
 
     Everything after ``case_dir`` is a keyword; the switches become one frozen ``triage.options.ScanOptions``, the
     scan's only description of what to do (and what its audit entry records).

@@ -185,3 +185,36 @@ def test_a_known_file_inside_an_lvm_logical_volume_is_a_hit(tmp_path: Path) -> N
     [volume] = json.loads(db.execute("SELECT facts FROM exhibits").fetchone()[0])["volumes"]
     assert volume["file_system"] == "lvm" and volume["logical_volumes"][0]["file_system"] == "ext2"
     assert db.execute("SELECT message FROM errors").fetchall() == []
+
+
+def test_a_known_file_inside_a_compressed_dmg_is_a_hit_and_the_dmg_is_untouched(tmp_path: Path) -> None:
+    import subprocess
+
+    raw = REALDATA / "log2timeline__dfvfs" / "test_data" / "hfsplus.raw"  # the same files in a raw HFS+ volume
+    passwords = subprocess.run(["icat", str(raw), "20"], check=True, capture_output=True).stdout  # its passwords.txt
+    fieldlab.import_hashset(_write(tmp_path / "k.csv", f"md5,category\n{hashlib.md5(passwords).hexdigest()},A\n"),
+                            name="k")
+    (tmp_path / "evidence").mkdir()
+    dmg = Path(shutil.copy(REALDATA / "log2timeline__dfvfs" / "test_data" / "hfsplus_zlib.dmg", tmp_path / "evidence"))
+    before = hashlib.sha256(dmg.read_bytes()).hexdigest()
+    result = fieldlab.scan(dmg, tmp_path / "case", exhibit_ref="MAC-DMG")
+    assert [(h.path, h.category) for h in fieldlab.hits(tmp_path / "case")] == [("vol4@20480/passwords.txt", "A")]
+    assert result.progress.hash_state == "no stored hash"
+    db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
+    facts = json.loads(db.execute("SELECT facts FROM exhibits").fetchone()[0])
+    assert facts["container"]["kind"] == "dmg" and facts["volumes"][0]["file_system"] == "hfs"
+    assert db.execute("SELECT message FROM errors").fetchall() == []
+    assert hashlib.sha256(dmg.read_bytes()).hexdigest() == before
+    assert [p.name for p in dmg.parent.iterdir()] == ["hfsplus_zlib.dmg"]  # nothing written beside it
+
+
+def test_a_dmg_cut_short_is_scanned_to_the_end_with_its_problem_recorded(tmp_path: Path) -> None:
+    data = (REALDATA / "log2timeline__dfvfs" / "test_data" / "hfsplus_zlib.dmg").read_bytes()
+    (tmp_path / "evidence").mkdir()
+    cut = tmp_path / "evidence" / "cut.dmg"
+    cut.write_bytes(data[:len(data) // 2])
+    result = fieldlab.scan(cut, tmp_path / "case", exhibit_ref="CUT")
+    assert not result.interrupted and result.progress.hash_state == "no stored hash"
+    db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
+    [(kind, message)] = db.execute("SELECT kind, message FROM errors").fetchall()
+    assert kind == "unsupported" and "as an Apple disk image (UDIF .dmg) starts" in message

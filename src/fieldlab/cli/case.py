@@ -32,7 +32,7 @@ case_app = typer.Typer()
 
 @case_app.command()
 def scan(
-    source: Annotated[Path, typer.Argument(help="What to scan, opened read-only: a folder or mounted device, a device (/dev/sdb), a disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2), a phone extraction (iOS or Android backup, UFDR) or an archive.")],
+    source: Annotated[Path, typer.Argument(help="What to scan, opened read-only: a folder or mounted device, a device (/dev/sdb), a disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg), a phone extraction (iOS or Android backup, UFDR) or an archive.")],
     case: Annotated[Path, typer.Option("--case", help="Case folder (created if new).")],
     exhibit: Annotated[Optional[str], typer.Option(help="Exhibit reference (default: the source folder's name).")] = None,
     hashset: Annotated[Optional[list[str]], typer.Option(help="Hash set to match (repeatable; default: all).")] = None,
@@ -126,7 +126,7 @@ def scan(
 
 @case_app.command()
 def prescan(
-    source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2) or device, opened read-only.")],
+    source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg) or device, opened read-only.")],
     minutes: Annotated[float, typer.Option(help="Time budget in minutes.")] = 5.0,
     confidence: Annotated[
         Optional[float], typer.Option(help="Stop as soon as --min-mib of known material would be detected with this probability (e.g. 0.95).")

@@ -1,11 +1,12 @@
-"""Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, block devices.
+"""Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, Apple disk images
+(UDIF .dmg), block devices.
 
 A differencing VHD/VHDX, a QCOW2 with a backing file or a VMDK snapshot is opened with its parents
 (``evidence/differencing.py``); the chain is part of the container's facts, and a missing parent makes the media
 incomplete rather than empty.
 
 The container is recognised by content (signatures checked by the libyal
-libraries themselves), never by extension; split sets are found from the first
+libraries themselves, a UDIF by its trailer), never by extension; split sets are found from the first
 segment's name.  Everything is opened read-only: the libyal handles are opened
 in mode "r", raw files and devices with O_RDONLY, so no code path can write.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol, Sequence
@@ -26,15 +28,16 @@ import pyvhdi
 import pyvmdk
 
 from fieldlab.errors import EvidenceError
-from fieldlab.evidence.differencing import FORMATS, ChainLink, is_vmdk_descriptor, open_chain
+from fieldlab.evidence.differencing import FORMATS, UDIF_TRAILER, ChainLink, is_udif, is_vmdk_descriptor, open_chain
 from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError
+from fieldlab.problems import Problem, ProblemKind
 
 
 class ContainerError(EvidenceError):
     """The image cannot be opened; the message names the file and what is wrong."""
 
 
-ContainerKind = Literal["raw", "split-raw", "ewf", "vmdk", "vhd", "qcow2", "device"]  # in the exhibit's facts
+ContainerKind = Literal["raw", "split-raw", "ewf", "vmdk", "vhd", "qcow2", "dmg", "device"]  # in the exhibit's facts
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ContainerInfo:
     chain: tuple[ChainLink, ...] = ()  # a differencing image: the child first, then each parent down to the base
     missing_parent: str | None = None  # why the chain is incomplete: then nothing of the media can be read
     device_ids: tuple[str, ...] = ()  # a block device's /dev/disk/by-id names: the same disk under any node
+    problems: tuple[Problem, ...] = ()  # what is wrong with the container itself (a .dmg read as raw bytes, and why)
 
 
 class _Handle(Protocol):
@@ -126,6 +130,8 @@ def open_container(path: Path, parents: Sequence[Path] = ()) -> MediaReader:
             return _open_layered(path, "vhd", parents)
         if pyvmdk.check_file_signature(name) or is_vmdk_descriptor(path):
             return _open_layered(path, "vmdk", parents)
+        if is_udif(path):
+            return _open_udif(path)
     except OSError as exc:
         raise ContainerError(f"{path}: {exc}") from None
     segments = split_raw_segments(path)
@@ -210,7 +216,7 @@ def _open_ewf(path: Path) -> MediaReader:
         return MediaReader(info, handle)  # a layout only libewf knows (EWF2, damaged tables): its own reads
 
 
-def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2"], parents: Sequence[Path]) -> MediaReader:
+def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "dmg"], parents: Sequence[Path]) -> MediaReader:
     fmt = FORMATS[kind]
     try:
         handle = fmt.open(str(path))
@@ -221,3 +227,48 @@ def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2"], parents: Se
     info = ContainerInfo(kind, (str(path),), handle.get_media_size(), chain=opened.links if differencing else (),
                          missing_parent=opened.missing)
     return MediaReader(info, handle, parents=opened.handles[1:])
+
+
+def _open_udif(path: Path) -> MediaReader:
+    """A .dmg through libmodi, which inflates its chunks (zlib, bzip2, ADC, LZFSE) from the tables of its XML plist.
+
+    The trailer is suspect data: a .dmg libmodi refuses (trailer or plist damaged), or whose reported media gives no
+    bytes where it says there are some, is read as the raw bytes it is, with a problem saying why: what it holds
+    uncompressed is still walked or carved, and the scan goes on.  A chunk that fails to inflate later is a read
+    error of the items lying on it."""
+    try:
+        media = _open_layered(path, "dmg", ())
+    except ContainerError as exc:
+        return _udif_read_as_raw(path, str(exc).removeprefix(f"DMG {path}: "))
+    tail = min(UDIF_TRAILER, media.size)
+    try:
+        short = media.size == 0 or len(media.read(media.size - tail, tail)) < tail
+    except OSError:
+        short = False  # a chunk that fails to inflate: the survey says the end is unreadable, the rest is read
+    if short:
+        media.close()
+        return _udif_read_as_raw(path, f"its chunk tables give {media.size:,} bytes of media, but reads of them end "
+                                       "before that")
+    stated = _udif_trailer_media_size(path)
+    if stated != media.size:
+        media.info = replace(media.info, problems=(Problem(ProblemKind.DAMAGED, (
+            f"its trailer says the media is {stated:,} bytes, its chunk tables {media.size:,}: read as the chunk "
+            "tables say")),))
+    return media
+
+
+def _udif_read_as_raw(path: Path, why: str) -> MediaReader:
+    media = _open_raw(path, "raw", [path])
+    media.info = replace(media.info, problems=(Problem(ProblemKind.DAMAGED, (
+        f"an Apple disk image (UDIF .dmg) that cannot be read as one ({why[:300]}): read as raw bytes, so only what it "
+        "holds uncompressed can be found")),))
+    return media
+
+
+def _udif_trailer_media_size(path: Path) -> int:
+    """The media size the trailer states (its sector count, 492 bytes into it); libmodi sizes the media from the
+    chunk tables instead."""
+    with open(path, "rb") as f:
+        f.seek(-UDIF_TRAILER + 492, os.SEEK_END)
+        (sectors,) = struct.unpack(">Q", f.read(8))
+    return int(sectors) * 512

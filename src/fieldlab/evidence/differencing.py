@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import pymodi
 import pyqcow
 import pyvhdi
 import pyvmdk
@@ -27,6 +28,7 @@ MAX_CHAIN = 16  # layers, the child included; real snapshot trees are a handful 
 MAX_FOLDER_ENTRIES = 10_000  # entries of a folder looked at when a parent is searched by its identifier
 _VHD_DIFFERENTIAL = 4
 _VMDK_NO_PARENT = 0xFFFFFFFF
+UDIF_TRAILER = 512  # an Apple disk image (UDIF .dmg) ends with this "koly" block
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class ChainLink:
 
 @dataclass(frozen=True)
 class LayeredFormat:
-    """How one container format opens a file and names its parent."""
+    """How one container format read through a libyal handle opens a file and names its parent (a UDIF .dmg and a
+    QCOW2 without a backing file name none)."""
 
     kind: str
     is_format: Callable[[str], bool]
@@ -75,6 +78,26 @@ def is_vmdk_descriptor(path: Path) -> bool:
         return f.read(64).lstrip().startswith(b"# Disk DescriptorFile")
 
 
+def is_udif(path: Path) -> bool:
+    """Whether the file ends with a UDIF trailer: the only mark a .dmg carries (its data fork starts with the first
+    compressed chunk).  libmodi's own signature check also takes a sparse image's "sprs" head, which is not read.
+    A file that cannot be read is no UDIF: opening it says why."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) < UDIF_TRAILER:
+                return False
+            f.seek(-UDIF_TRAILER, os.SEEK_END)
+            return f.read(4) == b"koly"
+    except OSError:
+        return False
+
+
+def _open_udif(path: str) -> Any:
+    handle = pymodi.handle()
+    handle.open(path, "r")
+    return handle
+
+
 def _vhd_is_child(handle: Any) -> bool:
     return handle.get_disk_type() == _VHD_DIFFERENTIAL
 
@@ -97,6 +120,9 @@ FORMATS = {
     "vmdk": LayeredFormat(
         "vmdk", lambda p: bool(pyvmdk.check_file_signature(p)) or is_vmdk_descriptor(Path(p)), _open_vmdk, lambda h: h.get_parent_filename(),
         lambda h: _vmdk_id(h.get_content_identifier()), lambda h: _vmdk_id(h.get_parent_content_identifier()),
+    ),
+    "dmg": LayeredFormat(
+        "dmg", lambda p: is_udif(Path(p)), _open_udif, lambda h: None, lambda h: None, lambda h: None,
     ),
 }
 

@@ -29,7 +29,11 @@ from fieldlab.evidence.filesystem import (
 )
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
+from fieldlab.evidence.unrecognised_volume import (
+    UNREADABLE_START,
+    why_no_file_system,
+    why_no_file_system_in_logical_volume,
+)
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
@@ -117,7 +121,7 @@ class ImageSource:
         if self.media.info.missing_parent:  # every read fails: no layout to find, nothing to carve
             return ImageFacts(asdict(self.media.info), self.media.size, "none", self.media.info.bytes_per_sector, [],
                               [], [f"the image is incomplete: {self.media.info.missing_parent}"])
-        problems: list[str] = []
+        problems = [problem.message for problem in self.media.info.problems]
         try:
             self.media.read(max(self.media.size - 512, 0), 512)
         except OSError as exc:
@@ -267,7 +271,7 @@ class ImageSource:
 
     def walk(self) -> Iterator[Item | WalkError]:
         for problem in self.facts.problems:  # an image cut short, a partition past its end, free space not listed
-            yield WalkError(str(self.path), problem, _image_problem_kind(problem, self.media.info.missing_parent))
+            yield WalkError(str(self.path), problem, _image_problem_kind(problem, self.media.info))
         numbered = len(self.facts.volumes) > 1 or self.facts.partition_scheme != "none"
         for volume in self.facts.volumes:
             prefix = f"vol{volume.index}@{volume.offset}/" if numbered else ""
@@ -369,18 +373,25 @@ class ImageSource:
 
 
 def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
-    """Why a volume was not walked: still locked, cut off by the end of the media, or no file system fieldlab reads."""
+    """Why a volume was not walked: still locked, cut off by the end of the media, its start unreadable, or no file
+    system fieldlab reads."""
     if volume.encryption and not volume.unlocked:
         return ProblemKind.ENCRYPTED
     if volume.offset + volume.length > media_size:
         return ProblemKind.TRUNCATED
+    if volume.problem and volume.problem.startswith(UNREADABLE_START):
+        return ProblemKind.DAMAGED
     return ProblemKind.UNSUPPORTED
 
 
-def _image_problem_kind(problem: str, missing_parent: str | None) -> ProblemKind:
-    """A differencing image without its parent cannot be read at all; an image whose end is missing is cut short."""
-    if missing_parent and missing_parent in problem:
+def _image_problem_kind(problem: str, container: ContainerInfo) -> ProblemKind:
+    """A differencing image without its parent cannot be read at all; the container's own problems have their kind;
+    an image whose end is missing is cut short."""
+    if container.missing_parent and container.missing_parent in problem:
         return ProblemKind.UNREADABLE
+    known = next((known.kind for known in container.problems if known.message == problem), None)
+    if known is not None:
+        return known
     return ProblemKind.DAMAGED if problem.startswith("free space") else ProblemKind.TRUNCATED
 
 

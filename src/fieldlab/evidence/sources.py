@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
+from fieldlab.evidence.differencing import is_udif
 from fieldlab.evidence.folder import SourceError, item_for, open_beneath, open_root, walk_folder
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
@@ -62,8 +63,8 @@ class SourceSpec:
 def describe_source(path: Path, unlock: UnlockOptions | None = None, parents: Sequence[Path] = ()) -> SourceSpec:
     """Folder, image or file, decided from what the path is: a directory is a folder (laid out as an encrypted
     iOS backup when its Manifest.plist says so); a regular file whose content is an archive (a phone extraction as
-    zip or tar, a UFDR package, an Android backup) is a file whose members are scanned; any other file, and a block
-    device, is a disk image."""
+    zip or tar, a UFDR package, an Android backup) is a file whose members are scanned, unless it ends with a UDIF
+    trailer; any other file, and a block device, is a disk image."""
     path = Path(path).absolute()
     try:
         mode = os.stat(path).st_mode
@@ -74,7 +75,7 @@ def describe_source(path: Path, unlock: UnlockOptions | None = None, parents: Se
         from fieldlab.evidence.phone.encrypted_backup import LAYOUT, is_encrypted_backup
 
         kind, layout = "folder", LAYOUT if is_encrypted_backup(path) else ""
-    elif stat.S_ISREG(mode) and _holds_members(path):
+    elif stat.S_ISREG(mode) and not is_udif(path) and _holds_members(path):  # a .dmg may start with a bzip2 chunk
         kind = "file"
     else:
         kind = "image"

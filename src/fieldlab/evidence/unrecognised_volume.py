@@ -3,15 +3,18 @@
 "No file system recognised" is true of blank space, but it hides layouts real seized media hold: a partition
 reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
 neither is listed: DFTT test #10), an LVM physical volume whose volume group metadata cannot be read (its logical
-volumes, and the file systems inside them, are then out of reach) and a compressed Apple disk image (UDIF .dmg: its
-chunks must be inflated before any file system shows).  Naming them tells the examiner which tool to reach for next instead of
-suggesting the space is empty.
+volumes, and the file systems inside them, are then out of reach), a volume whose first bytes cannot be read (a
+container chunk that fails to inflate) and an Apple disk image (UDIF .dmg) that was not read as one: its trailer
+damaged or cut off (then only its compressed chunks are left, from the first byte), or encrypted.  Naming them tells
+the examiner which tool to reach for next instead of suggesting the space is empty.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 
+from fieldlab.evidence.differencing import UDIF_TRAILER
 from fieldlab.evidence.volume_layers import RangeReader
 
 # TSK's words when more than one file system's signature is found ("... (EXT2/3/4 or NTFS)").
@@ -20,8 +23,15 @@ _SEVERAL_FILE_SYSTEMS = re.compile(r"Multiple file system types detected \(([^)]
 # An LVM2 physical volume label: "LABELONE" in one of the first four 512-byte sectors, type "LVM2 001" 24 bytes on.
 _LVM_LABEL_SECTORS = 4
 
-# A UDIF disk image ends with a 512-byte trailer starting "koly".
-_UDIF_TRAILER = 512
+# A UDIF disk image ends with a 512-byte trailer starting "koly"; its data fork, from the file's first byte, is its
+# chunks: zlib, bzip2 or LZFSE streams (ADC has no mark).  An encrypted .dmg starts "encrcdsa" (version 2).
+_BZIP2_HEAD = re.compile(rb"BZh[1-9]1AY&SY")
+_LZFSE_HEADS = (b"bvx2", b"bvx1", b"bvxn", b"bvx-")
+_ENCRYPTED_DMG_HEAD = b"encrcdsa"
+
+# What TSK reads first: a read error there is why nothing was recognised.
+_FIRST_READ = 65536
+UNREADABLE_START = "its first bytes cannot be read"
 
 # A Linux swap area ends its first page with "SWAPSPACE2" (pages of 4 KiB, or 64 KiB on some ARM and POWER systems).
 _SWAP_SIGNATURE_ENDS = (4096, 65536)
@@ -36,9 +46,21 @@ def why_no_file_system(error: Exception, volume: RangeReader) -> str:
     if _is_lvm_physical_volume(_read(volume, 0, min(_LVM_LABEL_SECTORS * 512, volume.size))):
         return ("an LVM physical volume whose volume group libvslvm does not recognise: its logical volumes are not "
                 "read; its space is kept for carving")
-    if volume.size >= _UDIF_TRAILER and _read(volume, volume.size - _UDIF_TRAILER, 4) == b"koly":
-        return ("an Apple disk image (UDIF .dmg) with compressed chunks: not read (unsupported); "
-                "convert it to a raw image (hdiutil convert -format UDTO, or dmg2img) and scan that")
+    try:
+        head = volume.read(0, min(_FIRST_READ, volume.size))
+    except OSError as exc:
+        return f"{UNREADABLE_START} ({str(exc)[:300]}): the image is damaged there; its space is kept for carving"
+    if volume.size >= UDIF_TRAILER and _read(volume, volume.size - UDIF_TRAILER, 4) == b"koly":
+        return ("an Apple disk image (UDIF .dmg) not read as one: a .dmg given as the exhibit is read unless its "
+                "trailer or chunk tables are damaged (the exhibit's problems then say so); its space is kept for "
+                "carving")
+    if head.startswith(_ENCRYPTED_DMG_HEAD):
+        return "an encrypted Apple disk image (.dmg): not read (unsupported); its space is kept for carving"
+    compression = _compressed_head(head)
+    if compression:
+        return (f"{compression}-compressed data from its first byte, as an Apple disk image (UDIF .dmg) starts: if it "
+                "is one, its trailer is cut off or damaged, so its chunks cannot be found; not read (its space is kept "
+                "for carving)")
     return "no file system recognised (its space is kept for carving)"
 
 
@@ -57,6 +79,22 @@ def _is_lvm_physical_volume(head: bytes) -> bool:
         head[sector * 512: sector * 512 + 8] == b"LABELONE" and head[sector * 512 + 24: sector * 512 + 32] == b"LVM2 001"
         for sector in range(_LVM_LABEL_SECTORS)
     )
+
+
+def _compressed_head(head: bytes) -> str | None:
+    """The compression of a stream starting at the first byte: a zlib stream must also inflate (two header bytes
+    alone are too weak a mark), the bzip2 and LZFSE marks are long enough to stand alone."""
+    if _BZIP2_HEAD.match(head):
+        return "bzip2"
+    if head.startswith(_LZFSE_HEADS):
+        return "LZFSE"
+    if len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:
+        try:
+            if zlib.decompressobj().decompress(head, 1 << 16):
+                return "zlib"
+        except zlib.error:
+            return None
+    return None
 
 
 def _read(volume: RangeReader, offset: int, size: int) -> bytes:

@@ -391,7 +391,8 @@ def _image_facts(text: str | None) -> ImageFacts | None:
     # a fact recorded empty ("device_ids: []", "missing_parent: null") says nothing an examiner can use
     other = [Fact(k, _json(v)) for k, v in sorted(facts.items()) if k not in known and v not in _EMPTY]
     other += [Fact(f"container {k}", _json(v)) for k, v in sorted(container.items())
-              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes", "chain")
+              if k not in ("kind", "segments", "media_size", "bytes_per_sector", "headers", "stored_hashes", "chain",
+                           "problems")  # the container's problems are the image's first ones
               and v not in _EMPTY]
     if "gaps" in facts:
         other.append(Fact("unpartitioned gaps (offset, length)", _json(facts["gaps"]) if facts["gaps"] else "none"))
