@@ -174,6 +174,16 @@ def test_a_trailer_stating_another_media_size_is_recorded_and_the_chunk_tables_r
         source.close()
 
 
+def test_a_segmented_dmg_is_named_unsupported_and_read_as_raw_bytes(tmp_path: Path) -> None:
+    damaged = _damaged(tmp_path, {len(DMG.read_bytes()) - TRAILER + 56: struct.pack(">II", 1, 3)})
+    source, items, errors = _walk(damaged)
+    source.close()
+    assert source.container.kind == "raw" and items == []
+    assert (errors[0].kind, errors[0].message) == (ProblemKind.UNSUPPORTED, (
+        "an Apple disk image (UDIF .dmg) that cannot be read as one (segment 1 of an image in 3 segments (.dmgpart "
+        "files), which libmodi does not read): read as raw bytes, so only what it holds uncompressed can be found"))
+
+
 def test_a_chunk_that_fails_to_inflate_is_a_read_error_there_and_nowhere_else(tmp_path: Path) -> None:
     offset, length = _chunk(HFS_OFFSET // 512)  # the chunk holding the HFS+ volume header, catalog and files
     damaged = _damaged(tmp_path, {offset + length // 2: b"\xff" * 16})

@@ -232,14 +232,21 @@ def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "dmg"], pare
 def _open_udif(path: Path) -> MediaReader:
     """A .dmg through libmodi, which inflates its chunks (zlib, bzip2, ADC, LZFSE) from the tables of its XML plist.
 
-    The trailer is suspect data: a .dmg libmodi refuses (trailer or plist damaged), or whose reported media gives no
-    bytes where it says there are some, is read as the raw bytes it is, with a problem saying why: what it holds
-    uncompressed is still walked or carved, and the scan goes on.  A chunk that fails to inflate later is a read
-    error of the items lying on it."""
+    The trailer is suspect data: a .dmg libmodi refuses (trailer or plist damaged, a segmented image), or whose
+    reported media gives no bytes where it says there are some, is read as the raw bytes it is, with a problem saying
+    why: what it holds uncompressed is still walked or carved, and the scan goes on.  A chunk that fails to inflate
+    later is a read error of the items lying on it."""
+    with open(path, "rb") as f:
+        f.seek(-UDIF_TRAILER, os.SEEK_END)
+        trailer = f.read(UDIF_TRAILER)
+    segment, segments = struct.unpack_from(">II", trailer, 56)
+    if segments > 1:  # libmodi refuses them
+        return _udif_read_as_raw(path, ProblemKind.UNSUPPORTED, f"segment {segment} of an image in {segments} "
+                                 "segments (.dmgpart files), which libmodi does not read")
     try:
         media = _open_layered(path, "dmg", ())
     except ContainerError as exc:
-        return _udif_read_as_raw(path, str(exc).removeprefix(f"DMG {path}: "))
+        return _udif_read_as_raw(path, ProblemKind.DAMAGED, str(exc).removeprefix(f"DMG {path}: "))
     tail = min(UDIF_TRAILER, media.size)
     try:
         short = media.size == 0 or len(media.read(media.size - tail, tail)) < tail
@@ -247,9 +254,9 @@ def _open_udif(path: Path) -> MediaReader:
         short = False  # a chunk that fails to inflate: the survey says the end is unreadable, the rest is read
     if short:
         media.close()
-        return _udif_read_as_raw(path, f"its chunk tables give {media.size:,} bytes of media, but reads of them end "
-                                       "before that")
-    stated = _udif_trailer_media_size(path)
+        return _udif_read_as_raw(path, ProblemKind.DAMAGED, f"its chunk tables give {media.size:,} bytes of media, "
+                                 "but reads of them end before that")
+    stated = struct.unpack_from(">Q", trailer, 492)[0] * 512  # libmodi sizes the media from the chunk tables
     if stated != media.size:
         media.info = replace(media.info, problems=(Problem(ProblemKind.DAMAGED, (
             f"its trailer says the media is {stated:,} bytes, its chunk tables {media.size:,}: read as the chunk "
@@ -257,18 +264,9 @@ def _open_udif(path: Path) -> MediaReader:
     return media
 
 
-def _udif_read_as_raw(path: Path, why: str) -> MediaReader:
+def _udif_read_as_raw(path: Path, kind: ProblemKind, why: str) -> MediaReader:
     media = _open_raw(path, "raw", [path])
-    media.info = replace(media.info, problems=(Problem(ProblemKind.DAMAGED, (
+    media.info = replace(media.info, problems=(Problem(kind, (
         f"an Apple disk image (UDIF .dmg) that cannot be read as one ({why[:300]}): read as raw bytes, so only what it "
         "holds uncompressed can be found")),))
     return media
-
-
-def _udif_trailer_media_size(path: Path) -> int:
-    """The media size the trailer states (its sector count, 492 bytes into it); libmodi sizes the media from the
-    chunk tables instead."""
-    with open(path, "rb") as f:
-        f.seek(-UDIF_TRAILER + 492, os.SEEK_END)
-        (sectors,) = struct.unpack(">Q", f.read(8))
-    return int(sectors) * 512
