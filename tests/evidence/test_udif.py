@@ -25,7 +25,8 @@ from fieldlab.problems import ProblemKind
 from tests.conftest import REALDATA
 from tests.evidence.test_image_realdata import EXT2_SHA256, _content, _sleuth_kit_digests
 
-DMG = REALDATA / "log2timeline__dfvfs" / "test_data" / "hfsplus_zlib.dmg"
+DFVFS = REALDATA / "log2timeline__dfvfs" / "test_data"
+DMG = DFVFS / "hfsplus_zlib.dmg"
 HFS_OFFSET = 40 * 512  # the GPT's one partition, "disk image" (Apple_HFS)
 TRAILER = 512
 
@@ -214,6 +215,43 @@ def test_a_damaged_last_chunk_says_the_end_is_unreadable_and_the_volume_is_still
     source.close()
     assert [e.message[:48] for e in errors] == ["the image is incomplete: its end cannot be read "]
     assert {i.path.removeprefix(f"vol4@{HFS_OFFSET}/") for i in items} >= set(EXT2_SHA256)
+
+
+def _forged_after(disk: bytes) -> bytes:
+    """``disk`` followed by the whole .dmg, its chunk offsets (libmodi takes them from the file's start) and plist
+    offset moved past the disk: a raw disk whose end was made to look like a .dmg."""
+    data = DMG.read_bytes()
+    plist_start, plist_length = _trailer_field(216, ">Q"), _trailer_field(224, ">Q")
+    plist = plistlib.loads(data[plist_start:plist_start + plist_length])
+    for block in plist["resource-fork"]["blkx"]:
+        table = bytearray(block["Data"])
+        for index in range(struct.unpack_from(">I", table, 200)[0]):
+            entry = 204 + 40 * index
+            struct.pack_into(">Q", table, entry + 24, struct.unpack_from(">Q", table, entry + 24)[0] + len(disk))
+        block["Data"] = bytes(table)
+    new_plist = plistlib.dumps(plist)
+    trailer = bytearray(data[-TRAILER:])
+    struct.pack_into(">QQ", trailer, 216, len(disk) + plist_start, len(new_plist))
+    return disk + data[:plist_start] + new_plist + bytes(trailer)
+
+
+def test_a_raw_disk_ending_like_a_dmg_is_read_as_the_dmg_and_the_file_system_it_hides_is_named(tmp_path: Path) -> None:
+    disk = b"".join((DFVFS / f"ext2.splitraw.{n:03d}").read_bytes() for n in range(2))  # ext2 from its first byte
+    forged = tmp_path / "usb.dd"
+    forged.write_bytes(_forged_after(disk))
+    source, items, errors = _walk(forged)
+    source.close()
+    assert source.container.kind == "dmg"
+    assert {i.path.removeprefix(f"vol4@{HFS_OFFSET}/") for i in items} >= set(EXT2_SHA256)  # the forged .dmg's files
+    assert [(e.kind, e.message) for e in errors] == [(ProblemKind.DAMAGED, (
+        "its own bytes hold a file system (ext2) from the first byte, which its media as a .dmg does not start with: a "
+        "raw disk whose end was made to look like a .dmg trailer reads so. Only the .dmg's media is scanned; a copy "
+        "without its last 512 bytes is read as a raw disk"))]
+    copy = tmp_path / "usb-without-trailer.dd"
+    copy.write_bytes(forged.read_bytes()[:-TRAILER])
+    source, items, _ = _walk(copy)
+    source.close()
+    assert source.container.kind == "raw" and {i.path for i in items} >= set(EXT2_SHA256)
 
 
 def test_a_file_ending_with_a_udif_trailer_is_an_image_even_if_it_starts_like_a_bzip2_stream(tmp_path: Path) -> None:

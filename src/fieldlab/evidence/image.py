@@ -11,7 +11,7 @@ locator, whose volume layers are walked through the same table.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -48,7 +48,7 @@ from fieldlab.evidence.volume_layers import (
     spanned_physical_volumes,
 )
 from fieldlab.locator import Layer, Locator, LocatorError, parse_run
-from fieldlab.problems import ProblemKind
+from fieldlab.problems import Problem, ProblemKind
 
 MAX_VOLUME_LAYERS = 8  # partition > encryption > snapshot > container volume, with room for more
 
@@ -121,12 +121,15 @@ class ImageSource:
         if self.media.info.missing_parent:  # every read fails: no layout to find, nothing to carve
             return ImageFacts(asdict(self.media.info), self.media.size, "none", self.media.info.bytes_per_sector, [],
                               [], [f"the image is incomplete: {self.media.info.missing_parent}"])
+        if self.media.info.kind == "dmg":
+            self.media.info = replace(self.media.info, problems=(*self.media.info.problems, *self._raw_layout_unread()))
         problems = [problem.message for problem in self.media.info.problems]
         try:
             self.media.read(max(self.media.size - 512, 0), 512)
         except OSError as exc:
             problems.append(
-                f"the image is incomplete: its end cannot be read (a segment is missing or truncated): {str(exc)[:300]}"
+                "the image is incomplete: its end cannot be read (a segment is missing or truncated, or its last "
+                f"chunk does not inflate): {str(exc)[:300]}"
             )
         image = TskImage(self.media)
         try:
@@ -156,6 +159,28 @@ class ImageSource:
         for volume in volumes:
             self._survey_volume(volume)
         return ImageFacts(asdict(self.media.info), self.media.size, scheme, sector, volumes, gaps, problems)
+
+    def _raw_layout_unread(self) -> tuple[Problem, ...]:
+        """A .dmg is known by its trailer alone, and a trailer can be written at the end of any raw disk: read as a
+        .dmg, that disk would show only what forged chunk tables map.  An uncompressed .dmg's media starts as its
+        file does; when the file's own bytes hold a partition table or file system from the first byte that the
+        .dmg's media does not start with, the examiner is told how to read those bytes too."""
+        raw = pytsk3.Img_Info(str(self.path))
+        try:
+            found = _layout_name(raw)
+            if found is None:
+                return ()
+            try:
+                if self.media.read(0, _RAW_HEAD) == raw.read(0, min(_RAW_HEAD, raw.get_size())):
+                    return ()
+            except OSError:
+                pass
+        finally:
+            raw.close()
+        return (Problem(ProblemKind.DAMAGED, (
+            f"its own bytes hold a {found} from the first byte, which its media as a .dmg does not start with: a raw "
+            "disk whose end was made to look like a .dmg trailer reads so. Only the .dmg's media is scanned; a copy "
+            "without its last 512 bytes is read as a raw disk")),)
 
     def _survey_volume(self, volume: VolumeFacts) -> None:
         base = Locator.of("partition", str(volume.offset))
@@ -370,6 +395,21 @@ class ImageSource:
                                                 self.media.read, problem=self.facts.problems.append)
                 except (OSError, LocatorError) as exc:
                     self.facts.problems.append(f"free space of the volume at {volume.offset} not listed: {exc}")
+
+
+_RAW_HEAD = 65536  # bytes of a .dmg's media and of its file compared
+
+
+def _layout_name(image: pytsk3.Img_Info) -> str | None:
+    """The partition table or file system TSK finds from the image's first byte, named; None if neither."""
+    try:
+        return f"partition table ({_VS_TYPE_NAMES.get(int(pytsk3.Volume_Info(image).info.vstype), 'unknown')})"
+    except (OSError, RuntimeError):
+        pass
+    try:
+        return f"file system ({fs_type_name(pytsk3.FS_Info(image))})"
+    except (OSError, RuntimeError):
+        return None
 
 
 def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
