@@ -202,8 +202,8 @@ def test_a_chunk_that_fails_to_inflate_is_a_read_error_there_and_nowhere_else(tm
     assert items == []
     [error] = errors
     assert error.kind is ProblemKind.DAMAGED
-    assert error.message.startswith("its first bytes cannot be read (pymodi_handle_read_buffer_at_offset: unable to "
-                                    "read data.")
+    assert error.message.startswith("a read failed while its file system was opened (pymodi_handle_read_buffer_at_"
+                                    "offset: unable to read data.")
 
 
 def test_a_damaged_last_chunk_says_the_end_is_unreadable_and_the_volume_is_still_walked(tmp_path: Path) -> None:

@@ -218,3 +218,19 @@ def test_a_dmg_cut_short_is_scanned_to_the_end_with_its_problem_recorded(tmp_pat
     db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
     [(kind, message)] = db.execute("SELECT kind, message FROM errors").fetchall()
     assert kind == "unsupported" and "as an Apple disk image (UDIF .dmg) starts" in message
+
+
+def test_a_dmg_chunk_that_fails_to_inflate_is_recorded_where_it_was_met_and_the_scan_goes_on(tmp_path: Path) -> None:
+    from tests.evidence.test_udif import _chunk, _damaged
+
+    # the chunk holding the three small files' data (HFS+ blocks 462-466); TSK reads it when it opens the volume
+    offset, length = _chunk(3736)
+    (tmp_path / "evidence").mkdir()
+    dmg = _damaged(tmp_path / "evidence", {offset + length // 2: b"\xff" * 8})
+    result = fieldlab.scan(dmg, tmp_path / "case", exhibit_ref="DMG")
+    assert not result.interrupted and result.progress.hash_state == "unreadable"
+    db = sqlite3.connect(tmp_path / "case" / DATABASE_FILE)
+    errors = {(stage, kind): message for stage, kind, message in db.execute("SELECT stage, kind, message FROM errors")}
+    assert set(errors) == {("walk", "damaged"), ("carve", "unreadable")}
+    assert errors["walk", "damaged"].startswith("a read failed while its file system was opened (pymodi_handle_read_")
+    assert "unable to decompress block chunk" in errors["carve", "unreadable"]

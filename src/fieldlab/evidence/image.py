@@ -30,13 +30,13 @@ from fieldlab.evidence.filesystem import (
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.unrecognised_volume import (
-    UNREADABLE_START,
     why_no_file_system,
     why_no_file_system_in_logical_volume,
 )
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
+    READ_FAILED,
     ApfsVolume,
     LockedVolume,
     RangeVolume,
@@ -413,13 +413,13 @@ def _layout_name(image: pytsk3.Img_Info) -> str | None:
 
 
 def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
-    """Why a volume was not walked: still locked, cut off by the end of the media, its start unreadable, or no file
+    """Why a volume was not walked: still locked, cut off by the end of the media, a read of it failed, or no file
     system fieldlab reads."""
     if volume.encryption and not volume.unlocked:
         return ProblemKind.ENCRYPTED
     if volume.offset + volume.length > media_size:
         return ProblemKind.TRUNCATED
-    if volume.problem and volume.problem.startswith(UNREADABLE_START):
+    if volume.problem and volume.problem.startswith(READ_FAILED):
         return ProblemKind.DAMAGED
     return ProblemKind.UNSUPPORTED
 

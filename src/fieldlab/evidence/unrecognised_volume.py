@@ -3,8 +3,8 @@
 "No file system recognised" is true of blank space, but it hides layouts real seized media hold: a partition
 reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
 neither is listed: DFTT test #10), an LVM physical volume whose volume group metadata cannot be read (its logical
-volumes, and the file systems inside them, are then out of reach), a volume whose first bytes cannot be read (a
-container chunk that fails to inflate) and an Apple disk image (UDIF .dmg) that was not read as one: its trailer
+volumes, and the file systems inside them, are then out of reach), a volume TSK could not read (a container chunk
+that fails to inflate) and an Apple disk image (UDIF .dmg) that was not read as one: its trailer
 damaged or cut off (then only its compressed chunks are left, from the first byte), or encrypted.  Naming them tells
 the examiner which tool to reach for next instead of suggesting the space is empty.
 """
@@ -15,7 +15,7 @@ import re
 import zlib
 
 from fieldlab.evidence.differencing import UDIF_TRAILER
-from fieldlab.evidence.volume_layers import RangeReader
+from fieldlab.evidence.volume_layers import READ_FAILED, RangeReader
 
 # TSK's words when more than one file system's signature is found ("... (EXT2/3/4 or NTFS)").
 _SEVERAL_FILE_SYSTEMS = re.compile(r"Multiple file system types detected \(([^)]{1,80})\)")
@@ -29,9 +29,7 @@ _BZIP2_HEAD = re.compile(rb"BZh[1-9]1AY&SY")
 _LZFSE_HEADS = (b"bvx2", b"bvx1", b"bvxn", b"bvx-")
 _ENCRYPTED_DMG_HEAD = b"encrcdsa"
 
-# What TSK reads first: a read error there is why nothing was recognised.
-_FIRST_READ = 65536
-UNREADABLE_START = "its first bytes cannot be read"
+_HEAD = 65536  # bytes at the start of a volume looked at for what is left of a .dmg
 
 # A Linux swap area ends its first page with "SWAPSPACE2" (pages of 4 KiB, or 64 KiB on some ARM and POWER systems).
 _SWAP_SIGNATURE_ENDS = (4096, 65536)
@@ -46,10 +44,9 @@ def why_no_file_system(error: Exception, volume: RangeReader) -> str:
     if _is_lvm_physical_volume(_read(volume, 0, min(_LVM_LABEL_SECTORS * 512, volume.size))):
         return ("an LVM physical volume whose volume group libvslvm does not recognise: its logical volumes are not "
                 "read; its space is kept for carving")
-    try:
-        head = volume.read(0, min(_FIRST_READ, volume.size))
-    except OSError as exc:
-        return f"{UNREADABLE_START} ({str(exc)[:300]}): the image is damaged there; its space is kept for carving"
+    if str(error).startswith(READ_FAILED):  # a container chunk that fails to inflate, not a missing file system
+        return f"{error}: the image is damaged there; its space is kept for carving"
+    head = _read(volume, 0, min(_HEAD, volume.size))
     if volume.size >= UDIF_TRAILER and _read(volume, volume.size - UDIF_TRAILER, 4) == b"koly":
         return ("an Apple disk image (UDIF .dmg) not read as one: a .dmg given as the exhibit is read unless its "
                 "trailer or chunk tables are damaged (the exhibit's problems then say so); its space is kept for "

@@ -97,15 +97,25 @@ class LibyalRange:
         return self._handle.read_buffer_at_offset(min(size, self.size - offset), offset)
 
 
+# How a file system TSK could not open because a read of its range failed is told from one it did not recognise.
+READ_FAILED = "a read failed while its file system was opened"
+
+
 class TskImage(pytsk3.Img_Info):
-    """A range as The Sleuth Kit reads it, through Python call-backs."""
+    """A range as The Sleuth Kit reads it, through Python call-backs.  The first read that failed is kept: TSK hands
+    it back as its own error, in words that vary with the layer that failed."""
 
     def __init__(self, source: RangeReader) -> None:
         self._source = source
+        self.read_error: OSError | None = None
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def read(self, offset: int, size: int) -> bytes:
-        return self._source.read(offset, size)
+        try:
+            return self._source.read(offset, size)
+        except OSError as exc:
+            self.read_error = self.read_error or exc
+            raise
 
     def get_size(self) -> int:
         return self._source.size
@@ -140,7 +150,13 @@ class RangeVolume:
             if self.native is not None:
                 self._file_system = pytsk3.FS_Info(self.native[0], offset=self.native[1])
             else:
-                self._file_system = pytsk3.FS_Info(TskImage(self.data))
+                image = TskImage(self.data)
+                try:
+                    self._file_system = pytsk3.FS_Info(image)
+                except (OSError, RuntimeError) as exc:
+                    if image.read_error is None:
+                        raise
+                    raise OSError(f"{READ_FAILED} ({str(image.read_error)[:300]})") from exc
         return self._file_system
 
     def apfs_container(self):  # noqa: ANN201 - a pyfsapfs.container, or None when the range holds no APFS
