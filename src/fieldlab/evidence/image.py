@@ -29,10 +29,7 @@ from fieldlab.evidence.filesystem import (
 )
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
-from fieldlab.evidence.unrecognised_volume import (
-    why_no_file_system,
-    why_no_file_system_in_logical_volume,
-)
+from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import (
     ENCRYPTIONS,
@@ -165,16 +162,15 @@ class ImageSource:
         .dmg, that disk would show only what forged chunk tables map.  An uncompressed .dmg's media starts as its
         file does; when the file's own bytes hold a partition table or file system from the first byte that the
         .dmg's media does not start with, the examiner is told how to read those bytes too."""
+        try:
+            head = self.media.read(0, _RAW_HEAD)
+        except OSError:
+            head = b""  # a first chunk that does not inflate: the media cannot be said to start as the file does
         raw = pytsk3.Img_Info(str(self.path))
         try:
             found = _layout_name(raw)
-            if found is None:
+            if found is None or head == raw.read(0, min(_RAW_HEAD, raw.get_size())):
                 return ()
-            try:
-                if self.media.read(0, _RAW_HEAD) == raw.read(0, min(_RAW_HEAD, raw.get_size())):
-                    return ()
-            except OSError:
-                pass
         finally:
             raw.close()
         return (Problem(ProblemKind.DAMAGED, (
