@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, inspect, or_, select, update
 
@@ -59,6 +59,29 @@ _INSERT_ITEMS = (
     "INSERT INTO items (exhibit_id, locator, path, kind, size, mtime, atime, ctime, btime, link_target, flags, state) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exhibit_id, locator) DO NOTHING"
 )
+
+class ItemRow(NamedTuple):
+    """An item as its row of ``items``, after the exhibit id (the column order of ``_INSERT_ITEMS``)."""
+
+    locator: str
+    path: str
+    kind: str
+    size: int
+    mtime: float | None
+    atime: float | None
+    ctime: float | None
+    btime: float | None
+    link_target: str | None
+    flags: str
+    state: str
+
+
+def item_row(item: Item) -> ItemRow:
+    return ItemRow(
+        item.locator.to_text(), item.path, item.kind.value, item.size, item.mtime, item.atime, item.ctime, item.btime,
+        item.link_target, stored_flags(item.flags), "pending" if item.kind is ItemKind.FILE else "done",
+    )
+
 
 # The items the perceptual stage decodes: read pictures and videos with content, neither known-good nor a carved
 # copy of a listed file.  Also the items a later run matches again, so both passes give the same hits.
@@ -210,21 +233,18 @@ class CaseStore:
 
     def add_items(self, exhibit_id: int, found: Sequence[Item]) -> None:
         """Record walked items; ones already recorded by an earlier run are left as they are."""
-        if not found:
+        self.add_item_rows(exhibit_id, [item_row(item) for item in found])
+
+    def add_item_rows(self, exhibit_id: int, rows: Sequence[ItemRow]) -> None:
+        """``add_items`` for items already in their row form (``item_row``), as the walker process sends them."""
+        if not rows:
             return
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, found))
+            conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), [(exhibit_id, *row) for row in rows])
 
     @staticmethod
     def _item_rows(exhibit_id: int, found: Sequence[Item]) -> list[tuple]:
-        return [
-            (
-                exhibit_id, item.locator.to_text(), item.path, item.kind.value, item.size, item.mtime, item.atime,
-                item.ctime, item.btime, item.link_target, stored_flags(item.flags),
-                "pending" if item.kind is ItemKind.FILE else "done",
-            )
-            for item in found
-        ]
+        return [(exhibit_id, *item_row(item)) for item in found]
 
     def found_inside(self, exhibit_id: int) -> tuple[int, int]:
         """(files, bytes) found inside other items or free space rather than listed by the walk: archive members,

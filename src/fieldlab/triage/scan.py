@@ -1,8 +1,9 @@
 """The scan orchestrator: walk a source, read every file once on every core, match, and record.
 
-One thread does the walking and all database writes, interleaved with waiting
-for workers, so SQLite sees a single writer and nothing needs locks.  The walk
-runs ahead of the reading (it is much faster), recording items as *pending*;
+One thread does all database writes, interleaved with waiting for workers, so
+SQLite sees a single writer and nothing needs locks.  The walk runs in a process
+of its own (``triage/walker.py``) and ahead of the reading; what it finds is
+recorded as *pending* items;
 workers are fed pending items in the order the walk found them, which puts
 users' picture folders first.  Memory stays bounded whatever the source size:
 the walk keeps only a queue of folders, and at most a few batches are in flight.
@@ -36,11 +37,11 @@ from typing import Iterable, Iterator, Protocol, Sequence
 from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
 from fieldlab.case.same_source import refuse_second_copy, source_identity
-from fieldlab.case.store import CaseStore, Exhibit, HitRecord
+from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemRow
 from fieldlab.detect.classify import ModelSpec
 from fieldlab.evidence.extents import Extents, ExtentsTable
 from fieldlab.evidence.image import ImageSource
-from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError, parsed_flags
+from fieldlab.evidence.item import ItemFlag, ItemKind, WalkError, parsed_flags
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import BackgroundVerification
 from fieldlab.hashsets.library import HashSetLibrary
@@ -57,8 +58,10 @@ from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
+from fieldlab.triage.walker import Walker, runs_of
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
+WALK_WAIT = 0.01  # seconds a walk step waits for the walker while workers' results may be waiting
 BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are cut by bytes
 BATCH_BYTES = 64 << 20
 ORDER_WINDOW_FILES = 4 * BATCH_FILES  # pending items put in media order together: a few batches, so first hits
@@ -290,12 +293,13 @@ class _ScanRun:
         p.known_good, p.media_decoded, p.near_by_category = counts.known_good, counts.media_decoded, Counter(counts.near_by_category)
 
     def execute(self, pool: WorkPool) -> None:
-        walker: Iterator[Item | WalkError] | None = None if self.exhibit.walk_complete else self.evidence.walk()
+        walker = None if self.exhibit.walk_complete else Walker(self.spec)
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
         classifier = ClassifyPool(self.spec, self.classify, pool.width, cluster=cluster) if self.classify else None
-        with MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media, \
+        with (walker or contextlib.nullcontext()), \
+                MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media, \
                 (classifier or contextlib.nullcontext()):
             self._classifier = classifier
             try:
@@ -310,7 +314,7 @@ class _ScanRun:
                     self._dispatch_carving(pool, in_flight, limit)
                     self._dispatch_media(media, limit)
                     if walker is not None:
-                        if not self._walk_step(walker):
+                        if not self._walk_step(walker, waiting=bool(in_flight) or media.busy):
                             walker = None
                             self.store.update_exhibit(self.exhibit.id, walk_complete=True)
                             self.progress.walk_complete = True
@@ -340,27 +344,27 @@ class _ScanRun:
         self._record_media(media.collect(block=False))
         self._record_classified()
 
-    def _walk_step(self, walker: Iterator[Item | WalkError]) -> bool:
-        found: list[Item] = []
-        for entry in walker:
+    def _walk_step(self, walker: Walker, waiting: bool) -> bool:
+        """What the walker has found, recorded; False once the walk is over.  With work ``waiting`` to be
+        collected, the walker is given only a moment."""
+        rows: list[ItemRow] = []
+        for entry in walker.take(WALK_CHUNK, timeout=WALK_WAIT if waiting else 0.5):
             self.kill_point.reached("walk")
             if isinstance(entry, WalkError):
                 self.store.add_error(self.exhibit.id, "walk", entry.path, entry.problem)
                 self.progress.note([entry.problem])
                 continue
-            found.append(entry)
-            if len(found) >= WALK_CHUNK:
-                break
-        else:
-            self._record_walked(found)
-            return False
-        self._record_walked(found)
-        return True
+            row, runs = entry
+            rows.append(row)
+            if runs is not None:
+                self._extents.offer(row.locator, runs_of(runs))
+        self._record_walked(rows)
+        return not walker.finished
 
-    def _record_walked(self, found: list[Item]) -> None:
-        self.store.add_items(self.exhibit.id, found)
-        files = [i for i in found if i.kind is ItemKind.FILE]
-        self._walked.add(len(files), sum(i.size for i in files))
+    def _record_walked(self, rows: list[ItemRow]) -> None:
+        self.store.add_item_rows(self.exhibit.id, rows)
+        files = [row for row in rows if row.kind == ItemKind.FILE.value]
+        self._walked.add(len(files), sum(row.size for row in files))
         self._update_listed()
         self._report()
 

@@ -1,0 +1,102 @@
+"""The walker process gives the scan exactly what the walk finds, media runs included, and a walk that fails or dies
+in it stops the scan with a reason instead of hanging it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from fieldlab.case.store import item_row
+from fieldlab.evidence.image import ImageSource
+from fieldlab.evidence.item import Item, ItemKind, WalkError
+from fieldlab.evidence.sources import FolderSource, describe_source
+from fieldlab.triage.walker import Walked, Walker, WalkFailed, runs_of
+from fieldlab.validation.disks import standard_mbr_ntfs_disk, to_e01
+
+
+def _everything(walker: Walker) -> list[Walked]:
+    found: list[Walked] = []
+    deadline = time.monotonic() + 60
+    while not walker.finished and time.monotonic() < deadline:
+        found += walker.take(100, timeout=0.5)
+    assert walker.finished
+    return found
+
+
+def test_the_walker_gives_the_rows_and_runs_of_an_e01_walk_in_its_order(tmp_path: Path) -> None:
+    disk = standard_mbr_ntfs_disk(tmp_path / "ntfs")
+    e01 = to_e01(disk.path, tmp_path / "e01" / "disk", compression="deflate:fast")[0]
+    source = ImageSource(e01)
+    try:
+        expected = []
+        for entry in source.walk():
+            if isinstance(entry, WalkError):
+                expected.append(entry)
+                continue
+            row = item_row(entry)
+            expected.append((row, source.extents.take(row.locator) if entry.kind is ItemKind.FILE else None))
+    finally:
+        source.close()
+    with Walker(describe_source(e01)) as walker:
+        found = _everything(walker)
+    got = [entry if isinstance(entry, WalkError) else (entry[0], entry[1] and runs_of(entry[1])) for entry in found]
+    assert got == expected
+    assert sum(1 for entry in got if not isinstance(entry, WalkError) and entry[1] is not None) >= 5
+
+
+def _tree(root: Path, files: int) -> Path:
+    for n in range(files):
+        (root / f"folder{n % 5}").mkdir(parents=True, exist_ok=True)
+        (root / f"folder{n % 5}" / f"file{n}.bin").write_bytes(b"x" * n)
+    return root
+
+
+def test_a_walk_that_fails_in_the_walker_stops_with_its_reason(tmp_path: Path, monkeypatch) -> None:
+    walk = FolderSource.walk
+
+    def failing(self: FolderSource) -> Iterator[Item | WalkError]:
+        for count, entry in enumerate(walk(self)):
+            if count == 3:
+                raise RuntimeError("a structure no walk expected")
+            yield entry
+
+    monkeypatch.setattr(FolderSource, "walk", failing)
+    with Walker(describe_source(_tree(tmp_path / "tree", 10))) as walker:
+        with pytest.raises(WalkFailed, match="RuntimeError: a structure no walk expected"):
+            _everything(walker)
+
+
+def test_a_walker_that_dies_stops_the_scan_with_its_exit_code(tmp_path: Path, monkeypatch) -> None:
+    walk = FolderSource.walk
+
+    def dying(self: FolderSource) -> Iterator[Item | WalkError]:
+        for count, entry in enumerate(walk(self)):
+            if count == 3:
+                os._exit(7)
+            yield entry
+
+    monkeypatch.setattr(FolderSource, "walk", dying)
+    with Walker(describe_source(_tree(tmp_path / "tree", 10))) as walker:
+        with pytest.raises(WalkFailed, match="stopped unexpectedly.*exit code 7"):
+            _everything(walker)
+
+
+def test_closing_the_walker_mid_walk_ends_its_process(tmp_path: Path, monkeypatch) -> None:
+    walk = FolderSource.walk
+
+    def slow(self: FolderSource) -> Iterator[Item | WalkError]:
+        for entry in walk(self):
+            time.sleep(0.2)
+            yield entry
+
+    monkeypatch.setattr(FolderSource, "walk", slow)
+    walker = Walker(describe_source(_tree(tmp_path / "tree", 50)))
+    first = walker.take(10, timeout=5)
+    walker.close()
+    assert first and not walker.finished
+    assert not [p for p in multiprocessing.active_children() if p.name == "fieldlab-walker"]
