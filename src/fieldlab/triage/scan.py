@@ -58,7 +58,7 @@ from fieldlab.triage.perceive import MediaTask
 from fieldlab.triage.phone import analyse_phone_artefacts
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 from fieldlab.triage.unallocated import CarvedRegion, RegionTask, carve_region
-from fieldlab.triage.walker import Walker, runs_of
+from fieldlab.triage.walker import Walker, WalkInPlace, runs_of
 
 WALK_CHUNK = 2000  # entries recorded per walk step between checks on the workers
 WALK_WAIT = 0.01  # seconds a walk step waits for the walker while workers' results may be waiting
@@ -293,12 +293,14 @@ class _ScanRun:
         p.known_good, p.media_decoded, p.near_by_category = counts.known_good, counts.media_decoded, Counter(counts.near_by_category)
 
     def execute(self, pool: WorkPool) -> None:
-        walker = None if self.exhibit.walk_complete else Walker(self.spec)
+        walker: Walker | WalkInPlace | None = None
+        if not self.exhibit.walk_complete:
+            walker = Walker(self.spec) if isinstance(self.evidence, ImageSource) else WalkInPlace(self.evidence)
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem]] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
         classifier = ClassifyPool(self.spec, self.classify, pool.width, cluster=cluster) if self.classify else None
-        with (walker or contextlib.nullcontext()), \
+        with (walker if isinstance(walker, Walker) else contextlib.nullcontext()), \
                 MediaPool(self.spec, pool.width, cluster=cluster, model=self.classify) as media, \
                 (classifier or contextlib.nullcontext()):
             self._classifier = classifier
@@ -344,7 +346,7 @@ class _ScanRun:
         self._record_media(media.collect(block=False))
         self._record_classified()
 
-    def _walk_step(self, walker: Walker, waiting: bool) -> bool:
+    def _walk_step(self, walker: Walker | WalkInPlace, waiting: bool) -> bool:
         """What the walker has found, recorded; False once the walk is over.  With work ``waiting`` to be
         collected, the walker is given only a moment."""
         rows: list[ItemRow] = []

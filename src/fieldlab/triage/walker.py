@@ -1,4 +1,4 @@
-"""The walk in a process of its own, beside the scan's main process.
+"""The walk of a disk image in a process of its own, beside the scan's main process.
 
 Why: the main process records what the walk finds, hands files to the readers and records what they read; with the
 walk in it too, it was the scan's bottleneck.  On the 10 GiB seized laptop (201,107 files, E01) it was busy for all
@@ -10,12 +10,17 @@ The walker sends each entry as the row the case store records (``item_row``, com
 process) with the file's media runs, in chunks, through a pipe: tuples of plain values, which unpickle in ~2 us, where
 an ``Item`` took ~16 us.  The pipe holds what the main process has not taken yet; when it is full the walker waits.
 The walker opens the source itself, from the scan's ``SourceSpec``, as the readers do.
+
+Other sources (folders, archives, phone extractions) are walked in the main process (``WalkInPlace``): a folder's
+walk costs ~15 us a file, less than sending it does; on 200,000 small files the scan took 14.1 s with a walker
+process and 12.8 s without.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import time
+from itertools import islice
 from multiprocessing.connection import Connection
 from typing import Union
 
@@ -24,7 +29,7 @@ from fieldlab.errors import ScanError
 from fieldlab.evidence.extents import Extents
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import ItemKind, WalkError
-from fieldlab.evidence.sources import SourceSpec, open_source
+from fieldlab.evidence.sources import EvidenceSource, SourceSpec, open_source
 from fieldlab.triage.reader import prepare_worker
 
 CHUNK_ENTRIES = 1000  # entries per message: few round trips, yet the first files reach the readers at once
@@ -86,6 +91,21 @@ class Walker:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class WalkInPlace:
+    """``Walker``'s interface over a walk run in the scan's own process."""
+
+    def __init__(self, source: EvidenceSource) -> None:
+        self._entries = source.walk()
+        self.finished = False
+
+    def take(self, most: int, timeout: float) -> list[Walked]:  # the walk in place never waits: no timeout
+        taken: list[Walked] = []
+        for entry in islice(self._entries, most):
+            taken.append(entry if isinstance(entry, WalkError) else (item_row(entry), None))
+        self.finished = len(taken) < most
+        return taken
 
 
 def runs_of(fields: RunsFields) -> Extents:
