@@ -629,9 +629,9 @@ def doc_section(results: list[SizeResult], command: str, facts: str, tsk: str, w
         "benchmark works and how the parts compare, not the 5-20 GiB figures the issue asks for (the command for "
         "those is in `bench/README.md`). Under a load of 8-12 on 2 cores, run-to-run noise is larger than the "
         "difference between these sizes, so the growth ratios and the line fit below say little.\n")
-    busiest = max(float(load.split(" / ")[0]) for s in results for load in s.load)
+    busiest = max(float(s.load[0].split(" / ")[0]) for s in results)  # after a size, the load is its own steps'
     loaded = "" if busiest <= os.cpu_count() else (
-        f"\n**Loaded machine.** The 1-minute load average reached {busiest:.0f} on {os.cpu_count()} cores during these "
+        f"\n**Loaded machine.** The 1-minute load average was {busiest:.0f} on {os.cpu_count()} cores before these "
         "runs (other work on the machine): every step ran several times slower than on a quiet machine and the "
         "noise is large. Compare the steps of one size with each other (they shared the same conditions), not the "
         "absolute times with other sections.\n")
