@@ -21,6 +21,7 @@ from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
 from fieldlab.case.private import create_private_file, make_private_folder
 from fieldlab.case.schema import (
+    ITEMS_BY_MD5,
     case_info,
     classifications,
     classifier_models,
@@ -144,6 +145,7 @@ class CaseStore:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
+        ITEMS_BY_MD5.create(engine, checkfirst=True)  # a case made before the index: create_all adds only tables
         _add_problem_kinds(engine)
         _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
