@@ -56,33 +56,31 @@ def _tree(root: Path, files: int) -> Path:
     return root
 
 
-def test_a_walk_that_fails_in_the_walker_stops_with_its_reason(tmp_path: Path, monkeypatch) -> None:
+def _raising() -> None:
+    raise RuntimeError("a structure no walk expected")
+
+
+def _dying() -> None:
+    os._exit(7)
+
+
+@pytest.mark.parametrize("stop, reason", [
+    (_raising, "RuntimeError: a structure no walk expected"),  # a walk that fails stops with its reason
+    (_dying, "stopped unexpectedly.*exit code 7"),  # a walker that dies stops the scan with its exit code
+])
+def test_a_walk_that_fails_or_dies_in_the_walker_stops_with_the_reason(tmp_path: Path, monkeypatch, stop,
+                                                                        reason: str) -> None:
     walk = FolderSource.walk
 
-    def failing(self: FolderSource) -> Iterator[Item | WalkError]:
+    def stopping(self: FolderSource) -> Iterator[Item | WalkError]:
         for count, entry in enumerate(walk(self)):
             if count == 3:
-                raise RuntimeError("a structure no walk expected")
+                stop()
             yield entry
 
-    monkeypatch.setattr(FolderSource, "walk", failing)
+    monkeypatch.setattr(FolderSource, "walk", stopping)
     with Walker(describe_source(_tree(tmp_path / "tree", 10))) as walker:
-        with pytest.raises(WalkFailed, match="RuntimeError: a structure no walk expected"):
-            _everything(walker)
-
-
-def test_a_walker_that_dies_stops_the_scan_with_its_exit_code(tmp_path: Path, monkeypatch) -> None:
-    walk = FolderSource.walk
-
-    def dying(self: FolderSource) -> Iterator[Item | WalkError]:
-        for count, entry in enumerate(walk(self)):
-            if count == 3:
-                os._exit(7)
-            yield entry
-
-    monkeypatch.setattr(FolderSource, "walk", dying)
-    with Walker(describe_source(_tree(tmp_path / "tree", 10))) as walker:
-        with pytest.raises(WalkFailed, match="stopped unexpectedly.*exit code 7"):
+        with pytest.raises(WalkFailed, match=reason):
             _everything(walker)
 
 
