@@ -1161,6 +1161,14 @@ which runs were disturbed.
 """
 
 
+def prepare_cache(cache: str, image: Path, device: str) -> None:
+    """The page-cache state a step of the device comparison starts from: cold (nothing of either source cached) or
+    warm (the image file read once; the device's own buffers dropped, so it reads the file's pages through loop)."""
+    drop_cached(image, device)
+    if cache == "warm":
+        warm_page_cache(image)
+
+
 def drop_cached(image: Path, device: str) -> None:
     """Both sources cold: the image file's cached pages and the device's buffers dropped (only theirs)."""
     fd = os.open(image, os.O_RDONLY)
@@ -1196,6 +1204,7 @@ def compare_device(fieldlab: str, image: Path, disk: DiskImage, workdir: Path, e
                             check=True, capture_output=True, text=True).stdout.strip()
     loop = Path("/sys/block") / Path(device).name
     timings: dict[tuple[str, str], list[Timing]] = {}
+    limits: dict[tuple[str, str], list[float]] = {}  # dd of the whole source just before each scan, same cache state
     cases = workdir / "device-cases"
     try:
         readahead = {"file": (Path("/sys/block") / _backing_disk(image) / "queue/read_ahead_kb"),
@@ -1211,10 +1220,11 @@ def compare_device(fieldlab: str, image: Path, disk: DiskImage, workdir: Path, e
             for cache in ("warm", "cold"):
                 order = [("file", str(image)), ("device", device)]
                 for name, source in order if run % 2 else order[::-1]:
-                    if cache == "cold":
-                        drop_cached(image, device)
-                    else:
-                        warm_page_cache(image)  # the device's own buffers are dropped when its last reader closes it
+                    prepare_cache(cache, image, device)
+                    limit = measure(lambda: run_logged(["dd", f"if={source}", "of=/dev/null", "bs=1M"],
+                                                       cases.parent / "dd.log"))
+                    limits.setdefault((name, cache), []).append(limit.wall)
+                    prepare_cache(cache, image, device)
                     case_dir = cases / f"{name}-{cache}-{run}"
                     timing = run_fieldlab(fieldlab, Path(source), case_dir, env, verify=False)
                     check_fieldlab(fieldlab, case_dir, disk, env)  # the device finds exactly what the file does
@@ -1231,12 +1241,15 @@ def compare_device(fieldlab: str, image: Path, disk: DiskImage, workdir: Path, e
         for name in ("file", "device"):
             found = timings[(name, cache)]
             wall = statistics.median(t.wall for t in found)
+            dd_wall = statistics.median(limits[(name, cache)])
             rows.append([f"{name} ({'image file' if name == 'file' else 'losetup -r'})", cache,
                          " / ".join(f"{t.wall:.1f}" for t in found), f"{wall:.1f}",
                          f"{statistics.median(t.cpu for t in found):.1f}",
-                         f"{statistics.median(t.others for t in found):.1f}", f"{wall / file_wall:.2f}x"])
+                         f"{statistics.median(t.others for t in found):.1f}", f"{dd_wall:.1f}",
+                         f"{wall / dd_wall:.2f}x", f"{wall / file_wall:.2f}x"])
     table = markdown_table(("Source", "Page cache", "Wall per round (s)", "Median wall (s)", "Median CPU (s)",
-                            "Median others' CPU (s)", "Against the file"), rows)
+                            "Median others' CPU (s)", "`dd` of the source (s)", "Scan / `dd`",
+                            "Against the file"), rows)
     calls_table = markdown_table(("Source", *sorted({c for v in calls.values() for c in v})),
                                  [[name, *(f"{v.get(c, 0):,}" for c in sorted({c for v in calls.values() for c in v}))]
                                   for name, v in calls.items()]) if calls else "(strace not installed: not counted)"
@@ -1252,9 +1265,12 @@ Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `.venv/bin/python be
 **What.** The generated NTFS disk of the section above ({disk.image_size / MB:,.0f} MB, {disk.files_wanted:,} files
 wanted) scanned with `fieldlab scan SOURCE --no-perceptual --no-embedded --no-carve --no-verify` from the image file
 and from `losetup -r` over the same file (the on-scene path: a seized disk behind a write blocker), alternating which
-goes first. *Warm*: the image file read once just before (a device keeps its own buffers only while it is open, so
-the device reads its backing file's cached pages through the loop driver). *Cold*: the file's cached pages and the
-device's buffers dropped before the run (`posix_fadvise DONTNEED`, `blockdev --flushbufs`), so both read the disk.
+goes first. *Warm*: the image file read once just before and the device's own buffers dropped, so the device
+reads its backing file's cached pages through the loop driver. *Cold*: the file's cached pages and the device's
+buffers dropped before the run (`posix_fadvise DONTNEED`, `blockdev --flushbufs`), so both read the disk. Just before
+each scan, from the same cache state, `dd if=SOURCE of=/dev/null bs=1M` reads the whole source once: how fast that
+source gives its bytes at all, whoever reads them (the scan reads only the files, deleted ones included, and the
+file-system metadata; on this disk that is most of it).
 Read-ahead: file's disk {readahead_kb['file']} KiB, device {readahead_kb['device']} KiB; loop direct I/O {direct_io}.
 Every run found exactly the planted hits.
 
