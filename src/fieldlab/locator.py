@@ -26,6 +26,7 @@ from fieldlab.errors import FieldlabError
 VolumeLayerKind = Literal[  # between a disk's media and its file systems: one entry each in evidence/volume_layers
     "partition",  # a volume of a disk, by its byte offset (0 when there is no partition table)
     "bde",  # the decrypted view of a BitLocker volume
+    "luks",  # the decrypted view of a LUKS volume
     "vss",  # a volume shadow copy, by store index
     "apfsvol",  # a volume of an APFS container, by index
     "lvm",  # a logical volume of the LVM volume group on a physical volume, by index

@@ -67,6 +67,9 @@ def scan(
     bitlocker_recovery_key: Annotated[
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_RECOVERY_KEY", help="48-digit BitLocker recovery key.")
     ] = None,
+    luks_password: Annotated[
+        Optional[str], typer.Option(envvar="FIELDLAB_LUKS_PASSWORD", help="Passphrase of a LUKS1 volume (Linux disk encryption).")
+    ] = None,
     password: Annotated[
         Optional[list[str]],
         typer.Option("--password", help="A password to try on encrypted zip and 7z archives, PDFs, Android backups (.ab) and an encrypted iOS backup folder (repeatable); never written to the case."),
@@ -107,7 +110,7 @@ def scan(
 
     passwords = tuple(dict.fromkeys([*(password or []), *(password_lines(password_file) if password_file else [])]))
     unlock = UnlockOptions(bitlocker_password=bitlocker_password, bitlocker_recovery_key=bitlocker_recovery_key,
-                           shadow_copies=shadow_copies, archive_passwords=passwords)
+                           luks_password=luks_password, shadow_copies=shadow_copies, archive_passwords=passwords)
     shown_live = LiveDisplay(console) if live and console.is_terminal else contextlib.nullcontext()
     with shown_live as display:
         result = api.scan(

@@ -1,5 +1,5 @@
-"""A disk image or device as an evidence source: container > volumes > (BitLocker) > (shadow copies | LVM logical
-volumes) > file systems.
+"""A disk image or device as an evidence source: container > volumes > (BitLocker | LUKS) > (shadow copies | LVM
+logical volumes) > file systems.
 
 Each layer is a small read-only byte range with ``read(offset, size)`` and
 ``size``, opened through the table of ``volume_layers``; The Sleuth Kit sees
@@ -56,6 +56,7 @@ class UnlockOptions:
 
     bitlocker_password: str | None = field(default=None, repr=False)
     bitlocker_recovery_key: str | None = field(default=None, repr=False)
+    luks_password: str | None = field(default=None, repr=False)  # a LUKS1 volume's passphrase
     shadow_copies: bool = False  # also walk every volume shadow copy
     archive_passwords: tuple[str, ...] = field(default=(), repr=False)  # tried on encrypted zip, 7z (and RAR) members
 
@@ -67,12 +68,13 @@ class VolumeFacts:
     description: str
     index: int | None = None  # slot in the partition table
     file_system: str | None = None
-    encryption: str | None = None  # "bitlocker" when detected
+    encryption: str | None = None  # "bitlocker" or "luks" when detected
     unlocked: bool | None = None
     shadow_copies: list[dict] = field(default_factory=list)  # {"index", "created", "size"}
     apfs_volumes: list[str] = field(default_factory=list)  # names, in container order
     logical_volumes: list[dict] = field(default_factory=list)  # LVM: {"index", "name", "size", "file_system", "problem"}
     problem: str | None = None
+    problem_kind: str | None = None  # a ProblemKind, when the layer that failed to open said which
 
 
 @dataclass
@@ -184,7 +186,7 @@ class ImageSource:
         if view.data.size == 0:
             volume.problem = volume.problem or "starts past the end of the media"
             return
-        for encryption in ENCRYPTIONS:  # BitLocker; a LUKS entry would be met here too
+        for encryption in ENCRYPTIONS:  # BitLocker, LUKS
             found = encryption.children(view)
             if not found:
                 continue
@@ -194,7 +196,7 @@ class ImageSource:
                 volume.unlocked = True
             except LockedVolume as exc:
                 volume.unlocked = False
-                volume.problem = str(exc)
+                volume.problem, volume.problem_kind = str(exc), exc.kind
                 return
             break
         try:
@@ -411,6 +413,8 @@ def _layout_name(image: pytsk3.Img_Info) -> str | None:
 def _volume_problem_kind(volume: VolumeFacts, media_size: int) -> ProblemKind:
     """Why a volume was not walked: still locked, cut off by the end of the media, a read of it failed, or no file
     system fieldlab reads."""
+    if volume.problem_kind is not None:
+        return ProblemKind(volume.problem_kind)
     if volume.encryption and not volume.unlocked:
         return ProblemKind.ENCRYPTED
     if volume.offset + volume.length > media_size:

@@ -1,11 +1,12 @@
 """Every layer between a disk's media and its file systems in one table: how it opens, what it needs, what it holds.
 
 A disk image's locator starts with volume layers, outermost first: ``partition:1048576|bde:|vss:1|fsfile:...``
-is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576.  ``ImageSource`` opens such a chain
+is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576 (``partition:1048576|luks:`` the
+decrypted view of a LUKS volume there).  ``ImageSource`` opens such a chain
 by handing each layer's value to its ``VolumeLayer`` with the view its parent opened, and keeps each view under the
-text of its layer path, so re-opening an item names no layer kind and fixes no order.  A new encrypted layer (LUKS)
-is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret as a
-field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (the
+text of its layer path, so re-opening an item names no layer kind and fixes no order.  An encrypted layer (BitLocker,
+LUKS) is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret
+as a field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (the
 logical volumes of an LVM physical volume, ``partition:1048576|lvm:0``) also needs the survey to descend into it.
 ``tests/evidence/test_volume_layers.py`` fails when the table and the locator's vocabulary disagree.
 """
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Literal, Protocol
 
 import pybde
+import pyluksde
 import pytsk3
 import pyvshadow
 import pyvslvm
@@ -24,7 +26,9 @@ import pyvslvm
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
+from fieldlab.evidence.luks_header import MAX_UNLOCK_ITERATIONS, has_luks_magic, read_luks_header
 from fieldlab.locator import LocatorError, VolumeLayerKind, display_bytes
+from fieldlab.problems import ProblemKind
 
 if TYPE_CHECKING:
     from fieldlab.evidence.image import UnlockOptions
@@ -43,7 +47,12 @@ class RangeReader(Protocol):
 
 
 class LockedVolume(EvidenceError):
-    """An encrypted volume the unlock options given do not open; the message says what to supply."""
+    """An encrypted volume the unlock options given do not open; the message says what to supply, ``kind`` why it
+    stays closed: encrypted, or (its header checked before any key is tried) damaged, cut short, unsupported."""
+
+    def __init__(self, message: str, kind: ProblemKind = ProblemKind.ENCRYPTED) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Region:
@@ -84,7 +93,7 @@ class FileObject:
 
 
 class LibyalRange:
-    """A decrypted BitLocker volume, a shadow-copy store or an LVM logical volume as a range."""
+    """A decrypted BitLocker or LUKS volume, a shadow-copy store or an LVM logical volume as a range."""
 
     def __init__(self, handle, owner: object = None) -> None:  # noqa: ANN001
         self._handle = handle
@@ -240,6 +249,34 @@ def _bitlocker(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVol
     return RangeVolume(LibyalRange(volume))
 
 
+def _luks_found(parent: RangeVolume) -> tuple[bytes, ...]:
+    """By the header's magic alone, LUKS1 or LUKS2: a LUKS2 volume is named encrypted though it cannot be opened."""
+    return (b"",) if has_luks_magic(parent.data) else ()
+
+
+def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
+    """The decrypted volume.  The header is checked first (``luks_header``): a damaged one is said so with or without
+    a passphrase, and libluksde's PBKDF2 never runs for more iterations than ``MAX_UNLOCK_ITERATIONS``."""
+    header = read_luks_header(parent.data)
+    if header.problem is not None:
+        raise LockedVolume(header.problem.message, header.problem.kind)
+    if not unlock.luks_password:
+        raise LockedVolume("LUKS volume: locked, give --luks-password to read it")
+    if header.unlock_iterations > MAX_UNLOCK_ITERATIONS:
+        raise LockedVolume(f"LUKS volume: its key slots ask for {header.unlock_iterations:,} PBKDF2 iterations a "
+                           f"passphrase, more than the {MAX_UNLOCK_ITERATIONS:,} fieldlab spends; not unlocked",
+                           ProblemKind.LIMIT)
+    volume = pyluksde.volume()
+    volume.set_password(unlock.luks_password)
+    try:
+        volume.open_file_object(FileObject(parent.data))
+    except OSError as exc:
+        raise LockedVolume(f"LUKS volume: libluksde could not open it: {str(exc)[:300]}", ProblemKind.UNSUPPORTED) from None
+    if volume.is_locked():
+        raise LockedVolume("LUKS volume: the --luks-password given does not unlock it")
+    return RangeVolume(LibyalRange(volume))
+
+
 def shadow_copies(parent: RangeVolume) -> list[dict]:
     """The volume's shadow copies with when each was made and its size: the facts the case records."""
     try:
@@ -360,6 +397,7 @@ LAYERS: tuple[VolumeLayer, ...] = (
     VolumeLayer("partition", "volume", _partition, _partition_offsets),
     VolumeLayer("bde", "encryption", _bitlocker, _bitlocker_found, ("bitlocker_password", "bitlocker_recovery_key"),
                 fact="bitlocker"),
+    VolumeLayer("luks", "encryption", _luks, _luks_found, ("luks_password",), fact="luks"),
     VolumeLayer("vss", "snapshot", _shadow_copy, lambda parent: tuple(str(c["index"]).encode()
                                                                       for c in shadow_copies(parent))),
     VolumeLayer("apfsvol", "container", _apfs_volume, _apfs_volume_indexes),

@@ -310,7 +310,8 @@ def _place(image: Path, disk: Path, offset: int) -> None:
 
 
 _PACKAGE_OF = {"mkfs.fat": "dosfstools", "mcopy": "mtools", "mdel": "mtools", "mke2fs": "e2fsprogs",
-               "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "mkfs.exfat": "exfatprogs", "ewfacquire": "ewf-tools"}
+               "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "mkfs.exfat": "exfatprogs", "ewfacquire": "ewf-tools",
+               "cryptsetup": "cryptsetup-bin"}
 
 
 def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
