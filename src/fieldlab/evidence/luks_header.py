@@ -57,15 +57,16 @@ def read_luks_header(data: RangeReader) -> LuksHeader:
         head = data.read(0, HEADER_SIZE)
     except OSError as exc:
         return LuksHeader(0, 0, Problem(ProblemKind.UNREADABLE, f"LUKS volume: its header cannot be read: {exc}"))
-    version = struct.unpack(">H", head[6:8])[0] if len(head) >= 8 else 0
+    if len(head) < 8:
+        return LuksHeader(0, 0, _cut_short(len(head)))
+    version = struct.unpack(">H", head[6:8])[0]
     if version == 2:
         return LuksHeader(2, 0, Problem(ProblemKind.UNSUPPORTED, (
             "LUKS2 volume: fieldlab opens LUKS1 only (libluksde cannot read LUKS2); not read")))
     if version != 1:
         return LuksHeader(version, 0, _damaged(f"its header gives version {version}, which no LUKS writer makes"))
     if len(head) < HEADER_SIZE:
-        return LuksHeader(1, 0, Problem(ProblemKind.TRUNCATED, (
-            f"LUKS volume: its header is cut short ({len(head)} of {HEADER_SIZE} bytes); not read")))
+        return LuksHeader(1, 0, _cut_short(len(head)))
     (_, _, cipher, mode, hash_spec, payload, key_bytes, _, _, digest_iterations, _) = _FIXED.unpack_from(head)
     if not all(_is_name(name) for name in (cipher, mode, hash_spec)):
         return LuksHeader(1, 0, _damaged("its cipher, mode or hash name is not text"))
@@ -94,6 +95,10 @@ def read_luks_header(data: RangeReader) -> LuksHeader:
 def _is_name(field: bytes) -> bool:
     text = field.split(b"\0", 1)[0]
     return bool(text) and all(0x21 <= byte < 0x7F for byte in text)
+
+
+def _cut_short(size: int) -> Problem:
+    return Problem(ProblemKind.TRUNCATED, f"LUKS volume: its header is cut short ({size} of {HEADER_SIZE} bytes); not read")
 
 
 def _damaged(why: str) -> Problem:

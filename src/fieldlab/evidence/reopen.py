@@ -23,6 +23,7 @@ from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER
 from fieldlab.evidence.sources import ItemHandle, SourceSpec, describe_source
+from fieldlab.evidence.volume_layers import LockedVolume
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.problems import Problem, ProblemKind
 
@@ -84,6 +85,8 @@ def reopen_item(exhibit: OpenedExhibit, locator: Locator | str, passwords: tuple
         kind = ProblemKind.ENCRYPTED if exc.errno == errno.EACCES and _encrypted_file(parsed) else ProblemKind.UNREADABLE
         raise ReopenError(kind, f"cannot be opened: {_reason(exc)}") from None
     except ArchiveError as exc:
+        raise ReopenError(exc.kind, str(exc)) from None
+    except LockedVolume as exc:  # a file of a BitLocker or LUKS volume its caller gave no key for
         raise ReopenError(exc.kind, str(exc)) from None
     except LocatorError as exc:
         raise ReopenError(ProblemKind.UNSUPPORTED, f"this exhibit cannot open this address: {_reason(exc)}") from None

@@ -67,6 +67,7 @@ def build_luks1_disk(path: Path, scheme: str, plaintext: Path, passphrase: str) 
     if scheme not in ("mbr", "gpt", "none"):
         raise ValueError(f"scheme must be mbr, gpt or none, not {scheme!r}")
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if scheme == "none":
         payload, key = luks1_volume(plaintext, path, passphrase)
         return LuksDisk(path, scheme, 0, payload, key)
