@@ -3,6 +3,7 @@ examiner's passphrase opens them, and a hostile header is a recorded problem, ne
 
 from __future__ import annotations
 
+import random
 import struct
 import subprocess
 from pathlib import Path
@@ -217,6 +218,29 @@ def test_a_header_cryptsetup_wrote_passes_the_checks_with_what_a_passphrase_cost
     assert (header.version, header.problem) == (1, None)
     assert header.unlock_iterations == 1000 + 1000  # one enabled slot's iterations and the master-key digest's
     assert header.unlock_iterations < MAX_UNLOCK_ITERATIONS
+
+
+def test_randomly_garbled_headers_end_as_a_volume_read_or_a_problem_of_it_never_an_exception(
+        sound_volume: bytes, tmp_path: Path) -> None:
+    """Bytes of the 592-byte header changed at random (seeded), the passphrase given so libluksde is reached.  The
+    iteration counts are left alone: a garbled count is bounded (``MAX_UNLOCK_ITERATIONS``) but may still cost
+    seconds, and the bound has its own test above."""
+    rng = random.Random(20261207)
+    iteration_bytes = {offset for slot in range(8) for offset in range(212 + 48 * slot, 216 + 48 * slot)}
+    iteration_bytes |= set(range(164, 168))
+    outcomes = set()
+    for _ in range(120):
+        data = bytearray(sound_volume)
+        for offset in rng.sample(sorted(set(range(592)) - iteration_bytes), rng.randint(1, 6)):
+            data[offset] = rng.randrange(256)
+        image = tmp_path / "garbled.raw"
+        image.write_bytes(bytes(data))
+        source, _, errors = _walk(image, PASSPHRASE)
+        (volume,) = source.facts.volumes
+        assert volume.file_system is not None or volume.problem
+        outcomes.add(volume.problem_kind or ("read" if volume.file_system else "not luks"))
+        source.close()
+    assert {ProblemKind.DAMAGED, ProblemKind.UNSUPPORTED, "read"} <= outcomes  # the garbling reached every stage
 
 
 @pytest.mark.parametrize("head", [b"LUKS\xba\xbe", b"LUKS\xba\xbe\x00", b"LUKS\xba\xbe\x00\x01"])

@@ -1,13 +1,13 @@
 """Every layer between a disk's media and its file systems in one table: how it opens, what it needs, what it holds.
 
 A disk image's locator starts with volume layers, outermost first: ``partition:1048576|bde:|vss:1|fsfile:...``
-is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576 (``partition:1048576|luks:`` the
-decrypted view of a LUKS volume there).  ``ImageSource`` opens such a chain
-by handing each layer's value to its ``VolumeLayer`` with the view its parent opened, and keeps each view under the
-text of its layer path, so re-opening an item names no layer kind and fixes no order.  An encrypted layer (BitLocker,
-LUKS) is one ``VolumeLayer`` line in ``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret
-as a field of ``UnlockOptions``: the survey tries every ``encryption`` entry on each volume.  A layer of a new role (the
-logical volumes of an LVM physical volume, ``partition:1048576|lvm:0``) also needs the survey to descend into it.
+is a file of shadow copy 1 of the decrypted BitLocker volume at byte 1,048,576 (``partition:1048576|luks:`` would be
+the decrypted LUKS volume there).  ``ImageSource`` opens such a chain by handing each layer's value to its
+``VolumeLayer`` with the view its parent opened, and keeps each view under the text of its layer path, so re-opening
+an item names no layer kind and fixes no order.  An encrypted layer (BitLocker, LUKS) is one ``VolumeLayer`` line in
+``LAYERS``, its kind in ``fieldlab.locator.VOLUME_LAYER_KINDS`` and its secret as a field of ``UnlockOptions``: the
+survey tries every ``encryption`` entry on each volume.  A layer of a new role (the logical volumes of an LVM
+physical volume, ``partition:1048576|lvm:0``) also needs the survey to descend into it.
 ``tests/evidence/test_volume_layers.py`` fails when the table and the locator's vocabulary disagree.
 """
 
@@ -271,7 +271,8 @@ def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
     try:
         volume.open_file_object(FileObject(parent.data))
     except OSError as exc:
-        raise LockedVolume(f"LUKS volume: libluksde could not open it: {str(exc)[:300]}", ProblemKind.UNSUPPORTED) from None
+        raise LockedVolume(f"LUKS volume: libluksde could not open it (a cipher or hash it does not read, or a field "
+                           f"damaged): {str(exc)[:300]}", ProblemKind.UNSUPPORTED) from None
     if volume.is_locked():
         raise LockedVolume("LUKS volume: the --luks-password given does not unlock it")
     return RangeVolume(LibyalRange(volume))
