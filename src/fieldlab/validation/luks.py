@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class LuksDisk:
 
 def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, bytes]:
     """Write ``volume``: a LUKS1 header for ``passphrase``, then ``plaintext`` encrypted.  Returns (the payload's
-    offset in bytes, the master key), the key derived from what is encrypted so the same input gives the same key."""
+    offset in bytes, the master key), the key and UUID derived from what is encrypted (cryptsetup's salts stay its
+    own)."""
     master_key = hashlib.sha256(b"fieldlab luks1 " + plaintext.read_bytes()).digest()  # aes-xts-plain64, 256 bits
     size = plaintext.stat().st_size
     with tempfile.TemporaryDirectory(prefix="fieldlab-luks-", dir=volume.parent) as work:
@@ -48,7 +50,8 @@ def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, b
             out.truncate(4 * MIB + size)  # room for the header; cut to its real size below
         _run(["cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--key-file", str(key_file),
               "--master-key-file", str(master_file), "--cipher", "aes-xts-plain64", "--key-size", "256",
-              "--hash", "sha256", "--pbkdf-force-iterations", str(_ITERATIONS), str(volume)])
+              "--hash", "sha256", "--pbkdf-force-iterations", str(_ITERATIONS),
+              "--uuid", str(uuid.UUID(bytes=hashlib.sha256(master_key).digest()[:16], version=4)), str(volume)])
     with open(volume, "r+b") as out, open(plaintext, "rb") as source:
         header = out.read(112)
         payload = struct.unpack(">I", header[104:108])[0] * SECTOR
