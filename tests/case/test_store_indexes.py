@@ -1,5 +1,6 @@
 """The case database answers the scan's per-batch questions through an index, not a scan of every item: a question
-asked once per batch that reads every item makes a scan's time grow with the square of the disk."""
+asked once per batch that reads every item makes a scan's time grow with the square of the disk.  An index only
+one kind of scan asks through is made when it first asks, not kept up to date by every scan."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from fieldlab.case.store import CaseStore
 from fieldlab.evidence.item import Item, ItemKind
 from fieldlab.locator import Locator
+from fieldlab.results import ItemResult
 
 
 def _plan(case_dir: Path, sql: str, args: tuple) -> str:
@@ -16,25 +18,46 @@ def _plan(case_dir: Path, sql: str, args: tuple) -> str:
         return " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
 
 
+def _indexes(case_dir: Path) -> set[str]:
+    with sqlite3.connect(case_dir / "case.sqlite") as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
 def _listed_md5s_sql() -> str:
     return ("SELECT DISTINCT items.md5 FROM items WHERE items.exhibit_id = ? AND items.md5 IN (?, ?) "
             "AND items.flags NOT LIKE '%unallocated%'")
 
 
-def test_carved_copies_are_looked_up_by_md5_through_an_index(tmp_path: Path) -> None:
-    store = CaseStore.open(tmp_path / "case")
+def _store_with_read_items(case_dir: Path) -> tuple[CaseStore, int]:
+    store = CaseStore.open(case_dir)
     exhibit, _ = store.ensure_exhibit("E1", "/evidence", "image")
     store.add_items(exhibit.id, [Item(Locator.for_file(f"f{n}".encode()), f"f{n}", ItemKind.FILE, 1) for n in range(50)])
-    assert store.listed_md5s(exhibit.id, ["0" * 32]) == set()
+    pending = store.pending_items(exhibit.id, 0, 100)
+    store.record_results(exhibit.id, [ItemResult(p.id, md5=f"{p.id:032x}", sha1=f"{p.id:040x}") for p in pending], [],
+                         {p.id: p.path for p in pending})
+    return store, exhibit.id
+
+
+def test_carved_copies_are_looked_up_by_md5_through_an_index(tmp_path: Path) -> None:
+    store, exhibit_id = _store_with_read_items(tmp_path / "case")
+    assert store.listed_md5s(exhibit_id, [f"{7:032x}", "0" * 31 + "z"]) == {f"{7:032x}"}
     store.close()
-    assert "ix_items_md5" in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit.id, "a" * 32, "b" * 32))
+    assert "ix_items_md5" in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))
 
 
-def test_a_case_made_before_the_index_gets_it_when_opened(tmp_path: Path) -> None:
-    CaseStore.open(tmp_path / "case").close()
-    with sqlite3.connect(tmp_path / "case" / "case.sqlite") as conn:
-        conn.execute("DROP INDEX ix_items_md5")
-    CaseStore.open(tmp_path / "case").close()
-    with sqlite3.connect(tmp_path / "case" / "case.sqlite") as conn:
-        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "ix_items_md5" in names
+def test_the_md5_index_is_made_at_the_first_look_up_not_while_files_are_recorded(tmp_path: Path) -> None:
+    store, exhibit_id = _store_with_read_items(tmp_path / "case")
+    assert "ix_items_md5" not in _indexes(tmp_path / "case")
+    store.listed_md5s(exhibit_id, ["0" * 32])
+    store.close()
+    assert "ix_items_md5" in _indexes(tmp_path / "case")
+
+
+def test_a_case_whose_index_exists_already_is_looked_up_through_it(tmp_path: Path) -> None:
+    store, exhibit_id = _store_with_read_items(tmp_path / "case")
+    store.listed_md5s(exhibit_id, ["0" * 32])
+    store.close()
+    reopened = CaseStore.open(tmp_path / "case")  # a new store, not knowing the index exists: made "if not exists"
+    assert reopened.listed_md5s(exhibit_id, [f"{3:032x}"]) == {f"{3:032x}"}
+    reopened.close()
+    assert "ix_items_md5" in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))

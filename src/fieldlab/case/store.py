@@ -132,6 +132,7 @@ class CaseStore:
         self.case_dir = case_dir
         self.engine = engine
         self.audit = AuditLog(engine, case_dir)
+        self._md5_indexed = False
 
     @classmethod
     def open(cls, case_dir: Path, create: bool = True) -> CaseStore:
@@ -145,7 +146,6 @@ class CaseStore:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
-        ITEMS_BY_MD5.create(engine, checkfirst=True)  # a case made before the index: create_all adds only tables
         _add_problem_kinds(engine)
         _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
@@ -438,6 +438,10 @@ class CaseStore:
         wanted = sorted({m for m in md5s if m})
         if not wanted:
             return set()
+        if not self._md5_indexed:  # made once, in one pass over the items read so far (see schema.ITEMS_BY_MD5)
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(ITEMS_BY_MD5)
+            self._md5_indexed = True
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(items.c.md5).where(items.c.exhibit_id == exhibit_id, items.c.md5.in_(wanted),
