@@ -1,26 +1,30 @@
 """What the scan's worker processes hand back and what the case store hands them: the messages between triage/ and case/.
 
 They live apart from both so that a worker, which reads evidence and never the case, imports none of the case
-store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses (a named
-tuple for the one made per file read): they cross process boundaries pickled.
+store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses, and named
+tuples for those made once per file (a folder of a million small files makes a million of each): they cross
+process boundaries pickled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, NamedTuple, TypeVar
 
 from fieldlab.evidence.item import Item
 from fieldlab.problems import Problem
 
 MediaKind = Literal["image", "video"]  # what the decoding stage makes of an item (media.kind)
+_Row = TypeVar("_Row", bound=tuple)
 
 if TYPE_CHECKING:  # the classifier's own imports (numpy) stay out of whoever only passes results on
     from fieldlab.detect.classify import Classification, ModelPixels
 
 
-@dataclass(frozen=True)
-class PendingItem:
+class PendingItem(NamedTuple):
+    """An item the walk listed and no reader has read yet, as the scan dispatches it (one per file: a named tuple,
+    as ``ItemResult``)."""
+
     id: int
     locator: str
     path: str
@@ -51,9 +55,27 @@ class ItemResult(NamedTuple):
     truncated: bool = False  # its content stopped early: what was read is kept, hashed and searched (flag truncated)
 
 
-@dataclass(frozen=True)
-class ReadDigests:
-    """An item already read, as matching needs it; ``duplicate``: a carved copy of a listed file (no hits)."""
+class TupleBatch(list[_Row]):
+    """Named tuples of one kind (a batch's ``ReadTask``s or ``ItemResult``s) that cross a process boundary pickled as
+    plain tuples.  Pickle takes each named tuple apart through its Python-level ``__getnewargs__`` and makes it again
+    through its Python-level ``__new__``; plain tuples go through pickle's C code alone (1,000 small files' results:
+    0.85 ms pickled as named tuples, 0.24 ms as plain tuples, and 0.50 against 0.39 ms unpickled and made again)."""
+
+    def __init__(self, kind: type[_Row], rows: Iterable[_Row] = ()) -> None:
+        super().__init__(rows)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        return _rebuilt_batch, (self.kind, [tuple(row) for row in self])
+
+
+def _rebuilt_batch(kind: type[_Row], rows: list[tuple]) -> TupleBatch[_Row]:
+    return TupleBatch(kind, [tuple.__new__(kind, row) for row in rows])
+
+
+class ReadDigests(NamedTuple):
+    """An item already read, as matching needs it; ``duplicate``: a carved copy of a listed file (no hits).  One per
+    file read, matched as it is (``HashMatcher.match`` takes anything with the three digests)."""
 
     item_id: int
     md5: str | None

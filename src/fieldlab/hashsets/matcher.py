@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from fieldlab.hashsets.compiled import WIDTHS
 from fieldlab.hashsets.library import LoadedSet
 from fieldlab.hashsets.records import EXACT_METHODS, MatchMethod
+
+
+class Digested(Protocol):
+    """What ``HashMatcher.match`` asks of each query: hex digests, any of them missing.  A scan's records of files
+    read (``results.ReadDigests``) are matched as they are, with no query object made per file."""
+
+    @property
+    def md5(self) -> str | None: ...
+    @property
+    def sha1(self) -> str | None: ...
+    @property
+    def sha256(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class HashMatcher:
         """Whether any loaded set holds digests of this kind: the scan computes SHA-256 when one does."""
         return any(method in loaded.columns for loaded in self.sets)
 
-    def match(self, queries: Sequence[DigestQuery]) -> list[Match]:
+    def match(self, queries: Sequence[Digested]) -> list[Match]:
         matches: list[Match] = []
         for method in EXACT_METHODS:
             holding = [(loaded, loaded.columns[method]) for loaded in self.sets if method in loaded.columns]
@@ -128,11 +140,14 @@ class HashMatcher:
         return matches
 
 
-def _pack(queries: Sequence[DigestQuery], method: str) -> tuple[list[int], np.ndarray]:
-    positions, raw = [], []
-    for index, query in enumerate(queries):
-        value = getattr(query, method)
-        if value:
-            positions.append(index)
-            raw.append(bytes.fromhex(value))
-    return positions, np.array(raw, dtype=f"S{WIDTHS[method]}")
+def _pack(queries: Sequence[Digested], method: str) -> tuple[list[int], np.ndarray]:
+    """Positions of the queries holding a ``method`` digest, and those digests as one ``S<width>`` array.  Digests of
+    the expected length are converted in one ``fromhex`` (a small file's batch is mostly this packing); any other
+    string is packed on its own, as numpy pads or cuts it, so it can never shift its neighbours."""
+    width = WIDTHS[method]
+    values = [getattr(query, method) for query in queries]
+    positions = [index for index, value in enumerate(values) if value]
+    present = [values[index] for index in positions]
+    if all(len(value) == 2 * width for value in present):
+        return positions, np.frombuffer(bytes.fromhex("".join(present)), dtype=f"S{width}")
+    return positions, np.array([bytes.fromhex(value) for value in present], dtype=f"S{width}")

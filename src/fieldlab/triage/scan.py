@@ -45,9 +45,9 @@ from fieldlab.evidence.item import ItemFlag, ItemKind, WalkError, parsed_flags
 from fieldlab.evidence.sources import EvidenceSource, SourceSpec, describe_source, open_source
 from fieldlab.evidence.verify import BackgroundVerification
 from fieldlab.hashsets.library import HashSetLibrary
-from fieldlab.hashsets.matcher import DigestQuery, HashMatcher, Match
+from fieldlab.hashsets.matcher import HashMatcher, Match
 from fieldlab.problems import Problem
-from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests
+from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests, TupleBatch
 from fieldlab.triage.classify_pool import TRANSIENT, ClassifyPool
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
 from fieldlab.triage.kill_point import KillPoint
@@ -385,7 +385,8 @@ class _ScanRun:
                     return
             placed = self._ordered.pop(0)
             batch = [i for i, _ in placed]
-            tasks = [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags, runs) for i, runs in placed]
+            tasks = TupleBatch(ReadTask, [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags, runs)
+                                          for i, runs in placed])
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
     def _ordered_batches(self) -> list[list[tuple[PendingItem, Extents | None]]]:
@@ -621,7 +622,7 @@ def _match_exact(matcher: HashMatcher, read: Sequence[ReadDigests]) -> tuple[lis
     resuming or re-running a scan gives what one uninterrupted run gives.  A duplicate (a carved copy of a listed
     file) is matched by nothing; a known-good set makes no hit, it marks the item."""
     candidates = [r for r in read if not r.duplicate]
-    matches = matcher.match([DigestQuery(r.md5, r.sha1, r.sha256) for r in candidates])
+    matches = matcher.match(candidates)
     found_hits = [_hit_record(candidates[m.query_index].item_id, m) for m in matches if not m.known_good]
     known_good = sorted({candidates[m.query_index].item_id for m in matches if m.known_good})
     return found_hits, known_good
