@@ -100,7 +100,7 @@ class Locator:
         return Locator(self.layers[:-1]) if len(self.layers) > 1 else None
 
     def to_text(self) -> str:
-        return _SEPARATOR.join(f"{layer.kind}:{_encode(layer.value)}" for layer in self.layers)
+        return _SEPARATOR.join([f"{layer.kind}:{_encode(layer.value)}" for layer in self.layers])
 
     @classmethod
     def parse(cls, text: str) -> Locator:

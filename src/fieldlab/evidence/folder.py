@@ -14,6 +14,7 @@ import errno
 import heapq
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -30,6 +31,8 @@ _DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
+# What os.fsencode does for every name, without its per-call checks (a folder may hold millions of names)
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 class SourceError(EvidenceError):
     """The source cannot be scanned at all (missing, not a folder)."""
@@ -59,6 +62,8 @@ def open_root(root: Path) -> int:
 
 def open_beneath(root_fd: int, relative: bytes, directory: bool = False) -> int:
     """Open ``relative`` under ``root_fd`` without following any symbolic link on the way."""
+    if b"/" not in relative and relative not in (b"", b".", b".."):  # one name: a reader's file in a folder kept open
+        return open_noatime(relative, _DIR_FLAGS if directory else _READ_FLAGS, dir_fd=root_fd)
     parts = [p for p in relative.split(b"/") if p]
     if any(p in (b".", b"..") for p in parts):
         raise PermissionError(errno.EACCES, "path leaves the source", display_bytes(relative))
@@ -114,7 +119,7 @@ def _list_directory(
     try:
         with os.scandir(dir_fd) as entries:
             for entry in entries:
-                name = os.fsencode(entry.name)
+                name = entry.name.encode(_FS_ENCODING, _FS_ERRORS)
                 relative = directory.relative + b"/" + name if directory.relative else name
                 try:
                     st = entry.stat(follow_symlinks=False)

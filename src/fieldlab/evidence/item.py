@@ -32,7 +32,7 @@ class ItemFlag(str, enum.Enum):
 
 def stored_flags(flags: Iterable[ItemFlag]) -> str:
     """The case store's form of an item's flags: their values, sorted, joined by commas ("" for none)."""
-    return ",".join(sorted(flag.value for flag in flags))
+    return ",".join(sorted(flag.value for flag in flags)) if flags else ""
 
 
 def parsed_flags(stored: str) -> frozenset[ItemFlag]:

@@ -31,7 +31,7 @@ from fieldlab.evidence.reopen import ReopenError, reopen_item
 from fieldlab.evidence.sources import ItemHandle, ItemStream, SourceSpec
 from fieldlab.locator import Locator, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
-from fieldlab.results import ItemResult
+from fieldlab.results import ItemResult, TupleBatch
 
 EMBED_LIMIT = 64 << 20  # documents and unknown files up to this are searched for embedded media
 EMBED_MAX = 10_000
@@ -107,7 +107,7 @@ def read_batch(spec: SourceSpec, tasks: list[ReadTask], options: ReadOptions,
     """``context``: where the evidence stays open; this worker process's own when not given."""
     exhibit = (context or worker_context()).exhibit(spec)
     passwords = spec.unlock.archive_passwords  # the examiner's, for encrypted archive members: in memory only
-    return [_read_guarded(exhibit, task, options, passwords) for task in tasks]
+    return TupleBatch(ItemResult, [_read_guarded(exhibit, task, options, passwords) for task in tasks])
 
 
 def _read_guarded(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, passwords: Passwords) -> ItemResult:
@@ -139,6 +139,7 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
     file_type = identify(head)
     children, inside = _children(exhibit, locator, task, head, file_type, hint is not None and hint.found, passwords,
                                  options.max_depth)
+    problems = ((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside
     return ItemResult(
         task.item_id,
         md5=digests.md5,
@@ -148,7 +149,7 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
         mime=file_type.mime,
         family=file_type.family,
         extension_mismatch=extension_mismatch(task.name, file_type),
-        problems=merged(((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside),  # one row a kind
+        problems=merged(problems) if problems else (),  # one row a kind
         size=digests.size,
         children=tuple(children),
         truncated=stopped is not None,
