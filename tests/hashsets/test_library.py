@@ -70,6 +70,16 @@ def test_a_digest_ending_in_zero_bytes_is_not_confused_with_a_shorter_one(tmp_pa
     assert sorted(m.query_index for m in found) == [0, 2]
 
 
+def test_a_query_digest_of_the_wrong_length_matches_nothing_and_moves_no_other_query(tmp_path: Path) -> None:
+    source = tmp_path / "set.csv"
+    source.write_text("md5,category\n" + "".join(f"{_md5(n)},A\n" for n in range(4)))
+    library = HashSetLibrary(tmp_path / "home")
+    library.import_file(source)
+    queries = [DigestQuery(md5=_md5(0)), DigestQuery(md5=_md5(1)[:30]), DigestQuery(md5=_md5(2)), DigestQuery(md5=_md5(3))]
+    found = HashMatcher(library.load()).match(queries)
+    assert sorted(m.query_index for m in found) == [0, 2, 3]
+
+
 def test_a_digest_listed_twice_with_different_categories_keeps_the_most_serious(tmp_path: Path) -> None:
     source = tmp_path / "set.csv"
     source.write_text(f"md5,category\n{_md5(1)},C\n{_md5(1)},A\n{_md5(1)},B\n")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 
 from fieldlab.evidence.sources import describe_source
 from fieldlab.locator import Locator
 from fieldlab.problems import ProblemKind
+from fieldlab.results import ItemResult
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 
 
@@ -24,6 +26,17 @@ def test_a_file_read_normally_has_digests_type_and_no_warning(tmp_path: Path) ->
     assert result.md5 == hashlib.md5(data).hexdigest() and result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.file_type == "png" and result.extension_mismatch is False
     assert result.error is None and result.problems == ()
+
+
+def test_a_batch_of_results_crosses_processes_as_the_same_typed_results(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    (tmp_path / "gone.txt").write_bytes(b"x")
+    tasks = [_task(tmp_path, "a.png", 1), _task(tmp_path, "gone.txt", 2)]
+    (tmp_path / "gone.txt").unlink()
+    results = read_batch(describe_source(tmp_path), tasks, ReadOptions())
+    received = pickle.loads(pickle.dumps(results))
+    assert received == results and all(type(r) is ItemResult for r in received)
+    assert received[0].file_type == "png" and received[1].error.kind is ProblemKind.CHANGED
 
 
 def test_a_file_that_vanished_since_listing_is_an_error_and_the_batch_goes_on(tmp_path: Path) -> None:
