@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import Collection, Iterable, Iterator, Protocol, Sequence
 
 from fieldlab.case.outputs import refuse_near_evidence
 from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
@@ -523,8 +523,7 @@ class _ScanRun:
 
     def _record_batch(self, batch: list[PendingItem], results: list[ItemResult]) -> None:
         copies = self._recarved(batch, results)
-        found_hits, known_good = _match_exact(
-            self.matcher, [ReadDigests(r.item_id, r.md5, r.sha1, r.sha256, i in copies) for i, r in enumerate(results)])
+        found_hits, known_good = _match_exact(self.matcher, results, {results[i].item_id for i in copies})
         paths = {i.id: i.path for i in batch}
         self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good,
                                   duplicates=[results[i].item_id for i in sorted(copies)])
@@ -561,7 +560,7 @@ class _ScanRun:
     def _rematch_done_items(self) -> None:
         after = 0
         while read := self.store.done_digests(self.exhibit.id, after, REMATCH_CHUNK):
-            found_hits, known_good = _match_exact(self.matcher, read)
+            found_hits, known_good = _match_exact(self.matcher, read, {r.item_id for r in read if r.duplicate})
             self.store.add_hits(found_hits)
             self.store.mark_known_good(known_good)
             after = read[-1].item_id
@@ -617,11 +616,13 @@ def _media_order(placed: tuple[PendingItem, Extents | None]) -> int:
     return -1 if placed[1] is None else placed[1].first_offset
 
 
-def _match_exact(matcher: HashMatcher, read: Sequence[ReadDigests]) -> tuple[list[HitRecord], list[int]]:
-    """Exact hits and known-good item ids of items just read, or read by an earlier run: one rule for both, so
-    resuming or re-running a scan gives what one uninterrupted run gives.  A duplicate (a carved copy of a listed
-    file) is matched by nothing; a known-good set makes no hit, it marks the item."""
-    candidates = [r for r in read if not r.duplicate]
+def _match_exact(matcher: HashMatcher, read: Sequence[ItemResult] | Sequence[ReadDigests],
+                 duplicates: Collection[int]) -> tuple[list[HitRecord], list[int]]:
+    """Exact hits and known-good item ids of items just read (their results, matched as they are), or read by an
+    earlier run: one rule for both, so resuming or re-running a scan gives what one uninterrupted run gives.  A
+    duplicate (a carved copy of a listed file: its item id in ``duplicates``) is matched by nothing; a known-good
+    set makes no hit, it marks the item."""
+    candidates = [r for r in read if r.item_id not in duplicates] if duplicates else read
     matches = matcher.match(candidates)
     found_hits = [_hit_record(candidates[m.query_index].item_id, m) for m in matches if not m.known_good]
     known_good = sorted({candidates[m.query_index].item_id for m in matches if m.known_good})
