@@ -164,8 +164,9 @@ def test_start_up_loads_no_evidence_database_or_imaging_library() -> None:
 
 
 def test_summary_and_hits_load_only_the_case_database(tmp_path: Path) -> None:
-    """summary and hits open the case (SQLAlchemy Core and its SQLite dialect) and load nothing else heavy: no NumPy
-    (the classifier's types), no PostgreSQL dialect or ORM, no evidence reader, decoder or web library (issue 17)."""
+    """summary and hits read the case through the stdlib sqlite3 module (case/read_only.py): no SQLAlchemy, NumPy
+    (the classifier's types), evidence reader, decoder or web library (issue 17), and no hand-written second copy
+    of their queries (tests/case/test_read_only.py)."""
     from fieldlab.case.store import CaseStore
 
     case = tmp_path / "case"
@@ -180,9 +181,9 @@ def test_summary_and_hits_load_only_the_case_database(tmp_path: Path) -> None:
             "             ['hits', case, '--format', 'json', '-o', out]):\n"
             "    result = CliRunner().invoke(app, args)\n"
             "    assert result.exit_code == 0, (args, result.output)\n"
-            "heavy = ('numpy', 'sqlalchemy.orm', 'sqlalchemy.dialects.postgresql', 'pytsk3', 'pyewf', 'PIL', 'av',\n"
-            "         'fieldlab.evidence.sources', 'fieldlab.triage.scan', 'fastapi', 'jinja2', 'argon2', 'weasyprint')\n"
-            "print('sqlalchemy' in sys.modules, ' '.join(m for m in heavy if m in sys.modules))\n")
+            "heavy = ('sqlalchemy', 'numpy', 'pytsk3', 'pyewf', 'PIL', 'av', 'fieldlab.evidence.sources',\n"
+            "         'fieldlab.triage.scan', 'fieldlab.case.store', 'fastapi', 'jinja2', 'argon2', 'weasyprint')\n"
+            "print('sqlite3' in sys.modules, ' '.join(m for m in heavy if m in sys.modules))\n")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert loaded == ["True"]  # the case database is read, and nothing heavy beside it is loaded
+    assert loaded == ["True"]  # the case database is read, and nothing heavy is loaded for it
 

@@ -12,15 +12,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from fieldlab.case.audit import AuditVerification
-from fieldlab.case.queries import ExhibitCounts, HitRow, ProblemRow, exhibit_counts, iter_hits, iter_problems
-from fieldlab.case.store import CaseStore
+from fieldlab.case.read_only import ReadOnlyCase
+from fieldlab.case.read_rows import ExhibitCounts, HitRow
 from fieldlab.errors import OptionError
 from fieldlab.problems import ProblemKind
 
-# The scan machinery, the classifier and the hash-set library (NumPy) are imported where they are used, so that
-# fieldlab summary and hits start without them.
+# The case store (SQLAlchemy), the scan machinery, the classifier and the hash-set library (NumPy) are imported
+# where they are used, so that fieldlab summary and hits start without them: those two read the case through
+# sqlite3 (case/read_only.py).
 if TYPE_CHECKING:
+    from fieldlab.case.audit import AuditVerification
+    from fieldlab.case.queries import ProblemRow
+    from fieldlab.case.store import CaseStore
     from fieldlab.detect.classify import ModelSpec
     from fieldlab.evidence.image import UnlockOptions
     from fieldlab.hashsets.blocks.build import BlockSetReport
@@ -152,16 +155,15 @@ def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSp
 
 
 def summary(case_dir: str | Path) -> list[ExhibitCounts]:
-    store = CaseStore.open(Path(case_dir), create=False)
-    try:
-        return exhibit_counts(store)
-    finally:
-        store.close()
+    with ReadOnlyCase.open(Path(case_dir)) as case:
+        return case.exhibit_counts()
 
 
 def list_problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list[ProblemRow]:
     """Every problem the scans recorded (or those of one kind), grouped by kind: what, where, on which item."""
-    store = CaseStore.open(Path(case_dir), create=False)
+    from fieldlab.case.queries import iter_problems
+
+    store = _open_store(case_dir)
     try:
         return list(iter_problems(store, kind))
     finally:
@@ -169,15 +171,12 @@ def list_problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list
 
 
 def hits(case_dir: str | Path) -> Iterator[HitRow]:
-    store = CaseStore.open(Path(case_dir), create=False)
-    try:
-        yield from iter_hits(store)
-    finally:
-        store.close()
+    with ReadOnlyCase.open(Path(case_dir)) as case:
+        yield from case.hits()
 
 
 def verify_audit(case_dir: str | Path) -> AuditVerification:
-    store = CaseStore.open(Path(case_dir), create=False)
+    store = _open_store(case_dir)
     try:
         return store.audit.verify()
     finally:
@@ -206,7 +205,7 @@ def report(
 
     if fmt not in FORMATS:
         raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    store = CaseStore.open(Path(case_dir), create=False)
+    store = _open_store(case_dir)
     try:
         content = build_report(store, profile=profile, declaration=declaration,
                                pictures=PictureStyle() if thumbnails else None,
@@ -230,7 +229,7 @@ def export_case(
     the file's SHA-256 in its audit trail."""
     from fieldlab.report.exports import export_case as write_export
 
-    store = CaseStore.open(Path(case_dir), create=False)
+    store = _open_store(case_dir)
     try:
         return write_export(store, fmt, Path(output), profile=profile,
                             mapping_file=Path(mapping_file) if mapping_file else None, all_media=all_media)
@@ -285,3 +284,10 @@ def prescan(
     sets = load_block_sets(HashSetLibrary(Path(home) if home else None), list(block_sets or []))
     return sample(Path(source), sets, minutes=minutes, confidence=confidence, min_mib=min_mib, seed=seed,
                   stop_on_match=stop_on_match, observer=observer)
+
+
+def _open_store(case_dir: str | Path) -> CaseStore:
+    """An existing case, for reading and writing (SQLAlchemy: imported here, see above)."""
+    from fieldlab.case.store import CaseStore
+
+    return CaseStore.open(Path(case_dir), create=False)

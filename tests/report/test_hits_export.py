@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import fieldlab
-from fieldlab.case.queries import HitRow
+from fieldlab.case.read_rows import HitRow
 from fieldlab.report.csv_safe import neutralise_formula
 from fieldlab.report.hits import COLUMNS, write_hits_csv, write_hits_json
 from tests.builders import KnownFile, write_csv_hashset, write_tree

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from fieldlab.case.queries import ExhibitCounts
+from fieldlab.case.read_rows import ExhibitCounts
 from fieldlab.report.verdict import verdict_table
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -92,6 +92,6 @@ def test_the_recorded_chain_reopens_the_exhibit_and_protects_the_parents_folder(
         finally:
             source.close()
         with pytest.raises(CaseError, match="beside the evidence"):
-            refuse_case_evidence(store, tmp_path / "built" / "report.pdf", "the report")
+            refuse_case_evidence(store.exhibits(), tmp_path / "built" / "report.pdf", "the report")
     finally:
         store.close()

@@ -14,9 +14,10 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from fieldlab.case.store import CaseError, CaseStore
+from fieldlab.case.read_rows import Exhibit
+from fieldlab.errors import CaseError
 
 
 def refuse_near_evidence(target: Path, source: str, kind: str, *, what: str, parents: Sequence[str] = ()) -> None:
@@ -53,9 +54,10 @@ def _touches_folder_of(target: Path, evidence: Path) -> bool:
     return first == target or not first.is_dir()
 
 
-def refuse_case_evidence(store: CaseStore, target: Path, what: str) -> None:
-    """The same rule for every exhibit of a case: an output of the case never lands near any of its evidence."""
-    for exhibit in store.exhibits():
+def refuse_case_evidence(exhibits: Iterable[Exhibit], target: Path, what: str) -> None:
+    """The same rule for every exhibit of a case (``CaseStore.exhibits``, ``ReadOnlyCase.exhibits``): an output of
+    the case never lands near any of its evidence."""
+    for exhibit in exhibits:
         refuse_near_evidence(target, exhibit.source, exhibit.source_kind, what=what, parents=exhibit.parents)
 
 

@@ -1,55 +1,24 @@
-"""Read-only questions asked of a case: per-exhibit counts and the list of hits."""
+"""Read-only questions asked of a case: per-exhibit counts, the list of hits, problems, what the review app shows.
+
+The rows of counts and hits are folded by ``read_rows``, which the quick sqlite3 path (``read_only``) shares."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
+from fieldlab.case.read_rows import (
+    MEDIA_FAMILIES,
+    ExhibitCounts,
+    fold_exhibit_counts,
+    recorded_parents,
+    stored_kind,
+)
 from fieldlab.case.schema import classifications, classifier_models, errors, exhibits, hits, items, media
-from fieldlab.case.store import EXACT_METHODS, CaseStore, recorded_parents
-from fieldlab.hashsets.profiles import PROFILES
+from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.problems import ProblemKind
-
-MEDIA_FAMILIES = ("image", "video")
-
-
-@dataclass
-class ExhibitCounts:
-    ref: str
-    source: str
-    files: int = 0  # regular files listed
-    bytes: int = 0
-    files_read: int = 0  # read and hashed, or failed with an error
-    bytes_read: int = 0
-    media: int = 0
-    links: int = 0
-    special: int = 0
-    extension_mismatches: int = 0
-    problems: Counter[str] = field(default_factory=Counter)  # recorded problems by kind (fieldlab.problems.ProblemKind)
-    hit_items: int = 0
-    hits_by_category: Counter[str] = field(default_factory=Counter)  # exact matches: each item once, under its deciding category
-    media_decoded: int = 0  # pictures and videos perceptually hashed or found undecodable
-    near_items: int = 0  # items with a PDQ/vPDQ match and no exact one: indicative until confirmed
-    near_by_category: Counter[str] = field(default_factory=Counter)
-    deleted: int = 0  # deleted user files with content or a name (names whose content is gone included)
-    deleted_names_only: int = 0  # of those, names whose metadata and content are gone
-    pseudo_entries: int = 0  # file-system records TSK lists like files (reserved MFT records, exFAT labels): not counted
-    known_good: int = 0  # matched a known-good set: left out of review and of the counts
-    walk_complete: bool = False
-    finished: bool = False
-    hash_state: str | None = None  # of the evidence media, for disk images
-
-    @property
-    def errors(self) -> int:
-        """Problems that may leave findings incomplete: every kind but ``normal``."""
-        return error_count(self.problems)
-
-
-def error_count(problems: Counter[str]) -> int:
-    return sum(n for kind, n in problems.items() if ProblemKind(kind).is_error)
 
 
 @dataclass(frozen=True)
@@ -78,14 +47,6 @@ def iter_problems(store: CaseStore, kind: ProblemKind | None = None) -> Iterator
     with store.engine.connect() as conn:
         for r in conn.execute(query):
             yield ProblemRow(r.ref, stored_kind(r.kind), r.stage, r.path, r.message, r.item_id)
-
-
-def stored_kind(text: str) -> ProblemKind:
-    """A kind as the errors table holds it."""
-    try:
-        return ProblemKind(text)
-    except ValueError:  # written by a later fieldlab: shown as what it most likely is, never dropped
-        return ProblemKind.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -158,44 +119,7 @@ def item_exists(store: CaseStore, item_id: int) -> bool:
         return conn.execute(select(items.c.id).where(items.c.id == item_id)).first() is not None
 
 
-@dataclass(frozen=True)
-class HitRow:
-    exhibit: str
-    item_id: int  # what ``fieldlab categorise`` and the review app take
-    locator: str
-    path: str
-    size: int
-    file_type: str | None
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    category: str
-    profile: str
-    hash_set: str
-    hash_set_sha256: str
-    method: str
-    mtime: float | None
-    distance: int | None  # pdq: differing bits; vpdq: percent of the known video's seconds matched
-    transform: str | None  # pdq: the rotation or mirror of the item that matched
-    matched_hash: str | None  # pdq: the known hash; vpdq: the known video
-    origin: str | None = None  # the path on the phone, where a backup manifest or extraction report gives it
-    app: str | None = None  # whose folder holds it (WhatsApp, a vault app...)
-    place: str | None = None  # camera, trash, hidden, thumbnails, downloads...
-
-
-def deciding_category(labels: list[tuple[int, str, str]]) -> str:
-    """An item's category when sets disagree: the most trusted set's (``hashset trust``), then the most serious.
-
-    Every set's own category stays recorded on its hit, for the report's provenance.
-    """
-    def rank(entry: tuple[int, str, str]) -> tuple[int, int]:
-        trust, profile, category = entry
-        return trust, PROFILES[profile].severity(category) if profile in PROFILES else 99
-
-    return min(labels, key=rank)[2]
-
-
-def _deleted_user_file():  # noqa: ANN202 - a SQLAlchemy condition
+def _deleted_user_file() -> ColumnElement[bool]:
     """Deleted, and a user's: not a file-system pseudo-entry, and with content or a name to show (an orphan
     record with neither, such as an ext2 inode TSK lists as ``OrphanFile-13`` of 0 bytes, is nothing to count)."""
     nameless_and_empty = and_(items.c.flags.like("%orphan%"), items.c.size == 0)
@@ -203,93 +127,72 @@ def _deleted_user_file():  # noqa: ANN202 - a SQLAlchemy condition
                 (items.c.kind == "name_only") | and_(items.c.kind == "file", ~nameless_and_empty))
 
 
-def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[ExhibitCounts]:
-    where = [] if exhibit_id is None else [exhibits.c.id == exhibit_id]
+class ExhibitCountQueries(NamedTuple):
+    """The statements behind ``exhibit_counts``, in the order ``read_rows.fold_exhibit_counts`` takes their rows."""
+
+    totals: Select[Any]
+    problems: Select[Any]
+    decoded: Select[Any]
+    hit_labels: Select[Any]
+
+
+def exhibit_count_queries(exhibit_id: int | None = None) -> ExhibitCountQueries:
+    """Per-exhibit totals of the items, problems by exhibit and kind, decoded media by exhibit, and every hit's
+    labels: of one exhibit, or (None) of all.  ``read_sql.py`` holds the SQLite text of those of all exhibits."""
+    of_exhibit = [] if exhibit_id is None else [items.c.exhibit_id == exhibit_id]
     is_file = items.c.kind == "file"
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
-                exhibits.c.hash_state,
-                func.count(case((_deleted_user_file(), 1))).label("deleted"),
-                func.count(case((and_(_deleted_user_file(), items.c.kind == "name_only"), 1))).label("names_only"),
-                func.count(case((items.c.flags.like("%pseudo%"), 1))).label("pseudo"),
-                func.count(case((items.c.known_good.is_(True), 1))).label("known_good"),
-                func.count(case((is_file, 1))).label("files"),
-                func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
-                func.count(case((and_(is_file, items.c.state != "pending"), 1))).label("files_read"),
-                func.coalesce(func.sum(case((and_(is_file, items.c.state != "pending"), items.c.size))), 0).label("bytes_read"),
-                func.count(case((items.c.family.in_(MEDIA_FAMILIES), 1))).label("media"),
-                func.count(case((items.c.kind == "symlink", 1))).label("links"),
-                func.count(case((items.c.kind == "special", 1))).label("special"),
-                func.count(case((items.c.extension_mismatch.is_(True), 1))).label("mismatches"),
-            )
-            .select_from(exhibits.outerjoin(items, items.c.exhibit_id == exhibits.c.id))
-            .where(*where)
-            .group_by(exhibits.c.id)
-            .order_by(exhibits.c.id)
-        ).all()
-        problem_counts: dict[int, Counter[str]] = {}
-        for ex_id, kind, n in conn.execute(select(errors.c.exhibit_id, errors.c.kind, func.count())
-                                           .group_by(errors.c.exhibit_id, errors.c.kind)):
-            problem_counts.setdefault(ex_id, Counter())[stored_kind(kind).value] += n
-        decoded: dict[int, int] = dict(
-            conn.execute(
-                select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
-                .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
-                .group_by(items.c.exhibit_id)
-            ).all()
-        )
-        per_item: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
-        near_per_item: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
-        hit_rows = conn.execute(
-            select(items.c.exhibit_id, hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category, hits.c.method)
-            .select_from(hits.join(items, items.c.id == hits.c.item_id))
-            .where(*([items.c.exhibit_id == exhibit_id] if exhibit_id is not None else []))
-        )
-        for r in hit_rows:
-            chosen = per_item if r.method in EXACT_METHODS else near_per_item
-            chosen.setdefault((r.exhibit_id, r.item_id), []).append((r.trust_rank, r.profile, r.category))
-    result = []
-    for r in rows:
-        counts = ExhibitCounts(
-            ref=r.ref, source=r.source, files=r.files, bytes=r.bytes, files_read=r.files_read, bytes_read=r.bytes_read,
-            media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
-            problems=problem_counts.get(r.id, Counter()), walk_complete=bool(r.walk_complete),
-            finished=r.scan_finished_at is not None, deleted=r.deleted, deleted_names_only=r.names_only,
-            pseudo_entries=r.pseudo, known_good=r.known_good, hash_state=r.hash_state, media_decoded=decoded.get(r.id, 0),
-        )
-        for (ex_id, _item), labels in per_item.items():
-            if ex_id == r.id:
-                counts.hit_items += 1
-                counts.hits_by_category[deciding_category(labels)] += 1
-        for key, labels in near_per_item.items():
-            if key[0] == r.id and key not in per_item:
-                counts.near_items += 1
-                counts.near_by_category[deciding_category(labels)] += 1
-        result.append(counts)
-    return result
-
-
-def iter_hits(store: CaseStore) -> Iterator[HitRow]:
-    query = (
+    totals = (
         select(
-            exhibits.c.ref, items.c.id, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5, items.c.sha1,
-            items.c.sha256, items.c.mtime, hits.c.category, hits.c.profile, hits.c.hash_set, hits.c.hash_set_sha256,
-            hits.c.method, hits.c.distance, hits.c.transform, hits.c.matched_hash, items.c.origin, items.c.app,
-            items.c.place,
+            exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.walk_complete, exhibits.c.scan_finished_at,
+            exhibits.c.hash_state,
+            func.count(case((_deleted_user_file(), 1))).label("deleted"),
+            func.count(case((and_(_deleted_user_file(), items.c.kind == "name_only"), 1))).label("names_only"),
+            func.count(case((items.c.flags.like("%pseudo%"), 1))).label("pseudo"),
+            func.count(case((items.c.known_good.is_(True), 1))).label("known_good"),
+            func.count(case((is_file, 1))).label("files"),
+            func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),
+            func.count(case((and_(is_file, items.c.state != "pending"), 1))).label("files_read"),
+            func.coalesce(func.sum(case((and_(is_file, items.c.state != "pending"), items.c.size))), 0).label("bytes_read"),
+            func.count(case((items.c.family.in_(MEDIA_FAMILIES), 1))).label("media"),
+            func.count(case((items.c.kind == "symlink", 1))).label("links"),
+            func.count(case((items.c.kind == "special", 1))).label("special"),
+            func.count(case((items.c.extension_mismatch.is_(True), 1))).label("mismatches"),
+        )
+        .select_from(exhibits.outerjoin(items, items.c.exhibit_id == exhibits.c.id))
+        .where(*([] if exhibit_id is None else [exhibits.c.id == exhibit_id]))
+        .group_by(exhibits.c.id)
+        .order_by(exhibits.c.id)
+    )
+    problems = select(errors.c.exhibit_id, errors.c.kind, func.count()).group_by(errors.c.exhibit_id, errors.c.kind)
+    decoded = (select(items.c.exhibit_id, func.count()).select_from(media.join(items, items.c.id == media.c.item_id))
+               .where(*of_exhibit).group_by(items.c.exhibit_id))
+    hit_labels = (select(items.c.exhibit_id, hits.c.item_id, hits.c.trust_rank, hits.c.profile, hits.c.category,
+                         hits.c.method)
+                  .select_from(hits.join(items, items.c.id == hits.c.item_id)).where(*of_exhibit))
+    return ExhibitCountQueries(totals, problems, decoded, hit_labels)
+
+
+def exhibit_counts(store: CaseStore, exhibit_id: int | None = None) -> list[ExhibitCounts]:
+    queries = exhibit_count_queries(exhibit_id)
+    with store.engine.connect() as conn:
+        totals = conn.execute(queries.totals).all()
+        return fold_exhibit_counts(totals, problems=conn.execute(queries.problems),
+                                   decoded=conn.execute(queries.decoded), hit_labels=conn.execute(queries.hit_labels))
+
+
+def hits_query() -> Select[Any]:
+    """Every hit with its item and exhibit, ordered by exhibit, item, set and method (as ``report.hits`` groups
+    them), as ``read_rows.hit_from_row`` reads it.  ``fieldlab.hits`` runs its SQLite text (``read_sql.py``)."""
+    return (
+        select(
+            exhibits.c.ref, items.c.id, items.c.locator, items.c.path, items.c.size, items.c.file_type, items.c.md5,
+            items.c.sha1, items.c.sha256, items.c.mtime, hits.c.category, hits.c.profile, hits.c.hash_set,
+            hits.c.hash_set_sha256, hits.c.method, hits.c.distance, hits.c.transform, hits.c.matched_hash,
+            items.c.origin, items.c.app, items.c.place,
         )
         .select_from(hits.join(items, items.c.id == hits.c.item_id).join(exhibits, exhibits.c.id == items.c.exhibit_id))
         .order_by(exhibits.c.id, items.c.id, hits.c.hash_set, hits.c.method)
     )
-    with store.engine.connect() as conn:
-        for r in conn.execute(query):
-            yield HitRow(
-                exhibit=r.ref, item_id=r.id, locator=r.locator, path=r.path, size=r.size, file_type=r.file_type, md5=r.md5, sha1=r.sha1,
-                sha256=r.sha256, category=r.category, profile=r.profile, hash_set=r.hash_set,
-                hash_set_sha256=r.hash_set_sha256, method=r.method, mtime=r.mtime, distance=r.distance,
-                transform=r.transform, matched_hash=r.matched_hash, origin=r.origin, app=r.app, place=r.place,
-            )
 
 
 @dataclass(frozen=True)

@@ -322,3 +322,9 @@ pictures_sent = Table(  # every picture the review app sent, logged by the serve
     Column("sent_at", Float, nullable=False),
 )
 Index("ix_pictures_sent_session", pictures_sent.c.session, pictures_sent.c.item_id, pictures_sent.c.sent_at)
+
+# Every table's columns, in the order the tables are created: what opening a case checks (case/layout.py), and what
+# read_sql.py copies for the quick read path, which has no SQLAlchemy to ask.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    table.name: tuple(column.name for column in table.columns) for table in metadata.sorted_tables
+}

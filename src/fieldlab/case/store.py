@@ -8,20 +8,22 @@ without losing or duplicating anything.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, inspect, or_, select, update
+from sqlalchemy import Engine, Select, and_, create_engine, delete, event, func, insert, inspect, or_, select, update
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
+from fieldlab.case.layout import DATABASE_FILE, existing_database, missing_columns, refuse_older_layout
 from fieldlab.case.private import create_private_file, make_private_folder
+from fieldlab.case.read_rows import Exhibit, exhibit_from_row
 from fieldlab.case.schema import (
     ITEMS_BY_MD5,
+    TABLE_COLUMNS,
     case_info,
     classifications,
     classifier_models,
@@ -52,9 +54,6 @@ from fieldlab.results import (
 
 if TYPE_CHECKING:
     from fieldlab.detect.classify import ModelSpec  # NumPy: only a scan that classifies needs it
-
-DATABASE_FILE = "case.sqlite"
-
 
 _INSERT_ITEMS = (
     "INSERT INTO items (exhibit_id, locator, path, kind, size, mtime, atime, ctime, btime, link_target, flags, state) "
@@ -101,16 +100,6 @@ _UPDATE_RESULTS = (
 
 
 @dataclass(frozen=True)
-class Exhibit:
-    id: int
-    ref: str
-    source: str
-    source_kind: str
-    walk_complete: bool
-    parents: tuple[str, ...] = ()  # of a differencing image: the parent files opened with it, as recorded
-
-
-@dataclass(frozen=True)
 class HitRecord:
     item_id: int
     hash_set: str
@@ -138,9 +127,9 @@ class CaseStore:
     def open(cls, case_dir: Path, create: bool = True) -> CaseStore:
         case_dir = Path(case_dir)
         db_path = case_dir / DATABASE_FILE
-        if not db_path.exists():
-            if not create:
-                raise CaseError(f"{case_dir} is not a fieldlab case (no {DATABASE_FILE})")
+        if not create:
+            existing_database(case_dir)
+        elif not db_path.exists():
             make_private_folder(case_dir)
             create_private_file(db_path)
         engine = create_engine(f"sqlite:///{db_path}")
@@ -176,9 +165,7 @@ class CaseStore:
 
     def exhibits(self) -> list[Exhibit]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(exhibits).order_by(exhibits.c.id)).all()
-        return [Exhibit(r.id, r.ref, r.source, r.source_kind, bool(r.walk_complete), recorded_parents(r.facts))
-                for r in rows]
+            return [exhibit_from_row(r) for r in conn.execute(exhibits_query())]
 
     def ensure_exhibit(self, ref: str, source: str, source_kind: str) -> tuple[Exhibit, bool]:
         """The exhibit ``ref``, created if new; a ref already used for another source is refused."""
@@ -496,13 +483,10 @@ class CaseStore:
         self.engine.dispose()
 
 
-def recorded_parents(facts: str | None) -> tuple[str, ...]:
-    """The parents of a differencing image as its exhibit's facts record them (the chain past the child)."""
-    try:
-        chain = json.loads(facts or "{}").get("container", {}).get("chain") or []
-        return tuple(str(link["path"]) for link in chain[1:])
-    except (ValueError, AttributeError, TypeError, KeyError):
-        return ()
+def exhibits_query() -> Select[Any]:
+    """Every exhibit, as ``read_rows.exhibit_from_row`` reads it.  ``read_sql.py`` holds its SQLite text."""
+    return (select(exhibits.c.id, exhibits.c.ref, exhibits.c.source, exhibits.c.source_kind, exhibits.c.walk_complete,
+                   exhibits.c.facts).order_by(exhibits.c.id))
 
 
 def _decode_problem(result: MediaResult) -> Problem | None:
@@ -547,12 +531,12 @@ def _add_problem_kinds(engine: Engine) -> None:
 def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:
     """A case made by an earlier fieldlab lacks columns this one writes: say so, rather than fail mid-scan."""
     found = inspect(engine)
-    missing = [f"{table.name}.{column.name}" for table in metadata.sorted_tables
-               for column in table.columns if column.name not in {c["name"] for c in found.get_columns(table.name)}]
-    if missing:
+    try:
+        refuse_older_layout(case_dir, missing_columns(
+            TABLE_COLUMNS, {table: {c["name"] for c in found.get_columns(table)} for table in TABLE_COLUMNS}))
+    except CaseError:
         engine.dispose()
-        raise CaseError(f"{case_dir} was made by an earlier fieldlab (it lacks {', '.join(missing[:5])}): "
-                        "scan into a new case folder; the old one stays readable with the version that made it")
+        raise
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001

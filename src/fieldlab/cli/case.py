@@ -259,7 +259,7 @@ def phones(
             if output is None:
                 count = write_records_csv(iter_records(store, records), sys.stdout)
             else:
-                refuse_output(store, output)
+                refuse_output(store.exhibits(), output)
                 with open(output, "w", encoding="utf-8", newline="") as out:
                     count = write_records_csv(iter_records(store, records), out)
             errors.print(f"{count:,} records written")
@@ -288,6 +288,7 @@ def hits(
     Example: [bold]fieldlab hits ~/cases/op-ash --format csv -o hits.csv[/]
     """
     from fieldlab import api
+    from fieldlab.case.read_only import ReadOnlyCase
     from fieldlab.report.hits import write_hits_csv, write_hits_json
 
     writers = {"csv": write_hits_csv, "json": write_hits_json}
@@ -297,11 +298,8 @@ def hits(
     if output is None:
         count = writers[fmt](rows, sys.stdout)
     else:
-        store = open_case(case)
-        try:
-            refuse_output(store, output)
-        finally:
-            store.close()
+        with ReadOnlyCase.open(case) as read:
+            refuse_output(read.exhibits(), output)
         with open(output, "w", encoding="utf-8", newline="") as out:
             count = writers[fmt](rows, out)
     errors.print(f"{count:,} {'rows (one per item and hash set)' if fmt == 'csv' else 'matches'} written")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Iterable, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from rich.markup import escape
 from fieldlab.hashsets.profiles import PROFILES  # plain data: cheap to import
 
 if TYPE_CHECKING:
+    from fieldlab.case.read_rows import Exhibit
     from fieldlab.case.store import CaseStore
 
 # Piped output is 160 columns wide (a log file is not a terminal), unless COLUMNS says otherwise.
@@ -41,11 +42,11 @@ def open_case(case: Path) -> CaseStore:
     return CaseStore.open(case, create=False)
 
 
-def refuse_output(store: CaseStore, output: Path) -> None:
-    """An output file named by the examiner never lands inside or beside the case's evidence."""
+def refuse_output(exhibits: Iterable[Exhibit], output: Path) -> None:
+    """An output file named by the examiner never lands inside or beside the evidence of the case's exhibits."""
     from fieldlab.case.outputs import refuse_case_evidence
 
-    refuse_case_evidence(store, output, "the output")
+    refuse_case_evidence(exhibits, output, "the output")
 
 
 def check_profile(profile: str) -> None:

@@ -41,7 +41,7 @@ class ReopenError(EvidenceError):
 def stored_spec(source: str, source_kind: str, parents: tuple[str, ...] = (),
                 passwords: tuple[str, ...] = ()) -> SourceSpec:
     """The exhibit's ``SourceSpec`` from what the case recorded (its source, kind, and a differencing image's
-    parents: ``case.store.recorded_parents``), with the layout the scan gave a folder.  A folder that cannot be
+    parents: ``case.read_rows.recorded_parents``), with the layout the scan gave a folder.  A folder that cannot be
     examined now keeps the plain layout: opening it will say why."""
     unlock = UnlockOptions(archive_passwords=tuple(passwords))
     if source_kind == "folder":

@@ -1,6 +1,6 @@
 """Where hash sets disagree: the same digest under different categories in two known-bad sets.
 
-The rule that decides an item's category is in ``case.queries.deciding_category``: the most trusted set's
+The rule that decides an item's category is in ``case.read_rows.deciding_category``: the most trusted set's
 category wins (``fieldlab hashset trust``), then the most serious. This module only finds the disagreements
 so that an examiner can see them, and so that a report can say they were looked for.
 """

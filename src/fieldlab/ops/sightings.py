@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from fieldlab.case.queries import deciding_category
+from fieldlab.case.read_rows import deciding_category
 from fieldlab.errors import OpsError
 from fieldlab.hashsets.library import HashSetLibrary
 from fieldlab.hashsets.matcher import DigestQuery, HashMatcher

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from fieldlab.case.matched_items import MatchedItem, iter_profile_hits, iter_standing_decisions
-from fieldlab.case.queries import deciding_category
+from fieldlab.case.read_rows import deciding_category
 from fieldlab.case.store import EXACT_METHODS, CaseStore
 from fieldlab.evidence.item import ItemFlag, parsed_flags
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, Profile

@@ -16,7 +16,8 @@ from typing import Any
 from fieldlab import __version__
 from fieldlab.case.item_rows import exhibit_rows
 from fieldlab.case.phone import case_devices
-from fieldlab.case.queries import ClassifierUse, ExhibitCounts, classifier_uses, exhibit_counts, iter_problems
+from fieldlab.case.queries import ClassifierUse, classifier_uses, exhibit_counts, iter_problems
+from fieldlab.case.read_rows import ExhibitCounts
 from fieldlab.case.store import CaseStore
 from fieldlab.errors import OptionError
 from fieldlab.hashsets.library import HashSetInfo, HashSetLibrary

@@ -43,7 +43,7 @@ def export_case(store: CaseStore, fmt: str, output: Path, *, profile: str = "uk"
         raise OptionError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
     chosen = load_profile(profile, mapping_file)
     output = Path(output)
-    refuse_case_evidence(store, output, "the export")
+    refuse_case_evidence(store.exhibits(), output, "the export")
     with whole_file(output) as partial:
         if fmt == "dfxml":
             with open(partial, "wb") as out:

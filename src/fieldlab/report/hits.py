@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 from itertools import groupby
 from typing import Iterable, Iterator, TextIO
 
-from fieldlab.case.queries import HitRow, deciding_category
-from fieldlab.case.store import EXACT_METHODS
-from fieldlab.hashsets.records import MatchMethod
+from fieldlab.case.read_rows import HitRow, deciding_category
+from fieldlab.hashsets.records import EXACT_METHODS, MatchMethod
 from fieldlab.report.csv_safe import write_rows_csv
 
 COLUMNS = [f.name for f in fields(HitRow)]
@@ -27,7 +26,7 @@ METHOD_ORDER = tuple(MatchMethod)
 def one_row_per_set(rows: Iterable[HitRow]) -> Iterator[HitRow]:
     """The hits of each item and set as one row, methods joined in METHOD_ORDER.
 
-    ``rows`` come ordered by item and set (``iter_hits``), so this streams.  The category is the exact matches'
+    ``rows`` come ordered by item and set (``queries.hits_query``), so this streams.  The category is the exact matches'
     (the most serious if the set's own records disagree), a near match's only without one; distance, transform
     and known hash are the near match's, if any.
     """

@@ -103,7 +103,7 @@ def write_report(store: CaseStore, content: ReportContent, *, fmt: str, output: 
     if fmt not in FORMATS:
         raise OptionError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
     output = Path(output)
-    refuse_case_evidence(store, output, "the report")
+    refuse_case_evidence(store.exhibits(), output, "the report")
     data = render_html(content).encode("utf-8") if fmt == "html" else render_pdf(content)
     write_whole(output, data)
     digest = hashlib.sha256(data).hexdigest()

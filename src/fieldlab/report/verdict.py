@@ -8,7 +8,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from fieldlab.case.queries import ExhibitCounts
+from fieldlab.case.read_rows import ExhibitCounts
 from fieldlab.hashsets.profiles import PROFILES, UNCATEGORISED, ordered_categories
 from fieldlab.problems import ProblemKind, problems_summary
 

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Collection, Iterable, Iterator, Protocol, Sequence
 
 from fieldlab.case.outputs import refuse_near_evidence
-from fieldlab.case.queries import deciding_category, error_count, exhibit_counts
+from fieldlab.case.queries import exhibit_counts
+from fieldlab.case.read_rows import deciding_category, error_count
 from fieldlab.case.same_source import refuse_second_copy, source_identity
 from fieldlab.case.store import CaseStore, Exhibit, HitRecord, ItemRow
 from fieldlab.detect.classify import ModelSpec

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from fieldlab.case.queries import ExhibitCounts, exhibit_counts, exhibit_problems, media_mtimes
+from fieldlab.case.queries import exhibit_counts, exhibit_problems, media_mtimes
+from fieldlab.case.read_rows import ExhibitCounts
 from fieldlab.case.store import CaseStore
 from fieldlab.report.charging import BASES, MEDIUMS, TOTAL, ChargingTable, charging_table
 from fieldlab.web.charts import Chart, category_bars, time_histogram

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 
 from fieldlab.case.item_rows import ItemRow
 from fieldlab.case.phone import first_generation_candidates
-from fieldlab.case.queries import deciding_category
+from fieldlab.case.read_rows import deciding_category
 from fieldlab.case.review import (
     ClassificationRecord,
     ReviewItem,
