@@ -5,16 +5,21 @@ one kind of scan asks through is made when it first asks, not kept up to date by
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+from fieldlab.case.read_sql import EXHIBIT_TOTALS
 from fieldlab.case.store import CaseStore
 from fieldlab.evidence.item import Item, ItemKind
 from fieldlab.locator import Locator
 from fieldlab.results import ItemResult
 
 
+MD5_INDEX = "ix_items_md5_exhibit"
+
+
 def _plan(case_dir: Path, sql: str, args: tuple) -> str:
-    with sqlite3.connect(case_dir / "case.sqlite") as conn:
+    with closing(sqlite3.connect(case_dir / "case.sqlite")) as conn:
         return " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
 
 
@@ -42,15 +47,15 @@ def test_carved_copies_are_looked_up_by_md5_through_an_index(tmp_path: Path) -> 
     store, exhibit_id = _store_with_read_items(tmp_path / "case")
     assert store.listed_md5s(exhibit_id, [f"{7:032x}", "0" * 31 + "z"]) == {f"{7:032x}"}
     store.close()
-    assert "ix_items_md5" in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))
+    assert MD5_INDEX in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))
 
 
 def test_the_md5_index_is_made_at_the_first_look_up_not_while_files_are_recorded(tmp_path: Path) -> None:
     store, exhibit_id = _store_with_read_items(tmp_path / "case")
-    assert "ix_items_md5" not in _indexes(tmp_path / "case")
+    assert MD5_INDEX not in _indexes(tmp_path / "case")
     store.listed_md5s(exhibit_id, ["0" * 32])
     store.close()
-    assert "ix_items_md5" in _indexes(tmp_path / "case")
+    assert MD5_INDEX in _indexes(tmp_path / "case")
 
 
 def test_a_case_whose_index_exists_already_is_looked_up_through_it(tmp_path: Path) -> None:
@@ -60,4 +65,22 @@ def test_a_case_whose_index_exists_already_is_looked_up_through_it(tmp_path: Pat
     reopened = CaseStore.open(tmp_path / "case")  # a new store, not knowing the index exists: made "if not exists"
     assert reopened.listed_md5s(exhibit_id, [f"{3:032x}"]) == {f"{3:032x}"}
     reopened.close()
-    assert "ix_items_md5" in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))
+    assert MD5_INDEX in _plan(tmp_path / "case", _listed_md5s_sql(), (exhibit_id, "a" * 32, "b" * 32))
+
+
+def test_the_verdict_counts_each_exhibit_s_items_in_the_order_they_were_recorded(tmp_path: Path) -> None:
+    """Through ix_items_pending (exhibit, state, id), not the MD5 index, once carving has made it: the 10 GiB
+    laptop's totals took 0.47 s visiting the items in MD5 order, 0.16 s this way."""
+    store, exhibit_id = _store_with_read_items(tmp_path / "case")
+    store.listed_md5s(exhibit_id, ["0" * 32])
+    store.close()
+    assert MD5_INDEX in _indexes(tmp_path / "case")
+    assert "USING INDEX ix_items_pending" in _plan(tmp_path / "case", EXHIBIT_TOTALS.sql, EXHIBIT_TOTALS.parameters)
+
+
+def test_a_case_with_the_first_form_of_the_index_loses_it_when_opened(tmp_path: Path) -> None:
+    CaseStore.open(tmp_path / "case").close()
+    with closing(sqlite3.connect(tmp_path / "case" / "case.sqlite")) as conn, conn:
+        conn.execute("CREATE INDEX ix_items_md5 ON items (exhibit_id, md5)")  # as fieldlab made it first
+    CaseStore.open(tmp_path / "case").close()
+    assert "ix_items_md5" not in _indexes(tmp_path / "case")

@@ -23,6 +23,7 @@ from fieldlab.case.private import create_private_file, make_private_folder
 from fieldlab.case.read_rows import Exhibit, exhibit_from_row
 from fieldlab.case.schema import (
     ITEMS_BY_MD5,
+    REPLACED_INDEXES,
     TABLE_COLUMNS,
     case_info,
     classifications,
@@ -135,6 +136,7 @@ class CaseStore:
         engine = create_engine(f"sqlite:///{db_path}")
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
+        _drop_replaced_indexes(engine)
         _add_problem_kinds(engine)
         _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
@@ -516,6 +518,13 @@ CASE
   WHEN stage IN ('read', 'walk') THEN '{ProblemKind.UNREADABLE}'
   ELSE '{ProblemKind.DAMAGED}'
 END"""
+
+
+def _drop_replaced_indexes(engine: Engine) -> None:
+    """An index this fieldlab replaced (``schema.REPLACED_INDEXES``) would still steer SQLite's plans: dropped."""
+    with engine.begin() as conn:
+        for name in REPLACED_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
 def _add_problem_kinds(engine: Engine) -> None:
