@@ -154,7 +154,7 @@ def _contents(case: Path) -> dict[str, str]:
 
 
 def test_reading_writes_nothing_in_the_case_folder(tmp_path: Path) -> None:
-    case = tmp_path / "case"
+    case = tmp_path / "op #1 ?x%20"  # sqlite3 opens the database by URI, SQLAlchemy by URL: no part of either
     _rich_case(case)
     before = _snapshot(case)
     assert set(before) == {DATABASE_FILE, "audit.head"}  # every connection closed: the database checkpointed

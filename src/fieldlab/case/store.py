@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import Engine, Select, and_, create_engine, delete, event, func, insert, inspect, or_, select, update
+from sqlalchemy import (
+    URL,
+    Engine,
+    Select,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    update,
+)
 
 from fieldlab import __version__
 from fieldlab.case.audit import AuditLog
@@ -133,7 +147,7 @@ class CaseStore:
         elif not db_path.exists():
             make_private_folder(case_dir)
             create_private_file(db_path)
-        engine = create_engine(f"sqlite:///{db_path}")
+        engine = create_engine(URL.create("sqlite", database=str(db_path)))  # a "?" or "#" in the path stays in it
         event.listen(engine, "connect", _tune_sqlite)
         metadata.create_all(engine)
         _drop_replaced_indexes(engine)
