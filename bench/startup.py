@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 PYCACHE = Path(tempfile.gettempdir()) / "fieldlab-startup-pycache"
 PARTS = {"sys": "the interpreter alone", "fieldlab.cli": "typer, rich and the command modules: every command",
          "pydantic": "typer 0.29 coerces every parameter of the command run through it",
-         "sqlalchemy": "Core, to open the case: serve (summary and hits read it through sqlite3)",
+         "sqlalchemy": "Core, to open the case: serve; summary and hits read it through sqlite3",
          "fastapi": "serve"}
 NOTES = """\
 `--help` loads typer, rich and the command modules only (no pytsk3, pyewf, SQLAlchemy, NumPy, PIL, av, FastAPI:
