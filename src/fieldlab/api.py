@@ -155,6 +155,7 @@ def _classifier(classify: bool | None, model_path: str | Path | None) -> ModelSp
 
 
 def summary(case_dir: str | Path) -> list[ExhibitCounts]:
+    """Every exhibit's verdict counts, read without writing to the case and without SQLAlchemy (case/read_only.py)."""
     with ReadOnlyCase.open(Path(case_dir)) as case:
         return case.exhibit_counts()
 
@@ -171,6 +172,7 @@ def list_problems(case_dir: str | Path, kind: ProblemKind | None = None) -> list
 
 
 def hits(case_dir: str | Path) -> Iterator[HitRow]:
+    """Every hit, streamed as ``summary`` reads the case (case/read_only.py)."""
     with ReadOnlyCase.open(Path(case_dir)) as case:
         yield from case.hits()
 
