@@ -47,9 +47,9 @@ statements by `tests/case/test_read_only.py`), so they load no SQLAlchemy, NumPy
 (`tests/test_cli.py::test_summary_and_hits_load_only_the_case_database`); SQLAlchemy's import alone (above) was
 most of what separated them from `--help`. What is left above `--help` is typer coercing the case argument through
 pydantic (above) and the verdict's drawing. On a large case the queries count too: `summary` of the 10 GiB laptop's
-case (210,000 items; timed by hand, not by this script, 5 runs, medians) took 1.00 s CPU before this change and
-0.40 s after, 0.16 s of it the totals query once the MD5 index no longer steers it (docs/benchmarks.md, the seized
-laptop). The review server answers once the command line, FastAPI, SQLAlchemy
+case (210,000 items; timed by hand, not by this script: medians of two sets of 5 runs beside other engineers'
+scans) took 1.00-1.27 s CPU before this change and 0.40-0.50 s after, 0.16 s of it the totals query once the MD5
+index no longer steers it (docs/benchmarks.md, the seized laptop); `hits` 0.60 s and 0.29 s. The review server answers once the command line, FastAPI, SQLAlchemy
 and its routes are loaded and the case is open; its thumbnail workers (PIL, PyAV, the evidence readers) start
 beside it (`tests/security/test_start_and_stop.py`).
 """
