@@ -14,7 +14,6 @@ from fieldlab.evidence.item import Item, ItemKind
 from fieldlab.locator import Locator
 from fieldlab.results import ItemResult
 
-
 MD5_INDEX = "ix_items_md5_exhibit"
 
 
