@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from fieldlab.cli import app
-from fieldlab.ops.database import OpsDatabase, OpsError, head_revision, make_engine, upgrade
+from fieldlab.ops.database import OpsDatabase, OpsError, head_revision, locate, make_engine, upgrade
 from fieldlab.ops.schema import metadata
 
 runner = CliRunner()
@@ -53,3 +53,14 @@ def test_the_audit_trail_cannot_be_edited_in_the_database(ops_db) -> None:
 def test_upgrade_is_idempotent_through_the_library(ops_location) -> None:
     before, after = upgrade(ops_location)
     assert before == after == head_revision()
+
+
+def test_an_ops_folder_named_with_a_question_mark_or_hash_keeps_its_database_inside(tmp_path) -> None:
+    """The folder's name goes into a database URL: unquoted, "?" would start its query and "#" its fragment, and the
+    database would be made in a folder beside it."""
+    folder = tmp_path / "op #1 ?x%20"
+    location = locate(ops_dir=folder)
+    assert location.sqlite_file == folder / "ops.sqlite"
+    upgrade(location)
+    assert (folder / "ops.sqlite").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]

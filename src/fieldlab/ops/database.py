@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from fieldlab.case.audit import AuditEntry, AuditLog, current_actor
@@ -46,7 +46,9 @@ def locate(database: str | None = None, ops_dir: Path | None = None) -> OpsLocat
     """The database given by ``--database URL`` or ``--ops-dir DIR`` (exactly one)."""
     if ops_dir is not None and database is None:
         folder = Path(ops_dir).expanduser().resolve()
-        return OpsLocation(f"sqlite:///{folder / DATABASE_FILE}", folder, True)
+        # URL.create quotes a "?" or "#" in the folder's name: in an f-string URL they would cut the path short
+        url = URL.create("sqlite", database=str(folder / DATABASE_FILE)).render_as_string(hide_password=False)
+        return OpsLocation(url, folder, True)
     if database is None or ops_dir is not None:
         raise OpsError("give the operations database as --database URL (a team's PostgreSQL) or as --ops-dir "
                        "FOLDER (SQLite for one examiner): one of the two")
