@@ -420,6 +420,15 @@ def test_a_picture_stopped_for_time_is_tried_once_more_by_the_next_run_and_its_p
     result = _scan_with(evidence, tmp_path / "case", home, model)
     assert _classify_problems(tmp_path / "case") == [] and result.progress.problems == {}
     assert _scores_by_path(tmp_path / "case") == _scores_by_path(classified_case[0])  # blue too, as in one clean run
+    store = CaseStore.open(tmp_path / "case", create=False)  # the problem removed is said in the audit trail
+    try:
+        superseded = [e.detail for e in store.audit.entries() if e.action == "problems_superseded"]
+        assert store.audit.verify().ok
+    finally:
+        store.close()
+    ((blue,),) = _rows(tmp_path / "case", "SELECT id FROM items WHERE path = 'Users/alex/Pictures/blue.png'")
+    assert [(d["exhibit"], d["stage"], d["problems"]) for d in superseded] == [
+        ("EX1", "classify", [{"item": blue, "kind": "limit", "message": TIMED_OUT}])]
 
 
 def test_a_picture_that_hangs_again_on_its_one_more_try_is_not_tried_a_third_time(hung_case, tmp_path: Path) -> None:

@@ -370,20 +370,28 @@ class CaseStore:
                           paths: dict[int, str], *, superseded: Collection[str] = ()) -> Counter[str]:
         """Detections and ordering scores of pictures (and videos) classified after their hashes were recorded, or
         the problem that stopped each, in one transaction.  A classify problem of these items whose message is in
-        ``superseded`` (an earlier attempt's, tried again) is removed: the new outcome replaces it.  Returns the
-        kinds removed, for the scan's counts."""
+        ``superseded`` (an earlier attempt's, tried again) is removed: the new outcome replaces it, and the audit
+        trail says which problems went, in the same transaction (a recorded problem never vanishes unsaid).  Returns
+        the kinds removed, for the scan's counts."""
         done = [(i, c.model_sha256, result) for i, c in found if (result := c.found)]
         problems = [_problem_row(exhibit_id, i, "classify", paths.get(i, ""), c.problem) for i, c in found if c.problem]
         boxes = [{"item_id": i, "rank": rank, "label": d.label, "score": d.score, "x": d.box[0], "y": d.box[1],
                   "width": d.box[2], "height": d.box[3]}
                  for i, _, result in done for rank, d in enumerate(sorted(result.detections, key=lambda d: -d.score))]
+        entry = None
         with self.engine.begin() as conn:
             replaced = Counter[str]()
             if superseded and found:
                 earlier = and_(errors.c.exhibit_id == exhibit_id, errors.c.stage == "classify",
                                errors.c.item_id.in_([i for i, _ in found]), errors.c.message.in_(list(superseded)))
-                replaced.update(kind for (kind,) in conn.execute(select(errors.c.kind).where(earlier)))
-                conn.execute(delete(errors).where(earlier))
+                gone = conn.execute(select(errors.c.item_id, errors.c.kind, errors.c.message).where(earlier)).all()
+                if gone:
+                    replaced.update(kind for _, kind, _ in gone)
+                    conn.execute(delete(errors).where(earlier))
+                    ref = conn.execute(select(exhibits.c.ref).where(exhibits.c.id == exhibit_id)).scalar_one()
+                    entry = self.audit.append_in(conn, "problems_superseded", {
+                        "exhibit": ref, "stage": "classify", "why": "tried once more: the new outcome replaces them",
+                        "problems": [{"item": item, "kind": kind, "message": message} for item, kind, message in gone]})
             if done:
                 conn.execute(self._insert_ignore(classifications),
                              [{"item_id": i, "model_sha256": model_sha256, "score": result.score,
@@ -392,6 +400,8 @@ class CaseStore:
                 conn.execute(self._insert_ignore(detections), boxes)
             if problems:
                 conn.execute(self._insert_ignore(errors), problems)
+        if entry is not None:
+            self.audit.record_head(entry)
         return replaced
 
     def unclassified_media(self, exhibit_id: int, after_id: int, limit: int, *, retried: Collection[str] = (),
