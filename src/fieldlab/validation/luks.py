@@ -5,7 +5,10 @@ image (a file system made by ``disks.build_disk``, or any raw volume, such as an
 into the payload with the master key handed to ``luksFormat``: aes-xts-plain64, 512-byte sectors, the tweak the
 sector's number from 0 at the payload's start, little-endian.  The header's own key slot and digest are
 cryptsetup's, so what fieldlab unlocks is exactly what a Linux installer writes (apart from the PBKDF2 iterations,
-kept low so a test unlocks in milliseconds).
+kept low so a test unlocks in milliseconds).  What cryptsetup draws at random (the salts, the anti-forensic stripes
+of the key slot, the noise filling the unused slots) is then drawn again from the master key, and the digest and
+the slot's key material recomputed by the LUKS1 specification, so the same plaintext and passphrase give the same
+bytes (the validation corpus is reproducible); ``cryptsetup open --test-passphrase`` still accepts the header.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from fieldlab.validation.disks import MIB, SECTOR, _place, _run, _write_gpt, _wr
 
 _ITERATIONS = 1000  # the least cryptsetup accepts
 _MBR_LINUX = 0x83
+_HEADER_SIZE = 592
+_SLOT_ENABLED = 0x00AC71F3
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,7 @@ class LuksDisk:
 
 def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, bytes]:
     """Write ``volume``: a LUKS1 header for ``passphrase``, then ``plaintext`` encrypted.  Returns (the payload's
-    offset in bytes, the master key), the key and UUID derived from what is encrypted (cryptsetup's salts stay its
-    own)."""
+    offset in bytes, the master key); every byte is derived from the plaintext and the passphrase."""
     master_key = hashlib.sha256(b"fieldlab luks1 " + plaintext.read_bytes()).digest()  # aes-xts-plain64, 256 bits
     size = plaintext.stat().st_size
     with tempfile.TemporaryDirectory(prefix="fieldlab-luks-", dir=volume.parent) as work:
@@ -52,6 +56,7 @@ def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, b
               "--master-key-file", str(master_file), "--cipher", "aes-xts-plain64", "--key-size", "256",
               "--hash", "sha256", "--pbkdf-force-iterations", str(_ITERATIONS),
               "--uuid", str(uuid.UUID(bytes=hashlib.sha256(master_key).digest()[:16], version=4)), str(volume)])
+    _redraw_random_parts(volume, master_key, passphrase)
     with open(volume, "r+b") as out, open(plaintext, "rb") as source:
         header = out.read(112)
         payload = struct.unpack(">I", header[104:108])[0] * SECTOR
@@ -88,6 +93,58 @@ def build_luks1_disk(path: Path, scheme: str, plaintext: Path, passphrase: str) 
                 _write_gpt(disk, disk_size, [(MIB, size, "ext4")], identity)  # a Linux partition's type
         _place(volume, path, MIB)
     return LuksDisk(path, scheme, MIB, payload, key)
+
+
+def _redraw_random_parts(volume: Path, master_key: bytes, passphrase: str) -> None:
+    """Replace what cryptsetup drew at random in a LUKS1 header with bytes drawn from the master key: the digest's
+    salt (and so the digest), each enabled slot's salt and split key material, the unused slots' noise."""
+    with open(volume, "r+b") as out:
+        header = bytearray(out.read(_HEADER_SIZE))
+        hash_name = header[72:104].rstrip(b"\0").decode("ascii")
+        key_bytes, = struct.unpack_from(">I", header, 108)
+        digest_iterations, = struct.unpack_from(">I", header, 164)
+        digest_salt = _drawn(master_key, b"digest salt", 32)
+        header[112:132] = hashlib.pbkdf2_hmac(hash_name, master_key, digest_salt, digest_iterations, 20)
+        header[132:164] = digest_salt
+        for slot in range(8):
+            at = 208 + 48 * slot
+            active, iterations, _, material_sector, stripes = struct.unpack_from(">II32sII", header, at)
+            size = -(-key_bytes * stripes // SECTOR) * SECTOR
+            if active == _SLOT_ENABLED:
+                salt = _drawn(master_key, b"slot salt %d" % slot, 32)
+                header[at + 8:at + 40] = salt
+                slot_key = hashlib.pbkdf2_hmac(hash_name, passphrase.encode(), salt, iterations, key_bytes)
+                split = _af_split(master_key, stripes, hash_name, _drawn(master_key, b"stripes %d" % slot,
+                                                                         key_bytes * (stripes - 1)))
+                material = _encrypt_sectors(slot_key, 0, split.ljust(size, b"\0"))
+            else:
+                material = _drawn(master_key, b"unused slot %d" % slot, size)
+            out.seek(material_sector * SECTOR)
+            out.write(material)
+        out.seek(0)
+        out.write(header)
+
+
+def _drawn(master_key: bytes, purpose: bytes, size: int) -> bytes:
+    return hashlib.shake_256(b"fieldlab luks1 " + purpose + b"\0" + master_key).digest(size)
+
+
+def _af_split(key: bytes, stripes: int, hash_name: str, random_stripes: bytes) -> bytes:
+    """LUKS1's anti-forensic split: ``stripes - 1`` random stripes, each folded into a running diffusion, and a
+    last stripe that XORs the diffusion back to the key."""
+    size = len(key)
+    mixed = bytes(size)
+    for index in range(stripes - 1):
+        stripe = random_stripes[index * size:(index + 1) * size]
+        mixed = _diffuse(bytes(a ^ b for a, b in zip(mixed, stripe, strict=True)), hash_name)
+    return random_stripes + bytes(a ^ b for a, b in zip(mixed, key, strict=True))
+
+
+def _diffuse(block: bytes, hash_name: str) -> bytes:
+    """Each digest-sized piece replaced by the hash of its big-endian index and itself, cut to the piece's size."""
+    width = hashlib.new(hash_name).digest_size
+    return b"".join(hashlib.new(hash_name, struct.pack(">I", index) + block[start:start + width]).digest()
+                    [:len(block[start:start + width])] for index, start in enumerate(range(0, len(block), width)))
 
 
 def _encrypt_sectors(key: bytes, first_sector: int, data: bytes) -> bytes:
