@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import fieldlab
+from fieldlab.problems import ProblemKind
 from fieldlab.validation import validate
 from fieldlab.validation.corpus import CLASSES, build_corpus
-from fieldlab.validation.run import run_fieldlab
+from fieldlab.validation.run import import_corpus_sets, run_fieldlab
 from fieldlab.validation.score import Finding, ReportedProblem, expected_charging, score, wilson
 from fieldlab.validation.truth import NOT_REACHABLE, ClassInfo, KnownItem, Truth
 
@@ -66,7 +68,7 @@ def test_new_extractions_and_containers_are_read_and_the_locked_zip_is_reported_
                                                                                            record: dict) -> None:
     scored = {c["name"]: c for c in record["fieldlab"]["classes"]}
     for name in ("phone/ios-backup", "phone/android-ab", "phone/ufdr", "vhdx/allocated", "vhdx/deleted",
-                 "hfsplus/allocated", "hfsplus/deleted",
+                 "hfsplus/allocated", "hfsplus/deleted", "luks/allocated",
                  "archive/password-not-given"):
         assert scored[name]["found"] == scored[name]["planted"] >= 1, name
     assert {b.kind for b in Truth.read(quick / "corpus").benign} == {"picture", "video", "document", "executable"}
@@ -79,6 +81,8 @@ def test_peers_are_scored_by_the_same_truth(record: dict) -> None:
     assert tsk["found"]["ntfs/allocated"] == tsk["score"]["classes"][0]["planted"]  # an allocated file is easy
     assert tsk["found"]["near/rotate"] == 0  # an MD5 cannot match a rotated picture
     assert tsk["score"]["charging_differences"] is None
+    for peer in record["peers"]:  # no peer reads inside LUKS: its classes are missed, not a crash
+        assert peer["found"]["luks/allocated"] == 0, peer["name"]
 
 
 def test_record_names_versions_corpus_and_machine(record: dict) -> None:
@@ -86,7 +90,7 @@ def test_record_names_versions_corpus_and_machine(record: dict) -> None:
     for key in ("fieldlab", "commit", "python", "pytsk3", "libewf-python", "pdqhash", "Pillow", "av", "machine"):
         assert environment[key], key
     assert len(record["corpus"]["sha256"]) == 64 and record["corpus"]["seed"] == 3
-    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {f"EX0{n}" for n in range(1, 10)}
+    assert {e["ref"] for e in record["corpus"]["exhibits"]} == {f"EX{n:02d}" for n in range(1, 11)}
     assert all(e["seconds"] > 0 for e in record["corpus"]["exhibits"])
 
 
@@ -99,6 +103,24 @@ def test_pdf_record_renders_the_results_table(quick: Path, record: dict) -> None
         assert c.name.split("/")[1] in text, c.name
     html = (quick / "validation-record.html").read_text(encoding="utf-8")
     assert "<script" not in html and "foremost" in html
+
+
+def test_the_encrypted_laptop_is_read_with_its_passphrase_and_without_it_reports_the_locked_volume(
+        quick: Path, record: dict, tmp_path: Path) -> None:
+    truth = Truth.read(quick / "corpus")
+    (laptop,) = [e for e in truth.exhibits if e.ref == "EX10"]
+    planted = [k for k in truth.known if k.klass == "luks/allocated"]
+    assert laptop.luks_password and planted
+    assert next(c for c in record["fieldlab"]["classes"] if c["name"] == "luks/allocated")["found"] == len(planted)
+    found = {h.md5 for h in fieldlab.hits(quick / "work" / "case") if h.exhibit == "EX10"}
+    assert {k.md5 for k in planted} <= found
+
+    home = tmp_path / "library"
+    import_corpus_sets(quick / "corpus", home)
+    fieldlab.scan(quick / "corpus" / laptop.source, tmp_path / "case", exhibit_ref="EX10", home=home)
+    assert list(fieldlab.hits(tmp_path / "case")) == []
+    locked = fieldlab.list_problems(tmp_path / "case", ProblemKind.ENCRYPTED)
+    assert [p.message for p in locked] == ["LUKS volume: locked, give --luks-password to read it"]
 
 
 def test_same_seed_gives_the_same_corpus_bytes_and_the_same_results(quick: Path, record: dict,

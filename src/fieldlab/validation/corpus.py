@@ -29,6 +29,7 @@ from fieldlab.detect.perceptual import image_pdq, pdq_hex
 from fieldlab.detect.video import video_pdq
 from fieldlab.validation import content, phones, thumbnails, vhdx
 from fieldlab.validation.disks import MIB, PlantedFile, build_disk, to_e01, to_split_raw
+from fieldlab.validation.luks import build_luks1_disk
 from fieldlab.validation.truth import NOT_REACHABLE, BenignItem, ClassInfo, ExhibitInfo, KnownItem, Truth
 
 SIZES = {"quick": 1, "standard": 30, "large": 150}  # known items planted per class
@@ -36,6 +37,7 @@ BENIGN_PICTURES = {"quick": 6, "standard": 200, "large": 1500}  # unknown pictur
 BENIGN_VIDEOS = {"quick": 1, "standard": 4, "large": 20}  # unknown videos per disk exhibit
 CORPUS_TIME = "2024-05-17 12:30:00"
 PASSWORD = "Summer2019!"
+LUKS_PASSPHRASE = "validation luks passphrase 2024"  # generated corpus, generated secret: in the truth file
 LABELS = ("A", "B", "C")
 VICS_MAPPING = {"1": "A", "2": "B", "3": "C"}  # this corpus's own VICS Category numbering, written beside it
 FAKETIME_LIBRARY = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -83,6 +85,9 @@ CLASSES = (
     ClassInfo("hfsplus/allocated", "a file on a Mac's HFS+ volume", "hash set"),
     ClassInfo("hfsplus/deleted", "a deleted HFS+ file: its catalog records are gone as macOS leaves them, only "
               "carving its free blocks can find it", "hash set"),
+    ClassInfo("luks/allocated", "a file on ext4 inside a LUKS1 volume (full-disk encryption), the passphrase "
+              "given; no deleted class: ext4 deleted files are found only by carving, and free space inside an "
+              "encrypted volume is not carved", "hash set"),
 )
 
 
@@ -170,6 +175,7 @@ def write_corpus(folder: Path, seed: int, size: str) -> Truth:
         exhibits.append(_ufdr_package(planter, per_class, size, exhibits_dir / "EX07"))
         exhibits.append(_virtual_machine(planter, per_class, size, exhibits_dir / "EX08", work))
         exhibits.append(_mac(planter, per_class, size, exhibits_dir / "EX09", work))
+        exhibits.append(_encrypted_laptop(planter, per_class, size, exhibits_dir / "EX10", work))
     for path in exhibits_dir.rglob("*"):
         os.utime(path, (content.FIXED_MTIME, content.FIXED_MTIME))
     _write_hash_sets(folder / "hashsets", planter)
@@ -453,11 +459,26 @@ def _mac(planter: _Planter, per_class: int, size: str, target: Path, work: Path)
     return _exhibit(ref, target, "macbook.dd", "Mac: GPT disk, HFS+ (allocated and deleted); raw (dd)")
 
 
-def _exhibit(ref: str, folder: Path, source: str, description: str) -> ExhibitInfo:
+def _encrypted_laptop(planter: _Planter, per_class: int, size: str, target: Path, work: Path) -> ExhibitInfo:
+    ref = "EX10"
+    files = []
+    for i in range(1, per_class + 1):
+        path = f"home/kim/Pictures/lx_{i:04d}.jpg"
+        data, _ = planter.picture("luks/allocated", ref, f"ext4 in the LUKS1 partition, /{path}")
+        files.append(PlantedFile(path, data))
+    files += _benign_files(planter, ref, "home/kim/", size, work)
+    plaintext = build_disk(work / "ex10-ext4.img", "none", [("ext4", _size_mib(files, 8), files)])
+    target.mkdir(parents=True)
+    build_luks1_disk(target / "laptop.dd", "gpt", plaintext.path, LUKS_PASSPHRASE)
+    return _exhibit(ref, target, "laptop.dd", "Linux laptop with full-disk encryption: GPT disk, a LUKS1 partition "
+                    "holding ext4 (allocated; the passphrase given); raw (dd)", luks_password=LUKS_PASSPHRASE)
+
+
+def _exhibit(ref: str, folder: Path, source: str, description: str, luks_password: str | None = None) -> ExhibitInfo:
     files = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         files.append((f"exhibits/{ref}/{path.relative_to(folder).as_posix()}", path.stat().st_size, _sha256(path)))
-    return ExhibitInfo(ref, f"exhibits/{ref}/{source}", description, tuple(files))
+    return ExhibitInfo(ref, f"exhibits/{ref}/{source}", description, tuple(files), luks_password)
 
 
 def _sha256(path: Path) -> str:

@@ -24,12 +24,12 @@ SCOPE = ("Finding known indecent images of children (by hash set: MD5, SHA-1, PD
          "disks, removable media and phone extractions, by a triage examiner using fieldlab with its default "
          "settings. Only generated pictures and videos are used; categories are labels in generated hash sets.")
 METHOD = ("A corpus of exhibits is built from a seed: disk images (E01, split raw, raw, QCOW2, VHDX; MBR and GPT; "
-          "NTFS, FAT32, ext4, exFAT, HFS+) and phone extractions (an Android file-system tar, an iOS backup folder, an Android "
+          "NTFS, FAT32, ext4, exFAT, HFS+; ext4 inside LUKS1) and phone extractions (an Android file-system tar, an iOS backup folder, an Android "
           ".ab backup, a UFDR package), each holding known items planted by class (the hiding place) among a "
           "benign population of pictures, videos, documents and programs. The hash sets a force would hold are "
           "written (MD5/SHA-1 CSV and VICS, a categorised PDQ list, vPDQ files) and imported through the public "
           "API; every exhibit is scanned with the default settings, the archive password given (one more "
-          "archive's password is given to nobody). A planted item is found when a match names its own known hash "
+          "archive's password is given to nobody), the LUKS passphrase given to the encrypted laptop's scan. A planted item is found when a match names its own known hash "
           "in its own exhibit; an item out of reach counts when its container is reported as encrypted and "
           "nothing of it matched. Recall per class carries a 95% Wilson interval; every match on anything else is "
           "a false positive.")
@@ -42,6 +42,9 @@ NOT_COVERED = (
                                   "shadow-copy layer is not measured here"),
     ("encrypted phone backups", "the iOS backup and the Android .ab are unencrypted; fieldlab's decryption of both "
                                 "is covered by its own tests, not by this corpus"),
+    ("deleted files inside LUKS, and LUKS2", "the LUKS1 volume holds allocated files only: ext4's deleted files are "
+                                             "found only by carving, and free space inside an encrypted volume is "
+                                             "not carved; LUKS2 is reported, not opened (libluksde reads LUKS1)"),
 )
 LIBRARIES = ("pytsk3", "libewf-python", "pdqhash", "Pillow", "av", "numpy", "libarchive-c", "weasyprint",
              "SQLAlchemy")

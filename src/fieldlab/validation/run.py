@@ -1,6 +1,6 @@
 """Running fieldlab on the corpus as an examiner would: the corpus's hash sets imported through the public API,
 every exhibit scanned with the default settings (the archive password given, as an examiner told it would give
-it; a second archive's password nobody gave), and the case's hits, recorded problems and charging table read back
+it; a second archive's password nobody gave; a LUKS volume's passphrase given to its exhibit's scan), and the case's hits, recorded problems and charging table read back
 for scoring."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import fieldlab.api as api
 from fieldlab.case.store import EXACT_METHODS, CaseStore
+from fieldlab.evidence.image import UnlockOptions
 from fieldlab.report.charging import charging_table
 from fieldlab.validation.score import Finding, ReportedProblem
 from fieldlab.validation.truth import Truth
@@ -50,7 +51,9 @@ def run_fieldlab(corpus: Path, truth: Truth, work: Path) -> FieldlabRun:
     runs = []
     for exhibit in truth.exhibits:
         started = time.perf_counter()
-        api.scan(corpus / exhibit.source, case, exhibit_ref=exhibit.ref, home=home, passwords=[truth.password])
+        unlock = UnlockOptions(luks_password=exhibit.luks_password) if exhibit.luks_password else None
+        api.scan(corpus / exhibit.source, case, exhibit_ref=exhibit.ref, home=home, passwords=[truth.password],
+                 unlock=unlock)
         seconds = time.perf_counter() - started
         counts = next(c for c in api.summary(case) if c.ref == exhibit.ref)
         runs.append(ExhibitRun(exhibit.ref, seconds, sum(size for _, size, _ in exhibit.files), counts.files,

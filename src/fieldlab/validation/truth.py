@@ -55,6 +55,8 @@ class ExhibitInfo:
     source: str  # relative to the corpus folder: the file (first segment) an examiner scans
     description: str
     files: tuple[tuple[str, int, str], ...]  # (relative path, size, SHA-256) of every file the exhibit consists of
+    luks_password: str | None = None  # the passphrase of its LUKS volume, as the suspect disclosed it: a
+    # generated test value, given to the scan as ``--luks-password``
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ class Truth:
         return cls(
             data["seed"], data["size"], data["password"],
             tuple(ClassInfo(**c) for c in data["classes"]),
-            tuple(ExhibitInfo(e["ref"], e["source"], e["description"], tuple(tuple(f) for f in e["files"]))
-                  for e in data["exhibits"]),
+            tuple(ExhibitInfo(e["ref"], e["source"], e["description"], tuple(tuple(f) for f in e["files"]),
+                              e.get("luks_password")) for e in data["exhibits"]),
             tuple(KnownItem(**k) for k in data["known"]),
             tuple(BenignItem(**b) for b in data["benign"]),
             data["corpus_sha256"],
