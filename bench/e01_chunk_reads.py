@@ -5,7 +5,8 @@ Why this exists: issue 17 asks that an E01 scan run within 1.3x of the same medi
 EWF chunk be inflated about once per scan.  Every process of the scan (the walk, each reader) inflates chunks
 through its own cache (``evidence/ewf_chunks.py``); this script counts them across processes by starting the scan
 with a ``sitecustomize`` that records the index of every chunk a process inflates, and reports inflations per
-distinct chunk touched.  The raw file is made once with ``ewfexport -t`` beside the case folders and deleted at
+distinct chunk touched.  It also times inflating every deflated chunk of the image once, with libdeflate (what
+``ewf_chunks`` uses) and with Python's zlib (and zlib-ng or ISA-L if installed): the floor of any E01 read path.  The raw file is made once with ``ewfexport -t`` beside the case folders and deleted at
 the end.  Runs alternate E01 and raw; medians of ``--runs``, with the load average before each.
 
 Usage (from the repository root)::
@@ -25,9 +26,14 @@ import statistics
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
+import deflate
 import numpy as np
+import pyewf
+
+from fieldlab.evidence.ewf_chunks import read_chunk_table
 
 REPO = Path(__file__).resolve().parent.parent
 SCAN_FLAGS = ["--no-perceptual", "--no-carve", "--no-embedded", "--no-verify", "--no-live"]
@@ -39,9 +45,9 @@ _inflate = ewf_chunks.EwfChunkReader._inflate
 _log = os.open(os.path.join(os.environ["FIELDLAB_BENCH_INFLATIONS"], "chunks.u32"),
                os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # forked readers write here too: each record names its process
 
-def _counted(self, index, raw):
+def _counted(self, index, raw, deflated):
     os.write(_log, struct.pack("<II", os.getpid(), index))
-    return _inflate(self, index, raw)
+    return _inflate(self, index, raw, deflated)
 
 ewf_chunks.EwfChunkReader._inflate = _counted
 '''
@@ -68,6 +74,47 @@ def inflations(folder: Path) -> tuple[int, int, dict[int, tuple[int, int]]]:
     return len(chunks), len(np.unique(chunks)), per_process
 
 
+def inflate_times(image: Path) -> dict[str, float]:
+    """CPU seconds to inflate every deflated chunk of the image once, by each inflater at hand (same bytes in, each
+    result checked against libdeflate's)."""
+    segments = pyewf.glob(str(image))
+    handle = pyewf.handle()
+    handle.open(segments)
+    size, chunk = handle.get_media_size(), handle.get_chunk_size()
+    table = read_chunk_table(segments, -(-size // chunk))
+    files = [open(path, "rb") for path in segments]
+    stored = []
+    for index in np.flatnonzero(table.deflated).tolist():
+        f = files[int(table.segment[index])]
+        f.seek(int(table.offset[index]))
+        stored.append(f.read(min(int(table.stored[index]), chunk + 1024)))
+    inflaters = {"libdeflate": lambda raw: deflate.zlib_decompress(raw, chunk),
+                 "zlib": lambda raw: zlib.decompressobj().decompress(raw, chunk)}
+    try:
+        from zlib_ng import zlib_ng
+        inflaters["zlib-ng"] = lambda raw: zlib_ng.decompressobj().decompress(raw, chunk)
+    except ImportError:
+        pass
+    try:
+        from isal import isal_zlib
+        inflaters["ISA-L"] = lambda raw: isal_zlib.decompressobj().decompress(raw, chunk)
+    except ImportError:
+        pass
+    expected = [bytes(deflate.zlib_decompress(raw, chunk)) for raw in stored[:200]]
+    times = {}
+    for name, inflate in inflaters.items():
+        if [bytes(inflate(raw)) for raw in stored[:200]] != expected:
+            raise SystemExit(f"{name} inflates the chunks differently")
+        started = time.process_time()
+        for raw in stored:
+            inflate(raw)
+        times[name] = time.process_time() - started
+    print(f"inflating all {len(stored):,} deflated chunks once: "
+          + ", ".join(f"{name} {seconds:.2f} s ({seconds / max(len(stored), 1) * 1e6:.0f} us a chunk)"
+                      for name, seconds in times.items()), flush=True)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("image", type=Path)
@@ -76,6 +123,7 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=REPO / "src", help="the fieldlab source tree to scan with")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (the raw copy) for another run")
     args = parser.parse_args()
+    inflate_times(args.image)
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     raw = work / "raw" / "media.raw"  # in a folder of its own: no case folder may sit beside an image

@@ -133,9 +133,9 @@ def _counting_inflations(reader: EwfChunkReader, monkeypatch: pytest.MonkeyPatch
     inflated: Counter[int] = Counter()
     inflate = reader._inflate
 
-    def counted(index: int, stored: bytes) -> bytes:
+    def counted(index: int, stored: memoryview, deflated: bool) -> bytes:
         inflated[index] += 1
-        return inflate(index, stored)
+        return inflate(index, stored, deflated)
 
     monkeypatch.setattr(reader, "_inflate", counted)
     return inflated

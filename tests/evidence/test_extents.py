@@ -150,9 +150,9 @@ def test_an_e01_walk_inflates_each_chunk_of_the_mft_once_however_small_the_cache
     inflated: Counter[int] = Counter()
     inflate = EwfChunkReader._inflate
 
-    def counted(reader: EwfChunkReader, index: int, stored: bytes) -> bytes:
+    def counted(reader: EwfChunkReader, index: int, stored: memoryview, deflated: bool) -> bytes:
         inflated[index] += 1
-        return inflate(reader, index, stored)
+        return inflate(reader, index, stored, deflated)
 
     monkeypatch.setattr(EwfChunkReader, "_inflate", counted)
     source = ImageSource(e01)
