@@ -28,6 +28,8 @@ from fieldlab.evidence.filesystem import (
     walk_file_system,
 )
 from fieldlab.evidence.item import Item, WalkError
+from fieldlab.evidence.luks_key import LuksMasterKey
+from fieldlab.evidence.luks_sectors import LuksPayload
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
@@ -57,6 +59,7 @@ class UnlockOptions:
     bitlocker_password: str | None = field(default=None, repr=False)
     bitlocker_recovery_key: str | None = field(default=None, repr=False)
     luks_password: str | None = field(default=None, repr=False)  # a LUKS1 volume's passphrase
+    luks_keys: tuple[LuksMasterKey, ...] = field(default=(), repr=False)  # derived by the scan's first process
     shadow_copies: bool = False  # also walk every volume shadow copy
     archive_passwords: tuple[str, ...] = field(default=(), repr=False)  # tried on encrypted zip, 7z (and RAR) members
 
@@ -113,6 +116,13 @@ class ImageSource:
     def close(self) -> None:
         self._volumes.clear()
         self.media.close()
+
+    def unlock_for_other_processes(self) -> UnlockOptions:
+        """These unlock options with the master key of every LUKS volume opened here added, so that the scan's
+        other processes (walker, readers, decoders) open those volumes without running PBKDF2 again."""
+        derived = (view.data.master_key for view in self._volumes.values()
+                   if isinstance(view, RangeVolume) and isinstance(view.data, LuksPayload))
+        return replace(self.options, luks_keys=tuple(dict.fromkeys((*self.options.luks_keys, *derived))))
 
     # layout
 

@@ -27,6 +27,8 @@ from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
 from fieldlab.evidence.luks_header import MAX_UNLOCK_ITERATIONS, has_luks_magic, read_luks_header
+from fieldlab.evidence.luks_key import derive_master_key, derived_here
+from fieldlab.evidence.luks_sectors import LuksPayload
 from fieldlab.locator import LocatorError, VolumeLayerKind, display_bytes
 from fieldlab.problems import ProblemKind
 
@@ -256,25 +258,50 @@ def _luks_found(parent: RangeVolume) -> tuple[bytes, ...]:
 
 def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
     """The decrypted volume.  The header is checked first (``luks_header``): a damaged one is said so with or without
-    a passphrase, and libluksde's PBKDF2 never runs for more iterations than ``MAX_UNLOCK_ITERATIONS``."""
+    a passphrase, and no PBKDF2 runs for more iterations than ``MAX_UNLOCK_ITERATIONS``.  A master key the scan's
+    first process derived (``unlock.luks_keys``) opens the volume with no PBKDF2; otherwise it is derived here
+    (``luks_key``), or, for a cipher or hash read only by libluksde, libluksde opens the volume with the passphrase."""
     header = read_luks_header(parent.data)
     if header.problem is not None:
         raise LockedVolume(header.problem.message, header.problem.kind)
+    layout = header.layout
+    assert layout is not None  # a header without a problem comes with its fields
+    derived = derived_here(layout)
+    known = next((key for key in unlock.luks_keys if key.opens(layout)), None) if derived else None
+    if known is not None:
+        return RangeVolume(LuksPayload(parent.data, layout, known))
     if not unlock.luks_password:
         raise LockedVolume("LUKS volume: locked, give --luks-password to read it")
     if header.unlock_iterations > MAX_UNLOCK_ITERATIONS:
         raise LockedVolume(f"LUKS volume: its key slots ask for {header.unlock_iterations:,} PBKDF2 iterations a "
                            f"passphrase, more than the {MAX_UNLOCK_ITERATIONS:,} fieldlab spends; not unlocked",
                            ProblemKind.LIMIT)
+    if not derived:
+        return _luks_by_libluksde(parent, unlock.luks_password)
+    try:
+        key = derive_master_key(layout, parent.data, unlock.luks_password)
+    except OSError as exc:
+        raise LockedVolume(f"LUKS volume: its key slots cannot be read: {str(exc)[:300]}",
+                           ProblemKind.UNREADABLE) from None
+    if key is None:
+        raise LockedVolume(_WRONG_PASSPHRASE)
+    return RangeVolume(LuksPayload(parent.data, layout, key))
+
+
+_WRONG_PASSPHRASE = "LUKS volume: the --luks-password given does not unlock it"
+
+
+def _luks_by_libluksde(parent: RangeVolume, passphrase: str) -> RangeVolume:
+    """A cipher or hash ``luks_key`` does not read: libluksde runs its own PBKDF2, in every process that opens it."""
     volume = pyluksde.volume()
-    volume.set_password(unlock.luks_password)
+    volume.set_password(passphrase)
     try:
         volume.open_file_object(FileObject(parent.data))
     except OSError as exc:
         raise LockedVolume(f"LUKS volume: libluksde could not open it (a cipher or hash it does not read, or a field "
                            f"damaged): {str(exc)[:300]}", ProblemKind.UNSUPPORTED) from None
     if volume.is_locked():
-        raise LockedVolume("LUKS volume: the --luks-password given does not unlock it")
+        raise LockedVolume(_WRONG_PASSPHRASE)
     return RangeVolume(LibyalRange(volume))
 
 
@@ -398,7 +425,7 @@ LAYERS: tuple[VolumeLayer, ...] = (
     VolumeLayer("partition", "volume", _partition, _partition_offsets),
     VolumeLayer("bde", "encryption", _bitlocker, _bitlocker_found, ("bitlocker_password", "bitlocker_recovery_key"),
                 fact="bitlocker"),
-    VolumeLayer("luks", "encryption", _luks, _luks_found, ("luks_password",), fact="luks"),
+    VolumeLayer("luks", "encryption", _luks, _luks_found, ("luks_password", "luks_keys"), fact="luks"),
     VolumeLayer("vss", "snapshot", _shadow_copy, lambda parent: tuple(str(c["index"]).encode()
                                                                       for c in shadow_copies(parent))),
     VolumeLayer("apfsvol", "container", _apfs_volume, _apfs_volume_indexes),

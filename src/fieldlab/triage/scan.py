@@ -146,6 +146,8 @@ def scan_source(
         evidence = open_source(spec)  # fails here, in the examiner's words, on a missing or unreadable source
         opened.callback(evidence.close)
         image = evidence if isinstance(evidence, ImageSource) else None
+        if image is not None:  # LUKS master keys the survey derived: the scan's other processes run no PBKDF2
+            spec = replace(spec, unlock=image.unlock_for_other_processes())
         incomplete = image.container.missing_parent if image else None
         chain_parents = tuple(link.path for link in image.container.chain[1:]) if image else ()
         if chain_parents and not incomplete:  # workers open exactly the chain found here, not a new search's

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from fieldlab.evidence.luks_key import diffuse
 from fieldlab.validation.disks import MIB, SECTOR, _place, _run, _write_gpt, _write_mbr
 
 _ITERATIONS = 1000  # the least cryptsetup accepts
@@ -136,15 +137,8 @@ def _af_split(key: bytes, stripes: int, hash_name: str, random_stripes: bytes) -
     mixed = bytes(size)
     for index in range(stripes - 1):
         stripe = random_stripes[index * size:(index + 1) * size]
-        mixed = _diffuse(bytes(a ^ b for a, b in zip(mixed, stripe, strict=True)), hash_name)
+        mixed = diffuse(bytes(a ^ b for a, b in zip(mixed, stripe, strict=True)), hash_name)
     return random_stripes + bytes(a ^ b for a, b in zip(mixed, key, strict=True))
-
-
-def _diffuse(block: bytes, hash_name: str) -> bytes:
-    """Each digest-sized piece replaced by the hash of its big-endian index and itself, cut to the piece's size."""
-    width = hashlib.new(hash_name).digest_size
-    return b"".join(hashlib.new(hash_name, struct.pack(">I", index) + block[start:start + width]).digest()
-                    [:len(block[start:start + width])] for index, start in enumerate(range(0, len(block), width)))
 
 
 def _encrypt_sectors(key: bytes, first_sector: int, data: bytes) -> bytes:
