@@ -3,14 +3,19 @@ examiner's passphrase opens them, and a hostile header is a recorded problem, ne
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any, Callable
 
+import pyluksde
 import pytest
 
 import fieldlab
+from fieldlab.evidence import volume_layers
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.luks_header import MAX_UNLOCK_ITERATIONS, read_luks_header
@@ -116,6 +121,39 @@ def test_the_scan_with_the_passphrase_matches_a_known_file_inside_and_without_it
                                                if p.is_file())
     assert disk.path.read_bytes() == before
     assert sorted(p.name for p in disk.path.parent.iterdir()) == ["laptop.raw"]  # nothing written beside it
+
+
+def test_a_scan_runs_pbkdf2_on_the_passphrase_once_and_its_other_processes_open_the_volume_with_the_derived_key(
+        plaintext: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The survey derives the master key; the walker and reader processes get it in memory and open the volume with
+    no PBKDF2 and no libluksde.  Calls are noted in a file, since the scan's processes are forks of this one."""
+    disk = build_luks1_disk(tmp_path / "evidence" / "laptop.raw", "gpt", plaintext, PASSPHRASE)
+    known = tmp_path / "known.csv"
+    known.write_text(f"md5,category\n{KNOWN.md5},A\n")
+    fieldlab.import_hashset(known, name="known")
+    log = tmp_path / "calls.log"
+
+    def noted(real: Callable[..., Any], what: Callable[..., str]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()} {what(*args)}\n")
+            return real(*args)
+        return call
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", noted(
+        hashlib.pbkdf2_hmac, lambda _, secret, *rest: "pbkdf2 of the passphrase" if secret == PASSPHRASE.encode()
+        else "pbkdf2 of a key"))
+    monkeypatch.setattr(pyluksde, "volume", noted(pyluksde.volume, lambda: "libluksde"))
+    monkeypatch.setattr(volume_layers, "read_luks_header", noted(volume_layers.read_luks_header, lambda _: "opened"))
+
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="LAPTOP", unlock=UnlockOptions(luks_password=PASSPHRASE))
+    assert [hit.md5 for hit in fieldlab.hits(tmp_path / "case")] == [KNOWN.md5]  # read by a reader process
+    calls = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert sorted(what for _, what in calls if what != "opened") == ["pbkdf2 of a key", "pbkdf2 of the passphrase"]
+    assert len({pid for pid, what in calls if what == "opened"}) >= 3  # the survey, the walker, a reader at least
+    case_bytes = b"".join(p.read_bytes() for p in (tmp_path / "case").rglob("*") if p.is_file())
+    for secret in (PASSPHRASE.encode(), disk.master_key, disk.master_key.hex().encode()):
+        assert secret not in case_bytes  # the audit trail is in the case database
 
 
 def test_lvm_inside_a_luks1_volume_is_surveyed_and_its_logical_volume_walked(tmp_path: Path) -> None:

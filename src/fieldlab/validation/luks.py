@@ -42,9 +42,11 @@ class LuksDisk:
     master_key: bytes
 
 
-def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, bytes]:
+def luks1_volume(plaintext: Path, volume: Path, passphrase: str, *, iterations: int | None = _ITERATIONS) -> tuple[int, bytes]:
     """Write ``volume``: a LUKS1 header for ``passphrase``, then ``plaintext`` encrypted.  Returns (the payload's
-    offset in bytes, the master key); every byte is derived from the plaintext and the passphrase."""
+    offset in bytes, the master key); every byte is derived from the plaintext and the passphrase.  ``iterations``
+    None leaves the key slot's PBKDF2 to cryptsetup's default (its benchmark of this machine: ``bench/luks_unlock.py``)."""
+    forced = ["--pbkdf-force-iterations", str(iterations)] if iterations is not None else []
     master_key = hashlib.sha256(b"fieldlab luks1 " + plaintext.read_bytes()).digest()  # aes-xts-plain64, 256 bits
     size = plaintext.stat().st_size
     with tempfile.TemporaryDirectory(prefix="fieldlab-luks-", dir=volume.parent) as work:
@@ -55,7 +57,7 @@ def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, b
             out.truncate(4 * MIB + size)  # room for the header; cut to its real size below
         _run(["cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--key-file", str(key_file),
               "--master-key-file", str(master_file), "--cipher", "aes-xts-plain64", "--key-size", "256",
-              "--hash", "sha256", "--pbkdf-force-iterations", str(_ITERATIONS),
+              "--hash", "sha256", *forced,
               "--uuid", str(uuid.UUID(bytes=hashlib.sha256(master_key).digest()[:16], version=4)), str(volume)])
     _redraw_random_parts(volume, master_key, passphrase)
     with open(volume, "r+b") as out, open(plaintext, "rb") as source:
@@ -70,19 +72,20 @@ def luks1_volume(plaintext: Path, volume: Path, passphrase: str) -> tuple[int, b
     return payload, master_key
 
 
-def build_luks1_disk(path: Path, scheme: str, plaintext: Path, passphrase: str) -> LuksDisk:
+def build_luks1_disk(path: Path, scheme: str, plaintext: Path, passphrase: str, *,
+                     iterations: int | None = _ITERATIONS) -> LuksDisk:
     """A disk whose one partition (from 1 MiB, with 1 MiB after it) is a LUKS1 volume holding ``plaintext``;
-    with scheme "none" the image is the LUKS volume itself."""
+    with scheme "none" the image is the LUKS volume itself.  ``iterations`` as ``luks1_volume`` takes them."""
     if scheme not in ("mbr", "gpt", "none"):
         raise ValueError(f"scheme must be mbr, gpt or none, not {scheme!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if scheme == "none":
-        payload, key = luks1_volume(plaintext, path, passphrase)
+        payload, key = luks1_volume(plaintext, path, passphrase, iterations=iterations)
         return LuksDisk(path, scheme, 0, payload, key)
     with tempfile.TemporaryDirectory(prefix="fieldlab-luks-", dir=path.parent) as work:
         volume = Path(work) / "volume.img"
-        payload, key = luks1_volume(plaintext, volume, passphrase)
+        payload, key = luks1_volume(plaintext, volume, passphrase, iterations=iterations)
         size = volume.stat().st_size
         disk_size = MIB + size + MIB
         identity = hashlib.sha256(key).digest()
