@@ -89,20 +89,29 @@ def test_the_key_derived_here_is_cryptsetups_and_the_payload_decrypts_as_libluks
     assert payload.read(payload.size, 10) == b""
 
 
-def test_a_128_bit_cbc_essiv_volume_libluksde_leaves_locked_is_decrypted_here_sector_by_sector(tmp_path: Path) -> None:
-    """The reference is the mode as dm-crypt defines it, one sector at a time: CBC, the IV the sector's 64-bit
-    little-endian number encrypted under SHA-256 of the key."""
-    volume, master_key = _formatted(tmp_path, "aes-cbc-essiv:sha256", 128)
-    with pytest.raises(OSError, match="volume is locked"):
+@pytest.mark.parametrize(("cipher", "key_bits", "refusal"), [
+    ("aes-cbc-essiv:sha256", 128, "volume is locked"),
+    ("aes-cbc-plain64", 192, "unsupported master key size"),
+])
+def test_a_cbc_volume_libluksde_cannot_read_is_decrypted_here_as_dm_crypt_defines_it(
+        tmp_path: Path, cipher: str, key_bits: int, refusal: str) -> None:
+    """The reference: one sector at a time, CBC, the IV the sector's 64-bit little-endian number, encrypted under
+    SHA-256 of the key for ESSIV."""
+    volume, master_key = _formatted(tmp_path, cipher, key_bits)
+    with pytest.raises(OSError, match=refusal):
         _libluksde_plaintext(volume)
     layout, data = _layout(volume), _Bytes(volume.read_bytes())
     key = derive_master_key(layout, data, PASSPHRASE)
     assert key is not None and key.key == master_key
     essiv = Cipher(algorithms.AES(hashlib.sha256(master_key).digest()), modes.ECB()).encryptor()
+
+    def iv(sector: int) -> bytes:
+        number = sector.to_bytes(16, "little")
+        return essiv.update(number) if "essiv" in cipher else number
+
     ciphertext = data.read(layout.payload_offset, 1024 * 1024)
-    expected = b"".join(
-        Cipher(algorithms.AES(master_key), modes.CBC(essiv.update(sector.to_bytes(16, "little")))).decryptor()
-        .update(ciphertext[sector * 512:(sector + 1) * 512]) for sector in range(len(ciphertext) // 512))
+    expected = b"".join(Cipher(algorithms.AES(master_key), modes.CBC(iv(sector))).decryptor()
+                        .update(ciphertext[sector * 512:(sector + 1) * 512]) for sector in range(len(ciphertext) // 512))
     assert LuksPayload(data, layout, key).read(0, len(expected)) == expected
 
 
