@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 
 import pytsk3
 
+from fieldlab.evidence.allocation import AllocationResult, read_allocation
 from fieldlab.evidence.apfs import apfs_volume_names, walk_apfs_volume
 from fieldlab.evidence.containers import ContainerInfo, MediaReader, open_container
 from fieldlab.evidence.extents import Extents, ExtentsTable, VolumePlacement, mft_runs
@@ -30,6 +31,7 @@ from fieldlab.evidence.filesystem import (
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.luks_key import LuksMasterKey
 from fieldlab.evidence.luks_sectors import LuksPayload
+from fieldlab.evidence.media_claim import Region, carving_parts, claim_notes, media_claim
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
@@ -107,6 +109,8 @@ class ImageSource:
         self._media_volume = RangeVolume(self.media, native, lambda: self._partitions)
         self._volumes: dict[str, Volume] = {}  # what each chain of volume layers opened, by the chain's text
         self.extents = ExtentsTable()  # the walk's files' media runs, by locator text, until a reader takes them
+        self.claim = media_claim(self.media.info)
+        self._allocation: AllocationResult | None = None  # read by the process that carves, and the one that walks
         self.facts = self._survey()
 
     @property
@@ -305,6 +309,9 @@ class ImageSource:
     def walk(self) -> Iterator[Item | WalkError]:
         for problem in self.facts.problems:  # an image cut short, a partition past its end, free space not listed
             yield WalkError(str(self.path), problem, _image_problem_kind(problem, self.media.info))
+        if self.claim.far_beyond_files:  # a media claimed far beyond its files: what of it is carved
+            for note in claim_notes(self.claim, self.allocation()):
+                yield WalkError(str(self.path), note.message, note.kind)
         numbered = len(self.facts.volumes) > 1 or self.facts.partition_scheme != "none"
         for volume in self.facts.volumes:
             prefix = f"vol{volume.index}@{volume.offset}/" if numbered else ""
@@ -391,6 +398,22 @@ class ImageSource:
         address = parse_fsfile_value(file_layers[0].value)[0]
         stream = file_layers[1].value if len(file_layers) == 2 else None
         return self._volume(volume_layers).open_file(address, stream)
+
+    def allocation(self) -> AllocationResult:
+        """The media's parts the container stores (``evidence/allocation.py``), read once."""
+        if self._allocation is None:
+            paths = tuple(link.path for link in self.container.chain) or self.container.segments
+            self._allocation = read_allocation(self.container.kind, paths, self.media.size)
+        return self._allocation
+
+    def carving_regions(self) -> list[Region]:
+        """What to carve, in media order: the gaps between and after partitions, volumes without a file system and
+        the free clusters of those with one, each only where the container stores data, and no more in all than
+        its files could hold (``evidence/media_claim.py``): a media claimed far beyond them is not read in full."""
+        found = [("gap", offset, length) for offset, length in self.facts.gaps]
+        found += [("volume", v.offset, v.length) for v in self.facts.volumes if v.file_system is None]
+        found += [("unallocated", offset, length) for offset, length in self.unallocated_regions()]
+        return carving_parts(found, self.allocation().allocation, self.claim.read_limit)
 
     def unallocated_regions(self) -> Iterator[tuple[int, int]]:
         """Free clusters of the plain NTFS, FAT, exFAT, ext and HFS+ volumes, as (offset, length) of the media, for

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import cast
 
 from fieldlab.errors import FieldlabError
+from fieldlab.evidence.allocation import MAX_INFLATION
 from fieldlab.evidence.containers import MediaReader, open_container
+from fieldlab.evidence.media_claim import media_claim
 
 CHUNK = 8 << 20
 LOWEST_PRIORITY = 19  # the nice value of the background verification
@@ -45,6 +47,12 @@ def verify_media(media: MediaReader, progress: Callable[[int, int], None] | None
     stored = {k: v.lower() for k, v in media.info.stored_hashes.items() if k in ("md5", "sha1")}
     if media.info.missing_parent:
         return VerifyResult("unreadable", stored, {}, media.info.missing_parent)
+    claim = media_claim(media.info)
+    if not stored and claim.read_limit is not None and media.size > claim.read_limit:
+        return VerifyResult("no stored hash", stored, {}, (
+            f"the container stores no hash to compare with, and its media ({media.size:,} bytes) is more than "
+            f"{MAX_INFLATION:,} times what its files hold ({claim.file_bytes:,} bytes): not hashed, since hashing "
+            "what it does not store would take days"))
     hashers = {"md5": hashlib.md5(), "sha1": hashlib.sha1()}
     offset = 0
     try:

@@ -241,11 +241,8 @@ def _deferred_interrupts() -> Iterator[_StopRequest]:
 
 
 def _record_image_facts(store: CaseStore, exhibit: Exhibit, image: ImageSource) -> None:
-    facts = image.facts
-    regions = [("gap", offset, length) for offset, length in facts.gaps]
-    regions += [("volume", v.offset, v.length) for v in facts.volumes if v.file_system is None]
-    regions += [("unallocated", offset, length) for offset, length in image.unallocated_regions()]
-    store.update_exhibit(exhibit.id, facts=json.dumps(facts.to_json_dict(), default=str))
+    regions = image.carving_regions()
+    store.update_exhibit(exhibit.id, facts=json.dumps(image.facts.to_json_dict(), default=str))
     store.add_regions(exhibit.id, regions)
 
 
