@@ -11,13 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytsk3
 
 from fieldlab.evidence.allocation import MAX_INFLATION, Allocation, read_allocation
 from fieldlab.evidence.containers import MediaReader, open_container
 from fieldlab.evidence.media_claim import carving_parts, media_claim
+from fieldlab.evidence.unallocated import unallocated_runs
 from fieldlab.evidence.verify import verify_media
 from tests.conftest import REALDATA
 from tests.evidence.chain_builders import chain, run
+from tests.evidence.disk_builders import PlantedFile, build_disk
 
 DFVFS = REALDATA / "log2timeline__dfvfs" / "test_data"
 PLASO = REALDATA / "log2timeline__plaso" / "test_data"
@@ -180,3 +183,23 @@ def test_a_media_claimed_far_beyond_its_file_is_not_hashed_without_a_stored_hash
         media.close()
     assert (result.state, result.computed) == ("no stored hash", {})
     assert "1,125,899,906,842,624 bytes" in result.message and "not hashed" in result.message
+
+
+def test_free_runs_are_looked_for_only_inside_the_parts_asked_for(tmp_path: Path) -> None:
+    disk = build_disk(tmp_path / "disk.raw", "none", [("ext4", 40, [PlantedFile("a.txt", b"a" * 70000)])])
+    image = pytsk3.Img_Info(str(disk.path))
+    fs = pytsk3.FS_Info(image)
+
+    def runs(within: list[tuple[int, int]] | None) -> list[tuple[int, int]]:
+        return list(unallocated_runs(fs, "ext4", 0, disk.path.stat().st_size, lambda o, n: image.read(o, n),
+                                     within=within))
+
+    every = runs(None)
+    assert len(every) >= 2
+    first_end = every[0][0] + every[0][1]
+    last_start, last_length = every[-1]
+    assert last_length > 80000
+    asked = [(first_end - 4096, 8192), (last_start + 8192, 65536)]  # the first run's end and beyond; inside the last
+    assert runs(asked) == [(first_end - 4096, 4096), (last_start + 8192, 65536)]
+    assert runs([(first_end, every[1][0] - first_end)]) == []  # between two free runs: nothing free
+    assert runs([]) == []

@@ -109,6 +109,36 @@ def test_a_container_claiming_a_huge_media_scans_in_seconds_and_finds_and_carves
     assert _hash_state(tmp_path / "case") == "no stored hash"  # nothing to compare with, and far too big to hash
 
 
+def test_a_huge_file_systems_free_space_is_carved_only_where_the_container_stores_it(tmp_path: Path) -> None:
+    """An ext4 of 256 GiB (64M blocks, most of its block groups never written) in a QCOW2 of 1 PiB: its free
+    space is looked for and carved only in the clusters the QCOW2 stores."""
+    listed_jpeg, wiped_png = procedural_jpeg(150, 640, 480), procedural_png(151, 320, 240)
+    staging, work = tmp_path / "staging", tmp_path / "work"
+    staging.mkdir(), work.mkdir()
+    (staging / "holiday.jpg").write_bytes(listed_jpeg)
+    raw = work / "volume.raw"
+    with raw.open("wb") as f:
+        f.truncate(256 << 30)
+    run("mkfs.ext4", "-q", "-F", "-d", str(staging), "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(raw))
+    planted = (128 << 30) + 12_345 * 4096  # half-way in, in a block group nothing was ever written to
+    with raw.open("r+b") as f:
+        f.seek(planted)
+        f.write(wiped_png)
+    (tmp_path / "evidence").mkdir()
+    container = tmp_path / "evidence" / "vm.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", str(container), "1P")
+    run("qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", "-O", "qcow2", str(raw), str(container))
+    raw.unlink()
+    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [
+        KnownFile("holiday.jpg", listed_jpeg, "A"), KnownFile("wiped.png", wiped_png, "C")]), name="known")
+
+    _scan_within(SCAN_SECONDS, container, tmp_path / "case")
+
+    hits = {(h.category, h.locator.startswith("carved:")): h.locator for h in fieldlab.hits(tmp_path / "case")}
+    assert set(hits) == {("A", False), ("C", True)}
+    assert hits[("C", True)] == f"carved:{planted}+{len(wiped_png)}"
+
+
 def _dmg_claiming(claimed_sectors: int) -> bytes:
     """dfvfs's .dmg with one more chunk table entry (40 bytes): zero fill of ``claimed_sectors`` sectors after its
     last, the trailer's sector count raised to match."""

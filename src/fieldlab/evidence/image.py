@@ -412,18 +412,21 @@ class ImageSource:
         its files could hold (``evidence/media_claim.py``): a media claimed far beyond them is not read in full."""
         found = [("gap", offset, length) for offset, length in self.facts.gaps]
         found += [("volume", v.offset, v.length) for v in self.facts.volumes if v.file_system is None]
-        found += [("unallocated", offset, length) for offset, length in self.unallocated_regions()]
-        return carving_parts(found, self.allocation().allocation, self.claim.read_limit)
+        stored = self.allocation().allocation
+        found += [("unallocated", offset, length)
+                  for offset, length in self.unallocated_regions(within=stored.runs if stored else None)]
+        return carving_parts(found, stored, self.claim.read_limit)
 
-    def unallocated_regions(self) -> Iterator[tuple[int, int]]:
+    def unallocated_regions(self, *, within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:
         """Free clusters of the plain NTFS, FAT, exFAT, ext and HFS+ volumes, as (offset, length) of the media, for
-        carving; why any were left out goes to the problems."""
+        carving (only inside the sorted media parts ``within``, when given); why any were left out goes to
+        the problems."""
         for volume in self.facts.volumes:
             if volume.encryption is None and volume.file_system in MAPPED_FILE_SYSTEMS:
                 try:
                     view = self._range(Locator.of("partition", str(volume.offset)))
                     yield from unallocated_runs(view.file_system(), volume.file_system, volume.offset, volume.length,
-                                                self.media.read, problem=self.facts.problems.append)
+                                                self.media.read, problem=self.facts.problems.append, within=within)
                 except (OSError, LocatorError) as exc:
                     self.facts.problems.append(f"free space of the volume at {volume.offset} not listed: {exc}")
 

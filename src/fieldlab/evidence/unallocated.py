@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator, Literal, Sequence
 
 import numpy as np
 import pytsk3
@@ -37,12 +37,16 @@ Report = Callable[[str], None]
 
 
 def unallocated_runs(fs: pytsk3.FS_Info, fs_type: str, volume_offset: int, volume_length: int,
-                     read: ReadAt, problem: Report | None = None) -> Iterator[tuple[int, int]]:
+                     read: ReadAt, problem: Report | None = None,
+                     within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:
     """(offset in the media, length) of each run of free clusters; nothing for file systems not handled here.
 
     ``problem`` hears, in a sentence for the examiner, why free space was left
     out: all of it when the map does not add up, part of it when only some
-    block groups do not.
+    block groups do not.  ``within``: free clusters are looked for only inside
+    these sorted ``(offset, length)`` parts of the media (what its container
+    stores: a 15 TiB volume's map of 4G clusters is not searched bit by bit
+    where the media is not even stored).
     """
     map_reader = _MAP_READERS.get(fs_type)
     if map_reader is None:
@@ -56,7 +60,7 @@ def unallocated_runs(fs: pytsk3.FS_Info, fs_type: str, volume_offset: int, volum
         if problem:
             problem(f"{where} not listed: {exc}")
         return
-    yield from _runs(free_map, volume_offset + volume_length)
+    yield from _runs(free_map, volume_offset + volume_length, within)
 
 
 class _Unusable(Exception):
@@ -65,9 +69,15 @@ class _Unusable(Exception):
 
 @dataclass(frozen=True)
 class _FreeMap:
-    free: np.ndarray  # one flag per allocation unit, True where free
+    """The file system's allocation bitmap, one bit per allocation unit, set where allocated, kept packed as it is
+    on disk: a 16 TiB volume has 4G clusters, and a flag per cluster (or the int64 edges numpy makes of them) is
+    more memory than the machine has."""
+
+    used: np.ndarray  # packed bits (uint8), set where allocated
+    count: int  # allocation units in the map
     unit: int  # bytes in one allocation unit (cluster or block)
     start: int  # media offset of unit 0
+    bitorder: Literal["big", "little"] = "little"
 
 
 @dataclass(frozen=True)
@@ -90,20 +100,57 @@ class _Volume:
         return data
 
 
-def _runs(free_map: _FreeMap, volume_end: int) -> Iterator[tuple[int, int]]:
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], free_map.free.view(np.int8), [0]))))
-    for count, (start, stop) in enumerate(zip(edges[0::2], edges[1::2])):
+def _runs(free_map: _FreeMap, volume_end: int,
+          within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:
+    spans = [(0, free_map.count)] if within is None else _unit_spans(free_map, within)
+    for count, (start, stop) in enumerate(_free_unit_runs(free_map, spans)):
         if count == MAX_RUNS:
             return
-        offset = free_map.start + int(start) * free_map.unit
-        length = min(int(stop - start) * free_map.unit, volume_end - offset)
+        offset = free_map.start + start * free_map.unit
+        length = min((stop - start) * free_map.unit, volume_end - offset)
         if length >= MIN_RUN:
             yield offset, length
 
 
-def _free_bits(bitmap: bytes, count: int, bitorder: Literal["big", "little"] = "little") -> np.ndarray:
-    """The first ``count`` bits of an allocation bitmap, True where clear (free); ``count`` never exceeds its bits."""
-    return np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), count=count, bitorder=bitorder) == 0
+def _unit_spans(free_map: _FreeMap, within: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The units ``[first, stop)`` of the map each media part covers, in order."""
+    spans = []
+    for offset, length in within:
+        first = max((offset - free_map.start) // free_map.unit, 0)
+        stop = min(-(-(offset + length - free_map.start) // free_map.unit), free_map.count)
+        if first < stop:
+            spans.append((first, stop))
+    return spans
+
+
+_UNITS_AT_ONCE = 1 << 24  # bits unpacked at a time: 16 MiB of flags
+
+
+def _free_unit_runs(free_map: _FreeMap, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """[start, stop) of each run of free units inside ``spans``, a slice of the map at a time; a run crossing
+    slices is joined."""
+    pending: tuple[int, int] | None = None
+    bounds = np.zeros(1, dtype=np.int8)
+    for span_start, span_stop in spans:
+        for first in range(span_start, span_stop, _UNITS_AT_ONCE):
+            units = min(_UNITS_AT_ONCE, span_stop - first)
+            packed = free_map.used[first // 8:(first + units + 7) // 8]
+            bits = np.unpackbits(packed, bitorder=free_map.bitorder)[first % 8:first % 8 + units]
+            free = (bits ^ 1).view(np.int8)
+            edges = np.flatnonzero(np.diff(free, prepend=bounds, append=bounds)) + first
+            for start, stop in zip(edges[0::2].tolist(), edges[1::2].tolist()):
+                if pending is not None and pending[1] == start:
+                    pending = (pending[0], stop)
+                    continue
+                if pending is not None:
+                    yield pending
+                pending = (start, stop)
+    if pending is not None:
+        yield pending
+
+
+def _bitmap(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 # --- NTFS and FAT ----------------------------------------------------------------------
@@ -114,7 +161,7 @@ def _ntfs_free(volume: _Volume) -> _FreeMap:
     size = min(int(bitmap_file.info.meta.size), MAX_MAP_BYTES)
     raw = bitmap_file.read_random(0, size) if size else b""
     clusters = min(int(volume.fs.info.block_count), len(raw) * 8)
-    return _FreeMap(_free_bits(raw, clusters), int(volume.fs.info.block_size), volume.offset)
+    return _FreeMap(_bitmap(raw), clusters, int(volume.fs.info.block_size), volume.offset)
 
 
 def _fat_free(volume: _Volume) -> _FreeMap:
@@ -146,7 +193,8 @@ def _fat_free(volume: _Volume) -> _FreeMap:
         entries = np.frombuffer(table[: (clusters + 2) * 2], dtype="<u2")[2:]
     else:
         entries = np.frombuffer(table[: (clusters + 2) * 4], dtype="<u4")[2:] & 0x0FFFFFFF
-    return _FreeMap(entries == 0, per_cluster * sector, volume.offset + data_sector * sector)
+    return _FreeMap(np.packbits(entries != 0, bitorder="little"), len(entries), per_cluster * sector,
+                    volume.offset + data_sector * sector)
 
 
 # --- exFAT -----------------------------------------------------------------------------
@@ -201,7 +249,7 @@ def _exfat_free(volume: _Volume) -> _FreeMap:
         raise _Unusable(f"the exFAT allocation bitmap ({length:,} bytes) is too short for {cluster_count:,} clusters")
     # Formatting writes the bitmap in one run, and TSK reads it so; its FAT chain is not followed.
     bitmap = cluster_bytes(first, (cluster_count + 7) // 8, "the exFAT allocation bitmap")
-    return _FreeMap(_free_bits(bitmap, cluster_count), cluster, volume.offset + heap_start)
+    return _FreeMap(_bitmap(bitmap), cluster_count, cluster, volume.offset + heap_start)
 
 
 # --- ext2/3/4 --------------------------------------------------------------------------
@@ -346,18 +394,34 @@ def _ext_free(volume: _Volume) -> _FreeMap:
     if len(order):
         bitmaps[order] = np.frombuffer(b"".join(read), dtype=np.uint8).reshape(len(order), size)[:, :bitmap_bytes]
 
-    blocks = layout.blocks
-    free = np.zeros(blocks, dtype=np.bool_)
-    free[layout.first_data_block:] = _free_bits(bitmaps.tobytes(), blocks - layout.first_data_block)
+    first, blocks = layout.first_data_block, layout.blocks
+    used = bitmaps.reshape(-1)  # bit k: block first + k
     if uninit.any():  # free but for metadata, wherever flex_bg put it
         for group in np.flatnonzero(uninit).tolist():
             base = layout.base_metadata(group)
-            free[base.start:base.stop] = False
+            _mark_used(used, base.start - first, base.stop - first)
         for bitmap in (block_bitmap, inode_bitmap):
-            free[bitmap[bitmap < blocks].astype(np.int64)] = False
-        for start in inode_table[inode_table < blocks].tolist():
-            free[start:start + layout.inode_table_blocks] = False
-    return _FreeMap(free, size, volume.offset)
+            block = bitmap[(bitmap >= first) & (bitmap < blocks)].astype(np.int64) - first
+            np.bitwise_or.at(used, block >> 3, np.left_shift(1, block & 7).astype(np.uint8))
+        for start in inode_table[(inode_table >= first) & (inode_table < blocks)].tolist():
+            _mark_used(used, start - first, start - first + layout.inode_table_blocks)
+    return _FreeMap(used, blocks - first, size, volume.offset + first * size)
+
+
+def _mark_used(used: np.ndarray, start: int, stop: int) -> None:
+    """Set bits ``[start, stop)`` of a packed little-endian allocation bitmap (past its end: nothing)."""
+    stop = min(stop, len(used) * 8)
+    if start >= stop:
+        return
+    first, last = start >> 3, (stop - 1) >> 3
+    low = np.uint8(0xFF << (start & 7) & 0xFF)  # bits of the first byte from ``start`` on
+    high = np.uint8((1 << (((stop - 1) & 7) + 1)) - 1)  # bits of the last byte up to ``stop``
+    if first == last:
+        used[first] |= low & high
+        return
+    used[first] |= low
+    used[first + 1:last] = 0xFF
+    used[last] |= high
 
 
 def _read_blocks(volume: _Volume, blocks: list[int], block_size: int, what: str) -> list[bytes]:
@@ -406,7 +470,7 @@ def _hfs_free(volume: _Volume) -> _FreeMap:
         bitmap += volume.bytes_at(start * block_size, size, "the HFS+ allocation file")
     if len(bitmap) < needed:  # more than eight extents: the rest are in the extents overflow file, which TSK follows
         bitmap = _hfs_allocation_file_through_tsk(volume.fs, needed)
-    return _FreeMap(_free_bits(bitmap, blocks, "big"), block_size, volume.offset)
+    return _FreeMap(_bitmap(bitmap), blocks, block_size, volume.offset, "big")
 
 
 def _hfs_allocation_file_through_tsk(fs: pytsk3.FS_Info, size: int) -> bytes:
