@@ -28,6 +28,7 @@ from fieldlab.triage.prescan import (
     smallest_count,
 )
 from tests.conftest import REALDATA
+from tests.evidence.chain_builders import run
 from tests.evidence.disk_builders import PlantedFile, build_disk
 from tests.hashsets.block_builders import (
     BLOCK,
@@ -238,7 +239,8 @@ def test_an_encrypted_volume_is_reported_as_not_sampled() -> None:
     result = api.prescan(folder / "bdetogo.raw", ["k"], minutes=1, seed=1)
 
     assert result.population == 0 and result.blocks_read == 0 and result.stopped == "nothing to sample"
-    assert [n.reason.endswith("encrypted (bitlocker)") for n in result.not_sampled] == [True]
+    encrypted = [n for n in result.not_sampled if "not stored" not in n.reason]  # besides the file's own holes
+    assert [n.reason.endswith("encrypted (bitlocker)") for n in encrypted] == [True]
     assert result.statement.probability == 0.0
 
 
@@ -289,6 +291,7 @@ def test_unreadable_sectors_are_counted_and_left_out_of_the_statement(tmp_path: 
 
     home, files = known
     disk = build_disk(tmp_path / "d.raw", "mbr", [("ntfs", 16, [PlantedFile("a.jpg", files[0].data)])])
+    disk.path.write_bytes(disk.path.read_bytes())  # no holes: a raw file's hole is known zeros, never read
     plain = MediaReader.read
     bad = range(4 * MIB, 8 * MIB)  # a failing stretch of the disk
 
@@ -304,3 +307,19 @@ def test_unreadable_sectors_are_counted_and_left_out_of_the_statement(tmp_path: 
     assert result.blocks_read - result.unreadable_blocks == smallest_count(result.population,
                                                                           result.statement.known_blocks, 0.9)
     assert result.statement.probability >= 0.9
+
+
+def test_a_qcow2_claiming_a_pebibyte_is_sampled_over_what_it_stores(tmp_path: Path, known) -> None:
+    home, files = known
+    disk = build_disk(tmp_path / "d.raw", "mbr", [("ntfs", 16, [PlantedFile("a.jpg", files[2].data)])])
+    image = tmp_path / "vm.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", str(image), "1P")
+    run("qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", "-O", "qcow2", str(disk.path), str(image))
+
+    result = api.prescan(image, ["known"], minutes=1, seed=4, home=home)
+
+    assert result.media_size == 1 << 50
+    assert result.stopped == "whole media sampled" and result.population * WINDOW <= 16 * MIB
+    assert {m.file_name for m in result.matches} == {files[2].name}
+    [unstored] = [n for n in result.not_sampled if "not stored" in n.reason]
+    assert unstored.length >= (1 << 50) - 16 * MIB and "qcow2 container" in unstored.reason

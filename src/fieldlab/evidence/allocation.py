@@ -67,6 +67,17 @@ class Allocation:
     def stored(self) -> int:
         return sum(length for _, length in self.runs)
 
+    def holes(self, media_size: int) -> list[tuple[int, int]]:
+        """The parts of the media not stored, in order."""
+        holes, cursor = [], 0
+        for start, length in self.runs:
+            if start > cursor:
+                holes.append((cursor, start - cursor))
+            cursor = start + length
+        if cursor < media_size:
+            holes.append((cursor, media_size - cursor))
+        return holes
+
     def clip(self, offset: int, length: int) -> Iterator[tuple[int, int]]:
         """The stored parts of ``[offset, offset + length)``."""
         end = offset + length

@@ -5,8 +5,9 @@ seconds to minutes and, if known material of some size is on the disk, finds one
 that can be stated (``docs/prescan.md`` derives it; ``detection_probability`` computes it exactly).
 
 - **Which windows.** The media is cut into 4 KiB windows from its start.  Windows are drawn uniformly without
-  replacement (``WindowSampler``) over all of it but encrypted volumes, whose ciphertext can match nothing and
-  which are reported as not sampled.  Each batch is read in offset order, by several threads where the media is a
+  replacement (``WindowSampler``) over all of it but encrypted volumes, whose ciphertext can match nothing, and
+  what its container does not store (``evidence/allocation.py``), which reads as zeros: both are reported as not
+  sampled.  A QCOW2 claiming 1 PiB is sampled over the megabytes it stores, and the statement is about them.  Each batch is read in offset order, by several threads where the media is a
   raw file or device (``os.pread`` lets reads overlap, which SSDs and NCQ reward).
 - **Which phases.** A file's 4 KiB blocks start where its file system's clusters start.  Inside each volume the
   cluster grid (``evidence/cluster_grid.py``) says at which 512-byte phases of a window that can be: phase 0 alone
@@ -147,11 +148,13 @@ def sample_space(image: ImageSource) -> SampleSpace:
     regions: list[Region] = []
     not_sampled: list[NotSampled] = []
     cursor = 0
+    stored = image.allocation().allocation
 
     def add(start: int, end: int, phases: tuple[int, ...], what: str) -> None:
-        first, last = -(-start // WINDOW), min(-(-end // WINDOW), total)
-        if last > first:
-            regions.append(Region(first, last - first, phases, what))
+        for part_start, part_length in stored.clip(start, end - start) if stored else [(start, end - start)]:
+            first, last = -(-part_start // WINDOW), min(-(-(part_start + part_length) // WINDOW), total)
+            if last > first:
+                regions.append(Region(first, last - first, phases, what))
 
     for volume in sorted(image.facts.volumes, key=lambda v: v.offset):
         start, end = max(volume.offset, cursor), min(volume.offset + volume.length, size)
@@ -166,6 +169,11 @@ def sample_space(image: ImageSource) -> SampleSpace:
             add(start, end, grid.phases() if grid else ALL_PHASES, label)
         cursor = end
     add(cursor, size, ALL_PHASES, "outside any volume")
+    gaps = stored.holes(size) if stored else []
+    if gaps:
+        not_sampled.append(NotSampled(gaps[0][0], sum(n for _, n in gaps), (
+            f"not stored by its {image.container.kind} container, so it reads as zeros ({len(gaps):,} parts, the "
+            "first at this offset)")))
     return SampleSpace(size, tuple(regions), tuple(not_sampled))
 
 
