@@ -164,6 +164,20 @@ def test_an_l1_table_past_the_end_of_the_file_gives_no_map(tmp_path: Path) -> No
     assert "the L1 table (16,777,216 bytes at" in found.problem and "lies outside the file" in found.problem
 
 
+def test_a_vmdk_descriptor_listing_one_extent_file_twice_gives_no_map(tmp_path: Path) -> None:
+    descriptor = tmp_path / "split.vmdk"
+    run("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", str(descriptor), "3G")
+    descriptor.write_text(descriptor.read_text().replace("split-s002.vmdk", "split-s001.vmdk"))
+    media = open_container(descriptor)
+    try:
+        found = read_allocation("vmdk", media.info.segments, media.size)
+    finally:
+        media.close()
+    assert found.allocation is None
+    assert found.problem == ("its allocation table (split.vmdk) could not be used: its descriptor lists the extent "
+                             "file 'split-s001.vmdk' twice")
+
+
 def test_carving_parts_are_the_stored_parts_of_each_region_in_media_order() -> None:
     allocation = Allocation(((0, 4096), (10 * MIB, MIB), (1 << 40, 2 * MIB)))
     regions = [("unallocated", 10 * MIB + 512, 8 * MIB), ("gap", 0, 1 << 50)]

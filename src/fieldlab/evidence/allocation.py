@@ -314,8 +314,7 @@ def _vhdx_item(file: _TableFile, base: int, where: tuple[int, int], size: int) -
 
 _GD_AT_END = 0xFFFFFFFFFFFFFFFF
 _VMDK_ZERO_GRAIN = 1  # a grain table entry meaning "reads as zeros" (flag bit 2 of the header)
-_EXTENT_STORED_WHOLE = (pyvmdk.extent_types.FLAT, pyvmdk.extent_types.VMFS_FLAT, pyvmdk.extent_types.VMFS_RAW,
-                        pyvmdk.extent_types.VMFS_RDM, pyvmdk.extent_types.VMFS_SPARSE)  # VMFS sparse: not read
+_MAX_EXTENTS = 1 << 16  # a 64 TiB disk split in 2 GiB extent files has 32,768
 
 
 def _vmdk_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
@@ -327,13 +326,18 @@ def _vmdk_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
         extents = [(d.type, d.filename, d.size) for d in handle.extent_descriptors]
     finally:
         handle.close()
+    if len(extents) > _MAX_EXTENTS:
+        raise AllocationError(f"its descriptor lists {len(extents):,} extents")
     runs: list[tuple[int, int]] = []
-    position = 0
+    position, sparse_files = 0, set[str]()
     for kind, filename, size in extents:
         if kind == pyvmdk.extent_types.SPARSE:
             name = os.path.basename((filename or "").replace("\\", "/"))
+            if name in sparse_files:  # its tables would be read once per listing
+                raise AllocationError(f"its descriptor lists the extent file {name[:100]!r} twice")
+            sparse_files.add(name)
             runs += [(position + start, length) for start, length in _sparse_extent_runs(path.parent / name, size)]
-        elif kind != pyvmdk.extent_types.ZERO:
+        elif kind != pyvmdk.extent_types.ZERO:  # flat, raw and VMFS extents (VMFS sparse tables not read): whole
             runs.append((position, size))
         position += size
     return runs

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 from fieldlab.evidence.allocation import MAX_INFLATION, Allocation, AllocationResult, container_files, file_bytes
@@ -38,8 +37,7 @@ class MediaClaim:
     """A container's media size against the bytes of the files it is read from."""
 
     media_size: int
-    files: tuple[Path, ...]
-    file_bytes: int | None  # None: a block device, which holds its media itself
+    file_bytes: int | None  # None: a block device, which holds its media itself (or no file size could be read)
 
     @property
     def read_limit(self) -> int | None:
@@ -55,9 +53,8 @@ class MediaClaim:
 def media_claim(info: ContainerInfo) -> MediaClaim:
     paths = tuple(link.path for link in info.chain) or info.segments
     if info.kind == "device" or any(_is_device(p) for p in paths):
-        return MediaClaim(info.media_size, tuple(Path(p) for p in paths), None)
-    files = container_files(info.kind, paths)
-    return MediaClaim(info.media_size, files, file_bytes(files))
+        return MediaClaim(info.media_size, None)
+    return MediaClaim(info.media_size, file_bytes(container_files(info.kind, paths)) or None)  # none read: no bound
 
 
 def _is_device(path: str) -> bool:
