@@ -52,7 +52,7 @@ MAX_PLIST_BYTES = 64 << 20  # a .dmg's XML resource list
 _WINDOW = 16 << 20  # table bytes read at once
 
 
-class AllocationError(Exception):
+class _Unmappable(Exception):
     """The allocation table does not add up; the message says how.  Never leaves this module."""
 
 
@@ -106,7 +106,7 @@ def read_allocation(kind: str, paths: tuple[str, ...], media_size: int) -> Alloc
     for path in paths:
         try:
             runs += reader(Path(path), media_size)
-        except AllocationError as exc:
+        except _Unmappable as exc:
             return AllocationResult(None, f"its allocation table ({Path(path).name}) could not be used: {exc}")
         except OSError as exc:
             return AllocationResult(None, f"its allocation table ({Path(path).name}) could not be read: {exc}")
@@ -159,16 +159,16 @@ class _TableFile:
             return bytes(size)
         self._spent += size
         if self._spent > MAX_TABLE_BYTES:
-            raise AllocationError(f"its tables are more than the {MAX_TABLE_BYTES:,} bytes read for a map")
+            raise _Unmappable(f"its tables are more than the {MAX_TABLE_BYTES:,} bytes read for a map")
         data = os.pread(self._file.fileno(), size, offset)
         if len(data) != size:
-            raise AllocationError(f"{what} cannot be read whole ({len(data):,} of {size:,} bytes at {offset:,})")
+            raise _Unmappable(f"{what} cannot be read whole ({len(data):,} of {size:,} bytes at {offset:,})")
         return data
 
     def is_hole(self, offset: int, size: int, what: str) -> bool:
         """Whether ``size`` bytes at ``offset``, which must lie inside the file, are a hole of it (zeros unread)."""
         if offset < 0 or size < 0 or offset + size > self.size:
-            raise AllocationError(f"{what} ({size:,} bytes at {offset:,}) lies outside the file ({self.size:,} bytes)")
+            raise _Unmappable(f"{what} ({size:,} bytes at {offset:,}) lies outside the file ({self.size:,} bytes)")
         try:
             return os.lseek(self._file.fileno(), offset, os.SEEK_DATA) >= offset + size
         except OSError as exc:  # ENXIO: nothing but a hole from here to the end; others: no hole information
@@ -182,7 +182,7 @@ class _TableFile:
         order = np.argsort(offsets, kind="stable")
         ordered = offsets[order]
         if np.any(np.diff(ordered) < size):
-            raise AllocationError(f"two {what}s are said to lie at one place")
+            raise _Unmappable(f"two {what}s are said to lie at one place")
         breaks = np.flatnonzero(np.diff(ordered) != size) + 1  # where tables stop lying side by side
         per_read = max(_WINDOW // size, 1)
         for side_by_side in np.split(np.arange(len(order)), breaks):
@@ -205,17 +205,17 @@ def _qcow2_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
     with _TableFile(path) as file:
         header = file.read(0, 104, "the QCOW2 header")
         if header[:4] != b"QFI\xfb":
-            raise AllocationError("no QCOW2 signature")
+            raise _Unmappable("no QCOW2 signature")
         version, cluster_bits = struct.unpack_from(">I12xI", header, 4)
         size, l1_size, l1_offset = struct.unpack_from(">Q4xIQ", header, 24)
         if version not in (2, 3) or not 9 <= cluster_bits <= 21:
-            raise AllocationError(f"version {version}, clusters of 2^{cluster_bits} bytes")
+            raise _Unmappable(f"version {version}, clusters of 2^{cluster_bits} bytes")
         extended = version == 3 and struct.unpack_from(">Q", header, 72)[0] & _QCOW_EXTENDED_L2
         entry_size = 16 if extended else 8
         cluster = 1 << cluster_bits
         per_l2 = cluster // entry_size
         if l1_size * per_l2 * cluster < size:
-            raise AllocationError(f"its L1 table ({l1_size:,} entries) is too short for {size:,} bytes")
+            raise _Unmappable(f"its L1 table ({l1_size:,} entries) is too short for {size:,} bytes")
         l1 = np.frombuffer(file.read(l1_offset, 8 * l1_size, "the L1 table"), dtype=">u8") & np.uint64(_QCOW_OFFSET)
         used = np.flatnonzero(l1)
         runs: list[tuple[int, int]] = []
@@ -241,18 +241,18 @@ def _vhd_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
             return _vhdx_runs(file, media_size)
         footer = file.read(file.size - 512, 512, "the VHD footer")
         if footer[:8] != b"conectix":
-            raise AllocationError("no VHD footer")
+            raise _Unmappable("no VHD footer")
         data_offset, disk_type = struct.unpack_from(">Q", footer, 16)[0], struct.unpack_from(">I", footer, 60)[0]
         if disk_type not in (_VHD_DYNAMIC, _VHD_DIFFERENCING):
             return [(0, media_size)]  # a fixed VHD: the file is the media
         header = file.read(data_offset, 1024, "the dynamic disk header")
         if header[:8] != b"cxsparse":
-            raise AllocationError("no dynamic disk header")
+            raise _Unmappable("no dynamic disk header")
         table_offset, entries, block_size = struct.unpack_from(">Q4xII", header, 16)
         if block_size == 0 or block_size & (block_size - 1) or block_size < 512:
-            raise AllocationError(f"blocks of {block_size:,} bytes")
+            raise _Unmappable(f"blocks of {block_size:,} bytes")
         if entries * block_size < media_size:
-            raise AllocationError(f"its table ({entries:,} blocks of {block_size:,} bytes) is short of the media")
+            raise _Unmappable(f"its table ({entries:,} blocks of {block_size:,} bytes) is short of the media")
         table = np.frombuffer(file.read(table_offset, 4 * entries, "the block allocation table"), dtype=">u4")
         return _unit_runs(table != _VHD_UNUSED, 0, block_size)
 
@@ -270,22 +270,22 @@ _VHDX_MAX_ENTRIES = 2047  # region and metadata table entries allowed by the for
 def _vhdx_runs(file: _TableFile, media_size: int) -> list[tuple[int, int]]:
     regions = _vhdx_entries(file.read(192 << 10, 64 << 10, "the region table"), b"regi", 16, "<16sQI4x")
     if _VHDX_BAT not in regions or _VHDX_METADATA not in regions:
-        raise AllocationError("its region table names no BAT or no metadata region")
+        raise _Unmappable("its region table names no BAT or no metadata region")
     meta_offset, meta_length = regions[_VHDX_METADATA]
     metadata = file.read(meta_offset, min(meta_length, 64 << 10), "the metadata table")
     items = _vhdx_entries(metadata, b"metadata", 32, "<16sII8x")
     if _VHDX_FILE_PARAMETERS not in items or _VHDX_SECTOR_SIZE not in items:
-        raise AllocationError("its metadata names no block size or sector size")
+        raise _Unmappable("its metadata names no block size or sector size")
     block_size = struct.unpack("<I", _vhdx_item(file, meta_offset, items[_VHDX_FILE_PARAMETERS], 8)[:4])[0]
     sector_size = struct.unpack("<I", _vhdx_item(file, meta_offset, items[_VHDX_SECTOR_SIZE], 4))[0]
     if not (1 << 20 <= block_size <= 256 << 20 and block_size & (block_size - 1) == 0 and sector_size in (512, 4096)):
-        raise AllocationError(f"blocks of {block_size:,} bytes, sectors of {sector_size:,}")
+        raise _Unmappable(f"blocks of {block_size:,} bytes, sectors of {sector_size:,}")
     chunk_ratio = (1 << 23) * sector_size // block_size  # payload blocks between two sector bitmap entries
     blocks = -(-media_size // block_size)
     entries = blocks + (blocks - 1) // chunk_ratio
     bat_offset, bat_length = regions[_VHDX_BAT]
     if entries * 8 > bat_length:
-        raise AllocationError(f"its BAT ({bat_length:,} bytes) is short of the {blocks:,} blocks of the media")
+        raise _Unmappable(f"its BAT ({bat_length:,} bytes) is short of the {blocks:,} blocks of the media")
     bat = np.frombuffer(file.read(bat_offset, entries * 8, "the BAT"), dtype="<u8")
     payload = np.delete(bat, np.arange(chunk_ratio, entries, chunk_ratio + 1))[:blocks]
     return _unit_runs(np.isin(payload & np.uint64(7), _VHDX_PRESENT), 0, block_size)
@@ -294,11 +294,11 @@ def _vhdx_runs(file: _TableFile, media_size: int) -> list[tuple[int, int]]:
 def _vhdx_entries(table: bytes, signature: bytes, header: int, layout: str) -> dict[uuid.UUID, tuple[int, int]]:
     """GUID -> (offset, length) of a region or metadata table."""
     if not table.startswith(signature):
-        raise AllocationError(f"no {signature.decode()!r} table")
+        raise _Unmappable(f"no {signature.decode()!r} table")
     count = struct.unpack_from("<I" if signature == b"regi" else "<H", table, 8 if signature == b"regi" else 10)[0]
     size = struct.calcsize(layout)
     if count > _VHDX_MAX_ENTRIES or header + count * size > len(table):
-        raise AllocationError(f"its {signature.decode()} table says it has {count:,} entries")
+        raise _Unmappable(f"its {signature.decode()} table says it has {count:,} entries")
     return {uuid.UUID(bytes_le=guid): (offset, length)
             for guid, offset, length in struct.iter_unpack(layout, table[header:header + count * size])}
 
@@ -306,7 +306,7 @@ def _vhdx_entries(table: bytes, signature: bytes, header: int, layout: str) -> d
 def _vhdx_item(file: _TableFile, base: int, where: tuple[int, int], size: int) -> bytes:
     offset, length = where
     if length < size:
-        raise AllocationError(f"a metadata item of {length} bytes where {size} are needed")
+        raise _Unmappable(f"a metadata item of {length} bytes where {size} are needed")
     return file.read(base + offset, size, "a metadata item")
 
 
@@ -327,14 +327,14 @@ def _vmdk_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
     finally:
         handle.close()
     if len(extents) > _MAX_EXTENTS:
-        raise AllocationError(f"its descriptor lists {len(extents):,} extents")
+        raise _Unmappable(f"its descriptor lists {len(extents):,} extents")
     runs: list[tuple[int, int]] = []
     position, sparse_files = 0, set[str]()
     for kind, filename, size in extents:
         if kind == pyvmdk.extent_types.SPARSE:
             name = os.path.basename((filename or "").replace("\\", "/"))
             if name in sparse_files:  # its tables would be read once per listing
-                raise AllocationError(f"its descriptor lists the extent file {name[:100]!r} twice")
+                raise _Unmappable(f"its descriptor lists the extent file {name[:100]!r} twice")
             sparse_files.add(name)
             runs += [(position + start, length) for start, length in _sparse_extent_runs(path.parent / name, size)]
         elif kind != pyvmdk.extent_types.ZERO:  # flat, raw and VMFS extents (VMFS sparse tables not read): whole
@@ -347,15 +347,15 @@ def _sparse_extent_runs(path: Path, extent_size: int) -> list[tuple[int, int]]:
     with _TableFile(path) as file:
         header = file.read(0, 512, "the sparse extent header")
         if header[:4] != b"KDMV":
-            raise AllocationError(f"{path.name} has no sparse extent header")
+            raise _Unmappable(f"{path.name} has no sparse extent header")
         flags, capacity, grain, per_table, gd_offset = struct.unpack_from("<IQQ16xI8xQ", header, 8)
         if gd_offset == _GD_AT_END:  # stream-optimised: the footer, 1 KiB before the end, holds the real one
             footer = file.read(file.size - 1024, 512, "the stream footer")
             if footer[:4] != b"KDMV":
-                raise AllocationError(f"{path.name} has no stream footer")
+                raise _Unmappable(f"{path.name} has no stream footer")
             flags, capacity, grain, per_table, gd_offset = struct.unpack_from("<IQQ16xI8xQ", footer, 8)
         if not (1 <= grain <= 1 << 11 and grain & (grain - 1) == 0 and 1 <= per_table <= 1 << 16):
-            raise AllocationError(f"grains of {grain:,} sectors, tables of {per_table:,} entries")
+            raise _Unmappable(f"grains of {grain:,} sectors, tables of {per_table:,} entries")
         grain_bytes = grain * 512
         tables = -(-min(capacity * 512, extent_size) // (grain_bytes * per_table))
         directory = np.frombuffer(file.read(gd_offset * 512, 4 * tables, "the grain directory"), dtype="<u4")
@@ -381,16 +381,16 @@ def _udif_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
     with _TableFile(path) as file:
         trailer = file.read(file.size - 512, 512, "the UDIF trailer")
         if trailer[:4] != b"koly":
-            raise AllocationError("no UDIF trailer")
+            raise _Unmappable("no UDIF trailer")
         xml_offset, xml_length = struct.unpack_from(">QQ", trailer, 216)
         if not 0 < xml_length <= MAX_PLIST_BYTES:
-            raise AllocationError(f"its resource list is said to be {xml_length:,} bytes")
+            raise _Unmappable(f"its resource list is said to be {xml_length:,} bytes")
         try:
             resources = plistlib.loads(file.read(xml_offset, xml_length, "the resource list"), fmt=plistlib.FMT_XML)
             blocks = [base64.b64decode(b) if isinstance(b, str) else b
                       for b in (entry["Data"] for entry in resources["resource-fork"]["blkx"])]
         except (plistlib.InvalidFileException, ExpatError, ValueError, KeyError, TypeError) as exc:
-            raise AllocationError(f"its resource list cannot be read ({exc.__class__.__name__})") from None
+            raise _Unmappable(f"its resource list cannot be read ({exc.__class__.__name__})") from None
         runs: list[tuple[int, int]] = []
         for block in blocks:
             runs += _mish_runs(block)
@@ -399,11 +399,11 @@ def _udif_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
 
 def _mish_runs(block: bytes) -> list[tuple[int, int]]:
     if not isinstance(block, bytes) or block[:4] != b"mish" or len(block) < _MISH_HEAD:
-        raise AllocationError("a blkx entry is no mish table")
+        raise _Unmappable("a blkx entry is no mish table")
     first_sector = struct.unpack_from(">Q", block, 8)[0]
     count = struct.unpack_from(">I", block, 200)[0]
     if _MISH_HEAD + count * _MISH_CHUNK > len(block):
-        raise AllocationError(f"a mish table says it has {count:,} chunks")
+        raise _Unmappable(f"a mish table says it has {count:,} chunks")
     runs = []
     for kind, sector, sectors, _, stored in struct.iter_unpack(">I4xQQQQ", block[_MISH_HEAD:_MISH_HEAD + count * _MISH_CHUNK]):
         if kind in _UDIF_NOT_STORED:
