@@ -4,7 +4,9 @@ map, and carving is then bounded by what the files could hold."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import shutil
 import struct
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 import pytsk3
 
+from fieldlab.evidence import allocation
 from fieldlab.evidence.allocation import MAX_INFLATION, Allocation, read_allocation
 from fieldlab.evidence.containers import MediaReader, open_container
 from fieldlab.evidence.media_claim import carving_parts, media_claim
@@ -217,3 +220,18 @@ def test_free_runs_are_looked_for_only_inside_the_parts_asked_for(tmp_path: Path
     assert runs(asked) == [(first_end - 4096, 4096), (last_start + 8192, 65536)]
     assert runs([(first_end, every[1][0] - first_end)]) == []  # between two free runs: nothing free
     assert runs([]) == []
+
+
+def test_a_raw_file_whose_file_system_cannot_say_where_its_holes_are_counts_as_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = tmp_path / "disk.raw"
+    image.write_bytes(b"\1" * 4096)
+    real_lseek = os.lseek
+
+    def unsupported(fd: int, position: int, how: int) -> int:
+        if how == os.SEEK_DATA:
+            raise OSError(errno.EINVAL, "SEEK_DATA not supported")
+        return real_lseek(fd, position, how)
+
+    monkeypatch.setattr(os, "lseek", unsupported)
+    assert allocation._raw_runs(image, 4096) == [(0, 4096)]

@@ -426,8 +426,10 @@ def _raw_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
         while position < media_size and len(runs) <= MAX_RUNS * 16:
             try:
                 start = os.lseek(fd, position, os.SEEK_DATA)
-            except OSError:  # ENXIO: only a hole is left
-                break
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:  # a file system that cannot say: the rest counts as stored
+                    runs.append((position, media_size - position))
+                break  # ENXIO: only a hole is left
             end = os.lseek(fd, start, os.SEEK_HOLE)
             runs.append((start, end - start))
             position = end
