@@ -47,6 +47,9 @@ _SPAN_BYTES = 8 << 20  # stored bytes fetched by one read for a long read
 _SHARED_READ = 256 << 10  # reads up to this are cached whole: file-system metadata, small files
 
 
+Chunk = bytes | bytearray  # an inflated chunk: libdeflate's bytearray as it comes, or plain bytes
+
+
 class EwfLayoutError(EvidenceError):
     """The segment files are not laid out as this reader knows EWF; pyewf reads the image instead."""
 
@@ -155,11 +158,11 @@ class EwfChunkReader:
         self._table = read_chunk_table(segments, -(-media_size // chunk_size))
         self._fallback = fallback
         self._fds = [os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)) for path in segments]
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
         self._cache_slots = max(2, (cache_bytes or DEFAULT_CACHE_BYTES) // chunk_size)
         self.fallback_chunks = 0  # chunks pyewf had to read: damaged ones
         self._keep: frozenset[int] = frozenset()  # chunks kept once read, whatever the cache's order
-        self._kept: dict[int, bytes] = {}
+        self._kept: dict[int, Chunk] = {}
 
     def keep(self, runs: Sequence[tuple[int, int]]) -> None:
         """Keep the chunks holding these media runs once read, until told otherwise (an empty list).
@@ -186,7 +189,7 @@ class EwfChunkReader:
         first, last = offset // self.chunk_size, (end - 1) // self.chunk_size
         if first == last:
             start = first * self.chunk_size
-            return self._cached(first)[offset - start:end - start]
+            return bytes(memoryview(self._cached(first))[offset - start:end - start])
         if (last - first + 1) * self.chunk_size <= _SHARED_READ:  # metadata (TSK reads 64 KiB at any offset)
             parts = [self._cached(index) for index in range(first, last + 1)]
         else:  # file content, the image hash: the middle is read in one go and not cached, so the cache keeps
@@ -203,7 +206,7 @@ class EwfChunkReader:
         views[0] = views[0][offset - first * self.chunk_size:]
         return b"".join(views)
 
-    def _cached(self, index: int) -> bytes:
+    def _cached(self, index: int) -> Chunk:
         data = self._cache.get(index)
         if data is not None:
             self._cache.move_to_end(index)
@@ -219,7 +222,7 @@ class EwfChunkReader:
             self._cache.popitem(last=False)
         return data
 
-    def _uncached(self, first: int, stop: int) -> list[bytes]:
+    def _uncached(self, first: int, stop: int) -> list[Chunk]:
         """Chunks first..stop-1, their stored bytes fetched with one read per run of chunks in one segment."""
         table = self._table  # read as plain lists: a numpy scalar costs ~0.1 us each use
         segments, offsets = table.segment[first:stop].tolist(), table.offset[first:stop].tolist()
@@ -229,7 +232,7 @@ class EwfChunkReader:
             # plain one's data and its Adler-32
             length = self._length(first + i)
             stored[i] = min(stored[i], length + 1024) if was_deflated else length + 4
-        chunks: list[bytes] = []
+        chunks: list[Chunk] = []
         at = 0
         while at < len(offsets):
             run_end = at + 1
@@ -246,11 +249,13 @@ class EwfChunkReader:
     def _length(self, index: int) -> int:
         return min(self.chunk_size, self.media_size - index * self.chunk_size)
 
-    def _inflate(self, index: int, raw: memoryview, deflated: bool) -> bytes:
+    def _inflate(self, index: int, raw: memoryview, deflated: bool) -> Chunk:
         length = self._length(index)
+        data: Chunk
         if deflated:
             try:
-                data = bytes(deflate.zlib_decompress(raw, length))  # checks the stream's Adler-32
+                data = deflate.zlib_decompress(raw, length)  # checks the stream's Adler-32; kept as the bytearray
+                # it comes as (a copy to bytes cost more than the join that follows)
             except deflate.DeflateError:  # damaged, or more than a chunk
                 data = b""
         else:
