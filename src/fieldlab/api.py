@@ -193,12 +193,14 @@ def report(
     profile: str = "uk",
     declaration: str | None = None,
     thumbnails: bool = False,
+    passwords: Sequence[str] = (),
     home: str | Path | None = None,
 ) -> WrittenReport:
     """Write the court report of a case (``fmt`` html or pdf) and record the file's SHA-256 in its audit trail.
 
     ``declaration`` is the examiner's text, shown as written; ``thumbnails`` draws small blurred greyscale pictures
-    of the counted items anew from the evidence (none otherwise).  ``output`` defaults to a file in the case folder.
+    of the counted items anew from the evidence (none otherwise), opening encrypted exhibits with ``passwords`` (newest
+first, in memory only).  ``output`` defaults to a file in the case folder.
     """
     from fieldlab.hashsets.library import HashSetLibrary
     from fieldlab.report.document import build_report
@@ -210,7 +212,7 @@ def report(
     store = _open_store(case_dir)
     try:
         content = build_report(store, profile=profile, declaration=declaration,
-                               pictures=PictureStyle() if thumbnails else None,
+                               pictures=PictureStyle() if thumbnails else None, passwords=passwords,
                                library=HashSetLibrary(Path(home) if home else None))
         return write_report(store, content, fmt=fmt,
                             output=Path(output) if output else default_output(Path(case_dir), profile, fmt))

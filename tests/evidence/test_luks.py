@@ -329,7 +329,7 @@ def test_the_scan_command_takes_the_passphrase_as_an_option_or_from_the_environm
 def test_an_item_of_a_luks_volume_reopens_with_the_passphrase_and_without_it_is_an_encrypted_problem(
         plaintext: Path, tmp_path: Path) -> None:
     from fieldlab.evidence.context import EvidenceContext
-    from fieldlab.evidence.reopen import ReopenError, reopen
+    from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, reopen
     from fieldlab.evidence.sources import SourceSpec
 
     disk = build_luks1_disk(tmp_path / "disk.raw", "mbr", plaintext, PASSPHRASE)
@@ -341,4 +341,5 @@ def test_an_item_of_a_luks_volume_reopens_with_the_passphrase_and_without_it_is_
         assert handle.size == len(KNOWN.data)
         with pytest.raises(ReopenError) as refused:
             reopen(SourceSpec(str(disk.path), "image"), locator, context)
-    assert (refused.value.problem.kind, refused.value.problem.message) == (ProblemKind.ENCRYPTED, LOCKED)
+    # refused before the image is opened: the review app and the report ask for "the exhibit's password"
+    assert (refused.value.problem.kind, refused.value.problem.message) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)

@@ -341,6 +341,10 @@ def report(
     profile: ProfileOption = "uk",
     declaration: Annotated[Optional[Path], typer.Option(help="UTF-8 text file: the examiner's declaration, printed as written.")] = None,
     thumbnails: Annotated[bool, typer.Option("--thumbnails", help="Show small blurred greyscale pictures of counted items, drawn anew from the evidence.")] = False,
+    password: Annotated[
+        Optional[list[str]],
+        typer.Option("--password", help="With --thumbnails: the password of an encrypted exhibit (a LUKS or BitLocker volume, an encrypted backup or archive), so its pictures can be drawn (repeatable); never written."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Write the court report: charging table, exhibits, method, every counted item, declarations, audit trail.
@@ -361,7 +365,8 @@ def report(
         except UnicodeDecodeError:
             fail(f"the declaration {declaration} is not UTF-8 text: save it as UTF-8 and run the report again")
     try:
-        written = api.report(case, fmt, output, profile=profile, declaration=text, thumbnails=thumbnails, home=home)
+        written = api.report(case, fmt, output, profile=profile, declaration=text, thumbnails=thumbnails,
+                             passwords=tuple(password or ()), home=home)
     except OSError as exc:
         fail(f"cannot write the report: {exc.strerror or exc}")
     console.print(f"Report written: {escape(str(written.path))}\nSHA-256 {written.sha256} (recorded in the audit trail)")

@@ -4,7 +4,8 @@ scan's workers all come here, so an item is opened the same way wherever it is a
 
 The case stores an exhibit's source (its path), kind and facts (a differencing image's parents), never a
 password.  What else the scan knew is found again from the evidence itself: a folder's layout (an encrypted iOS
-backup) is read from the folder, as ``describe_source`` read it when the scan began.  Passwords are the caller's, in memory only.
+backup) is read from the folder, as ``describe_source`` read it when the scan began.  Passwords are the caller's, in memory only:
+what an examiner gives for an exhibit is tried on whatever it holds encrypted (``exhibit_unlock``).
 
 Every failure is a ``ReopenError`` carrying a ``Problem`` (unreadable, encrypted, damaged, internal) with a reason
 in the examiner's words, raised at once: a caller never waits on an item that cannot be opened.
@@ -13,7 +14,9 @@ in the examiner's words, raised at once: a caller never waits on an item that ca
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
+from typing import Sequence
 
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.archives import ArchiveError
@@ -23,11 +26,13 @@ from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER
 from fieldlab.evidence.sources import ItemHandle, SourceSpec, describe_source
+from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import LockedVolume
 from fieldlab.locator import Locator, LocatorError
 from fieldlab.problems import Problem, ProblemKind
 
 NEEDS_PASSWORD = "needs the exhibit's password"
+_RECOVERY_KEY = re.compile(r"(\d{6}-){7}\d{6}")  # a BitLocker recovery key: eight groups of six digits
 
 
 class ReopenError(EvidenceError):
@@ -43,13 +48,38 @@ def stored_spec(source: str, source_kind: str, parents: tuple[str, ...] = (),
     """The exhibit's ``SourceSpec`` from what the case recorded (its source, kind, and a differencing image's
     parents: ``case.read_rows.recorded_parents``), with the layout the scan gave a folder.  A folder that cannot be
     examined now keeps the plain layout: opening it will say why."""
-    unlock = UnlockOptions(archive_passwords=tuple(passwords))
+    unlock = exhibit_unlock(passwords)
     if source_kind == "folder":
         try:
             return describe_source(Path(source), unlock)
         except (SourceError, OSError):
             pass
     return SourceSpec(source, source_kind, unlock, parents=tuple(parents))
+
+
+def exhibit_unlock(passwords: Sequence[str]) -> UnlockOptions:
+    """The passwords an examiner gave for an exhibit (newest first), tried on whatever it holds encrypted: each on
+    encrypted archive members and an encrypted backup, the newest on a LUKS or BitLocker volume (as its recovery key
+    when it has a recovery key's form).  The examiner types "the exhibit's password" once, whatever locks it."""
+    newest = passwords[0] if passwords else None
+    recovery = newest if newest is not None and _RECOVERY_KEY.fullmatch(newest.strip()) else None
+    return UnlockOptions(bitlocker_password=None if recovery else newest,
+                         bitlocker_recovery_key=recovery.strip() if recovery else None,
+                         luks_password=newest, archive_passwords=tuple(passwords))
+
+
+def behind_encryption(locator: Locator | str) -> bool:
+    """The item lies in a BitLocker or LUKS volume: it opens only with the volume's password or key."""
+    try:
+        parsed = locator if isinstance(locator, Locator) else Locator.parse(locator)
+    except LocatorError:
+        return False
+    return any(layer.kind in VOLUME_LAYERS and VOLUME_LAYERS[layer.kind].role == "encryption"
+               for layer in parsed.layers)
+
+
+def _volume_secrets(unlock: UnlockOptions) -> bool:
+    return bool(unlock.luks_password or unlock.luks_keys or unlock.bitlocker_password or unlock.bitlocker_recovery_key)
 
 
 def opened_exhibit(context: EvidenceContext, spec: SourceSpec) -> OpenedExhibit:
@@ -65,6 +95,8 @@ def reopen(spec: SourceSpec, locator: Locator | str, context: EvidenceContext) -
     """The item at ``locator`` of the exhibit ``spec`` describes, in the exhibit as ``context`` holds it open."""
     if not spec.unlock.archive_passwords and _encrypted_file(locator):
         raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # said before the evidence is even opened
+    if not _volume_secrets(spec.unlock) and behind_encryption(locator):
+        raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
     return reopen_item(opened_exhibit(context, spec), locator, spec.unlock.archive_passwords)
 
 
@@ -86,8 +118,8 @@ def reopen_item(exhibit: OpenedExhibit, locator: Locator | str, passwords: tuple
         raise ReopenError(kind, f"cannot be opened: {_reason(exc)}") from None
     except ArchiveError as exc:
         raise ReopenError(exc.kind, str(exc)) from None
-    except LockedVolume as exc:  # a file of a BitLocker or LUKS volume its caller gave no key for
-        raise ReopenError(exc.kind, str(exc)) from None
+    except LockedVolume as exc:  # a file of a BitLocker or LUKS volume its caller gave no key (or a wrong one) for
+        raise ReopenError(exc.kind, str(exc) if passwords else NEEDS_PASSWORD) from None
     except LocatorError as exc:
         raise ReopenError(ProblemKind.UNSUPPORTED, f"this exhibit cannot open this address: {_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - hostile evidence: one item fails, the caller goes on

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from fieldlab import __version__
 from fieldlab.case.item_rows import exhibit_rows
@@ -264,6 +264,7 @@ def build_report(
     profile: str = "uk",
     declaration: str | None = None,
     pictures: PictureStyle | None = None,
+    passwords: Sequence[str] = (),
     library: HashSetLibrary | None = None,
     generated_at: datetime | None = None,
 ) -> ReportContent:
@@ -272,7 +273,7 @@ def build_report(
         raise OptionError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     table = charging_table(store, profile)
     refs = [e.ref for e in store.exhibits()]
-    drawn = item_pictures(store, table.items, pictures) if pictures is not None else {}
+    drawn = item_pictures(store, table.items, pictures, passwords=passwords) if pictures is not None else {}
     moment = (generated_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return ReportContent(
         case_name=store.case_dir.resolve().name,

@@ -43,10 +43,12 @@ class Picture:
     note: str | None = None  # why there is no picture
 
 
-def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: PictureStyle) -> dict[int, Picture]:
+def item_pictures(store: CaseStore, items: Sequence[CountedItem], style: PictureStyle, *,
+                  passwords: Sequence[str] = ()) -> dict[int, Picture]:
     """A picture (or the reason there is none) for each item, keyed by item id; each exhibit is opened once, in
-    this run's own context, and closed when the pictures are drawn."""
-    sources = {e.ref: stored_spec(e.source, e.source_kind, e.parents) for e in store.exhibits()}
+    this run's own context (with the examiner's ``passwords`` for whatever it holds encrypted), and closed when the
+    pictures are drawn."""
+    sources = {e.ref: stored_spec(e.source, e.source_kind, e.parents, tuple(passwords)) for e in store.exhibits()}
     by_exhibit: dict[str, list[CountedItem]] = defaultdict(list)
     for item in items:
         by_exhibit[item.exhibit].append(item)

@@ -190,17 +190,21 @@ def item_page(request: Request, item_id: ItemId, session: Session = Depends(allo
     copies = index.copies([item_id])
     needs_reveal = bool(index.reveal_needed(item_id, content_key(detail.id, detail.md5, detail.sha1), detail.known))
     return render(request, "item.html", session, item=detail, copies_ids=copies, keys=keys_for(state.config.profile),
-                  needs_reveal=needs_reveal, ask_password=_asks_password(state, session, detail.exhibit_id),
+                  needs_reveal=needs_reveal, ask_password=_asks_password(state, session, item_id, detail.exhibit_id),
                   can_see=session.user.can("see_pictures"), can_categorise=session.user.can("categorise"),
                   decision=_standing(detail.decisions))
 
 
-def _asks_password(state, session: Session, exhibit_id: int) -> bool:  # noqa: ANN001 - AppState
-    """The examiner may see pictures of an encrypted exhibit, and has given no password for it in this session."""
+def _asks_password(state, session: Session, item_id: int, exhibit_id: int) -> bool:  # noqa: ANN001 - AppState
+    """The examiner may see pictures of an encrypted exhibit (an encrypted backup), or of an item in an encrypted
+    volume, and has given no password for that exhibit in this session."""
     if not session.user.can("see_pictures") or state.exhibit_passwords.of(session.token_hash, exhibit_id):
         return False
-    from fieldlab.evidence.reopen import stored_spec  # the evidence readers: loaded when a picture is first asked
+    from fieldlab.evidence.reopen import behind_encryption, stored_spec  # the evidence readers: loaded when needed
 
+    source = picture_source(state.store, item_id)  # the locator as stored, not as displayed
+    if source is not None and behind_encryption(source.locator):
+        return True
     exhibit = next((e for e in state.store.exhibits() if e.id == exhibit_id), None)
     return exhibit is not None and bool(stored_spec(exhibit.source, exhibit.source_kind).layout)
 
