@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import (
     URL,
+    Connection,
     Engine,
     Select,
     and_,
@@ -112,6 +113,12 @@ _UPDATE_RESULTS = (
     "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = ?, file_type = ?, mime = ?, family = ?, "
     "extension_mismatch = ?, size = COALESCE(?, size) WHERE id = ?"
 )
+_INSERT_READ_ITEMS = (
+    "INSERT INTO items (exhibit_id, locator, path, kind, size, mtime, atime, ctime, btime, link_target, flags, state, "
+    "md5, sha1, sha256, file_type, mime, family, extension_mismatch, known_good) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exhibit_id, locator) DO NOTHING"
+)
+_ITEM_ID = "SELECT id FROM items WHERE exhibit_id = ? AND locator = ?"
 
 
 @dataclass(frozen=True)
@@ -271,16 +278,50 @@ class CaseStore:
                 cursor.close()
         return [PendingItem(*row) for row in rows]
 
+    def record_listed(
+        self, exhibit_id: int, rows: Sequence[ItemRow], results: Sequence[ItemResult], found_hits: Sequence[HitRecord],
+        known_good: Collection[int] = (),
+    ) -> None:
+        """Entries of a first walk, inserted once and complete: each file with what a reader read of it, links and
+        special files as listed, in the walk's order.  Here the item ids of ``results``, ``found_hits`` and
+        ``known_good`` are positions in ``rows``: the rows get their ids now.  One transaction, as ``record_results``;
+        a crash before it leaves the entries unrecorded, and the resumed scan's walk lists them again as pending.
+
+        Why: inserting every file as pending, selecting it again to dispatch it and updating it with its digests
+        was most of the main process's work per small file, the pace of a folder of many small files."""
+        now = time.time()
+        read = {r.item_id: r for r in results}
+        values: list[tuple] = []
+        for position, row in enumerate(rows):
+            r = read.get(position)
+            if r is None:
+                values.append((exhibit_id, *row, None, None, None, None, None, None, None, False))
+                continue
+            flags = row.flags + ",truncated" if r.truncated else row.flags  # as record_results appends it
+            values.append((exhibit_id, row.locator, row.path, row.kind, row.size if r.size is None else r.size,
+                           row.mtime, row.atime, row.ctime, row.btime, row.link_target, flags,
+                           "error" if r.error else "done", r.md5, r.sha1, r.sha256, r.file_type, r.mime, r.family,
+                           r.extension_mismatch, position in known_good))
+        with self.engine.begin() as conn:
+            if values:
+                conn.exec_driver_sql(self._bulk_sql(_INSERT_READ_ITEMS), values)
+            found = {h.item_id for h in found_hits} | {r.item_id for r in results if r.error or r.problems}
+            ids = {position: self._item_id(conn, exhibit_id, rows[position].locator) for position in found}
+            self._record_read_extras(conn, exhibit_id, results, [replace(h, item_id=ids[h.item_id]) for h in found_hits],
+                                     [(ids[r.item_id], rows[r.item_id].path, r) for r in results if r.item_id in ids],
+                                     now)
+
+    def _item_id(self, conn: Connection, exhibit_id: int, locator: str) -> int:
+        (item_id,) = conn.exec_driver_sql(self._bulk_sql(_ITEM_ID), (exhibit_id, locator)).one()
+        return item_id
+
     def record_results(
         self, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord], paths: dict[int, str],
         known_good: Sequence[int] = (), duplicates: Sequence[int] = (),
     ) -> None:
         """Digests, hits and errors of a batch in one transaction: all of it lands, or none (and it is re-read)."""
         now = time.time()
-        children = [child for r in results for child in r.children]
         with self.engine.begin() as conn:
-            if children:  # with their parent's result: a crash leaves both or neither
-                conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, children))
             if results:
                 conn.exec_driver_sql(
                     self._bulk_sql(_UPDATE_RESULTS),
@@ -290,8 +331,6 @@ class CaseStore:
                         for r in results
                     ],
                 )
-            if found_hits:
-                conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
             if known_good:
                 self.mark_known_good(known_good, conn)
             if duplicates:
@@ -302,13 +341,26 @@ class CaseStore:
             if truncated:
                 conn.execute(update(items).where(items.c.id.in_(truncated), items.c.flags.not_like("%truncated%"))
                              .values(flags=items.c.flags + ",truncated"))
-            problems = [
-                _problem_row(exhibit_id, r.item_id, "read", paths.get(r.item_id, ""), problem, now)
-                for r in results
-                for problem in ((r.error,) if r.error else r.problems)
-            ]
-            if problems:
-                conn.execute(self._insert_ignore(errors), problems)
+            self._record_read_extras(conn, exhibit_id, results, found_hits,
+                                     [(r.item_id, paths.get(r.item_id, ""), r) for r in results if r.error or r.problems],
+                                     now)
+
+    def _record_read_extras(
+        self, conn: Connection, exhibit_id: int, results: Sequence[ItemResult], found_hits: Sequence[HitRecord],
+        with_problems: Sequence[tuple[int, str, ItemResult]], now: float,
+    ) -> None:
+        """What a batch's reading found besides the items' own columns: the children (as pending items, with their
+        parent's result: a crash leaves both or neither), the hits, and the problems of ``with_problems`` (item id,
+        path, result)."""
+        children = [child for r in results for child in r.children]
+        if children:
+            conn.exec_driver_sql(self._bulk_sql(_INSERT_ITEMS), self._item_rows(exhibit_id, children))
+        if found_hits:
+            conn.execute(self._insert_ignore(hits), [h.__dict__ for h in found_hits])
+        problems = [_problem_row(exhibit_id, item_id, "read", path, problem, now)
+                    for item_id, path, r in with_problems for problem in ((r.error,) if r.error else r.problems)]
+        if problems:
+            conn.execute(self._insert_ignore(errors), problems)
 
     def mark_known_good(self, item_ids: Sequence[int], conn=None) -> None:  # noqa: ANN001
         if conn is None:

@@ -51,6 +51,7 @@ from fieldlab.problems import Problem
 from fieldlab.results import ItemResult, MediaResult, PendingItem, ReadDigests, TupleBatch
 from fieldlab.triage.classify_pool import TRANSIENT, ClassifyPool
 from fieldlab.triage.cluster import ClusterPool, WorkPool, open_work_pool
+from fieldlab.triage.first_walk import FirstWalk, FirstWalkBatch
 from fieldlab.triage.kill_point import KillPoint
 from fieldlab.triage.media_pool import MediaPool
 from fieldlab.triage.near import NearMatching
@@ -67,6 +68,7 @@ BATCH_FILES = 1000  # small files: fewer round trips and commits; large ones are
 BATCH_BYTES = 64 << 20
 ORDER_WINDOW_FILES = 4 * BATCH_FILES  # pending items put in media order together: a few batches, so first hits
 ORDER_WINDOW_BYTES = 4 * BATCH_BYTES  # still come from the walk's first folders
+FIRST_WALK_AHEAD = 4 * BATCH_FILES  # files a first walk in place lists ahead of the readers (triage/first_walk.py)
 REMATCH_CHUNK = 20_000
 MEDIA_BATCH = 8  # pictures or videos per decoding task: small, so a decoder crash costs little to retry
 CLASSIFY_AGAIN = 32  # items decoded again for the classifier per look at the case, at the end of a scan
@@ -278,6 +280,7 @@ class _ScanRun:
         self._walked = _Listed()
         self._walked_before = _Listed()
         self._found = _Listed()
+        self._first_walk: FirstWalk | None = None  # a folder walked for the first time: its entries until recorded
         self.kill_point = KillPoint.from_environment()
 
     def load_previous_state(self) -> None:
@@ -296,8 +299,10 @@ class _ScanRun:
         walker: Walker | WalkInPlace | None = None
         if not self.exhibit.walk_complete:
             walker = Walker(self.spec) if isinstance(self.evidence, ImageSource) else WalkInPlace(self.evidence)
+            if isinstance(walker, WalkInPlace) and not self.progress.files_listed:  # nothing of it recorded yet
+                self._first_walk = FirstWalk(FIRST_WALK_AHEAD)
         self.progress.walk_complete = walker is None
-        in_flight: dict[cf.Future, list[PendingItem]] = {}
+        in_flight: dict[cf.Future, list[PendingItem] | FirstWalkBatch | RegionTask] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
         classifier = ClassifyPool(self.spec, self.classify, pool.width, cluster=cluster) if self.classify else None
         with (walker if isinstance(walker, Walker) else contextlib.nullcontext()), \
@@ -312,16 +317,15 @@ class _ScanRun:
                     self._record_media(media.collect(block=False))
                     self._record_classified()
                     self._dispatch(pool, in_flight, limit=limit)
+                    self._note_walk_complete(walking=walker is not None)
                     self._note_exact_verdict(in_flight)
                     self._dispatch_carving(pool, in_flight, limit)
                     self._dispatch_media(media, limit)
-                    if walker is not None:
+                    if walker is not None and (self._first_walk is None or self._first_walk.room):
                         if not self._walk_step(walker, waiting=bool(in_flight) or media.busy):
                             walker = None
-                            self.store.update_exhibit(self.exhibit.id, walk_complete=True)
-                            self.progress.walk_complete = True
                         continue
-                    if not in_flight and not media.busy:
+                    if walker is None and not in_flight and not media.busy:
                         self._dispatch(pool, in_flight, limit=limit)
                         self._note_exact_verdict(in_flight)
                         self._dispatch_carving(pool, in_flight, limit)
@@ -338,7 +342,7 @@ class _ScanRun:
                 raise
         self._report(force=True)
 
-    def _wait(self, in_flight: dict[cf.Future, list[PendingItem]], media: MediaPool) -> None:
+    def _wait(self, in_flight: dict, media: MediaPool) -> None:
         # woken twice a second even if nothing finishes, so a Ctrl-C is acted on promptly
         classifying = self._classifier.futures if self._classifier else []
         cf.wait([*in_flight, *media.futures, *classifying], timeout=0.5, return_when=cf.FIRST_COMPLETED)
@@ -364,11 +368,23 @@ class _ScanRun:
         return not walker.finished
 
     def _record_walked(self, rows: list[ItemRow]) -> None:
-        self.store.add_item_rows(self.exhibit.id, rows)
+        if self._first_walk is not None:
+            self._first_walk.add(rows)
+        else:
+            self.store.add_item_rows(self.exhibit.id, rows)
         files = [row for row in rows if row.kind == ItemKind.FILE.value]
         self._walked.add(len(files), sum(row.size for row in files))
         self._update_listed()
         self._report()
+
+    def _note_walk_complete(self, walking: bool) -> None:
+        """The walk is complete once it has ended and every entry it listed is in the case: at once for a walk
+        recorded as it goes, once the last batch is recorded for a first walk in place.  A scan stopped before that
+        walks again."""
+        if walking or self.progress.walk_complete or (self._first_walk is not None and not self._first_walk.recorded):
+            return
+        self.store.update_exhibit(self.exhibit.id, walk_complete=True)
+        self.progress.walk_complete = True
 
     def _update_listed(self) -> None:
         p, walked, before = self.progress, self._walked, self._walked_before
@@ -378,6 +394,10 @@ class _ScanRun:
     def _dispatch(self, pool: WorkPool, in_flight: dict, limit: int) -> None:
         self._reads_waiting = True
         while len(in_flight) < limit:
+            walked = self._first_walk.next_batch(BATCH_FILES, BATCH_BYTES) if self._first_walk is not None else None
+            if walked is not None:  # before pending items: those are found inside items, read in the walk's turn
+                in_flight[pool.submit(read_batch, self.spec, walked.tasks, self.read_options)] = walked
+                continue
             if not self._ordered:
                 self._ordered = self._ordered_batches()
                 if not self._ordered:
@@ -501,7 +521,8 @@ class _ScanRun:
             if item_id not in exact:
                 self.progress.near_by_category[deciding_category(labels)] += 1
 
-    def _collect(self, in_flight: dict[cf.Future, list[PendingItem]], block: bool) -> None:
+    def _collect(self, in_flight: dict[cf.Future, list[PendingItem] | FirstWalkBatch | RegionTask],
+                 block: bool) -> None:
         if not in_flight:
             return
         done, _ = cf.wait(in_flight, timeout=None if block else 0, return_when=cf.FIRST_COMPLETED)
@@ -510,6 +531,11 @@ class _ScanRun:
             if isinstance(batch, RegionTask):
                 self.kill_point.reached("carve")
                 self._record_carved(future.result())
+            elif isinstance(batch, FirstWalkBatch):
+                self.kill_point.reached("read")
+                assert self._first_walk is not None, "first-walk batches come from it (_dispatch)"
+                for walked in self._first_walk.back(batch, future.result()):
+                    self._record_first_walk(walked)
             else:
                 self.kill_point.reached("read")
                 self._record_batch(batch, future.result())
@@ -527,6 +553,18 @@ class _ScanRun:
         paths = {i.id: i.path for i in batch}
         self.store.record_results(self.exhibit.id, results, found_hits, paths, known_good,
                                   duplicates=[results[i].item_id for i in sorted(copies)])
+        self._count_read(batch, results, found_hits, known_good)
+
+    def _record_first_walk(self, batch: FirstWalkBatch) -> None:
+        """A first walk's batch, read: no carved copies among a walk in place's files, so no duplicates to look for."""
+        assert batch.results is not None, "recorded once read (FirstWalk.back)"
+        found_hits, known_good = _match_exact(self.matcher, batch.results, ())
+        self.store.record_listed(self.exhibit.id, batch.rows, batch.results, found_hits, set(known_good))
+        self._count_read([batch.rows[r.item_id] for r in batch.results], batch.results, found_hits, known_good)
+
+    def _count_read(self, batch: Sequence[PendingItem | ItemRow], results: list[ItemResult],
+                    found_hits: list[HitRecord], known_good: list[int]) -> None:
+        """Progress of a batch just recorded: ``batch`` holds each result's item as it was listed."""
         p = self.progress
         for item, r in zip(batch, results):
             size = item.size if r.size is None else r.size
