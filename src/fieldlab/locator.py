@@ -100,7 +100,7 @@ class Locator:
         return Locator(self.layers[:-1]) if len(self.layers) > 1 else None
 
     def to_text(self) -> str:
-        return _SEPARATOR.join([f"{layer.kind}:{_encode(layer.value)}" for layer in self.layers])
+        return _SEPARATOR.join([layer_text(layer.kind, layer.value) for layer in self.layers])
 
     @classmethod
     def parse(cls, text: str) -> Locator:
@@ -127,6 +127,12 @@ class Locator:
 _UNSAFE_BYTES = re.compile(b"[^" + re.escape(bytes(sorted(_SAFE))) + b"]")
 _BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def layer_text(kind: LayerKind, value: bytes) -> str:
+    """One layer's text form; alone, the text of a one-layer locator, made without the objects (a folder scan's walk
+    makes one per file)."""
+    return f"{kind}:{_encode(value)}"
 
 
 def _encode(value: bytes) -> str:

@@ -15,7 +15,7 @@ from fieldlab.case.store import item_row
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 from fieldlab.evidence.sources import FolderSource, describe_source
-from fieldlab.triage.walker import Walked, Walker, WalkFailed, runs_of
+from fieldlab.triage.walker import Walked, Walker, WalkFailed, WalkInPlace, runs_of
 from fieldlab.validation.disks import standard_mbr_ntfs_disk, to_e01
 
 
@@ -98,3 +98,35 @@ def test_closing_the_walker_mid_walk_ends_its_process(tmp_path: Path, monkeypatc
     walker.close()
     assert first and not walker.finished
     assert not [p for p in multiprocessing.active_children() if p.name == "fieldlab-walker"]
+
+
+def test_a_folder_walked_in_place_gives_the_rows_its_items_would_hostile_names_links_and_fifos_included(
+    tmp_path: Path,
+) -> None:
+    """The scan makes a plain folder's rows straight from what the walk finds (``folder_row``): they must be the rows
+    of the items the folder source lists, byte for byte, whatever the names hold."""
+    names = [b"caf\xe9.jpg", b"line\nbreak.jpg", b"..%2F..%2Fetc", b"pipe|bar:colon%41", b"\x1b[31mred", b"\xe2\x80\xaeevil"]
+    root = tmp_path / "evidence"
+    for index, name in enumerate(names):
+        folder = os.path.join(os.fsencode(root), b"Users", name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, name), "wb") as file:
+            file.write(b"x" * index)
+    link = os.path.join(os.fsencode(root), b"Users", b"link\xff")
+    os.symlink(b"../\xff/target", link)
+    os.mkfifo(root / "Users" / "fifo")
+    (root / "empty").write_bytes(b"")
+    source = FolderSource(root)
+    try:
+        rows = WalkInPlace(source).take(1000, timeout=0)
+        expected = [e if isinstance(e, WalkError) else (item_row(e), None) for e in source.walk()]
+    finally:
+        source.close()
+    assert _link_atimes_left_out(rows) == _link_atimes_left_out(expected)
+    assert {row.kind for row, _ in rows} == {"file", "symlink", "special"} and len(rows) == len(names) + 3
+
+
+def _link_atimes_left_out(walked: list[Walked]) -> list[Walked]:
+    """Reading a link's target (each walk does) moves the link's atime (relatime): the second walk lists another."""
+    return [entry if isinstance(entry, WalkError) or entry[0].kind != "symlink" else (entry[0]._replace(atime=None), None)
+            for entry in walked]

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.item import Item, ItemKind, WalkError
@@ -93,8 +93,32 @@ class _PendingDirectory:
     depth: int
 
 
+class FolderEntry(NamedTuple):
+    """An entry as the walk finds it, before it is an ``Item``: a scan makes its case row straight from this
+    (``triage/walker.py``), without the ``Item`` and ``Locator`` objects (1.5 against 5.5 us a file)."""
+
+    relative: bytes  # the path below the root
+    kind: ItemKind
+    stat: os.stat_result  # of the entry itself, never a link's target
+    link_target: str | None  # escaped, for a link
+
+    @property
+    def size(self) -> int:
+        return self.stat.st_size if self.kind is ItemKind.FILE else 0
+
+    @property
+    def btime(self) -> float | None:
+        return getattr(self.stat, "st_birthtime", None)
+
+
 def walk_folder(root: Path) -> Iterator[Item | WalkError]:
     """Every entry below ``root``: regular files, links (not followed) and special files (not opened)."""
+    for entry in walk_folder_entries(root):
+        yield entry if isinstance(entry, WalkError) else item_of(entry)
+
+
+def walk_folder_entries(root: Path) -> Iterator[FolderEntry | WalkError]:
+    """``walk_folder``'s entries as found."""
     root_fd = open_root(root)
     try:
         root_dev = os.fstat(root_fd).st_dev
@@ -109,7 +133,7 @@ def walk_folder(root: Path) -> Iterator[Item | WalkError]:
 
 def _list_directory(
     root_fd: int, root_dev: int, directory: _PendingDirectory, queue: list[_PendingDirectory], counter: count
-) -> Iterator[Item | WalkError]:
+) -> Iterator[FolderEntry | WalkError]:
     shown = display_bytes(directory.relative) or "/"
     try:
         dir_fd = open_beneath(root_fd, directory.relative, directory=True)
@@ -137,32 +161,35 @@ def _list_directory(
                         rank = folder_rank(name, directory.rank)
                         heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))
                     continue
-                yield item_for(dir_fd, name, relative, st)
+                yield entry_for(dir_fd, name, relative, st)
     except OSError as exc:
         yield WalkError(shown, f"folder cannot be listed completely: {exc.strerror or exc}")
     finally:
         os.close(dir_fd)
 
 
-def item_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> Item:
+def entry_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> FolderEntry:
     if stat.S_ISREG(st.st_mode):
-        kind, target = ItemKind.FILE, None
-    elif stat.S_ISLNK(st.st_mode):
-        kind = ItemKind.SYMLINK
+        return FolderEntry(relative, ItemKind.FILE, st, None)
+    if stat.S_ISLNK(st.st_mode):
         try:
             target = display_bytes(os.readlink(name, dir_fd=dir_fd))
         except OSError as exc:
             target = f"(unreadable: {exc.strerror})"
-    else:
-        kind, target = ItemKind.SPECIAL, None
+        return FolderEntry(relative, ItemKind.SYMLINK, st, target)
+    return FolderEntry(relative, ItemKind.SPECIAL, st, None)
+
+
+def item_of(entry: FolderEntry) -> Item:
+    st = entry.stat
     return Item(
-        locator=Locator.for_file(relative),
-        path=display_bytes(relative),
-        kind=kind,
-        size=st.st_size if kind is ItemKind.FILE else 0,
+        locator=Locator.for_file(entry.relative),
+        path=display_bytes(entry.relative),
+        kind=entry.kind,
+        size=entry.size,
         mtime=st.st_mtime,
         atime=st.st_atime,
         ctime=st.st_ctime,
-        btime=getattr(st, "st_birthtime", None),
-        link_target=target,
+        btime=entry.btime,
+        link_target=entry.link_target,
     )

@@ -22,14 +22,16 @@ import multiprocessing
 import time
 from itertools import islice
 from multiprocessing.connection import Connection
-from typing import Union
+from typing import Iterator, Union
 
-from fieldlab.case.store import ItemRow, item_row
+from fieldlab.case.store import ItemRow, item_row, listed_state
 from fieldlab.errors import ScanError
 from fieldlab.evidence.extents import Extents
+from fieldlab.evidence.folder import FolderEntry, walk_folder_entries
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import ItemKind, WalkError
-from fieldlab.evidence.sources import EvidenceSource, SourceSpec, open_source
+from fieldlab.evidence.sources import EvidenceSource, FolderSource, SourceSpec, open_source
+from fieldlab.locator import display_bytes, layer_text
 from fieldlab.triage.reader import prepare_worker
 
 CHUNK_ENTRIES = 1000  # entries per message: few round trips, yet the first files reach the readers at once
@@ -97,15 +99,29 @@ class WalkInPlace:
     """``Walker``'s interface over a walk run in the scan's own process."""
 
     def __init__(self, source: EvidenceSource) -> None:
-        self._entries = source.walk()
+        self._rows = walked_rows(source)
         self.finished = False
 
     def take(self, most: int, timeout: float) -> list[Walked]:  # the walk in place never waits: no timeout
-        taken: list[Walked] = []
-        for entry in islice(self._entries, most):
-            taken.append(entry if isinstance(entry, WalkError) else (item_row(entry), None))
+        taken: list[Walked] = [entry if isinstance(entry, WalkError) else (entry, None)
+                               for entry in islice(self._rows, most)]
         self.finished = len(taken) < most
         return taken
+
+
+def walked_rows(source: EvidenceSource) -> Iterator[ItemRow | WalkError]:
+    """The walk of ``source`` as the case's rows: a plain folder's straight from what its walk finds (its subclasses
+    list otherwise: one file, an encrypted backup's manifest), any other source's from its items."""
+    if type(source) is FolderSource:
+        return (entry if isinstance(entry, WalkError) else folder_row(entry) for entry in walk_folder_entries(source.root))
+    return (entry if isinstance(entry, WalkError) else item_row(entry) for entry in source.walk())
+
+
+def folder_row(entry: FolderEntry) -> ItemRow:
+    """``item_row(item_of(entry))``, without making the item."""
+    st = entry.stat
+    return ItemRow(layer_text("file", entry.relative), display_bytes(entry.relative), entry.kind.value, entry.size,
+                   st.st_mtime, st.st_atime, st.st_ctime, entry.btime, entry.link_target, "", listed_state(entry.kind))
 
 
 def runs_of(fields: RunsFields) -> Extents:
