@@ -3,7 +3,8 @@
 The store is the scan's only memory: an item is written as *pending* when the
 walk finds it and becomes *done* in the same transaction that records its
 digests and hits, so a scan killed at any moment resumes from the database
-without losing or duplicating anything.
+without losing or duplicating anything.  A folder's first walk writes each
+entry once, read (``record_listed``), and is complete only once all are written.
 """
 
 from __future__ import annotations
