@@ -372,7 +372,8 @@ class _ScanRun:
             self._first_walk.add(rows)
         else:
             self.store.add_item_rows(self.exhibit.id, rows)
-        files = [row for row in rows if row.kind == ItemKind.FILE.value]
+        file = ItemKind.FILE.value  # once: an enum member's value is a Python-level property
+        files = [row for row in rows if row.kind == file]
         self._walked.add(len(files), sum(row.size for row in files))
         self._update_listed()
         self._report()
