@@ -42,13 +42,13 @@ class FirstWalk:
     def __init__(self, ahead: int) -> None:
         self._ahead = ahead
         self._waiting: deque[ItemRow] = deque()
-        self._files_waiting = 0
         self._handed_out: deque[FirstWalkBatch] = deque()
 
     @property
     def room(self) -> bool:
-        """Whether the walk may list more: fewer than ``ahead`` files wait for a reader."""
-        return self._files_waiting < self._ahead
+        """Whether the walk may list more: fewer than ``ahead`` entries wait for a reader.  Links and special files
+        count too: a folder of nothing else must not fill the memory while the readers are busy."""
+        return len(self._waiting) < self._ahead
 
     @property
     def recorded(self) -> bool:
@@ -56,9 +56,7 @@ class FirstWalk:
         return not self._waiting and not self._handed_out
 
     def add(self, rows: Iterable[ItemRow]) -> None:
-        for row in rows:
-            self._waiting.append(row)
-            self._files_waiting += row.kind == _FILE
+        self._waiting.extend(rows)
 
     def next_batch(self, most_files: int, most_bytes: int) -> FirstWalkBatch | None:
         """The next entries in walk order, up to ``most_files`` files or ``most_bytes`` bytes (at least one entry)."""
@@ -74,7 +72,6 @@ class FirstWalk:
             rows.append(self._waiting.popleft())
         if not rows:
             return None
-        self._files_waiting -= files
         batch = FirstWalkBatch(rows)
         self._handed_out.append(batch)
         return batch
