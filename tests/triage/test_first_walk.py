@@ -42,7 +42,7 @@ def _row(name: str, kind: str = "file", size: int = 10) -> ItemRow:
 
 
 def test_batches_follow_the_walk_with_links_riding_along_and_tasks_naming_positions() -> None:
-    walk = FirstWalk(ahead=100)
+    walk = FirstWalk(ahead=100, most_held=10)
     walk.add([_row("a"), _row("link", "symlink"), _row("b"), _row("c")])
     first = walk.next_batch(most_files=2, most_bytes=1000)
     assert first is not None and [r.path for r in first.rows] == ["a", "link", "b"]
@@ -53,14 +53,14 @@ def test_batches_follow_the_walk_with_links_riding_along_and_tasks_naming_positi
 
 
 def test_a_batch_is_cut_by_bytes_yet_holds_a_file_larger_than_the_cut() -> None:
-    walk = FirstWalk(ahead=100)
+    walk = FirstWalk(ahead=100, most_held=10)
     walk.add([_row("big", size=5000), _row("small", size=1)])
     batches = [walk.next_batch(most_files=10, most_bytes=1000) for _ in range(2)]
     assert [[r.path for r in b.rows] for b in batches if b] == [["big"], ["small"]]
 
 
 def test_the_walk_waits_while_enough_entries_wait_for_a_reader_links_counted_too() -> None:
-    walk = FirstWalk(ahead=3)
+    walk = FirstWalk(ahead=3, most_held=10)
     walk.add([_row("a"), _row("link", "symlink")])
     assert walk.room
     walk.add([_row("fifo", "special")])
@@ -70,7 +70,7 @@ def test_the_walk_waits_while_enough_entries_wait_for_a_reader_links_counted_too
 
 
 def test_batches_are_recorded_in_the_order_handed_out_whatever_order_they_come_back_in() -> None:
-    walk = FirstWalk(ahead=100)
+    walk = FirstWalk(ahead=100, most_held=10)
     walk.add([_row("a"), _row("b"), _row("c")])
     one, two, three = (walk.next_batch(most_files=1, most_bytes=1000) for _ in range(3))
     assert one and two and three
@@ -79,6 +79,20 @@ def test_batches_are_recorded_in_the_order_handed_out_whatever_order_they_come_b
     assert walk.back(one, []) == [one, two]
     assert not walk.recorded
     assert walk.back(three, []) == [three]
+    assert walk.recorded
+
+
+def test_batches_held_for_a_slow_one_are_recorded_out_of_order_past_the_bound() -> None:
+    """A batch holding a file of many GB must not keep every later batch in memory while it is read."""
+    walk = FirstWalk(ahead=100, most_held=1)
+    walk.add([_row("slow"), _row("b"), _row("c"), _row("d")])
+    slow, two, three, four = (walk.next_batch(most_files=1, most_bytes=1000) for _ in range(4))
+    assert slow and two and three and four
+    assert walk.back(two, []) == []
+    assert walk.back(three, []) == [two, three]
+    assert walk.back(slow, []) == [slow]
+    assert not walk.recorded
+    assert walk.back(four, []) == [four]
     assert walk.recorded
 
 

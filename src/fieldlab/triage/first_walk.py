@@ -10,7 +10,9 @@ What keeps a scan resumable: nothing walked is in the case before it is read, an
 once every entry it listed is recorded (``recorded``), so a scan that stops at any point walks again on resuming,
 and that walk (the case now holds items) is recorded as it goes, as any resumed walk is.  Memory stays bounded: the
 walk waits while ``room`` is false, a few batches ahead of the readers.  Batches are recorded in the order they were
-handed out, whatever order they come back in, so item ids follow the walk's order as a recorded walk's do.
+handed out, whatever order they come back in, so item ids follow the walk's order as a recorded walk's do; unless
+one batch is read so slowly (a file of many GB) that more than ``most_held`` later ones wait for it: those are then
+recorded as they are, out of order, rather than kept in memory with the other reader idle.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ class FirstWalkBatch:
 class FirstWalk:
     """Entries listed and not yet recorded: waiting for a reader, or in a batch handed out."""
 
-    def __init__(self, ahead: int) -> None:
-        self._ahead = ahead
+    def __init__(self, ahead: int, most_held: int) -> None:
+        self._ahead, self._most_held = ahead, most_held
         self._waiting: deque[ItemRow] = deque()
         self._handed_out: deque[FirstWalkBatch] = deque()
 
@@ -78,9 +80,14 @@ class FirstWalk:
 
     def back(self, batch: FirstWalkBatch, results: list[ItemResult]) -> list[FirstWalkBatch]:
         """``batch`` is read: the batches now to record, in the order they were handed out (none while an earlier
-        one is still being read)."""
+        one is still being read, up to ``most_held`` of them)."""
         batch.results = results
         ready = []
         while self._handed_out and self._handed_out[0].results is not None:
             ready.append(self._handed_out.popleft())
+        held = [b for b in self._handed_out if b.results is not None]
+        if len(held) > self._most_held:
+            for b in held:
+                self._handed_out.remove(b)
+            ready += held
         return ready

@@ -69,6 +69,7 @@ BATCH_BYTES = 64 << 20
 ORDER_WINDOW_FILES = 4 * BATCH_FILES  # pending items put in media order together: a few batches, so first hits
 ORDER_WINDOW_BYTES = 4 * BATCH_BYTES  # still come from the walk's first folders
 FIRST_WALK_AHEAD = 4 * BATCH_FILES  # entries a first walk in place lists ahead of the readers (triage/first_walk.py)
+FIRST_WALK_HELD = 16  # read batches of a first walk kept for an earlier one still being read, at most
 REMATCH_CHUNK = 20_000
 MEDIA_BATCH = 8  # pictures or videos per decoding task: small, so a decoder crash costs little to retry
 CLASSIFY_AGAIN = 32  # items decoded again for the classifier per look at the case, at the end of a scan
@@ -300,7 +301,7 @@ class _ScanRun:
         if not self.exhibit.walk_complete:
             walker = Walker(self.spec) if isinstance(self.evidence, ImageSource) else WalkInPlace(self.evidence)
             if isinstance(walker, WalkInPlace) and not self.progress.files_listed:  # nothing of it recorded yet
-                self._first_walk = FirstWalk(FIRST_WALK_AHEAD)
+                self._first_walk = FirstWalk(FIRST_WALK_AHEAD, FIRST_WALK_HELD)
         self.progress.walk_complete = walker is None
         in_flight: dict[cf.Future, list[PendingItem] | FirstWalkBatch | RegionTask] = {}
         cluster = pool if isinstance(pool, ClusterPool) else None
