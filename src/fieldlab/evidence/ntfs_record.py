@@ -43,22 +43,10 @@ class DataSizes:
 
 def unnamed_data_sizes(record: bytes, record_number: int) -> DataSizes | None:
     """The sizes of the record's unnamed non-resident $DATA, or None unless the whole record checks out."""
-    if len(record) < _SMALLEST_RECORD or len(record) % _STRIDE:
+    checked = checked_base_record(record, record_number)
+    if checked is None:
         return None
-    signature, usa_offset, usa_count, first, _, used, allocated = _RECORD_HEADER.unpack_from(record)
-    if signature != b"FILE" or allocated != len(record) or usa_count != len(record) // _STRIDE + 1:
-        return None
-    if usa_offset % 2 or usa_offset < 0x28 or usa_offset + 2 * usa_count > _STRIDE - 2:
-        return None  # the sequence would overlap the header or the first stride's own check bytes
-    if not usa_offset + 2 * usa_count <= first < used <= len(record):
-        return None  # attributes would overlap the update sequence, or run past the record
-    fixed = _with_fixups(record, usa_offset, usa_count)
-    if fixed is None:
-        return None
-    if _BASE_RECORD.unpack_from(fixed, 0x20)[0] != 0:
-        return None  # an extension record: its base record is the file
-    if usa_offset >= 0x30 and _NUMBER.unpack_from(fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
-        return None  # the record says it is another one
+    fixed, first, used = checked
     found: DataSizes | None = None
     offset = first
     for _ in range(MAX_ATTRIBUTES):
@@ -81,6 +69,30 @@ def unnamed_data_sizes(record: bytes, record_number: int) -> DataSizes | None:
     return None  # more attributes than any real file has
 
 
+def checked_base_record(record: bytes, record_number: int, *,
+                        number_checked: bool = True) -> tuple[bytearray, int, int] | None:
+    """A base record with its update sequence applied, where its attributes start and where its used part ends;
+    None unless its header, fixups and (if ``number_checked``) its own number all check out, or if it is an
+    extension record.  mkntfs leaves the number of the reserved records 16-23 at 0, and TSK reads them anyway."""
+    if len(record) < _SMALLEST_RECORD or len(record) % _STRIDE:
+        return None
+    signature, usa_offset, usa_count, first, _, used, allocated = _RECORD_HEADER.unpack_from(record)
+    if signature != b"FILE" or allocated != len(record) or usa_count != len(record) // _STRIDE + 1:
+        return None
+    if usa_offset % 2 or usa_offset < 0x28 or usa_offset + 2 * usa_count > _STRIDE - 2:
+        return None  # the sequence would overlap the header or the first stride's own check bytes
+    if not usa_offset + 2 * usa_count <= first < used <= len(record):
+        return None  # attributes would overlap the update sequence, or run past the record
+    fixed = apply_fixups(record, usa_offset, usa_count)
+    if fixed is None:
+        return None
+    if _BASE_RECORD.unpack_from(fixed, 0x20)[0] != 0:
+        return None  # an extension record: its base record is the file
+    if number_checked and usa_offset >= 0x30 and _NUMBER.unpack_from(fixed, 0x2C)[0] != record_number & 0xFFFFFFFF:
+        return None  # the record says it is another one
+    return fixed, first, used
+
+
 def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
     flags, attribute_id, first_vcn, last_vcn, allocated, size, initialized = _NON_RESIDENT.unpack_from(
         record, offset + 0x0C)
@@ -91,9 +103,9 @@ def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
     return DataSizes(attribute_id, allocated, size, initialized)
 
 
-def _with_fixups(record: bytes, usa_offset: int, usa_count: int) -> bytearray | None:
-    """The record with its update sequence applied, or None if a stride's check fails (a torn write, or a forged
-    record)."""
+def apply_fixups(record: bytes, usa_offset: int, usa_count: int) -> bytearray | None:
+    """The record (an MFT or an INDX record) with its update sequence applied, or None if a stride's check fails (a
+    torn write, or a forged record).  The caller has checked the sequence lies inside the record's first stride."""
     check = record[usa_offset:usa_offset + 2]
     fixed = bytearray(record)
     for stride in range(1, usa_count):
@@ -120,6 +132,20 @@ class MftRecords:
             return None
         size = record_size(boot)
         return None if size is None else cls(mft, size)
+
+    @property
+    def count(self) -> int:
+        """How many whole records the ``$MFT`` file holds."""
+        meta = self._mft.info.meta
+        return max(int(meta.size), 0) // self.record_size if meta is not None else 0
+
+    def read_span(self, first: int, count: int) -> bytes:
+        """The bytes of ``count`` records from record ``first`` on (shorter at the end of the file or on a read
+        error: the caller checks each record's length)."""
+        try:
+            return self._mft.read_random(first * self.record_size, count * self.record_size)
+        except (OSError, RuntimeError):
+            return b""
 
     def data_sizes(self, record_number: int) -> DataSizes | None:
         if record_number < 0:
