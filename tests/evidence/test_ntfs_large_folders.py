@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytsk3
 
-from fieldlab.evidence import filesystem
+from fieldlab.evidence import filesystem, ntfs_index, ntfs_orphans
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, WalkError
 from fieldlab.evidence.ntfs_index import IndexName, index_allocation_size
@@ -68,8 +68,19 @@ def _move_sequence_on(image: Path, name: bytes) -> None:
 
 
 def _walk(image: Path, threshold: int, monkeypatch: pytest.MonkeyPatch) -> list[Item | WalkError]:
+    return _walk_counting(image, threshold, monkeypatch)[0]
+
+
+def _walk_counting(image: Path, threshold: int,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[list[Item | WalkError], int, int]:
+    """The walk's items, and how many folders and orphan searches fieldlab's own reading did (not TSK)."""
     monkeypatch.setattr(filesystem, "LARGE_NTFS_INDEX_BYTES", threshold)
-    return list(ImageSource(image).walk())
+    folders, orphans = [], []
+    monkeypatch.setattr(filesystem, "list_ntfs_folder",
+                        lambda *a, **k: folders.append(1) or ntfs_index.list_ntfs_folder(*a, **k))
+    monkeypatch.setattr(filesystem, "orphan_names",
+                        lambda *a, **k: orphans.append(1) or ntfs_orphans.orphan_names(*a, **k))
+    return list(ImageSource(image).walk()), len(folders), len(orphans)
 
 
 def _index_bytes(image: Path, folder: str) -> int:
@@ -80,8 +91,9 @@ def test_a_large_folder_listed_from_its_own_index_gives_the_items_tsk_gives(
         big_folder_volume: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     threshold = _index_bytes(big_folder_volume, "/Pictures") - 1
     assert threshold > 2 * _index_bytes(big_folder_volume, "/")  # only Pictures is over it
-    tsk = _walk(big_folder_volume, TSK_ONLY, monkeypatch)
-    own = _walk(big_folder_volume, threshold, monkeypatch)
+    tsk, *tsk_counts = _walk_counting(big_folder_volume, TSK_ONLY, monkeypatch)
+    own, *own_counts = _walk_counting(big_folder_volume, threshold, monkeypatch)
+    assert (tsk_counts, own_counts) == ([0, 0], [1, 1])  # Pictures and $OrphanFiles read by fieldlab
     assert own == tsk  # names, flags, sizes, times, locators, streams and order
     items = [i for i in own if isinstance(i, Item)]
     deleted = {i.path for i in items if ItemFlag.DELETED in i.flags and i.path.startswith("Pictures/")}
@@ -93,7 +105,9 @@ def test_a_large_folder_listed_from_its_own_index_gives_the_items_tsk_gives(
 
 def test_every_folder_listed_from_its_own_index_gives_the_items_tsk_gives(
         big_folder_volume: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _walk(big_folder_volume, EVERY_FOLDER, monkeypatch) == _walk(big_folder_volume, TSK_ONLY, monkeypatch)
+    own, folders, orphan_searches = _walk_counting(big_folder_volume, EVERY_FOLDER, monkeypatch)
+    assert (folders, orphan_searches) == (5, 1)  # /, Pictures, small, gone (deleted) and $Extend
+    assert own == _walk(big_folder_volume, TSK_ONLY, monkeypatch)
 
 
 @pytest.mark.parametrize(("archive", "member"), [
@@ -107,7 +121,22 @@ def test_dftt_ntfs_images_listed_from_their_own_indexes_give_the_items_tsk_gives
     image = tmp_path / member
     tsk = _walk(image, TSK_ONLY, monkeypatch)
     assert any(isinstance(i, Item) and ItemFlag.DELETED in i.flags for i in tsk)
-    assert _walk(image, EVERY_FOLDER, monkeypatch) == tsk
+    own, folders, orphan_searches = _walk_counting(image, EVERY_FOLDER, monkeypatch)
+    assert folders >= 3 and orphan_searches == 1
+    assert own == tsk
+
+
+@pytest.mark.parametrize("image", [
+    REALDATA / "log2timeline__plaso" / "test_data" / "vsstest.qcow2",
+    REALDATA / "log2timeline__dfvfs" / "test_data" / "windows_volume.qcow2",
+])
+def test_ntfs_images_made_by_windows_listed_from_their_own_indexes_give_the_items_tsk_gives(
+        image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tsk = _walk(image, TSK_ONLY, monkeypatch)
+    assert len([i for i in tsk if isinstance(i, Item)]) > 20
+    own, folders, orphan_searches = _walk_counting(image, EVERY_FOLDER, monkeypatch)
+    assert folders >= 3 and orphan_searches == 1
+    assert own == tsk
 
 
 def test_a_damaged_index_record_is_a_recorded_problem_and_the_folder_is_still_listed(
