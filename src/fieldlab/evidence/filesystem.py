@@ -8,8 +8,9 @@ set of visited addresses, so a corrupt, looping directory tree ends.
 
 An NTFS folder whose index is larger than ``LARGE_NTFS_INDEX_BYTES`` is listed from its own ``$I30`` index and the
 MFT's file names (``ntfs_index.py``), since TSK lists such a folder in quadratic time; the other folders are TSK's.
-On NTFS the ``$OrphanFiles`` folder is listed last: TSK's orphan search lists every folder again, so after a large
-folder it is replaced by ``ntfs_orphans.py``, from the names this walk has already seen.
+TSK's orphan search lists every folder again, so on a volume with such a folder (``ntfs_mft_names.large_folders``,
+checked when ``$OrphanFiles`` comes up) that folder is listed after every other and found by ``ntfs_orphans.py``
+from the names this walk has seen; on other volumes it keeps its place and TSK lists it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fieldlab.evidence.extents import ExtentsTable, VolumePlacement, default_str
 from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
 from fieldlab.evidence.ntfs_index import IndexName, index_allocation_size, list_ntfs_folder
-from fieldlab.evidence.ntfs_mft_names import MftNames
+from fieldlab.evidence.ntfs_mft_names import MftNames, large_folders
 from fieldlab.evidence.ntfs_orphans import orphan_names
 from fieldlab.evidence.ntfs_record import MftRecords
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
@@ -113,7 +114,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
         shown = display_prefix + (display_bytes(directory.path) or "/")
         own: tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None = None
         if ntfs is not None:
-            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST:
+            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST and ntfs.has_large_folder():
                 directory.rank = _LAST  # after every other folder: see the module's docstring
                 heapq.heappush(queue, directory)
                 continue
@@ -174,33 +175,48 @@ class _NtfsNames:
     def __init__(self, fs: pytsk3.FS_Info) -> None:
         self._fs = fs
         self._names: MftNames | None = None
+        self._large: frozenset[int] | None = None
         self._problems_told = False
         self.named: set[int] = set()  # records deleted names point at (outside $OrphanFiles): no orphans
 
+    def has_large_folder(self) -> bool:
+        """Whether some folder of the volume is too large for TSK (its MFT read once for folder records)."""
+        if self._large is None:
+            records = MftRecords.open(self._fs)
+            self._large = large_folders(records, LARGE_NTFS_INDEX_BYTES) if records is not None else frozenset()
+        return bool(self._large) or self._names is not None
+
     def own_listing(self, directory: _Directory) -> tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None:
-        """The folder's names from fieldlab's own reading, or None when TSK should list it.  ``$OrphanFiles`` is
-        listed last: by then, if no large folder was met, TSK's own orphan search is quick."""
+        """The folder's names from fieldlab's own reading, or None when TSK should list it.  ``$OrphanFiles`` comes
+        here last (deferred by the walk) only when the volume has a large folder."""
         if directory.path == _ORPHANS and directory.orphan:
-            if self._names is None:
+            names = self._mft_names() if directory.rank == _LAST else None
+            if names is None:
                 return None
-            orphans = orphan_names(self._names, self.named, self._ever_used, MAX_ENTRIES_PER_DIRECTORY)
+            orphans = orphan_names(names, self.named, self._ever_used, MAX_ENTRIES_PER_DIRECTORY)
             full = (Problem(ProblemKind.LIMIT, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} orphan files: the rest are "
                                                "skipped"),) if len(orphans) >= MAX_ENTRIES_PER_DIRECTORY else ()
             return orphans, full + self._new_problems()
         folder = _open_meta(self._fs, directory.address)
         if folder is None or folder.info.meta is None or index_allocation_size(folder) <= LARGE_NTFS_INDEX_BYTES:
             return None
+        names = self._mft_names()
+        if names is None:
+            return None
+        last = int(self._fs.info.last_inum)  # TSK's virtual $OrphanFiles folder
+        listing = list_ntfs_folder(folder, names, last, int(self._fs.info.block_size), MAX_ENTRIES_PER_DIRECTORY)
+        found = listing.names
+        if directory.address == int(self._fs.info.root_inum):
+            found += (IndexName(_ORPHANS, last, False),)  # TSK adds it to the root's listing
+        return found, listing.problems + self._new_problems()
+
+    def _mft_names(self) -> MftNames | None:
+        """The MFT's file names, read once; None if the MFT cannot be opened (TSK then lists as before)."""
         if self._names is None:
             records = MftRecords.open(self._fs)
-            if records is None:
-                return None
-            self._names = MftNames.read(records)
-        last = int(self._fs.info.last_inum)  # TSK's virtual $OrphanFiles folder
-        listing = list_ntfs_folder(folder, self._names, last, int(self._fs.info.block_size), MAX_ENTRIES_PER_DIRECTORY)
-        names = listing.names
-        if directory.address == int(self._fs.info.root_inum):
-            names += (IndexName(_ORPHANS, last, False),)  # TSK adds it to the root's listing
-        return names, listing.problems + self._new_problems()
+            if records is not None:
+                self._names = MftNames.read(records)
+        return self._names
 
     def _ever_used(self, address: int) -> bool:
         entry = _open_meta(self._fs, address)

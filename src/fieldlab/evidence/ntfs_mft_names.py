@@ -22,13 +22,14 @@ from fieldlab.evidence.ntfs_record import MAX_ATTRIBUTES, MftRecords, checked_ba
 from fieldlab.problems import Problem, ProblemKind
 
 MAX_RECORDS = 50_000_000  # 50 GiB of MFT at 1 KiB a record: far beyond any real volume
-_CHUNK_RECORDS = 4096
-_FILE_NAME, _END = 0x30, 0xFFFFFFFF
+_SPAN_BYTES = 128 << 10  # small reads: an E01's chunk cache keeps the MFT's chunks for them (ewf_chunks.keep)
+_FILE_NAME, _INDEX_ALLOCATION, _END = 0x30, 0xA0, 0xFFFFFFFF
 _IN_USE, _IS_DIRECTORY = 0x01, 0x02
 _DOS_NAMESPACE = 2  # the 8.3 alias of a long name: TSK keeps no name of it
 _FLAGS = struct.Struct("<H")  # at 0x16
 _ATTRIBUTE = struct.Struct("<IIB")  # type, length, non-resident
 _RESIDENT = struct.Struct("<IH")  # at 0x10: content length, content offset
+_REAL_SIZE = struct.Struct("<q")  # at 0x30 of a non-resident attribute
 _PARENT = struct.Struct("<IHH")  # the parent reference: 48-bit record number, 16-bit sequence
 
 
@@ -65,8 +66,9 @@ class MftNames:
                                                        f"{limit:,} are read for file names"))
             total = limit
         size = records.record_size
-        for first in range(0, total, _CHUNK_RECORDS):
-            span = records.read_span(first, min(_CHUNK_RECORDS, total - first))
+        per_span = max(1, _SPAN_BYTES // size)
+        for first in range(0, total, per_span):
+            span = records.read_span(first, min(per_span, total - first))
             for index in range(len(span) // size):
                 number = first + index
                 checked = checked_base_record(span[index * size:(index + 1) * size], number, number_checked=False)
@@ -83,12 +85,47 @@ class MftNames:
                         first_names[number] = names[0].name
                     if flags & _IS_DIRECTORY:
                         directories.add(number)
-            if len(span) < min(_CHUNK_RECORDS, total - first) * size:
+            if len(span) < min(per_span, total - first) * size:
                 problems.append(Problem(ProblemKind.DAMAGED, f"the MFT could not be read from record {first:,}: "
                                                              "later records are not in its file-name map"))
                 break
         return cls({parent: tuple(names) for parent, names in by_parent.items()}, frozenset(unallocated),
                    first_names, frozenset(directories), tuple(problems))
+
+
+def large_folders(records: MftRecords, index_bytes: int, limit: int = MAX_RECORDS) -> frozenset[int]:
+    """The in-use folders whose ``$I30`` index allocation (in their base record) is larger than ``index_bytes``.
+
+    Why: TSK's orphan search lists every folder, so the walk must know before it lists ``$OrphanFiles`` whether a
+    folder too large for TSK is anywhere on the volume.  Only folder records are parsed (the flags byte is read
+    raw first): ~0.15 s for 160,000 records, most of it the reading of ``$MFT``."""
+    found: set[int] = set()
+    size = records.record_size
+    total = min(records.count, limit)
+    per_span = max(1, _SPAN_BYTES // size)
+    for first in range(0, total, per_span):
+        span = records.read_span(first, min(per_span, total - first))
+        for index in range(len(span) // size):
+            if span[index * size + 0x16] & (_IN_USE | _IS_DIRECTORY) != _IN_USE | _IS_DIRECTORY:
+                continue
+            checked = checked_base_record(span[index * size:(index + 1) * size], first + index, number_checked=False)
+            if checked is not None and _index_allocation_size(*checked) > index_bytes:
+                found.add(first + index)
+    return frozenset(found)
+
+
+def _index_allocation_size(record: bytearray, offset: int, used: int) -> int:
+    """The real size of the record's non-resident ``$INDEX_ALLOCATION`` (0 if it has none here)."""
+    for _ in range(MAX_ATTRIBUTES):
+        if offset + 0x40 > used:
+            break
+        kind, length, non_resident = _ATTRIBUTE.unpack_from(record, offset)
+        if kind == _END or length < 0x18 or length % 8 or offset + length > used:
+            break
+        if kind == _INDEX_ALLOCATION and non_resident and length >= 0x40:
+            return max(_REAL_SIZE.unpack_from(record, offset + 0x30)[0], 0)
+        offset += length
+    return 0
 
 
 def _file_names(record: bytearray, offset: int, used: int, number: int) -> list[MftName]:
