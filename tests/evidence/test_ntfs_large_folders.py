@@ -57,7 +57,7 @@ def _move_sequence_on(image: Path, name: bytes) -> None:
     fs = pytsk3.FS_Info(pytsk3.Img_Info(str(image)))
     records = MftRecords.open(fs)
     assert records is not None
-    record = next(r for r, first in MftNames.read(records).first_names.items() if first == name)
+    record = next(r for r, first in MftNames.read(records, ()).first_names.items() if first == name)
     mft_start = next(run.addr for attribute in fs.open_meta(inode=0) if int(attribute.info.type) == 0x80
                      for run in attribute) * fs.info.block_size
     with image.open("r+b") as raw:
@@ -191,7 +191,7 @@ def test_orphan_files_keep_their_place_in_the_walk_unless_the_volume_has_a_large
                                     monkeypatch))
 
 
-def test_large_folders_are_found_from_the_mft_before_tsk_opens_them(big_folder_volume: Path) -> None:
+def test_large_folders_are_found_from_the_mft_before_tsk_opens_them_and_only_their_names_are_kept(big_folder_volume: Path) -> None:
     fs = pytsk3.FS_Info(pytsk3.Img_Info(str(big_folder_volume)))
     records = MftRecords.open(fs)
     assert records is not None
@@ -199,14 +199,18 @@ def test_large_folders_are_found_from_the_mft_before_tsk_opens_them(big_folder_v
     threshold = _index_bytes(big_folder_volume, "/Pictures") - 1
     assert large_folders(records, threshold) == {pictures}
     assert large_folders(records, threshold + 1) == frozenset()
+    names = MftNames.read(records, {pictures})  # the large folder's names, and the unallocated records' only
+    assert len(names.by_parent[pictures]) == FILES
+    others = [n for parent, found in names.by_parent.items() if parent != pictures for n in found]
+    assert {n.name for n in others} == {b"gone", b"lost.bin"} and {n.record for n in others} <= names.unallocated
 
 
 def test_an_mft_claiming_more_records_than_the_bound_is_read_up_to_it_with_a_problem(big_folder_volume: Path) -> None:
     records = MftRecords.open(pytsk3.FS_Info(pytsk3.Img_Info(str(big_folder_volume))))
     assert records is not None
-    names = MftNames.read(records, limit=30)
+    names = MftNames.read(records, (), limit=30)
     assert [p.kind for p in names.problems] == [ProblemKind.LIMIT]
-    assert max(n.record for found in names.by_parent.values() for n in found) < 30
+    assert names.unallocated and max(names.unallocated) < 30  # the reserved records 16-23 among them
 
 
 def test_orphan_folders_naming_each_other_in_a_cycle_end_and_one_of_them_is_shown() -> None:

@@ -6,11 +6,11 @@ Each file is addressed by its metadata address *and* its path
 Directories are visited through a priority queue (user folders first) and a
 set of visited addresses, so a corrupt, looping directory tree ends.
 
-An NTFS folder whose index is larger than ``LARGE_NTFS_INDEX_BYTES`` is listed from its own ``$I30`` index and the
-MFT's file names (``ntfs_index.py``), since TSK lists such a folder in quadratic time; the other folders are TSK's.
-TSK's orphan search lists every folder again, so on a volume with such a folder (``ntfs_mft_names.large_folders``,
-checked when ``$OrphanFiles`` comes up) that folder is listed after every other and found by ``ntfs_orphans.py``
-from the names this walk has seen; on other volumes it keeps its place and TSK lists it.
+An NTFS folder whose index is larger than ``LARGE_NTFS_INDEX_BYTES`` (``ntfs_mft_names.large_folders``, from the MFT
+before the walk lists any folder) is listed from its own ``$I30`` index and the MFT's file names (``ntfs_index.py``),
+since TSK lists such a folder in quadratic time; the other folders are TSK's.  TSK's orphan search lists every
+folder again, so on a volume with such a folder ``$OrphanFiles`` is listed after every other folder and found by
+``ntfs_orphans.py`` from the names this walk has seen; on other volumes it keeps its place and TSK lists it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from fieldlab.evidence.dos_times import DOS_CLOCK_FILE_SYSTEMS, read_dos_times_a
 from fieldlab.evidence.extents import ExtentsTable, VolumePlacement, default_stream_extents
 from fieldlab.evidence.hfsplus_catalog import HfsCatalog
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
-from fieldlab.evidence.ntfs_index import IndexName, index_allocation_size, list_ntfs_folder
+from fieldlab.evidence.ntfs_index import IndexName, list_ntfs_folder
 from fieldlab.evidence.ntfs_mft_names import MftNames, large_folders
 from fieldlab.evidence.ntfs_orphans import orphan_names
 from fieldlab.evidence.ntfs_record import MftRecords
@@ -114,7 +114,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
         shown = display_prefix + (display_bytes(directory.path) or "/")
         own: tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None = None
         if ntfs is not None:
-            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST and ntfs.has_large_folder():
+            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST and ntfs.large_folders():
                 directory.rank = _LAST  # after every other folder: see the module's docstring
                 heapq.heappush(queue, directory)
                 continue
@@ -169,8 +169,8 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
 
 
 class _NtfsNames:
-    """What the walk needs of an NTFS volume beyond TSK: its MFT file names (read once, when a large folder is
-    met) and the unallocated records the walk's names have reached (for the orphan search)."""
+    """What the walk needs of an NTFS volume beyond TSK: which folders are too large for TSK, their MFT file names
+    (read once, if there are any) and the records the walk's deleted names point at (for the orphan search)."""
 
     def __init__(self, fs: pytsk3.FS_Info) -> None:
         self._fs = fs
@@ -179,12 +179,12 @@ class _NtfsNames:
         self._problems_told = False
         self.named: set[int] = set()  # records deleted names point at (outside $OrphanFiles): no orphans
 
-    def has_large_folder(self) -> bool:
-        """Whether some folder of the volume is too large for TSK (its MFT read once for folder records)."""
+    def large_folders(self) -> frozenset[int]:
+        """The volume's folders too large for TSK (its MFT read once for folder records)."""
         if self._large is None:
             records = MftRecords.open(self._fs)
             self._large = large_folders(records, LARGE_NTFS_INDEX_BYTES) if records is not None else frozenset()
-        return bool(self._large) or self._names is not None
+        return self._large
 
     def own_listing(self, directory: _Directory) -> tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None:
         """The folder's names from fieldlab's own reading, or None when TSK should list it.  ``$OrphanFiles`` comes
@@ -197,11 +197,11 @@ class _NtfsNames:
             full = (Problem(ProblemKind.LIMIT, f"more than {MAX_ENTRIES_PER_DIRECTORY:,} orphan files: the rest are "
                                                "skipped"),) if len(orphans) >= MAX_ENTRIES_PER_DIRECTORY else ()
             return orphans, full + self._new_problems()
-        folder = _open_meta(self._fs, directory.address)
-        if folder is None or folder.info.meta is None or index_allocation_size(folder) <= LARGE_NTFS_INDEX_BYTES:
+        if directory.address not in self.large_folders():
             return None
+        folder = _open_meta(self._fs, directory.address)
         names = self._mft_names()
-        if names is None:
+        if folder is None or folder.info.meta is None or names is None:
             return None
         last = int(self._fs.info.last_inum)  # TSK's virtual $OrphanFiles folder
         listing = list_ntfs_folder(folder, names, last, int(self._fs.info.block_size), MAX_ENTRIES_PER_DIRECTORY)
@@ -215,7 +215,7 @@ class _NtfsNames:
         if self._names is None:
             records = MftRecords.open(self._fs)
             if records is not None:
-                self._names = MftNames.read(records)
+                self._names = MftNames.read(records, self.large_folders())
         return self._names
 
     def _ever_used(self, address: int) -> bool:
