@@ -21,10 +21,10 @@ the rest of the folder is listed (TSK gives up on the whole folder); the allocat
 deleted names overwritten in the slack, and a deleted name whose entry's start was overwritten; a file whose
 ``$FILE_NAME`` sits in an extension record (an attribute list) is found from the index only.
 
-Measured (``bench/ntfs_large_folder.py``, 2 shared cores, load 3-5, main's code against this, two rounds): one
-folder of 160,000 files, ``ImageSource.walk()`` 58.1-59.7 -> 5.1-8.5 s wall (50.7-55.0 -> 4.7-5.7 s CPU: the MFT
-map ~0.9 s, this listing ~2.6 s, the rest the items), ``fieldlab scan --no-perceptual --no-carve --no-embedded``
-77.6-88.6 -> 18.3-28.0 s; 40,000 files, walk 3.8 -> 1.4 s.  Below the threshold (``filesystem.LARGE_NTFS_INDEX_BYTES``, 4 MiB of index, ~17,000 names,
+Measured (``bench/ntfs_large_folder.py``, 2 shared cores, load 2.5-5, main's code against this, three rounds):
+one folder of 160,000 files, ``ImageSource.walk()`` 58.1-66.8 -> 5.1-8.5 s wall (50.7-63.5 -> 4.7-5.8 s CPU: the
+MFT map ~0.9 s, this listing ~2.6 s, the rest the items), ``fieldlab scan --no-perceptual --no-carve
+--no-embedded`` 66.0-88.6 -> 18.3-28.0 s; 40,000 files, walk 3.8 -> 1.4 s.  Below the threshold (``filesystem.LARGE_NTFS_INDEX_BYTES``, 4 MiB of index, ~17,000 names,
 which TSK opens in ~0.25 s) TSK lists the folder as before.
 """
 
