@@ -39,7 +39,7 @@ from fieldlab.evidence.ntfs_mft_names import MftNames, utf16_name
 from fieldlab.evidence.ntfs_record import apply_fixups
 from fieldlab.problems import Problem, ProblemKind
 
-MAX_INDEX_BYTES = 1 << 30  # a million files need ~250 MiB of index; a claim past 1 GiB is damage
+MAX_INDEX_BYTES = 512 << 20  # ~2 million names (a million files need ~250 MiB of index): held in memory while listed
 _INDEX_ROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 _INDEX_ALLOCATION = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXALLOC)
 _READ_SLACK = pytsk3.TSK_FS_FILE_READ_FLAG_SLACK
@@ -109,27 +109,28 @@ def list_ntfs_folder(folder: pytsk3.File, names: MftNames, last_record: int, clu
     return FolderListing(tuple(listing.names.values()), tuple(listing.problems))
 
 
-def _attribute_bytes(folder: pytsk3.File, kind: int, limit: int) -> bytes | None:
-    """The whole content of the folder's ``$I30`` attribute of ``kind`` (slack included), or None."""
+def _attribute_bytes(folder: pytsk3.File, kind: int, limit: int) -> bytearray | None:
+    """The content of the folder's ``$I30`` attribute of ``kind`` (at most ``limit`` bytes; every INDX record whole,
+    the slack after its used part included), or None."""
     for attribute in folder:
         info = attribute.info
         if int(info.type) != kind:
             continue
         size = min(max(int(info.size), 0), limit)
-        pieces = []
+        content = bytearray()
         try:
             for offset in range(0, size, _READ_CHUNK):
                 piece = folder.read_random(offset, min(_READ_CHUNK, size - offset), info.type, info.id, _READ_SLACK)
-                pieces.append(piece)
+                content += piece
                 if len(piece) < min(_READ_CHUNK, size - offset):
                     break
         except (OSError, RuntimeError):
             return None
-        return b"".join(pieces)
+        return content
     return None
 
 
-def _index_records(listing: _Listing, allocation: bytes, cluster_size: int) -> None:
+def _index_records(listing: _Listing, allocation: bytearray, cluster_size: int) -> None:
     """Every INDX record of the allocation, found like TSK finds them: by signature at cluster boundaries, each
     running to the next (so the slack past its used part is read)."""
     step = max(cluster_size, _STRIDE)
@@ -145,13 +146,13 @@ def _index_records(listing: _Listing, allocation: bytes, cluster_size: int) -> N
         fixed = apply_fixups(record, usa_offset, usa_count)
         if fixed is None:
             listing.problem(ProblemKind.DAMAGED, f"the INDX record at {here:,} fails its fixups (a torn write or "
-                                                 "damage): its names are not listed")
+                                                 "damage): its files are listed from the MFT alone")
             continue
         start, used_end, _ = _NODE_HEADER.unpack_from(fixed, _RECORD_LIST)
         if _RECORD_LIST + start > len(fixed) or _RECORD_LIST + used_end > len(fixed) or used_end < start:
             listing.problem(ProblemKind.DAMAGED, f"the INDX record at {here:,} has invalid entry offsets")
             continue
-        listing.entries(bytes(fixed), _RECORD_LIST + start, len(fixed), _RECORD_LIST + used_end)
+        listing.entries(fixed, _RECORD_LIST + start, len(fixed), _RECORD_LIST + used_end)
 
 
 class _Listing:
@@ -180,7 +181,7 @@ class _Listing:
             return
         self.names[key] = name
 
-    def entries(self, buffer: bytes, offset: int, end: int, used_end: int) -> None:
+    def entries(self, buffer: bytes | bytearray, offset: int, end: int, used_end: int) -> None:
         """The index entries of one node, from ``offset`` to ``end``; those past ``used_end`` are index slack.
         Every step moves forward by at least 4 bytes, so the loop ends."""
         stashed: IndexName | None = None
@@ -239,12 +240,12 @@ class _Listing:
                 self.add(IndexName(name, child.record, deleted))
 
 
-def _parent_of(buffer: bytes, key: int) -> int:
+def _parent_of(buffer: bytes | bytearray, key: int) -> int:
     low, high = struct.unpack_from("<IH", buffer, key)
     return low | high << 32
 
 
-def _plausible_deleted_key(buffer: bytes, key: int, characters: int, namespace: int) -> bool:
+def _plausible_deleted_key(buffer: bytes | bytearray, key: int, characters: int, namespace: int) -> bool:
     """TSK's checks of an entry in index slack: a known name space, sizes that fit, a name, believable times."""
     if namespace not in (_POSIX, _WIN32, _DOS, _WIN32_AND_DOS):
         return False

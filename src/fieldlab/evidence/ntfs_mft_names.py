@@ -164,6 +164,6 @@ def _name_of(record: bytearray, content: int, content_length: int, number: int) 
     return MftName(number, low | high << 32, parent_sequence, utf16_name(raw))
 
 
-def utf16_name(raw: bytes) -> bytes:
+def utf16_name(raw: bytes | bytearray) -> bytes:
     """An NTFS name as UTF-8, an unpaired surrogate shown as ``^`` the way TSK's lenient conversion shows it."""
     return raw.decode("utf-16-le", "replace").replace("\ufffd", "^").encode("utf-8")

@@ -103,7 +103,7 @@ def _non_resident_sizes(record: bytearray, offset: int) -> DataSizes | None:
     return DataSizes(attribute_id, allocated, size, initialized)
 
 
-def apply_fixups(record: bytes, usa_offset: int, usa_count: int) -> bytearray | None:
+def apply_fixups(record: bytes | bytearray, usa_offset: int, usa_count: int) -> bytearray | None:
     """The record (an MFT or an INDX record) with its update sequence applied, or None if a stride's check fails (a
     torn write, or a forged record).  The caller has checked the sequence lies inside the record's first stride."""
     check = record[usa_offset:usa_offset + 2]
