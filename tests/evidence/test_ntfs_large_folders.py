@@ -3,6 +3,7 @@ giving exactly the items TSK's listing gives (the threshold is set low here, so 
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import zipfile
 from pathlib import Path
@@ -144,6 +145,26 @@ def test_ntfs_images_made_by_windows_listed_from_their_own_indexes_give_the_item
     own, folders, orphan_searches = _walk_counting(image, EVERY_FOLDER, monkeypatch)
     assert folders >= 3 and orphan_searches == 1
     assert _orphans_last(own) == _orphans_last(tsk)
+
+
+def test_names_that_are_not_valid_utf16_read_as_tsk_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = tmp_path / "names.img"
+    with image.open("wb") as raw:
+        raw.truncate(16 << 20)
+    subprocess.run(["mkntfs", "-F", "-f", "-Q", "-q", str(image)], check=True, capture_output=True)
+    odd = [b"1\x00\x00\xd8", b"2\x00\x00\xdcx\x00", b"3\x00\x3d\xd8\x00\xdey\x00", b"4\x00\x00\xd8\x00\xd8z\x00",
+           b"5\x00\x00\xdc\x00\xdcw\x00", b"6\x00\x00\xd8b\x00\xfd\xff\x07\x00"]  # lone, paired, doubled surrogates
+    with _ntfs_volume(image) as volume:
+        volume.make_folders("odd/x")
+        for name in odd:
+            folder = volume._open("odd")
+            units = ctypes.create_string_buffer(name)
+            created = volume._lib.ntfs_create(folder, 0, ctypes.addressof(units), len(name) // 2, 0o100000)
+            volume._lib.ntfs_inode_close_in_dir(created, folder)
+            volume._lib.ntfs_inode_close(folder)
+    tsk = _walk(image, TSK_ONLY, monkeypatch)
+    assert len([i for i in tsk if isinstance(i, Item) and i.path.startswith("odd/")]) == len(odd)
+    assert _orphans_last(_walk(image, EVERY_FOLDER, monkeypatch)) == _orphans_last(tsk)
 
 
 def test_a_damaged_index_record_is_a_recorded_problem_and_the_folder_is_still_listed(

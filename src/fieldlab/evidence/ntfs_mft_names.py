@@ -7,9 +7,10 @@ folder of 160,000 files takes 24 s to open, its orphan search as long again.  On
 same parent -> children map TSK builds (``ntfs_parent_act``) in a dictionary.
 
 Each record is checked by ``ntfs_record.checked_base_record`` (signature, header, fixups; not its own number, which
-TSK does not check either); a record that fails is left out, as TSK leaves it out of its own map.  Only base records are read (a file whose names are in an
-extension record, through an attribute list, is not in the map: rare, and such a folder is still listed from
-its index).  The pass reads at most ``MAX_RECORDS`` records and ``MAX_ATTRIBUTES`` attributes of each.
+TSK does not check either); a record that fails is left out, as TSK leaves it out of its own map.  Only base
+records are read (a file whose names are in an extension record, through an attribute list, is not in the map:
+rare, and such a file is still listed from its folder's index).  The pass reads at most ``MAX_RECORDS`` records
+and ``MAX_ATTRIBUTES`` attributes of each, in 128 KiB spans.
 """
 
 from __future__ import annotations
@@ -165,5 +166,29 @@ def _name_of(record: bytearray, content: int, content_length: int, number: int) 
 
 
 def utf16_name(raw: bytes | bytearray) -> bytes:
-    """An NTFS name as UTF-8, an unpaired surrogate shown as ``^`` the way TSK's lenient conversion shows it."""
-    return raw.decode("utf-16-le", "replace").replace("\ufffd", "^").encode("utf-8")
+    """An NTFS name as UTF-8 the way TSK 4.15 converts it (checked against its listing): up to a NUL; an unpaired
+    surrogate as ``^``, a high one swallowing the unit after it, a high one at the end dropped."""
+    try:
+        text = raw.decode("utf-16-le")
+    except UnicodeDecodeError:
+        text = _lenient_utf16(raw)
+    return text.partition("\0")[0].encode("utf-8")
+
+
+def _lenient_utf16(raw: bytes | bytearray) -> str:
+    units = struct.unpack(f"<{len(raw) // 2}H", raw[:len(raw) // 2 * 2])
+    out: list[str] = []
+    index = 0
+    while index < len(units):
+        unit = units[index]
+        if 0xD800 <= unit < 0xDC00:
+            if index + 1 == len(units):
+                break
+            following = units[index + 1]
+            out.append(chr(0x10000 + (unit - 0xD800 << 10) + following - 0xDC00) if 0xDC00 <= following < 0xE000
+                       else "^")
+            index += 2
+            continue
+        out.append("^" if 0xDC00 <= unit < 0xE000 else chr(unit))
+        index += 1
+    return "".join(out)
