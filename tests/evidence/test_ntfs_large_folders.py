@@ -194,6 +194,23 @@ def test_a_damaged_index_record_is_a_recorded_problem_and_the_folder_is_still_li
     assert any(isinstance(i, Item) for i in _walk(damaged, threshold, monkeypatch))  # noise: bounded, goes on
 
 
+def test_an_index_entry_naming_the_root_folder_ends_the_walk_as_tsk_does(
+        big_folder_volume: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = bytearray(big_folder_volume.read_bytes())
+    key = image.find("img0100.jpg".encode("utf-16-le"), 4 << 20)  # its index entry, past the MFT's start
+    entry = key - 0x42 - 0x10  # the name sits 0x42 into the key, the key 0x10 into the entry
+    assert image[entry + 0x10 + 0x40] == len("img0100.jpg") and (entry % 512) < 500
+    image[entry:entry + 8] = (5).to_bytes(6, "little") + (5).to_bytes(2, "little")  # the root folder, record 5
+    looping = tmp_path / "loop.img"
+    looping.write_bytes(image)
+    threshold = _index_bytes(looping, "/Pictures") - 1
+    tsk = _walk(looping, TSK_ONLY, monkeypatch)
+    assert _orphans_last(_walk(looping, threshold, monkeypatch)) == _orphans_last(tsk)
+    paths = {i.path for i in tsk}
+    assert "Pictures/img0100.jpg" in paths  # the file itself, from its MFT record
+    assert not any(p.startswith("Pictures/img0100.jpg/") for p in paths)  # the root, already walked, not entered again
+
+
 def test_a_folder_past_the_entry_limit_keeps_the_first_and_says_so(big_folder_volume: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(filesystem, "MAX_ENTRIES_PER_DIRECTORY", 50)
