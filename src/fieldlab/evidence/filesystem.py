@@ -159,11 +159,11 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
                                     ProblemKind.LIMIT)
                     break
                 name_info = entry.info.name
-                if ntfs is not None and int(name_info.flags) & _NAME_UNALLOC and not directory.orphan:
+                unallocated = bool(int(name_info.flags) & _NAME_UNALLOC)
+                if unallocated and ntfs is not None and not directory.orphan:
                     ntfs.named.add(int(name_info.meta_addr))
-                yield from _entry_items(fs, entry, name_info.name, bool(int(name_info.flags) & _NAME_UNALLOC),
-                                        name_info.meta_addr, directory, base, display_prefix, queue, visited,
-                                        counter, fs_kind, extents)
+                yield from _entry_items(fs, entry, name_info.name, unallocated, name_info.meta_addr, directory, base,
+                                        display_prefix, queue, visited, counter, fs_kind, extents)
         except (OSError, RuntimeError) as exc:
             yield WalkError(shown, f"folder could not be listed completely: {exc}")
 
