@@ -6,8 +6,10 @@ unallocated records some name still reaches, so one folder of 160,000 files cost
 time (27 s).  The walk has just listed every folder itself; it hands over the records its deleted names point at
 (``named``, as TSK collects them), and the orphans are TSK's: every unallocated record TSK counts as used that no
 deleted name points at, shown by its first (non-DOS) name or as ``OrphanFile-<record>``, less those below an
-orphan folder (reached through that folder instead).  TSK finds the contents of an orphan folder by listing it; here they are the
-unallocated records whose ``$FILE_NAME`` names it as parent, followed down at most ``MAX_ORPHAN_DEPTH`` levels.
+orphan folder (reached through that folder instead).  TSK finds the contents of an orphan folder by listing it;
+here they are the unallocated records whose ``$FILE_NAME`` names it as parent, followed down at most
+``MAX_ORPHAN_DEPTH`` levels (an orphan folder's allocated or index-slack-only contents may differ from TSK's: no
+test image has one).
 """
 
 from __future__ import annotations
