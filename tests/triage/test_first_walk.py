@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
 import os
 import random
 import signal
@@ -25,10 +24,10 @@ from fieldlab.results import ItemResult
 from fieldlab.triage import reader as reader_module
 from fieldlab.triage import scan as scan_module
 from fieldlab.triage.first_walk import FirstWalk
-from fieldlab.triage.kill_point import VARIABLE as KILL_VARIABLE
 from fieldlab.triage.reader import ReadTask
 from tests.builders import KnownFile, write_csv_hashset, write_tree
 from tests.triage.test_scan_resume import _differences, _recorded, _rows
+from tests.triage.test_scan_resume import _scan as _scan_forked
 
 SEED = 1717
 FILES = 600
@@ -145,18 +144,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _scan(source: Path, home: Path, case_dir: Path, kill_at: str | None = None) -> int | None:
-    """A scan in a forked child, as ``fieldlab scan`` runs one; with ``kill_at`` it SIGKILLs itself there."""
-    child = multiprocessing.get_context("fork").Process(target=_scan_in_child, args=(source, home, case_dir, kill_at))
-    child.start()
-    child.join(timeout=120)
-    return child.exitcode
-
-
-def _scan_in_child(source: Path, home: Path, case_dir: Path, kill_at: str | None) -> None:
-    os.environ.pop(KILL_VARIABLE, None)
-    if kill_at:
-        os.environ[KILL_VARIABLE] = kill_at
-    fieldlab.scan(source, case_dir, exhibit_ref="EX1", home=home, workers=2, perceptual=False)
+    return _scan_forked(source, home, case_dir, kill_at, exhibit_ref="EX1", perceptual=False)
 
 
 def _recorded_here(case_dir: Path) -> dict[str, list[tuple]]:

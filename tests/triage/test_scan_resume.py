@@ -100,20 +100,22 @@ def _import_sets(sets: Path, home: Path) -> None:
     fieldlab.import_hashset(sets / "videos", name="videos", category="A", home=home)
 
 
-def _scan(disk: Path, home: Path, case_dir: Path, kill_at: str | None = None) -> int | None:
+def _scan(source: Path, home: Path, case_dir: Path, kill_at: str | None = None, **options: object) -> int | None:
     """A scan in a child process of its own (forked: no second start-up), as ``fieldlab scan`` runs one; with
-    ``kill_at``, it kills itself there (SIGKILL).  Returns the child's exit code."""
-    child = multiprocessing.get_context("fork").Process(target=_scan_in_child, args=(disk, home, case_dir, kill_at))
+    ``kill_at``, it kills itself there (SIGKILL); ``options`` go to ``fieldlab.scan``.  Returns the child's exit
+    code."""
+    child = multiprocessing.get_context("fork").Process(target=_scan_in_child,
+                                                        args=(source, home, case_dir, kill_at, options))
     child.start()
     child.join(timeout=120)
     return child.exitcode
 
 
-def _scan_in_child(disk: Path, home: Path, case_dir: Path, kill_at: str | None) -> None:
+def _scan_in_child(source: Path, home: Path, case_dir: Path, kill_at: str | None, options: dict) -> None:
     os.environ.pop(KILL_VARIABLE, None)
     if kill_at:
         os.environ[KILL_VARIABLE] = kill_at
-    fieldlab.scan(disk, case_dir, exhibit_ref="HDD", home=home, workers=2)
+    fieldlab.scan(source, case_dir, home=home, workers=2, **{"exhibit_ref": "HDD", **options})
 
 
 def _rows(db: sqlite3.Connection, table: str, leave_out: set[str]) -> list[tuple]:

@@ -95,18 +95,25 @@ def test_a_container_claiming_a_huge_media_scans_in_seconds_and_finds_and_carves
     container = tmp_path / "evidence" / f"vm.{fmt}"
     run("qemu-img", "create", "-q", "-f", fmt, *options, str(container), claimed)
     run("qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", "-O", fmt, str(disk.path), str(container))
+    _scan_finds_the_listed_and_the_carved(tmp_path, container, listed_jpeg, wiped_png, planted)
+    notes = [(kind, message) for kind, message in _walk_notes(tmp_path / "case") if CLAIM_NOTE in message]
+    assert [kind for kind, _ in notes] == ["normal"]
+    assert "only the stored parts are carved" in notes[0][1]
+    assert _hash_state(tmp_path / "case") == "no stored hash"  # nothing to compare with, and far too big to hash
+
+
+def _scan_finds_the_listed_and_the_carved(tmp_path: Path, container: Path, listed: bytes, wiped: bytes,
+                                          planted: int) -> None:
+    """Scanned (within its time limit) against a set of both pictures: the file system's picture is a hit by its
+    listing and the wiped one by the carved run at ``planted``."""
     fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [
-        KnownFile("holiday.jpg", listed_jpeg, "A"), KnownFile("wiped.png", wiped_png, "C")]), name="known")
+        KnownFile("holiday.jpg", listed, "A"), KnownFile("wiped.png", wiped, "C")]), name="known")
 
     _scan_within(SCAN_SECONDS, container, tmp_path / "case")
 
     hits = {(h.category, h.locator.startswith("carved:")): h.locator for h in fieldlab.hits(tmp_path / "case")}
     assert set(hits) == {("A", False), ("C", True)}
-    assert hits[("C", True)] == f"carved:{planted}+{len(wiped_png)}"
-    notes = [(kind, message) for kind, message in _walk_notes(tmp_path / "case") if CLAIM_NOTE in message]
-    assert [kind for kind, _ in notes] == ["normal"]
-    assert "only the stored parts are carved" in notes[0][1]
-    assert _hash_state(tmp_path / "case") == "no stored hash"  # nothing to compare with, and far too big to hash
+    assert hits[("C", True)] == f"carved:{planted}+{len(wiped)}"
 
 
 def test_a_huge_file_systems_free_space_is_carved_only_where_the_container_stores_it(tmp_path: Path) -> None:
@@ -129,14 +136,7 @@ def test_a_huge_file_systems_free_space_is_carved_only_where_the_container_store
     run("qemu-img", "create", "-q", "-f", "qcow2", str(container), "1P")
     run("qemu-img", "convert", "-n", "--target-is-zero", "-f", "raw", "-O", "qcow2", str(raw), str(container))
     raw.unlink()
-    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [
-        KnownFile("holiday.jpg", listed_jpeg, "A"), KnownFile("wiped.png", wiped_png, "C")]), name="known")
-
-    _scan_within(SCAN_SECONDS, container, tmp_path / "case")
-
-    hits = {(h.category, h.locator.startswith("carved:")): h.locator for h in fieldlab.hits(tmp_path / "case")}
-    assert set(hits) == {("A", False), ("C", True)}
-    assert hits[("C", True)] == f"carved:{planted}+{len(wiped_png)}"
+    _scan_finds_the_listed_and_the_carved(tmp_path, container, listed_jpeg, wiped_png, planted)
 
 
 def _dmg_claiming(claimed_sectors: int) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 from fieldlab.evidence.ntfs_record import MAX_ATTRIBUTES, MftRecords, checked_base_record
@@ -122,37 +122,38 @@ def large_folders(records: MftRecords, index_bytes: int, limit: int = MAX_RECORD
     return frozenset(found)
 
 
-def _index_allocation_size(record: bytearray, offset: int, used: int) -> int:
-    """The real size of the record's non-resident ``$INDEX_ALLOCATION`` (0 if it has none here)."""
+def _attributes(record: bytearray, offset: int, used: int) -> Iterator[tuple[int, int, int, int]]:
+    """(type, offset, length, non-resident) of each attribute from ``offset``, at most ``MAX_ATTRIBUTES``; the end
+    marker, or a header that does not fit the record's used part, ends them."""
     for _ in range(MAX_ATTRIBUTES):
-        if offset + 0x40 > used:
-            break
+        if offset + 0x18 > used:
+            return
         kind, length, non_resident = _ATTRIBUTE.unpack_from(record, offset)
         if kind == _END or length < 0x18 or length % 8 or offset + length > used:
-            break
-        if kind == _INDEX_ALLOCATION and non_resident and length >= 0x40:
-            return max(_REAL_SIZE.unpack_from(record, offset + 0x30)[0], 0)
+            return
+        yield kind, offset, length, non_resident
         offset += length
+
+
+def _index_allocation_size(record: bytearray, offset: int, used: int) -> int:
+    """The real size of the record's non-resident ``$INDEX_ALLOCATION`` (0 if it has none here)."""
+    for kind, start, length, non_resident in _attributes(record, offset, used):
+        if kind == _INDEX_ALLOCATION and non_resident and length >= 0x40:
+            return max(_REAL_SIZE.unpack_from(record, start + 0x30)[0], 0)
     return 0
 
 
 def _file_names(record: bytearray, offset: int, used: int, number: int) -> list[MftName]:
     """The record's non-DOS ``$FILE_NAME`` attributes, in their order; a malformed attribute ends the reading."""
     names: list[MftName] = []
-    for _ in range(MAX_ATTRIBUTES):
-        if offset + 0x18 > used:
-            break
-        kind, length, non_resident = _ATTRIBUTE.unpack_from(record, offset)
-        if kind == _END or length < 0x18 or length % 8 or offset + length > used:
-            break
+    for kind, start, length, non_resident in _attributes(record, offset, used):
         if kind == _FILE_NAME and not non_resident:
-            content_length, content_offset = _RESIDENT.unpack_from(record, offset + 0x10)
-            content = offset + content_offset
-            if content_offset >= 0x18 and content_length >= 0x42 and content + content_length <= offset + length:
+            content_length, content_offset = _RESIDENT.unpack_from(record, start + 0x10)
+            content = start + content_offset
+            if content_offset >= 0x18 and content_length >= 0x42 and content + content_length <= start + length:
                 name = _name_of(record, content, content_length, number)
                 if name is not None:
                     names.append(name)
-        offset += length
     return names
 
 
