@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
 
 from fieldlab.evidence import folder as folder_module
-from fieldlab.evidence.folder import SourceError, open_beneath, open_root, walk_folder
+from fieldlab.evidence.folder import LINK_NOT_READ, LinkReading, SourceError, open_beneath, open_root, walk_folder
 from fieldlab.evidence.item import Item, ItemKind, WalkError
 
 
@@ -44,12 +45,63 @@ def test_symlinks_are_recorded_with_their_target_and_never_followed(tmp_path: Pa
     os.symlink(outside, source / "escape")  # a link out of the source
     os.symlink("..", source / "d" / "loop")  # a link loop
     os.symlink("/nonexistent/target", source / "dangling")
+    for link in (source / "escape", source / "d" / "loop", source / "dangling"):
+        _as_if_read_just_now(link)
     items, _ = _walk(source)
     assert items[b"escape"].kind is ItemKind.SYMLINK
     assert items[b"escape"].link_target == str(outside)
     assert items[b"d/loop"].kind is ItemKind.SYMLINK
     assert items[b"dangling"].link_target == "/nonexistent/target"
     assert not any(b"secret" in key for key in items)
+
+
+def _as_if_read_just_now(link: Path) -> None:
+    """A link read since its last change, as a relatime mount leaves it for a day: reading it again changes
+    nothing, so its target is read (a fresh link's first reading would set its access time)."""
+    os.utime(link, ns=(time.time_ns() + 60 * 10**9, 0), follow_symlinks=False)
+
+
+def _mount_flags(path: Path) -> int:
+    flags = os.statvfs(path).f_flag
+    assert flags & (os.ST_RELATIME | os.ST_NOATIME | os.ST_RDONLY), "tests expect a relatime, noatime or ro tmp"
+    return flags
+
+
+def test_reading_links_never_changes_their_access_time(tmp_path: Path) -> None:
+    """The kernel updates a link's access time when its target is read (no O_NOATIME for readlink): a link that
+    reading would change keeps its time and its target is recorded as not read, on the real mount of tmp_path."""
+    day = 24 * 3600 * 10**9
+    os.symlink("fresh-target", tmp_path / "fresh")  # never read: its access time equals its change time
+    os.symlink("old-target", tmp_path / "old")
+    os.utime(tmp_path / "old", ns=(time.time_ns() - 3 * day, time.time_ns() - 5 * day), follow_symlinks=False)
+    os.symlink("recent-target", tmp_path / "recent")
+    _as_if_read_just_now(tmp_path / "recent")
+    before = {name: os.lstat(tmp_path / name).st_atime_ns for name in ("fresh", "old", "recent")}
+    items, _ = _walk(tmp_path)
+    assert {name: os.lstat(tmp_path / name).st_atime_ns for name in before} == before
+    silent_mount = bool(_mount_flags(tmp_path) & (os.ST_NOATIME | os.ST_RDONLY))
+    for name in ("fresh", "old"):
+        assert items[name.encode()].link_target == (f"{name}-target" if silent_mount else LINK_NOT_READ)
+    assert items[b"recent"].link_target == "recent-target"
+
+
+def _link_stat(atime_s: float, mtime_s: float, ctime_s: float) -> os.stat_result:
+    return os.stat_result((0o120777, 0, 0, 1, 0, 0, 5, int(atime_s), int(mtime_s), int(ctime_s),
+                           atime_s, mtime_s, ctime_s, int(atime_s * 1e9), int(mtime_s * 1e9), int(ctime_s * 1e9)))
+
+
+def test_links_are_read_only_where_the_mount_leaves_their_access_time_alone() -> None:
+    now, hour, day = 1_000_000_000.0, 3600.0, 86400.0
+    read_since_change = _link_stat(now - hour, now - 2 * day, now - 2 * day)
+    never_read = _link_stat(now - 2 * day, now - 2 * day, now - 2 * day)
+    read_long_ago = _link_stat(now - 2 * day, now - 3 * day, now - 3 * day)
+    at = int(now * 1e9)
+    for flags in (os.ST_RDONLY, os.ST_NOATIME, os.ST_RDONLY | os.ST_RELATIME):
+        assert all(LinkReading(flags, at).leaves_atime(st) for st in (read_since_change, never_read, read_long_ago))
+    relatime = LinkReading(os.ST_RELATIME, at)
+    assert relatime.leaves_atime(read_since_change)
+    assert not relatime.leaves_atime(never_read) and not relatime.leaves_atime(read_long_ago)
+    assert not LinkReading(0, at).leaves_atime(read_since_change)  # strictatime: every reading updates it
 
 
 def test_fifos_and_sockets_are_recorded_without_blocking(tmp_path: Path) -> None:

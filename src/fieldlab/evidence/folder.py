@@ -15,6 +15,7 @@ import heapq
 import os
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -30,6 +31,9 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXE
 _DIR_FLAGS = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
+_RELATIME_DAY_NS = 24 * 3600 * 10**9  # the kernel's relatime_need_update
+_MINUTE_NS = 60 * 10**9
+LINK_NOT_READ = "(not read: reading it would change the link's access time on this read-write mount)"
 MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
 # What os.fsencode does for every name, without its per-call checks (a folder may hold millions of names)
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
@@ -122,17 +126,50 @@ def walk_folder_entries(root: Path) -> Iterator[FolderEntry | WalkError]:
     root_fd = open_root(root)
     try:
         root_dev = os.fstat(root_fd).st_dev
+        links = LinkReading.of(root_fd)
         counter = count()
         queue = [_PendingDirectory(NEUTRAL, next(counter), b"", 0)]
         while queue:
             directory = heapq.heappop(queue)
-            yield from _list_directory(root_fd, root_dev, directory, queue, counter)
+            yield from _list_directory(root_fd, root_dev, links, directory, queue, counter)
     finally:
         os.close(root_fd)
 
 
+class LinkReading(NamedTuple):
+    """Whether a link's target can be read without changing the evidence.
+
+    Reading a link (``readlink``) updates its access time on the kernel's own
+    terms, and no flag (O_NOATIME is for opened files) prevents it.  So a
+    target is read only where the mount leaves the time alone: read-only or
+    ``noatime`` mounts always, ``relatime`` ones when the kernel's rule would
+    not update it (access time later than the change and modification times,
+    and less than a day old); on any other mount the link's time matters more
+    than its target, which is then recorded as not read.
+    """
+
+    mount_flags: int
+    now_ns: int
+
+    @classmethod
+    def of(cls, fd: int) -> LinkReading:
+        """For the mount that holds the open folder ``fd``, at the start of the walk."""
+        return cls(os.fstatvfs(fd).f_flag, time.time_ns())
+
+    def leaves_atime(self, st: os.stat_result) -> bool:
+        if self.mount_flags & (os.ST_RDONLY | os.ST_NOATIME):
+            return True
+        if not self.mount_flags & os.ST_RELATIME:
+            return False
+        # the day is counted from the walk's start less a minute: a walk that runs for hours stays on the safe side
+        return (st.st_atime_ns > st.st_mtime_ns and st.st_atime_ns > st.st_ctime_ns
+                and self.now_ns - st.st_atime_ns < _RELATIME_DAY_NS - _MINUTE_NS)
+
+
+
 def _list_directory(
-    root_fd: int, root_dev: int, directory: _PendingDirectory, queue: list[_PendingDirectory], counter: count
+    root_fd: int, root_dev: int, links: LinkReading, directory: _PendingDirectory, queue: list[_PendingDirectory],
+    counter: count,
 ) -> Iterator[FolderEntry | WalkError]:
     shown = display_bytes(directory.relative) or "/"
     try:
@@ -161,17 +198,19 @@ def _list_directory(
                         rank = folder_rank(name, directory.rank)
                         heapq.heappush(queue, _PendingDirectory(rank, next(counter), relative, directory.depth + 1))
                     continue
-                yield entry_for(dir_fd, name, relative, st)
+                yield entry_for(dir_fd, name, relative, st, links)
     except OSError as exc:
         yield WalkError(shown, f"folder cannot be listed completely: {exc.strerror or exc}")
     finally:
         os.close(dir_fd)
 
 
-def entry_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result) -> FolderEntry:
+def entry_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result, links: LinkReading) -> FolderEntry:
     if stat.S_ISREG(st.st_mode):
         return FolderEntry(relative, ItemKind.FILE, st, None)
     if stat.S_ISLNK(st.st_mode):
+        if not links.leaves_atime(st):
+            return FolderEntry(relative, ItemKind.SYMLINK, st, LINK_NOT_READ)
         try:
             target = display_bytes(os.readlink(name, dir_fd=dir_fd))
         except OSError as exc:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 from fieldlab.evidence.differencing import is_udif
-from fieldlab.evidence.folder import SourceError, entry_for, item_of, open_beneath, open_root, walk_folder
+from fieldlab.evidence.folder import (
+    LinkReading,
+    SourceError,
+    entry_for,
+    item_of,
+    open_beneath,
+    open_root,
+    walk_folder,
+)
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.locator import Locator, LocatorError, display_bytes
@@ -225,4 +233,4 @@ class FileSource(FolderSource):
         except OSError as exc:
             yield WalkError(display_bytes(self.name), f"cannot be examined: {exc.strerror or exc}")
             return
-        yield item_of(entry_for(self._root_fd, self.name, self.name, st))
+        yield item_of(entry_for(self._root_fd, self.name, self.name, st, LinkReading.of(self._root_fd)))
