@@ -152,7 +152,10 @@ def test_a_cipher_decrypted_only_by_libluksde_still_opens_through_it(tmp_path: P
     source, _ = _walked_volume(volume, UnlockOptions(luks_password=PASSPHRASE))
     try:
         opened = source._range(source._volume_base(source.facts.volumes[0]))
-        assert opened.data.read(0, opened.data.size) == _libluksde_plaintext(volume)
+        plaintext = _libluksde_plaintext(volume)
+        assert opened.data.read(0, opened.data.size) == plaintext
+        for offset, size in ((100, 1000), (700, 3000), (511, 2), (1024, 512), (opened.data.size - 5, 100)):
+            assert opened.data.read(offset, size) == plaintext[offset:offset + size], (offset, size)
         assert source.unlock_for_other_processes().luks_keys == ()  # libluksde keeps its key to itself
     finally:
         source.close()

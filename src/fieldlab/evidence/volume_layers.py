@@ -95,7 +95,11 @@ class FileObject:
 
 
 class LibyalRange:
-    """A decrypted BitLocker or LUKS volume, a shadow-copy store or an LVM logical volume as a range."""
+    """A decrypted BitLocker or LUKS volume, a shadow-copy store or an LVM logical volume as a range.
+
+    Reads are widened to whole 512-byte sectors and cut back here: libluksde returns wrong bytes for a read that
+    begins inside a sector (tests/evidence/test_luks_key.py), and these volumes are sector devices to every reader
+    of them, so the widening costs nothing where reads are already aligned."""
 
     def __init__(self, handle, owner: object = None) -> None:  # noqa: ANN001
         self._handle = handle
@@ -105,7 +109,13 @@ class LibyalRange:
     def read(self, offset: int, size: int) -> bytes:
         if offset >= self.size:
             return b""
-        return self._handle.read_buffer_at_offset(min(size, self.size - offset), offset)
+        end = min(offset + size, self.size)
+        start, stop = offset - offset % _SECTOR, min(-(-end // _SECTOR) * _SECTOR, self.size)
+        data = self._handle.read_buffer_at_offset(stop - start, start)
+        return data if (start, stop) == (offset, end) else data[offset - start:end - start]
+
+
+_SECTOR = 512
 
 
 # How a file system TSK could not open because a read of its range failed is told from one it did not recognise.
