@@ -68,7 +68,7 @@ def scan(
         Optional[str], typer.Option(envvar="FIELDLAB_BITLOCKER_RECOVERY_KEY", help="48-digit BitLocker recovery key.")
     ] = None,
     luks_password: Annotated[
-        Optional[str], typer.Option(envvar="FIELDLAB_LUKS_PASSWORD", help="Passphrase of a LUKS1 volume (Linux disk encryption).")
+        Optional[str], typer.Option(envvar="FIELDLAB_LUKS_PASSWORD", help="Passphrase of a LUKS1 or LUKS2 volume (Linux disk encryption).")
     ] = None,
     password: Annotated[
         Optional[list[str]],

@@ -60,7 +60,7 @@ class UnlockOptions:
 
     bitlocker_password: str | None = field(default=None, repr=False)
     bitlocker_recovery_key: str | None = field(default=None, repr=False)
-    luks_password: str | None = field(default=None, repr=False)  # a LUKS1 volume's passphrase
+    luks_password: str | None = field(default=None, repr=False)  # a LUKS1 or LUKS2 volume's passphrase
     luks_keys: tuple[LuksMasterKey, ...] = field(default=(), repr=False)  # derived by the scan's first process
     shadow_copies: bool = False  # also walk every volume shadow copy
     archive_passwords: tuple[str, ...] = field(default=(), repr=False)  # tried on encrypted zip, 7z (and RAR) members

@@ -26,8 +26,8 @@ import pyvslvm
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
 from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
-from fieldlab.evidence.luks_header import MAX_UNLOCK_ITERATIONS, has_luks_magic, read_luks_header
-from fieldlab.evidence.luks_key import derive_master_key, derived_here
+from fieldlab.evidence.luks_header import has_luks_magic, read_luks_header
+from fieldlab.evidence.luks_key import derive_master_key, derived_here, unlock_refusal
 from fieldlab.evidence.luks_sectors import LuksPayload
 from fieldlab.locator import LocatorError, VolumeLayerKind, display_bytes
 from fieldlab.problems import ProblemKind
@@ -262,15 +262,16 @@ def _bitlocker(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVol
 
 
 def _luks_found(parent: RangeVolume) -> tuple[bytes, ...]:
-    """By the header's magic alone, LUKS1 or LUKS2: a LUKS2 volume is named encrypted though it cannot be opened."""
+    """By the header's magic alone (LUKS1 or LUKS2, or a LUKS2 header's second copy): never by a partition type."""
     return (b"",) if has_luks_magic(parent.data) else ()
 
 
 def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
-    """The decrypted volume.  The header is checked first (``luks_header``): a damaged one is said so with or without
-    a passphrase, and no PBKDF2 runs for more iterations than ``MAX_UNLOCK_ITERATIONS``.  A master key the scan's
-    first process derived (``unlock.luks_keys``) opens the volume with no PBKDF2; otherwise it is derived here
-    (``luks_key``), or, for a cipher or hash read only by libluksde, libluksde opens the volume with the passphrase."""
+    """The decrypted volume, LUKS1 or LUKS2.  The header is checked first (``luks_header``): a damaged one is said so
+    with or without a passphrase, and no KDF runs that costs more than ``luks_key.unlock_refusal`` allows.  A master
+    key the scan's first process derived (``unlock.luks_keys``) opens the volume with no KDF; otherwise it is derived
+    here (``luks_key``), or, for a LUKS1 cipher or hash read only by libluksde, libluksde opens the volume with the
+    passphrase (a LUKS2 header names only what is derived here: ``luks2_metadata``)."""
     header = read_luks_header(parent.data)
     if header.problem is not None:
         raise LockedVolume(header.problem.message, header.problem.kind)
@@ -282,10 +283,9 @@ def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
         return RangeVolume(LuksPayload(parent.data, layout, known))
     if not unlock.luks_password:
         raise LockedVolume("LUKS volume: locked, give --luks-password to read it")
-    if header.unlock_iterations > MAX_UNLOCK_ITERATIONS:
-        raise LockedVolume(f"LUKS volume: its key slots ask for {header.unlock_iterations:,} PBKDF2 iterations a "
-                           f"passphrase, more than the {MAX_UNLOCK_ITERATIONS:,} fieldlab spends; not unlocked",
-                           ProblemKind.LIMIT)
+    refusal = unlock_refusal(layout)
+    if refusal is not None:
+        raise LockedVolume(refusal.message, refusal.kind)
     if not derived:
         return _luks_by_libluksde(parent, unlock.luks_password)
     try:
@@ -294,7 +294,8 @@ def _luks(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
         raise LockedVolume(f"LUKS volume: its key slots cannot be read: {str(exc)[:300]}",
                            ProblemKind.UNREADABLE) from None
     if key is None:
-        raise LockedVolume(_WRONG_PASSPHRASE)
+        untried = f" ({'; '.join(layout.unread_slots)[:500]}: not tried)" if layout.unread_slots else ""
+        raise LockedVolume(_WRONG_PASSPHRASE + untried)
     return RangeVolume(LuksPayload(parent.data, layout, key))
 
 
