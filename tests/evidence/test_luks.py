@@ -23,7 +23,7 @@ from fieldlab.evidence.luks_key import unlock_refusal
 from fieldlab.evidence.volume_layers import BY_KIND, RangeVolume
 from fieldlab.problems import ProblemKind
 from fieldlab.validation.disks import PlantedFile, build_disk, random_bytes
-from fieldlab.validation.luks import build_luks1_disk, luks1_volume
+from fieldlab.validation.luks import Luks2Format, build_luks1_disk, build_luks2_disk, luks1_volume
 from tests.conftest import REALDATA
 
 PASSPHRASE = "correct horse battery staple"
@@ -124,11 +124,14 @@ def test_the_scan_with_the_passphrase_matches_a_known_file_inside_and_without_it
     assert sorted(p.name for p in disk.path.parent.iterdir()) == ["laptop.raw"]  # nothing written beside it
 
 
+@pytest.mark.parametrize("version", [1, 2])
 def test_a_scan_runs_pbkdf2_on_the_passphrase_once_and_its_other_processes_open_the_volume_with_the_derived_key(
-        plaintext: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        plaintext: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
     """The survey derives the master key; the walker and reader processes get it in memory and open the volume with
     no PBKDF2 and no libluksde.  Calls are noted in a file, since the scan's processes are forks of this one."""
-    disk = build_luks1_disk(tmp_path / "evidence" / "laptop.raw", "gpt", plaintext, PASSPHRASE)
+    path = tmp_path / "evidence" / "laptop.raw"
+    disk = (build_luks1_disk(path, "gpt", plaintext, PASSPHRASE) if version == 1 else
+            build_luks2_disk(path, "gpt", plaintext, PASSPHRASE, Luks2Format("pbkdf2")))
     known = tmp_path / "known.csv"
     known.write_text(f"md5,category\n{KNOWN.md5},A\n")
     fieldlab.import_hashset(known, name="known")

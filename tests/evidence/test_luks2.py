@@ -25,6 +25,7 @@ from fieldlab.evidence.luks_header import read_luks_header
 from fieldlab.evidence.luks_key import derive_master_key
 from fieldlab.evidence.luks_layout import LuksLayout
 from fieldlab.evidence.luks_sectors import LuksPayload
+from fieldlab.evidence.volume_layers import BY_KIND, RangeVolume
 from fieldlab.problems import ProblemKind
 from fieldlab.validation.disks import PlantedFile, build_disk, random_bytes
 from fieldlab.validation.luks import Luks2Format, build_luks2_disk, luks2_volume, rewrite_luks2_metadata
@@ -267,6 +268,16 @@ def test_a_damaged_first_header_is_read_from_its_second_copy(
         assert errors == []
     finally:
         source.close()
+
+
+def test_a_volume_is_taken_for_luks2_by_a_second_copy_only_when_that_copy_is_sound(argon2_volume: bytes) -> None:
+    """A stray second-copy magic (a file's bytes) must not hide a volume's file system behind a damaged LUKS."""
+    found = BY_KIND["luks"].children
+    wiped = _wipe_first_header(argon2_volume)
+    assert found(RangeVolume(_Bytes(wiped))) == (b"",)
+    stray = bytearray(wiped)
+    stray[16384 + 100] ^= 0x01  # the copy's checksum no longer matches
+    assert found(RangeVolume(_Bytes(bytes(stray)))) == ()
 
 
 def test_both_header_copies_damaged_is_a_damaged_volume(argon2_volume: bytes, tmp_path: Path) -> None:

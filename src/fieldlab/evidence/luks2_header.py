@@ -43,8 +43,10 @@ class _Copy:
 
 
 def has_luks2_secondary(data: RangeReader) -> bool:
-    """Whether a LUKS2 header's second copy lies where cryptsetup puts one (OSError when a read fails)."""
-    return any(offset + 8 <= data.size and data.read(offset, 8) == _SECOND + b"\0\x02" for offset in HEADER_SIZES)
+    """Whether a sound second copy of a LUKS2 header lies where cryptsetup puts one (OSError when a read fails).
+    Sound, not just its magic: a volume is taken for LUKS by it alone, and its file system is then not looked for."""
+    return any(offset + 8 <= data.size and data.read(offset, 8) == _SECOND + b"\0\x02"
+               and isinstance(_read_copy(data, offset), _Copy) for offset in HEADER_SIZES)
 
 
 def read_luks2_header(data: RangeReader) -> LuksHeader:
