@@ -195,6 +195,27 @@ def test_a_passphrase_of_a_second_pbkdf2_key_slot_opens_an_argon2_volume(argon2_
     assert derive_master_key(layout, data, "neither passphrase") is None
 
 
+def test_a_key_slot_of_a_kdf_not_run_here_is_left_untried_and_a_refused_passphrase_says_so(
+        argon2_volume: bytes, tmp_path: Path) -> None:
+    volume, first, second = tmp_path / "volume.raw", tmp_path / "first", tmp_path / "second"
+    volume.write_bytes(argon2_volume)
+    first.write_text(PASSPHRASE)
+    second.write_text("the other user's passphrase")
+    subprocess.run(["cryptsetup", "luksAddKey", "--batch-mode", "--key-file", str(first), "--pbkdf", "pbkdf2",
+                    "--pbkdf-force-iterations", "1000", str(volume), str(second)], check=True, capture_output=True)
+    spoiled = rewrite_luks2_metadata(volume.read_bytes(), lambda metadata: metadata["keyslots"]["1"]["kdf"].update(
+        type="scrypt"))
+    assert [slot.index for slot in _layout(spoiled).slots] == [0]
+    source, items, _ = _opened(spoiled, tmp_path)
+    assert KNOWN.path in items
+    source.close()
+    source, items, errors = _walk(tmp_path / "volume.raw", "the other user's passphrase")
+    assert not items
+    assert [(e.kind, e.message) for e in errors] == [(ProblemKind.ENCRYPTED, (
+        f"{WRONG} (key slot 1's KDF (scrypt), split hash (sha256) or cipher (aes-xts-plain64) is not run by "
+        "fieldlab: not tried)"))]
+
+
 def test_a_luks2_laptop_scanned_with_the_passphrase_finds_the_known_picture_and_without_it_records_why_not(
         plaintext: Path, tmp_path: Path) -> None:
     disk = build_luks2_disk(tmp_path / "evidence" / "laptop.raw", "gpt", plaintext, PASSPHRASE,

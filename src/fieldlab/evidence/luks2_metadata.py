@@ -74,8 +74,7 @@ def _layout(metadata: dict, hdr_size: int, volume_size: int) -> LuksHeader:
     if sector_size not in SECTOR_SIZES:
         raise ValueError(f"a sector size of {sector_size} bytes")
     payload_offset = _uint64(segment, "offset")
-    size_text = segment.get("size")
-    payload_size = None if size_text == "dynamic" else _uint64(segment, "size")
+    payload_size = None if segment.get("size") == "dynamic" else _uint64(segment, "size")
     iv_offset = _uint64(segment, "iv_tweak")
     if payload_offset % SECTOR or iv_offset % (sector_size // SECTOR) or (payload_size or 0) % sector_size:
         raise ValueError("its data segment's offset, size or IV tweak is not whole sectors")
