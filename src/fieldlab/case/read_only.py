@@ -39,8 +39,9 @@ from fieldlab.case.read_sql import (
 )
 from fieldlab.errors import CaseError
 
-# Columns CaseStore.open adds to an older case itself (store._add_problem_kinds) rather than refusing it.
-ADDED_ON_OPENING = ("errors.kind",)
+# Columns CaseStore.open adds to an older case itself (store._add_problem_kinds, _add_region_volumes) rather than
+# refusing it.
+ADDED_ON_OPENING = ("errors.kind", "regions.volume")
 BUSY_TIMEOUT = 30.0  # seconds, as the store waits (store._tune_sqlite): a scan's checkpoint can hold a reader back
 
 

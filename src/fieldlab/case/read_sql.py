@@ -79,7 +79,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("id", "name", "role", "password_hash", "created_at", "disabled",),
     "examiner_settings": ("user_id", "blur_px", "greyscale", "break_minutes", "break_taken_at",),
     "items": ("id", "exhibit_id", "locator", "path", "kind", "size", "mtime", "atime", "ctime", "btime", "link_target", "flags", "state", "file_type", "mime", "family", "extension_mismatch", "known_good", "md5", "sha1", "sha256", "origin", "app", "place",),
-    "regions": ("id", "exhibit_id", "kind", "offset", "length", "carved_at",),
+    "regions": ("id", "exhibit_id", "kind", "offset", "length", "carved_at", "volume",),
     "web_sessions": ("token_hash", "user_id", "csrf_token", "created_at", "last_seen",),
     "classifications": ("item_id", "model_sha256", "score", "nudity",),
     "decisions": ("id", "item_id", "profile", "category", "examiner", "at", "note",),

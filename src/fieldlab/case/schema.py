@@ -53,10 +53,13 @@ regions = Table(
     Column("id", Integer, primary_key=True),
     Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
     Column("kind", String(32), nullable=False),  # gap (outside every partition) | volume (no file system found)
-    Column("offset", BigInteger, nullable=False),  # bytes from the start of the media
+    #                                                 | unallocated (free clusters of a file system)
+    Column("offset", BigInteger, nullable=False),  # bytes from the start of the media, or of ``volume``
     Column("length", BigInteger, nullable=False),
     Column("carved_at", Float),  # when its carved files were recorded (null: not carved yet)
-    UniqueConstraint("exhibit_id", "offset", "kind", name="uq_region"),
+    # the locator text of the decrypted volume the region lies in (``partition:1048576|luks:``); "": the media
+    Column("volume", Text, nullable=False, server_default=""),
+    UniqueConstraint("exhibit_id", "volume", "offset", "kind", name="uq_region"),
 )
 
 items = Table(

@@ -165,6 +165,7 @@ class CaseStore:
         metadata.create_all(engine)
         _drop_replaced_indexes(engine)
         _add_problem_kinds(engine)
+        _add_region_volumes(engine)
         _refuse_older_layout(engine, case_dir)
         store = cls(case_dir, engine)
         store._protect_audit_log()
@@ -214,24 +215,27 @@ class CaseStore:
             new_id = key[0]
         return Exhibit(new_id, ref, source, source_kind, False), True
 
-    def add_regions(self, exhibit_id: int, found: Sequence[tuple[str, int, int]]) -> None:
-        """Disk space outside any file system: (kind, offset, length); carving reads these later."""
+    def add_regions(self, exhibit_id: int, found: Sequence[tuple[str, int, int]], *, volume: str = "") -> None:
+        """Disk space outside any file system: (kind, offset, length) of the media, or of the decrypted ``volume``
+        (its locator text); carving reads these later."""
         if found:
             with self.engine.begin() as conn:
                 conn.execute(
                     self._insert_ignore(regions),
-                    [{"exhibit_id": exhibit_id, "kind": k, "offset": o, "length": n} for k, o, n in found],
+                    [{"exhibit_id": exhibit_id, "kind": k, "offset": o, "length": n, "volume": volume}
+                     for k, o, n in found],
                 )
 
-    def uncarved_regions(self, exhibit_id: int) -> list[tuple[int, str, int, int]]:
-        """(id, kind, offset, length) of regions not carved yet, in media order."""
+    def uncarved_regions(self, exhibit_id: int) -> list[tuple[int, str, int, int, str]]:
+        """(id, kind, offset, length, volume) of regions not carved yet: the media's in media order, then each
+        decrypted volume's in its own order."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(regions.c.id, regions.c.kind, regions.c.offset, regions.c.length)
+                select(regions.c.id, regions.c.kind, regions.c.offset, regions.c.length, regions.c.volume)
                 .where(regions.c.exhibit_id == exhibit_id, regions.c.carved_at.is_(None))
-                .order_by(regions.c.offset)
+                .order_by(regions.c.volume, regions.c.offset)
             ).all()
-        return [(r.id, r.kind, r.offset, r.length) for r in rows]
+        return [(r.id, r.kind, r.offset, r.length, r.volume) for r in rows]
 
     def record_carved(self, exhibit_id: int, region_id: int, found: Sequence[Item], problem: Problem | None,
                       path: str) -> None:
@@ -617,6 +621,19 @@ def _add_problem_kinds(engine: Engine) -> None:
         conn.exec_driver_sql(f"ALTER TABLE errors ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT '{ProblemKind.DAMAGED}'")
         conn.exec_driver_sql(f"UPDATE errors SET kind = {_LEGACY_KINDS}")
         conn.exec_driver_sql("UPDATE OR IGNORE errors SET stage = 'read' WHERE stage = 'changed'")
+
+
+def _add_region_volumes(engine: Engine) -> None:
+    """A case recorded before regions could lie inside a decrypted volume gains the regions' ``volume`` column, and
+    the volume joins the regions' unique key (SQLite changes a key only by copying the table: regions are few)."""
+    if "volume" in {c["name"] for c in inspect(engine).get_columns(regions.name)}:
+        return
+    kept = ", ".join(column.name for column in regions.columns if column.name != "volume")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE regions RENAME TO regions_before_volumes")
+        regions.create(conn)
+        conn.exec_driver_sql(f"INSERT INTO regions ({kept}) SELECT {kept} FROM regions_before_volumes")
+        conn.exec_driver_sql("DROP TABLE regions_before_volumes")
 
 
 def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:

@@ -40,6 +40,7 @@ from fieldlab.evidence.volume_layers import (
     READ_FAILED,
     ApfsVolume,
     LockedVolume,
+    RangeReader,
     RangeVolume,
     TskImage,
     Volume,
@@ -64,6 +65,14 @@ class UnlockOptions:
     luks_keys: tuple[LuksMasterKey, ...] = field(default=(), repr=False)  # derived by the scan's first process
     shadow_copies: bool = False  # also walk every volume shadow copy
     archive_passwords: tuple[str, ...] = field(default=(), repr=False)  # tried on encrypted zip, 7z (and RAR) members
+
+
+@dataclass(frozen=True)
+class VolumeRegions:
+    """What to carve inside one unlocked encrypted volume: byte ranges of its decrypted bytes, not of the media."""
+
+    volume: Locator  # its volume layers (``partition:1048576|luks:``); a run carved there is ``...|luks:|carved:O+L``
+    regions: tuple[Region, ...]
 
 
 @dataclass
@@ -386,7 +395,9 @@ class ImageSource:
     def open_item(self, locator: Locator) -> ImageFileReader:
         layers = locator.layers
         if len(layers) == 1 and layers[0].kind == "carved":
-            return MediaRunReader(self.media, *parse_run(layers[0].value))
+            return CarvedRunReader(self.media, *parse_run(layers[0].value))
+        if layers and layers[-1].kind == "carved":  # a run carved from the free space of a decrypted volume
+            return CarvedRunReader(self.decrypted_volume(Locator(layers[:-1])), *parse_run(layers[-1].value))
         split = next((i for i, layer in enumerate(layers) if layer.kind not in VOLUME_LAYERS), len(layers))
         volume_layers, file_layers = layers[:split], layers[split:]
         unknown = next((layer.kind for layer in file_layers if layer.kind not in ("fsfile", "stream")), None)
@@ -411,11 +422,61 @@ class ImageSource:
         the free clusters of those with one, each only where the container stores data, and no more in all than
         its files could hold (``evidence/media_claim.py``): a media claimed far beyond them is not read in full."""
         found = [("gap", offset, length) for offset, length in self.facts.gaps]
-        found += [("volume", v.offset, v.length) for v in self.facts.volumes if v.file_system is None]
+        found += [("volume", v.offset, v.length) for v in self.facts.volumes if v.file_system is None and not v.unlocked]
         stored = self.allocation().allocation
         found += [("unallocated", offset, length)
                   for offset, length in self.unallocated_regions(within=stored.runs if stored else None)]
         return carving_parts(found, stored, self.claim.read_limit)
+
+    def decrypted_carving_regions(self, media_regions: Sequence[Region]) -> list[VolumeRegions]:
+        """What to carve inside each unlocked encrypted volume (LUKS, BitLocker), whose media bytes are ciphertext
+        that carving searches for nothing: the free clusters of its NTFS, FAT, exFAT, ext or HFS+ file system, or
+        all of it when it holds none fieldlab reads.  Offsets are of the decrypted volume, so the container's stored
+        parts (media offsets) do not clip them; no more in all is carved than the media's read limit leaves after
+        ``media_regions``.  A locked volume is not here: its ciphertext stays a ``volume`` region of the media, as
+        any volume without a file system (a forged header must not hide what lies in the clear)."""
+        limit = self.claim.read_limit
+        left = None if limit is None else max(0, limit - sum(length for _, _, length in media_regions))
+        found = []
+        for volume in self.facts.volumes:
+            if not (volume.encryption and volume.unlocked) or left == 0:
+                continue
+            regions = carving_parts(self._decrypted_regions(volume), None, left)
+            if regions:
+                found.append(VolumeRegions(self._volume_base(volume), tuple(regions)))
+                left = None if left is None else left - sum(length for _, _, length in regions)
+        return found
+
+    def _decrypted_regions(self, volume: VolumeFacts) -> list[Region]:
+        named = f"inside the {volume.encryption} volume at {volume.offset}"
+        try:
+            view = self._range(self._volume_base(volume))
+            if volume.file_system is None:
+                return [("volume", 0, view.data.size)]
+            if volume.file_system not in MAPPED_FILE_SYSTEMS:
+                return []
+            return [("unallocated", offset, length) for offset, length in unallocated_runs(
+                view.file_system(), volume.file_system, 0, view.data.size, view.data.read,
+                problem=self.facts.problems.append, named=named)]
+        except (OSError, LocatorError, LockedVolume) as exc:
+            self.facts.problems.append(f"free space {named} not listed: {str(exc)[:300]}")
+            return []
+
+    def unlocked_volumes(self) -> frozenset[str]:
+        """The locator text of each encrypted volume this source opened: what lies in them can be carved now."""
+        return frozenset(self._volume_base(volume).to_text() for volume in self.facts.volumes
+                         if volume.encryption and volume.unlocked)
+
+    def decrypted_volume(self, volume: Locator) -> RangeReader:
+        """The decrypted bytes of the encrypted volume at ``volume`` (its volume layers, as a region inside it
+        records them); LocatorError when that is no encrypted volume of a disk image, LockedVolume when the key it
+        needs was not given.  A plain volume's bytes are the media's: runs in them are addressed in the media."""
+        layers = volume.layers
+        if (not layers or layers[0].kind != "partition" or len(layers) > MAX_VOLUME_LAYERS
+                or any(layer.kind not in VOLUME_LAYERS for layer in layers)
+                or not any(VOLUME_LAYERS[layer.kind].role == "encryption" for layer in layers)):
+            raise LocatorError(f"not an encrypted volume of a disk image: {volume.to_text()[:200]}")
+        return self._range(volume).data
 
     def unallocated_regions(self, *, within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:
         """Free clusters of the plain NTFS, FAT, exFAT, ext and HFS+ volumes, as (offset, length) of the media, for
@@ -478,16 +539,18 @@ _VS_TYPE_NAMES = {
 }
 
 
-class MediaRunReader(ImageFileReader):
-    """A byte run of the media itself: a file carved from space no file system accounts for."""
+class CarvedRunReader(ImageFileReader):
+    """A byte run of the media itself, or of a decrypted volume: a file carved from space no file system accounts
+    for."""
 
-    def __init__(self, media: MediaReader, offset: int, length: int) -> None:
-        if offset < 0 or length < 0 or offset + length > media.size:
-            raise LocatorError(f"carved run {offset}+{length} lies outside the media ({media.size} bytes)")
-        self._media, self._start, self.size = media, offset, length
+    def __init__(self, data: RangeReader, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > data.size:
+            raise LocatorError(f"carved run {offset}+{length} lies outside the bytes it was carved from "
+                               f"({data.size} bytes)")
+        self._data, self._start, self.size = data, offset, length
 
     def _read_at(self, offset: int, size: int) -> bytes:
-        return self._media.read(self._start + offset, size)
+        return self._data.read(self._start + offset, size)
 
 
 class ExtentReader(ImageFileReader):

@@ -29,7 +29,7 @@ from fieldlab.evidence.archives import (
 )
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind
 from fieldlab.evidence.sources import EvidenceSource, ItemHandle, ItemStream
-from fieldlab.locator import Locator, LocatorError, display_bytes, parse_run
+from fieldlab.locator import VOLUME_LAYER_KINDS, Locator, LocatorError, display_bytes, parse_run
 from fieldlab.problems import Problem, ProblemKind, merged
 
 if TYPE_CHECKING:
@@ -141,8 +141,10 @@ def open_nested(source: EvidenceSource, locator: Locator, passwords: Passwords =
     """``passwords``: the examiner's, tried on encrypted archive members (``UnlockOptions.archive_passwords``);
     ``containers``: those already opened in ``source``, kept for the members that follow."""
     layers = locator.layers
-    # a leading carved run is the source's own (a run of a disk image's media); later ones are runs of an item
-    first = next((i for i, layer in enumerate(layers) if i > 0 and layer.kind in NESTED_KINDS), None)
+    # a carved run after volume layers alone is the source's own (a run of a disk image's media or of a decrypted
+    # volume); one after an item's layer is a run of that item
+    first = next((i for i, layer in enumerate(layers) if layer.kind in NESTED_KINDS
+                  and any(outer.kind not in VOLUME_LAYER_KINDS for outer in layers[:i])), None)
     if first is None:
         return source.open_item(locator)
     if any(layer.kind not in NESTED_KINDS for layer in layers[first:]):

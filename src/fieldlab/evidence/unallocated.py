@@ -38,7 +38,7 @@ Report = Callable[[str], None]
 
 def unallocated_runs(fs: pytsk3.FS_Info, fs_type: str, volume_offset: int, volume_length: int,
                      read: ReadAt, problem: Report | None = None,
-                     within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:
+                     within: Sequence[tuple[int, int]] | None = None, named: str | None = None) -> Iterator[tuple[int, int]]:
     """(offset in the media, length) of each run of free clusters; nothing for file systems not handled here.
 
     ``problem`` hears, in a sentence for the examiner, why free space was left
@@ -46,12 +46,13 @@ def unallocated_runs(fs: pytsk3.FS_Info, fs_type: str, volume_offset: int, volum
     block groups do not.  ``within``: free clusters are looked for only inside
     these sorted ``(offset, length)`` parts of the media (what its container
     stores: a 15 TiB volume's map of 4G clusters is not searched bit by bit
-    where the media is not even stored).
+    where the media is not even stored).  ``named``: how the problems name the
+    volume, when its offset in ``read``'s bytes does not (a decrypted volume's).
     """
     map_reader = _MAP_READERS.get(fs_type)
     if map_reader is None:
         return
-    where = f"free space of the {fs_type} volume at {volume_offset}"
+    where = f"free space of the {fs_type} volume {named or f'at {volume_offset}'}"
     volume = _Volume(fs, volume_offset, volume_length, read,
                      lambda reason: problem(f"{where} partly listed: {reason}") if problem else None)
     try:

@@ -245,8 +245,11 @@ def _deferred_interrupts() -> Iterator[_StopRequest]:
 
 def _record_image_facts(store: CaseStore, exhibit: Exhibit, image: ImageSource) -> None:
     regions = image.carving_regions()
+    decrypted = image.decrypted_carving_regions(regions)
     store.update_exhibit(exhibit.id, facts=json.dumps(image.facts.to_json_dict(), default=str))
     store.add_regions(exhibit.id, regions)
+    for inside in decrypted:
+        store.add_regions(exhibit.id, inside.regions, volume=inside.volume.to_text())
 
 
 def _default_ref(source: Path) -> str:
@@ -455,8 +458,11 @@ class _ScanRun:
         same slots as they come back, dispatched first."""
         if not self.carve or not self._exact_done:
             return
-        if self._regions is None:
-            self._regions = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
+        if self._regions is None:  # a region inside a volume locked this time waits for a run given its key
+            assert isinstance(self.evidence, ImageSource)  # only disk images are carved
+            unlocked = self.evidence.unlocked_volumes()
+            tasks = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
+            self._regions = [task for task in tasks if not task.volume or task.volume in unlocked]
         while self._regions and len(in_flight) < limit:
             task = self._regions.pop(0)
             in_flight[pool.submit(carve_region, self.spec, task)] = task
