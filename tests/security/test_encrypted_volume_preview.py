@@ -1,11 +1,14 @@
 """An item found inside a LUKS or BitLocker volume is previewed in the review app once the examiner gives the
 exhibit's password in that session, as an encrypted backup's items are: the case never holds the password, another
-session still cannot preview, and without it the refusal comes at once, before the evidence is opened."""
+session still cannot preview, and without it the refusal comes at once, before the evidence is opened.  A picture
+carved from the volume's free space is such an item too: its bytes are read through the decrypted volume."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from fieldlab.demo import procedural_jpeg
 from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, behind_encryption, exhibit_unlock, reopen, stored_spec
+from fieldlab.evidence.sources import SourceSpec
 from fieldlab.problems import ProblemKind
 from fieldlab.report.document import build_report
 from fieldlab.report.pictures import PictureStyle
@@ -30,16 +34,18 @@ from tests.web.web_case import PASSWORDS, csrf_of, login
 PASSPHRASE = "open sesame, laptop"
 PICTURE = PlantedFile("home/alex/Pictures/IMG_0007.JPG", procedural_jpeg(81, 320, 240))  # not in any set
 KNOWN = PlantedFile("home/alex/Pictures/IMG_0008.JPG", procedural_jpeg(82, 320, 240))  # counted: in the set
+GONE = PlantedFile("home/alex/Pictures/IMG_0009.JPG", procedural_jpeg(83, 320, 240), deleted=True)  # carved, in the set
 
 
 @pytest.fixture(scope="module")
 def luks_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str, int]:
-    """A case of a GPT laptop whose LUKS1 volume holds two pictures, scanned with the passphrase: the case, the
-    unknown picture's item id and locator, and the known picture's item id."""
+    """A case of a GPT laptop whose LUKS1 volume holds two pictures and a deleted one in its free space, scanned with
+    the passphrase: the case, the unknown picture's item id and locator, and the known picture's item id."""
     root = tmp_path_factory.mktemp("luks-preview")
-    plain = build_disk(root / "plain.img", "none", [("ext4", 8, [PICTURE, KNOWN])]).path
+    plain = build_disk(root / "plain.img", "none", [("ext4", 8, [PICTURE, KNOWN, GONE])]).path
     disk = build_luks1_disk(root / "evidence" / "laptop.raw", "gpt", plain, PASSPHRASE)
-    known = write_csv_hashset(root / "known.csv", [KnownFile("laptop picture", KNOWN.data, "A")])
+    known = write_csv_hashset(root / "known.csv", [KnownFile("laptop picture", KNOWN.data, "A"),
+                                                   KnownFile("deleted laptop picture", GONE.data, "B")])
     fieldlab.import_hashset(known, name="known", home=root / "home")
     fieldlab.scan(disk.path, root / "case", exhibit_ref="LAPTOP", home=root / "home", perceptual=False,
                   unlock=UnlockOptions(luks_password=PASSPHRASE))
@@ -100,6 +106,62 @@ def test_without_a_password_an_item_behind_encryption_is_refused_before_the_evid
 def test_the_report_draws_the_picture_of_a_counted_item_in_a_luks_volume_with_the_password_given_to_it(
         luks_case: tuple[Path, int, str, int]) -> None:
     case, _, _, item = luks_case
+    store = CaseStore.open(case, create=False)
+    try:
+        locked = build_report(store, pictures=PictureStyle())
+        opened = build_report(store, pictures=PictureStyle(), passwords=(PASSPHRASE,))
+    finally:
+        store.close()
+    ((without,), (with_password,)) = ([e for e in c.items if e.item.item_id == item] for c in (locked, opened))
+    assert without.picture.data_uri is None and without.picture.note == f"cannot be previewed: {NEEDS_PASSWORD}"
+    assert with_password.picture.note is None and with_password.picture.data_uri.startswith("data:image/jpeg;base64,")
+
+
+def _carved(case: Path) -> tuple[int, str, str]:
+    """The carved picture's item id and locator, and the exhibit's source."""
+    with closing(sqlite3.connect(case / "case.sqlite")) as db:
+        (item, locator), = db.execute("SELECT id, locator FROM items WHERE flags LIKE '%carved%'").fetchall()
+        (source,), = db.execute("SELECT source FROM exhibits").fetchall()
+    return item, locator, source
+
+
+def _content(spec: SourceSpec, locator: str) -> bytes:
+    with EvidenceContext() as context:
+        handle = reopen(spec, locator, context)
+        try:
+            buffer = bytearray(handle.size + 1)
+            return bytes(buffer[:handle.readinto(buffer)])
+        finally:
+            handle.close()
+
+
+def test_a_picture_carved_inside_a_luks_volume_reopens_with_the_password_only(
+        luks_case: tuple[Path, int, str, int]) -> None:
+    item, locator, source = _carved(luks_case[0])
+    assert locator.startswith("partition:1048576|luks:|carved:") and behind_encryption(locator)
+    assert _content(stored_spec(source, "image", passwords=(PASSPHRASE,)), locator) == GONE.data
+    for passwords, refusal in (((), NEEDS_PASSWORD), (("not the passphrase",), "does not unlock it")):
+        with pytest.raises(ReopenError) as refused:
+            _content(stored_spec(source, "image", passwords=passwords), locator)
+        assert refused.value.problem.kind == ProblemKind.ENCRYPTED and refusal in refused.value.problem.message
+
+
+def test_a_picture_carved_inside_a_luks_volume_previews_once_the_password_is_given_and_is_drawn_in_the_report(
+        luks_case: tuple[Path, int, str, int], tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(luks_case[0], case)
+    item, _, _ = _carved(case)
+    with TestClient(create_app(case, WebConfig())) as client:
+        assert login(client, "examiner1").status_code == 303
+        assert client.get(f"/thumb/{item}").status_code == 403  # a known hit: shown only after a reveal
+        assert client.post(f"/api/reveal/{item}", headers={"X-CSRF-Token": csrf_of(client)}).status_code == 200
+        refused = client.get(f"/thumb/{item}")
+        assert refused.status_code == 404 and refused.json()["detail"] == f"cannot be previewed: {NEEDS_PASSWORD}"
+        (exhibit,) = re.findall(r'action="/exhibits/(\d+)/password"', client.get(f"/item/{item}").text)
+        client.post(f"/exhibits/{exhibit}/password", data={"csrf": csrf_of(client), "password": PASSPHRASE,
+                                                           "back": str(item)}, follow_redirects=False)
+        answer = client.get(f"/thumb/{item}")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
     store = CaseStore.open(case, create=False)
     try:
         locked = build_report(store, pictures=PictureStyle())
