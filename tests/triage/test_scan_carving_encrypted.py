@@ -13,13 +13,15 @@ import pytest
 
 import fieldlab
 from fieldlab.demo import procedural_jpeg
+from fieldlab.evidence import image
 from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.sources import SourceSpec
+from fieldlab.evidence.volume_layers import LockedVolume, RangeVolume, Region, VolumeLayer
 from fieldlab.locator import Locator
 from fieldlab.problems import ProblemKind
 from fieldlab.triage.unallocated import RegionTask, carve_region
-from fieldlab.validation.disks import PlantedFile, build_disk
+from fieldlab.validation.disks import MIB, PlantedFile, build_disk
 from fieldlab.validation.luks import LuksDisk, build_luks1_disk
 from tests.builders import KnownFile, write_csv_hashset
 from tests.evidence.free_space_oracles import make_ext
@@ -164,4 +166,47 @@ def test_a_region_that_does_not_lie_inside_the_decrypted_volume_is_carved_only_a
     locked = SourceSpec(str(disk.path), "image")
     with EvidenceContext() as context:
         refused = carve_region(locked, RegionTask(4, "unallocated", at, len(GONE), volume), context)
+    assert refused.items == () and refused.problem is not None and refused.problem.kind == ProblemKind.ENCRYPTED
+
+
+def _stand_in_bitlocker(parent: RangeVolume, _: bytes, unlock: UnlockOptions) -> RangeVolume:
+    """A BitLocker-shaped layer: a 1 MiB header, then the volume's bytes (in the clear: only the layering is tested)."""
+    if unlock.bitlocker_password != PASSPHRASE:
+        raise LockedVolume("encrypted volume (BitLocker): the password or recovery key given does not unlock it")
+    return RangeVolume(Region(parent.data, MIB, parent.data.size - MIB))
+
+
+def test_free_space_inside_a_bitlocker_volume_goes_the_same_way_through_the_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No BitLocker image opens with libbde here (dfvfs's bdetogo.raw is cut short) and nothing on Linux writes one,
+    so libbde is stood in for by a layer of the same table entry: nothing on the way is LUKS's own."""
+    plain = build_disk(tmp_path / "plain.img", "none", [("ext4", 8, [
+        KEEP, PlantedFile("home/alex/Pictures/gone.jpg", GONE, deleted=True)])]).path
+    at = plain.read_bytes().find(GONE)
+    disk = build_disk(tmp_path / "laptop.raw", "mbr", [("fat16", 9, [])])
+    with open(disk.path, "r+b") as out:
+        out.seek(disk.partitions[0].start_offset)
+        out.write(b"\xebX\x90-FVE-FS-".ljust(MIB, b"\0") + plain.read_bytes())
+    bde = image.VOLUME_LAYERS["bde"]
+    stand_in = VolumeLayer("bde", "encryption", _stand_in_bitlocker,
+                           lambda parent: (b"",) if parent.data.read(3, 8) == b"-FVE-FS-" else (), bde.unlock, bde.fact)
+    monkeypatch.setitem(image.VOLUME_LAYERS, "bde", stand_in)
+    monkeypatch.setattr(image, "ENCRYPTIONS", (stand_in, *image.ENCRYPTIONS[1:]))
+    volume = f"partition:{disk.partitions[0].start_offset}|bde:"
+    spec = SourceSpec(str(disk.path), "image", UnlockOptions(bitlocker_password=PASSPHRASE))
+    with EvidenceContext() as context:
+        source = context.exhibit(spec).source
+        assert isinstance(source, ImageSource)
+        (inside,) = source.decrypted_carving_regions(source.carving_regions())
+        assert inside.volume.to_text() == volume
+        tasks = [RegionTask(n, kind, offset, length, volume) for n, (kind, offset, length) in enumerate(inside.regions)]
+        carved = [item for task in tasks for item in carve_region(spec, task, context).items]
+        assert [item.locator.to_text() for item in carved] == [f"{volume}|carved:{at}+{len(GONE)}"]
+        reader = source.open_item(carved[0].locator)
+        buffer = bytearray(len(GONE) + 1)
+        assert bytes(buffer[:reader.readinto(buffer)]) == GONE
+    with EvidenceContext() as context:
+        locked = SourceSpec(str(disk.path), "image")
+        assert context.exhibit(locked).source.facts.volumes[0].unlocked is False
+        refused = carve_region(locked, tasks[0], context)
     assert refused.items == () and refused.problem is not None and refused.problem.kind == ProblemKind.ENCRYPTED
