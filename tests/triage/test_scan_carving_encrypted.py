@@ -117,6 +117,23 @@ def test_a_carved_copy_of_a_deleted_file_fat_still_lists_inside_the_volume_is_no
             (f"partition:{disk.volume_offset}|luks:|carved:{at}+{len(GONE)}", "carved,unallocated,duplicate")]
 
 
+def test_an_unlocked_volume_holding_no_file_system_is_carved_whole_through_the_decryption(tmp_path: Path) -> None:
+    """A volume TSK finds no file system in (a wiped or unknown one) was carved as ciphertext; decrypted, what it
+    holds is found."""
+    raw = tmp_path / "raw-volume.img"
+    raw.write_bytes(bytes(MIB) + GONE + bytes(3 * MIB - len(GONE)))
+    disk = build_luks1_disk(tmp_path / "evidence" / "laptop.raw", "mbr", raw, PASSPHRASE)
+    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [KnownFile("gone.jpg", GONE, "A")]),
+                            name="known", home=tmp_path / "home")
+    case = tmp_path / "case"
+    fieldlab.scan(disk.path, case, exhibit_ref="LAPTOP", home=tmp_path / "home", perceptual=False,
+                  unlock=UnlockOptions(luks_password=PASSPHRASE))
+    volume = f"partition:{disk.volume_offset}|luks:"
+    assert {hit.locator for hit in fieldlab.hits(case)} == {f"{volume}|carved:{MIB}+{len(GONE)}"}
+    assert [(kind, offset, length, v) for kind, offset, length, v, _ in _regions(case) if kind == "volume"] == [
+        ("volume", 0, 4 * MIB, volume)]  # the decrypted volume, not its ciphertext on the media
+
+
 def test_a_free_space_map_inside_the_volume_that_does_not_add_up_is_bounded_and_said(tmp_path: Path) -> None:
     """Group 3's block bitmap is said to lie far past the end of the decrypted volume: its blocks are left out, the
     rest listed, every region inside the volume, and the examiner told."""
