@@ -22,7 +22,7 @@ from fieldlab.locator import Locator
 from fieldlab.problems import ProblemKind
 from fieldlab.triage.unallocated import RegionTask, carve_region
 from fieldlab.validation.disks import MIB, PlantedFile, build_disk
-from fieldlab.validation.luks import LuksDisk, build_luks1_disk
+from fieldlab.validation.luks import LuksDisk, build_luks1_disk, build_luks2_disk
 from tests.builders import KnownFile, write_csv_hashset
 from tests.evidence.free_space_oracles import make_ext
 
@@ -32,14 +32,17 @@ GONE = procedural_jpeg(160, 640, 480)
 KEEP = PlantedFile("home/alex/notes.txt", b"shopping list\n" * 50)
 
 
-def _luks_laptop(root: Path, fs_type: str, size_mib: int) -> tuple[LuksDisk, int]:
-    """A GPT laptop whose LUKS1 volume holds ``fs_type`` with GONE deleted: the disk, and where GONE's bytes lie in
+def _luks_laptop(root: Path, fs_type: str, size_mib: int, version: int = 1) -> tuple[LuksDisk, int]:
+    """A GPT laptop whose LUKS volume holds ``fs_type`` with GONE deleted: the disk, and where GONE's bytes lie in
     the decrypted volume (found in the plaintext before it was encrypted)."""
     plain = build_disk(root / f"plain-{fs_type}.img", "none", [(fs_type, size_mib, [
         KEEP, PlantedFile("home/alex/Pictures/gone.jpg", GONE, deleted=True)])]).path
     at = plain.read_bytes().find(GONE)
     assert at > 0
-    return build_luks1_disk(root / "evidence" / f"laptop-{fs_type}.raw", "gpt", plain, PASSPHRASE), at
+    path = root / "evidence" / f"laptop-{fs_type}-luks{version}.raw"
+    disk = (build_luks1_disk(path, "gpt", plain, PASSPHRASE) if version == 1 else
+            build_luks2_disk(path, "gpt", plain, PASSPHRASE))
+    return disk, at
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +103,16 @@ def test_regions_inside_a_volume_left_locked_by_a_later_run_wait_for_a_run_given
     assert list(fieldlab.hits(case)) == [] and fieldlab.list_problems(case, ProblemKind.INTERNAL) == []
     fieldlab.scan(disk.path, case, exhibit_ref="LAPTOP", home=home, perceptual=False, unlock=unlocked)
     assert {hit.locator for hit in fieldlab.hits(case)} == {  # one row per matching digest
+        f"partition:{disk.volume_offset}|luks:|carved:{at}+{len(GONE)}"}
+
+
+def test_a_deleted_picture_inside_a_luks2_volume_is_carved_the_same_way(tmp_path: Path) -> None:
+    disk, at = _luks_laptop(tmp_path, "ext4", 8, version=2)
+    fieldlab.import_hashset(write_csv_hashset(tmp_path / "known.csv", [KnownFile("gone.jpg", GONE, "A")]),
+                            name="known", home=tmp_path / "home")
+    fieldlab.scan(disk.path, tmp_path / "case", exhibit_ref="LAPTOP", home=tmp_path / "home", perceptual=False,
+                  unlock=UnlockOptions(luks_password=PASSPHRASE))
+    assert {hit.locator for hit in fieldlab.hits(tmp_path / "case")} == {
         f"partition:{disk.volume_offset}|luks:|carved:{at}+{len(GONE)}"}
 
 
