@@ -332,7 +332,11 @@ def test_the_logical_volume_of_an_lvm_physical_volume_is_walked_and_read_as_the_
         assert {p: _content(source, files[p]) for p in expected} == expected
         assert {p: _content(source, files[p], "sha256") for p in EXT2_SHA256} == EXT2_SHA256
         assert files["passwords.txt"].locator.to_text() == "partition:0|lvm:0|fsfile:14:passwords.txt"
-        assert list(source.unallocated_regions()) == []  # free space inside a logical volume is not carved (yet)
+        assert list(source.unallocated_regions()) == []  # the media's: a logical volume's free space is its own
+        [inside] = source.decrypted_carving_regions([])
+        assert inside.volume.to_text() == "partition:0|lvm:0"
+        assert all(kind == "unallocated" and offset + length <= 4 * 1024 * 1024
+                   for kind, offset, length in inside.regions)
     finally:
         source.close()
     again = ImageSource(DFVFS / "lvm.qcow2")  # a worker reaches the file from its locator alone
@@ -423,7 +427,7 @@ def test_a_logical_volume_of_more_segments_than_the_bound_is_not_read(lvm_raw: P
         source.close()
 
 
-def test_a_logical_volume_holding_swap_is_named_and_said_not_to_be_carved(lvm_raw: Path) -> None:
+def test_a_logical_volume_holding_swap_is_named_and_carved_whole_through_the_logical_volume(lvm_raw: Path) -> None:
     with lvm_raw.open("r+b") as image:  # the logical volume's only extent starts 1 MiB into the physical volume
         image.seek((1 << 20) + 1024)
         image.write(bytes(1024))  # no ext2 superblock
@@ -433,8 +437,11 @@ def test_a_logical_volume_holding_swap_is_named_and_said_not_to_be_carved(lvm_ra
     try:
         problems = [(e.path, e.message, e.kind) for e in source.walk() if isinstance(e, WalkError)]
         assert problems == [("lvm:test_logical_volume/", "logical volume 'test_logical_volume': a Linux swap area: "
-                             "not read (unsupported), and its space is not carved", ProblemKind.UNSUPPORTED)]
+                             "not read (unsupported); its space is kept for carving", ProblemKind.UNSUPPORTED)]
         assert source.facts.volumes[0].file_system == "lvm"
+        assert source.carving_regions() == []  # the physical volume is carved through its logical volume alone
+        assert [(inside.volume.to_text(), inside.regions) for inside in source.decrypted_carving_regions([])] == [
+            ("partition:0|lvm:0", (("volume", 0, 4 * 1024 * 1024),))]
     finally:
         source.close()
 

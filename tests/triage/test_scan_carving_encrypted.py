@@ -181,11 +181,11 @@ def test_a_region_that_does_not_lie_inside_the_decrypted_volume_is_carved_only_a
     volume = f"partition:{disk.volume_offset}|luks:"
     spec = SourceSpec(str(disk.path), "image", UnlockOptions(luks_password=PASSPHRASE))
     with EvidenceContext() as context:
-        size = context.exhibit(spec).source.decrypted_volume(Locator.parse(volume)).size
+        size = context.exhibit(spec).source.inner_volume(Locator.parse(volume)).size
         past = carve_region(spec, RegionTask(1, "unallocated", at, 1 << 40, volume), context)
         assert [item.locator.to_text() for item in past.items] == [f"{volume}|carved:{at}+{len(GONE)}"]
         assert past.problem is not None and past.problem.kind == ProblemKind.DAMAGED
-        assert f"does not lie inside the decrypted volume ({size:,} bytes): only its first {size - at:,} bytes" in (
+        assert f"does not lie inside its volume ({size:,} bytes): only its first {size - at:,} bytes" in (
             past.problem.message)
         beyond = carve_region(spec, RegionTask(2, "unallocated", size + 4096, 4096, volume), context)
         assert beyond.items == () and beyond.problem is not None and "nothing is carved" in beyond.problem.message

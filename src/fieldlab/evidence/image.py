@@ -69,10 +69,20 @@ class UnlockOptions:
 
 @dataclass(frozen=True)
 class VolumeRegions:
-    """What to carve inside one unlocked encrypted volume: byte ranges of its decrypted bytes, not of the media."""
+    """What to carve inside one unlocked encrypted volume or logical volume: byte ranges of its own bytes, not of the
+    media."""
 
     volume: Locator  # its volume layers (``partition:1048576|luks:``); a run carved there is ``...|luks:|carved:O+L``
     regions: tuple[Region, ...]
+
+
+@dataclass(frozen=True)
+class _InnerVolume:
+    """A volume carved through its own bytes: where it is, its file system (None: none read), how problems name it."""
+
+    located: Locator
+    file_system: str | None
+    named: str
 
 
 @dataclass
@@ -396,8 +406,8 @@ class ImageSource:
         layers = locator.layers
         if len(layers) == 1 and layers[0].kind == "carved":
             return CarvedRunReader(self.media, *parse_run(layers[0].value))
-        if layers and layers[-1].kind == "carved":  # a run carved from the free space of a decrypted volume
-            return CarvedRunReader(self.decrypted_volume(Locator(layers[:-1])), *parse_run(layers[-1].value))
+        if layers and layers[-1].kind == "carved":  # a run carved from the free space of a decrypted or logical volume
+            return CarvedRunReader(self.inner_volume(Locator(layers[:-1])), *parse_run(layers[-1].value))
         split = next((i for i, layer in enumerate(layers) if layer.kind not in VOLUME_LAYERS), len(layers))
         volume_layers, file_layers = layers[:split], layers[split:]
         unknown = next((layer.kind for layer in file_layers if layer.kind not in ("fsfile", "stream")), None)
@@ -429,53 +439,74 @@ class ImageSource:
         return carving_parts(found, stored, self.claim.read_limit)
 
     def decrypted_carving_regions(self, media_regions: Sequence[Region]) -> list[VolumeRegions]:
-        """What to carve inside each unlocked encrypted volume (LUKS, BitLocker), whose media bytes are ciphertext
-        that carving searches for nothing: the free clusters of its NTFS, FAT, exFAT, ext or HFS+ file system, or
-        all of it when it holds none fieldlab reads.  Offsets are of the decrypted volume, so the container's stored
-        parts (media offsets) do not clip them; no more in all is carved than the media's read limit leaves after
-        ``media_regions``.  A locked volume is not here: its ciphertext stays a ``volume`` region of the media, as
-        any volume without a file system (a forged header must not hide what lies in the clear)."""
+        """What to carve inside volumes whose bytes are not runs of the media (``inner_volumes``): each unlocked
+        encrypted volume (LUKS, BitLocker), whose media bytes are ciphertext that carving searches for nothing, and
+        each logical volume of an LVM volume group, whose bytes its extents scatter.  In each, the free clusters of
+        its NTFS, FAT, exFAT, ext or HFS+ file system, or all of it when it holds none fieldlab reads (a swap area).
+        Offsets are of that volume, so the container's stored parts (media offsets) do not clip them; no more in all
+        is carved than the media's read limit leaves after ``media_regions``.  A locked volume is not here: its
+        ciphertext stays a ``volume`` region of the media, as any volume without a file system (a forged header must
+        not hide what lies in the clear).  An LVM physical volume is carved only through its logical volumes, so
+        no byte is carved through two addresses."""
         limit = self.claim.read_limit
         left = None if limit is None else max(0, limit - sum(length for _, _, length in media_regions))
         found = []
-        for volume in self.facts.volumes:
-            if not (volume.encryption and volume.unlocked) or left == 0:
-                continue
-            regions = carving_parts(self._decrypted_regions(volume), None, left)
+        for inner in self._inner_volumes():
+            if left == 0:
+                break
+            regions = carving_parts(self._inner_regions(inner), None, left)
             if regions:
-                found.append(VolumeRegions(self._volume_base(volume), tuple(regions)))
+                found.append(VolumeRegions(inner.located, tuple(regions)))
                 left = None if left is None else left - sum(length for _, _, length in regions)
         return found
 
-    def _decrypted_regions(self, volume: VolumeFacts) -> list[Region]:
-        named = f"inside the {volume.encryption} volume at {volume.offset}"
+    def _inner_volumes(self) -> Iterator[_InnerVolume]:
+        """Each opened volume whose bytes are not runs of the media and that holds no volumes of its own: an
+        unlocked encrypted volume that is no LVM physical volume, and each logical volume fieldlab reads (one it
+        does not, a group spanning disks or too many segments, is said so by the survey and the walk)."""
+        for volume in self.facts.volumes:
+            base = self._volume_base(volume)
+            if volume.file_system == "lvm":
+                for logical in volume.logical_volumes:
+                    located = base.child("lvm", str(logical["index"]))
+                    try:
+                        self._range(located)
+                    except LocatorError:
+                        continue
+                    yield _InnerVolume(located, logical["file_system"],
+                                       f"inside logical volume {logical['name']!r} at {volume.offset}")
+            elif volume.encryption and volume.unlocked:
+                yield _InnerVolume(base, volume.file_system, f"inside the {volume.encryption} volume at {volume.offset}")
+
+    def _inner_regions(self, inner: _InnerVolume) -> list[Region]:
         try:
-            view = self._range(self._volume_base(volume))
-            if volume.file_system is None:
+            view = self._range(inner.located)
+            if inner.file_system is None:
                 return [("volume", 0, view.data.size)]
-            if volume.file_system not in MAPPED_FILE_SYSTEMS:
+            if inner.file_system not in MAPPED_FILE_SYSTEMS:
                 return []
             return [("unallocated", offset, length) for offset, length in unallocated_runs(
-                view.file_system(), volume.file_system, 0, view.data.size, view.data.read,
-                problem=self.facts.problems.append, named=named)]
+                view.file_system(), inner.file_system, 0, view.data.size, view.data.read,
+                problem=self.facts.problems.append, named=inner.named)]
         except (OSError, LocatorError, LockedVolume) as exc:
-            self.facts.problems.append(f"free space {named} not listed: {str(exc)[:300]}")
+            self.facts.problems.append(f"free space {inner.named} not listed: {str(exc)[:300]}")
             return []
 
-    def unlocked_volumes(self) -> frozenset[str]:
-        """The locator text of each encrypted volume this source opened: what lies in them can be carved now."""
-        return frozenset(self._volume_base(volume).to_text() for volume in self.facts.volumes
-                         if volume.encryption and volume.unlocked)
+    def inner_volumes(self) -> frozenset[str]:
+        """The locator text of each volume this source opened whose regions are carved through it (an unlocked
+        encrypted volume, a logical volume): what lies in them can be carved now."""
+        return frozenset(inner.located.to_text() for inner in self._inner_volumes())
 
-    def decrypted_volume(self, volume: Locator) -> RangeReader:
-        """The decrypted bytes of the encrypted volume at ``volume`` (its volume layers, as a region inside it
-        records them); LocatorError when that is no encrypted volume of a disk image, LockedVolume when the key it
-        needs was not given.  A plain volume's bytes are the media's: runs in them are addressed in the media."""
+    def inner_volume(self, volume: Locator) -> RangeReader:
+        """The bytes of the volume at ``volume`` (its volume layers, as a region inside it records them): decrypted,
+        or a logical volume's extents joined; LocatorError when that is no such volume of a disk image, LockedVolume
+        when the key it needs was not given.  A plain partition's bytes are the media's: runs in them are addressed
+        in the media."""
         layers = volume.layers
         if (not layers or layers[0].kind != "partition" or len(layers) > MAX_VOLUME_LAYERS
                 or any(layer.kind not in VOLUME_LAYERS for layer in layers)
-                or not any(VOLUME_LAYERS[layer.kind].role == "encryption" for layer in layers)):
-            raise LocatorError(f"not an encrypted volume of a disk image: {volume.to_text()[:200]}")
+                or not any(VOLUME_LAYERS[layer.kind].role == "encryption" or layer.kind == "lvm" for layer in layers)):
+            raise LocatorError(f"not an encrypted or logical volume of a disk image: {volume.to_text()[:200]}")
         return self._range(volume).data
 
     def unallocated_regions(self, *, within: Sequence[tuple[int, int]] | None = None) -> Iterator[tuple[int, int]]:

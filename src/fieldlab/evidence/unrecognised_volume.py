@@ -62,13 +62,13 @@ def why_no_file_system(error: Exception, volume: RangeReader) -> str:
 
 
 def why_no_file_system_in_logical_volume(error: Exception, volume: RangeReader) -> str:
-    """The problem recorded for an LVM logical volume TSK opened no file system on.  Its bytes are not one run of the
-    media, so unlike a partition's its space is not carved: the words say so."""
+    """The problem recorded for an LVM logical volume TSK opened no file system on; like a partition without one, it
+    is carved whole (through the logical volume: its extents may lie anywhere on its physical volumes)."""
     if any(volume.size >= end and _read(volume, end - 10, 10) == b"SWAPSPACE2" for end in _SWAP_SIGNATURE_ENDS):
-        return "a Linux swap area: not read (unsupported), and its space is not carved"
+        return "a Linux swap area: not read (unsupported); its space is kept for carving"
     several = _SEVERAL_FILE_SYSTEMS.search(str(error))
     found = f"more than one file system ({several.group(1)})" if several else "no file system recognised"
-    return f"{found}: not read, and free space inside a logical volume is not carved"
+    return f"{found}: not read; its space is kept for carving"
 
 
 def _is_lvm_physical_volume(head: bytes) -> bool:

@@ -460,7 +460,7 @@ class _ScanRun:
             return
         if self._regions is None:  # a region inside a volume locked this time waits for a run given its key
             assert isinstance(self.evidence, ImageSource)  # only disk images are carved
-            unlocked = self.evidence.unlocked_volumes()
+            unlocked = self.evidence.inner_volumes()
             tasks = [RegionTask(*row) for row in self.store.uncarved_regions(self.exhibit.id)]
             self._regions = [task for task in tasks if not task.volume or task.volume in unlocked]
         while self._regions and len(in_flight) < limit:

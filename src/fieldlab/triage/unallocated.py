@@ -9,7 +9,9 @@ the media (``carved:<offset>+<length>``) and is then read, hashed and matched
 like any file.  Inside an unlocked encrypted volume the media holds ciphertext:
 the region is of the decrypted volume and so is the run's address, the volume's
 layers first (``partition:1048576|luks:|carved:<offset>+<length>``), which
-opens again only with the volume's key, as the volume's files do.
+opens again only with the volume's key, as the volume's files do.  A logical
+volume's extents lie anywhere on its physical volumes, so its regions and runs
+are its own too (``partition:1048576|lvm:0|carved:<offset>+<length>``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class RegionTask:
     kind: str  # gap | volume | unallocated
     offset: int
     length: int
-    volume: str = ""  # the locator text of the decrypted volume the offset is of; "": the media
+    volume: str = ""  # the locator text of the decrypted or logical volume the offset is of; "": the media
 
     @property
     def path(self) -> str:
@@ -59,7 +61,7 @@ def carve_region(spec: SourceSpec, task: RegionTask, context: EvidenceContext | 
         return _carved(task, source.media, Locator(()), task.length, None)
     try:
         volume = Locator.parse(task.volume)
-        data = source.decrypted_volume(volume)
+        data = source.inner_volume(volume)
     except LockedVolume as exc:
         return CarvedRegion(task, (), Problem(exc.kind, f"free space inside the volume not carved: {exc}"))
     except LocatorError as exc:
@@ -68,7 +70,7 @@ def carve_region(spec: SourceSpec, task: RegionTask, context: EvidenceContext | 
     if inside < task.length:  # the survey bounds regions to the volume: the case or the evidence changed since
         kept = f"only its first {inside:,} bytes are" if inside else "nothing is"
         return _carved(task, data, volume, inside, Problem(ProblemKind.DAMAGED, (
-            f"the region {task.offset:,}+{task.length:,} does not lie inside the decrypted volume ({data.size:,} "
+            f"the region {task.offset:,}+{task.length:,} does not lie inside its volume ({data.size:,} "
             f"bytes): {kept} carved")))
     return _carved(task, data, volume, task.length, None)
 
