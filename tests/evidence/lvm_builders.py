@@ -35,7 +35,7 @@ def build_volume_group(files: Sequence[Path], size_mib: int, logical_volumes: Se
                        group: str = "vg", removed: Sequence[str] = ()) -> dict[str, list[Extents]]:
     """Physical volumes of ``size_mib`` each in ``files`` (made here), one group of 1 MiB extents over them, its
     logical volumes (name, MiB) made in order, then those named in ``removed`` removed again (their extents keep what
-    was written there).  Returns each remaining logical volume's runs, in logical volume order."""
+    is written there).  Returns each logical volume's runs (a removed one's too), in logical volume order."""
     env = {**os.environ, "LVM_SUPPRESS_FD_WARNINGS": "1"}
     with ExitStack() as attached:
         config = _CONFIG % attached.enter_context(tempfile.TemporaryDirectory(prefix="lvm-locks-"))
@@ -54,8 +54,6 @@ def build_volume_group(files: Sequence[Path], size_mib: int, logical_volumes: Se
         lvm("vgcreate", "-q", "-s", "1m", group, *devices)
         for name, mib in logical_volumes:
             lvm("lvcreate", "-q", "--driverloaded", "n", "-an", "-Zn", "-L", f"{mib}m", "-n", name, group)
-        for name in removed:
-            lvm("lvremove", "-q", "-f", "--driverloaded", "n", f"{group}/{name}")
         pe_start = {line.split()[0]: int(line.split()[1]) for line in lvm(
             "pvs", "--noheadings", "--units", "b", "--nosuffix", "-o", "pv_name,pe_start").splitlines()}
         runs: dict[str, list[Extents]] = {}
@@ -66,6 +64,8 @@ def build_volume_group(files: Sequence[Path], size_mib: int, logical_volumes: Se
             low, high = (int(n) for n in span.split("-"))
             runs.setdefault(name, []).append(Extents(devices.index(device), pe_start[device] + low * MIB,
                                                      int(first) * MIB, (high - low + 1) * MIB))
+        for name in removed:
+            lvm("lvremove", "-q", "-f", "--driverloaded", "n", f"{group}/{name}")
     return {name: sorted(found, key=lambda run: run.start) for name, found in runs.items()}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import pyvslvm
 
-from fieldlab.evidence import volume_layers
+from fieldlab.evidence import lvm
 from fieldlab.evidence.containers import open_container
 from fieldlab.evidence.image import ImageSource, UnlockOptions
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, WalkError
@@ -363,9 +363,7 @@ def test_an_lvm_physical_volume_in_a_partition_is_walked_under_the_partition(tmp
         source.close()
 
 
-def test_a_volume_group_spanning_a_disk_not_in_the_image_is_listed_as_a_problem_and_its_space_carved(
-        lvm_raw: Path) -> None:
-    _rewrite_lvm_metadata(lvm_raw, b"pe_count = 1\n}\n}\n", b"""pe_count = 1
+_SECOND_PHYSICAL_VOLUME = b"""pe_count = 1
 }
 pv1 {
 id = "AAAAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGGGG"
@@ -377,19 +375,42 @@ pe_start = 2048
 pe_count = 1
 }
 }
-""")
+"""
+
+
+@pytest.mark.parametrize("on_missing", [False, True])
+def test_a_volume_group_spanning_a_disk_not_in_the_image_names_it_and_reads_the_logical_volumes_lying_here(
+        lvm_raw: Path, on_missing: bool) -> None:
+    """The group lists a second physical volume (another disk): it is named missing; the logical volume is read when
+    its extent lies on this physical volume, and when it lies on the missing one it is not, and this one's extent,
+    then used by no logical volume read, is carved as the physical volume's own."""
+    _rewrite_lvm_metadata(lvm_raw, b"pe_count = 1\n}\n}\n", _SECOND_PHYSICAL_VOLUME)
+    if on_missing:
+        _rewrite_lvm_metadata(lvm_raw, b'"pv0", 0', b'"pv1", 0')
     source = ImageSource(lvm_raw)
     try:
         [volume] = source.facts.volumes
-        assert volume.file_system is None  # so the scan keeps the whole physical volume for carving
-        assert volume.problem is not None and "volume group 'test_volume_group' spans 2 physical volumes" in volume.problem
-        assert [(v["name"], v["file_system"]) for v in volume.logical_volumes] == [("test_logical_volume", None)]
+        assert volume.file_system == "lvm"
+        assert volume.problem == ("its LVM volume group 'test_volume_group' has physical volumes not in this image: "
+                                  "pv1 (AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG); the logical volumes lying on them are not "
+                                  "read, the others are")
+        [logical] = volume.logical_volumes
         walked = list(source.walk())
-        assert [(e.message, e.kind) for e in walked if isinstance(e, WalkError)] == [
-            (volume.problem, ProblemKind.UNSUPPORTED)]
-        assert not [i for i in walked if isinstance(i, Item)]
-        with pytest.raises(LocatorError):
-            source.open_item(Locator.parse("partition:0|lvm:0|fsfile:14:passwords.txt"))
+        assert [(e.message, e.kind) for e in walked if isinstance(e, WalkError)][0] == (
+            volume.problem, ProblemKind.UNREADABLE)
+        unused_from = 1 << 20 if on_missing else 5 << 20  # extents from 1 MiB, of 4 MiB: one
+        assert source.carving_regions() == [("unallocated", unused_from, (8 << 20) - unused_from)]
+        if on_missing:
+            assert logical["file_system"] is None
+            assert logical["problem"] == ("logical volume 'test_logical_volume': logical volume 0: lies partly on pv1, "
+                                          "not in this image: not read")
+            assert not [i for i in walked if isinstance(i, Item)]
+            with pytest.raises(LocatorError):
+                source.open_item(Locator.parse("partition:0|lvm:0|fsfile:14:passwords.txt"))
+        else:
+            assert logical["file_system"] == "ext2"
+            passwords = _items(source)["lvm:test_logical_volume/passwords.txt"]
+            assert _content(source, passwords, "sha256") == EXT2_SHA256["passwords.txt"]
     finally:
         source.close()
 
@@ -416,12 +437,12 @@ def test_a_logical_volume_name_with_control_characters_is_shown_escaped(lvm_raw:
 
 def test_a_logical_volume_of_more_segments_than_the_bound_is_not_read(lvm_raw: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(volume_layers, "MAX_LOGICAL_VOLUME_SEGMENTS", 0)  # the real bound is 10,000: too big to build
+    monkeypatch.setattr(lvm, "MAX_LOGICAL_VOLUME_SEGMENTS", 0)  # the real bound is 10,000: too big to build
     source = ImageSource(lvm_raw)
     try:
         [logical] = source.facts.volumes[0].logical_volumes
         assert logical["file_system"] is None
-        assert logical["problem"] == "logical volume 'test_logical_volume': logical volume 0 has more than 0 segments: not read"
+        assert logical["problem"] == "logical volume 'test_logical_volume': logical volume 0: more than 0 segments: not read"
         assert [(e.path, e.kind) for e in source.walk()] == [("lvm:test_logical_volume/", ProblemKind.UNSUPPORTED)]
     finally:
         source.close()

@@ -91,3 +91,27 @@ def test_the_ubuntu_layout_luks2_lvm_ext4_carves_a_deleted_picture_with_the_pass
     assert {(hit.locator, hit.category) for hit in fieldlab.hits(unlocked)} == {(located, "A")}
     assert _carved_items(unlocked) == [(located, "carved,unallocated")]
     assert _read(SourceSpec(str(disk.path), "image", UnlockOptions(luks_password=PASSPHRASE)), located) == GONE
+
+
+def test_a_picture_left_in_the_extents_of_a_removed_logical_volume_is_carved_from_the_physical_volume(
+        tmp_path: Path, known_home: Path) -> None:
+    """lvremove changes only the metadata: the extents keep their bytes, and no logical volume holds them now, so
+    they are carved as the physical volume's own space (a run of the media here, the volume being a plain file)."""
+    (tmp_path / "evidence").mkdir()
+    pv = tmp_path / "evidence" / "pv.img"
+    runs = build_volume_group([pv], 16, [("root", 4), ("old", 4), ("swap", 2)], removed=["old"])
+    write_logical_volume([pv], runs["old"], bytes(65536) + GONE)
+    case = tmp_path / "case"
+    fieldlab.scan(pv, case, exhibit_ref="SERVER", home=known_home, perceptual=False)
+    [old] = runs["old"]
+    located = f"carved:{old.offset + 65536}+{len(GONE)}"
+    assert {(hit.locator, hit.category) for hit in fieldlab.hits(case)} == {(located, "A")}
+    assert _carved_items(case) == [(located, "carved,unallocated")]
+    with sqlite3.connect(case / "case.sqlite") as db:
+        media = db.execute("SELECT kind, offset, length FROM regions WHERE volume = ''").fetchall()
+    held = [(run.offset, run.offset + run.length) for name in ("root", "swap") for run in runs[name]]
+    assert media and all(kind == "unallocated" and not any(offset < end and start < offset + length
+                                                           for start, end in held) for kind, offset, length in media)
+    assert any(offset <= old.offset + 65536 and old.offset + 65536 + len(GONE) <= offset + length
+               for _, offset, length in media)  # the file is sparse: regions are only where it stores data
+    assert _read(SourceSpec(str(pv), "image"), located) == GONE

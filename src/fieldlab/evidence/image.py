@@ -31,6 +31,7 @@ from fieldlab.evidence.filesystem import (
 from fieldlab.evidence.item import Item, WalkError
 from fieldlab.evidence.luks_key import LuksMasterKey
 from fieldlab.evidence.luks_sectors import LuksPayload
+from fieldlab.evidence.lvm import MAX_LOGICAL_VOLUMES, LvmError, PhysicalVolumeLabel, VolumeGroup, read_volume_group
 from fieldlab.evidence.media_claim import Region, carving_parts, claim_notes, media_claim
 from fieldlab.evidence.unallocated import MAPPED_FILE_SYSTEMS, unallocated_runs
 from fieldlab.evidence.unrecognised_volume import why_no_file_system, why_no_file_system_in_logical_volume
@@ -44,10 +45,8 @@ from fieldlab.evidence.volume_layers import (
     RangeVolume,
     TskImage,
     Volume,
-    logical_volume_count,
     lvm_name,
     shadow_copies,
-    spanned_physical_volumes,
 )
 from fieldlab.locator import Layer, Locator, LocatorError, parse_run
 from fieldlab.problems import Problem, ProblemKind
@@ -83,6 +82,15 @@ class _InnerVolume:
     located: Locator
     file_system: str | None
     named: str
+
+
+@dataclass(frozen=True)
+class _PhysicalVolume:
+    """A volume of this image that is an LVM physical volume, its group read once every volume is surveyed."""
+
+    facts: VolumeFacts
+    view: RangeVolume
+    label: PhysicalVolumeLabel
 
 
 @dataclass
@@ -130,6 +138,7 @@ class ImageSource:
         self.extents = ExtentsTable()  # the walk's files' media runs, by locator text, until a reader takes them
         self.claim = media_claim(self.media.info)
         self._allocation: AllocationResult | None = None  # read by the process that carves, and the one that walks
+        self._physical_volumes: list[_PhysicalVolume] = []  # LVM physical volumes the survey found, in media order
         self.facts = self._survey()
 
     @property
@@ -190,6 +199,7 @@ class ImageSource:
         self._partitions.update((volume.offset, volume.length) for volume in volumes)
         for volume in volumes:
             self._survey_volume(volume)
+        self._survey_volume_groups()
         return ImageFacts(asdict(self.media.info), self.media.size, scheme, sector, volumes, gaps, problems)
 
     def _raw_layout_unread(self) -> tuple[Problem, ...]:
@@ -235,7 +245,7 @@ class ImageSource:
         try:
             fs = view.file_system()
         except (OSError, RuntimeError) as exc:
-            if self._survey_logical_volumes(volume, view):
+            if self._found_physical_volume(volume, view):
                 return
             container = view.apfs_container()
             if container is None:
@@ -247,46 +257,82 @@ class ImageSource:
         volume.file_system = fs_type_name(fs)
         volume.shadow_copies = shadow_copies(view)
 
-    def _survey_logical_volumes(self, volume: VolumeFacts, view: RangeVolume) -> bool:
-        """Whether the volume is an LVM physical volume; if so its logical volumes, each with its file system or why
-        none is read, become the volume's facts.  A volume group spanning other physical volumes (another disk) is
-        listed but not read, and its space is carved like that of any volume fieldlab cannot read."""
+    def _found_physical_volume(self, volume: VolumeFacts, view: RangeVolume) -> bool:
+        """Whether the volume is an LVM physical volume; its group is read once every volume is surveyed, when the
+        group's other physical volumes on this image (partitions, decrypted volumes) are known too."""
         try:
-            group = view.volume_group()
-        except OSError as exc:
-            volume.problem = (f"an LVM physical volume whose volume group could not be read (its space is kept for "
-                              f"carving): {str(exc)[:300]}")
+            label = view.physical_volume_label()
+        except LvmError as exc:
+            volume.problem = f"an LVM physical volume whose label cannot be read: {exc} (its space is kept for carving)"
             return True
-        if group is None:
+        if label is None:
             return False
-        base = self._volume_base(volume)
-        for index in range(logical_volume_count(group)):
-            logical = group.get_logical_volume(index)
-            name = lvm_name(logical, f"lv{index}")
-            file_system, problem = self._survey_logical_volume(base.child("lvm", str(index)))
-            volume.logical_volumes.append({"index": index, "name": name, "size": logical.get_size(),
-                                           "file_system": file_system,
-                                           "problem": problem and f"logical volume {name!r}: {problem}"})
-        spanned = spanned_physical_volumes(group)
-        if spanned:
-            names = ", ".join(repr(fact["name"]) for fact in volume.logical_volumes)
-            volume.problem = (f"an LVM physical volume whose volume group {lvm_name(group, '?')!r} spans {spanned} "
-                              f"physical volumes (other disks or partitions): its logical volumes ({names[:500]}) are "
-                              "not read, only a group lying whole on one physical volume is; its space is kept for "
-                              "carving")
-            return True
-        volume.file_system = "lvm"
-        if group.get_number_of_logical_volumes() > logical_volume_count(group):
-            volume.problem = (f"only the first {logical_volume_count(group)} of the "
-                              f"{group.get_number_of_logical_volumes():,} logical volumes of its LVM volume group are "
-                              "listed")
+        self._physical_volumes.append(_PhysicalVolume(volume, view, label))
         return True
+
+    def _survey_volume_groups(self) -> None:
+        """Each LVM volume group whose physical volumes lie on this image, matched by the group's identifier and read
+        across all of them present (``evidence/lvm.py``); its logical volumes are listed under the first in media
+        order, the others say where.  A group whose physical volumes are not all here says which are missing, and
+        its logical volumes lying whole on those present are still read."""
+        groups: dict[str, list[_PhysicalVolume]] = {}
+        for found in self._physical_volumes:
+            try:
+                alone = found.view.volume_group()
+            except (OSError, LvmError) as exc:
+                found.facts.problem = (f"an LVM physical volume whose volume group could not be read: "
+                                       f"{str(exc)[:300]} (its space is kept for carving)")
+                continue
+            assert alone is not None  # a labelled volume
+            groups.setdefault(alone.map.identifier, []).append(found)
+        for members in groups.values():
+            group = read_volume_group([(member.label, member.view.data) for member in members])
+            for member in members:
+                member.view.join_volume_group(group)
+                member.facts.file_system = "lvm"
+            home = members[0].facts
+            self._survey_logical_volumes(home, group)
+            for member in members[1:]:
+                member.facts.problem = (f"a physical volume of LVM volume group {lvm_name(group.map.name, '?')!r}, "
+                                        f"whose logical volumes are listed under the volume at {home.offset}")
+                member.facts.problem_kind = ProblemKind.NORMAL
+
+    def _survey_logical_volumes(self, volume: VolumeFacts, group: VolumeGroup) -> None:
+        """The group's logical volumes, each with its file system or why none is read, as the volume's facts."""
+        base = self._volume_base(volume)
+        for index, logical in enumerate(group.map.logical_volumes):
+            name = lvm_name(logical.name, f"lv{index}")
+            file_system, problem = self._survey_logical_volume(base.child("lvm", str(index)))
+            size = sum(segment.extent_count for segment in logical.segments) * group.map.extent_size
+            volume.logical_volumes.append({"index": index, "name": name, "size": size, "file_system": file_system,
+                                           "problem": problem and f"logical volume {name!r}: {problem}"})
+        said = []
+        if group.missing:
+            missing = ", ".join(f"{pv.name} ({pv.identifier})" for pv in group.missing)
+            said.append(f"its LVM volume group {lvm_name(group.map.name, '?')!r} has physical volumes not in this "
+                        f"image: {missing[:500]}; the logical volumes lying on them are not read, the others are")
+            volume.problem_kind = ProblemKind.UNREADABLE
+        if group.map.more_logical_volumes:
+            said.append(f"only the first {MAX_LOGICAL_VOLUMES} of the "
+                        f"{MAX_LOGICAL_VOLUMES + group.map.more_logical_volumes:,} logical volumes of its LVM volume "
+                        "group are listed")
+            volume.problem_kind = volume.problem_kind or ProblemKind.LIMIT
+        volume.problem = "; ".join(said) or None
+
+    def _unused_physical_extents(self, volume: VolumeFacts) -> list[tuple[int, int]]:
+        """(offset, length) of the LVM physical volume (its decrypted bytes, if encrypted) that no logical volume
+        read here holds (``VolumeGroup.unused_space``): carved as the volume's own, each byte once."""
+        view = self._range(self._volume_base(volume))
+        label, group = view.physical_volume_label(), view.volume_group()
+        if label is None or group is None:
+            return []
+        return group.unused_space(label.identifier, view.data.size)
 
     def _survey_logical_volume(self, located: Locator) -> tuple[str | None, str | None]:
         """(its file system, or why none is read) of one logical volume."""
         try:
             view = self._range(located)
-        except LocatorError as exc:  # a group spanning disks, or a volume of too many segments
+        except LocatorError as exc:  # on a physical volume not present, of too many segments, an unread type
             return None, str(exc)
         try:
             return fs_type_name(view.file_system()), None
@@ -368,8 +414,8 @@ class ImageSource:
     def _walk_logical_volumes(self, volume: VolumeFacts, base: Locator, prefix: str) -> Iterator[Item | WalkError]:
         """Each logical volume's file system under ``lvm:NAME/``; its files' runs are offsets of the logical volume,
         not of the media, so the readers reach them through the layer again."""
-        if volume.problem:  # more logical volumes than are listed
-            yield WalkError(prefix or str(self.path), volume.problem, ProblemKind.LIMIT)
+        if volume.problem:  # physical volumes missing, more logical volumes than are listed, or where they are
+            yield WalkError(prefix or str(self.path), volume.problem, ProblemKind(volume.problem_kind or ProblemKind.LIMIT))
         for logical in volume.logical_volumes:
             shown = f"{prefix}lvm:{logical['name']}/"
             if logical["file_system"] is None:
@@ -436,7 +482,10 @@ class ImageSource:
         stored = self.allocation().allocation
         found += [("unallocated", offset, length)
                   for offset, length in self.unallocated_regions(within=stored.runs if stored else None)]
-        return carving_parts(found, stored, self.claim.read_limit)
+        found += [("unallocated", volume.offset + offset, length) for volume in self.facts.volumes
+                  if volume.file_system == "lvm" and volume.encryption is None
+                  for offset, length in self._unused_physical_extents(volume)]
+        return carving_parts(sorted(found, key=lambda region: region[1]), stored, self.claim.read_limit)
 
     def decrypted_carving_regions(self, media_regions: Sequence[Region]) -> list[VolumeRegions]:
         """What to carve inside volumes whose bytes are not runs of the media (``inner_volumes``): each unlocked
@@ -466,23 +515,27 @@ class ImageSource:
         does not, a group spanning disks or too many segments, is said so by the survey and the walk)."""
         for volume in self.facts.volumes:
             base = self._volume_base(volume)
-            if volume.file_system == "lvm":
-                for logical in volume.logical_volumes:
-                    located = base.child("lvm", str(logical["index"]))
-                    try:
-                        self._range(located)
-                    except LocatorError:
-                        continue
-                    yield _InnerVolume(located, logical["file_system"],
-                                       f"inside logical volume {logical['name']!r} at {volume.offset}")
-            elif volume.encryption and volume.unlocked:
+            if volume.encryption and volume.unlocked:
                 yield _InnerVolume(base, volume.file_system, f"inside the {volume.encryption} volume at {volume.offset}")
+            if volume.file_system != "lvm":
+                continue
+            for logical in volume.logical_volumes:
+                located = base.child("lvm", str(logical["index"]))
+                try:
+                    self._range(located)
+                except LocatorError:
+                    continue
+                yield _InnerVolume(located, logical["file_system"],
+                                   f"inside logical volume {logical['name']!r} at {volume.offset}")
 
     def _inner_regions(self, inner: _InnerVolume) -> list[Region]:
         try:
             view = self._range(inner.located)
             if inner.file_system is None:
                 return [("volume", 0, view.data.size)]
+            if inner.file_system == "lvm":  # a physical volume inside an encrypted one
+                return [("unallocated", offset, length) for offset, length in self._unused_physical_extents(
+                    next(v for v in self.facts.volumes if self._volume_base(v) == inner.located))]
             if inner.file_system not in MAPPED_FILE_SYSTEMS:
                 return []
             return [("unallocated", offset, length) for offset, length in unallocated_runs(

@@ -21,7 +21,6 @@ import pybde
 import pyluksde
 import pytsk3
 import pyvshadow
-import pyvslvm
 
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.apfs import ApfsFileReader, open_apfs_container
@@ -29,17 +28,12 @@ from fieldlab.evidence.filesystem import ImageFileReader, TskFileReader
 from fieldlab.evidence.luks_header import has_luks_magic, read_luks_header
 from fieldlab.evidence.luks_key import derive_master_key, derived_here, unlock_refusal
 from fieldlab.evidence.luks_sectors import LuksPayload
+from fieldlab.evidence.lvm import LvmError, PhysicalVolumeLabel, VolumeGroup, read_label, read_volume_group
 from fieldlab.locator import LocatorError, VolumeLayerKind, display_bytes
 from fieldlab.problems import ProblemKind
 
 if TYPE_CHECKING:
     from fieldlab.evidence.image import UnlockOptions
-
-# A volume group's metadata is suspect data: no more logical volumes are listed than a real system holds, and a
-# logical volume cut into more segments than this (a real one has a handful) is not read.
-MAX_LOGICAL_VOLUMES = 256
-MAX_LOGICAL_VOLUME_SEGMENTS = 10_000
-
 
 class RangeReader(Protocol):
     @property
@@ -95,7 +89,7 @@ class FileObject:
 
 
 class LibyalRange:
-    """A decrypted BitLocker or LUKS volume, a shadow-copy store or an LVM logical volume as a range.
+    """A decrypted BitLocker or LUKS volume or a shadow-copy store as a range.
 
     Reads are widened to whole 512-byte sectors and cut back here: libluksde returns wrong bytes for a read that
     begins inside a sector (tests/evidence/test_luks_key.py), and these volumes are sector devices to every reader
@@ -103,7 +97,7 @@ class LibyalRange:
 
     def __init__(self, handle, owner: object = None) -> None:  # noqa: ANN001
         self._handle = handle
-        self._owner = owner  # a shadow-copy store or logical volume reads through its parent: keep that alive too
+        self._owner = owner  # a shadow-copy store reads through its parent volume: keep that alive too
         self.size = handle.get_size() if hasattr(handle, "get_size") else handle.get_volume_size()
 
     def read(self, offset: int, size: int) -> bytes:
@@ -156,7 +150,8 @@ class RangeVolume:
         self._partitions = partitions  # the media only: the volume system's volumes, offset -> length
         self._file_system: pytsk3.FS_Info | None = None
         self._apfs: tuple[object, FileObject] | None = None
-        self._lvm: tuple[object, ...] | None = None
+        self._label: tuple[PhysicalVolumeLabel | None] | None = None
+        self._group: VolumeGroup | None = None
 
     def partitions(self) -> dict[int, int]:
         if self._partitions is None:
@@ -186,12 +181,29 @@ class RangeVolume:
             self._apfs = (open_apfs_container(file_object), file_object)
         return self._apfs[0]
 
-    def volume_group(self):  # noqa: ANN201 - a pyvslvm.volume_group, or None when the range is no LVM physical volume
-        """The LVM volume group this range is a physical volume of, read once; OSError when its metadata cannot be
-        read.  Logical volumes are read only from a group lying whole on this range (``_open_volume_group``)."""
-        if self._lvm is None:
-            self._lvm = _open_volume_group(self.data)
-        return self._lvm[0]
+    def physical_volume_label(self) -> PhysicalVolumeLabel | None:
+        """This range's LVM physical volume label, read once; None when it has none, LvmError (or OSError) when one
+        is there but cannot be read."""
+        if self._label is None:
+            try:
+                self._label = (read_label(self.data),)
+            except OSError:  # shorter than a label (a tiny partition) or unreadable there: not read as LVM
+                self._label = (None,)
+        return self._label[0]
+
+    def volume_group(self) -> VolumeGroup | None:
+        """The LVM volume group this range is a physical volume of: as joined with the group's other physical
+        volumes on the same evidence (``join_volume_group``), or read from this one alone (the others then
+        missing); None when it is no physical volume, LvmError when its metadata cannot be read."""
+        if self._group is None:
+            label = self.physical_volume_label()
+            if label is None:
+                return None
+            self._group = read_volume_group([(label, self.data)])
+        return self._group
+
+    def join_volume_group(self, group: VolumeGroup) -> None:
+        self._group = group
 
     def open_file(self, address: int, stream: bytes | None) -> ImageFileReader:
         return TskFileReader(self.file_system(), address, stream)
@@ -358,72 +370,37 @@ def _apfs_volume_indexes(parent: RangeVolume) -> tuple[bytes, ...]:
     return tuple(str(i).encode() for i in range(container.get_number_of_volumes())) if container is not None else ()
 
 
-def _open_volume_group(data: RangeReader) -> tuple[object, ...]:
-    """(volume group, what libvslvm reads through: kept alive with it), or (None,) when there is no LVM label.
-    libvslvm reads logical volumes only when it is handed every physical volume of the group, so the extents of a
-    group spanning others (another disk) are not opened: its logical volumes are listed, not read."""
-    label, extents = FileObject(data), FileObject(data)
-    try:
-        labelled = pyvslvm.check_volume_signature_file_object(label)
-    except OSError:  # shorter than a label (a tiny partition) or unreadable there: not read as LVM
-        return (None,)
-    if not labelled:
-        return (None,)
-    handle = pyvslvm.handle()
-    handle.open_file_object(label)
-    group = handle.get_volume_group()
-    if group.get_number_of_physical_volumes() == 1:
-        handle.open_physical_volume_files_as_file_objects([extents])
-        group = handle.get_volume_group()  # one taken before reads nothing
-    return group, handle, label, extents
-
-
-def spanned_physical_volumes(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
-    """How many physical volumes the group spans when that is more than this one, whose logical volumes are then not
-    read; 0 when the group lies whole on this one."""
-    count = group.get_number_of_physical_volumes()
-    return count if count > 1 else 0
-
-
-def lvm_name(named, fallback: str) -> str:  # noqa: ANN001 - a pyvslvm.volume_group or logical_volume
+def lvm_name(name: bytes, fallback: str) -> str:
     """A volume group's or logical volume's name from suspect metadata, at most 120 characters, its control
-    characters escaped as every shown name's are (``display_bytes``); ``fallback`` when libvslvm cannot decode it as
-    UTF-8."""
+    characters escaped as every shown name's are (``display_bytes``); ``fallback`` when it is not UTF-8."""
     try:
-        name = named.get_name() or fallback
-    except (UnicodeDecodeError, OSError):
+        return display_bytes(name.decode("utf-8")[:120].encode()) or fallback
+    except UnicodeDecodeError:
         return fallback
-    return display_bytes(name[:120].encode("utf-8", "surrogateescape"))
-
-
-def logical_volume_count(group) -> int:  # noqa: ANN001 - a pyvslvm.volume_group
-    return min(group.get_number_of_logical_volumes(), MAX_LOGICAL_VOLUMES)
 
 
 def _logical_volume(parent: RangeVolume, value: bytes, _: UnlockOptions) -> RangeVolume:
     try:
         group = parent.volume_group()
-    except OSError as exc:
+    except (OSError, LvmError) as exc:
         raise LocatorError(f"the LVM volume group could not be read: {exc}") from None
     if group is None:
         raise LocatorError("no LVM physical volume here")
     index = _number(value, "logical volume index")
-    if index >= logical_volume_count(group):
+    if index >= len(group.map.logical_volumes):
         raise LocatorError(f"the LVM volume group has no logical volume {index}")
-    if spanned_physical_volumes(group):
-        raise LocatorError(f"the LVM volume group spans {spanned_physical_volumes(group)} physical volumes: not read")
-    volume = group.get_logical_volume(index)
-    if volume.get_number_of_segments() > MAX_LOGICAL_VOLUME_SEGMENTS:
-        raise LocatorError(f"logical volume {index} has more than {MAX_LOGICAL_VOLUME_SEGMENTS:,} segments: not read")
-    return RangeVolume(LibyalRange(volume, owner=parent))  # the volume reads through its parent's handle
+    try:
+        return RangeVolume(group.logical_volume(index))
+    except LvmError as exc:
+        raise LocatorError(f"logical volume {index}: {exc}") from None
 
 
 def _logical_volume_indexes(parent: RangeVolume) -> tuple[bytes, ...]:
     try:
         group = parent.volume_group()
-    except OSError:
+    except (OSError, LvmError):
         return ()
-    return tuple(str(i).encode() for i in range(logical_volume_count(group))) if group is not None else ()
+    return tuple(str(i).encode() for i in range(len(group.map.logical_volumes))) if group is not None else ()
 
 
 def _number(value: bytes, what: str) -> int:
