@@ -415,6 +415,19 @@ def test_a_volume_group_spanning_a_disk_not_in_the_image_names_it_and_reads_the_
         source.close()
 
 
+def test_volume_group_metadata_out_of_range_is_the_volumes_problem_and_its_space_carved_whole(lvm_raw: Path) -> None:
+    _rewrite_lvm_metadata(lvm_raw, b"extent_size = 8192\n", b"extent_size = 0\n")  # in the current text only
+    source = ImageSource(lvm_raw)
+    try:
+        [volume] = source.facts.volumes
+        assert volume.file_system is None and volume.logical_volumes == []
+        assert volume.problem == ("an LVM physical volume whose volume group could not be read: its LVM metadata's "
+                                  "extent_size is missing or out of range (its space is kept for carving)")
+        assert source.carving_regions() == [("volume", 0, 8 << 20)]
+    finally:
+        source.close()
+
+
 def test_a_logical_volume_name_that_is_not_utf8_is_shown_by_its_index(lvm_raw: Path) -> None:
     _rewrite_lvm_metadata(lvm_raw, b"\ntest_logical_volume {", b"\ntest_\xff\xfe_volume {")
     source = ImageSource(lvm_raw)

@@ -77,11 +77,13 @@ class VolumeRegions:
 
 @dataclass(frozen=True)
 class _InnerVolume:
-    """A volume carved through its own bytes: where it is, its file system (None: none read), how problems name it."""
+    """A volume carved through its own bytes: where it is, its file system (None: none read; ``lvm``: a physical
+    volume), how problems name it, and the partition it lies in."""
 
     located: Locator
     file_system: str | None
     named: str
+    volume: VolumeFacts
 
 
 @dataclass(frozen=True)
@@ -516,7 +518,8 @@ class ImageSource:
         for volume in self.facts.volumes:
             base = self._volume_base(volume)
             if volume.encryption and volume.unlocked:
-                yield _InnerVolume(base, volume.file_system, f"inside the {volume.encryption} volume at {volume.offset}")
+                yield _InnerVolume(base, volume.file_system, f"inside the {volume.encryption} volume at {volume.offset}",
+                                   volume)
             if volume.file_system != "lvm":
                 continue
             for logical in volume.logical_volumes:
@@ -526,7 +529,7 @@ class ImageSource:
                 except LocatorError:
                     continue
                 yield _InnerVolume(located, logical["file_system"],
-                                   f"inside logical volume {logical['name']!r} at {volume.offset}")
+                                   f"inside logical volume {logical['name']!r} at {volume.offset}", volume)
 
     def _inner_regions(self, inner: _InnerVolume) -> list[Region]:
         try:
@@ -534,8 +537,8 @@ class ImageSource:
             if inner.file_system is None:
                 return [("volume", 0, view.data.size)]
             if inner.file_system == "lvm":  # a physical volume inside an encrypted one
-                return [("unallocated", offset, length) for offset, length in self._unused_physical_extents(
-                    next(v for v in self.facts.volumes if self._volume_base(v) == inner.located))]
+                return [("unallocated", offset, length)
+                        for offset, length in self._unused_physical_extents(inner.volume)]
             if inner.file_system not in MAPPED_FILE_SYSTEMS:
                 return []
             return [("unallocated", offset, length) for offset, length in unallocated_runs(

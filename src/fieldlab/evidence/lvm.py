@@ -17,14 +17,14 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Iterator, Protocol, Union
 
 from fieldlab.errors import EvidenceError
 
 MAX_PHYSICAL_VOLUMES = 64  # of one volume group: a real one has a few
 MAX_LOGICAL_VOLUMES = 256
 MAX_LOGICAL_VOLUME_SEGMENTS = 10_000
-MAX_METADATA_TEXT = 4 << 20  # bytes of one group's metadata text (lvm2's default area is 1 MiB)
+MAX_METADATA_TEXT = 1 << 20  # bytes of one group's metadata text: lvm2's default area (parsed in about 1 s at worst)
 _MAX_DEPTH = 8
 _MAX_STRIPES = 128
 
@@ -173,25 +173,25 @@ Value = Union[int, bytes, list["Value"], dict[bytes, "Value"]]
 def parse_metadata_text(text: bytes) -> dict[bytes, Value]:
     """LVM's text: ``name { ... }`` sections, ``key = value`` with a number, a string or a ``[...]`` list.  Bounded by
     the text's length (read bounded) and a nesting depth; LvmError on anything else."""
-    tokens = []
     text = text.rstrip(b"\0")  # lvm2 ends the text with a NUL
-    for match in _TOKEN.finditer(text):
-        if match.group(1) is not None:
-            tokens.append((b'"', _ESCAPED.sub(rb"\1", match.group(1))))
-        elif match.group(2) is not None:
-            tokens.append((match.group(2), b""))
-        elif match.group(3) is not None:
-            tokens.append((b"w", match.group(3)))
-    if sum(len(m.group(0)) for m in _TOKEN.finditer(text)) != len(text):
-        raise LvmError("its LVM metadata text holds an unterminated string")
-    position = 0
+    tokens = _tokens(text)  # made as the parser asks, so a forged text of commas is never held as a list
+    ahead: list[tuple[bytes, bytes]] = []
 
     def take() -> tuple[bytes, bytes]:
-        nonlocal position
-        if position >= len(tokens):
+        if ahead:
+            return ahead.pop()
+        found = next(tokens, None)
+        if found is None:
             raise LvmError("its LVM metadata text ends inside a section")
-        position += 1
-        return tokens[position - 1]
+        return found
+
+    def more() -> bool:
+        if not ahead:
+            found = next(tokens, None)
+            if found is None:
+                return False
+            ahead.append(found)
+        return True
 
     def value(kind: bytes, word: bytes, depth: int) -> Value:
         if kind == b'"':
@@ -213,7 +213,7 @@ def parse_metadata_text(text: bytes) -> dict[bytes, Value]:
 
     def section(depth: int, closed: bool) -> dict[bytes, Value]:
         found: dict[bytes, Value] = {}
-        while position < len(tokens) or closed:
+        while closed or more():
             kind, name = take()
             if kind == b"}" and closed:
                 return found
@@ -231,7 +231,24 @@ def parse_metadata_text(text: bytes) -> dict[bytes, Value]:
     return section(0, False)
 
 
-def volume_group_map(text: bytes, volume_size: int) -> VolumeGroupMap:
+def _tokens(text: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(kind, text) of each token: ``"`` a string, ``w`` a bare word, else the bracket or sign itself."""
+    end = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() != end:
+            raise LvmError("its LVM metadata text holds an unterminated string")
+        end = match.end()
+        if match.group(1) is not None:
+            yield b'"', _ESCAPED.sub(rb"\1", match.group(1))
+        elif match.group(2) is not None:
+            yield match.group(2), b""
+        elif match.group(3) is not None:
+            yield b"w", match.group(3)
+    if end != len(text):
+        raise LvmError("its LVM metadata text holds an unterminated string")
+
+
+def volume_group_map(text: bytes) -> VolumeGroupMap:
     """The volume group the text describes, each number checked; LvmError when it is not one."""
     tree = parse_metadata_text(text)
     groups = [(name, body) for name, body in tree.items() if isinstance(body, dict)]
@@ -258,10 +275,11 @@ def _logical_volume(name: bytes, body: dict[bytes, Value], physical_volumes: dic
     segments = _sections(body, None)
     if len(segments) > MAX_LOGICAL_VOLUME_SEGMENTS:
         return LogicalVolumeMap(name, (), f"more than {MAX_LOGICAL_VOLUME_SEGMENTS:,} segments: not read")
-    found, problem = [], None
+    found: list[Segment] = []
+    problem = None
     try:
-        for _, segment in segments:
-            found.append(_segment(segment, physical_volumes))
+        for _, listed in segments:
+            found.append(_segment(listed, physical_volumes))
     except LvmError as exc:
         return LogicalVolumeMap(name, (), f"{str(exc)[:200]}: not read")
     found.sort(key=lambda segment: segment.start_extent)
@@ -276,21 +294,23 @@ def _logical_volume(name: bytes, body: dict[bytes, Value], physical_volumes: dic
 
 
 def _segment(body: dict[bytes, Value], physical_volumes: dict[str, int]) -> Segment:
-    kind = body.get(b"type")
-    kind = kind.decode("ascii", "replace") if isinstance(kind, bytes) else "?"
+    typed = body.get(b"type")
+    kind = typed.decode("ascii", "replace") if isinstance(typed, bytes) else "?"
     start, count = _number(body, b"start_extent", 0, 1 << 40), _number(body, b"extent_count", 1, 1 << 40)
     stripes: tuple[Stripe, ...] = ()
     listed = body.get(b"stripes")
     if isinstance(listed, list):
         if len(listed) > 2 * _MAX_STRIPES or len(listed) % 2 or not listed:
             raise LvmError("a segment's stripe list does not add up")
-        pairs = list(zip(listed[::2], listed[1::2]))
-        if any(not isinstance(pv, bytes) or pv.decode("ascii", "replace") not in physical_volumes
-               or not isinstance(first, int) or first < 0 for pv, first in pairs):
-            raise LvmError("a segment names a physical volume the group does not list")
-        if count % len(pairs):
+        found = []
+        for pv, first in zip(listed[::2], listed[1::2]):
+            if (not isinstance(pv, bytes) or pv.decode("ascii", "replace") not in physical_volumes
+                    or not isinstance(first, int) or first < 0):
+                raise LvmError("a segment names a physical volume the group does not list")
+            found.append(Stripe(pv.decode("ascii", "replace"), first))
+        stripes = tuple(found)
+        if count % len(stripes):
             raise LvmError("a segment's extents do not divide among its stripes")
-        stripes = tuple(Stripe(pv.decode("ascii"), first) for pv, first in pairs)  # type: ignore[union-attr]
         if any(s.first_extent + count // len(stripes) > physical_volumes[s.physical_volume] for s in stripes):
             raise LvmError("a segment's extents lie past the end of its physical volume")
     elif kind == "striped":
@@ -383,7 +403,7 @@ def read_volume_group(members: list[tuple[PhysicalVolumeLabel, Readable]]) -> Vo
     maps, problem = [], "no LVM metadata"
     for label, volume in members:
         try:
-            maps.append(volume_group_map(read_metadata_text(volume, label), volume.size))
+            maps.append(volume_group_map(read_metadata_text(volume, label)))
         except LvmError as exc:
             problem = str(exc)
     if not maps:

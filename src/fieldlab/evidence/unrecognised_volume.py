@@ -2,11 +2,11 @@
 
 "No file system recognised" is true of blank space, but it hides layouts real seized media hold: a partition
 reformatted from one file system to another (both sets of signatures survive and TSK refuses to choose, so
-neither is listed: DFTT test #10), an LVM physical volume whose volume group metadata cannot be read (its logical
-volumes, and the file systems inside them, are then out of reach), a volume TSK could not read (a container chunk
+neither is listed: DFTT test #10), a volume TSK could not read (a container chunk
 that fails to inflate) and an Apple disk image (UDIF .dmg) that was not read as one: its trailer
 damaged or cut off (then only its compressed chunks are left, from the first byte), or encrypted.  Naming them tells
-the examiner which tool to reach for next instead of suggesting the space is empty.
+the examiner which tool to reach for next instead of suggesting the space is empty.  (An LVM physical volume is
+known by its label before this is asked: ``ImageSource._found_physical_volume``.)
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from fieldlab.evidence.volume_layers import READ_FAILED, RangeReader
 
 # TSK's words when more than one file system's signature is found ("... (EXT2/3/4 or NTFS)").
 _SEVERAL_FILE_SYSTEMS = re.compile(r"Multiple file system types detected \(([^)]{1,80})\)")
-
-# An LVM2 physical volume label: "LABELONE" in one of the first four 512-byte sectors, type "LVM2 001" 24 bytes on.
-_LVM_LABEL_SECTORS = 4
 
 # A UDIF disk image ends with a 512-byte trailer starting "koly"; its data fork, from the file's first byte, is its
 # chunks: zlib, bzip2 or LZFSE streams (ADC has no mark).  An encrypted .dmg starts "encrcdsa" (version 2).
@@ -41,9 +38,6 @@ def why_no_file_system(error: Exception, volume: RangeReader) -> str:
     if several:
         return (f"more than one file system in this volume ({several.group(1)}), as a reformat leaves: "
                 "TSK will not choose between them, so neither is listed; its space is kept for carving")
-    if _is_lvm_physical_volume(_read(volume, 0, min(_LVM_LABEL_SECTORS * 512, volume.size))):
-        return ("an LVM physical volume whose volume group libvslvm does not recognise: its logical volumes are not "
-                "read; its space is kept for carving")
     if str(error).startswith(READ_FAILED):  # a container chunk that fails to inflate, not a missing file system
         return f"{error}: the image is damaged there; its space is kept for carving"
     head = _read(volume, 0, min(_HEAD, volume.size))
@@ -69,13 +63,6 @@ def why_no_file_system_in_logical_volume(error: Exception, volume: RangeReader) 
     several = _SEVERAL_FILE_SYSTEMS.search(str(error))
     found = f"more than one file system ({several.group(1)})" if several else "no file system recognised"
     return f"{found}: not read; its space is kept for carving"
-
-
-def _is_lvm_physical_volume(head: bytes) -> bool:
-    return any(
-        head[sector * 512: sector * 512 + 8] == b"LABELONE" and head[sector * 512 + 24: sector * 512 + 32] == b"LVM2 001"
-        for sector in range(_LVM_LABEL_SECTORS)
-    )
 
 
 def _compressed_head(head: bytes) -> str | None:
