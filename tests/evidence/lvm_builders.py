@@ -23,7 +23,7 @@ _CONFIG = ('devices { filter=["a|^/dev/loop[0-9]+$|","r|.*|"] use_devicesfile=0 
 @dataclass(frozen=True)
 class Extents:
     """One run of a logical volume: ``length`` bytes at ``offset`` of physical volume file ``pv``, holding the logical
-    volume's bytes from ``start``."""
+    volume's bytes from ``start`` (a striped segment gives one run per stripe, each with the segment's ``start``)."""
 
     pv: int
     offset: int
@@ -32,10 +32,11 @@ class Extents:
 
 
 def build_volume_group(files: Sequence[Path], size_mib: int, logical_volumes: Sequence[tuple[str, int]], *,
-                       group: str = "vg", removed: Sequence[str] = ()) -> dict[str, list[Extents]]:
+                       group: str = "vg", removed: Sequence[str] = (), striped: str = "") -> dict[str, list[Extents]]:
     """Physical volumes of ``size_mib`` each in ``files`` (made here), one group of 1 MiB extents over them, its
     logical volumes (name, MiB) made in order, then those named in ``removed`` removed again (their extents keep what
-    is written there).  Returns each logical volume's runs (a removed one's too), in logical volume order."""
+    is written there).  The one named ``striped`` is striped over every physical volume in 64 KiB chunks.  Returns
+    each logical volume's runs (a removed one's too), in logical volume order."""
     env = {**os.environ, "LVM_SUPPRESS_FD_WARNINGS": "1"}
     with ExitStack() as attached:
         config = _CONFIG % attached.enter_context(tempfile.TemporaryDirectory(prefix="lvm-locks-"))
@@ -53,17 +54,19 @@ def build_volume_group(files: Sequence[Path], size_mib: int, logical_volumes: Se
         lvm("pvcreate", "-q", *devices)
         lvm("vgcreate", "-q", "-s", "1m", group, *devices)
         for name, mib in logical_volumes:
-            lvm("lvcreate", "-q", "--driverloaded", "n", "-an", "-Zn", "-L", f"{mib}m", "-n", name, group)
+            stripes = ["-i", str(len(files)), "-I", "64k"] if name == striped else []
+            lvm("lvcreate", "-q", "--driverloaded", "n", "-an", "-Zn", *stripes, "-L", f"{mib}m", "-n", name, group)
         pe_start = {line.split()[0]: int(line.split()[1]) for line in lvm(
             "pvs", "--noheadings", "--units", "b", "--nosuffix", "-o", "pv_name,pe_start").splitlines()}
         runs: dict[str, list[Extents]] = {}
         for line in lvm("lvs", "--noheadings", "--driverloaded", "n", "-o", "lv_name,seg_start_pe,seg_pe_ranges",
                         group).splitlines():
-            name, first, ranges = line.split()
-            device, span = ranges.split(":")
-            low, high = (int(n) for n in span.split("-"))
-            runs.setdefault(name, []).append(Extents(devices.index(device), pe_start[device] + low * MIB,
-                                                     int(first) * MIB, (high - low + 1) * MIB))
+            name, first, *ranges = line.split()
+            for listed in ranges:
+                device, span = listed.split(":")
+                low, high = (int(n) for n in span.split("-"))
+                runs.setdefault(name, []).append(Extents(devices.index(device), pe_start[device] + low * MIB,
+                                                         int(first) * MIB, (high - low + 1) * MIB))
         for name in removed:
             lvm("lvremove", "-q", "-f", "--driverloaded", "n", f"{group}/{name}")
     return {name: sorted(found, key=lambda run: run.start) for name, found in runs.items()}

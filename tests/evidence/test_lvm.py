@@ -166,3 +166,36 @@ def test_a_real_metadata_text_parses_into_its_sections() -> None:
     group = tree[b"vg"]
     assert isinstance(group, dict) and group[b"extent_size"] == 8192
     assert tree[b"contents"] == b"Text Format Volume Group"
+
+
+def test_a_logical_volume_striped_over_two_physical_volumes_reads_its_chunks_in_turn(tmp_path: Path) -> None:
+    """lvcreate -i2 -I64k: chunk k of the logical volume lies on stripe k % 2, at chunk k // 2 of that stripe's
+    extents (device mapper's striping).  Each chunk is written there by number, and read back in order."""
+    files = [tmp_path / "pv0.img", tmp_path / "pv1.img"]
+    runs = build_volume_group(files, 16, [("fast", 8)], striped="fast")
+    stripes = sorted(runs["fast"], key=lambda run: run.pv)
+    assert [(run.pv, run.length) for run in stripes] == [(0, 4 * MIB), (1, 4 * MIB)]
+    chunk = 64 * 1024
+    for k in range(8 * MIB // chunk):
+        stripe = stripes[k % 2]
+        with open(files[stripe.pv], "r+b") as out:
+            out.seek(stripe.offset + (k // 2) * chunk)
+            out.write(k.to_bytes(4, "big") * (chunk // 4))
+    volumes = [_FileRange(file) for file in files]
+    members = [(lvm.read_label(volume), volume) for volume in volumes]
+    group = lvm.read_volume_group([(label, volume) for label, volume in members if label is not None])
+    [logical] = group.map.logical_volumes
+    assert [(len(s.stripes), s.stripe_size) for s in logical.segments] == [(2, chunk)]
+    data = group.logical_volume(0).read(0, 8 * MIB)
+    assert data == b"".join(k.to_bytes(4, "big") * (chunk // 4) for k in range(8 * MIB // chunk))
+    assert group.logical_volume(0).read(3 * chunk - 4, 8) == (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    assert group.unused_space(members[0][0].identifier, 16 * MIB) == [(1 * MIB + 4 * MIB, 11 * MIB)]
+
+
+class _FileRange:
+    def __init__(self, path: Path) -> None:
+        self._data = path.read_bytes()
+        self.size = len(self._data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self._data[offset:offset + size]
