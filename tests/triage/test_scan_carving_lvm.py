@@ -23,6 +23,7 @@ from tests.evidence.lvm_builders import build_volume_group, write_logical_volume
 
 PASSPHRASE = "ubuntu encrypted install"
 GONE = procedural_jpeg(170, 640, 480)
+LEFT = procedural_jpeg(171, 320, 240)  # in extents no logical volume uses
 KEEP = PlantedFile("home/alex/notes.txt", b"shopping list\n" * 50)
 
 
@@ -57,7 +58,8 @@ def _read(spec: SourceSpec, locator: str) -> bytes:
 @pytest.fixture(scope="module")
 def known_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("lvm-known")
-    fieldlab.import_hashset(write_csv_hashset(root / "known.csv", [KnownFile("gone.jpg", GONE, "A")]),
+    fieldlab.import_hashset(write_csv_hashset(root / "known.csv", [KnownFile("gone.jpg", GONE, "A"),
+                                                                   KnownFile("left.jpg", LEFT, "B")]),
                             name="known", home=root / "home")
     return root / "home"
 
@@ -80,6 +82,9 @@ def test_a_deleted_picture_in_a_logical_volumes_free_space_is_a_carved_hit_addre
 def test_the_ubuntu_layout_luks2_lvm_ext4_carves_a_deleted_picture_with_the_passphrase_only(
         tmp_path: Path, known_home: Path) -> None:
     pv, at = _laptop_volume_group(tmp_path)
+    with open(pv, "r+b") as out:  # root and swap take 12 of the 15 extents from 1 MiB: the last three are free
+        out.seek(14 << 20)
+        out.write(LEFT)
     disk = build_luks2_disk(tmp_path / "laptop" / "laptop.raw", "gpt", pv, PASSPHRASE)
     assert GONE not in disk.path.read_bytes()
     locked, unlocked = tmp_path / "locked", tmp_path / "unlocked"
@@ -88,8 +93,9 @@ def test_the_ubuntu_layout_luks2_lvm_ext4_carves_a_deleted_picture_with_the_pass
     fieldlab.scan(disk.path, unlocked, exhibit_ref="LAPTOP", home=known_home, perceptual=False,
                   unlock=UnlockOptions(luks_password=PASSPHRASE))
     located = f"partition:{disk.volume_offset}|luks:|lvm:0|carved:{at}+{len(GONE)}"
-    assert {(hit.locator, hit.category) for hit in fieldlab.hits(unlocked)} == {(located, "A")}
-    assert _carved_items(unlocked) == [(located, "carved,unallocated")]
+    left = f"partition:{disk.volume_offset}|luks:|carved:{14 << 20}+{len(LEFT)}"  # the physical volume's own space
+    assert {(hit.locator, hit.category) for hit in fieldlab.hits(unlocked)} == {(located, "A"), (left, "B")}
+    assert _carved_items(unlocked) == [(left, "carved,unallocated"), (located, "carved,unallocated")]
     assert _read(SourceSpec(str(disk.path), "image", UnlockOptions(luks_password=PASSPHRASE)), located) == GONE
 
 

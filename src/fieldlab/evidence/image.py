@@ -497,8 +497,8 @@ class ImageSource:
         Offsets are of that volume, so the container's stored parts (media offsets) do not clip them; no more in all
         is carved than the media's read limit leaves after ``media_regions``.  A locked volume is not here: its
         ciphertext stays a ``volume`` region of the media, as any volume without a file system (a forged header must
-        not hide what lies in the clear).  An LVM physical volume is carved only through its logical volumes, so
-        no byte is carved through two addresses."""
+        not hide what lies in the clear).  An LVM physical volume's extents are carved once each: through the
+        logical volume holding them, or as the physical volume's own space where none read here does."""
         limit = self.claim.read_limit
         left = None if limit is None else max(0, limit - sum(length for _, _, length in media_regions))
         found = []
@@ -512,9 +512,10 @@ class ImageSource:
         return found
 
     def _inner_volumes(self) -> Iterator[_InnerVolume]:
-        """Each opened volume whose bytes are not runs of the media and that holds no volumes of its own: an
-        unlocked encrypted volume that is no LVM physical volume, and each logical volume fieldlab reads (one it
-        does not, a group spanning disks or too many segments, is said so by the survey and the walk)."""
+        """Each opened volume whose bytes are not runs of the media: an unlocked encrypted volume (holding an LVM
+        physical volume, the space no logical volume read here holds), and each logical volume fieldlab reads (one
+        it does not, on a physical volume not in the image, of too many segments or a type not read, is said so by
+        the survey and the walk, and its extents are its physical volume's own space)."""
         for volume in self.facts.volumes:
             base = self._volume_base(volume)
             if volume.encryption and volume.unlocked:
