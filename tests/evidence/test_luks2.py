@@ -29,6 +29,7 @@ from fieldlab.evidence.volume_layers import BY_KIND, RangeVolume
 from fieldlab.problems import ProblemKind
 from fieldlab.validation.disks import PlantedFile, build_disk, random_bytes
 from fieldlab.validation.luks import Luks2Format, build_luks2_disk, luks2_volume, rewrite_luks2_metadata
+from tests.evidence.test_luks import _content, _walk
 
 PASSPHRASE = "correct horse battery staple"
 KNOWN = PlantedFile("home/sam/Pictures/IMG_2001.JPG", random_bytes(71, 30_000))
@@ -77,19 +78,6 @@ def _cryptsetup_volume_key(volume: Path, passphrase: str = PASSPHRASE) -> bytes:
                            str(volume)], input=passphrase.encode(), capture_output=True, check=True).stdout.decode()
     hex_text = dump.split("MK dump:", 1)[1]
     return bytes.fromhex("".join(re.findall(r"\b[0-9a-f]{2}\b", hex_text)))
-
-
-def _walk(image: Path, password: str | None = None) -> tuple[ImageSource, dict[str, Item], list[WalkError]]:
-    source = ImageSource(image, UnlockOptions(luks_password=password))
-    walked = list(source.walk())
-    items = {entry.path: entry for entry in walked if isinstance(entry, Item)}
-    return source, items, [entry for entry in walked if isinstance(entry, WalkError)]
-
-
-def _content(source: ImageSource, item: Item) -> bytes:
-    reader = source.open_item(item.locator)
-    buffer = bytearray(item.size + 1)
-    return bytes(buffer[:reader.readinto(buffer)])
 
 
 @pytest.mark.parametrize("luks2", [
@@ -180,36 +168,40 @@ def test_an_aes_cbc_essiv_payload_of_4096_byte_sectors_decrypts_as_dm_crypt_defi
     assert LuksPayload(data, layout, key).read(0, len(expected)) == expected
 
 
-def test_a_passphrase_of_a_second_pbkdf2_key_slot_opens_an_argon2_volume(argon2_volume: bytes, tmp_path: Path) -> None:
+def _with_a_second_pbkdf2_slot(argon2_volume: bytes, tmp_path: Path) -> Path:
+    """The argon2id volume with a second key slot, PBKDF2, opened by SECOND_PASSPHRASE (cryptsetup luksAddKey)."""
     volume, first, second = tmp_path / "volume.raw", tmp_path / "first", tmp_path / "second"
     volume.write_bytes(argon2_volume)
     first.write_text(PASSPHRASE)
-    second.write_text("the other user's passphrase")
+    second.write_text(SECOND_PASSPHRASE)
     subprocess.run(["cryptsetup", "luksAddKey", "--batch-mode", "--key-file", str(first), "--pbkdf", "pbkdf2",
                     "--pbkdf-force-iterations", "1000", str(volume), str(second)], check=True, capture_output=True)
+    return volume
+
+
+SECOND_PASSPHRASE = "the other user's passphrase"
+
+
+def test_a_passphrase_of_a_second_pbkdf2_key_slot_opens_an_argon2_volume(argon2_volume: bytes, tmp_path: Path) -> None:
+    volume = _with_a_second_pbkdf2_slot(argon2_volume, tmp_path)
     data = _Bytes(volume.read_bytes())
     layout = _layout(data.data)
     assert [(slot.index, slot.kdf.name) for slot in layout.slots] == [(0, "argon2id"), (1, "pbkdf2")]
-    key = derive_master_key(layout, data, "the other user's passphrase")
+    key = derive_master_key(layout, data, SECOND_PASSPHRASE)
     assert key is not None and key.key == _cryptsetup_volume_key(volume)
     assert derive_master_key(layout, data, "neither passphrase") is None
 
 
 def test_a_key_slot_of_a_kdf_not_run_here_is_left_untried_and_a_refused_passphrase_says_so(
         argon2_volume: bytes, tmp_path: Path) -> None:
-    volume, first, second = tmp_path / "volume.raw", tmp_path / "first", tmp_path / "second"
-    volume.write_bytes(argon2_volume)
-    first.write_text(PASSPHRASE)
-    second.write_text("the other user's passphrase")
-    subprocess.run(["cryptsetup", "luksAddKey", "--batch-mode", "--key-file", str(first), "--pbkdf", "pbkdf2",
-                    "--pbkdf-force-iterations", "1000", str(volume), str(second)], check=True, capture_output=True)
+    volume = _with_a_second_pbkdf2_slot(argon2_volume, tmp_path)
     spoiled = rewrite_luks2_metadata(volume.read_bytes(), lambda metadata: metadata["keyslots"]["1"]["kdf"].update(
         type="scrypt"))
     assert [slot.index for slot in _layout(spoiled).slots] == [0]
     source, items, _ = _opened(spoiled, tmp_path)
     assert KNOWN.path in items
     source.close()
-    source, items, errors = _walk(tmp_path / "volume.raw", "the other user's passphrase")
+    source, items, errors = _walk(tmp_path / "volume.raw", SECOND_PASSPHRASE)
     assert not items
     assert [(e.kind, e.message) for e in errors] == [(ProblemKind.ENCRYPTED, (
         f"{WRONG} (key slot 1's KDF (scrypt), split hash (sha256) or cipher (aes-xts-plain64) is not run by "

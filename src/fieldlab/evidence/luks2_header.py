@@ -67,12 +67,9 @@ def read_luks2_header(data: RangeReader) -> LuksHeader:
 
 def _read_copy(data: RangeReader, offset: int) -> _Copy | Problem:
     where = "first" if offset == 0 else f"second (at byte {offset:,})"
-    try:
-        head = data.read(offset, BINARY_SIZE)
-    except OSError as exc:
-        return Problem(ProblemKind.UNREADABLE, f"LUKS volume: its header cannot be read: {str(exc)[:300]}")
-    if len(head) < BINARY_SIZE:
-        return _cut_short(len(head), BINARY_SIZE)
+    head = _read_whole(data, offset, BINARY_SIZE)
+    if isinstance(head, Problem):
+        return head
     magic, version, hdr_size, seqid, _, algorithm, _, _, _, own_offset = _FIXED.unpack_from(head)
     if magic != (_FIRST if offset == 0 else _SECOND) or version != 2 or own_offset != offset:
         return damaged(f"its {where} LUKS2 header has no LUKS2 magic, version or offset")
@@ -81,12 +78,9 @@ def _read_copy(data: RangeReader, offset: int) -> _Copy | Problem:
     hash_name = algorithm.split(b"\0", 1)[0].decode("ascii", "replace")
     if hash_name not in hashlib.algorithms_available or hash_name.startswith("shake"):
         return damaged(f"its {where} LUKS2 header names a checksum ({hash_name[:32]!r}) no LUKS2 writer uses")
-    try:
-        whole = data.read(offset, hdr_size)
-    except OSError as exc:
-        return Problem(ProblemKind.UNREADABLE, f"LUKS volume: its header cannot be read: {str(exc)[:300]}")
-    if len(whole) < hdr_size:
-        return _cut_short(len(whole), hdr_size)
+    whole = _read_whole(data, offset, hdr_size)
+    if isinstance(whole, Problem):
+        return whole
     checksum = hashlib.new(hash_name, whole[:CHECKSUM_AT] + bytes(CHECKSUM_SIZE) + whole[CHECKSUM_AT + CHECKSUM_SIZE:])
     if checksum.digest() != whole[CHECKSUM_AT:CHECKSUM_AT + checksum.digest_size]:
         return damaged(f"its {where} LUKS2 header's checksum does not match its contents")
@@ -103,6 +97,12 @@ def _read_copy(data: RangeReader, offset: int) -> _Copy | Problem:
     return _Copy(offset, seqid, hdr_size, metadata)
 
 
-def _cut_short(size: int, wanted: int) -> Problem:
-    return Problem(ProblemKind.TRUNCATED, f"LUKS volume: its LUKS2 header is cut short ({size:,} of {wanted:,} bytes); "
-                                          "not read")
+def _read_whole(data: RangeReader, offset: int, size: int) -> bytes | Problem:
+    try:
+        read = data.read(offset, size)
+    except OSError as exc:
+        return Problem(ProblemKind.UNREADABLE, f"LUKS volume: its header cannot be read: {str(exc)[:300]}")
+    if len(read) < size:
+        return Problem(ProblemKind.TRUNCATED,
+                       f"LUKS volume: its LUKS2 header is cut short ({len(read):,} of {size:,} bytes); not read")
+    return read
