@@ -50,6 +50,25 @@ def iter_problems(store: CaseStore, kind: ProblemKind | None = None) -> Iterator
 
 
 @dataclass(frozen=True)
+class ListedFile:
+    """A file the walk listed, as a report names it."""
+
+    path: str
+    size: int
+    mtime: float | None
+
+
+def cloud_only_files(store: CaseStore, exhibit_ref: str, *, limit: int) -> tuple[ListedFile, ...]:
+    """The first ``limit`` cloud-only placeholders of an exhibit, in walk order: names for a production order."""
+    query = (select(items.c.path, items.c.size, items.c.mtime)
+             .select_from(items.join(exhibits, exhibits.c.id == items.c.exhibit_id))
+             .where(exhibits.c.ref == exhibit_ref, items.c.flags.like("%cloud_only%"))
+             .order_by(items.c.id).limit(limit))
+    with store.engine.connect() as conn:
+        return tuple(ListedFile(r.path, r.size, r.mtime) for r in conn.execute(query))
+
+
+@dataclass(frozen=True)
 class ExhibitProblem:
     """One recorded problem of an exhibit, for the dashboard."""
 
@@ -148,6 +167,7 @@ def exhibit_count_queries(exhibit_id: int | None = None) -> ExhibitCountQueries:
             func.count(case((_deleted_user_file(), 1))).label("deleted"),
             func.count(case((and_(_deleted_user_file(), items.c.kind == "name_only"), 1))).label("names_only"),
             func.count(case((items.c.flags.like("%pseudo%"), 1))).label("pseudo"),
+            func.count(case((items.c.flags.like("%cloud_only%"), 1))).label("cloud_only"),
             func.count(case((items.c.known_good.is_(True), 1))).label("known_good"),
             func.count(case((is_file, 1))).label("files"),
             func.coalesce(func.sum(case((is_file, items.c.size))), 0).label("bytes"),

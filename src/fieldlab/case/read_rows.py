@@ -51,7 +51,7 @@ class ExhibitCounts:
     source: str
     files: int = 0  # regular files listed
     bytes: int = 0
-    files_read: int = 0  # read and hashed, or failed with an error
+    files_read: int = 0  # read and hashed, failed with an error, or nothing on the disk to read (cloud-only)
     bytes_read: int = 0
     media: int = 0
     links: int = 0
@@ -66,6 +66,7 @@ class ExhibitCounts:
     deleted: int = 0  # deleted user files with content or a name (names whose content is gone included)
     deleted_names_only: int = 0  # of those, names whose metadata and content are gone
     pseudo_entries: int = 0  # file-system records TSK lists like files (reserved MFT records, exFAT labels): not counted
+    cloud_only: int = 0  # cloud placeholders (OneDrive): listed, their content held by the provider, not on the disk
     known_good: int = 0  # matched a known-good set: left out of review and of the counts
     walk_complete: bool = False
     finished: bool = False
@@ -123,7 +124,7 @@ def fold_exhibit_counts(
             media=r.media, links=r.links, special=r.special, extension_mismatches=r.mismatches,
             problems=problem_counts.get(r.id, Counter()), walk_complete=bool(r.walk_complete),
             finished=r.scan_finished_at is not None, deleted=r.deleted, deleted_names_only=r.names_only,
-            pseudo_entries=r.pseudo, known_good=r.known_good, hash_state=r.hash_state,
+            pseudo_entries=r.pseudo, cloud_only=r.cloud_only, known_good=r.known_good, hash_state=r.hash_state,
             media_decoded=decoded_by_exhibit.get(r.id, 0),
         )
         for (ex_id, _item), labels in per_item.items():

@@ -96,13 +96,14 @@ class ItemRow(NamedTuple):
 def item_row(item: Item) -> ItemRow:
     return ItemRow(
         item.locator.to_text(), item.path, item.kind.value, item.size, item.mtime, item.atime, item.ctime, item.btime,
-        item.link_target, stored_flags(item.flags), listed_state(item.kind),
+        item.link_target, stored_flags(item.flags), listed_state(item.kind, item.flags),
     )
 
 
-def listed_state(kind: ItemKind) -> str:
-    """A listed item's state: a file waits to be read, anything else (a link, a FIFO, a name only) is done."""
-    return "pending" if kind is ItemKind.FILE else "done"
+def listed_state(kind: ItemKind, flags: frozenset[ItemFlag] = frozenset()) -> str:
+    """A listed item's state: a file waits to be read, anything else (a link, a FIFO, a name only, a cloud-only
+    placeholder whose content is not on the disk) is done."""
+    return "pending" if kind is ItemKind.FILE and ItemFlag.CLOUD_ONLY not in flags else "done"
 
 
 # The items the perceptual stage decodes: read pictures and videos with content, neither known-good nor a carved

@@ -30,7 +30,9 @@ from fieldlab.evidence.ntfs_index import IndexName, list_ntfs_folder
 from fieldlab.evidence.ntfs_mft_names import MftNames, large_folders
 from fieldlab.evidence.ntfs_orphans import orphan_names
 from fieldlab.evidence.ntfs_record import MftRecords
+from fieldlab.evidence.ntfs_reparse import WOF_STREAM, ReparseError, file_reparse_point, reparse_flag, wof_format
 from fieldlab.evidence.priority import NEUTRAL, folder_rank
+from fieldlab.evidence.wof import WofContent
 from fieldlab.locator import Locator, display_bytes
 from fieldlab.problems import Problem, ProblemKind
 
@@ -277,21 +279,27 @@ def _entry_items(
     if meta_type != _REG:
         yield _item(base, meta.addr, path, display_prefix, ItemKind.SPECIAL, 0, meta, flags)
         return
-    file = _item(base, meta.addr, path, display_prefix, ItemKind.FILE, max(int(meta.size), 0), meta, flags)
+    size = max(int(meta.size), 0)
     if fs_kind != "ntfs" and extents is None:
-        yield file
+        yield _item(base, meta.addr, path, display_prefix, ItemKind.FILE, size, meta, flags)
         return
     try:  # only NTFS has named data streams; listing attributes costs ~10 us a file
         attributes = list(entry)
     except (OSError, RuntimeError):
         attributes = []
-    if extents is not None and attributes:
+    reparse = reparse_flag(file_reparse_point(entry, attributes), attributes, size) if fs_kind == "ntfs" else None
+    if reparse is not None:
+        flags.add(reparse)
+    file = _item(base, meta.addr, path, display_prefix, ItemKind.FILE, size, meta, flags)
+    # a cloud-only or WOF file's data stream is not its content (sparse, or not WOF's): never read as runs
+    if extents is not None and attributes and reparse in (None, ItemFlag.CLOUD_LOCAL):
         found = default_stream_extents(entry, attributes, file.size, fs_kind, fs.info.block_size, fs.info.last_block,
                                        extents.placement, extents.records)
         if found is not None:
             extents.table.offer(file.locator.to_text(), found)
     yield file
-    yield from _named_streams(attributes, base, meta, path, display_prefix, flags)
+    folded = WOF_STREAM if reparse is ItemFlag.WOF_COMPRESSED else None  # the file's own content, compressed
+    yield from _named_streams(attributes, base, meta, path, display_prefix, flags - {reparse}, folded)
 
 
 def _is_pseudo_entry(fs_kind: str, name: bytes, address: int, orphan: bool) -> bool:
@@ -312,11 +320,12 @@ def _open_meta(fs: pytsk3.FS_Info, address: int) -> pytsk3.File | None:
 
 
 def _named_streams(attributes: list[pytsk3.Attribute], base: Locator | None, meta, path: bytes,  # noqa: ANN001
-                   display_prefix: str, flags: set) -> Iterator[Item]:
-    """NTFS alternate data streams: each its own item, since material is hidden there."""
+                   display_prefix: str, flags: set, folded: bytes | None) -> Iterator[Item]:
+    """NTFS alternate data streams: each its own item, since material is hidden there; not ``folded``, the stream
+    a WOF file's content is read from (``wof.py``)."""
     for attribute in attributes:
         info = attribute.info
-        if int(info.type) != _NTFS_DATA or not info.name or info.name == b"$Data":
+        if int(info.type) != _NTFS_DATA or not info.name or info.name in (b"$Data", folded):
             continue
         if path == b"$BadClus" and info.name == b"$Bad":
             continue  # a sparse stream as large as the volume: file-system bookkeeping, never content
@@ -398,10 +407,16 @@ class ImageFileReader:
 
 
 class TskFileReader(ImageFileReader):
+    """A file or named stream read through TSK; an NTFS file whose reparse point says its content is elsewhere is
+    read from there (WOF) or refused (a cloud-only placeholder): never its sparse data stream's zeros."""
+
     def __init__(self, fs: pytsk3.FS_Info, address: int, stream: bytes | None) -> None:
         self._file = fs.open_meta(inode=address)
         self._attribute: tuple = ()
+        self._wof: WofContent | None = None
         self.size = int(self._file.info.meta.size) if self._file.info.meta is not None else 0
+        if stream is None and fs_type_name(fs) == "ntfs":
+            self._wof = _reparsed_content(self._file, max(self.size, 0))
         if stream is not None:
             for attribute in self._file:
                 if attribute.info.name == stream and int(attribute.info.type) == _NTFS_DATA:
@@ -412,4 +427,29 @@ class TskFileReader(ImageFileReader):
                 raise FileNotFoundError(f"stream {display_bytes(stream)} not found")
 
     def _read_at(self, offset: int, size: int) -> bytes:
+        if self._wof is not None:
+            return self._wof.read(offset, size)
         return self._file.read_random(offset, size, *self._attribute)
+
+
+def _reparsed_content(file: pytsk3.File, size: int) -> WofContent | None:
+    """A WOF file's decompressed content, or None for a file TSK reads as it is; ReparseError for a cloud-only
+    placeholder (nothing here to read) or a WOF file fieldlab cannot decompress."""
+    attributes = list(file)
+    point = file_reparse_point(file, attributes)
+    flag = reparse_flag(point, attributes, size)
+    if flag is ItemFlag.CLOUD_ONLY:
+        raise ReparseError("a cloud-only placeholder: its content is held by the cloud provider, not on this disk",
+                           ProblemKind.NORMAL)
+    if flag is not ItemFlag.WOF_COMPRESSED or point is None:
+        return None
+    form = wof_format(point)
+    stream = next((a for a in attributes if int(a.info.type) == _NTFS_DATA and a.info.name == WOF_STREAM), None)
+    if stream is None:
+        raise ReparseError(f"WOF {form.name}: no {WOF_STREAM.decode()} stream holds the content")
+    info = stream.info
+
+    def read_stream(offset: int, length: int) -> bytes:
+        return file.read_random(offset, length, info.type, info.id) if length else b""
+
+    return WofContent(read_stream, max(int(info.size), 0), size, form)

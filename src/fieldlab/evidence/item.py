@@ -28,6 +28,9 @@ class ItemFlag(str, enum.Enum):
     DUPLICATE = "duplicate"  # carved from free space, yet the same content as a file the file system lists
     PSEUDO = "pseudo"  # a file-system record TSK lists like a file, no user's (reserved MFT records, exFAT labels)
     TRUNCATED = "truncated"  # its content stops early (a cut archive, damage, a bomb stopped): the readable prefix
+    CLOUD_ONLY = "cloud_only"  # a cloud placeholder (OneDrive): content held by the provider, not on this disk
+    CLOUD_LOCAL = "cloud_local"  # a cloud provider's file whose content is also on this disk: read as usual
+    WOF_COMPRESSED = "wof_compressed"  # compressed by Windows (WOF, "Compact OS"): read decompressed
 
 
 def stored_flags(flags: Iterable[ItemFlag]) -> str:

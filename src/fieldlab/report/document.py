@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from fieldlab import __version__
 from fieldlab.case.item_rows import exhibit_rows
 from fieldlab.case.phone import case_devices
-from fieldlab.case.queries import ClassifierUse, classifier_uses, exhibit_counts, iter_problems
+from fieldlab.case.queries import ClassifierUse, classifier_uses, cloud_only_files, exhibit_counts, iter_problems
 from fieldlab.case.read_rows import ExhibitCounts
 from fieldlab.case.store import CaseStore
 from fieldlab.errors import OptionError
@@ -28,6 +28,7 @@ from fieldlab.report.pictures import Picture, PictureStyle, item_pictures
 from fieldlab.report.verdict import problems_summary
 
 ERRORS_SHOWN = 5  # messages quoted per exhibit and stage; the count covers all of them
+CLOUD_ONLY_SHOWN = 50  # cloud-only placeholders named per exhibit; the count covers all of them
 SCAN_ACTIONS = ("scan_started", "scan_resumed")
 BASIS_MEANING = {
     "hash set": "Matched a categorised record of a hash set, and no examiner in this case put it in another category.",
@@ -156,7 +157,8 @@ class Coverage:
     deleted: int
     deleted_names_only: int
     pseudo_entries: int
-    known_good: int
+    cloud_only: int  # cloud placeholders: listed, their content not on the disk
+    cloud_only_first: tuple[Fact, ...]  # the first ``CLOUD_ONLY_SHOWN`` of them: path -> size and modified time
     errors: int
     problems: str  # by kind, as the verdict shows them
     walk_complete: bool
@@ -500,13 +502,21 @@ def _setting(detail: dict, key: str) -> str:
 
 def _coverage(store: CaseStore) -> tuple[Coverage, ...]:
     grouped = _error_groups(store)
-    return tuple(_covered(counts, grouped.get(counts.ref, ())) for counts in exhibit_counts(store))
+    return tuple(_covered(counts, grouped.get(counts.ref, ()), _cloud_only_first(store, counts))
+                 for counts in exhibit_counts(store))
 
 
-def _covered(c: ExhibitCounts, groups: tuple[ErrorGroup, ...]) -> Coverage:
+def _covered(c: ExhibitCounts, groups: tuple[ErrorGroup, ...], cloud_only: tuple[Fact, ...]) -> Coverage:
     return Coverage(c.ref, c.files, c.bytes, c.files_read, c.bytes_read, c.media, c.media_decoded, c.deleted,
-                    c.deleted_names_only, c.pseudo_entries, c.known_good, c.errors, problems_summary(c.problems),
-                    c.walk_complete, c.finished, groups)
+                    c.deleted_names_only, c.pseudo_entries, c.cloud_only, cloud_only, c.known_good, c.errors,
+                    problems_summary(c.problems), c.walk_complete, c.finished, groups)
+
+
+def _cloud_only_first(store: CaseStore, counts: ExhibitCounts) -> tuple[Fact, ...]:
+    if not counts.cloud_only:
+        return ()
+    return tuple(Fact(f.path, f"{f.size:,} bytes" + (f", modified {utc_text(f.mtime)}" if f.mtime else ""))
+                 for f in cloud_only_files(store, counts.ref, limit=CLOUD_ONLY_SHOWN))
 
 
 def _error_groups(store: CaseStore) -> dict[str, tuple[ErrorGroup, ...]]:

@@ -20,6 +20,16 @@ def deleted_summary(ex: ExhibitCounts) -> str:
     return f"{ex.deleted:,}" + (f" ({ex.deleted_names_only:,} names only)" if ex.deleted_names_only else "")
 
 
+def cloud_only_note(ex: ExhibitCounts) -> str | None:
+    """What an examiner must know of an exhibit's cloud placeholders: they are listed but their content (for a
+    production order to the provider) is not on the disk, so nothing about them was hashed or matched."""
+    if not ex.cloud_only:
+        return None
+    files = "1 file is a cloud-only placeholder" if ex.cloud_only == 1 else \
+        f"{ex.cloud_only:,} files are cloud-only placeholders"
+    return f"{files}: names listed, content not on this disk (held by the cloud provider)"
+
+
 def shown_categories(counts: Sequence[ExhibitCounts]) -> list[str]:
     """The category rows: the UK indecent categories and uncategorised always, so the layout is the same from
     scan to scan; any other label (a US profile, non-indecent) only when some exhibit has it."""
@@ -102,6 +112,9 @@ class VerdictTable:
             for row, measure in enumerate(self.measures):
                 table.add_row(measure, *(cells[index][row] for index in chunk))
             yield table
+        for ex in self.counts:
+            if note := cloud_only_note(ex):
+                yield Text(f"{ex.ref}: {note}.", overflow="fold")
         if self.details and any(ex.problems for ex in self.counts):  # under all the tables, never wrapped into one
             yield Text.from_markup(f"Each problem, by kind: {self.details}")
 
@@ -127,6 +140,7 @@ def summary_json(ex: ExhibitCounts) -> dict:
         "hits_by_category": dict(ex.hits_by_category), "near_items": ex.near_items,
         "near_by_category": dict(ex.near_by_category), "known_good": ex.known_good,
         "deleted": ex.deleted, "deleted_names_only": ex.deleted_names_only, "pseudo_entries": ex.pseudo_entries,
+        "cloud_only": ex.cloud_only,
         "extension_mismatches": ex.extension_mismatches, "errors": ex.errors,
         "problems": {kind.value: ex.problems[kind.value] for kind in ProblemKind if ex.problems.get(kind.value)},
         "image_hash": ex.hash_state,

@@ -379,6 +379,9 @@ class _ScanRun:
         file = ItemKind.FILE.value  # once: an enum member's value is a Python-level property
         files = [row for row in rows if row.kind == file]
         self._walked.add(len(files), sum(row.size for row in files))
+        if settled := [row for row in files if row.state != "pending"]:  # cloud-only: nothing on the disk to read
+            self.progress.files_read += len(settled)
+            self.progress.bytes_read += sum(row.size for row in settled)
         self._update_listed()
         self._report()
 

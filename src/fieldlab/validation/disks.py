@@ -496,6 +496,9 @@ def _libntfs() -> ctypes.CDLL:
         ("ntfs_attr_close", None, [p]),
         ("ntfs_inode_close", i, [p]),
         ("ntfs_inode_close_in_dir", i, [p, p]),
+        ("ntfs_attr_truncate", i, [p, i64]),
+        ("ntfs_set_ntfs_reparse_data", i, [p, ctypes.c_char_p, ctypes.c_size_t, i]),
+        ("ntfs_set_ntfs_attrib", i, [p, ctypes.c_char_p, ctypes.c_size_t, i]),
     ):
         getattr(lib, function).restype = result
         getattr(lib, function).argtypes = args
@@ -573,6 +576,39 @@ class _NtfsVolume:
                 written += count
         finally:
             self._lib.ntfs_attr_close(attribute)
+
+    def make_sparse(self, path: str, size: int) -> None:
+        """Extend the file's unnamed data to ``size`` bytes without writing them: libntfs-3g makes the new part
+        a hole (a sparse run), as Windows leaves a cloud placeholder's or a WOF-compressed file's data."""
+        inode = self._open(path)
+        try:
+            attribute = self._lib.ntfs_attr_open(inode, _AT_DATA, self._unnamed, 0)
+            self._check(attribute, f"cannot open the data of {path}")
+            try:
+                self._check(self._lib.ntfs_attr_truncate(attribute, size) == 0, f"cannot extend {path}")
+            finally:
+                self._lib.ntfs_attr_close(attribute)
+        finally:
+            self._lib.ntfs_inode_close(inode)
+
+    def set_reparse_point(self, path: str, data: bytes) -> None:
+        """Give the file a reparse point (tag, length, reserved, data), as the ``system.ntfs_reparse_data`` xattr
+        of ntfs-3g does; libntfs-3g also sets the REPARSE_POINT attribute and indexes it in ``$Extend/$Reparse``."""
+        inode = self._open(path)
+        try:
+            self._check(self._lib.ntfs_set_ntfs_reparse_data(inode, data, len(data), 0) == 0,
+                        f"cannot set the reparse point of {path}")
+        finally:
+            self._lib.ntfs_inode_close(inode)
+
+    def set_file_attributes(self, path: str, attributes: int) -> None:
+        """The file's Windows attributes (``system.ntfs_attrib``): libntfs-3g keeps those Windows lets a user set."""
+        inode = self._open(path)
+        try:
+            value = attributes.to_bytes(4, "little")
+            self._check(self._lib.ntfs_set_ntfs_attrib(inode, value, 4, 0) == 0, f"cannot set attributes of {path}")
+        finally:
+            self._lib.ntfs_inode_close(inode)
 
     def delete(self, path: str) -> None:
         head, _, name = path.rpartition("/")
