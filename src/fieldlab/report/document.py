@@ -159,6 +159,7 @@ class Coverage:
     pseudo_entries: int
     cloud_only: int  # cloud placeholders: listed, their content not on the disk
     cloud_only_first: tuple[Fact, ...]  # the first ``CLOUD_ONLY_SHOWN`` of them: path -> size and modified time
+    known_good: int
     errors: int
     problems: str  # by kind, as the verdict shows them
     walk_complete: bool
