@@ -435,7 +435,10 @@ class TskFileReader(ImageFileReader):
 def _reparsed_content(file: pytsk3.File, size: int) -> WofContent | None:
     """A WOF file's decompressed content, or None for a file TSK reads as it is; ReparseError for a cloud-only
     placeholder (nothing here to read) or a WOF file fieldlab cannot decompress."""
-    attributes = list(file)
+    try:
+        attributes = list(file)
+    except (OSError, RuntimeError):
+        return None  # no attribute to tell: read as TSK reads it, as before
     point = file_reparse_point(file, attributes)
     flag = reparse_flag(point, attributes, size)
     if flag is ItemFlag.CLOUD_ONLY:

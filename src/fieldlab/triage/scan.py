@@ -377,11 +377,8 @@ class _ScanRun:
         else:
             self.store.add_item_rows(self.exhibit.id, rows)
         file = ItemKind.FILE.value  # once: an enum member's value is a Python-level property
-        files = [row for row in rows if row.kind == file]
+        files = [row for row in rows if row.kind == file and row.state == "pending"]  # not cloud-only: nothing to read
         self._walked.add(len(files), sum(row.size for row in files))
-        if settled := [row for row in files if row.state != "pending"]:  # cloud-only: nothing on the disk to read
-            self.progress.files_read += len(settled)
-            self.progress.bytes_read += sum(row.size for row in settled)
         self._update_listed()
         self._report()
 
