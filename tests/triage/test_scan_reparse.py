@@ -6,18 +6,26 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import sqlite3
 from pathlib import Path
 
+import lxml.html
 import pytest
+from fastapi.testclient import TestClient
 from lxml import etree
+from rich.console import Console
 
 import fieldlab
 from fieldlab import api
+from fieldlab.case.store import CaseStore
 from fieldlab.report.dfxml import DFXML_NS, FIELDLAB_NS
-from fieldlab.report.verdict import cloud_only_note, summary_json
+from fieldlab.report.verdict import cloud_only_note, summary_json, verdict_table
+from fieldlab.web import WebConfig, create_app
+from fieldlab.web.accounts import add_user
 from tests.evidence.disk_builders import to_e01
 from tests.evidence.ntfs_reparse_builders import CLOUD_SIZE, CONTENT, LOCAL, PLAIN, build_laptop_volume
+from tests.web.web_case import PASSWORDS, login
 
 BEACH = "Users/a/OneDrive/Pictures/beach.jpg"
 
@@ -76,8 +84,11 @@ def test_the_summary_counts_placeholders_and_says_what_they_are(laptop_case: Pat
     assert counts.cloud_only == 2
     assert counts.files_read == counts.files  # nothing left to read: the placeholders have nothing on the disk
     assert summary_json(counts)["cloud_only"] == 2
-    assert cloud_only_note(counts) == ("2 files are cloud-only placeholders: names listed, content not on this "
-                                       "disk (held by the cloud provider)")
+    note = "2 files are cloud-only placeholders: names listed, content not on this disk (held by the cloud provider)"
+    assert cloud_only_note(counts) == note
+    console = Console(record=True, width=80)
+    console.print(verdict_table([counts]))
+    assert f"EX1: {note}." in " ".join(console.export_text().split())
 
 
 def test_the_report_names_the_placeholders(laptop_case: Path, tmp_path: Path) -> None:
@@ -104,3 +115,18 @@ def test_csv_and_dfxml_carry_the_flags(laptop_case: Path, tmp_path: Path) -> Non
     assert beach.findtext(f"{{{FIELDLAB_NS}}}flags") == "cloud_only"
     assert beach.findtext(f"{{{DFXML_NS}}}filesize") == str(CLOUD_SIZE)
     assert beach.find(f"{{{DFXML_NS}}}hashdigest") is None
+
+
+def test_the_review_apps_item_page_shows_the_flag(laptop_case: Path, tmp_path: Path) -> None:
+    case = Path(shutil.copytree(laptop_case, tmp_path / "case"))
+    store = CaseStore.open(case, create=False)
+    try:
+        add_user(store, "examiner1", "examiner", password=PASSWORDS["examiner1"], actor="test setup")
+    finally:
+        store.close()
+    (item_id,) = _rows(case, f"SELECT id FROM items WHERE path = '{BEACH}'")[0]
+    with TestClient(create_app(case, WebConfig())) as client:
+        assert login(client, "examiner1").status_code == 303
+        page = lxml.html.fromstring(client.get(f"/item/{item_id}").text)
+    (flags,) = page.xpath('//tr[th="Flags"]/td')
+    assert [flag.text for flag in flags.xpath('.//span[@class="flag"]')] == ["cloud_only"]
