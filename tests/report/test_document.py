@@ -159,6 +159,17 @@ def _overlapping_words(pdf: Path, page: int) -> list[tuple[str, str]]:
     return clashes
 
 
+def words_past_the_right_margin(pdf: Path, margin: float = 20.0) -> list[tuple[int, str]]:
+    """(page, word) of every word that ends less than ``margin`` points from a page's right edge: a table too wide
+    for its page runs into the margin and off it, where the reader loses its last columns."""
+    xhtml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    past = []
+    for number, (width, body) in enumerate(re.findall(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', xhtml, re.DOTALL), 1):
+        past += [(number, word) for end, word in re.findall(r'xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', body)
+                 if float(end) > float(width) - margin]
+    return past
+
+
 def test_no_words_of_the_charging_pages_overlap_in_the_pdf(report_case: ReportCase, tmp_path: Path) -> None:
     output = tmp_path / "report.pdf"
     result = CliRunner().invoke(app, ["report", str(report_case.case), "--format", "pdf", "-o", str(output),
@@ -170,6 +181,7 @@ def test_no_words_of_the_charging_pages_overlap_in_the_pdf(report_case: ReportCa
     assert charging
     for page in charging:
         assert _overlapping_words(output, page) == [], page
+    assert words_past_the_right_margin(output) == []
 
 
 def test_evidence_names_and_declarations_are_shown_escaped_never_as_markup(report_case: ReportCase) -> None:

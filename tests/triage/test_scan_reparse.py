@@ -25,6 +25,7 @@ from fieldlab.web import WebConfig, create_app
 from fieldlab.web.accounts import add_user
 from tests.evidence.disk_builders import to_e01
 from tests.evidence.ntfs_reparse_builders import CLOUD_SIZE, CONTENT, LOCAL, PLAIN, build_laptop_volume
+from tests.report.test_document import words_past_the_right_margin
 from tests.web.web_case import PASSWORDS, login
 
 BEACH = "Users/a/OneDrive/Pictures/beach.jpg"
@@ -99,6 +100,13 @@ def test_the_report_names_the_placeholders(laptop_case: Path, tmp_path: Path) ->
         "disk")
     assert f'<th class="path">{BEACH}</th><td>{CLOUD_SIZE:,} bytes, modified ' in html
     assert "Users/a/OneDrive/Pictures/party.jpg" in html
+
+
+def test_the_pdf_reports_tables_of_problems_and_placeholders_stay_within_the_page(laptop_case: Path,
+                                                                                   tmp_path: Path) -> None:
+    """Several problem kinds and uncounted file-system records make the coverage table's cells long: they wrap."""
+    pdf = Path(api.report(laptop_case, "pdf", tmp_path / "report.pdf").path)
+    assert words_past_the_right_margin(pdf) == []
 
 
 def test_csv_and_dfxml_carry_the_flags(laptop_case: Path, tmp_path: Path) -> None:
