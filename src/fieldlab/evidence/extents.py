@@ -24,7 +24,7 @@ past it as they lie), so their runs are read whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import pytsk3
 
@@ -39,11 +39,14 @@ _DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 _READ_AS_RUNS = ("ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4")  # fs_type_name values
 
 
-@dataclass(frozen=True, slots=True)
-class Extents:
+class Extents(NamedTuple):
     """A file's content as runs of the media: ``runs`` are (media offset, length) in file order and cover
     ``size``; bytes at or past ``initialized`` read as zeros.  A resident file has no runs and its ``resident``
-    content instead."""
+    content instead.
+
+    A named tuple, not a dataclass: one is made per file in the walker, again in the scan's main process, and once
+    more in a reader, and it crosses both process boundaries as a plain tuple (``RunsFields``; pickle's C code alone,
+    0.9 us a file pickled and unpickled, against 10 us as a frozen dataclass with slots)."""
 
     runs: tuple[tuple[int, int], ...]
     size: int
@@ -54,6 +57,14 @@ class Extents:
     def first_offset(self) -> int:
         """Where the content starts on the media; -1 for a resident file (its record was read by the walk)."""
         return self.runs[0][0] if self.runs else -1
+
+    def plain(self) -> RunsFields:
+        """The fields as a plain tuple, to cross a process boundary: pickle takes a named tuple apart and makes it
+        again through Python-level calls."""
+        return (self.runs, self.size, self.initialized, self.resident)
+
+
+RunsFields = tuple[tuple[tuple[int, int], ...], int, int, bytes]  # an Extents as the plain tuple sent between processes
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from fieldlab.detect.filetype import HEAD_SIZE, FileType, extension_mismatch, id
 from fieldlab.evidence.archive_formats.registry import BY_KIND, kind_from_head
 from fieldlab.evidence.archives import MAX_DEPTH, ArchiveError, Passwords
 from fieldlab.evidence.context import EvidenceContext, OpenedExhibit
-from fieldlab.evidence.extents import Extents
+from fieldlab.evidence.extents import Extents, RunsFields
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags
 from fieldlab.evidence.nested import archive_levels, member_items
@@ -48,7 +48,8 @@ class ReadTask(NamedTuple):
     size: int  # as listed by the walk
     mtime: float | None
     flags: str = ""  # as stored: members of a deleted archive are deleted too
-    extents: Extents | None = None  # where the walk found its content on the media: read from there, not via TSK
+    extents: RunsFields | None = None  # where the walk found its content on the media (an Extents as a plain tuple,
+    # so a batch pickles in C alone: see TupleBatch): read from there, not via TSK
 
     @property
     def name(self) -> str:
@@ -156,10 +157,10 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
     )
 
 
-def _opened(exhibit: OpenedExhibit, locator: Locator, extents: Extents | None, passwords: Passwords) -> ItemHandle:
+def _opened(exhibit: OpenedExhibit, locator: Locator, extents: RunsFields | None, passwords: Passwords) -> ItemHandle:
     """The item by its media runs when the walk gave them (a disk image's plain file), else by its locator."""
     if extents is not None and isinstance(exhibit.source, ImageSource):
-        return exhibit.source.open_extents(extents)
+        return exhibit.source.open_extents(Extents._make(extents))
     return reopen_item(exhibit, locator, passwords)
 
 
@@ -170,7 +171,8 @@ def _children(
     """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
     cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
     pictures embedded in a document or unknown file.  The item is opened again only when its first bytes (or its
-    type) say so."""
+    type) say so, and as it was for its digests (by its media runs when the walk gave them: TSK re-reading its
+    metadata would inflate its MFT chunk in an E01 again)."""
     flags = parsed_flags(task.flags)
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], ()  # a picture from a cache or carved: whatever it looks like, it holds nothing more
@@ -184,7 +186,7 @@ def _children(
     if kind is None and not exif_run and not embedded:
         return [], ()
     try:
-        handle = reopen_item(exhibit, locator, passwords)
+        handle = _opened(exhibit, locator, task.extents, passwords)
     except ReopenError as exc:
         return [], (Problem(exc.problem.kind, f"archive not opened: {exc}"),)
     try:

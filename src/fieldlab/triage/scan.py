@@ -410,8 +410,8 @@ class _ScanRun:
                     return
             placed = self._ordered.pop(0)
             batch = [i for i, _ in placed]
-            tasks = TupleBatch(ReadTask, [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags, runs)
-                                          for i, runs in placed])
+            tasks = TupleBatch(ReadTask, [ReadTask(i.id, i.locator, i.path, i.size, i.mtime, i.flags,
+                                                   None if runs is None else runs.plain()) for i, runs in placed])
             in_flight[pool.submit(read_batch, self.spec, tasks, self.read_options)] = batch
 
     def _ordered_batches(self) -> list[list[tuple[PendingItem, Extents | None]]]:

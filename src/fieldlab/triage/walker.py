@@ -26,7 +26,7 @@ from typing import Iterator, Union
 
 from fieldlab.case.store import ItemRow, item_row, listed_state
 from fieldlab.errors import ScanError
-from fieldlab.evidence.extents import Extents
+from fieldlab.evidence.extents import Extents, RunsFields
 from fieldlab.evidence.folder import FolderEntry, walk_folder_entries
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import ItemKind, WalkError
@@ -39,7 +39,6 @@ CHUNK_SECONDS = 0.05  # a slow walk (a damaged disk, a network share) still send
 _STOP_SECONDS = 5
 
 # What the walker sends: a row and its runs (as Extents' fields), or a problem of the walk.
-RunsFields = tuple[tuple[tuple[int, int], ...], int, int, bytes]
 Walked = Union[tuple[ItemRow, "RunsFields | None"], WalkError]
 
 
@@ -125,7 +124,7 @@ def folder_row(entry: FolderEntry) -> ItemRow:
 
 
 def runs_of(fields: RunsFields) -> Extents:
-    return Extents(*fields)
+    return Extents._make(fields)
 
 
 def _walk(spec: SourceSpec, sending: Connection) -> None:
@@ -143,8 +142,7 @@ def _walk(spec: SourceSpec, sending: Connection) -> None:
                 else:
                     row = item_row(entry)
                     held = extents.take(row[0]) if extents is not None and entry.kind is ItemKind.FILE else None
-                    fields = None if held is None else (held.runs, held.size, held.initialized, held.resident)
-                    chunk.append((row, fields))
+                    chunk.append((row, None if held is None else held.plain()))
                 if len(chunk) >= CHUNK_ENTRIES or time.monotonic() - sent >= CHUNK_SECONDS:
                     sending.send(chunk)
                     chunk, sent = [], time.monotonic()
