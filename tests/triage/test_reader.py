@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
+import pytest
+
+from fieldlab.evidence.context import EvidenceContext
+from fieldlab.evidence.image import ImageSource
+from fieldlab.evidence.item import Item
 from fieldlab.evidence.sources import describe_source
 from fieldlab.locator import Locator
 from fieldlab.problems import ProblemKind
 from fieldlab.results import ItemResult
+from fieldlab.triage import reader
 from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
+from fieldlab.validation.disks import PlantedFile, build_disk, to_e01
 
 
 def _task(root: Path, relative: str, item_id: int = 1) -> ReadTask:
@@ -76,3 +85,28 @@ def test_a_file_replaced_by_a_fifo_does_not_block(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "p")
     (result,) = read_batch(describe_source(tmp_path), [task], ReadOptions())
     assert result.error.kind is ProblemKind.UNREADABLE and "is no longer a regular file" in result.error.message
+
+
+def test_a_disk_image_file_read_by_its_runs_is_opened_again_for_its_members_by_them_not_through_tsk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container file the walk gave runs for is hashed and listed from those runs: TSK, which would re-read its
+    metadata (in an E01, inflate its MFT chunk again), is never asked to open it."""
+    members = io.BytesIO()
+    with zipfile.ZipFile(members, "w") as archive:
+        archive.writestr("inside/a.jpg", os.urandom(9000))
+        archive.writestr("b.txt", b"text " * 3000)
+    data = members.getvalue()
+    disk = build_disk(tmp_path / "disk.raw", "mbr", [("ntfs", 16, [PlantedFile("Users/x/photos.zip", data)])])
+    (e01, *_) = to_e01(disk.path, tmp_path / "e01" / "disk", compression="deflate:fast")
+    image = ImageSource(e01)
+    try:
+        (item,) = [e for e in image.walk() if isinstance(e, Item) and e.path.endswith("photos.zip")]
+        extents = image.extents.take(item.locator.to_text())
+    finally:
+        image.close()
+    assert extents is not None and extents.runs
+    monkeypatch.setattr(reader, "reopen_item", lambda *a: pytest.fail("opened through TSK"))
+    task = ReadTask(1, item.locator.to_text(), item.path, item.size, item.mtime, extents=extents.plain())
+    (result,) = read_batch(describe_source(e01), [task], ReadOptions(), EvidenceContext())
+    assert result.error is None and result.md5 == hashlib.md5(data).hexdigest()
+    assert sorted(child.path.rsplit(" › ", 1)[-1] for child in result.children) == ["b.txt", "inside/a.jpg"]
