@@ -49,16 +49,22 @@ def _libewf(segments: list[str]) -> pyewf.handle:
     return handle
 
 
+def _read_into(reader: EwfChunkReader, length: int, offset: int) -> bytes:
+    buffer = bytearray(b"\xa5" * length)
+    return bytes(buffer[:reader.read_into(memoryview(buffer), offset)])
+
+
 def _same_as_libewf(segments: list[str], reader_cache: int = 1 << 20) -> EwfChunkReader:
     reference = _libewf(segments)
     size, chunk = reference.get_media_size(), reference.get_chunk_size()
     reader = EwfChunkReader(segments, _libewf(segments), size, chunk, cache_bytes=reader_cache)
-    assert reader.read_buffer_at_offset(size, 0) == reference.read_buffer_at_offset(size, 0)
+    assert reader.read_buffer_at_offset(size, 0) == reference.read_buffer_at_offset(size, 0) == _read_into(reader, size, 0)
     rng = random.Random(3)
     for _ in range(300):  # small reads across chunk borders, at odd offsets, past the end
         offset, length = rng.randrange(0, size + 100), rng.choice([1, 511, 1024, chunk - 1, chunk + 3, 3 * chunk])
         expected = reference.read_buffer_at_offset(min(length, size - offset), offset) if offset < size else b""
         assert reader.read_buffer_at_offset(length, offset) == expected
+        assert _read_into(reader, length, offset) == expected  # straight into a buffer: the same bytes
     reference.close()
     return reader
 

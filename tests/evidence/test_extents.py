@@ -175,6 +175,11 @@ class _Media:
     def read(self, offset: int, size: int) -> bytes:
         return self.data[offset:offset + size]
 
+    def read_into(self, buffer: memoryview, offset: int) -> int:
+        data = self.read(offset, len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
 
 def test_raw_images_are_left_to_tsk_which_reads_them_in_c(tmp_path: Path) -> None:
     assert _compare_every_file(REAL_IMAGES["pytsk-ext2-raw"](tmp_path)) == (set(), 3)

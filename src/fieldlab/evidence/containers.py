@@ -83,6 +83,15 @@ class MediaReader:
             raise ValueError("read from a closed media reader")
         return self._handle.read_buffer_at_offset(size, offset)
 
+    def read_into(self, buffer: memoryview, offset: int) -> int:
+        """``read`` into ``buffer``, as many bytes as it holds (fewer at the end of the media): an E01's chunks are
+        copied there as they are inflated, without a bytes object of the whole read in between."""
+        if isinstance(self._handle, EwfChunkReader) and offset < self.size:
+            return self._handle.read_into(buffer[:self.size - offset], offset)
+        data = self.read(offset, len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
     def keep(self, runs: Sequence[tuple[int, int]]) -> None:
         """A walk is about to read these media runs (file-system metadata) over and over: a container that
         inflates what it reads (EWF) keeps them once inflated; ``()`` lets them go."""

@@ -183,13 +183,26 @@ class EwfChunkReader:
         self._kept = {index: data for index, data in self._kept.items() if index in wanted}
 
     def read_buffer_at_offset(self, size: int, offset: int) -> bytes:
+        return b"".join(self._views(size, offset))
+
+    def read_into(self, buffer: memoryview, offset: int) -> int:
+        """``read_buffer_at_offset`` into ``buffer`` (as many bytes as it holds): each chunk's part is copied there
+        as it comes, not joined first (a copy of every byte a reader hashes, ~0.1 ms a MiB)."""
+        at = 0
+        for view in self._views(len(buffer), offset):
+            buffer[at:at + len(view)] = view
+            at += len(view)
+        return at
+
+    def _views(self, size: int, offset: int) -> list[memoryview]:
+        """The media's bytes from ``offset``, as views of the chunks holding them."""
         if offset < 0 or size <= 0 or offset >= self.media_size:
-            return b""
+            return []
         end = min(offset + size, self.media_size)
         first, last = offset // self.chunk_size, (end - 1) // self.chunk_size
         if first == last:
             start = first * self.chunk_size
-            return bytes(memoryview(self._cached(first))[offset - start:end - start])
+            return [memoryview(self._cached(first))[offset - start:end - start]]
         if (last - first + 1) * self.chunk_size <= _SHARED_READ:  # metadata (TSK reads 64 KiB at any offset)
             parts = [self._cached(index) for index in range(first, last + 1)]
         else:  # file content, the image hash: the middle is read in one go and not cached, so the cache keeps
@@ -201,10 +214,10 @@ class EwfChunkReader:
             parts += self._uncached(first + part_first, last + 1 - part_last)
             if part_last:
                 parts.append(self._cached(last))
-        views = [memoryview(part) for part in parts]  # the ends cut without a copy: the join is the only one
+        views = [memoryview(part) for part in parts]  # the ends cut without a copy
         views[-1] = views[-1][:end - last * self.chunk_size]
         views[0] = views[0][offset - first * self.chunk_size:]
-        return b"".join(views)
+        return views
 
     def _cached(self, index: int) -> Chunk:
         data = self._cache.get(index)

@@ -643,26 +643,39 @@ class CarvedRunReader(ImageFileReader):
 
 class ExtentReader(ImageFileReader):
     """A file's content from its media runs (``evidence/extents.py``), or the resident content the walk read:
-    bytes past its initialised size are zeros, exactly as The Sleuth Kit reads them."""
+    bytes past its initialised size are zeros, exactly as The Sleuth Kit reads them.  Read straight into the
+    caller's buffer (``MediaReader.read_into``)."""
 
     def __init__(self, media: MediaReader, extents: Extents) -> None:
         self._media, self._extents, self.size = media, extents, extents.size
 
-    def _read_at(self, offset: int, size: int) -> bytes:
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        wanted = min(len(buffer), self.size - self._offset)
+        if wanted <= 0:
+            return 0
+        count = self._fill(memoryview(buffer)[:wanted], self._offset)
+        if not count:
+            raise OSError(f"no data at offset {self._offset} of {self.size}")
+        self._offset += count
+        return count
+
+    def _fill(self, view: memoryview, offset: int) -> int:
+        """Bytes from ``offset`` into ``view``; how many the runs hold (all of them, unless the runs end short)."""
         if self._extents.resident:
-            return self._extents.resident[offset:offset + size]
-        parts, position, end = [], 0, min(offset + size, self.size)
+            data = self._extents.resident[offset:offset + len(view)]
+            view[:len(data)] = data
+            return len(data)
+        position, end, initialized = 0, offset + len(view), self._extents.initialized
         for start, length in self._extents.runs:
             if position + length > offset and position < end:
                 first, last = max(offset, position), min(end, position + length)
-                readable = min(last, max(first, self._extents.initialized))
+                readable = min(last, max(first, initialized))
                 if readable > first:
-                    data = self._media.read(start + first - position, readable - first)
-                    if len(data) != readable - first:
+                    got = self._media.read_into(view[first - offset:readable - offset], start + first - position)
+                    if got != readable - first:
                         raise OSError(f"media ends inside the file's run at offset {start}")
-                    parts.append(data)
-                parts.append(bytes(last - readable))
+                view[readable - offset:last - offset] = bytes(last - readable)
             position += length
             if position >= end:
                 break
-        return b"".join(parts)
+        return max(0, min(end, position) - offset)
