@@ -42,9 +42,10 @@ NOT_COVERED = (
                                   "shadow-copy layer is not measured here"),
     ("encrypted phone backups", "the iOS backup and the Android .ab are unencrypted; fieldlab's decryption of both "
                                 "is covered by its own tests, not by this corpus"),
-    ("deleted files inside LUKS, and LUKS2", "the LUKS1 volume holds allocated files only: ext4's deleted files are "
-                                             "found only by carving, and free space inside an encrypted volume is "
-                                             "not carved; LUKS2 is reported, not opened (libluksde reads LUKS1)"),
+    ("deleted files inside LUKS, LUKS2, and LVM", "the LUKS1 volume holds allocated files only, and no exhibit is "
+                                                  "LUKS2 or LVM; carving inside unlocked volumes and logical volumes, "
+                                                  "LUKS2 and LVM groups over several partitions are covered by "
+                                                  "fieldlab's own tests, not by this corpus"),
 )
 LIBRARIES = ("pytsk3", "libewf-python", "pdqhash", "Pillow", "av", "numpy", "libarchive-c", "weasyprint",
              "SQLAlchemy")
