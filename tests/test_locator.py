@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldlab.locator import Layer, Locator, LocatorError, display_bytes
+from fieldlab.locator import Layer, Locator, LocatorError, display_bytes, file_path, layer_text
 
 
 @given(st.lists(st.tuples(st.sampled_from(["file", "member", "stream", "carved", "partition", "fsfile", "vss", "bde"]), st.binary()), min_size=1, max_size=5))
@@ -38,3 +38,29 @@ def test_malformed_text_is_refused(text: str) -> None:
 def test_display_escapes_control_characters_bidi_overrides_and_bad_bytes() -> None:
     shown = display_bytes(b"a\nb\x1b[31m\xff\xe2\x80\xaegpj.exe")
     assert shown == "a\\x0ab\\x1b[31m\\xff\\u202egpj.exe"
+
+
+@given(st.binary())
+def test_a_folder_files_path_is_read_from_its_text_as_parsing_reads_it(relative: bytes) -> None:
+    text = Locator.for_file(relative).to_text()
+    assert file_path(text) == relative
+    assert file_path(Locator.for_file(relative).child("member", "0:a.jpg").to_text()) is None
+    assert file_path(Locator.of("fsfile", relative).to_text()) is None
+
+
+def test_a_folder_files_text_with_a_bad_escape_is_refused_as_parsing_refuses_it() -> None:
+    with pytest.raises(LocatorError):
+        file_path("file:a%G1")
+
+
+@pytest.mark.parametrize(("name", "text", "shown"), [
+    (b"Users/alex/IMG 0001.jpg", "file:Users/alex/IMG 0001.jpg", "Users/alex/IMG 0001.jpg"),
+    (b"a|b%c", "file:a%7Cb%25c", "a|b%c"),
+    (b"caf\xc3\xa9", "file:caf%C3%A9", "caf\u00e9"),
+    (b"x\ny", "file:x%0Ay", "x\\x0ay"),
+    (b"\xff", "file:%FF", "\\xff"),
+    (b"", "file:", ""),
+])
+def test_names_needing_no_escape_are_their_own_text_and_display_and_others_are_escaped(name: bytes, text: str,
+                                                                                        shown: str) -> None:
+    assert layer_text("file", name) == text and display_bytes(name) == shown

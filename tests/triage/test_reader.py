@@ -15,7 +15,7 @@ from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item
 from fieldlab.evidence.sources import describe_source
-from fieldlab.locator import Locator
+from fieldlab.locator import Locator, display_bytes
 from fieldlab.problems import ProblemKind
 from fieldlab.results import ItemResult
 from fieldlab.triage import reader
@@ -23,9 +23,11 @@ from fieldlab.triage.reader import ReadOptions, ReadTask, read_batch
 from fieldlab.validation.disks import PlantedFile, build_disk, to_e01
 
 
-def _task(root: Path, relative: str, item_id: int = 1) -> ReadTask:
-    st = (root / relative).stat()
-    return ReadTask(item_id, Locator.for_file(relative.encode()).to_text(), relative.rsplit("/", 1)[-1], st.st_size, st.st_mtime)
+def _task(root: Path, relative: str | bytes, item_id: int = 1) -> ReadTask:
+    raw = relative if isinstance(relative, bytes) else relative.encode()
+    st = os.stat(os.fsencode(root) + b"/" + raw)
+    return ReadTask(item_id, Locator.for_file(raw).to_text(), display_bytes(raw.rsplit(b"/", 1)[-1]), st.st_size,
+                    st.st_mtime)
 
 
 def test_a_file_read_normally_has_digests_type_and_no_warning(tmp_path: Path) -> None:
@@ -110,3 +112,20 @@ def test_a_disk_image_file_read_by_its_runs_is_opened_again_for_its_members_by_t
     (result,) = read_batch(describe_source(e01), [task], ReadOptions(), EvidenceContext())
     assert result.error is None and result.md5 == hashlib.md5(data).hexdigest()
     assert sorted(child.path.rsplit(" › ", 1)[-1] for child in result.children) == ["b.txt", "inside/a.jpg"]
+
+
+def test_files_with_hostile_names_deep_in_folders_are_read_by_their_path(tmp_path: Path) -> None:
+    """A folder's own files are opened by the path their locator's text holds, without parsing it into a Locator."""
+    folder = os.fsencode(tmp_path) + b"/a%7C|b/\xff\nc"
+    os.makedirs(folder)
+    names = [b"x%41.jpg", b"y|z", b"\xfe%"]
+    for index, name in enumerate(names):
+        with open(folder + b"/" + name, "wb") as out:
+            out.write(b"\xff\xd8\xff" + bytes([index]) * 50)
+    tasks = [_task(tmp_path, b"a%7C|b/\xff\nc/" + name, index) for index, name in enumerate(names)]
+    results = read_batch(describe_source(tmp_path), tasks, ReadOptions())
+    for index, result in enumerate(results):
+        assert result.error is None and result.problems == ()
+        assert result.md5 == hashlib.md5(b"\xff\xd8\xff" + bytes([index]) * 50).hexdigest()
+        assert result.file_type == "jpeg"
+    assert [r.extension_mismatch for r in results] == [False, False, False]

@@ -25,7 +25,7 @@ from fieldlab.evidence.folder import SourceError
 from fieldlab.evidence.image import UnlockOptions
 from fieldlab.evidence.nested import open_nested
 from fieldlab.evidence.phone.encrypted_backup import KEY_LAYER
-from fieldlab.evidence.sources import ItemHandle, SourceSpec, describe_source
+from fieldlab.evidence.sources import FolderSource, ItemHandle, SourceSpec, describe_source
 from fieldlab.evidence.volume_layers import BY_KIND as VOLUME_LAYERS
 from fieldlab.evidence.volume_layers import LockedVolume
 from fieldlab.locator import Locator, LocatorError
@@ -111,11 +111,8 @@ def reopen_item(exhibit: OpenedExhibit, locator: Locator | str, passwords: tuple
         raise ReopenError(ProblemKind.ENCRYPTED, NEEDS_PASSWORD)  # a file of an encrypted backup, its key wrapped
     try:
         return open_nested(exhibit.source, parsed, passwords, containers=exhibit.containers)
-    except FileNotFoundError:
-        raise ReopenError(ProblemKind.CHANGED, "vanished since it was listed") from None
     except OSError as exc:
-        kind = ProblemKind.ENCRYPTED if exc.errno == errno.EACCES and _encrypted_file(parsed) else ProblemKind.UNREADABLE
-        raise ReopenError(kind, f"cannot be opened: {_reason(exc)}") from None
+        raise _unopened(exc, exc.errno == errno.EACCES and _encrypted_file(parsed)) from None
     except ArchiveError as exc:
         raise ReopenError(exc.kind, str(exc)) from None
     except LockedVolume as exc:  # a file of a BitLocker or LUKS volume its caller gave no key (or a wrong one) for
@@ -124,6 +121,21 @@ def reopen_item(exhibit: OpenedExhibit, locator: Locator | str, passwords: tuple
         raise ReopenError(ProblemKind.UNSUPPORTED, f"this exhibit cannot open this address: {_reason(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - hostile evidence: one item fails, the caller goes on
         raise ReopenError(ProblemKind.INTERNAL, f"internal error while opening: {type(exc).__name__}: {exc}") from None
+
+
+def reopen_folder_file(source: FolderSource, relative: bytes) -> ItemHandle:
+    """``reopen_item`` of a folder's own file, by its path below the folder (``locator.file_path``): no locator
+    objects on the way, since a reader opens one per file of a folder of a million small files."""
+    try:
+        return source.open_file(relative)
+    except OSError as exc:
+        raise _unopened(exc, encrypted=False) from None
+
+
+def _unopened(exc: OSError, encrypted: bool) -> ReopenError:
+    if isinstance(exc, FileNotFoundError):
+        return ReopenError(ProblemKind.CHANGED, "vanished since it was listed")
+    return ReopenError(ProblemKind.ENCRYPTED if encrypted else ProblemKind.UNREADABLE, f"cannot be opened: {_reason(exc)}")
 
 
 def _encrypted_file(locator: Locator | str) -> bool:

@@ -193,7 +193,11 @@ class FolderSource:
         layers = locator.layers
         if len(layers) != 1 or layers[0].kind != "file":
             raise LocatorError(f"not a file of a folder source: {locator}")
-        folder, _, name = layers[0].value.rpartition(b"/")
+        return self.open_file(layers[0].value)
+
+    def open_file(self, relative: bytes) -> ItemHandle:
+        """The regular file at ``relative`` below the root (``open_item`` of its one-layer locator)."""
+        folder, _, name = relative.rpartition(b"/")
         if name in (b"", b".", b".."):
             raise PermissionError(errno.EACCES, "path leaves the source")
         return _FolderItem(open_beneath(self._folder_fd(folder), name))

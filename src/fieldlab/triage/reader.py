@@ -27,9 +27,9 @@ from fieldlab.evidence.extents import Extents, RunsFields
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag, ItemKind, parsed_flags
 from fieldlab.evidence.nested import archive_levels, member_items
-from fieldlab.evidence.reopen import ReopenError, reopen_item
-from fieldlab.evidence.sources import ItemHandle, ItemStream, SourceSpec
-from fieldlab.locator import Locator, run_key
+from fieldlab.evidence.reopen import ReopenError, reopen_folder_file, reopen_item
+from fieldlab.evidence.sources import FolderSource, ItemHandle, ItemStream, SourceSpec
+from fieldlab.locator import Locator, file_path, run_key
 from fieldlab.problems import Problem, ProblemKind, merged
 from fieldlab.results import ItemResult, TupleBatch
 
@@ -137,46 +137,42 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
     finally:
         handle.close()
     file_type = identify(head)
-    children, inside = _children(exhibit, task, head, file_type, hint is not None and hint.found, passwords,
+    name = task.name
+    children, inside = _children(exhibit, task, name, head, file_type, hint is not None and hint.found, passwords,
                                  options.max_depth)
     problems = ((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside
-    return ItemResult(
-        task.item_id,
-        md5=digests.md5,
-        sha1=digests.sha1,
-        sha256=digests.sha256,
-        file_type=file_type.label,
-        mime=file_type.mime,
-        family=file_type.family,
-        extension_mismatch=extension_mismatch(task.name, file_type),
-        problems=merged(problems) if problems else (),  # one row a kind
-        size=digests.size,
-        children=tuple(children),
-        truncated=stopped is not None,
+    return ItemResult(  # positional, in the field order: a million small files make a million of these
+        task.item_id, digests.md5, digests.sha1, digests.sha256, file_type.label, file_type.mime, file_type.family,
+        extension_mismatch(name, file_type), None,
+        merged(problems) if problems else (),  # one row a kind
+        digests.size, tuple(children), stopped is not None,
     )
 
 
 def _opened(exhibit: OpenedExhibit, task: ReadTask, passwords: Passwords) -> ItemHandle:
     """The item by its media runs when the walk gave them (a disk image's plain file: its locator is not even parsed,
-    ~6 us a file), else by its locator."""
-    if task.extents is not None and isinstance(exhibit.source, ImageSource):
-        return exhibit.source.open_extents(Extents._make(task.extents))
-    return reopen_item(exhibit, Locator.parse(task.locator), passwords)
+    ~6 us a file), by its path when it is a folder's own file (no locator objects either), else by its locator."""
+    source = exhibit.source
+    if task.extents is not None and isinstance(source, ImageSource):
+        return source.open_extents(Extents._make(task.extents))
+    if type(source) is FolderSource and (relative := file_path(task.locator)) is not None:
+        return reopen_folder_file(source, relative)
+    return reopen_item(exhibit, task.locator, passwords)
 
 
 def _children(
-    exhibit: OpenedExhibit, task: ReadTask, head: bytes, file_type: FileType, media_inside: bool,
+    exhibit: OpenedExhibit, task: ReadTask, name: str, head: bytes, file_type: FileType, media_inside: bool,
     passwords: Passwords = (), max_depth: int = MAX_DEPTH,
 ) -> tuple[list[Item], tuple[Problem, ...]]:
-    """What the item holds, as child items to read in their turn: an archive's, container document's or thumbnail
-    cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's EXIF thumbnail, or
-    pictures embedded in a document or unknown file.  The item is opened again only when its first bytes (or its
-    type) say so, and as it was for its digests (by its media runs when the walk gave them: TSK re-reading its
-    metadata would inflate its MFT chunk in an E01 again)."""
-    flags = parsed_flags(task.flags)
+    """What the item (named ``name``) holds, as child items to read in their turn: an archive's, container
+    document's or thumbnail cache's members, a PDF's pictures and a HEIF picture's thumbnails (rendered), a photo's
+    EXIF thumbnail, or pictures embedded in a document or unknown file.  The item is opened again only when its
+    first bytes (or its type) say so, and as it was for its digests (by its media runs when the walk gave them: TSK
+    re-reading its metadata would inflate its MFT chunk in an E01 again)."""
+    flags = parsed_flags(task.flags) if task.flags else frozenset()
     if ItemFlag.THUMBNAIL in flags or ItemFlag.CARVED in flags:
         return [], ()  # a picture from a cache or carved: whatever it looks like, it holds nothing more
-    kind = kind_from_head(head, task.name, file_type.label)
+    kind = kind_from_head(head, name, file_type.label)
     container = BY_KIND[kind] if kind else None
     if container is not None:
         exif_run = container.exif_thumbnail  # a HEIF picture's EXIF preview
