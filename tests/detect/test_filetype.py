@@ -231,6 +231,14 @@ def test_a_single_mp3_frame_header_is_not_enough() -> None:
     assert identify(mp3_frames(1)) == UNKNOWN
 
 
+def test_a_transport_stream_needs_a_sync_byte_at_every_packet_start_in_its_head() -> None:
+    assert identify(transport_stream(packets=3)).label == "mpeg-ts"
+    assert identify(transport_stream(packets=2)).label != "mpeg-ts"  # two packets: too few to tell
+    broken = bytearray(transport_stream())
+    broken[4 * 188] = 0  # the fifth packet's sync byte
+    assert identify(bytes(broken)).label != "mpeg-ts"
+
+
 def test_pdf_marker_after_the_first_kib_is_not_a_pdf() -> None:
     assert identify(bytes(1100) + b"%PDF-1.4\n") == UNKNOWN
 
