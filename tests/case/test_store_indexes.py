@@ -83,3 +83,23 @@ def test_a_case_with_the_first_form_of_the_index_loses_it_when_opened(tmp_path: 
         conn.execute("CREATE INDEX ix_items_md5 ON items (exhibit_id, md5)")  # as fieldlab made it first
     CaseStore.open(tmp_path / "case").close()
     assert "ix_items_md5" not in _indexes(tmp_path / "case")
+
+
+def _page_size(case_dir: Path) -> int:
+    with closing(sqlite3.connect(case_dir / "case.sqlite")) as conn:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def test_a_new_case_has_16_kib_pages_and_an_older_case_keeps_its_own(tmp_path: Path) -> None:
+    """Large pages: fewer WAL frames written per commit of a batch of small files."""
+    CaseStore.open(tmp_path / "new").close()
+    assert _page_size(tmp_path / "new") == 16384
+    (tmp_path / "old").mkdir()
+    with closing(sqlite3.connect(tmp_path / "old" / "case.sqlite")) as conn:
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE earlier (x)")
+    store, exhibit_id = _store_with_read_items(tmp_path / "old")
+    assert len(store.done_digests(exhibit_id, 0, 100)) == 50
+    store.close()
+    assert _page_size(tmp_path / "old") == 4096

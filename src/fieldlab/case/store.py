@@ -649,8 +649,12 @@ def _refuse_older_layout(engine: Engine, case_dir: Path) -> None:
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # noqa: ANN001
-    """WAL keeps readers (summary, review app) working while a scan writes; NORMAL sync is crash-safe under WAL."""
+    """WAL keeps readers (summary, review app) working while a scan writes; NORMAL sync is crash-safe under WAL.
+    A new case's pages are 16 KiB (a case made with 4 KiB pages keeps them): each commit writes a quarter as many
+    WAL frames, and a folder's small files commit 1,000 rows at a time (measured: 6.1 -> 5.3 us a row inserted and
+    committed)."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA page_size=16384")  # before the first table; a no-op on a database that has one
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
