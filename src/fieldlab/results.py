@@ -3,7 +3,9 @@
 They live apart from both so that a worker, which reads evidence and never the case, imports none of the case
 store (SQLAlchemy and the schema), and the store imports none of the scan.  Plain frozen dataclasses, and named
 tuples for those made once per file (a folder of a million small files makes a million of each): they cross
-process boundaries pickled.
+process boundaries pickled.  Where a folder's small files make them (``ItemRow``, ``ReadTask``, ``ItemResult``),
+they are made with ``tuple.__new__(Kind, values)``, all fields in order: a named tuple's own ``__new__`` is a
+Python-level function (measured: 0.86 against 0.28 us, on a loaded machine).
 """
 
 from __future__ import annotations

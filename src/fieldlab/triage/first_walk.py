@@ -33,8 +33,9 @@ class FirstWalkBatch:
 
     def __init__(self, rows: list[ItemRow]) -> None:
         self.rows = rows
-        self.tasks = TupleBatch(ReadTask, [ReadTask(position, row.locator, row.path, row.size, row.mtime, row.flags)
-                                           for position, row in enumerate(rows) if row.kind == _FILE])
+        self.tasks = TupleBatch(ReadTask, [  # every field, in order (results.py)
+            tuple.__new__(ReadTask, (position, row.locator, row.path, row.size, row.mtime, row.flags, None))
+            for position, row in enumerate(rows) if row.kind == _FILE])
         self.results: list[ItemResult] | None = None  # once read
 
 

@@ -141,12 +141,12 @@ def _read_one(exhibit: OpenedExhibit, task: ReadTask, options: ReadOptions, pass
     children, inside = _children(exhibit, task, name, head, file_type, hint is not None and hint.found, passwords,
                                  options.max_depth)
     problems = ((changed,) if changed else ()) + ((stopped,) if stopped else ()) + inside
-    return ItemResult(  # positional, in the field order: a million small files make a million of these
+    return tuple.__new__(ItemResult, (  # every field, in order (results.py): a million small files make a million
         task.item_id, digests.md5, digests.sha1, digests.sha256, file_type.label, file_type.mime, file_type.family,
         extension_mismatch(name, file_type), None,
         merged(problems) if problems else (),  # one row a kind
         digests.size, tuple(children), stopped is not None,
-    )
+    ))
 
 
 def _opened(exhibit: OpenedExhibit, task: ReadTask, passwords: Passwords) -> ItemHandle:

@@ -120,8 +120,9 @@ def folder_row(entry: FolderEntry) -> ItemRow:
     """``item_row(item_of(entry))``, without making the item."""
     st = entry.stat
     kind, state = _ROW_KINDS[entry.kind]
-    return ItemRow(layer_text("file", entry.relative), display_bytes(entry.relative), kind, entry.size,
-                   st.st_mtime, st.st_atime, st.st_ctime, entry.btime, entry.link_target, "", state)
+    return tuple.__new__(ItemRow, (layer_text("file", entry.relative), display_bytes(entry.relative), kind,  # results.py
+                                   entry.size, st.st_mtime, st.st_atime, st.st_ctime, entry.btime, entry.link_target,
+                                   "", state))
 
 
 _ROW_KINDS = {kind: (kind.value, listed_state(kind)) for kind in ItemKind}  # an enum's value is a Python-level property
