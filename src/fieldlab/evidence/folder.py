@@ -206,8 +206,8 @@ def _list_directory(
 
 
 def entry_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result, links: LinkReading) -> FolderEntry:
-    if stat.S_ISREG(st.st_mode):
-        return FolderEntry(relative, ItemKind.FILE, st, None)
+    if stat.S_ISREG(st.st_mode):  # made without the named tuple's Python-level __new__: once per file (results.py)
+        return tuple.__new__(FolderEntry, (relative, ItemKind.FILE, st, None))
     if stat.S_ISLNK(st.st_mode):
         if not links.leaves_atime(st):
             return FolderEntry(relative, ItemKind.SYMLINK, st, LINK_NOT_READ)
