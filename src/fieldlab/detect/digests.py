@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 CHUNK_SIZE = 1 << 20  # large enough that hashlib releases the GIL and syscalls are amortised
 _buffer = bytearray(CHUNK_SIZE)  # one per process, reused: zeroing a fresh MiB per small file cost 15% of a reader
 
 
-@dataclass(frozen=True)
-class Digests:
+class Digests(NamedTuple):
+    """A named tuple, made without its Python-level ``__new__`` (results.py): one per file read, and a frozen
+    dataclass sets its fields one Python-level call each (0.53 against 0.12 us)."""
+
     md5: str
     sha1: str
     sha256: str | None
@@ -47,4 +48,4 @@ def digest_file(
             watch(chunk, total)
         total += count
     sha256 = hashers[2].hexdigest() if want_sha256 else None
-    return Digests(hashers[0].hexdigest(), hashers[1].hexdigest(), sha256, total), head
+    return tuple.__new__(Digests, (hashers[0].hexdigest(), hashers[1].hexdigest(), sha256, total)), head
