@@ -1,5 +1,6 @@
 """A first walk's entries are inserted once, complete (``CaseStore.record_listed``): a file read as it should be
-goes through a statement of its own, every other entry through the general one, and both store the same values."""
+goes through a statement of its own, every other entry through the general one, and both store the same values, as
+results recorded over pending rows do (none binds None or a boolean where it can be helped: store._INSERT_READ_FILES)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,22 @@ def test_files_and_other_entries_are_stored_with_their_values_in_the_walks_order
          None, "jpeg", "image/jpeg", "image", 0, 1),
     ]
     assert types == ("null", "null", "null", "integer")
+
+
+def test_results_recorded_over_pending_items_store_the_same_values(tmp_path: Path) -> None:
+    """A walk recorded as it goes (resumed, an image's) updates pending rows: a missing SHA-256 is NULL, a boolean
+    an integer, as a first walk writes them."""
+    store = CaseStore.open(tmp_path / "case")
+    exhibit, _ = store.ensure_exhibit("E1", "/evidence", "folder")
+    store.add_item_rows(exhibit.id, [_row("a.jpg"), _row("b.txt"), _row("bad.jpg")])
+    a, b, bad = (p.id for p in store.pending_items(exhibit.id, 0, 10))
+    store.record_results(exhibit.id, [_read(a), _read(b, sha256="f" * 64, mismatch=True),
+                                      _read(bad, error=Problem(ProblemKind.UNREADABLE, "read failed: EIO"))],
+                         [], {a: "a.jpg", b: "b.txt", bad: "bad.jpg"})
+    store.close()
+    with closing(sqlite3.connect(tmp_path / "case" / "case.sqlite")) as db:
+        stored = db.execute("SELECT path, state, sha256, typeof(sha256), extension_mismatch, typeof(extension_mismatch) "
+                            "FROM items ORDER BY id").fetchall()
+    assert stored == [("a.jpg", "done", None, "null", 0, "integer"),
+                      ("b.txt", "done", "f" * 64, "text", 1, "integer"),
+                      ("bad.jpg", "error", None, "null", None, "null")]

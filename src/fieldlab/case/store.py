@@ -116,8 +116,8 @@ _PENDING_ITEMS = (
     "SELECT id, locator, path, size, mtime, flags FROM items WHERE exhibit_id = ? AND state = 'pending' AND id > ? "
     "ORDER BY id LIMIT ?"
 )
-_UPDATE_RESULTS = (
-    "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = ?, file_type = ?, mime = ?, family = ?, "
+_UPDATE_RESULTS = (  # SHA-256 when not asked bound as '', and booleans as 0/1: see _INSERT_READ_FILES
+    "UPDATE items SET state = ?, md5 = ?, sha1 = ?, sha256 = NULLIF(?, ''), file_type = ?, mime = ?, family = ?, "
     "extension_mismatch = ?, size = COALESCE(?, size) WHERE id = ?"
 )
 _INSERT_READ_ITEMS = (
@@ -359,8 +359,9 @@ class CaseStore:
                 conn.exec_driver_sql(
                     self._bulk_sql(_UPDATE_RESULTS),
                     [
-                        ("error" if r.error else "done", r.md5, r.sha1, r.sha256, r.file_type, r.mime, r.family,
-                         r.extension_mismatch, r.size, r.item_id)
+                        ("error" if r.error else "done", r.md5, r.sha1, "" if r.sha256 is None else r.sha256,
+                         r.file_type, r.mime, r.family,
+                         None if r.extension_mismatch is None else 1 if r.extension_mismatch else 0, r.size, r.item_id)
                         for r in results
                     ],
                 )
