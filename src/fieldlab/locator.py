@@ -52,16 +52,38 @@ class LocatorError(FieldlabError, ValueError):
     """A locator's text form could not be read back."""
 
 
-def run_key(offset: int, length: int) -> bytes:
-    """The value of a ``carved`` layer."""
-    return b"%d+%d" % (offset, length)
+MAX_RUN_PIECES = 2  # a file carved whole, or in two fragments with a gap between (bifragment gap carving)
+_PIECE = re.compile(rb"(0|[1-9][0-9]{0,19})\+(0|[1-9][0-9]{0,19})")
+
+
+def run_key(offset: int, length: int, second: tuple[int, int] | None = None) -> bytes:
+    """The value of a ``carved`` layer: ``OFFSET+LENGTH``, or ``O1+L1,O2+L2`` for a file found in two pieces."""
+    key = b"%d+%d" % (offset, length)
+    return key + b",%d+%d" % second if second is not None else key
+
+
+def parse_runs(value: bytes) -> tuple[tuple[int, int], ...]:
+    """The pieces a ``carved`` layer names, in order: one, or two that do not overlap, the second after the first.
+
+    A locator comes back from the case, a URL or a report, so it is read strictly: an address that could name
+    bytes twice or out of order is not one the carver wrote.
+    """
+    parts = value.split(b",")
+    pieces = [_PIECE.fullmatch(part) for part in parts[: MAX_RUN_PIECES + 1]]
+    if len(parts) > MAX_RUN_PIECES or not all(pieces):
+        raise LocatorError(f"not a carved run address (OFFSET+LENGTH[,OFFSET+LENGTH]): {value[:80]!r}")
+    runs = tuple((int(match[1]), int(match[2])) for match in pieces if match)
+    if len(runs) == 2 and (runs[1][0] < runs[0][0] + runs[0][1] or not runs[0][1] or not runs[1][1]):
+        raise LocatorError(f"the two pieces of a carved run must be non-empty and in order: {value[:80]!r}")
+    return runs
 
 
 def parse_run(value: bytes) -> tuple[int, int]:
-    offset, plus, length = value.partition(b"+")
-    if not plus or not offset.isdigit() or not length.isdigit():
-        raise LocatorError(f"not a carved run address (OFFSET+LENGTH): {value[:80]!r}")
-    return int(offset), int(length)
+    """The one piece of a ``carved`` layer where only a contiguous run can be (a run carved inside a file)."""
+    runs = parse_runs(value)
+    if len(runs) != 1:
+        raise LocatorError(f"a run carved inside a file is one piece: {value[:80]!r}")
+    return runs[0]
 
 
 def _is_layer_kind(kind: str) -> TypeGuard[LayerKind]:

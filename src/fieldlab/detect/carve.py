@@ -27,6 +27,10 @@ Decisions a reader of the results should know:
   thumbnail, a JPEG embedded in a TIFF) and is not reported again.  For a
   damaged or cut file, only the part whose structure checked out claims what
   lies inside it, so a header in the garbage after a break is still examined.
+- A JPEG whose walk breaks is tried as two fragments with a gap between
+  (``fieldlab.detect.carving.bifragment``): a pair is reported, as one valid
+  run with ``second`` set, only if the joined pieces decode whole with no
+  libjpeg warning; otherwise the broken run is reported as before.
 - Signatures whose header does not hold up (a JPEG SOI followed by garbage, a
   PNG whose first chunk fails its CRC) are not reported at all; damage found
   after a sound header is reported as an invalid run with a note.
@@ -40,6 +44,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from fieldlab.detect.carving.bifragment import GapBudget, reassemble_jpeg
 from fieldlab.detect.carving.decode import PILLOW_FORMATS, problems_in_order
 from fieldlab.detect.carving.signatures import FORMATS, HEAD, candidates
 from fieldlab.detect.carving.walk import End, Walk
@@ -62,6 +67,12 @@ class CarvedRun:
     kind: str  # "jpeg" | "png" | "gif" | "bmp" | "webp" | "tiff" | "heic" | "avif" | "mp4" | "avi"
     valid: bool  # a complete file: structure to its own end, and (pictures, when validating) it decodes
     note: str | None  # e.g. "truncated at region end", "embedded EXIF thumbnail skipped"
+    second: tuple[int, int] | None = None  # a JPEG found in two fragments: its second piece; offset+length the first
+
+    @property
+    def size(self) -> int:
+        """The file's bytes: its one run, or both pieces."""
+        return self.length + (self.second[1] if self.second else 0)
 
 
 def carve(reader: Reader, regions: Iterable[tuple[int, int]], *, alignment: int = 512, max_file: int = 256 << 20,
@@ -85,6 +96,7 @@ def _carve_region(window: Window, alignment: int, max_file: int,
                   validate: bool) -> Iterator[tuple[CarvedRun, bytes | None, str]]:
     """Each run found in the region, with the bytes of a whole picture to decode (None when there is nothing to)."""
     budget = _Budget(window.end - window.start)
+    gaps = GapBudget(window.end - window.start)
     position = claimed = window.start  # headers before ``claimed`` lie inside a file already carved
     while position < window.end:
         block_end = min(position + BLOCK, window.end)
@@ -104,7 +116,10 @@ def _carve_region(window: Window, alignment: int, max_file: int,
                 if found is not None:
                     claimed = max(claimed, offset + found.sound)
                     run = _run(window, offset, found, max_file)
-                    decode = validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its check
+                    if validate and found.kind == "jpeg" and found.end is not End.LIMIT:
+                        run = _reassembled(window, run, found.end is End.FOUND, max_file, gaps) or run
+                    decode = (validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its check
+                              and run.second is None)  # two pieces were accepted by a stricter, full decode
                     with budget.paused():
                         yield run, window.read(offset, run.length) if decode else None, run.kind
             start = max(stop, claimed)
@@ -136,6 +151,17 @@ class _Budget:
             yield
         finally:
             self._since = time.monotonic()
+
+
+def _reassembled(window: Window, run: CarvedRun, complete: bool, max_file: int, gaps: GapBudget) -> CarvedRun | None:
+    """The JPEG walked as ``run``, put together from two pieces, if any pair decodes whole."""
+    pieces = reassemble_jpeg(window, run.offset, run.offset + run.length, complete, max_file, gaps)
+    if pieces is None:
+        return None
+    (offset, length), (second, _) = pieces.first, pieces.second
+    kept = run.note if run.note and not run.note.startswith("structure breaks") else None
+    note = "; ".join(filter(None, (f"two fragments, {second - offset - length:,} bytes between", kept)))
+    return CarvedRun(offset, length, "jpeg", True, note, pieces.second)
 
 
 def _walk(window: Window, head: bytes, offset: int, max_file: int) -> Walk | None:

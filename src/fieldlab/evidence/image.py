@@ -48,7 +48,7 @@ from fieldlab.evidence.volume_layers import (
     lvm_name,
     shadow_copies,
 )
-from fieldlab.locator import Layer, Locator, LocatorError, parse_run
+from fieldlab.locator import Layer, Locator, LocatorError, parse_runs
 from fieldlab.problems import Problem, ProblemKind
 
 MAX_VOLUME_LAYERS = 8  # partition > encryption > snapshot > container volume, with room for more
@@ -453,9 +453,9 @@ class ImageSource:
     def open_item(self, locator: Locator) -> ImageFileReader:
         layers = locator.layers
         if len(layers) == 1 and layers[0].kind == "carved":
-            return CarvedRunReader(self.media, *parse_run(layers[0].value))
+            return CarvedRunReader(self.media, parse_runs(layers[0].value))
         if layers and layers[-1].kind == "carved":  # a run carved from the free space of a decrypted or logical volume
-            return CarvedRunReader(self.inner_volume(Locator(layers[:-1])), *parse_run(layers[-1].value))
+            return CarvedRunReader(self.inner_volume(Locator(layers[:-1])), parse_runs(layers[-1].value))
         split = next((i for i, layer in enumerate(layers) if layer.kind not in VOLUME_LAYERS), len(layers))
         volume_layers, file_layers = layers[:split], layers[split:]
         unknown = next((layer.kind for layer in file_layers if layer.kind not in ("fsfile", "stream")), None)
@@ -629,16 +629,23 @@ _VS_TYPE_NAMES = {
 
 class CarvedRunReader(ImageFileReader):
     """A byte run of the media itself, or of a decrypted volume: a file carved from space no file system accounts
-    for."""
+    for; a file found in two fragments reads as its two pieces joined."""
 
-    def __init__(self, data: RangeReader, offset: int, length: int) -> None:
-        if offset < 0 or length < 0 or offset + length > data.size:
-            raise LocatorError(f"carved run {offset}+{length} lies outside the bytes it was carved from "
-                               f"({data.size} bytes)")
-        self._data, self._start, self.size = data, offset, length
+    def __init__(self, data: RangeReader, pieces: tuple[tuple[int, int], ...]) -> None:
+        for offset, length in pieces:
+            if offset < 0 or length < 0 or offset + length > data.size:
+                raise LocatorError(f"carved run {offset}+{length} lies outside the bytes it was carved from "
+                                   f"({data.size} bytes)")
+        self._data, self._pieces, self.size = data, pieces, sum(length for _, length in pieces)
 
     def _read_at(self, offset: int, size: int) -> bytes:
-        return self._data.read(self._start + offset, size)
+        parts, position, end = [], 0, min(offset + size, self.size)
+        for start, length in self._pieces:
+            first, last = max(offset, position), min(end, position + length)
+            if last > first:
+                parts.append(self._data.read(start + first - position, last - first))
+            position += length
+        return b"".join(parts)
 
 
 class ExtentReader(ImageFileReader):

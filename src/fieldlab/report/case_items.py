@@ -14,7 +14,7 @@ from typing import Iterator, Mapping
 from fieldlab.case.item_rows import ItemRow, case_created_at
 from fieldlab.case.item_rows import iter_items as case_items
 from fieldlab.case.store import CaseStore
-from fieldlab.locator import Locator, LocatorError, parse_run
+from fieldlab.locator import Locator, LocatorError, parse_runs
 from fieldlab.report.charging import CountedItem
 
 DELETED = frozenset({"deleted", "orphan", "reallocated"})  # a name the file system no longer lists as live
@@ -24,9 +24,16 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 @dataclass(frozen=True)
 class CarvedRun:
-    offset: int
-    length: int
+    pieces: tuple[tuple[int, int], ...]  # (offset, length): one, or two for a file found in two fragments
     parent: str | None  # the locator of the item it was carved from; None: the exhibit's media itself
+
+    @property
+    def offset(self) -> int:
+        return self.pieces[0][0]
+
+    @property
+    def length(self) -> int:
+        return sum(length for _, length in self.pieces)
 
 
 def iter_items(store: CaseStore, counted: Mapping[int, CountedItem] | None = None) -> Iterator[ItemRow]:
@@ -60,15 +67,15 @@ def utc_iso(seconds: float | None) -> str | None:
 
 
 def carved_run(locator: str) -> CarvedRun | None:
-    """Where a carved item lies, from its locator's last ``carved:<offset>+<length>`` layer."""
+    """Where a carved item lies, from its locator's last ``carved:<offset>+<length>[,<offset>+<length>]`` layer."""
     try:
         parsed = Locator.parse(locator)
         if not parsed.layers or parsed.layers[-1].kind != "carved":
             return None
-        offset, length = parse_run(parsed.layers[-1].value)
+        pieces = parse_runs(parsed.layers[-1].value)
     except LocatorError:
         return None
-    return CarvedRun(offset, length, parsed.parent.to_text() if parsed.parent else None)
+    return CarvedRun(pieces, parsed.parent.to_text() if parsed.parent else None)
 
 
 def file_name(path: str) -> str:

@@ -107,9 +107,12 @@ def _fileobject(row: ItemRow, profile: Profile) -> etree._Element:
     run = carved_run(row.locator)
     if run is not None:
         runs = etree.SubElement(obj, _df("byte_runs"))
-        byte_run = etree.SubElement(runs, _df("byte_run"), file_offset="0")
-        byte_run.set("img_offset" if run.parent is None else _fl("parent_offset"), str(run.offset))
-        byte_run.set("len", str(run.length))
+        file_offset = 0
+        for offset, length in run.pieces:  # a file found in two fragments: one byte_run each, as DFXML lists extents
+            byte_run = etree.SubElement(runs, _df("byte_run"), file_offset=str(file_offset))
+            byte_run.set("img_offset" if run.parent is None else _fl("parent_offset"), str(offset))
+            byte_run.set("len", str(length))
+            file_offset += length
     for kind in DIGEST_KINDS:
         digest = getattr(row, kind)
         if digest:

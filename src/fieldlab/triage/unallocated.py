@@ -84,8 +84,8 @@ def _carved(task: RegionTask, data: Reader, volume: Locator, length: int, proble
             if not run.valid:
                 invalid += 1
                 continue
-            found.append(Item(volume.child("carved", run_key(run.offset, run.length)),
-                              f"{task.path}/carved {run.kind} at {run.offset}", ItemKind.FILE, run.length,
+            found.append(Item(volume.child("carved", run_key(run.offset, run.length, run.second)),
+                              f"{task.path}/carved {run.kind} at {run.offset}", ItemKind.FILE, run.size,
                               flags=frozenset({ItemFlag.CARVED, ItemFlag.UNALLOCATED})))
             if len(found) >= MAX_RUNS:
                 return CarvedRegion(task, tuple(found),

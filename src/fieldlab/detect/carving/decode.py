@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import pillow_heif
+import simplejpeg
 from PIL import Image
 
 pillow_heif.register_heif_opener()
@@ -67,6 +68,26 @@ def decode_problem(data: bytes, kind: str) -> str | None:
     except Exception as error:  # hostile bytes make every decoder raise something different: all mean "no"
         return f"does not decode: {type(error).__name__}: {error}"
     return None
+
+
+def jpeg_decodes_strictly(data: bytes) -> bool:
+    """Whether ``data`` is a JPEG that libjpeg decodes whole, to its end, without one warning.
+
+    Joining two pieces at the wrong place rarely makes libjpeg fail: it warns ("Corrupt JPEG data: bad Huffman
+    code", "premature end of data segment", "N extraneous bytes before marker 0xd9"), fills what it could not
+    decode and goes on, and Pillow drops those warnings.  simplejpeg's ``strict`` mode turns every libjpeg warning
+    into an error, so a pair of pieces is accepted only when the entropy-coded data decodes exactly to the EOI.
+    A full decode, not a reduced one (a scaled decode still reads every bit, but skips the checks of the IDCT
+    stage); to grey, so colour conversion, which proves nothing, is skipped.
+    """
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        if width * height > MAX_PIXELS:
+            return False
+        simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True)
+    except (ValueError, RuntimeError):
+        return False
+    return True
 
 
 def _ends_in_decoder_fill(image: Image.Image) -> bool:

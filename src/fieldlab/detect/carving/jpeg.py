@@ -22,7 +22,7 @@ _SOS, _APP1 = 0xDA, 0xE1
 _FRAMES = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0), 0xF7})
 # Markers that carry a length: tables (DHT C4, DAC CC, DQT DB, DRI DD, DNL DC, DHP DE, EXP DF), APPn, JPGn, COM.
 _SEGMENTS = _FRAMES | {0xC4, 0xCC, _SOS, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, *range(0xE0, 0xF0), *range(0xF0, 0xFE), 0xFE}
-_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _NOT_FILL = re.compile(rb"[^\xff]")
 
 
@@ -66,11 +66,31 @@ def walk(window: Window, offset: int, limit: int) -> Walk | None:
         if not seen_frame:
             return None  # a scan with no frame header: not a picture anyone could view
         seen_scan = True
-        next_marker = window.search(_MARKER_AFTER_SCAN, segment_end, limit, 2)
+        next_marker = window.search(MARKER_AFTER_SCAN, segment_end, limit, 2)
         if next_marker is None:
             return cut("jpeg", offset, limit, segment_end, note)
         position = next_marker
     return broken("jpeg", offset, position, f"more than {MAX_SEGMENTS:,} segments")
+
+
+def first_scan_data(window: Window, offset: int, limit: int) -> int | None:
+    """Where the entropy-coded data of the first scan of the JPEG at ``offset`` starts (segments stepped over by
+    their lengths, so an EXIF thumbnail's scan is not taken for it), or None."""
+    position = offset + 2
+    for _ in range(MAX_SEGMENTS):
+        header = window.read(position, 4)
+        if len(header) < 4 or header[0] != 0xFF or position + 4 > limit:
+            return None
+        if header[1] == 0xFF:
+            position += 1
+            continue
+        segment_end = position + 2 + int.from_bytes(header[2:4], "big")
+        if header[1] == _SOS:
+            return segment_end if segment_end <= limit else None
+        if header[1] not in _SEGMENTS or segment_end < position + 4:
+            return None
+        position = segment_end
+    return None
 
 
 def _cut(seen_frame: bool, offset: int, limit: int, sound_to: int, note: str | None) -> Walk | None:

@@ -1,0 +1,174 @@
+"""A JPEG stored in two pieces with other data between: bifragment gap carving (Garfinkel, DFRWS 2007).
+
+A camera writing into fragmented free space (a FAT or exFAT SD card, NTFS)
+leaves a photo as fragment 1 = header .. a cluster boundary, a gap of whole
+clusters holding anything, fragment 2 = a cluster boundary .. the EOI.  The
+contiguous walk sees fragment 1 break where the gap's bytes stop being
+entropy-coded data.  Garfinkel tries every split and gap and lets a decoder
+judge; here cheap facts of the JPEG stream cut that down to a few pairs before
+any decode:
+
+- Fragment 1 ends at a boundary at or just before the break: the last
+  ``LAST_ENDS`` boundaries after the scan's start.  The break is where the walk
+  failed (a marker entropy-coded data cannot hold), or an earlier block that
+  holds no byte of 0x80 or more (zeros, text: filler the walk runs through, as
+  it has no 0xFF, but compressed data never looks like).
+- Fragment 2 runs from a boundary to an EOI (FF D9) with nothing but clean
+  entropy-coded data between: so for each EOI after the break only the first
+  ``FIRST_STARTS`` boundaries after the last "barrier" before it (a bad marker,
+  a block without high bytes) can start it.
+- A pair is accepted only if the joined bytes decode completely without one
+  libjpeg warning (``decode.jpeg_decodes_strictly``).
+
+Boundaries are a whole number of sectors from the header: a file starts at a
+cluster, and clusters of 512 to 64 KiB are all whole sectors, so the sector is
+the one granularity that fits any file system without knowing it.
+
+Everything is bounded for hostile data: the gap (``MAX_GAP``), how far fragment
+2's EOI is looked for, the EOIs examined and decodes tried per header, and per
+region the decodes and the bytes searched (``GapBudget``).  Fragment 2 must hold
+the rest of the last scan: a progressive JPEG cut before its last scan's tables
+is not put together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from fieldlab.detect.carving.decode import jpeg_decodes_strictly
+from fieldlab.detect.carving.jpeg import MARKER_AFTER_SCAN, first_scan_data
+from fieldlab.detect.carving.window import Window
+
+BOUNDARY = 512  # fragment boundaries: whole sectors from the header
+MAX_GAP = 16 << 20  # the clusters between the pieces
+MAX_SECOND = 32 << 20  # fragment 2's EOI is looked for at most this far past the gap
+LAST_ENDS, FIRST_STARTS = 4, 3  # candidate ends of fragment 1 and starts of fragment 2 per EOI
+MAX_EOIS = 64  # EOIs after the break examined per header
+DECODES_PER_HEADER = 48
+DECODES_PER_REGION, SEARCHED_PER_REGION = 1024, 256 << 20  # plus the region's own size (see GapBudget)
+CHUNK = 1 << 20  # searched at once
+
+_SOS, _EOI = b"\xff\xda", 0xD9
+
+
+@dataclass(frozen=True)
+class Bifragment:
+    first: tuple[int, int]  # (offset, length): header .. fragment 1's end
+    second: tuple[int, int]  # fragment 2 .. its EOI
+
+
+class GapBudget:
+    """The decodes and bytes searched that putting pieces together may take in one region.
+
+    A region of JPEG headers over garbage breaks at every header; without a
+    budget each would search 16 MiB and decode dozens of pairs.  The bytes
+    searched are bounded by the region's own size plus ``SEARCHED_PER_REGION``,
+    so gap carving at most doubles what carving a region reads.
+    """
+
+    def __init__(self, region_size: int) -> None:
+        self.decodes = DECODES_PER_REGION
+        self.searchable = SEARCHED_PER_REGION + region_size
+        self.decoded = 0  # attempts made: what a test of the bound counts
+
+    def decode(self, data: bytes) -> bool | None:
+        """Whether ``data`` decodes strictly; None once the region's decodes are spent."""
+        if self.decodes <= 0:
+            return None
+        self.decodes -= 1
+        self.decoded += 1
+        return jpeg_decodes_strictly(data)
+
+
+def reassemble_jpeg(window: Window, offset: int, walked: int, complete: bool, max_file: int,
+                    budget: GapBudget) -> Bifragment | None:
+    """The two pieces of the JPEG whose header is at ``offset``, if a pair of them decodes whole; None when none
+    does within the bounds.  ``walked``: where its walk ended, ``complete`` at an EOI (zeros or text between the
+    pieces hold no marker to break the walk: such a run is tried only if it holds a block without high bytes)."""
+    limit = min(walked, offset + max_file)
+    data_start = first_scan_data(window, offset, limit)
+    if data_start is None:
+        return None
+    marker = window.search(MARKER_AFTER_SCAN, data_start, limit, 2)
+    break_at = limit if marker is None else marker
+    head = window.read(offset, min(break_at + 2, limit) - offset)
+    dead = _first_dead_block(head, offset, data_start, break_at)
+    if complete and dead is None:
+        return None
+    break_at = min(break_at, dead or break_at)
+    last = offset + (break_at + 1 - offset) // BOUNDARY * BOUNDARY
+    ends = [end for end in range(last, max(data_start, last - LAST_ENDS * BOUNDARY), -BOUNDARY) if end > data_start]
+    if not ends:
+        return None
+    decodes = DECODES_PER_HEADER
+    for eoi, barrier in _eois_after(window, offset, break_at, break_at + MAX_GAP + MAX_SECOND, budget):
+        first_start = offset + -(-(max(barrier, ends[0] + 1) - offset) // BOUNDARY) * BOUNDARY
+        if first_start - ends[0] > MAX_GAP:
+            return None  # every later EOI has its barrier at least as far: the gap only grows
+        for start in range(first_start, min(eoi, first_start + FIRST_STARTS * BOUNDARY), BOUNDARY):
+            second = window.read(start, eoi + 2 - start)
+            for end in ends:
+                if not 0 < start - end <= MAX_GAP or end - offset + len(second) > max_file:
+                    continue
+                if decodes <= 0:
+                    return None
+                decodes -= 1
+                verdict = budget.decode(head[: end - offset] + second)
+                if verdict is None:
+                    return None
+                if verdict:
+                    return Bifragment((offset, end - offset), (start, len(second)))
+    return None
+
+
+def _first_dead_block(head: bytes, offset: int, data_start: int, break_at: int) -> int | None:
+    """The start of the first whole block (``BOUNDARY`` bytes, aligned from the header) of entropy-coded data
+    with no byte of 0x80 or more, if any."""
+    first = offset + -(-(data_start - offset) // BOUNDARY) * BOUNDARY
+    blocks = (break_at - first) // BOUNDARY
+    if blocks <= 0:
+        return None
+    data = np.frombuffer(head, np.uint8, blocks * BOUNDARY, first - offset).reshape(blocks, BOUNDARY)
+    dead = np.flatnonzero(data.max(axis=1) < 0x80)
+    return first + int(dead[0]) * BOUNDARY if len(dead) else None
+
+
+def _eois_after(window: Window, offset: int, start: int, stop: int, budget: GapBudget) -> Iterator[tuple[int, int]]:
+    """Each EOI (FF D9) in ``[start, stop)`` with its barrier: where the clean entropy-coded data that runs up to
+    it begins (just after the last marker such data cannot hold, or after the last block without high bytes)."""
+    barrier, position, seen = start, start, 0
+    stop = min(stop, window.end)
+    while position < stop and budget.searchable > 0:
+        data = window.read(position, min(CHUNK, stop - position) + 1)  # one byte more: a marker across chunks
+        budget.searchable -= len(data)
+        chunk = np.frombuffer(data, np.uint8)
+        if len(chunk) < 2:
+            return
+        following = chunk[1:]
+        bad = np.flatnonzero((chunk[:-1] == 0xFF) & (following != 0) & (following != 0xFF)
+                             & ((following < 0xD0) | (following > 0xD7)))
+        dead = _dead_block_ends(chunk, position, offset)
+        for at in bad:
+            if following[at] == _EOI:
+                before = int(np.searchsorted(dead, position + at, "right"))
+                yield position + int(at), max(barrier, int(dead[before - 1]) if before else barrier)
+                seen += 1
+                if seen >= MAX_EOIS:
+                    return
+            barrier = position + int(at) + 2
+        if len(dead):
+            barrier = max(barrier, int(dead[-1]))
+        position += len(chunk) - 1
+
+
+def _dead_block_ends(chunk: np.ndarray, position: int, offset: int) -> np.ndarray:
+    """The ends of the whole aligned blocks in ``chunk`` (at ``position``) with no byte of 0x80 or more."""
+    skip = -(position - offset) % BOUNDARY
+    blocks = (len(chunk) - skip) // BOUNDARY
+    if blocks <= 0:
+        return np.empty(0, np.int64)
+    high = chunk[skip : skip + blocks * BOUNDARY].reshape(blocks, BOUNDARY).max(axis=1)
+    return position + skip + (np.flatnonzero(high < 0x80).astype(np.int64) + 1) * BOUNDARY
