@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fieldlab.locator import Layer, Locator, LocatorError, display_bytes, file_path, layer_text
+from fieldlab.locator import (
+    Layer,
+    Locator,
+    LocatorError,
+    display_bytes,
+    file_path,
+    layer_text,
+    parse_run,
+    parse_runs,
+    run_key,
+)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["file", "member", "stream", "carved", "partition", "fsfile", "vss", "bde"]), st.binary()), min_size=1, max_size=5))
@@ -64,3 +74,30 @@ def test_a_folder_files_text_with_a_bad_escape_is_refused_as_parsing_refuses_it(
 def test_names_needing_no_escape_are_their_own_text_and_display_and_others_are_escaped(name: bytes, text: str,
                                                                                         shown: str) -> None:
     assert layer_text("file", name) == text and display_bytes(name) == shown
+
+
+def test_a_carved_run_in_two_pieces_round_trips_through_its_text() -> None:
+    value = run_key(4096, 52224, (58880, 52429))
+    assert value == b"4096+52224,58880+52429"
+    locator = Locator.parse(Locator.of("partition", "1048576").child("carved", value).to_text())
+    assert parse_runs(locator.layers[-1].value) == ((4096, 52224), (58880, 52429))
+    assert parse_runs(run_key(7, 9)) == ((7, 9),) and parse_run(run_key(7, 9)) == (7, 9)
+
+
+@pytest.mark.parametrize("value", [
+    b"1+2,3+4,5+6",  # at most two pieces
+    b"0+100,50+10",  # overlapping
+    b"100+10,0+10",  # out of order
+    b"0+0,10+5",  # an empty piece
+    b"0+10,",  # a piece missing
+    b"00+10",  # not as run_key writes it
+    b"1+2+3", b"+5", b"5+", b"-1+5", b"1 + 2", b"9" * 21 + b"+1",
+])
+def test_a_carved_run_address_is_read_strictly(value: bytes) -> None:
+    with pytest.raises(LocatorError):
+        parse_runs(value)
+
+
+def test_a_run_carved_inside_a_file_is_one_piece() -> None:
+    with pytest.raises(LocatorError, match="one piece"):
+        parse_run(b"0+10,20+10")

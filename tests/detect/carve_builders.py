@@ -155,6 +155,13 @@ def filler(rng: np.random.Generator, size: int, kind: str = "random") -> bytes:
     return rng.bytes(size)
 
 
+def two_fragments(data: bytes, cluster: int, between: bytes) -> tuple[bytes, int]:
+    """``data`` split at the cluster boundary nearest its middle with ``between`` (whole clusters) laid in the gap,
+    as a file system writing into fragmented free space leaves it; and the length of the first piece."""
+    split = len(data) // 2 // cluster * cluster
+    return data[:split] + between + data[split:], split
+
+
 def disk(size: int, planted: Mapping[int, bytes], seed: int = 0, kind: str = "random") -> bytes:
     """``size`` bytes of filler with each planted file written at its offset."""
     data = bytearray(filler(np.random.default_rng(seed), size, kind))
