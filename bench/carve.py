@@ -346,7 +346,9 @@ def valid_runs(image_path: Path, runs: list[CarvedRun]) -> Iterator[tuple[str, s
     with open(image_path, "rb") as handle:
         for run in runs:
             if run.valid:
-                yield hashlib.md5(os.pread(handle.fileno(), run.length, run.offset)).hexdigest(), run.kind, run.length
+                pieces = (run.offset, run.length), *((run.second,) if run.second else ())
+                data = b"".join(os.pread(handle.fileno(), length, offset) for offset, length in pieces)
+                yield hashlib.md5(data).hexdigest(), run.kind, run.size
 
 
 def run_tool(command: list[str], cwd: Path) -> Timing:

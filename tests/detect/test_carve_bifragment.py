@@ -123,3 +123,10 @@ def test_a_whole_jpeg_is_carved_as_before_with_no_pair_decoded(monkeypatch: pyte
     monkeypatch.setattr(bifragment, "jpeg_decodes_strictly", lambda data: pytest.fail("a pair tried for a whole file"))
     data = build.disk(200 * SECTOR + len(PHOTO), {37 * SECTOR: PHOTO}, 12)
     assert carve_all(data) == [CarvedRun(37 * SECTOR, len(PHOTO), "jpeg", True, "embedded EXIF thumbnail skipped")]
+
+
+def test_inside_one_file_no_pieces_are_put_together() -> None:
+    """A file's own bytes are in order: a JPEG broken inside a document is a damaged one, not a fragmented one."""
+    pieces, _ = build.two_fragments(PHOTO, 4096, between("random", 2 * 4096))
+    (run,) = carve_all(bytes(4096) + pieces + bytes(4096), fragmented=False)
+    assert (run.valid, run.second) == (False, None)

@@ -76,24 +76,27 @@ class CarvedRun:
 
 
 def carve(reader: Reader, regions: Iterable[tuple[int, int]], *, alignment: int = 512, max_file: int = 256 << 20,
-          validate: bool = True) -> Iterator[CarvedRun]:
+          validate: bool = True, fragmented: bool = True) -> Iterator[CarvedRun]:
     """The media files in each ``(offset, length)`` region of ``reader``, in offset order within a region.
 
     Strong signatures (JPEG, PNG, GIF, RIFF, ISO ``ftyp``) are looked for at
     every byte; ``alignment`` is where the weak ones (BMP, TIFF) may start: 512
     for free space, 1 inside a single file.  A run is reported once, at its
-    exact offset.  No run is longer than ``max_file`` or crosses its region's end.
+    exact offset.  No run is longer than ``max_file`` or crosses its region's end.  ``fragmented``: also put
+    together JPEGs stored in two pieces (with ``validate``), as a file system leaves them in free space; not
+    inside one file, whose bytes are in order already.
     """
     if alignment < 1 or max_file < 1:
         raise ValueError("alignment and max_file must be positive")
     found = (item for start, length in regions if length > 0
-             for item in _carve_region(Window(reader, start, start + length), alignment, max_file, validate))
+             for item in _carve_region(Window(reader, start, start + length), alignment, max_file, validate,
+                                           validate and fragmented))
     for run, problem in problems_in_order(found):
         yield replace(run, valid=False, note="; ".join(filter(None, (run.note, problem)))) if problem else run
 
 
-def _carve_region(window: Window, alignment: int, max_file: int,
-                  validate: bool) -> Iterator[tuple[CarvedRun, bytes | None, str]]:
+def _carve_region(window: Window, alignment: int, max_file: int, validate: bool,
+                  fragmented: bool) -> Iterator[tuple[CarvedRun, bytes | None, str]]:
     """Each run found in the region, with the bytes of a whole picture to decode (None when there is nothing to)."""
     budget = _Budget(window.end - window.start)
     gaps = GapBudget(window.end - window.start)
@@ -116,7 +119,7 @@ def _carve_region(window: Window, alignment: int, max_file: int,
                 if found is not None:
                     claimed = max(claimed, offset + found.sound)
                     run = _run(window, offset, found, max_file)
-                    if validate and found.kind == "jpeg" and found.end is not End.LIMIT:
+                    if fragmented and found.kind == "jpeg" and found.end is not End.LIMIT:
                         run = _reassembled(window, run, found.end is End.FOUND, max_file, gaps) or run
                     decode = (validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its check
                               and run.second is None)  # two pieces were accepted by a stricter, full decode

@@ -207,7 +207,7 @@ def _children(
 def _embedded(locator: Locator, task: ReadTask, flags: frozenset[ItemFlag], data: bytes) -> list[Item]:
     """Complete pictures and videos inside a document or an unknown file (a Word file's pictures, a JPEG after
     junk), found byte by byte; the file itself, when it is nothing but one picture, is not a child of itself."""
-    runs = carve(_BytesReader(data), [(0, len(data))], alignment=1, validate=True)
+    runs = carve(_BytesReader(data), [(0, len(data))], alignment=1, validate=True, fragmented=False)
     return [
         Item(locator.child("carved", run_key(run.offset, run.length)), f"{task.path} › embedded {run.kind} at {run.offset}",
              ItemKind.FILE, run.length, task.mtime, flags=flags | {ItemFlag.CARVED})

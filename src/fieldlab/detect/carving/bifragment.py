@@ -72,14 +72,12 @@ class GapBudget:
     def __init__(self, region_size: int) -> None:
         self.decodes = DECODES_PER_REGION
         self.searchable = SEARCHED_PER_REGION + region_size
-        self.decoded = 0  # attempts made: what a test of the bound counts
 
     def decode(self, data: bytes) -> bool | None:
         """Whether ``data`` decodes strictly; None once the region's decodes are spent."""
         if self.decodes <= 0:
             return None
         self.decodes -= 1
-        self.decoded += 1
         return jpeg_decodes_strictly(data)
 
 
