@@ -8,8 +8,10 @@ import hashlib
 import numpy as np
 import pytest
 
+from fieldlab.demo import procedural_jpeg
 from fieldlab.detect.carve import CarvedRun, carve
 from fieldlab.detect.carving import bifragment
+from fieldlab.detect.carving.decode import jpeg_decoded_strictly
 from tests.detect import carve_builders as build
 from tests.detect.carve_builders import SECTOR, BytesReader
 
@@ -82,7 +84,7 @@ def test_two_unrelated_half_jpegs_give_no_valid_run() -> None:
 def test_the_two_pieces_are_decoded_strictly_and_wholly_not_by_pillow_at_one_eighth(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Pillow would show a wrong join (libjpeg only warns); the strict decode is the one judge of a pair."""
-    monkeypatch.setattr(bifragment, "jpeg_decodes_strictly", lambda data: False)
+    monkeypatch.setattr(bifragment, "jpeg_decoded_strictly", lambda data: None)
     pieces, _ = build.two_fragments(PHOTO, 4096, between("random", 2 * 4096))
     (run,) = carve_all(bytes(4096) + pieces + bytes(4096))
     assert (run.valid, run.second) == (False, None)
@@ -98,7 +100,7 @@ def test_a_region_of_jpeg_headers_over_garbage_tries_a_bounded_number_of_decodes
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Every header breaks and every EOI in the garbage is a candidate end: the region's decode budget stops it."""
     attempts: list[int] = []
-    monkeypatch.setattr(bifragment, "jpeg_decodes_strictly", lambda data: attempts.append(len(data)) is None and False)
+    monkeypatch.setattr(bifragment, "jpeg_decoded_strictly", lambda data: attempts.append(len(data)))
     monkeypatch.setattr(bifragment, "DECODES_PER_REGION", 100)
     fragment = PLAIN[: SCAN_DATA + 3000]
     rng = np.random.default_rng(10)
@@ -110,7 +112,7 @@ def test_a_region_of_jpeg_headers_over_garbage_tries_a_bounded_number_of_decodes
 
 def test_a_header_tries_at_most_its_own_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
     attempts: list[int] = []
-    monkeypatch.setattr(bifragment, "jpeg_decodes_strictly", lambda data: attempts.append(len(data)) is None and False)
+    monkeypatch.setattr(bifragment, "jpeg_decoded_strictly", lambda data: attempts.append(len(data)))
     fragment = PLAIN[: SCAN_DATA + 3000]
     data = fragment + build.filler(np.random.default_rng(11), 8 << 20)
     carve_all(data)
@@ -120,7 +122,7 @@ def test_a_header_tries_at_most_its_own_decodes(monkeypatch: pytest.MonkeyPatch)
 def test_a_whole_jpeg_is_carved_as_before_with_no_pair_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A complete walk is looked at for a block no compressed data has (cheap), and none being there, no pair of
     pieces is decoded."""
-    monkeypatch.setattr(bifragment, "jpeg_decodes_strictly", lambda data: pytest.fail("a pair tried for a whole file"))
+    monkeypatch.setattr(bifragment, "jpeg_decoded_strictly", lambda data: pytest.fail("a pair tried for a whole file"))
     data = build.disk(200 * SECTOR + len(PHOTO), {37 * SECTOR: PHOTO}, 12)
     assert carve_all(data) == [CarvedRun(37 * SECTOR, len(PHOTO), "jpeg", True, "embedded EXIF thumbnail skipped")]
 
@@ -130,3 +132,32 @@ def test_inside_one_file_no_pieces_are_put_together() -> None:
     pieces, _ = build.two_fragments(PHOTO, 4096, between("random", 2 * 4096))
     (run,) = carve_all(bytes(4096) + pieces + bytes(4096), fragmented=False)
     assert (run.valid, run.second) == (False, None)
+
+
+def clean_noise(size: int, seed: int) -> bytes:
+    """Random bytes with no 0xFF: entropy-coded data as far as any cheap check can tell."""
+    return build.filler(np.random.default_rng(seed), size).replace(b"\xff", b"\x7f")
+
+
+def test_a_gap_whose_edges_look_like_image_data_gives_the_photo_not_a_noisy_near_miss() -> None:
+    """Fragment 1 one sector short and fragment 2 one sector early (gap bytes in place of photo bytes, the same
+    length) decode without a warning, as Huffman codes resynchronise: the least noisy picture is the photo."""
+    photo = procedural_jpeg(7, 1024, 768, 90)
+    gap = clean_noise(SECTOR, 0) + build.filler(np.random.default_rng(14), 6 * SECTOR) + clean_noise(SECTOR, 0)
+    pieces, split = build.two_fragments(photo, SECTOR, gap)
+    near_miss = photo[: split - SECTOR] + gap[-SECTOR:] + photo[split:]
+    assert jpeg_decoded_strictly(near_miss) is not None  # what makes this case hard
+    data = bytes(8 * SECTOR) + pieces + bytes(8 * SECTOR)
+    (run,) = carve_all(data)
+    assert (run.length, run.second) == (split, (8 * SECTOR + split + len(gap), len(photo) - split))
+    assert joined(data, run) == photo
+
+
+def test_a_gap_holding_ff_d9_right_after_the_split_is_tried_once_the_picture_fails_to_decode() -> None:
+    """The walk ends at that chance EOI as a complete file; only its decode shows it is not one."""
+    gap = b"\x12\x34\xff\xd9" + build.filler(np.random.default_rng(16), 4 * 4096 - 4)
+    pieces, split = build.two_fragments(PHOTO, 4096, gap)
+    data = bytes(4096) + pieces + bytes(4096)
+    (run,) = carve_all(data)
+    assert (run.valid, run.length, run.second) == (True, split, (4096 + split + len(gap), len(PHOTO) - split))
+    assert joined(data, run) == PHOTO

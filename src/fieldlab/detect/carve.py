@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 
 from fieldlab.detect.carving.bifragment import GapBudget, reassemble_jpeg
 from fieldlab.detect.carving.decode import PILLOW_FORMATS, problems_in_order
@@ -91,13 +92,18 @@ def carve(reader: Reader, regions: Iterable[tuple[int, int]], *, alignment: int 
     found = (item for start, length in regions if length > 0
              for item in _carve_region(Window(reader, start, start + length), alignment, max_file, validate,
                                            validate and fragmented))
-    for run, problem in problems_in_order(found):
-        yield replace(run, valid=False, note="; ".join(filter(None, (run.note, problem)))) if problem else run
+    for (run, retry), problem in problems_in_order(found):
+        whole = retry() if problem and retry is not None else None  # on this thread: readers are not thread-safe
+        if whole is not None:
+            yield whole
+        else:
+            yield replace(run, valid=False, note="; ".join(filter(None, (run.note, problem)))) if problem else run
 
 
 def _carve_region(window: Window, alignment: int, max_file: int, validate: bool,
-                  fragmented: bool) -> Iterator[tuple[CarvedRun, bytes | None, str]]:
-    """Each run found in the region, with the bytes of a whole picture to decode (None when there is nothing to)."""
+                  fragmented: bool) -> Iterator[tuple[tuple[CarvedRun, _Retry | None], bytes | None, str]]:
+    """Each run found in the region, with what to try should its picture not decode (a JPEG whose gap happened to
+    hold FF D9 walks to it), and the bytes of a whole picture to decode (None when there is nothing to)."""
     budget = _Budget(window.end - window.start)
     gaps = GapBudget(window.end - window.start)
     position = claimed = window.start  # headers before ``claimed`` lie inside a file already carved
@@ -119,14 +125,21 @@ def _carve_region(window: Window, alignment: int, max_file: int, validate: bool,
                 if found is not None:
                     claimed = max(claimed, offset + found.sound)
                     run = _run(window, offset, found, max_file)
-                    if fragmented and found.kind == "jpeg" and found.end is not End.LIMIT:
-                        run = _reassembled(window, run, found.end is End.FOUND, max_file, gaps) or run
+                    complete = found.end is End.FOUND
+                    two_pieces = fragmented and found.kind == "jpeg" and found.end is not End.LIMIT
+                    if two_pieces:
+                        run = _reassembled(window, run, max_file, gaps, complete, undecodable=False) or run
+                    retry = (partial(_reassembled, window, run, max_file, gaps, complete, undecodable=True)
+                             if two_pieces and complete and run.second is None else None)
                     decode = (validate and run.valid and run.kind in PILLOW_FORMATS  # a video's walk is its check
                               and run.second is None)  # two pieces were accepted by a stricter, full decode
                     with budget.paused():
-                        yield run, window.read(offset, run.length) if decode else None, run.kind
+                        yield (run, retry), window.read(offset, run.length) if decode else None, run.kind
             start = max(stop, claimed)
         position = max(block_end, claimed)
+
+
+_Retry = Callable[[], "CarvedRun | None"]
 
 
 class _Budget:
@@ -156,9 +169,11 @@ class _Budget:
             self._since = time.monotonic()
 
 
-def _reassembled(window: Window, run: CarvedRun, complete: bool, max_file: int, gaps: GapBudget) -> CarvedRun | None:
+def _reassembled(window: Window, run: CarvedRun, max_file: int, gaps: GapBudget, complete: bool, *,
+                 undecodable: bool) -> CarvedRun | None:
     """The JPEG walked as ``run``, put together from two pieces, if any pair decodes whole."""
-    pieces = reassemble_jpeg(window, run.offset, run.offset + run.length, complete, max_file, gaps)
+    pieces = reassemble_jpeg(window, run.offset, run.offset + run.length, max_file, gaps, complete=complete,
+                             undecodable=undecodable)
     if pieces is None:
         return None
     (offset, length), (second, _) = pieces.first, pieces.second

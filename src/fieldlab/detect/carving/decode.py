@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+import numpy as np
 import pillow_heif
 import simplejpeg
 from PIL import Image
@@ -70,8 +71,8 @@ def decode_problem(data: bytes, kind: str) -> str | None:
     return None
 
 
-def jpeg_decodes_strictly(data: bytes) -> bool:
-    """Whether ``data`` is a JPEG that libjpeg decodes whole, to its end, without one warning.
+def jpeg_decoded_strictly(data: bytes) -> np.ndarray | None:
+    """The grey picture of ``data`` if libjpeg decodes it whole, to its end, without one warning; else None.
 
     Joining two pieces at the wrong place rarely makes libjpeg fail: it warns ("Corrupt JPEG data: bad Huffman
     code", "premature end of data segment", "N extraneous bytes before marker 0xd9"), fills what it could not
@@ -83,11 +84,11 @@ def jpeg_decodes_strictly(data: bytes) -> bool:
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
         if width * height > MAX_PIXELS:
-            return False
-        simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True)
+            return None
+        picture: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True)
     except (ValueError, RuntimeError):
-        return False
-    return True
+        return None
+    return picture
 
 
 def _ends_in_decoder_fill(image: Image.Image) -> bool:
