@@ -16,7 +16,9 @@ any decode:
 - Fragment 2 runs from a boundary to an EOI (FF D9) with nothing but clean
   entropy-coded data between: so for each EOI after the break only the first
   ``FIRST_STARTS`` boundaries after the last "barrier" before it (a bad marker,
-  a block without high bytes) can start it.
+  a block without high bytes) can start it.  Random bytes hold an EOI every
+  64 KiB but rarely 2 KiB of clean data before one, so EOIs with less are
+  tried last: a 16 MiB gap of random bytes costs no decode.
 - A pair is accepted only if the joined bytes decode completely without one
   libjpeg warning (``decode.jpeg_decoded_strictly``); of several such pairs
   for one EOI, the least noisy picture where they differ (``_smoother``).
@@ -47,7 +49,9 @@ BOUNDARY = 512  # fragment boundaries: whole sectors from the header
 MAX_GAP = 16 << 20  # the clusters between the pieces
 MAX_SECOND = 32 << 20  # fragment 2's EOI is looked for at most this far past the gap
 LAST_ENDS, FIRST_STARTS = 4, 3  # candidate ends of fragment 1 and starts of fragment 2 per EOI
-MAX_EOIS = 64  # EOIs after the break examined per header
+MAX_EOIS = 1024  # EOIs after the break examined per header (random bytes hold one in 64 KiB)
+LONG_SECOND = 2048  # clean bytes before an EOI that random bytes almost never hold (no FF but FF 00 for 2 KiB)
+SHORT_KEPT = 4  # EOIs with fewer, tried only when no long one gave a pair: a fragment 2 that short is rare
 DECODES_PER_HEADER = 48
 DECODES_PER_REGION, SEARCHED_PER_REGION = 1024, 256 << 20  # plus the region's own size (see GapBudget)
 CHUNK = 1 << 20  # searched at once
@@ -103,26 +107,63 @@ def reassemble_jpeg(window: Window, offset: int, walked: int, max_file: int, bud
     ends = [end for end in range(last, max(data_start, last - LAST_ENDS * BOUNDARY), -BOUNDARY) if end > data_start]
     if not ends:
         return None
-    decodes = DECODES_PER_HEADER
+    decodes = _Decodes(budget)
+    short: list[tuple[int, int]] = []  # EOIs with little clean data before them: tried last
     for eoi, barrier in _eois_after(window, offset, break_at, break_at + MAX_GAP + MAX_SECOND, budget):
         first_start = offset + -(-(max(barrier, ends[0] + 1) - offset) // BOUNDARY) * BOUNDARY
         if first_start - ends[0] > MAX_GAP:
-            return None  # every later EOI has its barrier at least as far: the gap only grows
-        best: tuple[np.ndarray, Bifragment] | None = None
-        for start in range(first_start, min(eoi, first_start + FIRST_STARTS * BOUNDARY), BOUNDARY):
-            second = window.read(start, eoi + 2 - start)
-            for end in ends:
-                if not 0 < start - end <= MAX_GAP or end - offset + len(second) > max_file:
-                    continue
-                if decodes <= 0 or not budget.spend_decode():
-                    return best[1] if best else None
-                decodes -= 1
-                picture = jpeg_decoded_strictly(head[: end - offset] + second)
-                if picture is not None and (best is None or _smoother(picture, best[0])):
-                    best = picture, Bifragment((offset, end - offset), (start, len(second)))
-        if best is not None:
-            return best[1]
+            break  # every later EOI has its barrier at least as far: the gap only grows
+        if first_start >= eoi:
+            continue
+        if eoi - first_start < LONG_SECOND:
+            if len(short) < SHORT_KEPT:
+                short.append((eoi, first_start))
+            continue
+        found = _best_pair(window, head, offset, ends, eoi, first_start, max_file, decodes)
+        if found is not None or not decodes.left():
+            return found
+    for eoi, first_start in short:
+        found = _best_pair(window, head, offset, ends, eoi, first_start, max_file, decodes)
+        if found is not None or not decodes.left():
+            return found
     return None
+
+
+class _Decodes:
+    """The decodes one header may still take: its own and its region's."""
+
+    def __init__(self, budget: GapBudget) -> None:
+        self._budget, self._own = budget, DECODES_PER_HEADER
+
+    def left(self) -> bool:
+        return self._own > 0 and self._budget.decodes > 0
+
+    def spend(self) -> bool:
+        if not self.left():
+            return False
+        self._own -= 1
+        return self._budget.spend_decode()
+
+
+def _best_pair(window: Window, head: bytes, offset: int, ends: list[int], eoi: int, first_start: int, max_file: int,
+               decodes: _Decodes) -> Bifragment | None:
+    """Of the pairs (an end of fragment 1, a start of fragment 2 running to ``eoi``), the one that decodes, or the
+    smoothest of several.  Once one decodes, only pairs with the same gap (the same length in all) can too: the
+    picture's blocks must be coded in exactly its bytes."""
+    best: tuple[np.ndarray, Bifragment] | None = None
+    for start in range(first_start, min(eoi, first_start + FIRST_STARTS * BOUNDARY), BOUNDARY):
+        second = window.read(start, eoi + 2 - start)
+        for end in ends:
+            if not 0 < start - end <= MAX_GAP or end - offset + len(second) > max_file:
+                continue
+            if best is not None and start - end != best[1].second[0] - sum(best[1].first):
+                continue
+            if not decodes.spend():
+                return best[1] if best else None
+            picture = jpeg_decoded_strictly(head[: end - offset] + second)
+            if picture is not None and (best is None or _smoother(picture, best[0])):
+                best = picture, Bifragment((offset, end - offset), (start, len(second)))
+    return best[1] if best else None
 
 
 def _smoother(picture: np.ndarray, other: np.ndarray) -> bool:
