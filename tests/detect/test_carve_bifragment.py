@@ -161,3 +161,13 @@ def test_a_gap_holding_ff_d9_right_after_the_split_is_tried_once_the_picture_fai
     (run,) = carve_all(data)
     assert (run.valid, run.length, run.second) == (True, split, (4096 + split + len(gap), len(PHOTO) - split))
     assert joined(data, run) == PHOTO
+
+
+def test_a_gap_of_megabytes_of_random_bytes_holding_many_chance_eois_is_bridged() -> None:
+    """Random bytes hold FF D9 every 64 KiB: those with little clean data before them wait, the photo's comes first."""
+    gap = between("random", 6 << 20)
+    assert gap.count(b"\xff\xd9") > 50
+    pieces, split = build.two_fragments(PHOTO, 4096, gap)
+    data = bytes(4096) + pieces + bytes(4096)
+    (run, *_) = [run for run in carve_all(data) if run.offset == 4096]
+    assert (run.valid, run.length, run.second) == (True, split, (4096 + split + len(gap), len(PHOTO) - split))
