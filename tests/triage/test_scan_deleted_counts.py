@@ -36,7 +36,7 @@ def test_a_fresh_ntfs_volume_has_no_deleted_files_and_its_reserved_records_are_p
     assert _flagged(tmp_path / "case", "pseudo") == {f"$OrphanFiles/OrphanFile-{n}" for n in range(16, 24)}
     assert deleted_summary(counts) == "0"
     written = api.report(tmp_path / "case", "html", tmp_path / "report.html")
-    assert '<td class="n">0; 8 file-system records not counted</td>' in Path(written.path).read_text(encoding="utf-8")
+    assert '<td class="n notes">0; 8 file-system records not counted</td>' in Path(written.path).read_text(encoding="utf-8")
 
 
 def test_a_file_deleted_on_ntfs_is_counted(tmp_path: Path) -> None:
