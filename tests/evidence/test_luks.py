@@ -124,14 +124,18 @@ def test_the_scan_with_the_passphrase_matches_a_known_file_inside_and_without_it
     assert sorted(p.name for p in disk.path.parent.iterdir()) == ["laptop.raw"]  # nothing written beside it
 
 
+def _luks_disk(version: int, path: Path, scheme: str, plaintext: Path):  # noqa: ANN202 - the builders' disk
+    """A disk holding a LUKS1 or a LUKS2 volume (PBKDF2, so the tests stay fast) around ``plaintext``."""
+    return (build_luks1_disk(path, scheme, plaintext, PASSPHRASE) if version == 1 else
+            build_luks2_disk(path, scheme, plaintext, PASSPHRASE, Luks2Format("pbkdf2")))
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_a_scan_runs_pbkdf2_on_the_passphrase_once_and_its_other_processes_open_the_volume_with_the_derived_key(
         plaintext: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
     """The survey derives the master key; the walker and reader processes get it in memory and open the volume with
     no PBKDF2 and no libluksde.  Calls are noted in a file, since the scan's processes are forks of this one."""
-    path = tmp_path / "evidence" / "laptop.raw"
-    disk = (build_luks1_disk(path, "gpt", plaintext, PASSPHRASE) if version == 1 else
-            build_luks2_disk(path, "gpt", plaintext, PASSPHRASE, Luks2Format("pbkdf2")))
+    disk = _luks_disk(version, tmp_path / "evidence" / "laptop.raw", "gpt", plaintext)
     known = tmp_path / "known.csv"
     known.write_text(f"md5,category\n{KNOWN.md5},A\n")
     fieldlab.import_hashset(known, name="known")
@@ -317,18 +321,22 @@ def test_the_scan_command_takes_the_passphrase_as_an_option_or_from_the_environm
     assert PASSPHRASE not in scanned.output
 
 
+@pytest.mark.parametrize("version", [1, 2])
 def test_an_item_of_a_luks_volume_reopens_with_the_passphrase_and_without_it_is_an_encrypted_problem(
-        plaintext: Path, tmp_path: Path) -> None:
+        plaintext: Path, tmp_path: Path, version: int) -> None:
     from fieldlab.evidence.context import EvidenceContext
-    from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, reopen
+    from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, exhibit_unlock, reopen
     from fieldlab.evidence.sources import SourceSpec
 
-    disk = build_luks1_disk(tmp_path / "disk.raw", "mbr", plaintext, PASSPHRASE)
+    disk = _luks_disk(version, tmp_path / "disk.raw", "mbr", plaintext)
     source, items, _ = _walk(disk.path, PASSPHRASE)
     source.close()
     (locator,) = [item.locator for path, item in items.items() if path.endswith(KNOWN.path)]
+    assert locator.to_text().startswith(f"partition:{disk.volume_offset}|luks:|fsfile:")
     with EvidenceContext() as context:
         handle = reopen(SourceSpec(str(disk.path), "image", UnlockOptions(luks_password=PASSPHRASE)), locator, context)
+        assert handle.size == len(KNOWN.data)
+        handle = reopen(SourceSpec(str(disk.path), "image", exhibit_unlock([PASSPHRASE])), locator, context)
         assert handle.size == len(KNOWN.data)
         with pytest.raises(ReopenError) as refused:
             reopen(SourceSpec(str(disk.path), "image"), locator, context)

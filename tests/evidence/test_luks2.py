@@ -234,26 +234,6 @@ def test_a_luks2_laptop_scanned_with_the_passphrase_finds_the_known_picture_and_
     assert sorted(p.name for p in disk.path.parent.iterdir()) == ["laptop.raw"]
 
 
-def test_an_item_of_a_luks2_volume_reopens_with_the_passphrase_and_without_it_is_refused(
-        plaintext: Path, tmp_path: Path) -> None:
-    from fieldlab.evidence.context import EvidenceContext
-    from fieldlab.evidence.reopen import NEEDS_PASSWORD, ReopenError, exhibit_unlock, reopen
-    from fieldlab.evidence.sources import SourceSpec
-
-    disk = build_luks2_disk(tmp_path / "disk.raw", "mbr", plaintext, PASSPHRASE)
-    source, items, _ = _walk(disk.path, PASSPHRASE)
-    source.close()
-    (locator,) = [item.locator for path, item in items.items() if path.endswith(KNOWN.path)]
-    assert locator.to_text().startswith(f"partition:{disk.volume_offset}|luks:|fsfile:")
-    with EvidenceContext() as context:
-        handle = reopen(SourceSpec(str(disk.path), "image", exhibit_unlock([PASSPHRASE])), locator,
-                        context)
-        assert handle.size == len(KNOWN.data)
-        with pytest.raises(ReopenError) as refused:
-            reopen(SourceSpec(str(disk.path), "image"), locator, context)
-    assert (refused.value.problem.kind, refused.value.problem.message) == (ProblemKind.ENCRYPTED, NEEDS_PASSWORD)
-
-
 def _opened(volume: bytes, tmp_path: Path) -> tuple[ImageSource, dict[str, Item], list[WalkError]]:
     image = tmp_path / "volume.raw"
     image.write_bytes(volume)
