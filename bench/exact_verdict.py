@@ -11,7 +11,9 @@ each scan once the milestone is in its case database.  Variants: ``exact`` (the
 four ``--no-`` options of the exact-only scan), ``default``, and the default
 without one stage (``noverify``, ``noembed``, ``nocarve``) to say which stage
 costs what.  The disk, its E01 and the known set are ``bench/seized_disk.py``'s
-(built there if missing); the E01's pages are evicted before every scan.
+(built there if missing); the E01's pages are evicted before every scan.  Each process's peak PSS is sampled too
+(the main process, and the others by size: the walker, which keeps the MFT's chunks, is the largest), to show
+where a scan's memory goes as the disk grows.
 
 Usage (from the repository root, with the project's venv)::
 
@@ -37,6 +39,8 @@ from seized_disk import (  # noqa: E402 - the shared helpers live beside this sc
     REPO,
     SAMPLE_EVERY,
     KnownFile,
+    _group_members,
+    _memory,
     _note_milestones,
     ensure_disk,
     evict_all,
@@ -56,17 +60,20 @@ VARIANTS = {
     "noembed": ("--no-embedded",),
     "nocarve": ("--no-carve",),
 }
-MAX_SECONDS = 3600.0  # a scan that has not reached its exact verdict by then is a failed run
+MAX_SECONDS = 3600.0
+MIB = 1 << 20  # a scan that has not reached its exact verdict by then is a failed run
 
 
 def time_to_verdict(fieldlab: str, e01: Path, segments: list[Path], case_dir: Path, env: dict[str, str],
-                    options: tuple[str, ...]) -> float:
-    """Seconds to the exact verdict of one scan, stopped there."""
+                    options: tuple[str, ...]) -> tuple[float, int, list[int]]:
+    """Seconds to the exact verdict of one scan, stopped there; the main process's peak PSS and the other processes'
+    (largest first), in bytes."""
     shutil.rmtree(case_dir, ignore_errors=True)
     os.sync()
     evict_all(segments)
     database = case_dir / "case.sqlite"
     marks: dict[str, float] = {}
+    peaks: dict[int, int] = {}
     started = time.perf_counter()
     with open(case_dir.parent / f"{case_dir.name}.log", "wb") as log:
         process = subprocess.Popen([fieldlab, "scan", str(e01), "--case", str(case_dir), "--exhibit", "LAPTOP",
@@ -82,13 +89,16 @@ def time_to_verdict(fieldlab: str, e01: Path, segments: list[Path], case_dir: Pa
                 if now > MAX_SECONDS:
                     sys.exit(f"BENCH FAILED: no exact verdict after {MAX_SECONDS:.0f} s")
                 _note_milestones(database, marks, now)
+                for pid in _group_members(process.pid):
+                    peaks[pid] = max(peaks.get(pid, 0), _memory(pid)[1])
                 time.sleep(SAMPLE_EVERY)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait()
     shutil.rmtree(case_dir, ignore_errors=True)
-    return marks["exact verdict"]
+    main = peaks.pop(process.pid, 0)
+    return marks["exact verdict"], main, sorted(peaks.values(), reverse=True)
 
 
 def main() -> None:
@@ -116,19 +126,25 @@ def main() -> None:
     import_hashset(fieldlab, hashset_csv, env, HASHSET_ENTRIES)
     load_before = load_average()
     times: dict[str, list[float]] = {v: [] for v in variants}
+    memory: dict[str, list[str]] = {v: [] for v in variants}
     for run in range(1, args.runs + 1):
         for variant in variants:
             wait_for_quiet(args.max_wait)
-            verdict = time_to_verdict(fieldlab, e01, segments, workdir / "cases" / f"verdict-{variant}", env,
+            verdict, main, others = time_to_verdict(fieldlab, e01, segments, workdir / "cases" / f"verdict-{variant}", env,
                                               VARIANTS[variant])
             times[variant].append(verdict)
-            print(f"round {run}, {variant}: exact verdict {verdict:.1f} s", flush=True)
+            memory[variant].append(f"main {main / MIB:,.0f}, others {', '.join(f'{p / MIB:,.0f}' for p in others)}")
+            print(f"round {run}, {variant}: exact verdict {verdict:.1f} s; peak PSS MiB: {memory[variant][-1]}",
+                  flush=True)
     base = statistics.median(times[variants[0]])
     rows = [[variant, " ".join(f"{v:.1f}" for v in times[variant]), f"{statistics.median(times[variant]):.1f}",
              f"{statistics.median(times[variant]) / base - 1:+.1%}"] for variant in variants]
     print(f"\n{args.size:g} GiB E01, fieldlab at {facts.fieldlab_commit}; load average before {load_before}, "
           f"after {load_average()}\n")
     print(markdown_table(("Scan", "Exact verdict per round, s", "Median, s", f"Against {variants[0]}"), rows))
+    print()
+    print(markdown_table(("Scan", "Peak PSS per process, MiB, per round"),
+                         [[variant, "; ".join(memory[variant])] for variant in variants]))
 
 
 if __name__ == "__main__":
