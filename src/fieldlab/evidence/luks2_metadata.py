@@ -33,6 +33,7 @@ from fieldlab.evidence.luks_layout import (
     outside_the_volume,
 )
 from fieldlab.evidence.luks_sectors import SECTOR, sector_cipher
+from fieldlab.locator import display_bytes
 from fieldlab.problems import Problem, ProblemKind
 
 MAX_KEYSLOTS, MAX_SEGMENTS, MAX_DIGESTS = 32, 32, 8  # cryptsetup's LUKS2 limits
@@ -54,7 +55,7 @@ def _layout(metadata: dict, hdr_size: int, volume_size: int) -> LuksHeader:
     requirements = _object(config.get("requirements", {}), "config requirements")
     mandatory = _list(requirements.get("mandatory", []), "mandatory requirements", 16)
     if mandatory:
-        names = ", ".join(str(name)[:40] for name in mandatory)
+        names = ", ".join(_shown(str(name)[:40]) for name in mandatory)
         return _unsupported(f"it has mandatory requirements ({names}: a re-encryption under way or hardware "
                             "encryption), which fieldlab does not read")
     segments = _bounded(metadata, "segments", MAX_SEGMENTS)
@@ -89,7 +90,7 @@ def _layout(metadata: dict, hdr_size: int, volume_size: int) -> LuksHeader:
     for slot_id in slot_ids:
         if not isinstance(slot_id, str) or slot_id not in keyslots:
             raise ValueError(f"the digest names a key slot {str(slot_id)[:20]!r} there is none of")
-        slot, reason, key_bytes = _key_slot(slot_id, _object(keyslots[slot_id], f"key slot {slot_id}"), hdr_size,
+        slot, reason, key_bytes = _key_slot(slot_id, _object(keyslots[slot_id], f"key slot {_shown(slot_id[:20])}"), hdr_size,
                                             volume_size, key_bytes)
         if slot is not None:
             slots.append(slot)
@@ -122,11 +123,16 @@ def _digest_of(metadata: dict, segment_id: str) -> dict:
     raise ValueError("no digest covers its data segment")
 
 
+def _shown(text: str) -> str:
+    """Suspect text in a message: control and bidi characters escaped, as every shown name is."""
+    return display_bytes(text.encode("utf-8", "surrogatepass"))
+
+
 def _key_slot(slot_id: str, slot: dict, hdr_size: int, volume_size: int,
               key_bytes: int) -> tuple[KeySlot | None, str, int]:
     """(the slot, or None and why it is not tried, the volume key's size): every slot of a digest holds the same
     volume key, so all give the same size."""
-    name = f"key slot {slot_id[:20]}"
+    name = f"key slot {_shown(slot_id[:20])}"
     if _text(slot, "type") != "luks2":
         return None, f"{name} is of type {_text(slot, 'type')[:40]!r}, not a passphrase slot fieldlab reads", key_bytes
     volume_key_bytes = _integer(slot, "key_size", 1, 1024)
