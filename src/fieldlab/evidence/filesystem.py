@@ -9,8 +9,10 @@ set of visited addresses, so a corrupt, looping directory tree ends.
 An NTFS folder whose index is larger than ``LARGE_NTFS_INDEX_BYTES`` (``ntfs_mft_names.large_folders``, from the MFT
 before the walk lists any folder) is listed from its own ``$I30`` index and the MFT's file names (``ntfs_index.py``),
 since TSK lists such a folder in quadratic time; the other folders are TSK's.  TSK's orphan search lists every
-folder again, so on a volume with such a folder ``$OrphanFiles`` is listed after every other folder and found by
-``ntfs_orphans.py`` from the names this walk has seen; on other volumes it keeps its place and TSK lists it.
+folder again, so on a volume with such a folder ``$OrphanFiles`` is found by ``ntfs_orphans.py`` from the names this
+walk has seen; on other volumes TSK lists it.  Either way it is listed after every other folder: TSK's search reads
+every folder's index before its first orphan comes back (on the 1 GiB seized laptop, 21,000 files, 0.5 s of an E01
+walk, 0.25 s of a raw one), and in the root's place it held back the first files the readers could start on.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def walk_file_system(fs: pytsk3.FS_Info, base: Locator | None, display_prefix: s
         shown = display_prefix + (display_bytes(directory.path) or "/")
         own: tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None = None
         if ntfs is not None:
-            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST and ntfs.large_folders():
+            if directory.path == _ORPHANS and directory.orphan and directory.rank != _LAST:
                 directory.rank = _LAST  # after every other folder: see the module's docstring
                 heapq.heappush(queue, directory)
                 continue
@@ -190,9 +192,9 @@ class _NtfsNames:
 
     def own_listing(self, directory: _Directory) -> tuple[tuple[IndexName, ...], tuple[Problem, ...]] | None:
         """The folder's names from fieldlab's own reading, or None when TSK should list it.  ``$OrphanFiles`` comes
-        here last (deferred by the walk) only when the volume has a large folder."""
+        here last (deferred by the walk), and is fieldlab's only when the volume has a large folder."""
         if directory.path == _ORPHANS and directory.orphan:
-            names = self._mft_names() if directory.rank == _LAST else None
+            names = self._mft_names() if self.large_folders() else None
             if names is None:
                 return None
             orphans = orphan_names(names, self.named, self._ever_used, MAX_ENTRIES_PER_DIRECTORY)
