@@ -14,7 +14,7 @@ import pytest
 from fieldlab.evidence.context import EvidenceContext
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item
-from fieldlab.evidence.sources import describe_source
+from fieldlab.evidence.sources import FolderSource, describe_source
 from fieldlab.locator import Locator, display_bytes
 from fieldlab.problems import ProblemKind
 from fieldlab.results import ItemResult
@@ -69,6 +69,21 @@ def test_a_file_changed_since_listing_is_hashed_as_it_is_now_with_a_warning(tmp_
     assert result.md5 == hashlib.md5(b"much longer now").hexdigest()
     (changed,) = result.problems
     assert changed.kind is ProblemKind.CHANGED and "changed since it was listed" in changed.message
+
+
+def test_a_file_that_grows_once_read_to_its_size_is_hashed_to_that_size_and_said_to_have_changed(
+        tmp_path: Path) -> None:
+    (tmp_path / "log.txt").write_bytes(b"first")
+    handle = FolderSource(tmp_path).open_file(b"log.txt")
+    buffer = bytearray(64)
+    assert handle.readinto(buffer) == 5
+    (tmp_path / "log.txt").write_bytes(b"first and more")  # after the read that reached the size fstat gave
+    assert handle.readinto(buffer) == 0  # that read ended the file: no read made to find the end
+    changed = handle.changed(5, None, 5)
+    assert changed is not None and changed.message == "changed while being read (listed 5 bytes, read 5)"
+    handle.seek(0)  # a seek reads again, as far as the file now goes
+    assert handle.readinto(buffer) == 14 and bytes(buffer[:14]) == b"first and more"
+    handle.close()
 
 
 def test_a_file_replaced_by_a_symlink_is_not_followed(tmp_path: Path) -> None:
