@@ -12,6 +12,7 @@ from fieldlab.locator import (
     LocatorError,
     display_bytes,
     file_path,
+    file_texts,
     layer_text,
     parse_run,
     parse_runs,
@@ -101,3 +102,10 @@ def test_a_carved_run_address_is_read_strictly(value: bytes) -> None:
 def test_a_run_carved_inside_a_file_is_one_piece() -> None:
     with pytest.raises(LocatorError, match="one piece"):
         parse_run(b"0+10,20+10")
+
+
+@pytest.mark.parametrize("relative", [b"Users/alex/Pictures/a.jpg", b"caf\xe9.jpg", b"line\nbreak", b"%41|x:y",
+                                      b"\xe2\x80\xaeevil", b"a b/(c)"])
+def test_a_folder_files_texts_from_one_look_are_its_locator_and_display_path(relative: bytes) -> None:
+    assert file_texts(relative) == (layer_text("file", relative), display_bytes(relative))
+    assert Locator.parse(file_texts(relative)[0]) == Locator.for_file(relative)

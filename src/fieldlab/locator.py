@@ -191,3 +191,12 @@ def display_bytes(value: bytes) -> str:
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def file_texts(relative: bytes) -> tuple[str, str]:
+    """A folder's file's locator text and display path (``layer_text("file", relative)``, ``display_bytes(relative)``)
+    from one look at its name: most names need escaping in neither, and a walk makes both for every file."""
+    if not relative.translate(None, _SAFE_BYTES):
+        shown = relative.decode("ascii")
+        return "file:" + shown, shown
+    return layer_text("file", relative), display_bytes(relative)

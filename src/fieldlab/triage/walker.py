@@ -31,7 +31,7 @@ from fieldlab.evidence.folder import FolderEntry, walk_folder_entries
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import ItemKind, WalkError
 from fieldlab.evidence.sources import EvidenceSource, FolderSource, SourceSpec, open_source
-from fieldlab.locator import display_bytes, layer_text
+from fieldlab.locator import file_texts
 from fieldlab.triage.reader import prepare_worker
 
 CHUNK_ENTRIES = 1000  # entries per message: few round trips, yet the first files reach the readers at once
@@ -118,14 +118,18 @@ def walked_rows(source: EvidenceSource) -> Iterator[ItemRow | WalkError]:
 
 def folder_row(entry: FolderEntry) -> ItemRow:
     """``item_row(item_of(entry))``, without making the item."""
-    st = entry.stat
-    kind, state = _ROW_KINDS[entry.kind]
-    return tuple.__new__(ItemRow, (layer_text("file", entry.relative), display_bytes(entry.relative), kind,  # results.py
-                                   entry.size, st.st_mtime, st.st_atime, st.st_ctime, entry.btime, entry.link_target,
-                                   "", state))
+    st, kind = entry.stat, entry.kind
+    locator, path = file_texts(entry.relative)
+    # a regular file, as most entries are, without the look-up keyed by an enum member (its hash is a Python call)
+    kind_text, state = _FILE_ROW_KIND if kind is _FILE else _ROW_KINDS[kind]
+    return tuple.__new__(ItemRow, (locator, path, kind_text, st.st_size if kind is _FILE else 0,  # results.py
+                                   st.st_mtime, st.st_atime, st.st_ctime, entry.btime,
+                                   entry.link_target, "", state))
 
 
 _ROW_KINDS = {kind: (kind.value, listed_state(kind)) for kind in ItemKind}  # an enum's value is a Python-level property
+_FILE = ItemKind.FILE
+_FILE_ROW_KIND = _ROW_KINDS[_FILE]
 
 
 def runs_of(fields: RunsFields) -> Extents:
