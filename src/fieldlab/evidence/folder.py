@@ -37,6 +37,7 @@ LINK_NOT_READ = "(not read: reading it would change the link's access time on th
 MAX_DEPTH = 10_000  # far beyond any real tree; stops a pathological one (bind-mount loops) from running forever
 # What os.fsencode does for every name, without its per-call checks (a folder may hold millions of names)
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+_FILE = ItemKind.FILE  # once: an enum member looked up on its class is a Python-level metaclass call (~70 ns)
 
 class SourceError(EvidenceError):
     """The source cannot be scanned at all (missing, not a folder)."""
@@ -108,7 +109,7 @@ class FolderEntry(NamedTuple):
 
     @property
     def size(self) -> int:
-        return self.stat.st_size if self.kind is ItemKind.FILE else 0
+        return self.stat.st_size if self.kind is _FILE else 0
 
     @property
     def btime(self) -> float | None:
@@ -177,15 +178,19 @@ def _list_directory(
     except OSError as exc:
         yield WalkError(shown, f"folder cannot be opened: {exc.strerror or exc}")
         return
+    prefix = directory.relative + b"/" if directory.relative else b""
     try:
         with os.scandir(dir_fd) as entries:
             for entry in entries:
                 name = entry.name.encode(_FS_ENCODING, _FS_ERRORS)
-                relative = directory.relative + b"/" + name if directory.relative else name
+                relative = prefix + name
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError as exc:
                     yield WalkError(display_bytes(relative), f"cannot be examined: {exc.strerror or exc}")
+                    continue
+                if stat.S_ISREG(st.st_mode):  # most entries: made here, without a call (results.py: tuple.__new__)
+                    yield tuple.__new__(FolderEntry, (relative, _FILE, st, None))
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     if st.st_dev != root_dev:
@@ -206,8 +211,8 @@ def _list_directory(
 
 
 def entry_for(dir_fd: int, name: bytes, relative: bytes, st: os.stat_result, links: LinkReading) -> FolderEntry:
-    if stat.S_ISREG(st.st_mode):  # made without the named tuple's Python-level __new__: once per file (results.py)
-        return tuple.__new__(FolderEntry, (relative, ItemKind.FILE, st, None))
+    if stat.S_ISREG(st.st_mode):
+        return tuple.__new__(FolderEntry, (relative, _FILE, st, None))
     if stat.S_ISLNK(st.st_mode):
         if not links.leaves_atime(st):
             return FolderEntry(relative, ItemKind.SYMLINK, st, LINK_NOT_READ)
