@@ -117,6 +117,7 @@ def small_batches_and_a_failing_file() -> Iterator[None]:
     and reading interleave, and one file whose reading fails."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scan_module, "BATCH_FILES", BATCH)
+        patch.setattr(scan_module, "FIRST_WALK_BATCH_FILES", BATCH)
         patch.setattr(scan_module, "FIRST_WALK_AHEAD", 2 * BATCH)
         patch.setattr(reader_module, "_read_one", _failing_on(FAILING, reader_module._read_one))
         yield

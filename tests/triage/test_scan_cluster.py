@@ -191,6 +191,7 @@ def test_a_worker_killed_mid_scan_changes_nothing_and_nothing_is_recorded_twice(
     reference = _scan(evidence, tmp_path / "alone", workers=2)
     markers = {stage: tmp_path / f"{stage}.killed" for stage in ("read", "decode", "carve")}
     monkeypatch.setattr(scan_module, "BATCH_FILES", 16)  # many units in flight on both workers
+    monkeypatch.setattr(scan_module, "FIRST_WALK_BATCH_FILES", 16)
     monkeypatch.setattr(scan_module, "read_batch", _once(markers["read"], read_batch, _holds_trip_wire))
     monkeypatch.setattr(scan_module, "carve_region", _once(markers["carve"], carve_region, _is_a_gap))
     monkeypatch.setattr(scan_module, "MediaPool",
