@@ -35,6 +35,9 @@ import pyewf
 
 from fieldlab.evidence.ewf_chunks import read_chunk_table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scan_folder  # noqa: E402,F401 - its import keeps the scans' bytecode, as installed (measure_as_installed)
+
 REPO = Path(__file__).resolve().parent.parent
 SCAN_FLAGS = ["--no-perceptual", "--no-carve", "--no-embedded", "--no-verify", "--no-live"]
 _COUNTER = '''

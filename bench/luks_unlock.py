@@ -37,6 +37,9 @@ sys.path.insert(0, str(REPO / "src"))
 from fieldlab.validation.disks import PlantedFile, build_disk, random_bytes  # noqa: E402 - after the path
 from fieldlab.validation.luks import build_luks1_disk  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import scan_folder  # noqa: E402,F401 - its import keeps the scans' bytecode, as installed (measure_as_installed)
+
 PASSPHRASE = "bench passphrase of a seized laptop"
 KNOWN = PlantedFile("home/alex/Pictures/IMG_0001.JPG", random_bytes(7, 200_000))
 FILES = [PlantedFile(f"home/alex/Documents/file{i:03d}.bin", random_bytes(100 + i, 100_000)) for i in range(300)]

@@ -31,6 +31,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from tests.evidence.disk_builders import _ntfs_volume  # noqa: E402 - after the path
 
+sys.path.insert(0, str(REPO / "bench"))
+import scan_folder  # noqa: E402,F401 - its import keeps the scans' bytecode, as installed (measure_as_installed)
+
 WORK = REPO / "bench" / ".work" / "ntfs-large-folder"
 _WALK = """
 import sys, time
