@@ -33,7 +33,7 @@ from fieldlab.problems import Problem, ProblemKind
 from fieldlab.results import ClassifiedPicture
 from fieldlab.triage import scan as scan_module
 from fieldlab.triage.classify_pool import TIMED_OUT, ClassifyPool, ToClassify
-from fieldlab.triage.cluster import ClusterError, ClusterPool, open_work_pool
+from fieldlab.triage.cluster import ClusterError, ClusterPool, UnitLost, open_work_pool
 from fieldlab.triage.media_pool import CRASHED, HUNG, MediaPool
 from fieldlab.triage.perceive import MediaTask, perceive_batch
 from fieldlab.triage.reader import read_batch
@@ -355,3 +355,35 @@ def test_a_scan_on_a_cluster_sends_the_classifier_batches_to_the_workers_and_sco
     local, distributed = (sqlite3.connect(tmp_path / case / "case.sqlite").execute(scores).fetchall()
                           for case in ("alone", "cluster"))
     assert len(local) == 12 and distributed == local
+
+
+class _SettledLate:
+    """A Dask future as the done-callback sees it when the unit had finished but its result went with a dying worker
+    before the callback ran: status "lost", and ``exception()`` answering once Dask has computed the unit again
+    (None when that succeeded).  Timing a real worker's death into that gap is not repeatable; this is its outcome."""
+
+    status, key = "lost", "perceive_batch-1"
+
+    def __init__(self, again: BaseException | None) -> None:
+        self._again = again
+
+    def exception(self) -> BaseException | None:
+        return self._again
+
+    def result(self) -> list[str]:
+        return ["the unit's results"]
+
+
+def test_a_unit_whose_result_was_lost_and_computed_again_gives_that_result_not_none() -> None:
+    pool, done = ClusterPool(client=None), cf.Future()
+    pool._settle(done, _SettledLate(again=None))
+    assert done.result() == ["the unit's results"]
+
+
+def test_a_unit_lost_and_killing_its_workers_again_is_a_lost_unit() -> None:
+    from distributed import KilledWorker
+
+    pool, done = ClusterPool(client=None), cf.Future()
+    pool._settle(done, _SettledLate(again=KilledWorker("perceive_batch-1", "tcp://127.0.0.1:1", 1)))
+    with pytest.raises(UnitLost, match="kept dying"):
+        done.result()

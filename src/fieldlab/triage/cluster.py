@@ -118,15 +118,20 @@ class ClusterPool:
         with self._lock:
             self._running.pop(done, None)
         try:
-            if task.status == "finished":
-                done.set_result(task.result())
-            elif task.status == "cancelled":
+            if task.status == "cancelled":
                 done.set_exception(UnitLost("stopped by the scan"))
+                return
+            # Not "error" either: the unit finished, then its result was lost with a dying worker before this ran
+            # ("lost"); exception() then waits for Dask's recomputation and gives None if that succeeded.  Taken as
+            # an exception, None made the unit's result None (seen once in CI, a worker killed by a crashing decoder).
+            problem = None if task.status == "finished" else task.exception()
+            if problem is None:
+                done.set_result(task.result())
+            elif isinstance(problem, self._killed_worker):
+                done.set_exception(UnitLost(f"the cluster's workers kept dying while running {task.key}: everything "
+                                            f"recorded so far is kept; check the workers' logs, then run the same "
+                                            f"command to resume"))
             else:
-                problem = task.exception()
-                if isinstance(problem, self._killed_worker):
-                    problem = UnitLost(f"the cluster's workers kept dying while running {task.key}: everything recorded "
-                                       f"so far is kept; check the workers' logs, then run the same command to resume")
                 done.set_exception(problem)
         except Exception as exc:  # noqa: BLE001 - the result could not be fetched: the worker holding it is gone
             if not done.done():
