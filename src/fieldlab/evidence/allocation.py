@@ -1,6 +1,6 @@
 """Which parts of a disk image's media the container stores, read from the container's own allocation tables.
 
-A QCOW2, VMDK, VHD/VHDX or .dmg may claim a media of any size (``qemu-img create -f qcow2 x 1P`` writes a 16 MiB
+A QCOW2, VMDK, VHD/VHDX, VDI or .dmg may claim a media of any size (``qemu-img create -f qcow2 x 1P`` writes a 16 MiB
 file claiming a pebibyte): what it does not store reads as zeros (or as its parent's bytes, in a differencing
 chain).  Carving zeros finds nothing, but reading them costs as much as reading data; a 1 PiB claim took days.  So
 the media's stored parts are listed here from the format's own table, and carving and sniffing read only them
@@ -13,6 +13,8 @@ parsers, one small function a format:
 - VHDX: the BAT's payload entries whose state is fully or partially present.
 - VMDK: each extent libvmdk lists; a hosted sparse extent (KDMV, stream-optimised included) by its grain directory
   and grain tables, flat and raw extents stored whole, zero extents not at all.
+- VDI: the block map (``evidence/vdi.py``); blocks past the file's end are not stored, and blocks sharing one
+  stored block are a forged map.
 - UDIF (.dmg): the chunk tables of its ``blkx`` resources; zero-fill and ignored ("free") chunks are not stored.
   A compressed chunk is counted only as far as ``MAX_INFLATION`` times its compressed length: past that it can only
   inflate to runs of one repeated byte, where no picture lies.
@@ -43,6 +45,8 @@ from xml.parsers.expat import ExpatError
 
 import numpy as np
 import pyvmdk
+
+from fieldlab.evidence import vdi
 
 MAX_TABLE_BYTES = 1 << 30  # of allocation tables read (holes of the container file not counted)
 MAX_RUNS = 100_000
@@ -370,6 +374,22 @@ def _sparse_extent_runs(path: Path, extent_size: int) -> list[tuple[int, int]]:
         return runs
 
 
+# --- VDI -------------------------------------------------------------------------------------------------------
+
+
+def _vdi_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
+    with _TableFile(path) as file:
+        try:
+            header = vdi.parse_header(file.read(0, vdi.HEADER_BYTES, "the VDI header"), file.size)
+        except vdi.VdiError as exc:
+            raise _Unmappable(str(exc)) from None
+        block_map = np.frombuffer(file.read(header.map_offset, 4 * header.blocks, "the block map"), dtype="<u4")
+        written = block_map[block_map < vdi.NOT_STORED]
+        if len(np.unique(written)) < len(written):
+            raise _Unmappable("two blocks of the disk are said to lie at one place")
+        return _unit_runs(vdi.stored_blocks(block_map, header, file.size), 0, header.block_size)
+
+
 # --- UDIF (.dmg) -----------------------------------------------------------------------------------------------
 
 _UDIF_NOT_STORED = (0x00000000, 0x00000002, 0x7FFFFFFE, 0xFFFFFFFF)  # zero fill, ignored, comment, end
@@ -442,7 +462,8 @@ def _raw_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
 
 
 _READERS: dict[str, Callable[[Path, int], list[tuple[int, int]]]] = {
-    "qcow2": _qcow2_runs, "vhd": _vhd_runs, "vmdk": _vmdk_runs, "dmg": _udif_runs, "raw": _raw_runs,
+    "qcow2": _qcow2_runs, "vhd": _vhd_runs, "vmdk": _vmdk_runs, "vdi": _vdi_runs, "dmg": _udif_runs,
+    "raw": _raw_runs,
 }
 
 

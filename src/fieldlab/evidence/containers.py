@@ -1,12 +1,13 @@
-"""Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, Apple disk images
-(UDIF .dmg), block devices.
+"""Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, VirtualBox VDI,
+Apple disk images (UDIF .dmg), block devices.
 
 A differencing VHD/VHDX, a QCOW2 with a backing file or a VMDK snapshot is opened with its parents
 (``evidence/differencing.py``); the chain is part of the container's facts, and a missing parent makes the media
 incomplete rather than empty.
 
 The container is recognised by content (signatures checked by the libyal
-libraries themselves, a UDIF by its trailer), never by extension; split sets are found from the first
+libraries themselves, a VDI by its signature (``evidence/vdi.py``, our own reader), a UDIF by its trailer), never by
+extension; split sets are found from the first
 segment's name.  Everything is opened read-only: the libyal handles are opened
 in mode "r", raw files and devices with O_RDONLY, so no code path can write.
 """
@@ -30,6 +31,7 @@ import pyvmdk
 from fieldlab.errors import EvidenceError
 from fieldlab.evidence.differencing import FORMATS, UDIF_TRAILER, ChainLink, is_udif, is_vmdk_descriptor, open_chain
 from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError
+from fieldlab.evidence.vdi import HEADER_BYTES, VdiError, VdiReader, is_vdi
 from fieldlab.problems import Problem, ProblemKind
 
 
@@ -37,7 +39,7 @@ class ContainerError(EvidenceError):
     """The image cannot be opened; the message names the file and what is wrong."""
 
 
-ContainerKind = Literal["raw", "split-raw", "ewf", "vmdk", "vhd", "qcow2", "dmg", "device"]  # in the exhibit's facts
+ContainerKind = Literal["raw", "split-raw", "ewf", "vmdk", "vhd", "qcow2", "vdi", "dmg", "device"]  # in the exhibit's facts
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ def open_container(path: Path, parents: Sequence[Path] = ()) -> MediaReader:
             return _open_layered(path, "vhd", parents)
         if pyvmdk.check_file_signature(name) or is_vmdk_descriptor(path):
             return _open_layered(path, "vmdk", parents)
+        with open(path, "rb") as f:
+            if is_vdi(f.read(HEADER_BYTES)):
+                return _open_vdi(path)
         if is_udif(path):
             return _open_udif(path)
     except OSError as exc:
@@ -236,6 +241,14 @@ def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "dmg"], pare
     info = ContainerInfo(kind, (str(path),), handle.get_media_size(), chain=opened.links if differencing else (),
                          missing_parent=opened.missing)
     return MediaReader(info, handle, parents=opened.handles[1:])
+
+
+def _open_vdi(path: Path) -> MediaReader:
+    try:
+        handle = VdiReader(path)
+    except VdiError as exc:
+        raise ContainerError(f"VDI {path}: {exc}") from None
+    return MediaReader(ContainerInfo("vdi", (str(path),), handle.media_size, problems=handle.problems), handle)
 
 
 def _open_udif(path: Path) -> MediaReader:
