@@ -169,6 +169,31 @@ def test_a_block_device_gives_the_items_and_digests_of_the_same_bytes_as_a_file(
     assert recorded("from-device") == from_file
 
 
+def test_a_virtualbox_vdi_of_the_image_gives_the_same_items_and_hits(dftt8: Path, tmp_path: Path) -> None:
+    """qemu-img's dynamic VDI of the image: found by content (named .img, not .vdi), its NTFS walked through the
+    block map, every item (deleted and carved included) at the same locator with the same digests, the same hits."""
+    from tests.evidence.chain_builders import run
+
+    fieldlab.import_hashset(_known_set(tmp_path), name="known")
+    (tmp_path / "vm").mkdir()
+    vdi = tmp_path / "vm" / "disk.img"
+    run("qemu-img", "convert", "-f", "raw", "-O", "vdi", str(dftt8), str(vdi))
+    before = hashlib.sha256(vdi.read_bytes()).hexdigest()
+    fieldlab.scan(vdi, tmp_path / "from-vdi", exhibit_ref="VDI", perceptual=False, verify=False)
+    fieldlab.scan(dftt8, tmp_path / "from-raw", exhibit_ref="RAW", perceptual=False, verify=False)
+    assert hashlib.sha256(vdi.read_bytes()).hexdigest() == before
+
+    def recorded(case: str) -> tuple[str, list[tuple], set[tuple[str, str]]]:
+        with sqlite3.connect(tmp_path / case / DATABASE_FILE) as db:
+            kind = json.loads(db.execute("SELECT facts FROM exhibits").fetchone()[0])["container"]["kind"]
+            items = db.execute("SELECT locator, kind, size, state, flags, md5, sha1 FROM items ORDER BY locator").fetchall()
+        return kind, items, {(h.path, h.category) for h in fieldlab.hits(tmp_path / case)}
+
+    kind, items, hits = recorded("from-vdi")
+    assert kind == "vdi" and hits == {(path, category) for path, (_, category) in KNOWN.items()}
+    assert (items, hits) == recorded("from-raw")[1:]
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
