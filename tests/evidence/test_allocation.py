@@ -76,8 +76,8 @@ def _scattered_raw(path: Path, size: int, places: list[int]) -> dict[int, bytes]
 
 @pytest.mark.parametrize("fmt, options", [
     ("qcow2", []), ("qcow2", ["-c"]), ("vpc", []), ("vhdx", []), ("vmdk", []),
-    ("vmdk", ["-o", "subformat=streamOptimized"]), ("vmdk", ["-o", "subformat=twoGbMaxExtentSparse"]),
-], ids=["qcow2", "qcow2-compressed", "vhd", "vhdx", "vmdk", "vmdk-stream", "vmdk-split"])
+    ("vmdk", ["-o", "subformat=streamOptimized"]), ("vmdk", ["-o", "subformat=twoGbMaxExtentSparse"]), ("vdi", []),
+], ids=["qcow2", "qcow2-compressed", "vhd", "vhdx", "vmdk", "vmdk-stream", "vmdk-split", "vdi"])
 def test_qemu_images_map_their_data_and_leave_out_what_was_never_written(tmp_path: Path, fmt: str,
                                                                          options: list[str]) -> None:
     raw = tmp_path / "media.raw"
@@ -102,7 +102,7 @@ def _real_vhd_chain(folder: Path) -> list[Path]:
     return [folder / "image.vhd", folder / "image-differential.vhd"]
 
 
-@pytest.mark.parametrize("fmt", ["qcow2", "vmdk", "vhd"])
+@pytest.mark.parametrize("fmt", ["qcow2", "vmdk", "vhd", "vdi"])
 def test_a_differencing_chains_map_joins_every_layers_map(tmp_path: Path, fmt: str) -> None:
     images = (_real_vhd_chain(tmp_path / "chain") if fmt == "vhd" else
               chain(tmp_path / "chain", fmt, [{"BASE.TXT": b"base " * 5000}, {"CHILD.TXT": b"child " * 7000}]))

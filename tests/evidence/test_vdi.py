@@ -15,7 +15,7 @@ from fieldlab.evidence.containers import ContainerError, MediaReader, open_conta
 from fieldlab.evidence.image import ImageSource
 from fieldlab.evidence.item import Item, ItemFlag
 from fieldlab.problems import ProblemKind
-from tests.evidence.chain_builders import run
+from tests.evidence.chain_builders import run, vdi_child
 from tests.evidence.disk_builders import PlantedFile, build_disk
 
 MIB = 1 << 20
@@ -126,12 +126,56 @@ def test_a_header_cut_short_is_a_clear_error(raw_disk: Path, tmp_path: Path) -> 
         open_container(_edited(_vdi(raw_disk, tmp_path), tmp_path, {}, cut=0x100))
 
 
-def test_a_differencing_vdi_is_refused_naming_its_parent(raw_disk: Path, tmp_path: Path) -> None:
-    parent = "01234567-89ab-cdef-0123-456789abcdef"
-    image = _edited(_vdi(raw_disk, tmp_path), tmp_path, {0x4C: struct.pack("<I", 4),
-                                                         0x1A8: uuid.UUID(parent).bytes_le})
-    with pytest.raises(ContainerError, match=f"differencing .* parent VDI {parent}"):
-        open_container(image)
+def _child(base: Path, raw: Path, folder: Path, written: dict[int, bytes], discarded: int) -> Path:
+    """A differencing VDI of ``base`` (the VDI of ``raw``) changing the ``written`` blocks, block ``discarded`` marked
+    discarded."""
+    after = bytearray(raw.read_bytes())
+    for block, data in written.items():
+        after[block * MIB:(block + 1) * MIB] = data
+    child = vdi_child(base, raw.read_bytes(), bytes(after), folder / "changes.vdi")
+    discard = {_field(child, MAP_OFFSET) + 4 * discarded: struct.pack("<I", 0xFFFFFFFE)}
+    edited = _edited(child, folder, discard)
+    child.unlink()
+    return edited.rename(folder / "snapshot.vdi")
+
+
+def test_a_differencing_vdi_reads_through_its_parent_found_by_identifier(raw_disk: Path, tmp_path: Path) -> None:
+    (tmp_path / "vm").mkdir()
+    base = _vdi(raw_disk, tmp_path / "vm")
+    new = random.Random(3).randbytes(MIB)
+    child = _child(base, raw_disk, tmp_path / "vm", {5: new}, discarded=6)
+    expected = bytearray(raw_disk.read_bytes())
+    expected[5 * MIB:6 * MIB], expected[6 * MIB:7 * MIB] = new, bytes(MIB)
+    media = open_container(child)
+    try:
+        assert [Path(link.path).name for link in media.info.chain] == [child.name, base.name]
+        assert media.info.chain[0].parent_identifier == media.info.chain[1].identifier
+        assert media.read(0, media.size) == bytes(expected)
+        found = read_allocation("vdi", tuple(link.path for link in media.info.chain), media.size)
+        assert found.allocation is not None and list(found.allocation.clip(5 * MIB, MIB)) == [(5 * MIB, MIB)]
+    finally:
+        media.close()
+
+
+def test_a_differencing_vdi_without_its_parent_names_the_identifier_and_fails_to_read(raw_disk: Path,
+                                                                                      tmp_path: Path) -> None:
+    base = _vdi(raw_disk, tmp_path)
+    (tmp_path / "alone").mkdir()
+    child = _child(base, raw_disk, tmp_path / "alone", {5: bytes(range(256)) * 4096}, discarded=6)
+    media = open_container(child)
+    try:
+        parent = str(uuid.UUID(bytes_le=base.read_bytes()[0x188:0x198]))
+        assert parent in (media.info.missing_parent or "") and "--parent" in (media.info.missing_parent or "")
+        assert media.read(5 * MIB, 256) == bytes(range(256))
+        with pytest.raises(OSError, match=f"parent VDI {parent}, which is missing"):
+            media.read(0, 512)
+    finally:
+        media.close()
+    given = open_container(child, parents=[base])
+    try:
+        assert given.info.missing_parent is None and given.read(0, 512) == raw_disk.read_bytes()[:512]
+    finally:
+        given.close()
 
 
 def _stored_blocks(image: Path) -> list[int]:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,24 @@ def test_workers_read_both_layers_of_a_qcow2_chain_whose_parent_the_examiner_gav
                                                      hashlib.md5(CHILD_ONLY).hexdigest())
     (detail,) = rows(tmp_path / "case", "SELECT detail FROM audit_log WHERE action = 'scan_started'")[0]
     assert json.loads(detail)["parents"] == [str(base)]
+
+
+def test_a_differencing_vdi_is_incomplete_without_its_parent_and_read_through_it_by_the_workers(tmp_path: Path) -> None:
+    base, child = chain(tmp_path / "vm", "vdi", [{"BASE.BIN": BASE_ONLY}, {"CHILD.TXT": CHILD_ONLY}])
+    (tmp_path / "exhibit").mkdir()
+    child = Path(shutil.move(child, tmp_path / "exhibit" / "snapshot.vdi"))
+    identifier = str(uuid.UUID(bytes_le=base.read_bytes()[0x188:0x198]))  # a VDI names its parent by this only
+    result = fieldlab.scan(child, tmp_path / "case", exhibit_ref="VM3", workers=1)
+    assert result.incomplete is not None and f"(identifier {identifier})" in result.incomplete
+    assert "--parent" in result.incomplete
+    result = fieldlab.scan(child, tmp_path / "case", exhibit_ref="VM3", workers=1, parents=[base.parent])
+    assert result.incomplete is None
+    md5s = dict(rows(tmp_path / "case", "SELECT path, md5 FROM items WHERE md5 IS NOT NULL"))
+    assert (md5s["BASE.BIN"], md5s["CHILD.TXT"]) == (hashlib.md5(BASE_ONLY).hexdigest(),
+                                                     hashlib.md5(CHILD_ONLY).hexdigest())
+    (facts,) = rows(tmp_path / "case", "SELECT facts FROM exhibits")[0]
+    container = json.loads(facts)["container"]
+    assert container["kind"] == "vdi" and [link["path"] for link in container["chain"]] == [str(child), str(base)]
 
 
 def test_the_scan_command_says_an_exhibit_is_incomplete_and_why(tmp_path: Path) -> None:

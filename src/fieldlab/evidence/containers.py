@@ -1,7 +1,7 @@
 """Disk images and devices as one read-only byte range: raw, split raw, EWF, VMDK, VHD/VHDX, QCOW2, VirtualBox VDI,
 Apple disk images (UDIF .dmg), block devices.
 
-A differencing VHD/VHDX, a QCOW2 with a backing file or a VMDK snapshot is opened with its parents
+A differencing VHD/VHDX or VDI, a QCOW2 with a backing file or a VMDK snapshot is opened with its parents
 (``evidence/differencing.py``); the chain is part of the container's facts, and a missing parent makes the media
 incomplete rather than empty.
 
@@ -29,9 +29,18 @@ import pyvhdi
 import pyvmdk
 
 from fieldlab.errors import EvidenceError
-from fieldlab.evidence.differencing import FORMATS, UDIF_TRAILER, ChainLink, is_udif, is_vmdk_descriptor, open_chain
+from fieldlab.evidence.differencing import (
+    FORMATS,
+    UDIF_TRAILER,
+    ChainLink,
+    LayeredFormat,
+    OpenedChain,
+    is_udif,
+    is_vmdk_descriptor,
+    open_chain,
+)
 from fieldlab.evidence.ewf_chunks import EwfChunkReader, EwfLayoutError
-from fieldlab.evidence.vdi import HEADER_BYTES, VdiError, VdiReader, is_vdi
+from fieldlab.evidence.vdi import is_vdi
 from fieldlab.problems import Problem, ProblemKind
 
 
@@ -141,9 +150,8 @@ def open_container(path: Path, parents: Sequence[Path] = ()) -> MediaReader:
             return _open_layered(path, "vhd", parents)
         if pyvmdk.check_file_signature(name) or is_vmdk_descriptor(path):
             return _open_layered(path, "vmdk", parents)
-        with open(path, "rb") as f:
-            if is_vdi(f.read(HEADER_BYTES)):
-                return _open_vdi(path)
+        if is_vdi(path):
+            return _open_layered(path, "vdi", parents)
         if is_udif(path):
             return _open_udif(path)
     except OSError as exc:
@@ -230,7 +238,7 @@ def _open_ewf(path: Path) -> MediaReader:
         return MediaReader(info, handle)  # a layout only libewf knows (EWF2, damaged tables): its own reads
 
 
-def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "dmg"], parents: Sequence[Path]) -> MediaReader:
+def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "vdi", "dmg"], parents: Sequence[Path]) -> MediaReader:
     fmt = FORMATS[kind]
     try:
         handle = fmt.open(str(path))
@@ -239,16 +247,15 @@ def _open_layered(path: Path, kind: Literal["vmdk", "vhd", "qcow2", "dmg"], pare
     opened = open_chain(path, fmt, handle, parents)
     differencing = len(opened.links) > 1 or opened.missing is not None
     info = ContainerInfo(kind, (str(path),), handle.get_media_size(), chain=opened.links if differencing else (),
-                         missing_parent=opened.missing)
+                         missing_parent=opened.missing, problems=_chain_problems(fmt, opened))
     return MediaReader(info, handle, parents=opened.handles[1:])
 
 
-def _open_vdi(path: Path) -> MediaReader:
-    try:
-        handle = VdiReader(path)
-    except VdiError as exc:
-        raise ContainerError(f"VDI {path}: {exc}") from None
-    return MediaReader(ContainerInfo("vdi", (str(path),), handle.media_size, problems=handle.problems), handle)
+def _chain_problems(fmt: LayeredFormat, opened: OpenedChain) -> tuple[Problem, ...]:
+    """What is wrong with each file of the chain that still reads (a VDI's truncated blocks), a parent's named."""
+    return tuple(problem if depth == 0 else Problem(problem.kind, f"its parent {link.path}: {problem.message}")
+                 for depth, (handle, link) in enumerate(zip(opened.handles, opened.links))
+                 for problem in fmt.problems(handle))
 
 
 def _open_udif(path: Path) -> MediaReader:

@@ -1,11 +1,12 @@
-"""Differencing disk images (VHD/VHDX, QCOW2 over a backing file, VMDK snapshots): finding each parent, opening the chain.
+"""Differencing disk images (VHD/VHDX, QCOW2 over a backing file, VMDK and VDI snapshots): finding each parent, opening
+the chain.
 
 A child holds only what was written after its parent was frozen; every other read falls through to the parent, so
 without it the child is not a disk at all.  The parent's name (and, for VHD/VHDX and VMDK, its identifier) is
-written in the child: suspect-controlled.  Only the last component of that name is used, and it is looked for only
+written in the child (a VDI writes the identifier only): suspect-controlled.  Only the last component of that name is used, and it is looked for only
 in the folder holding the child and in the places the examiner gives (``--parent``: files or folders), never at a
 path the image names; symbolic links are not followed.  Where the format gives identifiers the parent must carry
-the one its child names: a parent changed since the snapshot would make a disk that never existed.  A QCOW2 names
+the one its child names (VHD/VHDX, VMDK, VDI): a parent changed since the snapshot would make a disk that never existed.  A QCOW2 names
 its backing file only, so the name decides, or the examiner's word.  A chain longer than ``MAX_CHAIN`` layers, or
 one that meets a file twice, ends as incomplete.
 """
@@ -23,6 +24,9 @@ import pymodi
 import pyqcow
 import pyvhdi
 import pyvmdk
+
+from fieldlab.evidence.vdi import VdiReader, is_vdi
+from fieldlab.problems import Problem
 
 MAX_CHAIN = 16  # layers, the child included; real snapshot trees are a handful deep
 MAX_FOLDER_ENTRIES = 10_000  # entries of a folder looked at when a parent is searched by its identifier
@@ -52,6 +56,7 @@ class LayeredFormat:
     parent_name: Callable[[Any], str | None]
     identifier: Callable[[Any], str | None]
     parent_identifier: Callable[[Any], str | None]
+    problems: Callable[[Any], tuple[Problem, ...]] = lambda h: ()  # what is wrong with a file that still reads
 
 
 def _open_vhd(path: str) -> Any:
@@ -98,6 +103,11 @@ def _open_udif(path: str) -> Any:
     return handle
 
 
+def _vdi_parent(handle: VdiReader) -> str | None:
+    """A VDI names no parent file, only its identifier: an empty name, so the parent is searched by identifier."""
+    return None if handle.header.parent_identifier is None else ""
+
+
 def _vhd_is_child(handle: Any) -> bool:
     return handle.get_disk_type() == _VHD_DIFFERENTIAL
 
@@ -120,6 +130,11 @@ FORMATS = {
     "vmdk": LayeredFormat(
         "vmdk", lambda p: bool(pyvmdk.check_file_signature(p)) or is_vmdk_descriptor(Path(p)), _open_vmdk, lambda h: h.get_parent_filename(),
         lambda h: _vmdk_id(h.get_content_identifier()), lambda h: _vmdk_id(h.get_parent_content_identifier()),
+    ),
+    "vdi": LayeredFormat(
+        "vdi", is_vdi, VdiReader, _vdi_parent, lambda h: str(h.header.identifier),
+        lambda h: None if h.header.parent_identifier is None else str(h.header.parent_identifier),
+        lambda h: h.problems,
     ),
     "dmg": LayeredFormat(
         "dmg", lambda p: is_udif(Path(p)), _open_udif, lambda h: None, lambda h: None, lambda h: None,
@@ -200,7 +215,8 @@ def _find_parent(fmt: LayeredFormat, link: ChainLink, child: Path, given: Sequen
             seen.add(key)
             return candidate, handle
         handle.close()
-    wanted_text = repr(wanted) + (f" (identifier {link.parent_identifier})" if link.parent_identifier else "")
+    wanted_text = " ".join(filter(None, (repr(wanted) if wanted else "", f"(identifier {link.parent_identifier})"
+                                         if link.parent_identifier else "")))
     places = ", ".join(str(p) for p in dict.fromkeys([child.parent, *given]))
     raise _NoParent(
         f"{child.name} is a differencing image: its parent {wanted_text} was not found in {places}"

@@ -13,8 +13,12 @@ the blocks must cover the disk size exactly (to within one block), and the block
 below ``MAX_MAP_BYTES``; otherwise opening fails with the reason.  A stored block lying (partly) past the file's
 end (a truncated copy, or a forged index) reads as zeros where the file ends, and two blocks of the disk sharing
 one stored block (a forged map) are read as the map says: both are problems of the container, named when it opens,
-as a truncated E01 segment is.  A differencing (snapshot) VDI is refused, naming the parent it would need: its
-chain is not read here.  The file is opened read-only.
+as a truncated E01 segment is.  The file is opened read-only.
+
+A differencing (snapshot) VDI names its parent by identifier only (no file name): the chain is opened by
+``evidence/differencing.py`` as VHD/VMDK chains are, the parent being the file beside the child or given with
+``--parent`` that carries that identifier.  In a differencing image a never-written block reads through to the
+parent and a discarded one as zeros; without its parent such a read fails, which is the truth.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ HEADER_BYTES = 0x200  # read at once: the 0x40-byte text, signature and version,
 _HEADER_SIZES = (0x180, 0x190)  # the header's own count: qemu's, and VirtualBox's with its LCHS geometry
 MAX_MAP_BYTES = 256 << 20  # 64M blocks: a 64 TiB disk in 1 MiB blocks
 MIN_BLOCK, MAX_BLOCK = 4096, 256 << 20
-NOT_STORED = 0xFFFFFFFE  # this and above: never written (0xFFFFFFFF) or discarded (0xFFFFFFFE): zeros
+NOT_STORED = 0xFFFFFFFE  # this and above: not in this file: discarded (zeros) or never written (below: the parent's)
+NEVER_WRITTEN = 0xFFFFFFFF
 _TYPES = {1: "dynamic", 2: "fixed", 3: "undo", 4: "differencing"}
 _LAYOUT = "<IIIII256xIIIIIIIQIIII16s16s16s16s"  # from the signature at 0x40
 
 
-class VdiError(Exception):
+class VdiError(OSError):
     """The file carries the VDI signature but cannot be read as a VDI; the message says why."""
 
 
@@ -53,18 +58,23 @@ class VdiHeader:
     block_size: int
     blocks: int
     identifier: uuid.UUID
-    parent_identifier: uuid.UUID  # nil unless differencing
+    parent_identifier: uuid.UUID | None  # None unless differencing
 
 
-def is_vdi(head: bytes) -> bool:
-    """Whether a file's first bytes carry the VDI signature and version 1.1 (the text line before them varies by
-    maker, so it is not checked)."""
+def is_vdi(path: str | Path) -> bool:
+    """Whether the file carries the VDI signature and version 1.1 (the text line before them varies by maker, so it
+    is not checked)."""
+    with open(path, "rb") as f:
+        return _signed(f.read(0x48))
+
+
+def _signed(head: bytes) -> bool:
     return len(head) >= 0x48 and struct.unpack_from("<II", head, 0x40) == (SIGNATURE, VERSION_1_1)
 
 
 def parse_header(head: bytes, file_size: int) -> VdiHeader:
     """The header of a file of ``file_size`` bytes whose first ``HEADER_BYTES`` are ``head``, checked."""
-    if len(head) < HEADER_BYTES or not is_vdi(head):
+    if len(head) < HEADER_BYTES or not _signed(head):
         raise VdiError(f"its header is cut short ({len(head):,} of {HEADER_BYTES:,} bytes)")
     (_, _, header_size, image_type, _, map_offset, data_offset, _, _, _, sector_size, _, disk_size, block_size,
      block_extra, blocks, _, created, _, parent, _) = struct.unpack_from(_LAYOUT, head, 0x40)
@@ -84,31 +94,30 @@ def parse_header(head: bytes, file_size: int) -> VdiHeader:
     if data_offset < map_offset + 4 * blocks:
         raise VdiError(f"its data area (at {data_offset:,}) overlaps its block map")
     return VdiHeader(_TYPES[image_type], map_offset, data_offset, disk_size, block_size, blocks,
-                     uuid.UUID(bytes_le=created), uuid.UUID(bytes_le=parent))
+                     uuid.UUID(bytes_le=created), uuid.UUID(bytes_le=parent) if image_type == 4 else None)
 
 
 class VdiReader:
     """Positional reads of a VDI's disk, block by block through its map (the ``read_buffer_at_offset`` of a libyal
     handle, for ``MediaReader``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str | Path) -> None:
         self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
             file_size = os.fstat(self._fd).st_size
             self.header = parse_header(os.pread(self._fd, HEADER_BYTES, 0), file_size)
-            if self.header.image_type == "differencing":
-                raise VdiError(f"a differencing (snapshot) image of the parent VDI {self.header.parent_identifier}, "
-                               "whose chain fieldlab does not read: scan the parent, or the disk merged with "
-                               "VBoxManage clonemedium")
             self.map = read_map(self._fd, self.header)
         except BaseException:
             self.close()
             raise
         self.problems = map_problems(self.map, self.header, file_size)
+        self._parent: VdiReader | None = None
 
-    @property
-    def media_size(self) -> int:
+    def get_media_size(self) -> int:
         return self.header.disk_size
+
+    def set_parent(self, parent: VdiReader) -> None:
+        self._parent = parent
 
     def read_buffer_at_offset(self, size: int, offset: int) -> bytes:
         if self._fd is None:
@@ -119,11 +128,20 @@ class VdiReader:
             block, within = divmod(offset, block_size)
             length = min(block_size - within, end - offset)
             index = int(self.map[block])
-            data = b"" if index >= NOT_STORED else os.pread(
-                self._fd, length, self.header.data_offset + index * block_size + within)
+            if index == NEVER_WRITTEN and self.header.parent_identifier is not None:
+                data = self._parent_read(length, offset)
+            elif index >= NOT_STORED:
+                data = b""
+            else:
+                data = os.pread(self._fd, length, self.header.data_offset + index * block_size + within)
             parts.append(data + bytes(length - len(data)))  # past the file's end: zeros, named when it opened
             offset += length
         return b"".join(parts)
+
+    def _parent_read(self, size: int, offset: int) -> bytes:
+        if self._parent is None:
+            raise VdiError(f"this block lies in the parent VDI {self.header.parent_identifier}, which is missing")
+        return self._parent.read_buffer_at_offset(size, offset)  # a parent smaller than its child: zeros after it
 
     def close(self) -> None:
         if self._fd is not None:
