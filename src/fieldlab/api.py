@@ -99,7 +99,7 @@ def scan(
     classify: bool | None = None,
     classify_model: str | Path | None = None,
 ) -> ScanResult:
-    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg) into a case.
+    """Scan a folder, device or disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, VDI, Apple .dmg) into a case.
 
     Everything after ``case_dir`` is a keyword; the switches become one frozen ``triage.options.ScanOptions``, the
     scan's only description of what to do (and what its audit entry records).
@@ -112,7 +112,7 @@ def scan(
     for a Dask cluster started here) runs the reading, decoding and carving on Dask workers instead of ``workers``
     local processes (see docs/cluster.md); this process still walks and writes the case.
 
-    A differencing image (VHD/VHDX, QCOW2 with a backing file, VMDK snapshot) is opened with its parents, found by
+    A differencing image (VHD/VHDX, QCOW2 with a backing file, VMDK or VDI snapshot) is opened with its parents, found by
     name or identifier in the folder holding it or in ``parents`` (files or folders the examiner gives), never at a
     path the image names; without them the exhibit is recorded incomplete, naming the parent it needs.  A source
     the case already holds under another exhibit reference (same path or file, overlapping folders, same media

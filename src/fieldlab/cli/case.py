@@ -32,7 +32,7 @@ case_app = typer.Typer()
 
 @case_app.command()
 def scan(
-    source: Annotated[Path, typer.Argument(help="What to scan, opened read-only: a folder or mounted device, a device (/dev/sdb), a disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg), a phone extraction (iOS or Android backup, UFDR) or an archive.")],
+    source: Annotated[Path, typer.Argument(help="What to scan, opened read-only: a folder or mounted device, a device (/dev/sdb), a disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, VirtualBox VDI, Apple .dmg), a phone extraction (iOS or Android backup, UFDR) or an archive.")],
     case: Annotated[Path, typer.Option("--case", help="Case folder (created if new).")],
     exhibit: Annotated[Optional[str], typer.Option(help="Exhibit reference (default: the source folder's name).")] = None,
     hashset: Annotated[Optional[list[str]], typer.Option(help="Hash set to match (repeatable; default: all).")] = None,
@@ -79,7 +79,7 @@ def scan(
     ] = None,
     parent: Annotated[
         Optional[list[Path]],
-        typer.Option("--parent", help="A differencing image's parent (VHD/VHDX, QCOW2 backing file, VMDK snapshot), or a folder holding it, when it is not beside the image (repeatable). The name an image gives its parent is only looked for beside it and here, never followed elsewhere."),
+        typer.Option("--parent", help="A differencing image's parent (VHD/VHDX, QCOW2 backing file, VMDK or VDI snapshot), or a folder holding it, when it is not beside the image (repeatable). The name an image gives its parent is only looked for beside it and here, never followed elsewhere."),
     ] = None,
     second_copy: Annotated[
         bool,
@@ -129,7 +129,7 @@ def scan(
 
 @case_app.command()
 def prescan(
-    source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, Apple .dmg) or device, opened read-only.")],
+    source: Annotated[Path, typer.Argument(help="Disk image (raw, split, E01, VMDK, VHD/VHDX, QCOW2, VDI, Apple .dmg) or device, opened read-only.")],
     minutes: Annotated[float, typer.Option(help="Time budget in minutes.")] = 5.0,
     confidence: Annotated[
         Optional[float], typer.Option(help="Stop as soon as --min-mib of known material would be detected with this probability (e.g. 0.95).")
