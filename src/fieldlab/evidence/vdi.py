@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fieldlab.errors import EvidenceError
 from fieldlab.problems import Problem, ProblemKind
 
 SIGNATURE = 0xBEDA107F
@@ -45,8 +46,9 @@ _TYPES = {1: "dynamic", 2: "fixed", 3: "undo", 4: "differencing"}
 _LAYOUT = "<IIIII256xIIIIIIIQIIII16s16s16s16s"  # from the signature at 0x40
 
 
-class VdiError(OSError):
-    """The file carries the VDI signature but cannot be read as a VDI; the message says why."""
+class VdiError(EvidenceError, OSError):
+    """The file carries the VDI signature but cannot be read as a VDI; the message says why.  An OSError too, as the
+    libyal readers' errors are: the container and chain code catches those."""
 
 
 @dataclass(frozen=True)
