@@ -384,8 +384,7 @@ def _vdi_runs(path: Path, media_size: int) -> list[tuple[int, int]]:
         except vdi.VdiError as exc:
             raise _Unmappable(str(exc)) from None
         block_map = np.frombuffer(file.read(header.map_offset, 4 * header.blocks, "the block map"), dtype="<u4")
-        written = block_map[block_map < vdi.NOT_STORED]
-        if len(np.unique(written)) < len(written):
+        if vdi.shared_blocks(block_map):
             raise _Unmappable("two blocks of the disk are said to lie at one place")
         return _unit_runs(vdi.stored_blocks(block_map, header, file.size), 0, header.block_size)
 

@@ -27,6 +27,7 @@ import os
 import struct
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -106,14 +107,24 @@ class VdiReader:
     def __init__(self, path: str | Path) -> None:
         self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            file_size = os.fstat(self._fd).st_size
-            self.header = parse_header(os.pread(self._fd, HEADER_BYTES, 0), file_size)
-            self.map = read_map(self._fd, self.header)
+            self._file_size = os.fstat(self._fd).st_size
+            self.header = parse_header(os.pread(self._fd, HEADER_BYTES, 0), self._file_size)
         except BaseException:
             self.close()
             raise
-        self.problems = map_problems(self.map, self.header, file_size)
         self._parent: VdiReader | None = None
+
+    # The block map (up to MAX_MAP_BYTES) and its checks only once something reads through them: a parent is searched
+    # by identifier among every VDI of its folder, and each candidate is opened for its header alone.
+    @cached_property
+    def map(self) -> np.ndarray:
+        if self._fd is None:
+            raise ValueError("read from a closed VDI")
+        return read_map(self._fd, self.header)
+
+    @cached_property
+    def problems(self) -> tuple[Problem, ...]:
+        return map_problems(self.map, self.header, self._file_size)
 
     def get_media_size(self) -> int:
         return self.header.disk_size
@@ -173,9 +184,15 @@ def map_problems(block_map: np.ndarray, header: VdiHeader, file_size: int) -> tu
         problems.append(Problem(ProblemKind.TRUNCATED, (
             f"{past:,} blocks of its disk ({header.block_size:,} bytes each) lie past the end of the file "
             f"({file_size:,} bytes): read as zeros where the file ends")))
-    shared = len(written) - len(np.unique(written))
+    shared = shared_blocks(block_map)
     if shared:
         problems.append(Problem(ProblemKind.DAMAGED, (
             f"its block map gives {shared:,} blocks of the disk a stored block another block already has: "
             "read as the map says")))
     return tuple(problems)
+
+
+def shared_blocks(block_map: np.ndarray) -> int:
+    """Blocks of the disk given a stored block another one already has: a map VirtualBox never writes."""
+    written = block_map[block_map < NOT_STORED]
+    return len(written) - len(np.unique(written))
