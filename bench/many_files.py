@@ -350,7 +350,7 @@ matched and none is known.
 **Method.** `fieldlab scan TREE --case <fresh empty folder> --exhibit MANY --no-live` runs in its own process group
 ({processes} processes at most: the main process and its reader processes), its compiled
 bytecode kept as an installed fieldlab keeps it (`measure_as_installed` in bench/scan_folder.py; runs before
-2026-12-07 11:00 UTC compiled its ~150 modules from source first, ~0.2 s). Every {SAMPLE_EVERY} s the bench sums
+2026-12-07 11:00 UTC compiled its ~150 modules from source first: ~0.2 s, timed by hand). Every {SAMPLE_EVERY} s the bench sums
 the RSS and the PSS of every process in the group from `/proc` and notes the largest single RSS ({len(samples)}
 samples); RSS counts the pages forked workers share with the main process once per process, so the tree RSS
 overstates and the tree PSS is the real footprint. At each sample it also reads from the case database (read-only,
